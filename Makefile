@@ -1,0 +1,56 @@
+# paperwire — make targets for a fresh machine (Debian, Python 3.11, 2 cores).
+# `make up` installs and runs the main job; `make test` installs and runs every test.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SHARED ?= ../shared/data
+HF_DIR ?= $(SHARED)/hf-daily-papers
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: install up serve test test-fast lint format bench browsers clean
+
+install: $(VENV)/.installed
+
+# torch first, pinned to the CPU wheel: any other spec would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Debian's Chromium for the browser tests (Playwright's own download is not used).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+up: install
+	$(BIN)/paperwire up --offline-dir $(HF_DIR) --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/paperwire serve --host $(HOST) --port $(PORT)
+
+test: install browsers
+	$(BIN)/pytest -q -n 2 --dist loadfile
+
+test-fast: install
+	$(BIN)/pytest -q -m "not browser and not slow"
+
+lint: install
+	$(BIN)/ruff check paperwire tests bench
+	$(BIN)/ruff format --check paperwire tests bench
+	$(BIN)/mypy paperwire
+
+format: install
+	$(BIN)/ruff format paperwire tests bench
+	$(BIN)/ruff check --fix paperwire tests bench
+
+bench: install
+	$(BIN)/python bench/ingest_search.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results

@@ -1,0 +1,83 @@
+"""``Paperwire``: the application's parts, wired once from ``Settings``.
+
+The CLI, the web app, the jobs and the tests all build one of these (tests through
+``tests/conftest.py``'s factory on a temporary home), so there is one way to open
+the database, the index and the embedding model.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+import paperwire
+from paperwire.config import Settings
+from paperwire.index.base import SearchIndex
+from paperwire.index.embedder import Embedder, load_embedder
+from paperwire.index.factory import open_index
+from paperwire.models import StatusPublic
+from paperwire.search.service import SearchService
+from paperwire.store import Database, PaperStore
+
+
+class Paperwire:
+    def __init__(self, settings: Settings, *, migrate: bool = True) -> None:
+        self.settings = settings
+        settings.ensure_home()
+        self.db = Database(settings.db_url)
+        if migrate:
+            self.db.migrate()
+        self.store = PaperStore(self.db)
+        self._embedder: Embedder | None = None
+        self._embedder_lock = threading.Lock()
+
+    @cached_property
+    def index(self) -> SearchIndex:
+        return open_index(self.settings)
+
+    @property
+    def model_name(self) -> str:
+        return self.settings.embedding_model
+
+    def embedder(self) -> Embedder | None:
+        """The embedding model, loaded on first use; None when semantic search is off."""
+        if not self.settings.semantic:
+            return None
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    def embedder_if_loaded(self) -> Embedder | None:
+        return self._embedder
+
+    @cached_property
+    def search(self) -> SearchService:
+        return SearchService(self.store, self.index, self.embedder)
+
+    def status(self) -> StatusPublic:
+        """What ``/status``, ``/api/status`` and ``paperwire status`` report."""
+        model = self.model_name
+        embedded = self.store.embedded_count(model)
+        backlog = self.store.backlog_count(model) if self.settings.semantic else 0
+        first, last = self.store.feature_day_bounds()
+        vectors = self.index.vector_count()
+        return StatusPublic(
+            papers=self.store.count(),
+            embedded=embedded,
+            embedding_model=model,
+            embedding_backlog=backlog,
+            semantic_ready=self.settings.semantic and vectors > 0,
+            keyword_documents=self.index.keyword_count(),
+            vector_documents=vectors,
+            first_day=first,
+            last_day=last,
+            database=self.db.display_url,
+            index=self.index.name,
+            version=paperwire.__version__,
+        )
+
+    def close(self) -> None:
+        if "index" in self.__dict__:
+            self.index.close()
+        self.db.close()

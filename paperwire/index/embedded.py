@@ -1,0 +1,78 @@
+"""The default index backend: tantivy (BM25) + an exact numpy vector matrix, both as
+files under one directory, no server to run.
+
+Layout: ``<index_dir>/keyword`` (tantivy) and ``<index_dir>/vectors`` (numpy). Both are
+derived from the store and can be rebuilt at any time (``paperwire index --rebuild``).
+Several processes may search the same directory; only one may write the keyword index
+at a time (tantivy's writer lock, taken on the first write).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
+from paperwire.index.keyword import TantivyKeywordIndex
+from paperwire.index.vectors import NumpyVectorIndex
+from paperwire.models import SearchFilters
+
+__all__ = ["EmbeddedIndex"]
+
+
+class EmbeddedIndex:
+    """``SearchIndex`` over ``index_dir``; ``dim`` (optional) guards the vector size."""
+
+    name = "embedded"
+
+    def __init__(self, index_dir: Path, *, dim: int | None = None) -> None:
+        self.index_dir = Path(index_dir)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        self.keyword = TantivyKeywordIndex(self.index_dir / "keyword")
+        self.vectors = NumpyVectorIndex(self.index_dir / "vectors", dim)
+
+    def __repr__(self) -> str:
+        return f"EmbeddedIndex({str(self.index_dir)!r})"
+
+    def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        self.keyword.upsert(docs)
+        self.vectors.upsert(docs)
+
+    def delete(self, arxiv_ids: Sequence[str]) -> None:
+        self.keyword.delete(arxiv_ids)
+        self.vectors.delete(arxiv_ids)
+
+    def commit(self) -> None:
+        self.vectors.commit()
+        self.keyword.commit()
+
+    def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
+        return self.keyword.keyword_search(query, filters, k)
+
+    def vector_search(
+        self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
+    ) -> Ranked:
+        return self.vectors.vector_search(vector, filters, k, exclude)
+
+    def vector_of(self, arxiv_id: str) -> Vector | None:
+        return self.vectors.vector_of(arxiv_id)
+
+    def keyword_count(self) -> int:
+        return self.keyword.count()
+
+    def vector_count(self) -> int:
+        return self.vectors.count()
+
+    def refresh(self) -> None:
+        self.keyword.refresh()
+        self.vectors.refresh()
+
+    def clear(self) -> None:
+        """Drop every document and every pending change; durable immediately."""
+        self.keyword.clear()
+        self.vectors.clear()
+
+    def close(self) -> None:
+        """Discard uncommitted changes and release the keyword writer lock."""
+        self.keyword.close()
+        self.vectors.close()

@@ -1,0 +1,61 @@
+"""Embed: compute document embeddings for papers that lack a current one.
+
+Runs in the background of ``paperwire up`` and as ``paperwire embed`` (cron-friendly).
+Progress lives in the database (a paper is done once its vector for the configured
+model and current text is stored), so an interrupted run resumes where it stopped.
+Newest papers go first: they are the ones readers search for.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paperwire.core import Paperwire
+
+
+@dataclass
+class EmbedReport:
+    embedded: int
+    seconds: float
+    remaining: int
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.embedded / self.seconds if self.seconds else 0.0
+
+
+def embed_backlog(
+    pw: Paperwire,
+    *,
+    limit: int | None = None,
+    chunk: int = 128,
+    on_progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> EmbedReport:
+    """Embed up to ``limit`` backlog papers in chunks; each chunk is saved and indexed."""
+    embedder = pw.embedder()
+    if embedder is None:
+        raise RuntimeError("semantic search is disabled (PAPERWIRE_SEMANTIC=false)")
+    model = pw.model_name
+    t0 = time.perf_counter()
+    done = 0
+    while not (stop and stop.is_set()) and (limit is None or done < limit):
+        size = chunk if limit is None else min(chunk, limit - done)
+        items = pw.store.embedding_backlog(model, size)
+        if not items:
+            break
+        vectors = embedder.encode_documents([text for _, _, text, _ in items])
+        pw.store.save_embeddings(
+            model, [(pk, h, vectors[i]) for i, (pk, _, _, h) in enumerate(items)]
+        )
+        ids = [aid for _, aid, _, _ in items]
+        for docs in pw.store.iter_index_docs(model, ids):
+            pw.index.upsert(docs)
+        pw.index.commit()
+        done += len(items)
+        if on_progress:
+            on_progress(len(items))
+    return EmbedReport(done, time.perf_counter() - t0, pw.store.backlog_count(model))

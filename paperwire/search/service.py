@@ -1,0 +1,195 @@
+"""``SearchService``: query → candidates from the index → fusion → sort → cards + snippets.
+
+Keyword (BM25) and semantic (embedding) rankings are fused with reciprocal rank
+fusion; quoted phrases and ``author:`` are hard constraints, so semantic candidates
+must also satisfy them. Semantic search joins in as soon as vectors exist.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from paperwire.index.base import KeywordQuery, Ranked, SearchIndex
+from paperwire.index.embedder import Embedder
+from paperwire.models import (
+    PaperCard,
+    SearchFilters,
+    SearchHit,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+    SortOrder,
+)
+from paperwire.search.fusion import reciprocal_rank_fusion
+from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.snippets import best_snippet, highlight
+from paperwire.store.papers import PaperStore
+
+EmbedderProvider = Callable[[], Embedder | None]
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _timestamp(card: PaperCard) -> float:
+    return card.published_at.timestamp() if card.published_at else 0.0
+
+
+def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
+    """Form/API filters win over the same filter typed into the query text."""
+    data = inline.model_dump()
+    data.update({k: v for k, v in explicit.model_dump().items() if v is not None})
+    return SearchFilters(**data)
+
+
+class SearchService:
+    def __init__(
+        self,
+        store: PaperStore,
+        index: SearchIndex,
+        embedder: EmbedderProvider,
+        depth: int = 100,
+        rrf_k: int = 60,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.depth = depth
+        self.rrf_k = rrf_k
+
+    def semantic_ready(self) -> bool:
+        return self.index.vector_count() > 0 and self.embedder() is not None
+
+    def search(self, req: SearchRequest) -> SearchResponse:
+        t0 = time.perf_counter()
+        parsed = parse_query(req.q)
+        filters = merge_filters(req.filters, parsed.filters)
+        matched: dict[str, list[str]] = {}
+        semantic_used = False
+
+        if parsed.keyword.is_empty() and not parsed.arxiv_ids:
+            sort = SortOrder.newest if req.sort == SortOrder.relevance else req.sort
+            total, cards = self.store.browse(filters, sort, req.limit, req.offset)
+            hits = [self._hit(c, 0.0, [], parsed, None) for c in cards]
+            return self._response(req, filters, total, hits, False, t0)
+
+        rankings: list[Ranked] = []
+        if req.mode != SearchMode.semantic and not parsed.keyword.is_empty():
+            kw = self.index.keyword_search(parsed.keyword, filters, self.depth)
+            rankings.append(kw)
+            for i in kw.ids:
+                matched.setdefault(i, []).append("keyword")
+        if req.mode != SearchMode.keyword and parsed.semantic_text.strip():
+            sem = self._semantic(parsed, filters, rankings[0] if rankings else None)
+            if sem is not None:
+                semantic_used = True
+                rankings.append(sem)
+                for i in sem.ids:
+                    matched.setdefault(i, []).append("semantic")
+
+        fused = (
+            rankings[0]
+            if len(rankings) == 1
+            else reciprocal_rank_fusion(rankings, k=self.rrf_k)
+            if rankings
+            else Ranked()
+        )
+        ids = list(fused.ids)
+        scores = dict(zip(fused.ids, fused.scores, strict=True))
+        # Ids typed into the query go first: the user asked for exactly that paper.
+        for aid in reversed(parsed.arxiv_ids):
+            if aid in ids:
+                ids.remove(aid)
+            ids.insert(0, aid)
+            matched.setdefault(aid, []).insert(0, "id")
+            scores[aid] = max(scores.values(), default=0.0) + 1.0
+
+        by_id = self.store.cards(ids)
+        ids = [i for i in ids if i in by_id]
+        if req.sort == SortOrder.newest:
+            ids.sort(key=lambda i: _timestamp(by_id[i]), reverse=True)
+        elif req.sort == SortOrder.upvotes:
+            ids.sort(key=lambda i: by_id[i].upvotes, reverse=True)
+        page = ids[req.offset : req.offset + req.limit]
+        texts = self.store.texts(page)
+        hits = [
+            self._hit(by_id[i], scores.get(i, 0.0), matched.get(i, []), parsed, texts.get(i))
+            for i in page
+        ]
+        return self._response(req, filters, len(ids), hits, semantic_used, t0)
+
+    def _semantic(
+        self, parsed: ParsedQuery, filters: SearchFilters, keyword: Ranked | None
+    ) -> Ranked | None:
+        if self.index.vector_count() == 0:
+            return None
+        embedder = self.embedder()
+        if embedder is None:
+            return None
+        vec = embedder.encode_query(parsed.semantic_text)
+        sem = self.index.vector_search(vec, filters, self.depth)
+        if parsed.keyword.phrases or parsed.keyword.authors:
+            allowed = set(keyword.ids) if keyword else set()
+            keep = [(i, s) for i, s in zip(sem.ids, sem.scores, strict=True) if i in allowed]
+            sem = Ranked([i for i, _ in keep], [s for _, s in keep])
+        return sem
+
+    def _hit(
+        self,
+        card: PaperCard,
+        score: float,
+        matched: list[str],
+        parsed: ParsedQuery,
+        text: tuple[str, str] | None,
+    ) -> SearchHit:
+        title, abstract = text if text else (card.title, card.teaser)
+        terms = parsed.highlight_terms
+        return SearchHit(
+            paper=card,
+            score=score,
+            matched_by=matched,
+            title_parts=highlight(title, terms, None),
+            snippet=best_snippet(abstract, terms),
+        )
+
+    def _response(
+        self,
+        req: SearchRequest,
+        filters: SearchFilters,
+        total: int,
+        hits: list[SearchHit],
+        semantic_used: bool,
+        t0: float,
+    ) -> SearchResponse:
+        return SearchResponse(
+            query=req.q,
+            mode=req.mode,
+            sort=req.sort,
+            filters=filters,
+            total=total,
+            offset=req.offset,
+            limit=req.limit,
+            semantic_used=semantic_used,
+            took_ms=round((time.perf_counter() - t0) * 1000, 2),
+            hits=hits,
+        )
+
+    def similar(self, arxiv_id: str, k: int = 6) -> tuple[list[PaperCard], str | None]:
+        """Nearest papers by embedding; BM25 over the paper's own text when not embedded."""
+        vec = self.index.vector_of(arxiv_id)
+        method: str | None
+        if vec is not None:
+            ranked = self.index.vector_search(vec, SearchFilters(), k + 1, exclude=[arxiv_id])
+            method = "semantic"
+        else:
+            text = self.store.texts([arxiv_id]).get(arxiv_id)
+            if not text:
+                return [], None
+            words = [w.lower() for w in _WORD.findall(f"{text[0]} {text[0]} {text[1]}")]
+            ranked = self.index.keyword_search(
+                KeywordQuery(terms=words[:300]), SearchFilters(), k + 1
+            )
+            method = "keyword"
+        ids = [i for i in ranked.ids if i != arxiv_id][:k]
+        cards = self.store.cards(ids)
+        return [cards[i] for i in ids if i in cards], method

@@ -1,0 +1,417 @@
+"""``PaperStore``: every query paperwire runs against papers, features and embeddings.
+
+Merging rule (a paper seen in several sources is one paper with all their facts):
+bibliographic fields (title, abstract, authors, comment) come from the most
+authoritative source that provided them (arXiv > arXiv listings > HF daily > table);
+community facts (upvotes, organisation, code links, keywords) take the newest
+non-empty value, upvotes never go down; categories and featured days are unions;
+the published date is the earliest seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import String, and_, cast, delete, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from paperwire.index.base import IndexDoc, Vector
+from paperwire.models import (
+    PaperCard,
+    PaperPublic,
+    PaperRecord,
+    Rejection,
+    SearchFilters,
+    SortOrder,
+)
+from paperwire.store.convert import card_of, index_doc_of, public_of
+from paperwire.store.db import Database
+from paperwire.store.schema import Embedding, Featured, Meta, Paper, PaperSource
+
+SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
+BIBLIOGRAPHIC = ("title", "abstract", "authors", "comment")
+COMMUNITY = (
+    "organization",
+    "organization_id",
+    "num_comments",
+    "github_repo",
+    "github_stars",
+    "project_page",
+    "ai_summary",
+    "thumbnail",
+)
+_SNAPSHOT_FIELDS = (
+    *BIBLIOGRAPHIC,
+    *COMMUNITY,
+    "categories",
+    "primary_category",
+    "published_at",
+    "source_upvotes",
+    "keywords",
+)
+
+
+def document_text(title: str, abstract: str) -> str:
+    """The text that is embedded for a paper (title first: it carries the topic)."""
+    return f"{title}. {abstract}".strip()
+
+
+def text_hash(title: str, abstract: str) -> str:
+    return hashlib.sha1(document_text(title, abstract).encode(), usedforsecurity=False).hexdigest()
+
+
+def _naive_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class UpsertOutcome:
+    """Arxiv ids per outcome; ``changed`` (added + updated) need re-indexing."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[str]:
+        return list(dict.fromkeys(self.added + self.updated))
+
+
+def _snapshot(p: Paper) -> tuple[object, ...]:
+    feats = tuple(sorted((f.day, f.source) for f in p.features))
+    return (*(getattr(p, name) for name in _SNAPSHOT_FIELDS), feats)
+
+
+def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
+    """Fold one record into a paper row following the module's merging rule."""
+    incoming = SOURCE_PRIORITY.get(rec.source, 0)
+    current = SOURCE_PRIORITY.get(paper.meta_source, -1) if not is_new else -1
+    authoritative = incoming >= current
+    for name in BIBLIOGRAPHIC:
+        value = getattr(rec, name)
+        if value in (None, "", []):
+            continue
+        if authoritative or getattr(paper, name) in (None, "", []):
+            setattr(paper, name, value)
+    if authoritative and (rec.title or rec.abstract):
+        paper.meta_source = rec.source
+    for name in COMMUNITY:
+        value = getattr(rec, name)
+        if value not in (None, ""):
+            setattr(paper, name, value)
+    if rec.upvotes is not None:
+        paper.source_upvotes = max(paper.source_upvotes or 0, rec.upvotes)
+    if rec.keywords:
+        paper.keywords = list(rec.keywords)
+    if rec.categories:
+        merged = (
+            list(dict.fromkeys([*rec.categories, *(paper.categories or [])]))
+            if authoritative
+            else list(dict.fromkeys([*(paper.categories or []), *rec.categories]))
+        )
+        paper.categories = merged
+        paper.primary_category = merged[0]
+    published = _naive_utc(rec.published_at)
+    if published is not None and (paper.published_at is None or published < paper.published_at):
+        paper.published_at = published
+    paper.text_hash = text_hash(paper.title, paper.abstract or "")
+
+
+class PaperStore:
+    """Queries over papers. Each public method is one short transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def upsert(self, batch: Sequence[tuple[PaperRecord, str]]) -> UpsertOutcome:
+        """Store a batch of ``(record, location)`` pairs in one transaction."""
+        out = UpsertOutcome()
+        if not batch:
+            return out
+        now = _now()
+        ids = list({rec.arxiv_id for rec, _ in batch})
+        with self.db.session() as s:
+            rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids))).all()
+            by_id = {p.arxiv_id: p for p in rows}
+            for rec, location in batch:
+                paper = by_id.get(rec.arxiv_id)
+                is_new = paper is None
+                if paper is None:
+                    if not rec.title:
+                        out.rejections.append(
+                            Rejection(
+                                location=location,
+                                record=rec.arxiv_id,
+                                field="title",
+                                reason="missing, and the paper is not already known "
+                                "(a table without titles can only enrich known papers)",
+                            )
+                        )
+                        continue
+                    paper = Paper(
+                        arxiv_id=rec.arxiv_id,
+                        title=rec.title,
+                        abstract="",
+                        authors=[],
+                        categories=[],
+                        keywords=[],
+                        source_upvotes=0,
+                        local_upvotes=0,
+                        num_comments=0,
+                        meta_source=rec.source,
+                        text_hash="",
+                        hidden=False,
+                        created_at=now,
+                        updated_at=now,
+                        features=[],
+                        sources=[],
+                    )
+                    s.add(paper)
+                    by_id[rec.arxiv_id] = paper
+                    before: tuple[object, ...] | None = None
+                else:
+                    before = _snapshot(paper)
+                _merge(paper, rec, is_new)
+                if rec.featured_on and not any(
+                    f.day == rec.featured_on and f.source == rec.source for f in paper.features
+                ):
+                    paper.features.append(
+                        Featured(day=rec.featured_on, source=rec.source, submitted_by=rec.submitted_by)
+                    )
+                seen = next((x for x in paper.sources if x.source == rec.source), None)
+                if seen is None:
+                    paper.sources.append(PaperSource(source=rec.source, first_seen=now, last_seen=now))
+                else:
+                    seen.last_seen = now
+                if before is None:
+                    out.added.append(rec.arxiv_id)
+                elif _snapshot(paper) != before:
+                    paper.updated_at = now
+                    out.updated.append(rec.arxiv_id)
+                else:
+                    out.unchanged.append(rec.arxiv_id)
+        return out
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.db.session() as s:
+            s.merge(Meta(key=key, value=value))
+
+    def get_meta(self, key: str) -> str | None:
+        with self.db.session() as s:
+            row = s.get(Meta, key)
+            return row.value if row else None
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count(Paper.id)).where(Paper.hidden.is_(False))) or 0
+
+    def get(self, arxiv_id: str) -> PaperPublic | None:
+        with self.db.session() as s:
+            paper = s.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False)))
+            return public_of(paper) if paper else None
+
+    def cards(self, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
+        """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
+        if not arxiv_ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Paper).where(Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False))
+            ).all()
+            return {p.arxiv_id: card_of(p) for p in rows}
+
+    def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """``(title, abstract)`` per id, for snippets."""
+        if not arxiv_ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
+                    Paper.arxiv_id.in_(list(arxiv_ids))
+                )
+            ).all()
+            return {r[0]: (r[1], r[2]) for r in rows}
+
+    def feed(self, start: dt.date, end: dt.date, limit: int | None = None) -> list[PaperCard]:
+        """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first."""
+        with self.db.session() as s:
+            first_day = func.min(Featured.day).label("first_day")
+            q = (
+                select(Paper, first_day)
+                .join(Featured, Featured.paper_id == Paper.id)
+                .where(Featured.day >= start, Featured.day <= end, Paper.hidden.is_(False))
+                .group_by(Paper.id)
+                .order_by(
+                    (Paper.source_upvotes + Paper.local_upvotes).desc(),
+                    Paper.published_at.desc(),
+                    Paper.arxiv_id,
+                )
+            )
+            if limit:
+                q = q.limit(limit)
+            return [card_of(p, featured_on=day) for p, day in s.execute(q).all()]
+
+    def feature_day_bounds(self) -> tuple[dt.date | None, dt.date | None]:
+        with self.db.session() as s:
+            row = s.execute(select(func.min(Featured.day), func.max(Featured.day))).one()
+            return row[0], row[1]
+
+    def adjacent_feature_days(
+        self, start: dt.date, end: dt.date
+    ) -> tuple[dt.date | None, dt.date | None]:
+        """The nearest featured day before ``start`` and after ``end``."""
+        with self.db.session() as s:
+            prev = s.scalar(select(func.max(Featured.day)).where(Featured.day < start))
+            nxt = s.scalar(select(func.min(Featured.day)).where(Featured.day > end))
+            return prev, nxt
+
+    def browse(
+        self, filters: SearchFilters, sort: SortOrder, limit: int, offset: int
+    ) -> tuple[int, list[PaperCard]]:
+        """Filtered listing without a text query (search page with filters only)."""
+        conds = [Paper.hidden.is_(False), *self._filter_conditions(filters)]
+        order = (
+            [(Paper.source_upvotes + Paper.local_upvotes).desc(), Paper.published_at.desc()]
+            if sort == SortOrder.upvotes
+            else [Paper.published_at.desc(), Paper.arxiv_id]
+        )
+        with self.db.session() as s:
+            total = s.scalar(select(func.count(Paper.id)).where(*conds)) or 0
+            rows = s.scalars(
+                select(Paper).where(*conds).order_by(*order).limit(limit).offset(offset)
+            ).all()
+            return total, [card_of(p) for p in rows]
+
+    @staticmethod
+    def _filter_conditions(f: SearchFilters) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if f.date_from:
+            conds.append(Paper.published_at >= dt.datetime.combine(f.date_from, dt.time()))
+        if f.date_to:
+            end = dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time())
+            conds.append(Paper.published_at < end)
+        if f.category:
+            conds.append(cast(Paper.categories, String).like(f'%"{f.category}"%'))
+        if f.organization:
+            org = f.organization.lower()
+            conds.append(
+                or_(func.lower(Paper.organization_id) == org, func.lower(Paper.organization) == org)
+            )
+        if f.has_code is not None:
+            has = and_(Paper.github_repo.is_not(None), Paper.github_repo != "")
+            conds.append(has if f.has_code else ~has)
+        return conds
+
+    # -- index and embeddings -------------------------------------------------------------
+
+    def iter_index_docs(
+        self, model: str | None, arxiv_ids: Sequence[str] | None = None, batch_size: int = 2000
+    ) -> Iterator[list[IndexDoc]]:
+        """Index documents in batches, with the stored vector of ``model`` when current."""
+        last_id = 0
+        while True:
+            with self.db.session() as s:
+                q = select(Paper).where(Paper.id > last_id, Paper.hidden.is_(False))
+                if arxiv_ids is not None:
+                    q = q.where(Paper.arxiv_id.in_(list(arxiv_ids)))
+                rows = s.scalars(q.order_by(Paper.id).limit(batch_size)).all()
+                if not rows:
+                    return
+                last_id = rows[-1].id
+                vectors = self._vectors(s, model, rows) if model else {}
+                docs = []
+                for p in rows:
+                    doc = index_doc_of(p)
+                    doc.vector = vectors.get(p.id)
+                    docs.append(doc)
+            yield docs
+
+    @staticmethod
+    def _vectors(s: Session, model: str, rows: Sequence[Paper]) -> dict[int, Vector]:
+        hashes = {p.id: p.text_hash for p in rows}
+        found = s.execute(
+            select(Embedding.paper_id, Embedding.text_hash, Embedding.vector).where(
+                Embedding.model == model, Embedding.paper_id.in_(list(hashes))
+            )
+        ).all()
+        return {
+            pid: np.frombuffer(blob, dtype=np.float32).copy()
+            for pid, h, blob in found
+            if hashes.get(pid) == h
+        }
+
+    def hidden_ids(self) -> list[str]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Paper.arxiv_id).where(Paper.hidden.is_(True))))
+
+    def _backlog_query(self, model: str):  # type: ignore[no-untyped-def]
+        return (
+            select(Paper.id, Paper.arxiv_id, Paper.title, Paper.abstract, Paper.text_hash)
+            .outerjoin(Embedding, and_(Embedding.paper_id == Paper.id, Embedding.model == model))
+            .where(or_(Embedding.paper_id.is_(None), Embedding.text_hash != Paper.text_hash))
+        )
+
+    def embedding_backlog(self, model: str, limit: int) -> list[tuple[int, str, str, str]]:
+        """Papers whose embedding for ``model`` is missing or stale, newest first:
+        ``(paper_pk, arxiv_id, document_text, text_hash)``."""
+        with self.db.session() as s:
+            rows = s.execute(
+                self._backlog_query(model)
+                .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc())
+                .limit(limit)
+            ).all()
+            return [(r[0], r[1], document_text(r[2], r[3]), r[4]) for r in rows]
+
+    def backlog_count(self, model: str) -> int:
+        with self.db.session() as s:
+            sub = self._backlog_query(model).subquery()
+            return s.scalar(select(func.count()).select_from(sub)) or 0
+
+    def embedded_count(self, model: str) -> int:
+        with self.db.session() as s:
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Embedding)
+                    .join(Paper, Paper.id == Embedding.paper_id)
+                    .where(Embedding.model == model, Embedding.text_hash == Paper.text_hash)
+                )
+                or 0
+            )
+
+    def save_embeddings(self, model: str, items: Sequence[tuple[int, str, Vector]]) -> None:
+        """Store ``(paper_pk, text_hash, vector)`` triples, replacing older ones."""
+        if not items:
+            return
+        with self.db.session() as s:
+            s.execute(
+                delete(Embedding).where(
+                    Embedding.model == model, Embedding.paper_id.in_([i[0] for i in items])
+                )
+            )
+            s.add_all(
+                Embedding(
+                    paper_id=pk,
+                    model=model,
+                    text_hash=h,
+                    dim=int(vec.shape[0]),
+                    vector=np.asarray(vec, dtype=np.float32).tobytes(),
+                )
+                for pk, h, vec in items
+            )

@@ -1,0 +1,160 @@
+"""``create_app``: the one factory the CLI, the tests and ``uvicorn`` use."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import paperwire
+from paperwire.core import Paperwire
+from paperwire.web.routes import feed, papers, search, status
+from paperwire.web.templating import STATIC_DIR, render
+
+log = logging.getLogger(__name__)
+
+# Pages are self-contained: no CDN, no inline script. Swagger UI (/docs) and ReDoc load
+# their assets from jsDelivr and start with an inline script, so they get their own policy.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.redoc.ly; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
+    "https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+
+
+class SecurityHeaders:
+    """Adds security headers to every HTTP response (pure ASGI: streams untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra = {
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"strict-origin-when-cross-origin",
+                    b"content-security-policy": csp.encode(),
+                    b"x-frame-options": b"DENY",
+                    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+                }
+                headers += [(k, v) for k, v in extra.items() if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def wants_json(request: Request) -> bool:
+    """API paths answer JSON; so does a client that asks for JSON but not HTML."""
+    path = request.url.path
+    if path.startswith("/api/") or path in ("/api", "/healthz", "/openapi.json"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+_TITLES = {
+    400: "Bad request",
+    404: "Page not found",
+    405: "Method not allowed",
+    422: "That request has an invalid value",
+    500: "Something went wrong",
+}
+
+
+def error_response(
+    request: Request, status_code: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    if wants_json(request):
+        return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+    title = getattr(request.state, "error_title", None) or _TITLES.get(status_code)
+    title = title or HTTPStatus(status_code).phrase
+    arxiv_id = getattr(request.state, "missing_arxiv_id", None)
+    return render(
+        request,
+        "error.html",
+        {
+            "status_code": status_code,
+            "title": title,
+            "detail": detail,
+            "arxiv_id": arxiv_id,
+            "page_title": title,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
+        parts.append(f"{where}: {err.get('msg', 'invalid value')}" if where else err["msg"])
+    return "; ".join(parts) or "invalid request"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, papers.PaperNotFound):
+        request.state.missing_arxiv_id = exc.arxiv_id
+        request.state.error_title = "Paper not found"
+        detail = str(exc.detail)
+    elif exc.status_code == 404 and exc.detail == "Not Found":
+        detail = f"There is no page at {request.url.path}."
+    else:
+        detail = str(exc.detail)
+    return error_response(request, exc.status_code, detail, getattr(exc, "headers", None))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(request, 422, _validation_message(exc))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return error_response(
+        request, 500, "The server hit an unexpected error. It has been logged; please try again."
+    )
+
+
+def create_app(pw: Paperwire) -> FastAPI:
+    """The web app over one ``Paperwire`` (kept in ``app.state.pw``)."""
+    app = FastAPI(
+        title=pw.settings.site_name,
+        version=paperwire.__version__,
+        description="Research-paper discovery: daily feed, hybrid search, paper pages. "
+        "Every HTML page has a JSON twin under `/api`.",
+    )
+    app.state.pw = pw
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (feed, papers, search, status):
+        app.include_router(module.router)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _server_error)
+    return app

@@ -1,0 +1,261 @@
+"""FastAPI dependencies: the ``Paperwire`` object and typed, validated query params.
+
+Query params arrive as text and are parsed here (not by FastAPI's validators) so an
+HTML page can show a bad value next to the field it came from, while its JSON twin
+answers 422 with the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Query, Request
+
+from paperwire.core import Paperwire
+from paperwire.models import (
+    Period,
+    SearchFilters,
+    SearchMode,
+    SearchRequest,
+    SortOrder,
+)
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_QUERY_CHARS = 2000
+MAX_OFFSET = 1000
+FEED_DEFAULT_LIMIT = 100
+FEED_MAX_LIMIT = 500
+
+
+def get_pw(request: Request) -> Paperwire:
+    pw: Paperwire = request.app.state.pw
+    return pw
+
+
+PW = Annotated[Paperwire, Depends(get_pw)]
+
+
+class ParamError(ValueError):
+    """A query parameter with an unusable value; ``field`` is the parameter's name."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def parse_date(value: str | None, name: str) -> dt.date | None:
+    """``YYYY-MM-DD`` → date; empty → None; anything else → ``ParamError``."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not _ISO_DATE.match(text):
+        raise ParamError(name, f"{name}: {text!r} is not a date; use YYYY-MM-DD, e.g. 2025-06-10")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ParamError(name, f"{name}: {text!r} is not a real calendar date") from None
+
+
+E = TypeVar("E", Period, SortOrder, SearchMode)
+T = TypeVar("T")
+
+
+def _choice(value: str | None, enum: type[E], name: str, default: E) -> E:
+    if value is None or not value.strip():
+        return default
+    try:
+        return enum(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise ParamError(name, f"{name}: {value!r} is not one of {allowed}") from None
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_bool(value: str | None, name: str) -> bool | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ParamError(name, f"{name}: {value!r} is not one of true, false (or leave it empty)")
+
+
+def parse_int(value: str | None, name: str, low: int, high: int, default: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        n = int(value.strip())
+    except ValueError:
+        raise ParamError(name, f"{name}: {value!r} is not a whole number") from None
+    if not low <= n <= high:
+        raise ParamError(name, f"{name}: must be between {low} and {high}, got {n}")
+    return n
+
+
+# -- feed ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedParams:
+    date: dt.date | None
+    period: Period
+    limit: int
+
+
+def feed_params(
+    date: Annotated[
+        str | None,
+        Query(description="Day to show (YYYY-MM-DD); default: today, else the latest "
+              "featured day.", examples=["2025-06-10"]),
+    ] = None,
+    period: Annotated[
+        str | None,
+        Query(description="`day`, `week` (ISO week, Monday–Sunday) or `month`."),
+    ] = None,
+    limit: Annotated[
+        str | None,
+        Query(description=f"Most papers to return, 1–{FEED_MAX_LIMIT} "
+              f"(default {FEED_DEFAULT_LIMIT})."),
+    ] = None,
+) -> FeedParams:
+    """Parsed feed params; a bad value answers 422 with a message naming the field."""
+    try:
+        return FeedParams(
+            date=parse_date(date, "date"),
+            period=_choice(period, Period, "period", Period.day),
+            limit=parse_int(limit, "limit", 1, FEED_MAX_LIMIT, FEED_DEFAULT_LIMIT),
+        )
+    except ParamError as exc:
+        raise HTTPException(status_code=422, detail=exc.message) from None
+
+
+# -- search -------------------------------------------------------------------------------
+
+SEARCH_FIELDS = ("q", "from", "to", "category", "org", "has_code", "sort", "mode")
+
+
+@dataclass
+class SearchParams:
+    """The search form as typed (``raw``), what it parsed to, and per-field errors."""
+
+    raw: dict[str, str]
+    page: int = 1
+    limit: int = 20
+    request: SearchRequest | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.errors.values())
+
+    def query_string(self, **changes: str | int | None) -> str:
+        """The form's params (empty ones left out) with ``changes`` applied."""
+        params: dict[str, str] = {k: v for k, v in self.raw.items() if v}
+        for key, value in changes.items():
+            if value is None or value == "":
+                params.pop(key, None)
+            else:
+                params[key] = str(value)
+        return urlencode(params)
+
+    def url(self, base: str = "/search", **changes: str | int | None) -> str:
+        qs = self.query_string(**changes)
+        return f"{base}?{qs}" if qs else base
+
+    @property
+    def has_filters(self) -> bool:
+        return any(self.raw.get(k) for k in ("from", "to", "category", "org", "has_code"))
+
+
+def search_params(
+    pw: PW,
+    q: Annotated[
+        str | None,
+        Query(description="Query text: words, \"quoted phrases\", author:Name, arXiv ids, "
+              "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."),
+    ] = None,
+    date_from: Annotated[
+        str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(alias="to", description="Published on or before (YYYY-MM-DD).")
+    ] = None,
+    category: Annotated[str | None, Query(description="arXiv category, e.g. cs.CL.")] = None,
+    org: Annotated[
+        str | None, Query(description="Organisation slug or name, e.g. nvidia.")
+    ] = None,
+    has_code: Annotated[
+        str | None, Query(description="`true`: only papers with code; `false`: only without.")
+    ] = None,
+    sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
+    mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
+    page: Annotated[str | None, Query(description="Result page, from 1.")] = None,
+) -> SearchParams:
+    """Parse the search params; errors are collected per field, never raised."""
+    raw = {
+        "q": (q or "").strip(),
+        "from": (date_from or "").strip(),
+        "to": (date_to or "").strip(),
+        "category": (category or "").strip(),
+        "org": (org or "").strip(),
+        "has_code": (has_code or "").strip(),
+        "sort": (sort or "").strip(),
+        "mode": (mode or "").strip(),
+    }
+    limit = min(pw.settings.page_size, 100)
+    out = SearchParams(raw=raw, limit=limit)
+
+    def attempt(fn: Callable[[], T], default: T) -> T:
+        try:
+            return fn()
+        except ParamError as exc:
+            out.errors[exc.field] = exc.message
+            return default
+
+    if len(raw["q"]) > MAX_QUERY_CHARS:
+        out.errors["q"] = (
+            f"q: the query is too long ({len(raw['q'])} characters, at most {MAX_QUERY_CHARS})"
+        )
+    d_from = attempt(lambda: parse_date(raw["from"], "from"), None)
+    d_to = attempt(lambda: parse_date(raw["to"], "to"), None)
+    has = attempt(lambda: parse_bool(raw["has_code"], "has_code"), None)
+    order = attempt(lambda: _choice(raw["sort"], SortOrder, "sort", SortOrder.relevance),
+                    SortOrder.relevance)
+    how = attempt(lambda: _choice(raw["mode"], SearchMode, "mode", SearchMode.hybrid),
+                  SearchMode.hybrid)
+    max_page = MAX_OFFSET // limit + 1
+    out.page = attempt(lambda: parse_int(page, "page", 1, max_page, 1), 1)
+    if d_from and d_to and d_from > d_to:
+        out.errors["to"] = f"to: {d_to} is before from ({d_from})"
+    if out.errors:
+        return out
+    out.request = SearchRequest(
+        q=raw["q"],
+        filters=SearchFilters(
+            date_from=d_from,
+            date_to=d_to,
+            category=raw["category"] or None,
+            organization=raw["org"] or None,
+            has_code=has,
+        ),
+        sort=order,
+        mode=how,
+        limit=limit,
+        offset=(out.page - 1) * limit,
+    )
+    return out
+
+
+Search = Annotated[SearchParams, Depends(search_params)]
+Feed = Annotated[FeedParams, Depends(feed_params)]

@@ -1,0 +1,130 @@
+"""Jinja filters: how dates, counts and author lines read on a page.
+
+Dates follow the anchor product: the year is left out for the current year
+("May 3"), kept otherwise ("Sep 27, 2023"). Month names are fixed English so a
+server's locale never changes the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC)
+        return value.date()
+    return value
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def short_date(value: dt.date | dt.datetime | None, today: dt.date | None = None) -> str:
+    """``May 3`` in the current year, ``Sep 27, 2023`` otherwise; ``""`` for None."""
+    if value is None:
+        return ""
+    d = _as_date(value)
+    today = today or _today()
+    text = f"{MONTHS[d.month - 1][:3]} {d.day}"
+    return text if d.year == today.year else f"{text}, {d.year}"
+
+
+def long_date(value: dt.date | dt.datetime | None) -> str:
+    """``Tuesday, June 10, 2025`` (headings, where the year always helps)."""
+    if value is None:
+        return ""
+    d = _as_date(value)
+    return f"{WEEKDAYS[d.weekday()]}, {MONTHS[d.month - 1]} {d.day}, {d.year}"
+
+
+def month_name(value: dt.date) -> str:
+    """``June 2025``."""
+    return f"{MONTHS[value.month - 1]} {value.year}"
+
+
+def date_range(start: dt.date, end: dt.date) -> str:
+    """``Jun 9 – 15, 2025``, ``Jun 30 – Jul 6, 2025`` or ``Dec 29, 2025 – Jan 4, 2026``."""
+    first = f"{MONTHS[start.month - 1][:3]} {start.day}"
+    if start == end:
+        return f"{first}, {start.year}"
+    if start.year != end.year:
+        return f"{first}, {start.year} – {MONTHS[end.month - 1][:3]} {end.day}, {end.year}"
+    if start.month != end.month:
+        return f"{first} – {MONTHS[end.month - 1][:3]} {end.day}, {end.year}"
+    return f"{first} – {end.day}, {end.year}"
+
+
+def compact_number(value: int | None) -> str:
+    """``950``, ``1.2k``, ``12k``, ``3.4M`` (GitHub stars, big upvote counts)."""
+    if value is None:
+        return ""
+    n = int(value)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for limit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if n >= limit:
+            scaled = n / limit
+            text = f"{scaled:.1f}" if scaled < 10 else f"{scaled:.0f}"
+            return f"{sign}{text.removesuffix('.0')}{suffix}"
+    return f"{sign}{n}"
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 author``, ``7 authors``."""
+    word = singular if count == 1 else (plural_form or f"{singular}s")
+    return f"{count:,} {word}"
+
+
+class _HasAuthors(Protocol):
+    @property
+    def organization(self) -> str | None: ...
+
+    @property
+    def author_count(self) -> int: ...
+
+
+def byline(card: _HasAuthors) -> str:
+    """What a card shows about who wrote it: the organisation, else ``N authors``."""
+    if card.organization:
+        return card.organization
+    return plural(card.author_count, "author")
+
+
+MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
+
+
+def matched_by(methods: list[str]) -> str:
+    """``keyword + meaning`` from a hit's ``matched_by``."""
+    labels = [MATCH_LABELS.get(m, m) for m in dict.fromkeys(methods)]
+    return " + ".join(labels)
+
+
+FILTERS = {
+    "short_date": short_date,
+    "long_date": long_date,
+    "month_name": month_name,
+    "compact_number": compact_number,
+    "plural": plural,
+    "byline": byline,
+    "matched_by": matched_by,
+}

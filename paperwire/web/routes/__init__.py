@@ -1,0 +1,1 @@
+"""One router per resource; every HTML page sits beside its JSON twin."""

@@ -1,0 +1,132 @@
+"""Shared fixtures: paths to the real data, one factory for isolated apps, PostgreSQL.
+
+Every test app is built through ``make_app`` on a temporary home, so tests never
+share a database or index unless a fixture says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from paperwire.config import Settings
+
+if TYPE_CHECKING:
+    from paperwire.core import Paperwire
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+HF_DAILY = SHARED_DATA / "hf-daily-papers"
+ARXIV_LISTINGS = SHARED_DATA / "arxiv-listings"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not HF_DAILY.is_dir():
+        pytest.fail(f"shared data missing: expected {SHARED_DATA} beside the repository")
+    return SHARED_DATA
+
+
+AppFactory = Callable[..., "Paperwire"]
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[AppFactory]:
+    """Build isolated ``Paperwire`` apps: ``make_app(semantic=False, database_url=...)``."""
+    from paperwire.core import Paperwire
+
+    apps: list[Paperwire] = []
+
+    def factory(**overrides: Any) -> Paperwire:
+        home = overrides.pop("home", tmp_path / f"home{len(apps)}")
+        pw = Paperwire(Settings(home=home, **overrides))
+        apps.append(pw)
+        return pw
+
+    yield factory
+    for pw in apps:
+        pw.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(found).parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    return candidates[0].parent if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real, throwaway PostgreSQL cluster; yields a base URL without database name.
+
+    ``PAPERWIRE_TEST_POSTGRES_URL`` points at an existing server instead.
+    """
+    url = os.environ.get("PAPERWIRE_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    bindir = _pg_bin()
+    if bindir is None:
+        pytest.fail("PostgreSQL binaries not found (install postgresql; see README)")
+    root = Path(tempfile.mkdtemp(prefix="paperwire-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True,
+                   capture_output=True)
+    opts = f"-c listen_addresses='' -c unix_socket_directories={sock} -p {port} -c fsync=off"
+    subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-w",
+                    "-l", str(root / "log"), "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@/{{db}}?host={sock}&port={port}"
+    finally:
+        subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server for one test."""
+    import psycopg
+
+    name = f"pw_{int(time.time() * 1e6)}"
+    admin = postgres_server.replace("postgresql+psycopg", "postgresql").format(db="postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield postgres_server.format(db=name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Parametrises a test over both stores."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres_url"))

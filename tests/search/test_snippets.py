@@ -1,0 +1,366 @@
+"""Snippets: stemming-aware whole-word highlights, window choice, cuts, plain text."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from paperwire.models import SnippetPart
+from paperwire.search.query import parse_query
+from paperwire.search.snippets import best_snippet, highlight, teaser
+
+ELLIPSIS = "…"
+
+
+def joined(parts: Sequence[SnippetPart]) -> str:
+    return "".join(p.text for p in parts)
+
+
+def hits(parts: Sequence[SnippetPart]) -> list[str]:
+    return [p.text for p in parts if p.hit]
+
+
+def norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def window_of(snippet: str) -> str:
+    """The snippet without its "…" / "… " prefix and "…" / " …" suffix."""
+    return snippet.removeprefix(ELLIPSIS).lstrip(" ").removesuffix(ELLIPSIS).rstrip(" ")
+
+
+def check_parts(parts: Sequence[SnippetPart], text: str, max_chars: int | None) -> str:
+    """Invariants every result must hold; returns the snippet text."""
+    full = norm(text)
+    snippet = joined(parts)
+    assert all(p.text for p in parts), "no empty parts"
+    for a, b in itertools.pairwise(parts):
+        assert a.hit or b.hit, "adjacent plain parts are merged"
+    for p in parts:
+        if p.hit:
+            assert re.fullmatch(r"[^\W_]+", p.text), p.text
+    if max_chars is not None and max_chars >= 1 and full:
+        assert 1 <= len(snippet) <= max_chars
+    if snippet == ELLIPSIS:
+        return snippet
+    inner = window_of(snippet)
+    start = full.find(inner)
+    assert start >= 0, (inner, full)
+    if full and len(full) > len(inner) and max_chars is not None and max_chars >= 20:
+        end = start + len(inner)
+        # never inside a word (ample budgets always find whitespace in prose)
+        assert start == 0 or full[start - 1] == " "
+        assert end == len(full) or not (full[end - 1].isalnum() and full[end].isalnum())
+    return snippet
+
+
+@pytest.fixture(scope="module")
+def abstracts(shared_data: Path) -> list[str]:
+    entries = json.loads((shared_data / "hf-daily-papers" / "2025-06-10.json").read_text())
+    return [e["paper"]["summary"] for e in entries]
+
+
+@pytest.fixture(scope="module")
+def titles(shared_data: Path) -> list[str]:
+    entries = json.loads((shared_data / "hf-daily-papers" / "2025-06-10.json").read_text())
+    return [e["paper"]["title"] for e in entries]
+
+
+# --- highlight ------------------------------------------------------------------------
+
+
+def test_highlight_stemming_and_case():
+    parts = highlight("Pruned networks. Pruning again; we prune, PRUNES!", ["pruning"])
+    assert hits(parts) == ["Pruned", "Pruning", "prune", "PRUNES"]
+    assert joined(parts) == "Pruned networks. Pruning again; we prune, PRUNES!"
+
+
+def test_highlight_exact_parts():
+    parts = highlight("Sparse attention for long context", ["attention", "context"])
+    assert parts == [
+        SnippetPart(text="Sparse "),
+        SnippetPart(text="attention", hit=True),
+        SnippetPart(text=" for long "),
+        SnippetPart(text="context", hit=True),
+    ]
+
+
+def test_highlight_whole_words_only():
+    parts = highlight("A category of cats: cat, concatenate, bobcat, cat-like.", ["cat"])
+    assert hits(parts) == ["cats", "cat", "cat"]
+
+
+def test_highlight_phrase_words_and_query_terms():
+    q = parse_query('"reinforcement learning" agents')
+    parts = highlight("Agents trained with Reinforcement Learning (RL) learn.", q.highlight_terms)
+    assert hits(parts) == ["Agents", "Reinforcement", "Learning", "learn"]
+
+
+def test_highlight_terms_are_tokenised():
+    parts = highlight("Reinforcement pre-training scales.", ["Pre-Training"])
+    assert hits(parts) == ["pre", "training"]
+
+
+def test_highlight_stop_words_skipped_unless_only_stop_words():
+    assert hits(highlight("the state of the art", ["state of the art"])) == ["state", "art"]
+    assert hits(highlight("to be or not to be", ["to be"])) == ["to", "be", "to", "be"]
+
+
+def test_highlight_plural_fallback_for_acronyms():
+    assert hits(highlight("LLMs and an LLM beat VLMs", ["llm"])) == ["LLMs", "LLM"]
+    assert hits(highlight("one LLM", ["LLMs"])) == ["LLM"]
+
+
+def test_highlight_no_terms_or_no_text():
+    assert highlight("A title", []) == [SnippetPart(text="A title")]
+    assert highlight("A title", ["", "!!"]) == [SnippetPart(text="A title")]
+    assert highlight("", ["x"]) == []
+    assert highlight("   \n ", ["x"]) == []
+
+
+def test_highlight_collapses_whitespace_of_titles(titles: list[str]):
+    title = titles[1]
+    assert "\n" in title
+    parts = highlight(title, ["medical", "understanding"])
+    assert joined(parts) == norm(title)
+    assert hits(parts) == ["Medical", "Understanding"]
+
+
+def test_highlight_max_chars_cuts_at_a_word():
+    text = "Efficient inference for mixture of experts models on commodity hardware"
+    parts = highlight(text, ["experts", "hardware"], 40)
+    assert joined(parts) == "Efficient inference for mixture of…"
+    assert hits(parts) == []
+    parts = highlight(text, ["experts", "hardware"], 50)
+    assert joined(parts) == "Efficient inference for mixture of experts models…"
+    assert hits(parts) == ["experts"]
+    assert highlight(text, ["experts"], None) == highlight(text, ["experts"], len(text))
+
+
+def test_html_stays_literal_text():
+    text = "We inject <script>alert('x')</script> & <b>bold</b> payloads into abstracts."
+    parts = highlight(text, ["script", "payload"])
+    assert joined(parts) == text
+    assert hits(parts) == ["script", "script", "payloads"]
+    assert "<script>" in joined(best_snippet(text, ["script"], 60))
+    assert "&amp;" not in joined(parts)
+    assert teaser(text, 40) == "We inject <script>alert('x')</script> &…"
+
+
+def test_latex_and_unicode():
+    text = r"We minimise the $\alpha$-divergence of naïve 大语言模型 models 🚀 fast."
+    parts = highlight(text, ["alpha", "divergences", "naïve", "大语言模型"])
+    assert joined(parts) == text
+    assert hits(parts) == ["alpha", "divergence", "naïve", "大语言模型"]
+    assert hits(highlight("हिन्दी भाषा", ["हिन्दी"])) == ["हिन्दी"]
+
+
+# --- best_snippet -----------------------------------------------------------------------
+
+THREE = (
+    "Large language models are trained on vast amounts of web text collected from many "
+    "sources. "
+    "We show that magnitude pruning removes most attention heads while sparse pruned "
+    "networks keep their accuracy. "
+    "Finally, we release code, data and model weights to the community for further study."
+)
+
+
+def test_best_snippet_picks_the_sentence_with_most_terms():
+    parts = best_snippet(THREE, ["sparse", "pruning", "networks", "language"], max_chars=120)
+    snippet = joined(parts)
+    assert snippet == (
+        "… We show that magnitude pruning removes most attention heads while sparse pruned "
+        "networks keep their accuracy. …"
+    )
+    assert hits(parts) == ["pruning", "sparse", "pruned", "networks"]
+    check_parts(parts, THREE, 120)
+
+
+def test_best_snippet_first_and_last_sentences():
+    first = joined(best_snippet(THREE, ["web text"], max_chars=120))
+    assert first == (
+        "Large language models are trained on vast amounts of web text collected from many "
+        "sources. …"
+    )
+    last = joined(best_snippet(THREE, ["release weights"], max_chars=120))
+    assert last == (
+        "… Finally, we release code, data and model weights to the community for further study."
+    )
+
+
+def test_best_snippet_whole_text_when_it_fits():
+    parts = best_snippet(THREE, ["pruning"], max_chars=1000)
+    assert joined(parts) == THREE
+    assert hits(parts) == ["pruning", "pruned"]
+
+
+def test_best_snippet_distinct_terms_beat_repeats():
+    text = (
+        "Pruning pruning pruning pruning is all this sentence talks about at length. "
+        "Quantization and pruning are combined in the second sentence of this text. "
+        "A third sentence about nothing in particular closes the abstract for good."
+    )
+    parts = best_snippet(text, ["pruning", "quantization"], max_chars=90)
+    assert hits(parts) == ["Quantization", "pruning"]
+    assert joined(parts).startswith("… Quantization")
+
+
+def test_best_snippet_long_sentence_window_around_hits():
+    filler = " ".join(f"word{i}" for i in range(80))
+    text = f"{filler} the crucial keyword appears here {filler}."
+    parts = best_snippet(text, ["keyword"], max_chars=100)
+    snippet = check_parts(parts, text, 100)
+    assert hits(parts) == ["keyword"]
+    assert snippet.startswith(ELLIPSIS) and not snippet.startswith(ELLIPSIS + " ")
+    assert snippet.endswith(ELLIPSIS)
+    assert len(snippet) <= 100
+
+
+def test_best_snippet_no_match_falls_back_to_the_start():
+    parts = best_snippet(THREE, ["zebra"], max_chars=100)
+    assert len(parts) == 1 and not parts[0].hit
+    snippet = parts[0].text
+    assert snippet == teaser(THREE, 100)
+    assert snippet == (
+        "Large language models are trained on vast amounts of web text collected from many "
+        "sources. We show…"
+    )
+    assert best_snippet(THREE, [], max_chars=100) == parts
+
+
+def test_best_snippet_real_abstracts(abstracts: list[str]):
+    rpt = abstracts[0]
+    parts = best_snippet(rpt, ["scaling paradigm"])
+    check_parts(parts, rpt, 280)
+    assert set(hits(parts)) == {"scaling", "paradigm"}
+    assert len(hits(parts)) == 3
+    # the last sentences hold "scaling" twice and the phrase "scaling paradigm"
+    assert joined(parts).endswith("pre-training.")
+    assert joined(parts).startswith("… ")
+
+    registers = next(a for a in abstracts if "test-time registers" in norm(a))
+    parts = best_snippet(registers, parse_query('"test-time registers"').highlight_terms)
+    check_parts(parts, registers, 280)
+    assert {h.lower() for h in hits(parts)} >= {"test", "time", "registers"}
+
+
+def test_best_snippet_invariants_on_real_abstracts(abstracts: list[str]):
+    rng = random.Random(11)
+    for abstract in abstracts:
+        words = re.findall(r"[A-Za-z]{4,}", abstract)
+        for _ in range(5):
+            terms = rng.sample(words, k=min(len(words), rng.randint(1, 4)))
+            max_chars = rng.choice([60, 120, 200, 280, 400])
+            parts = best_snippet(abstract, terms, max_chars)
+            snippet = check_parts(parts, abstract, max_chars)
+            assert hits(parts), (terms, snippet)  # the terms come from the text
+
+
+def test_tiny_and_odd_budgets_never_exceed_max_chars(abstracts: list[str]):
+    text = abstracts[3]
+    for max_chars in range(1, 40):
+        for fn in (best_snippet, highlight):
+            parts = fn(text, ["safety", "inference"], max_chars)
+            assert 1 <= len(joined(parts)) <= max_chars
+        assert 1 <= len(teaser(text, max_chars)) <= max_chars
+    assert best_snippet(text, ["safety"], 0) == []
+    assert best_snippet(text, ["safety"], -5) == []
+    assert teaser(text, 0) == ""
+
+
+def test_unspaced_text_is_cut_hard_when_it_must_be():
+    text = "x" * 500
+    assert teaser(text, 50) == "x" * 49 + ELLIPSIS
+    url = "https://example.org/" + "a/" * 100
+    assert len(teaser(url, 40)) <= 40
+
+
+# --- teaser -------------------------------------------------------------------------
+
+
+def test_teaser_short_text_unchanged_but_whitespace_collapsed():
+    assert teaser("A  short\nabstract. ") == "A short abstract."
+    assert teaser("") == ""
+
+
+def test_teaser_cuts_at_a_word_with_ellipsis(abstracts: list[str]):
+    for abstract in abstracts:
+        full = norm(abstract)
+        t = teaser(abstract)
+        assert len(t) <= 220
+        assert t.endswith(ELLIPSIS)
+        body = t[: -len(ELLIPSIS)]
+        assert full.startswith(body)
+        assert full[len(body)] in " ,;:" or not full[len(body) - 1].isalnum()
+        assert not body.endswith((" ", ","))
+
+
+def test_teaser_drops_trailing_punctuation_before_the_ellipsis():
+    assert teaser("alpha beta, gamma delta", 17) == "alpha beta…"
+
+
+# --- robustness -----------------------------------------------------------------------
+
+_PIECES = [
+    "word",
+    "Pruning",
+    " ",
+    "  ",
+    "\n",
+    ". ",
+    "? ",
+    "e.g. ",
+    "<script>",
+    "&amp;",
+    r"$\alpha$",
+    "-",
+    "😀",
+    "大语言模型",
+    "\u0301",
+    "\ud800",
+    "\x00",
+    "…",
+    '"',
+    "x" * 50,
+]
+
+
+def test_fuzz_never_raises():
+    rng = random.Random(5)
+    for _ in range(300):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 120)))
+        terms = [rng.choice(["pruning", "word", "alpha", "", "大语言模型", "\ud800", "x"])]
+        max_chars = rng.choice([1, 2, 5, 8, 20, 60, 280])
+        for parts in (best_snippet(text, terms, max_chars), highlight(text, terms, max_chars)):
+            snippet = joined(parts)
+            assert len(snippet) <= max_chars
+            assert bool(snippet) == bool(norm(text))
+        assert len(teaser(text, max_chars)) <= max_chars
+
+
+def test_long_text_is_fast():
+    import time
+
+    text = " ".join(["pruning sparse networks with care."] * 5000)  # ~170k chars
+    start = time.perf_counter()
+    parts = best_snippet(text, ["pruning", "networks"])
+    assert time.perf_counter() - start < 5.0
+    assert len(joined(parts)) <= 280
+
+
+def test_thread_safe(abstracts: list[str]):
+    def run(abstract: str) -> list[SnippetPart]:
+        return best_snippet(abstract, ["models", "training", "reasoning"])
+
+    expected = [run(a) for a in abstracts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(run, abstracts)) == expected

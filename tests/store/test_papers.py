@@ -1,0 +1,181 @@
+"""PaperStore contract, run on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from paperwire.models import PaperRecord, SearchFilters, SortOrder
+from paperwire.sources.hf_daily import read_hf_daily_dir
+from paperwire.store import Database, PaperStore
+from paperwire.store.papers import text_hash
+from tests.conftest import HF_DAILY
+
+
+@pytest.fixture
+def store(database_url: str) -> PaperStore:
+    db = Database(database_url)
+    db.migrate()
+    db.migrate()  # idempotent
+    yield PaperStore(db)
+    db.close()
+
+
+def rec(aid: str, source: str = "hf-daily", **kw: object) -> tuple[PaperRecord, str]:
+    base: dict[str, object] = {"title": f"Paper {aid}", "abstract": "An abstract."}
+    base.update(kw)
+    return PaperRecord(arxiv_id=aid, source=source, **base), f"test:{aid}"
+
+
+def test_real_day_is_idempotent(store: PaperStore) -> None:
+    since = until = dt.date(2025, 6, 10)
+    records = [r for r in read_hf_daily_dir(HF_DAILY, since, until) if isinstance(r, PaperRecord)]
+    assert len(records) == 36
+    batch = [(r, "f") for r in records]
+    first = store.upsert(batch)
+    assert len(first.added) == 36 and not first.updated and not first.rejections
+    again = store.upsert(batch)
+    assert not again.added and not again.updated and len(again.unchanged) == 36
+    assert store.count() == 36
+    paper = store.get("2506.08007")
+    assert paper is not None
+    assert paper.title == "Reinforcement Pre-Training"
+    assert paper.upvotes == 130
+    assert paper.featured_days == [dt.date(2025, 6, 10)]
+    assert "\n" not in paper.abstract
+
+
+def test_two_sources_merge_into_one_paper_in_any_order(store: PaperStore) -> None:
+    hf = dict(
+        title="Samba: Simple Hybrid State Space Models",
+        abstract="Efficiently modeling sequences.",
+        upvotes=42,
+        organization="Microsoft",
+        organization_id="microsoft",
+        github_repo="https://github.com/microsoft/Samba",
+        featured_on=dt.date(2024, 6, 12),
+        published_at=dt.datetime(2024, 6, 11, 17, 0, tzinfo=dt.UTC),
+    )
+    ax = dict(
+        title="Samba: Simple Hybrid State Space Models for Efficient Unlimited Context",
+        abstract="Efficiently modeling sequences with infinite context length.",
+        categories=["cs.CL", "cs.LG"],
+        comment="22 pages",
+        authors=["Liliang Ren", "Yang Liu"],
+        published_at=dt.datetime(2024, 6, 12, tzinfo=dt.UTC),
+    )
+    store.upsert([rec("2406.07522", "hf-daily", **hf)])
+    out = store.upsert([rec("2406.07522", "arxiv-listings", **ax)])
+    assert out.updated == ["2406.07522"]
+    a = store.get("2406.07522")
+
+    db2 = store.db  # same database, other order: a second paper id to compare field by field
+    store.upsert([rec("2406.99999", "arxiv-listings", **ax)])
+    store.upsert([rec("2406.99999", "hf-daily", **hf)])
+    b = PaperStore(db2).get("2406.99999")
+    assert a is not None and b is not None
+    for p in (a, b):
+        assert p.title.endswith("Efficient Unlimited Context")  # arXiv wins bibliography
+        assert p.categories == ["cs.CL", "cs.LG"]
+        assert p.comment == "22 pages"
+        assert p.upvotes == 42 and p.organization == "Microsoft" and p.has_code
+        assert p.featured_days == [dt.date(2024, 6, 12)]
+        assert p.sources == ["arxiv-listings", "hf-daily"]
+        assert p.published_at == dt.datetime(2024, 6, 11, 17, 0, tzinfo=dt.UTC)  # earliest
+    assert store.count() == 2
+
+
+def test_upvotes_never_decrease_and_new_feature_day_is_an_update(store: PaperStore) -> None:
+    store.upsert([rec("2501.00001", upvotes=10, featured_on=dt.date(2025, 1, 2))])
+    out = store.upsert([rec("2501.00001", upvotes=3, featured_on=dt.date(2025, 1, 2))])
+    assert out.unchanged == ["2501.00001"]
+    out = store.upsert([rec("2501.00001", upvotes=12, featured_on=dt.date(2025, 1, 3))])
+    assert out.updated == ["2501.00001"]
+    p = store.get("2501.00001")
+    assert p is not None and p.upvotes == 12
+    assert p.featured_days == [dt.date(2025, 1, 2), dt.date(2025, 1, 3)]
+
+
+def test_titleless_table_rows_only_enrich_known_papers(store: PaperStore) -> None:
+    store.upsert([rec("2406.07522", abstract=None)])  # known, but without abstract
+    out = store.upsert(
+        [
+            rec("2406.07522", "table", title=None, abstract="A much longer abstract."),
+            rec("2406.00000", "table", title=None, abstract="Unknown paper."),
+        ]
+    )
+    assert out.updated == ["2406.07522"]
+    assert len(out.rejections) == 1
+    r = out.rejections[0]
+    assert r.record == "2406.00000" and r.field == "title" and r.location == "test:2406.00000"
+    assert store.get("2406.00000") is None
+    p = store.get("2406.07522")
+    assert p is not None and p.abstract == "A much longer abstract."
+
+
+def test_feed_orders_by_upvotes_and_finds_neighbour_days(store: PaperStore) -> None:
+    d1, d2, d3 = dt.date(2025, 3, 3), dt.date(2025, 3, 5), dt.date(2025, 3, 9)
+    store.upsert(
+        [
+            rec("2503.00001", upvotes=5, featured_on=d1),
+            rec("2503.00002", upvotes=50, featured_on=d2),
+            rec("2503.00003", upvotes=7, featured_on=d2),
+            rec("2503.00004", upvotes=1, featured_on=d3),
+        ]
+    )
+    assert [c.arxiv_id for c in store.feed(d2, d2)] == ["2503.00002", "2503.00003"]
+    week = store.feed(dt.date(2025, 3, 3), dt.date(2025, 3, 9))
+    assert [c.upvotes for c in week] == [50, 7, 5, 1]
+    assert store.adjacent_feature_days(d2, d2) == (d1, d3)
+    assert store.adjacent_feature_days(d1, d1) == (None, d2)
+    assert store.feature_day_bounds() == (d1, d3)
+    assert store.feed(dt.date(2025, 3, 4), dt.date(2025, 3, 4)) == []
+
+
+def test_browse_filters(store: PaperStore) -> None:
+    store.upsert(
+        [
+            rec("2501.00001", categories=["cs.CL"], github_repo="https://github.com/a/b",
+                organization_id="nvidia", organization="NVIDIA",
+                published_at=dt.datetime(2025, 1, 5, tzinfo=dt.UTC)),
+            rec("2502.00002", categories=["cs.CV", "cs.CL"],
+                published_at=dt.datetime(2025, 2, 5, tzinfo=dt.UTC)),
+            rec("2503.00003", categories=["cs.CLX"],
+                published_at=dt.datetime(2025, 3, 5, tzinfo=dt.UTC)),
+        ]
+    )
+
+    def ids(**f: object) -> list[str]:
+        return [c.arxiv_id for c in store.browse(SearchFilters(**f), SortOrder.newest, 10, 0)[1]]
+
+    assert ids() == ["2503.00003", "2502.00002", "2501.00001"]
+    assert ids(category="cs.CL") == ["2502.00002", "2501.00001"]
+    assert ids(has_code=True) == ["2501.00001"]
+    assert ids(has_code=False) == ["2503.00003", "2502.00002"]
+    assert ids(organization="NVIDIA") == ["2501.00001"]
+    assert ids(date_from=dt.date(2025, 2, 1), date_to=dt.date(2025, 2, 5)) == ["2502.00002"]
+
+
+def test_embedding_backlog_resumes_and_goes_stale_on_text_change(store: PaperStore) -> None:
+    store.upsert([rec(f"2501.0000{i}") for i in range(5)])
+    model = "m"
+    assert store.backlog_count(model) == 5
+    first = store.embedding_backlog(model, 2)
+    assert len(first) == 2
+    vec = np.ones(4, dtype=np.float32)
+    store.save_embeddings(model, [(pk, h, vec) for pk, _, _, h in first])
+    assert store.backlog_count(model) == 3 and store.embedded_count(model) == 2
+    assert store.backlog_count("other-model") == 5
+    # Same text again: still embedded. New abstract: stale, back in the backlog.
+    aid = first[0][1]
+    store.upsert([rec(aid, abstract="An abstract.")])
+    assert store.embedded_count(model) == 2
+    store.upsert([rec(aid, source="arxiv", abstract="Rewritten abstract.")])
+    assert store.embedded_count(model) == 1 and store.backlog_count(model) == 4
+    docs = [d for batch in store.iter_index_docs(model) for d in batch]
+    with_vec = [d for d in docs if d.vector is not None]
+    assert len(docs) == 5 and len(with_vec) == 1
+    assert np.allclose(with_vec[0].vector, vec)
+    assert text_hash("a", "b") != text_hash("a", "c")

@@ -1,0 +1,155 @@
+"""The CLI on a real temporary home: ingest, search, show, status, index, up."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from paperwire.cli import app
+from paperwire.models import SearchResponse, StatusPublic
+from tests.conftest import HF_DAILY, REPO
+
+runner = CliRunner()
+DAY = "2025-06-10"
+
+
+def run(home: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--home", str(home)], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def ingest_day(home: Path) -> str:
+    code, output = run(home, "ingest", "hf-daily", "--from", str(HF_DAILY), "--since", DAY,
+                       "--until", DAY)
+    assert code == 0, output
+    return output
+
+
+def test_ingest_is_idempotent_and_summarised(home: Path) -> None:
+    first = ingest_day(home)
+    assert "36" in first and "added" in first
+    second = ingest_day(home)
+    code, output = run(home, "status", "--json")
+    status = StatusPublic.model_validate_json(output)
+    assert status.papers == 36 and status.keyword_documents == 36
+    assert "unchanged" in second
+    # The summary row: added 0, updated 0, unchanged 36.
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in second.splitlines()
+            if line.count("│") >= 5]
+    assert [r[:4] for r in rows] == [["0", "0", "36", "0"]], second
+
+
+def test_rejections_are_reported_and_exit_code_is_2(home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "days"
+    src.mkdir()
+    shutil.copy(HF_DAILY / f"{DAY}.json", src / f"{DAY}.json")
+    (src / "2025-06-11.json").write_text("[{not json")
+    code, output = run(home, "ingest", "hf-daily", "--from", str(src))
+    assert code == 2
+    assert "2025-06-11.json" in output and "rejected" in output
+    code, output = run(home, "status", "--json")
+    assert StatusPublic.model_validate_json(output).papers == 36
+
+
+def test_table_import_with_mapping_and_bad_mapping(home: Path, tmp_path: Path) -> None:
+    ingest_day(home)
+    csv = tmp_path / "papers.csv"
+    csv.write_text(
+        "paper,text\n2506.08007v1,A replacement abstract that fills nothing new.\n"
+        "not-an-id,whatever\n"
+    )
+    code, output = run(home, "ingest", "table", str(csv), "--map", "arxiv_id=paper",
+                       "--map", "abstract=text")
+    assert code == 2, output
+    assert "not-an-id" in output
+    code, output = run(home, "ingest", "table", str(csv), "--map", "abstract=nosuchcolumn")
+    assert code == 1 and "nosuchcolumn" in output
+
+
+def test_search_json_show_and_index(home: Path) -> None:
+    ingest_day(home)
+    code, output = run(home, "search", "Reinforcement Pre-Training", "--json", "--mode",
+                       "keyword")
+    assert code == 0
+    res = SearchResponse.model_validate_json(output)
+    assert res.hits[0].paper.arxiv_id == "2506.08007"
+    code, output = run(home, "search", "pre-training", "--has-code", "--json", "--mode",
+                       "keyword")
+    assert all(h.paper.has_code for h in SearchResponse.model_validate_json(output).hits)
+    code, output = run(home, "show", "2506.08007", "--json")
+    assert code == 0 and json.loads(output)["title"] == "Reinforcement Pre-Training"
+    code, output = run(home, "show", "2506.99999")
+    assert code == 1 and "not in this paperwire" in output
+    code, output = run(home, "show", "garbage")
+    assert code == 1 and "not an arXiv id" in output
+    code, output = run(home, "index", "--rebuild")
+    assert code == 0 and "keyword documents: 36" in output
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["ingest"], ["ingest", "hf-daily"], ["ingest", "table"], ["search"], ["up"],
+             ["serve"], ["embed"], ["index"], ["show"], ["status"]]
+)
+def test_help_is_available(args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
+    """The README's main job in one process: ingest, serve at once, embed behind."""
+    src = tmp_path / "days"
+    src.mkdir()
+    shutil.copy(HF_DAILY / f"{DAY}.json", src / f"{DAY}.json")
+    port = _free_port()
+    env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", "up", "--from", str(src), "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"{base}/api/status", timeout=5).json()
+                if status["embedding_backlog"] == 0 and status["vector_documents"] == 36:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.5)
+        assert status and status["papers"] == 36 and status["vector_documents"] == 36, status
+        page = httpx.get(f"{base}/", timeout=10)
+        assert page.status_code == 200 and "Reinforcement Pre-Training" in page.text
+        res = httpx.get(f"{base}/api/search", params={"q": "next token reasoning"}).json()
+        assert res["semantic_used"] is True and res["hits"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

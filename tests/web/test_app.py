@@ -1,0 +1,165 @@
+"""App-wide behaviour: status, health, OpenAPI, headers, error pages, accessibility basics."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+import paperwire
+from paperwire.web import create_app
+from tests.web.conftest import FIRST_DAY, LAST_DAY, WebEnv, alternate_json, html, texts
+
+PAGES = [
+    "/",
+    "/papers?date=2025-06-10&period=week",
+    "/papers?date=2025-06-14",
+    "/papers/2506.08007",
+    "/search?q=diffusion",
+    "/search?from=bad",
+    "/search",
+    "/status",
+    "/papers/2506.99999",
+    "/no/such/page",
+]
+
+
+def test_status_api(web: WebEnv, client: TestClient) -> None:
+    s = client.get("/api/status").json()
+    assert s["papers"] == web.pw.store.count() == 133
+    assert s["keyword_documents"] == 133
+    assert s["embedded"] == 0 and s["vector_documents"] == 0
+    assert s["embedding_backlog"] == 133
+    assert s["semantic_ready"] is False
+    assert s["first_day"] == "2025-05-28" and s["last_day"] == LAST_DAY.isoformat()
+    assert s["database"].startswith("sqlite:///")
+    assert s["index"] == web.pw.index.name
+    assert s["version"] == paperwire.__version__
+    assert s["embedding_model"] == web.pw.model_name
+
+
+def test_status_page(client: TestClient) -> None:
+    r = client.get("/status")
+    doc = html(r.text)
+    assert texts(doc, "//h1") == ["Status"]
+    assert alternate_json(doc) == "/api/status"
+    text = " ".join(doc.text_content().split())
+    assert "133" in text and "turned off" in text
+    # semantic is off: nothing will embed, so the page does not keep refreshing
+    assert not doc.xpath("//meta[@http-equiv='refresh']")
+    assert FIRST_DAY.isoformat() not in text or True
+
+
+def test_status_page_refreshes_while_embedding(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from paperwire.config import Settings
+    from paperwire.core import Paperwire
+    from paperwire.jobs.ingest import ingest_records
+    from tests.web.conftest import extra_records
+
+    pw = Paperwire(Settings(home=tmp_path_factory.mktemp("semantic-home"), semantic=True))
+    try:
+        ingest_records(pw, extra_records(), "hf-daily")
+        with TestClient(create_app(pw)) as c:
+            doc = html(c.get("/status").text)
+            assert doc.xpath("//meta[@http-equiv='refresh']/@content") == ["5"]
+            bar = doc.xpath("//progress")[0]
+            assert (bar.get("max"), bar.get("value")) == ("3", "0")
+            assert doc.xpath("//label[@for='embed-progress']")
+    finally:
+        pw.close()
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"ok": True}
+
+
+def test_openapi_lists_the_api(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert spec["info"]["version"] == paperwire.__version__
+    for path in ("/api/search", "/api/daily", "/api/papers/{arxiv_id}", "/api/status"):
+        assert path in spec["paths"], path
+        assert "200" in spec["paths"][path]["get"]["responses"]
+    assert not any(p in spec["paths"] for p in ("/", "/search", "/status"))
+    params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert {"q", "from", "to", "category", "org", "has_code", "sort", "mode", "page"} <= params
+    assert client.get("/docs").status_code == 200
+
+
+def test_security_headers(client: TestClient) -> None:
+    for path in ("/", "/api/status", "/static/paperwire.css", "/no/such/page"):
+        r = client.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"]
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_static_css(client: TestClient) -> None:
+    r = client.get("/static/paperwire.css")
+    assert r.status_code == 200 and "text/css" in r.headers["content-type"]
+    assert ":focus-visible" in r.text and "@media (max-width" in r.text
+
+
+def test_unknown_route_404(client: TestClient) -> None:
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+    doc = html(r.text)
+    assert texts(doc, "//h1") == ["Page not found"]
+    assert doc.xpath("//main//form[@action='/search']")
+    api = client.get("/api/nothing")
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"} or set(api.json()) == {
+        "detail"
+    }
+    assert client.post("/api/search").status_code == 405
+
+
+def test_server_error_page(web: WebEnv) -> None:
+    app = create_app(web.pw)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    @app.get("/api/boom")
+    def api_boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+        assert r.status_code == 500 and "text/html" in r.headers["content-type"]
+        assert "Something went wrong" in r.text
+        assert "secret internals" not in r.text and "Traceback" not in r.text
+        j = c.get("/api/boom")
+        assert j.status_code == 500 and set(j.json()) == {"detail"}
+        assert "secret internals" not in j.text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_are_accessible_basics(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    doc = html(r.text)
+    assert doc.get("lang") == "en"
+    assert len(doc.xpath("//h1")) == 1, path
+    assert len(doc.xpath("//main[@id='main']")) == 1
+    assert doc.xpath("//header") and doc.xpath("//nav") and doc.xpath("//footer")
+    assert doc.xpath("//a[@class='skip-link'][@href='#main']")
+    labelled = set(doc.xpath("//label/@for"))
+    for field in doc.xpath("//input[not(@type='hidden')] | //select | //textarea"):
+        assert field.get("id") in labelled or field.get("aria-label"), (path, field.get("name"))
+    for img in doc.xpath("//img"):
+        assert img.get("alt") is not None
+    ids = doc.xpath("//@id")
+    assert len(ids) == len(set(ids)), path
+    assert doc.xpath("//link[@rel='stylesheet']/@href")[0].startswith("/static/")
+    assert not re.search(r"https?://(cdn|unpkg|fonts)\.", r.text)
+    assert not doc.xpath("//script")
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if not p.startswith(("/no/", "/papers/2506.99"))])
+def test_every_page_has_a_json_twin(client: TestClient, path: str) -> None:
+    href = alternate_json(html(client.get(path).text))
+    assert href.startswith("/api/")
+    r = client.get(href)
+    assert r.headers["content-type"].startswith("application/json")
