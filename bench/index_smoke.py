@@ -52,7 +52,7 @@ def load_docs(rng: random.Random) -> list[IndexDoc]:
 
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
 def timed(fn: object, args_list: list[tuple[object, ...]]) -> tuple[float, float, float]:

@@ -16,7 +16,6 @@ import platform
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,11 +36,26 @@ from paperwire.models import SearchFilters, SearchMode, SearchRequest  # noqa: E
 from paperwire.sources.hf_daily import read_hf_daily_dir  # noqa: E402
 
 SHORT_QUERIES = [
-    "reinforcement learning", "video generation", "diffusion transformer", "multimodal reasoning",
-    "mixture of experts", "speculative decoding", "kv cache compression", "reward model",
-    "3d gaussian splatting", "long context", "agent benchmark", "text to speech",
-    "vision language model", "test-time scaling", "code generation", "retrieval augmented",
-    "quantization", "world model", "chain of thought", "image editing",
+    "reinforcement learning",
+    "video generation",
+    "diffusion transformer",
+    "multimodal reasoning",
+    "mixture of experts",
+    "speculative decoding",
+    "kv cache compression",
+    "reward model",
+    "3d gaussian splatting",
+    "long context",
+    "agent benchmark",
+    "text to speech",
+    "vision language model",
+    "test-time scaling",
+    "code generation",
+    "retrieval augmented",
+    "quantization",
+    "world model",
+    "chain of thought",
+    "image editing",
 ]
 
 
@@ -50,8 +64,9 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def time_queries(pw: Paperwire, queries: list[str], mode: SearchMode,
-                 filters: SearchFilters) -> dict[str, float]:
+def time_queries(
+    pw: Paperwire, queries: list[str], mode: SearchMode, filters: SearchFilters
+) -> dict[str, float]:
     lat = []
     for q in queries:
         t0 = time.perf_counter()
@@ -68,9 +83,13 @@ def time_to_page(src: Path) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="pw-bench-up-"))
     env = {**os.environ, "PAPERWIRE_HOME": str(home)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "paperwire", "up", "--from", str(src),
-                             "--port", str(port)], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "up", "--from", str(src), "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     first_page = None
     try:
         while time.perf_counter() - t0 < 600:
@@ -91,8 +110,12 @@ def time_to_page(src: Path) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--embed-limit", type=int, default=None,
-                    help="embed at most N papers (default: all, ~7 min on 2 cores)")
+    ap.add_argument(
+        "--embed-limit",
+        type=int,
+        default=None,
+        help="embed at most N papers (default: all, ~7 min on 2 cores)",
+    )
     ap.add_argument("--queries", type=int, default=200, help="title queries per mode")
     args = ap.parse_args()
 
@@ -107,15 +130,24 @@ def main() -> None:
     summary = ingest_records(pw, read_hf_daily_dir(HF), "hf-daily")
     ingest_s = time.perf_counter() - t0
     n = summary.added
-    results["ingest"] = {"records": summary.total + summary.rejected, "papers": n,
-                         "seconds": ingest_s, "papers_per_s": n / ingest_s}
+    results["ingest"] = {
+        "records": summary.total + summary.rejected,
+        "papers": n,
+        "seconds": ingest_s,
+        "papers_per_s": n / ingest_s,
+    }
 
     pw.embedder()  # model load is not embedding throughput
     report = embed_backlog(pw, limit=args.embed_limit)
-    results["embed"] = {"papers": report.embedded, "seconds": report.seconds,
-                        "docs_per_s": report.docs_per_second, "remaining": report.remaining}
-    results["ingest_with_embeddings_papers_per_s"] = n / (ingest_s + report.seconds * n
-                                                          / max(report.embedded, 1))
+    results["embed"] = {
+        "papers": report.embedded,
+        "seconds": report.seconds,
+        "docs_per_s": report.docs_per_second,
+        "remaining": report.remaining,
+    }
+    results["ingest_with_embeddings_papers_per_s"] = n / (
+        ingest_s + report.seconds * n / max(report.embedded, 1)
+    )
 
     rng = random.Random(7)
     docs = [d for b in pw.store.iter_index_docs(None) for d in b]
@@ -138,11 +170,15 @@ def main() -> None:
     print(f"\nmachine: {results['machine']}")
     ing = results["ingest"]
     emb = results["embed"]
-    print(f"ingest (parse+store+keyword index): {ing['papers']} papers in {ing['seconds']:.1f} s"
-          f" = {ing['papers_per_s']:.0f} papers/s")
-    print(f"embeddings: {emb['papers']} in {emb['seconds']:.1f} s = {emb['docs_per_s']:.1f} docs/s"
-          f"; ingest incl. embeddings = {results['ingest_with_embeddings_papers_per_s']:.1f}"
-          " papers/s")
+    print(
+        f"ingest (parse+store+keyword index): {ing['papers']} papers in {ing['seconds']:.1f} s"
+        f" = {ing['papers_per_s']:.0f} papers/s"
+    )
+    print(
+        f"embeddings: {emb['papers']} in {emb['seconds']:.1f} s = {emb['docs_per_s']:.1f} docs/s"
+        f"; ingest incl. embeddings = {results['ingest_with_embeddings_papers_per_s']:.1f}"
+        " papers/s"
+    )
     print(f"paperwire up → first page: {results['up']['seconds_to_first_page']:.1f} s")
     print(f"\n{'search (server-side, ms)':<28}{'p50':>8}{'p95':>8}{'p99':>8}{'n':>6}")
     for k, v in lat.items():

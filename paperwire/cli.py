@@ -46,8 +46,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-ingest_app = typer.Typer(help="Import papers from a source (idempotent; safe to rerun).",
-                         no_args_is_help=True)
+ingest_app = typer.Typer(
+    help="Import papers from a source (idempotent; safe to rerun).", no_args_is_help=True
+)
 app.add_typer(ingest_app, name="ingest")
 
 console = Console(stderr=True)
@@ -92,8 +93,12 @@ def _print_summary(summary: IngestSummary) -> None:
     t = Table(title=f"ingest {summary.source}", show_header=True)
     for col in ("added", "updated", "unchanged", "rejected", "seconds"):
         t.add_column(col, justify="right")
-    t.add_row(*(str(getattr(summary, c)) for c in ("added", "updated", "unchanged", "rejected",
-                                                   "seconds")))
+    t.add_row(
+        *(
+            str(getattr(summary, c))
+            for c in ("added", "updated", "unchanged", "rejected", "seconds")
+        )
+    )
     console.print(t)
     for r in summary.rejections[:50]:
         console.print(f"[yellow]rejected[/] {escape(str(r))}", soft_wrap=True, highlight=False)
@@ -109,9 +114,7 @@ def run_ingest(
     with progress_bar() as bar:
         task = bar.add_task(f"ingest {source}", total=total)
         try:
-            summary = ingest_records(
-                pw, items, source, on_progress=lambda n: bar.advance(task, n)
-            )
+            summary = ingest_records(pw, items, source, on_progress=lambda n: bar.advance(task, n))
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
             raise typer.Exit(130) from None
@@ -119,8 +122,7 @@ def run_ingest(
     return summary
 
 
-def run_embed(pw: Paperwire, limit: int | None = None,
-              stop: threading.Event | None = None) -> None:
+def run_embed(pw: Paperwire, limit: int | None = None, stop: threading.Event | None = None) -> None:
     from paperwire.jobs.embed import embed_backlog
 
     backlog = pw.store.backlog_count(pw.model_name)
@@ -133,8 +135,9 @@ def run_embed(pw: Paperwire, limit: int | None = None,
         bar.update(task, description="loading model")
         pw.embedder()
         bar.update(task, description="embed")
-        report = embed_backlog(pw, limit=limit, on_progress=lambda n: bar.advance(task, n),
-                               stop=stop)
+        report = embed_backlog(
+            pw, limit=limit, on_progress=lambda n: bar.advance(task, n), stop=stop
+        )
     console.print(
         f"embedded {report.embedded} papers in {report.seconds:.1f} s "
         f"({report.docs_per_second:.1f} docs/s); {report.remaining} left"
@@ -165,12 +168,21 @@ def _count_day_files(path: Path, since: dt.date | None, until: dt.date | None) -
 
 @ingest_app.command("hf-daily")
 def ingest_hf_daily(
-    from_dir: Annotated[Path | None, typer.Option("--from", help="Folder of YYYY-MM-DD.json "
-                        "files (offline); omit to fetch the live API.")] = None,
-    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
-                     help="First day (default: 7 days ago for live fetches).")] = None,
-    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"],
-                     help="Last day (default: today).")] = None,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="Folder of YYYY-MM-DD.json files (offline); omit to fetch the live API."
+        ),
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="First day (default: 7 days ago for live fetches)."
+        ),
+    ] = None,
+    until: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: today).")
+    ] = None,
     embed: EmbedOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -184,8 +196,9 @@ def ingest_hf_daily(
     _exit_for(summary)
 
 
-def _ingest_hf(pw: Paperwire, from_dir: Path | None, since: dt.date | None,
-               until: dt.date | None) -> IngestSummary:
+def _ingest_hf(
+    pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
+) -> IngestSummary:
     from paperwire.sources import hf_daily
     from paperwire.sources.http import make_client
 
@@ -194,8 +207,7 @@ def _ingest_hf(pw: Paperwire, from_dir: Path | None, since: dt.date | None,
             error(f"--from {from_dir}: not a directory")
             raise typer.Exit(1)
         total = _count_day_files(from_dir, since, until)
-        return run_ingest(pw, hf_daily.read_hf_daily_dir(from_dir, since, until), "hf-daily",
-                          total)
+        return run_ingest(pw, hf_daily.read_hf_daily_dir(from_dir, since, until), "hf-daily", total)
     today = dt.datetime.now(dt.UTC).date()
     since = since or today - dt.timedelta(days=7)
     until = until or today
@@ -209,8 +221,9 @@ def _ingest_hf(pw: Paperwire, from_dir: Path | None, since: dt.date | None,
 
 @ingest_app.command("arxiv-listings")
 def ingest_arxiv_listings(
-    path: Annotated[Path, typer.Argument(help="A .jsonl(.gz) file or a folder of them.",
-                                         exists=True)],
+    path: Annotated[
+        Path, typer.Argument(help="A .jsonl(.gz) file or a folder of them.", exists=True)
+    ],
     embed: EmbedOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -226,12 +239,18 @@ def ingest_arxiv_listings(
 
 @ingest_app.command("arxiv")
 def ingest_arxiv(
-    category: Annotated[str, typer.Option(help="arXiv category (API) or set (OAI), e.g. cs.CL "
-                                          "or cs.")] = "cs.CL",
+    category: Annotated[
+        str, typer.Option(help="arXiv category (API) or set (OAI), e.g. cs.CL or cs.")
+    ] = "cs.CL",
     since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
     until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
-    oai: Annotated[bool, typer.Option("--oai", help="Bulk harvest via OAI-PMH (arXiv "
-                                      "metadata format) instead of the search API.")] = False,
+    oai: Annotated[
+        bool,
+        typer.Option(
+            "--oai",
+            help="Bulk harvest via OAI-PMH (arXiv metadata format) instead of the search API.",
+        ),
+    ] = False,
     embed: EmbedOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -246,11 +265,13 @@ def ingest_arxiv(
     d_since = since.date() if since else d_until - dt.timedelta(days=2)
     with make_client(s.http_timeout) as client:
         if oai:
-            items = arxiv_api.fetch_arxiv_oai(client, s.arxiv_oai_url, category, d_since, d_until,
-                                              retries=s.http_retries)
+            items = arxiv_api.fetch_arxiv_oai(
+                client, s.arxiv_oai_url, category, d_since, d_until, retries=s.http_retries
+            )
         else:
-            items = arxiv_api.fetch_arxiv_api(client, s.arxiv_api_url, category, d_since, d_until,
-                                              retries=s.http_retries)
+            items = arxiv_api.fetch_arxiv_api(
+                client, s.arxiv_api_url, category, d_since, d_until, retries=s.http_retries
+            )
         try:
             summary = run_ingest(pw, items, "arxiv")
         except SourceError as e:
@@ -263,10 +284,16 @@ def ingest_arxiv(
 
 @ingest_app.command("table")
 def ingest_table(
-    path: Annotated[Path, typer.Argument(help="CSV, TSV, JSON, JSONL(.gz) or Parquet file.",
-                                         exists=True, dir_okay=False)],
-    map_: Annotated[list[str] | None, typer.Option("--map", help="FIELD=COLUMN, repeatable, "
-                    "e.g. --map abstract=paper_abstract.")] = None,
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSON, JSONL(.gz) or Parquet file.", exists=True, dir_okay=False
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN, repeatable, e.g. --map abstract=paper_abstract."),
+    ] = None,
     embed: EmbedOpt = False,
     home: HomeOpt = None,
 ) -> None:
@@ -302,8 +329,9 @@ def embed(
 
 @app.command()
 def index(
-    rebuild: Annotated[bool, typer.Option("--rebuild", help="Recreate the index from the "
-                                          "store.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Recreate the index from the store.")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Show index counts, or rebuild the index from the database with --rebuild."""
@@ -319,26 +347,35 @@ def index(
     out.print(f"vector documents:  {pw.index.vector_count()}")
 
 
-
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words, "quoted phrases", author:"Name", '
-                                         "arXiv ids.")],
-    date_from: Annotated[dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"],
-                         help="Published on or after.")] = None,
-    date_to: Annotated[dt.datetime | None, typer.Option("--to", formats=["%Y-%m-%d"],
-                       help="Published on or before.")] = None,
+    query: Annotated[
+        str, typer.Argument(help='Words, "quoted phrases", author:"Name", arXiv ids.')
+    ],
+    date_from: Annotated[
+        dt.datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after."),
+    ] = None,
+    date_to: Annotated[
+        dt.datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Published on or before."),
+    ] = None,
     category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
     org: Annotated[str | None, typer.Option(help="Organisation (name or slug).")] = None,
-    has_code: Annotated[bool | None, typer.Option("--has-code/--no-code",
-                        help="Only papers with (or without) a code repository.")] = None,
+    has_code: Annotated[
+        bool | None,
+        typer.Option(
+            "--has-code/--no-code", help="Only papers with (or without) a code repository."
+        ),
+    ] = None,
     sort: Annotated[SortOrder, typer.Option(help="Result order.")] = SortOrder.relevance,
     mode: Annotated[SearchMode, typer.Option(help="hybrid, keyword or semantic.")] = (
         SearchMode.hybrid
     ),
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SearchResponse as "
-                                          "JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the SearchResponse as JSON.")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Search papers (hybrid keyword + semantic by default)."""
@@ -369,11 +406,17 @@ def search(
         date = p.published_at.date().isoformat() if p.published_at else "?"
         who = p.organization or f"{p.author_count} authors"
         out.print(f"[bold]{n}.[/] {title}", highlight=False)
-        out.print(f"   {p.arxiv_id} · {date} · {who} · ▲ {p.upvotes} · "
-                  f"{'+'.join(hit.matched_by)}", highlight=False, style="dim")
+        out.print(
+            f"   {p.arxiv_id} · {date} · {who} · ▲ {p.upvotes} · {'+'.join(hit.matched_by)}",
+            highlight=False,
+            style="dim",
+        )
         out.print(f"   {snippet}", highlight=False)
-    note = "" if res.semantic_used or mode == SearchMode.keyword else \
-        " (keyword only: no embeddings yet — run `paperwire embed`)"
+    note = (
+        ""
+        if res.semantic_used or mode == SearchMode.keyword
+        else " (keyword only: no embeddings yet — run `paperwire embed`)"
+    )
     console.print(f"{res.total} results in {res.took_ms:.1f} ms{note}")
 
 
@@ -460,10 +503,16 @@ def serve(
 
 @app.command()
 def up(
-    from_dir: Annotated[Path | None, typer.Option("--from", help="Ingest this folder of HF "
-                        "daily JSON files instead of the live API.")] = None,
-    offline_dir: Annotated[Path | None, typer.Option(help="Folder to fall back to when the "
-                           "live API cannot be reached.")] = None,
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="Ingest this folder of HF daily JSON files instead of the live API."
+        ),
+    ] = None,
+    offline_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder to fall back to when the live API cannot be reached."),
+    ] = None,
     days: Annotated[int, typer.Option(help="Live: how many recent days to fetch.")] = 14,
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
@@ -481,16 +530,19 @@ def up(
             _ingest_hf(pw, None, today - dt.timedelta(days=days), today)
         except (SourceError, OSError) as e:
             if offline_dir is None:
-                error(f"live Hugging Face API unreachable ({e}); "
-                      "pass --from DIR to ingest a local folder")
+                error(
+                    f"live Hugging Face API unreachable ({e}); "
+                    "pass --from DIR to ingest a local folder"
+                )
                 raise typer.Exit(1) from None
             console.print(f"[yellow]live API unreachable ({e}); using {offline_dir}[/]")
             _ingest_hf(pw, offline_dir, None, None)
     h, p = host or pw.settings.host, port or pw.settings.port
     stop = threading.Event()
     with _server(pw, h, p) as thread:
-        console.print(f"[bold green]paperwire is up:[/] http://{h}:{p}  "
-                      f"(status: http://{h}:{p}/status)")
+        console.print(
+            f"[bold green]paperwire is up:[/] http://{h}:{p}  (status: http://{h}:{p}/status)"
+        )
         try:
             if pw.settings.semantic:
                 run_embed(pw, stop=stop)

@@ -49,6 +49,21 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     page_size: int = Field(30, ge=1, le=200)
 
+    # -- public URL and email -----------------------------------------------------------
+    base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails/feeds.")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = Field(10.0, gt=0)
+    mail_from: str = "paperwire <paperwire@localhost>"
+
+    # -- trending: score = votes / (age_hours + trending_offset_hours) ** trending_gravity --
+    trending_gravity: float = Field(1.8, gt=0)
+    trending_offset_hours: float = Field(2.0, ge=0)
+    trending_window_days: int = Field(14, ge=1)
+
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
         # A generated key is fine on a laptop but would log users out on every restart
@@ -56,7 +71,9 @@ class Settings(BaseSettings):
         import os
 
         if self.environment == "production" and not os.environ.get("PAPERWIRE_SECRET_KEY"):
-            raise ValueError("PAPERWIRE_SECRET_KEY must be set when PAPERWIRE_ENVIRONMENT=production")
+            raise ValueError(
+                "PAPERWIRE_SECRET_KEY must be set when PAPERWIRE_ENVIRONMENT=production"
+            )
         return self
 
     @cached_property

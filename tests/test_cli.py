@@ -35,8 +35,9 @@ def home(tmp_path: Path) -> Path:
 
 
 def ingest_day(home: Path) -> str:
-    code, output = run(home, "ingest", "hf-daily", "--from", str(HF_DAILY), "--since", DAY,
-                       "--until", DAY)
+    code, output = run(
+        home, "ingest", "hf-daily", "--from", str(HF_DAILY), "--since", DAY, "--until", DAY
+    )
     assert code == 0, output
     return output
 
@@ -45,13 +46,16 @@ def test_ingest_is_idempotent_and_summarised(home: Path) -> None:
     first = ingest_day(home)
     assert "36" in first and "added" in first
     second = ingest_day(home)
-    code, output = run(home, "status", "--json")
+    _, output = run(home, "status", "--json")
     status = StatusPublic.model_validate_json(output)
     assert status.papers == 36 and status.keyword_documents == 36
     assert "unchanged" in second
     # The summary row: added 0, updated 0, unchanged 36.
-    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in second.splitlines()
-            if line.count("│") >= 5]
+    rows = [
+        [c.strip() for c in line.split("│")[1:-1]]
+        for line in second.splitlines()
+        if line.count("│") >= 5
+    ]
     assert [r[:4] for r in rows] == [["0", "0", "36", "0"]], second
 
 
@@ -74,8 +78,9 @@ def test_table_import_with_mapping_and_bad_mapping(home: Path, tmp_path: Path) -
         "paper,text\n2506.08007v1,A replacement abstract that fills nothing new.\n"
         "not-an-id,whatever\n"
     )
-    code, output = run(home, "ingest", "table", str(csv), "--map", "arxiv_id=paper",
-                       "--map", "abstract=text")
+    code, output = run(
+        home, "ingest", "table", str(csv), "--map", "arxiv_id=paper", "--map", "abstract=text"
+    )
     assert code == 2, output
     assert "not-an-id" in output
     code, output = run(home, "ingest", "table", str(csv), "--map", "abstract=nosuchcolumn")
@@ -84,13 +89,11 @@ def test_table_import_with_mapping_and_bad_mapping(home: Path, tmp_path: Path) -
 
 def test_search_json_show_and_index(home: Path) -> None:
     ingest_day(home)
-    code, output = run(home, "search", "Reinforcement Pre-Training", "--json", "--mode",
-                       "keyword")
+    code, output = run(home, "search", "Reinforcement Pre-Training", "--json", "--mode", "keyword")
     assert code == 0
     res = SearchResponse.model_validate_json(output)
     assert res.hits[0].paper.arxiv_id == "2506.08007"
-    code, output = run(home, "search", "pre-training", "--has-code", "--json", "--mode",
-                       "keyword")
+    code, output = run(home, "search", "pre-training", "--has-code", "--json", "--mode", "keyword")
     assert all(h.paper.has_code for h in SearchResponse.model_validate_json(output).hits)
     code, output = run(home, "show", "2506.08007", "--json")
     assert code == 0 and json.loads(output)["title"] == "Reinforcement Pre-Training"
@@ -103,8 +106,20 @@ def test_search_json_show_and_index(home: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["ingest"], ["ingest", "hf-daily"], ["ingest", "table"], ["search"], ["up"],
-             ["serve"], ["embed"], ["index"], ["show"], ["status"]]
+    "args",
+    [
+        [],
+        ["ingest"],
+        ["ingest", "hf-daily"],
+        ["ingest", "table"],
+        ["search"],
+        ["up"],
+        ["serve"],
+        ["embed"],
+        ["index"],
+        ["show"],
+        ["status"],
+    ],
 )
 def test_help_is_available(args: list[str]) -> None:
     result = runner.invoke(app, [*args, "--help"])
@@ -127,7 +142,11 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
     env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "paperwire.cli", "up", "--from", str(src), "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

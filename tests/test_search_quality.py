@@ -88,7 +88,13 @@ def test_sorts_and_snippets(corpus_app: Paperwire) -> None:
     votes = [h.paper.upvotes for h in res.hits]
     assert votes == sorted(votes, reverse=True) and len(votes) == 20
     assert res.semantic_used
-    assert all(any(p.hit for p in h.snippet + h.title_parts) for h in res.hits[:5])
+    # Sorted by votes, semantic-only neighbours are capped; keyword matches are highlighted.
+    by_keyword = [h for h in res.hits if "keyword" in h.matched_by]
+    assert by_keyword and all(any(p.hit for p in h.snippet + h.title_parts) for h in by_keyword)
+    keyword_only = corpus_app.search.search(
+        SearchRequest(q="diffusion video generation", mode=SearchMode.keyword, limit=100)
+    )
+    assert keyword_only.total <= res.total <= keyword_only.total + 20
 
 
 @pytest.mark.slow
@@ -112,7 +118,8 @@ def test_rebuild_index_reproduces_results(corpus_app: Paperwire) -> None:
 
 def test_keyword_search_works_before_any_embedding(tmp_path: Path) -> None:
     pw = Paperwire(Settings(home=tmp_path))
-    ingest_records(pw, read_hf_daily_dir(HF_DAILY, SINCE, SINCE), "hf-daily")
+    day = dt.date(2025, 6, 10)
+    ingest_records(pw, read_hf_daily_dir(HF_DAILY, day, day), "hf-daily")
     res = pw.search.search(SearchRequest(q="Reinforcement Pre-Training"))
     assert res.hits[0].paper.arxiv_id == "2506.08007"
     assert not res.semantic_used

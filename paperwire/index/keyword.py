@@ -190,9 +190,10 @@ class TantivyKeywordIndex:
             self._reload()
 
     def clear(self) -> None:
-        """Delete every document and commit."""
+        """Delete every document (and discard uncommitted changes), then commit."""
         with self._lock:
             writer = self._get_writer()
+            writer.rollback()  # delete_all_documents() keeps documents added since commit
             writer.delete_all_documents()
             writer.commit()
             self._reload()

@@ -41,7 +41,7 @@ try:  # POSIX only; elsewhere commits from several processes are not serialised.
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["NumpyVectorIndex", "VectorIndexError"]
+__all__ = ["NumpyVectorIndex", "VectorDimensionError", "VectorIndexError"]
 
 _FORMAT = 1
 _MANIFEST = "manifest.json"
@@ -56,7 +56,11 @@ _Stamp = tuple[int, int, int]
 
 
 class VectorIndexError(RuntimeError):
-    """Wrong vector dimension, or unreadable vector files."""
+    """The vector files cannot be used (unreadable, or built with another model)."""
+
+
+class VectorDimensionError(VectorIndexError, ValueError):
+    """A vector's length differs from the index's dimension."""
 
 
 def _norm_key(value: str) -> str:
@@ -357,7 +361,7 @@ class NumpyVectorIndex:
                 if dim is None:
                     dim = self._pending_dim()
                 if dim is not None and v.shape[0] != dim:
-                    raise VectorIndexError(
+                    raise VectorDimensionError(
                         f"vector for {doc.arxiv_id} has {v.shape[0]} dimensions, "
                         f"the index has {dim}"
                     )
@@ -533,7 +537,7 @@ class NumpyVectorIndex:
             return Ranked()
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != snap.matrix.shape[1]:
-            raise VectorIndexError(
+            raise VectorDimensionError(
                 f"query vector has {q.shape[0]} dimensions, the index has {snap.matrix.shape[1]}"
             )
         norm = float(np.linalg.norm(q))

@@ -50,18 +50,31 @@ class SearchService:
         embedder: EmbedderProvider,
         depth: int = 100,
         rrf_k: int = 60,
+        sorted_semantic_depth: int = 20,
+        refresh_interval: float = 2.0,
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
         self.depth = depth
         self.rrf_k = rrf_k
+        self.sorted_semantic_depth = sorted_semantic_depth
+        self.refresh_interval = refresh_interval
+        self._refreshed_at = time.monotonic()
+
+    def _maybe_refresh(self) -> None:
+        """See what another process (a cron ingest, ``paperwire embed``) committed."""
+        now = time.monotonic()
+        if now - self._refreshed_at >= self.refresh_interval:
+            self._refreshed_at = now
+            self.index.refresh()
 
     def semantic_ready(self) -> bool:
         return self.index.vector_count() > 0 and self.embedder() is not None
 
     def search(self, req: SearchRequest) -> SearchResponse:
         t0 = time.perf_counter()
+        self._maybe_refresh()
         parsed = parse_query(req.q)
         filters = merge_filters(req.filters, parsed.filters)
         matched: dict[str, list[str]] = {}
@@ -81,6 +94,12 @@ class SearchService:
                 matched.setdefault(i, []).append("keyword")
         if req.mode != SearchMode.keyword and parsed.semantic_text.strip():
             sem = self._semantic(parsed, filters, rankings[0] if rankings else None)
+            if sem is not None and req.sort != SortOrder.relevance and rankings:
+                # Sorting by date or votes discards relevance order, so only the closest
+                # semantic neighbours may join the keyword matches there.
+                sem = Ranked(
+                    sem.ids[: self.sorted_semantic_depth], sem.scores[: self.sorted_semantic_depth]
+                )
             if sem is not None:
                 semantic_used = True
                 rankings.append(sem)

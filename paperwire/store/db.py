@@ -63,7 +63,7 @@ class Database:
                 raise
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent)."""
+        """Bring the schema to the newest Alembic revisions (idempotent; all heads)."""
         from alembic import command
         from alembic.config import Config
 
@@ -72,7 +72,7 @@ class Database:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

@@ -190,11 +190,15 @@ class PaperStore:
                     f.day == rec.featured_on and f.source == rec.source for f in paper.features
                 ):
                     paper.features.append(
-                        Featured(day=rec.featured_on, source=rec.source, submitted_by=rec.submitted_by)
+                        Featured(
+                            day=rec.featured_on, source=rec.source, submitted_by=rec.submitted_by
+                        )
                     )
                 seen = next((x for x in paper.sources if x.source == rec.source), None)
                 if seen is None:
-                    paper.sources.append(PaperSource(source=rec.source, first_seen=now, last_seen=now))
+                    paper.sources.append(
+                        PaperSource(source=rec.source, first_seen=now, last_seen=now)
+                    )
                 else:
                     seen.last_seen = now
                 if before is None:
@@ -223,7 +227,9 @@ class PaperStore:
 
     def get(self, arxiv_id: str) -> PaperPublic | None:
         with self.db.session() as s:
-            paper = s.scalar(select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False)))
+            paper = s.scalar(
+                select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
+            )
             return public_of(paper) if paper else None
 
     def cards(self, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
@@ -266,6 +272,50 @@ class PaperStore:
             if limit:
                 q = q.limit(limit)
             return [card_of(p, featured_on=day) for p, day in s.execute(q).all()]
+
+    def trending(
+        self,
+        now: dt.datetime,
+        *,
+        gravity: float,
+        offset_hours: float,
+        window_days: int,
+        limit: int,
+    ) -> list[tuple[PaperCard, float]]:
+        """Recent papers by time-decayed votes: ``votes / (age_h + offset_h) ** gravity``.
+
+        A paper's age runs from when it last became visible: its newest featured day
+        (midnight UTC) or, if never featured, its publication time. Papers older than
+        ``window_days`` are not considered.
+        """
+        now_naive = _naive_utc(now) or _now()
+        since = now_naive - dt.timedelta(days=window_days)
+        with self.db.session() as s:
+            last_day = func.max(Featured.day).label("last_day")
+            rows = s.execute(
+                select(Paper, last_day)
+                .outerjoin(Featured, Featured.paper_id == Paper.id)
+                .where(Paper.hidden.is_(False))
+                .group_by(Paper.id)
+                .having(
+                    or_(
+                        func.max(Featured.day) >= since.date(),
+                        and_(func.max(Featured.day).is_(None), Paper.published_at >= since),
+                    )
+                )
+            ).all()
+            scored: list[tuple[PaperCard, float]] = []
+            for paper, day in rows:
+                seen = (
+                    dt.datetime.combine(day, dt.time()) if day is not None else paper.published_at
+                )
+                if seen is None:
+                    continue
+                age_h = max(0.0, (now_naive - seen).total_seconds() / 3600)
+                score = paper.upvotes / (age_h + offset_hours) ** gravity
+                scored.append((card_of(paper), score))
+        scored.sort(key=lambda cs: (-cs[1], cs[0].arxiv_id))
+        return scored[:limit]
 
     def feature_day_bounds(self) -> tuple[dt.date | None, dt.date | None]:
         with self.db.session() as s:

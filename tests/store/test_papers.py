@@ -137,13 +137,24 @@ def test_feed_orders_by_upvotes_and_finds_neighbour_days(store: PaperStore) -> N
 def test_browse_filters(store: PaperStore) -> None:
     store.upsert(
         [
-            rec("2501.00001", categories=["cs.CL"], github_repo="https://github.com/a/b",
-                organization_id="nvidia", organization="NVIDIA",
-                published_at=dt.datetime(2025, 1, 5, tzinfo=dt.UTC)),
-            rec("2502.00002", categories=["cs.CV", "cs.CL"],
-                published_at=dt.datetime(2025, 2, 5, tzinfo=dt.UTC)),
-            rec("2503.00003", categories=["cs.CLX"],
-                published_at=dt.datetime(2025, 3, 5, tzinfo=dt.UTC)),
+            rec(
+                "2501.00001",
+                categories=["cs.CL"],
+                github_repo="https://github.com/a/b",
+                organization_id="nvidia",
+                organization="NVIDIA",
+                published_at=dt.datetime(2025, 1, 5, tzinfo=dt.UTC),
+            ),
+            rec(
+                "2502.00002",
+                categories=["cs.CV", "cs.CL"],
+                published_at=dt.datetime(2025, 2, 5, tzinfo=dt.UTC),
+            ),
+            rec(
+                "2503.00003",
+                categories=["cs.CLX"],
+                published_at=dt.datetime(2025, 3, 5, tzinfo=dt.UTC),
+            ),
         ]
     )
 
@@ -179,3 +190,27 @@ def test_embedding_backlog_resumes_and_goes_stale_on_text_change(store: PaperSto
     assert len(docs) == 5 and len(with_vec) == 1
     assert np.allclose(with_vec[0].vector, vec)
     assert text_hash("a", "b") != text_hash("a", "c")
+
+
+def test_trending_decays_votes_with_age(store: PaperStore) -> None:
+    now = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
+    store.upsert(
+        [
+            rec("2503.00001", upvotes=100, featured_on=dt.date(2025, 3, 3)),  # old, many votes
+            rec("2503.00002", upvotes=20, featured_on=dt.date(2025, 3, 10)),  # new, some votes
+            rec("2503.00003", upvotes=5, featured_on=dt.date(2025, 3, 10)),
+            rec("2503.00004", upvotes=1000, featured_on=dt.date(2025, 1, 1)),  # out of window
+            rec("2503.00005", upvotes=8,
+                published_at=dt.datetime(2025, 3, 10, 0, 0, tzinfo=dt.UTC)),  # never featured
+        ]
+    )
+    ranked = store.trending(now, gravity=1.8, offset_hours=2.0, window_days=14, limit=10)
+    assert [c.arxiv_id for c, _ in ranked] == [
+        "2503.00002", "2503.00005", "2503.00003", "2503.00001"
+    ]
+    score = dict((c.arxiv_id, sc) for c, sc in ranked)
+    assert score["2503.00002"] == pytest.approx(20 / (12 + 2) ** 1.8)
+    assert score["2503.00001"] == pytest.approx(100 / (7 * 24 + 12 + 2) ** 1.8)
+    # With no gravity, age does not matter: plain votes.
+    flat = store.trending(now, gravity=1e-9, offset_hours=2.0, window_days=14, limit=2)
+    assert [c.arxiv_id for c, _ in flat] == ["2503.00001", "2503.00002"]

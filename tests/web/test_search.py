@@ -55,12 +55,14 @@ def test_warming_up_notice_when_semantic_is_not_used(client: TestClient) -> None
 
 
 def test_has_code_filter(client: TestClient) -> None:
-    base = client.get("/api/search", params={"q": "model", "sort": "upvotes"}).json()
+    q = "reinforcement learning reasoning"
+    base = client.get("/api/search", params={"q": q, "sort": "upvotes"}).json()
+    assert base["total"] < 100  # below the fusion depth, so totals are exact
     flags = {h["paper"]["has_code"] for h in base["hits"]}
     assert flags == {True, False}
-    with_code = client.get("/api/search", params={"q": "model", "has_code": "true"}).json()
+    with_code = client.get("/api/search", params={"q": q, "has_code": "true"}).json()
     assert with_code["hits"] and all(h["paper"]["has_code"] for h in with_code["hits"])
-    without = client.get("/api/search", params={"q": "model", "has_code": "0"}).json()
+    without = client.get("/api/search", params={"q": q, "has_code": "0"}).json()
     assert without["hits"] and not any(h["paper"]["has_code"] for h in without["hits"])
     assert with_code["total"] + without["total"] == base["total"]
 
@@ -82,7 +84,9 @@ def test_date_filter(client: TestClient) -> None:
     assert ORG_ID not in {h["paper"]["arxiv_id"] for h in june["hits"]}
     assert all(h["paper"]["published_at"] >= "2025-06-01" for h in june["hits"])
     may = client.get("/api/search", params={**q, "to": "2025-05-31"}).json()
-    assert [h["paper"]["arxiv_id"] for h in may["hits"]] == [ORG_ID]
+    assert ORG_ID in {h["paper"]["arxiv_id"] for h in may["hits"]}
+    assert all(h["paper"]["published_at"] < "2025-06-01" for h in may["hits"])
+    assert len(may["hits"]) < len(everything)
     assert may["filters"]["date_to"] == "2025-05-31"
 
 

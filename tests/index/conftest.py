@@ -1,0 +1,114 @@
+"""Fixtures for index tests: a small real corpus, the real bundled model, real backends.
+
+``index_factory`` is the seam for backends: every contract test runs once per entry of
+``BACKENDS``; a backend's factory opens (or reopens) an index on a directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperwire.index.base import IndexDoc, SearchIndex
+from paperwire.index.embedder import SentenceTransformerEmbedder, document_text
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+LISTING = DATA / "arxiv-listings" / "2025-03.jsonl.gz"
+CORPUS_SIZE = 300
+ORGS = ["nvidia", "google", "meta-ai"]
+
+IndexFactory = Callable[[Path], SearchIndex]
+
+
+def _open_embedded(path: Path) -> SearchIndex:
+    from paperwire.index.embedded import EmbeddedIndex
+
+    return EmbeddedIndex(path)
+
+
+BACKENDS: dict[str, IndexFactory] = {"embedded": _open_embedded}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def index_factory(request: pytest.FixtureRequest) -> Iterator[IndexFactory]:
+    """``index_factory(directory)`` opens a backend there; all are closed afterwards."""
+    opened: list[SearchIndex] = []
+    factory = BACKENDS[request.param]
+
+    def make(path: Path) -> SearchIndex:
+        index = factory(path)
+        opened.append(index)
+        return index
+
+    yield make
+    for index in opened:
+        index.close()
+
+
+@pytest.fixture(scope="session")
+def corpus() -> list[IndexDoc]:
+    """~300 real March-2025 papers spread over the month's listing days.
+
+    The listing has no organisation or code links, so those are assigned
+    deterministically; every 25th paper has no date.
+    """
+    if not LISTING.is_file():
+        pytest.fail(f"shared data missing: {LISTING}")
+    with gzip.open(LISTING, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    step = max(1, len(rows) // CORPUS_SIZE)
+    docs = []
+    for i, r in enumerate(rows[::step][:CORPUS_SIZE]):
+        docs.append(
+            IndexDoc(
+                arxiv_id=r["id"],
+                title=r["title"],
+                abstract=r["summary"],
+                authors=r["authors"],
+                categories=r["categories"],
+                organization=ORGS[i % len(ORGS)] if i % 4 == 0 else None,
+                published=None if i % 25 == 7 else dt.date.fromisoformat(r["listing_date"]),
+                has_code=i % 3 == 0,
+            )
+        )
+    return docs
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The bundled model, loaded with the hub switched off (it must work offline)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        threads = min(4, os.cpu_count() or 1)
+        return SentenceTransformerEmbedder("bundled:all-MiniLM-L6-v2", threads=threads)
+
+
+@pytest.fixture(scope="session")
+def corpus_vectors(corpus: list[IndexDoc], embedder: SentenceTransformerEmbedder) -> np.ndarray:
+    return embedder.encode_documents([document_text(d.title, d.abstract) for d in corpus])
+
+
+@pytest.fixture(scope="session")
+def embedded_corpus(corpus: list[IndexDoc], corpus_vectors: np.ndarray) -> list[IndexDoc]:
+    """The corpus with real embeddings attached (fresh copies per use via ``replace``)."""
+    return [replace(d, vector=v) for d, v in zip(corpus, corpus_vectors, strict=True)]
+
+
+@pytest.fixture
+def loaded_index(
+    index_factory: IndexFactory, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> SearchIndex:
+    """A fresh index holding the whole corpus, committed."""
+    index = index_factory(tmp_path / "index")
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    return index

@@ -1,0 +1,171 @@
+"""Behaviour specific to the embedded backend (tantivy + numpy files)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperwire.config import Settings
+from paperwire.index.base import IndexDoc, KeywordQuery, SearchIndex
+from paperwire.index.embedded import EmbeddedIndex
+from paperwire.index.factory import open_index
+from paperwire.index.keyword import KeywordIndexLockedError, TantivyKeywordIndex
+from paperwire.index.vectors import NumpyVectorIndex, VectorIndexError
+from paperwire.models import SearchFilters
+
+NO_FILTER = SearchFilters()
+
+
+def _doc(i: int, vector: np.ndarray | None = None, **kw: object) -> IndexDoc:
+    fields: dict[str, object] = dict(
+        arxiv_id=f"2599.{i:05d}",
+        title=f"Paper number {i}",
+        abstract="Text.",
+        authors=["A B"],
+        categories=["cs.LG"],
+        organization=None,
+        published=dt.date(2025, 3, 1),
+        has_code=False,
+        vector=vector,
+    )
+    fields.update(kw)
+    return IndexDoc(**fields)  # type: ignore[arg-type]
+
+
+def _unit(rng: np.random.Generator, dim: int = 8) -> np.ndarray:
+    v = rng.standard_normal(dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_open_index_factory(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    index = open_index(settings)
+    try:
+        assert isinstance(index, EmbeddedIndex) and isinstance(index, SearchIndex)
+        assert index.name == "embedded"
+        assert (settings.index_dir / "keyword" / "meta.json").is_file()
+    finally:
+        index.close()
+    settings.index = "milvus"  # type: ignore[assignment]  # bypasses validation
+    with pytest.raises(ValueError, match=r"unknown index backend 'milvus'.*embedded"):
+        open_index(settings)
+
+
+def test_reader_never_takes_the_writer_lock(tmp_path: Path) -> None:
+    reader = TantivyKeywordIndex(tmp_path)
+    reader.keyword_search(KeywordQuery(terms=["x"]), NO_FILTER, 5)
+    reader.refresh()
+    writer = TantivyKeywordIndex(tmp_path)
+    writer.upsert([_doc(1)])  # would fail if the reader held the lock
+    writer.commit()
+    second = TantivyKeywordIndex(tmp_path)
+    with pytest.raises(KeywordIndexLockedError, match="another process"):
+        second.upsert([_doc(2)])
+    writer.close()  # releases the lock
+    second.upsert([_doc(2)])
+    second.commit()
+    reader.refresh()
+    assert reader.count() == 2
+    second.close()
+
+
+def test_close_discards_uncommitted(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    index = EmbeddedIndex(tmp_path)
+    index.upsert([_doc(1, _unit(rng))])
+    index.commit()
+    index.upsert([_doc(2, _unit(rng))])
+    index.close()
+    again = EmbeddedIndex(tmp_path)
+    assert again.keyword_count() == 1 and again.vector_count() == 1
+    again.close()
+
+
+def test_vector_dimension_checks(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    vectors = NumpyVectorIndex(tmp_path, dim=8)
+    with pytest.raises(VectorIndexError, match="dimensions"):
+        vectors.upsert([_doc(1, np.ones(5, np.float32))])
+    vectors.upsert([_doc(1, _unit(rng))])
+    vectors.commit()
+    with pytest.raises(VectorIndexError, match="re-embed"):
+        NumpyVectorIndex(tmp_path, dim=16)  # model changed since the vectors were built
+    inferred = NumpyVectorIndex(tmp_path, dim=None)
+    assert inferred.dim == 8 and inferred.count() == 1
+    fresh = NumpyVectorIndex(tmp_path / "fresh", dim=None)
+    fresh.upsert([_doc(1, _unit(rng, 4))])
+    with pytest.raises(VectorIndexError):
+        fresh.upsert([_doc(2, _unit(rng, 5))])
+
+
+def test_vector_files_are_replaced_atomically(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    vectors = NumpyVectorIndex(tmp_path, dim=8)
+    for batch in range(3):
+        vectors.upsert([_doc(batch * 10 + i, _unit(rng)) for i in range(10)])
+        vectors.commit()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert names == sorted([".lock", "manifest.json", manifest["vectors"], manifest["meta"]])
+    assert manifest["count"] == 30 and manifest["dim"] == 8
+    loaded = np.load(tmp_path / manifest["vectors"], mmap_mode="r")
+    assert loaded.shape == (30, 8)
+
+
+def test_concurrent_vector_writers_do_not_lose_commits(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    a = NumpyVectorIndex(tmp_path, dim=8)
+    b = NumpyVectorIndex(tmp_path, dim=8)
+    a.upsert([_doc(i, _unit(rng)) for i in range(5)])
+    b.upsert([_doc(i, _unit(rng)) for i in range(100, 103)])
+    a.commit()
+    b.commit()  # b has not refreshed: it must merge a's commit, not overwrite it
+    a.refresh()
+    assert a.count() == b.count() == 8
+
+
+def test_many_small_commits_and_compaction(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    vectors = NumpyVectorIndex(tmp_path, dim=8)
+    docs = [
+        _doc(i, _unit(rng), categories=[f"cat{i % 3}", "all"], organization=f"org{i % 2}")
+        for i in range(60)
+    ]
+    for start in range(0, 60, 7):
+        vectors.upsert(docs[start : start + 7])
+        vectors.commit()
+    vectors.delete([d.arxiv_id for d in docs[::2]])
+    vectors.upsert([replace(docs[1], vector=None, categories=["moved"])])
+    vectors.commit()
+    assert vectors.count() == 30
+    for d in docs[1::2]:
+        assert d.vector is not None
+        r = vectors.vector_search(d.vector, NO_FILTER, 1)
+        assert r.ids == [d.arxiv_id]
+    cat1 = vectors.vector_search(docs[3].vector, SearchFilters(category="cat1"), 100)  # type: ignore[arg-type]
+    expected = {
+        d.arxiv_id
+        for d in docs[1::2]
+        if d.arxiv_id != docs[1].arxiv_id and int(d.arxiv_id[-2:]) % 3 == 1
+    }
+    assert set(cat1.ids) == expected
+    moved = vectors.vector_search(docs[3].vector, SearchFilters(category="moved"), 100)  # type: ignore[arg-type]
+    assert moved.ids == [docs[1].arxiv_id]
+    org = vectors.vector_search(docs[3].vector, SearchFilters(organization="ORG1"), 100)  # type: ignore[arg-type]
+    assert len(org) == 30  # every odd id is org1
+
+
+def test_refresh_without_changes_is_cheap(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    index = EmbeddedIndex(tmp_path)
+    index.upsert([_doc(i, _unit(rng, 16)) for i in range(20)])
+    index.commit()
+    snap = index.vectors._snap
+    index.refresh()
+    assert index.vectors._snap is snap  # nothing reloaded
+    index.close()

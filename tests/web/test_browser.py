@@ -1,0 +1,258 @@
+"""The real app under uvicorn, driven by a headless Chromium (with and without JavaScript).
+
+Screenshots of the main pages go to ``test-results/`` (gitignored) for a human look.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.web.conftest import LAST_DAY, WebEnv, build_web_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"{CHROMIUM} is missing (install Debian's chromium: apt-get install chromium)",
+    ),
+]
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Server:
+    def __init__(self, env: WebEnv) -> None:
+        self.port = _free_port()
+        config = uvicorn.Config(env.app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebEnv, str]]:
+    env = build_web_env(tmp_path_factory.mktemp("browser-home"))
+    try:
+        with _Server(env) as server:
+            yield env, server.url
+    finally:
+        env.pw.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(params=[True, False], ids=["js", "nojs"])
+def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(
+        java_script_enabled=request.param, viewport={"width": 1280, "height": 900}
+    )
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.console_errors = errors
+    yield pg
+    context.close()
+    assert not errors, errors  # CSP violations and missing assets show up here
+
+
+@pytest.fixture
+def js_page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(10_000)
+    yield pg
+    context.close()
+
+
+def _upvotes(card: Any) -> int:
+    label = card.locator(".upvote-box .visually-hidden").inner_text()
+    return int(label.split()[0].replace(",", ""))
+
+
+def test_feed_cards_most_upvoted_first(live: tuple[WebEnv, str], page: Any) -> None:
+    env, url = live
+    page.goto(url + "/")
+    cards = page.locator("article.card")
+    assert cards.first.is_visible()
+    assert cards.count() == len(env.raw[LAST_DAY])
+    ups = [_upvotes(cards.nth(i)) for i in range(cards.count())]
+    assert ups[0] == max(ups)
+    assert ups == sorted(ups, reverse=True)
+    # the stylesheet loaded (CSP allows it): cards are white boxes with a border
+    radius = cards.first.evaluate("el => getComputedStyle(el).borderTopLeftRadius")
+    assert radius == "12px"
+
+
+def test_header_search_with_enter(live: tuple[WebEnv, str], page: Any) -> None:
+    _, url = live
+    page.goto(url + "/")
+    box = page.locator("#header-q")
+    box.fill("reinforcement pre-training")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=reinforcement+pre-training")
+    assert page.locator("article.card").first.is_visible()
+    mark = page.locator("article.card mark").first
+    assert mark.is_visible()
+    assert mark.inner_text().lower() in {"reinforcement", "pre", "training"}
+    assert "Reinforcement Pre-Training" in page.locator("article.card h2").first.inner_text()
+
+
+def test_click_card_title_opens_the_paper(live: tuple[WebEnv, str], page: Any) -> None:
+    _, url = live
+    page.goto(url + "/papers?date=2025-06-10")
+    title = page.locator("article.card h3 a").first
+    text = title.inner_text()
+    title.click()
+    page.wait_for_url("**/papers/2506.08007")
+    assert page.locator("h1").inner_text() == text
+    assert page.get_by_role("link", name="arXiv abstract").get_attribute("href") == (
+        "https://arxiv.org/abs/2506.08007"
+    )
+    assert page.locator("section.similar article.card").count() == 6
+
+
+def test_previous_day(live: tuple[WebEnv, str], page: Any) -> None:
+    _, url = live
+    page.goto(url + "/papers?date=2025-06-11")
+    page.get_by_role("link", name="← Previous day").click()
+    page.wait_for_url("**/papers?date=2025-06-10")
+    assert "Tuesday, June 10, 2025" in page.locator(".date-heading").inner_text()
+    page.get_by_role("link", name="Next day →").click()
+    page.wait_for_url("**/papers?date=2025-06-11")
+
+
+def test_filter_form(live: tuple[WebEnv, str], page: Any) -> None:
+    _, url = live
+    page.goto(url + "/search?q=language+models")
+    page.get_by_label("Code").select_option("true")
+    page.get_by_label("Sort by").select_option("upvotes")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/search?*has_code=true*")
+    assert "sort=upvotes" in page.url
+    cards = page.locator("article.card")
+    assert cards.count() > 0
+    for i in range(cards.count()):
+        assert cards.nth(i).locator("a.gh").count() == 1
+    ups = [_upvotes(cards.nth(i)) for i in range(cards.count())]
+    assert ups == sorted(ups, reverse=True)
+    assert page.get_by_label("Code").input_value() == "true"
+
+
+def test_bad_filter_shows_inline_error(live: tuple[WebEnv, str], page: Any) -> None:
+    _, url = live
+    page.goto(url + "/search?q=model&from=notadate")
+    error = page.locator("#from-error")
+    assert error.is_visible() and "notadate" in error.inner_text()
+
+
+A11Y_SCRIPT = """() => {
+  const problems = [];
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.hasAttribute('alt')) problems.push('img without alt: ' + img.src);
+  }
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby');
+    if (!labelled) problems.push('unlabelled field: ' + (el.name || el.id));
+  }
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push('h1 count ' + h1);
+  for (const sel of ['header', 'main', 'nav', 'footer']) {
+    if (!document.querySelector(sel)) problems.push('missing landmark ' + sel);
+  }
+  if (document.documentElement.lang !== 'en') problems.push('lang');
+  return problems;
+}"""
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/papers/2506.08007", "/search?q=diffusion", "/status", "/papers/nope", "/x/y"],
+)
+def test_accessibility_basics(live: tuple[WebEnv, str], js_page: Any, path: str) -> None:
+    _, url = live
+    js_page.goto(url + path)
+    assert js_page.evaluate(A11Y_SCRIPT) == []
+    # keyboard: the first Tab reaches the skip link and it becomes visible
+    js_page.keyboard.press("Tab")
+    focused = js_page.evaluate("document.activeElement.className")
+    assert focused == "skip-link"
+    outline = js_page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+
+
+def test_screenshots(live: tuple[WebEnv, str], browser: Any) -> None:
+    _, url = live
+    RESULTS.mkdir(exist_ok=True)
+    shots = [
+        ("feed", "/papers?date=2025-06-10", {"width": 1280, "height": 1000}),
+        ("paper", "/papers/2506.07900", {"width": 1280, "height": 1100}),
+        ("search", "/search?q=reinforcement+learning&has_code=true", {"width": 1280, "height": 1000}),
+        ("feed-phone", "/papers?date=2025-06-10", {"width": 390, "height": 844}),
+        ("paper-phone", "/papers/2506.08007", {"width": 390, "height": 844}),
+        ("status", "/status", {"width": 1280, "height": 800}),
+        ("not-found", "/papers/2506.99999", {"width": 1280, "height": 700}),
+    ]
+    for name, path, viewport in shots:
+        context = browser.new_context(viewport=viewport)
+        pg = context.new_page()
+        pg.goto(url + path)
+        pg.screenshot(path=str(RESULTS / f"{name}.png"))
+        # no horizontal scrolling on any width
+        overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, overflow)
+        context.close()
+        assert (RESULTS / f"{name}.png").stat().st_size > 10_000
