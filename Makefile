@@ -10,9 +10,12 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install up serve test test-fast lint format bench browsers clean
+.PHONY: install up serve test test-fast lint format bench bench-backends browsers clean
 
+# The ONNX export of the bundled embedding model (~30 s once; then an "up to date" check):
+# the default embedding backend. Written to $PAPERWIRE_MODELS_DIR or ~/.cache/paperwire/models.
 install: $(VENV)/.installed
+	$(BIN)/paperwire model export
 
 # torch first, pinned to the CPU wheel: any other spec would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -34,8 +37,11 @@ up: install
 serve: install
 	$(BIN)/paperwire serve --host $(HOST) --port $(PORT)
 
+# Twice: every test on SQLite + the embedded index, then the tests that depend on the
+# store or index backend (marker `backend`, see tests/conftest.py) on PostgreSQL + Milvus Lite.
 test: install browsers
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	PAPERWIRE_TEST_BACKEND=sqlite-embedded $(BIN)/pytest -q -n 2 --dist loadfile
+	PAPERWIRE_TEST_BACKEND=pg-milvus $(BIN)/pytest -q -n 2 --dist loadfile -m backend
 
 test-fast: install
 	$(BIN)/pytest -q -m "not browser and not slow"
@@ -51,6 +57,10 @@ format: install
 
 bench: install
 	$(BIN)/python bench/ingest_search.py
+
+# SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers (~15 min).
+bench-backends: install
+	$(BIN)/python bench/backends.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results

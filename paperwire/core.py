@@ -53,7 +53,15 @@ class Paperwire:
 
     @cached_property
     def search(self) -> SearchService:
-        return SearchService(self.store, self.index, self.embedder)
+        s = self.settings
+        return SearchService(
+            self.store,
+            self.index,
+            self.embedder,
+            rrf_k=s.rrf_k,
+            fusion=s.fusion,
+            keyword_weight=s.fusion_keyword_weight,
+        )
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

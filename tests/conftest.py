@@ -31,6 +31,25 @@ ARXIV_LISTINGS = SHARED_DATA / "arxiv-listings"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+# Which store + index the backend-dependent tests use (`make test` runs both):
+#   unset            every variant (SQLite and PostgreSQL stores, every index backend)
+#   sqlite-embedded  SQLite + the embedded index only
+#   pg-milvus        PostgreSQL + Milvus Lite only; `make_app` builds such apps too
+TEST_BACKEND = os.environ.get("PAPERWIRE_TEST_BACKEND", "")
+if TEST_BACKEND not in ("", "sqlite-embedded", "pg-milvus"):
+    raise ValueError(
+        f"PAPERWIRE_TEST_BACKEND={TEST_BACKEND!r}: expected sqlite-embedded or pg-milvus"
+    )
+# Fixtures that make a test depend on the store/index backend; such tests get the
+# `backend` marker, which selects them for the pg-milvus run of `make test`.
+BACKEND_FIXTURES = frozenset({"make_app", "database_url", "index_factory"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if BACKEND_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.backend)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -43,14 +62,24 @@ AppFactory = Callable[..., "Paperwire"]
 
 
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[AppFactory]:
-    """Build isolated ``Paperwire`` apps: ``make_app(semantic=False, database_url=...)``."""
+def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFactory]:
+    """Build isolated ``Paperwire`` apps: ``make_app(semantic=False, database_url=...)``.
+
+    With ``PAPERWIRE_TEST_BACKEND=pg-milvus`` each home gets its own fresh PostgreSQL
+    database and a Milvus Lite index in the home (unless the test passes its own)."""
     from paperwire.core import Paperwire
 
     apps: list[Paperwire] = []
+    databases: dict[Path, str] = {}
 
     def factory(**overrides: Any) -> Paperwire:
-        home = overrides.pop("home", tmp_path / f"home{len(apps)}")
+        home = Path(overrides.pop("home", tmp_path / f"home{len(apps)}"))
+        if TEST_BACKEND == "pg-milvus":
+            if "database_url" not in overrides:
+                if home not in databases:
+                    databases[home] = _create_database(request.getfixturevalue("postgres_server"))
+                overrides["database_url"] = databases[home]
+            overrides.setdefault("index", "milvus")
         pw = Paperwire(Settings(home=home, **overrides))
         apps.append(pw)
         return pw
@@ -58,6 +87,8 @@ def make_app(tmp_path: Path) -> Iterator[AppFactory]:
     yield factory
     for pw in apps:
         pw.close()
+    for url in databases.values():
+        _drop_database(url)
 
 
 def _free_port() -> int:
@@ -139,21 +170,50 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty database on the test server for one test."""
+_db_serial = iter(range(1, 1 << 62))
+
+
+def _admin_url(url: str) -> tuple[str, str]:
+    """(libpq URL of the server's ``postgres`` database, database name) for ``url``."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    return admin.render_as_string(hide_password=False), str(parsed.database)
+
+
+def _create_database(postgres_server: str) -> str:
+    """A fresh, empty database on the test server; its SQLAlchemy URL."""
     import psycopg
 
-    name = f"pw_{int(time.time() * 1e6)}"
-    admin = postgres_server.replace("postgresql+psycopg", "postgresql").format(db="postgres")
+    name = f"pw_{int(time.time() * 1e6)}_{next(_db_serial)}"
+    url = postgres_server.format(db=name)
+    admin, _ = _admin_url(url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield postgres_server.format(db=name)
+    return url
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    admin, name = _admin_url(url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server for one test."""
+    url = _create_database(postgres_server)
+    yield url
+    _drop_database(url)
+
+
+_STORES = {"sqlite-embedded": ["sqlite"], "pg-milvus": ["postgresql"]}
+
+
+@pytest.fixture(params=_STORES.get(TEST_BACKEND, ["sqlite", "postgresql"]))
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Parametrises a test over both stores."""
     if request.param == "sqlite":

@@ -13,9 +13,9 @@ Two formats are read:
 
 paperwire's store and index key papers by arXiv id and validate it
 (``normalize_arxiv_id``), so collection documents get **synthetic arXiv ids**:
-document *n* (0-based, in corpus order) becomes ``f"{n // 100000:04d}.{n % 100000 + 1:05d}"``
-— ``0000.00001``, ``0000.00002``, …, ``0000.99999``… then ``0001.00001``. These are valid
-new-style ids that no real paper has (month ``00``). ``IdMap`` holds both directions, so
+document *n* (0-based, in corpus order) becomes ``f"{n // 99999:04d}.{n % 99999 + 1:05d}"``
+— ``0000.00001``, ``0000.00002``, …, ``0000.99999``, then ``0001.00001`` … (up to
+~10⁹ documents). These are valid new-style ids that no real paper has (month ``00``). ``IdMap`` holds both directions, so
 rankings are translated back to the collection's own ids before scoring.
 """
 
@@ -45,7 +45,7 @@ __all__ = [
 BUILTIN = {"scifact": "beir", "cacm": "cacm"}
 """Collections known by name; they live under ``default_data_dir()``."""
 
-_PER_PREFIX = 100_000
+_PER_PREFIX = 99_999  # suffixes 00001 … 99999
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class CollectionError(ValueError):
 
 def synthetic_arxiv_id(n: int) -> str:
     """The synthetic arXiv id of document ``n`` (0-based); see the module docstring."""
-    if n < 0 or n >= 10_000 * _PER_PREFIX:
+    if not 0 <= n < 10_000 * _PER_PREFIX:
         raise ValueError(f"document number out of range: {n}")
     return f"{n // _PER_PREFIX:04d}.{n % _PER_PREFIX + 1:05d}"
 

@@ -11,9 +11,10 @@
    hybrid mode (depth 100: the first 100 results of each), map the ids back;
 4. score each ranking with ranx: nDCG@10, Recall@100, MRR@10.
 
-Embedding cache: ``<cache_dir>/<collection>-<model>.npz`` (default cache dir
-``$XDG_CACHE_HOME/paperwire/bench`` or ``~/.cache/paperwire/bench``) holds one vector per
-embedded text, keyed by ``sha1(model, max_tokens, text)``. A rerun looks each text up and
+Embedding cache: ``<cache_dir>/<collection>-<model>-<backend>-<max_tokens>.npz`` (default
+cache dir ``$XDG_CACHE_HOME/paperwire/bench`` or ``~/.cache/paperwire/bench``; backend is
+the one that actually ran: ``onnx-int8``, ``onnx`` or ``torch``) holds one vector per
+embedded text, keyed by ``sha1(model, backend, max_tokens, text)``. A rerun looks each text up and
 embeds only what is missing (a changed corpus or model just misses), so only the first
 run of a collection pays for the model; the cache file is rewritten when anything new
 was embedded.
@@ -27,9 +28,10 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,6 +53,7 @@ __all__ = [
     "Step",
     "default_cache_dir",
     "evaluate",
+    "evaluate_runs",
     "records_of",
     "run_relevance",
 ]
@@ -65,7 +68,7 @@ Run = dict[str, dict[str, float]]
 StepFn = Callable[[str, int | None], "Step"]
 
 
-class Step:
+class Step(Protocol):
     """A progress reporter for one phase; the CLI backs it with a rich progress bar."""
 
     def advance(self, n: int = 1) -> None:
@@ -75,8 +78,16 @@ class Step:
         """The phase is over."""
 
 
+class _Quiet:
+    def advance(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _no_progress(description: str, total: int | None) -> Step:
-    return Step()
+    return _Quiet()
 
 
 # --- documents → records ------------------------------------------------------------------
@@ -113,9 +124,9 @@ def _slug(text: str) -> str:
 class EmbeddingCache:
     """Document vectors of one collection and model, keyed by a hash of each text."""
 
-    def __init__(self, path: Path, model: str, max_tokens: int) -> None:
+    def __init__(self, path: Path, model: str, backend: str, max_tokens: int) -> None:
         self.path = path
-        self._salt = f"{model}\0{max_tokens}\0".encode()
+        self._salt = f"{model}\0{backend}\0{max_tokens}\0".encode()
         self.vectors: dict[str, Vector] = {}
         self.hits = 0
         self.misses = 0
@@ -133,10 +144,10 @@ class EmbeddingCache:
 
     @classmethod
     def for_collection(
-        cls, cache_dir: Path, collection: str, model: str, max_tokens: int
+        cls, cache_dir: Path, collection: str, model: str, backend: str, max_tokens: int
     ) -> EmbeddingCache:
-        name = f"{_slug(collection)}-{_slug(model)}.npz"
-        return cls(cache_dir / name, model, max_tokens)
+        name = f"{_slug(collection)}-{_slug(model)}-{backend}-{max_tokens}.npz"
+        return cls(cache_dir / name, model, backend, max_tokens)
 
     def key(self, text: str) -> str:
         return hashlib.sha1(self._salt + text.encode(), usedforsecurity=False).hexdigest()
@@ -200,28 +211,48 @@ class CachingEmbedder:
         return self.inner.encode_query(text)
 
 
-class _BenchPaperwire(Paperwire):
-    """A ``Paperwire`` whose embedder reads document vectors from the bench cache."""
+def backend_of(embedder: Embedder) -> str:
+    """``torch``, ``onnx`` or ``onnx-int8``: what actually computes the vectors (an ONNX
+    backend falls back to torch when its export is missing)."""
+    return str(getattr(embedder, "backend", "torch"))
 
-    def __init__(self, settings: Settings, cache: EmbeddingCache | None) -> None:
+
+class BenchPaperwire(Paperwire):
+    """A ``Paperwire`` whose embedder reads document vectors from the bench cache
+    (``<cache_dir>/<collection>-<model>-<backend>-<max_tokens>.npz``)."""
+
+    def __init__(self, settings: Settings, cache_dir: Path | None, collection: str) -> None:
         super().__init__(settings)
-        self._cache = cache
+        self.cache_dir = cache_dir
+        self.collection = collection
+        self.cache: EmbeddingCache | None = None
         self._caching: CachingEmbedder | None = None
 
     def embedder(self) -> Embedder | None:
         inner = super().embedder()
-        if inner is None or self._cache is None:
+        if inner is None or self.cache_dir is None:
             return inner
         if self._caching is None:
-            self._caching = CachingEmbedder(inner, self._cache)
+            s = self.settings
+            self.cache = EmbeddingCache.for_collection(
+                self.cache_dir,
+                self.collection,
+                s.embedding_model,
+                backend_of(inner),
+                s.embedding_max_tokens,
+            )
+            self._caching = CachingEmbedder(inner, self.cache)
         return self._caching
 
     def save_cache(self) -> None:
-        if self._cache is not None and self._caching is not None:
-            self._cache.save(keep=self._caching.seen)
+        if self.cache is not None and self._caching is not None:
+            self.cache.save(keep=self._caching.seen)
 
 
 # --- scoring ------------------------------------------------------------------------------
+
+
+_ID_WIDTH = 16
 
 
 def evaluate(
@@ -229,23 +260,46 @@ def evaluate(
 ) -> dict[str, float]:
     """ranx's nDCG@10, Recall@100 and MRR@10 (mean over the judged queries).
 
-    A judged query missing from ``run`` (no results) counts as 0.
+    A judged query missing from ``run`` (no results) counts as 0; queries of ``run``
+    without judgments are ignored.
+    """
+    return evaluate_runs(qrels, {"run": run})["run"]
+
+
+def evaluate_runs(
+    qrels: Mapping[str, Mapping[str, int]], runs: Mapping[str, Mapping[str, Mapping[str, float]]]
+) -> dict[str, dict[str, float]]:
+    """``evaluate`` for several runs against one set of judgments.
+
+    Document ids are renamed to fixed-width numbers before ranx sees them: ranx compiles
+    (numba) its data structures per id *width*, so collection ids of a new length would
+    cost a fresh compile of tens of seconds; with one width the on-disk cache serves
+    every collection.
     """
     from ranx import Qrels
     from ranx import Run as RanxRun
     from ranx import evaluate as ranx_evaluate
 
-    full_run = {qid: dict(run.get(qid) or {}) for qid in qrels}
-    empty = [qid for qid, docs in full_run.items() if not docs]
-    for qid in empty:  # ranx needs at least one document per query
-        full_run[qid] = {"\0no-result": 0.0}
-    scores: Any = ranx_evaluate(
-        Qrels({q: dict(d) for q, d in qrels.items()}),
-        RanxRun(full_run),
-        list(METRICS),
-        make_comparable=True,
-    )
-    return {m: float(scores[m]) for m in METRICS}
+    names: dict[str, str] = {}
+
+    def key(doc_id: str) -> str:
+        found = names.get(doc_id)
+        if found is None:
+            found = names[doc_id] = f"{len(names) + 1:0{_ID_WIDTH}d}"
+        return found
+
+    judged = {q: {key(d): int(g) for d, g in docs.items()} for q, docs in qrels.items()}
+    ranx_qrels = Qrels(judged)
+    no_result = "0" * _ID_WIDTH  # never a judged document
+    out: dict[str, dict[str, float]] = {}
+    for name, run in runs.items():
+        full = {
+            q: ({key(d): float(s) for d, s in (run.get(q) or {}).items()} or {no_result: 0.0})
+            for q in judged
+        }
+        scores: Any = ranx_evaluate(ranx_qrels, RanxRun(full), list(METRICS))
+        out[name] = {m: float(scores[m]) for m in METRICS}
+    return out
 
 
 # --- the benchmark ------------------------------------------------------------------------
@@ -269,10 +323,24 @@ class BenchResult:
     documents: int
     queries: int
     rankings: list[RankingResult]
+    embedding: str = ""
     seconds: dict[str, float] = field(default_factory=dict)
     cache_hits: int = 0
     cache_misses: int = 0
     runs: dict[str, Run] = field(default_factory=dict)
+
+
+def service_for(pw: Paperwire, depth: int = DEPTH, **kwargs: Any) -> SearchService:
+    """A ``SearchService`` over ``pw`` configured from its ``Settings``; ``kwargs``
+    override the fusion parameters (``fusion``, ``keyword_weight``, ``rrf_k``)."""
+    s = pw.settings
+    params: dict[str, Any] = {
+        "fusion": s.fusion,
+        "keyword_weight": s.fusion_keyword_weight,
+        "rrf_k": s.rrf_k,
+        **kwargs,
+    }
+    return SearchService(pw.store, pw.index, pw.embedder, depth=depth, **params)
 
 
 RANKINGS: dict[str, SearchMode] = {
@@ -309,6 +377,52 @@ def run_rankings(
     return runs, per_query
 
 
+@contextmanager
+def open_install(
+    collection: Collection,
+    *,
+    cache_dir: Path | None = None,
+    settings: Mapping[str, Any] | None = None,
+    step: StepFn = _no_progress,
+    timings: dict[str, float] | None = None,
+) -> Iterator[tuple[BenchPaperwire, IdMap]]:
+    """A temporary paperwire install holding ``collection``, ingested and embedded.
+
+    ``cache_dir=None`` disables the embedding cache; ``settings`` overrides ``Settings``
+    fields (the home and database are always the temporary ones).
+    """
+    timings = timings if timings is not None else {}
+    ids = IdMap([d.id for d in collection.docs])
+    with tempfile.TemporaryDirectory(prefix="paperwire-bench-") as tmp:
+        cfg = Settings(**{**dict(settings or {}), "home": Path(tmp), "database_url": None})
+        pw = BenchPaperwire(cfg, cache_dir, collection.name)
+        try:
+            from paperwire.jobs.embed import embed_backlog
+            from paperwire.jobs.ingest import ingest_records
+
+            t0 = time.perf_counter()
+            bar = step("load", len(collection.docs))
+            summary = ingest_records(
+                pw, records_of(collection, ids), SOURCE, on_progress=bar.advance
+            )
+            bar.close()
+            if summary.rejected:
+                shown = "; ".join(str(r) for r in summary.rejections[:3])
+                raise RuntimeError(f"{summary.rejected} documents rejected: {shown}")
+            timings["load"] = time.perf_counter() - t0
+
+            if cfg.semantic:
+                t0 = time.perf_counter()
+                bar = step("embed", pw.store.backlog_count(pw.model_name))
+                embed_backlog(pw, on_progress=bar.advance)
+                bar.close()
+                pw.save_cache()
+                timings["embed"] = time.perf_counter() - t0
+            yield pw, ids
+        finally:
+            pw.close()
+
+
 def run_relevance(
     collection: Collection,
     *,
@@ -322,59 +436,39 @@ def run_relevance(
     """Load ``collection`` into a temporary install, run its queries, score the rankings.
 
     ``variants`` adds hybrid rankings: name → ``SearchService`` keyword arguments (e.g.
-    ``{"hybrid-rrf": {"fusion": "rrf"}}``); ``cache_dir=None`` disables the embedding
+    ``{"hybrid:rrf": {"fusion": "rrf"}}``); ``cache_dir=None`` disables the embedding
     cache; ``settings`` overrides ``Settings`` fields of the temporary install.
     """
     timings: dict[str, float] = {}
-    ids = IdMap([d.id for d in collection.docs])
-    with tempfile.TemporaryDirectory(prefix="paperwire-bench-") as tmp:
-        cfg = Settings(home=Path(tmp), database_url=None, **dict(settings or {}))
-        cache = (
-            EmbeddingCache.for_collection(
-                cache_dir, collection.name, cfg.embedding_model, cfg.embedding_max_tokens
+    hits = misses = 0
+    embedding = ""
+    with open_install(
+        collection, cache_dir=cache_dir, settings=settings, step=step, timings=timings
+    ) as (pw, ids):
+        services: dict[str, tuple[SearchService, SearchMode]] = {}
+        base = service_for(pw, depth=depth)
+        for name, mode in RANKINGS.items():
+            services[name] = (base, mode)
+        for name, kwargs in (variants or {}).items():
+            services[name] = (service_for(pw, depth=depth, **kwargs), SearchMode.hybrid)
+        t0 = time.perf_counter()
+        runs, per_query = run_rankings(services, collection.queries, ids, depth, step)
+        timings["queries"] = time.perf_counter() - t0
+        if pw.cache is not None:
+            hits, misses = pw.cache.hits, pw.cache.misses
+        emb = pw.embedder()
+        if emb is not None:
+            inner = emb.inner if isinstance(emb, CachingEmbedder) else emb
+            s = pw.settings
+            embedding = (
+                f"{s.embedding_model} ({backend_of(inner)}, {s.embedding_max_tokens} tokens)"
             )
-            if cache_dir is not None
-            else None
-        )
-        pw = _BenchPaperwire(cfg, cache)
-        try:
-            from paperwire.jobs.embed import embed_backlog
-            from paperwire.jobs.ingest import ingest_records
-
-            t0 = time.perf_counter()
-            bar = step("load", len(collection.docs))
-            summary = ingest_records(pw, records_of(collection, ids), SOURCE, on_progress=bar.advance)
-            bar.close()
-            if summary.rejected:
-                raise RuntimeError(f"{summary.rejected} documents rejected: {summary.rejections[:3]}")
-            timings["load"] = time.perf_counter() - t0
-
-            t0 = time.perf_counter()
-            bar = step("embed", pw.store.backlog_count(pw.model_name))
-            embed_backlog(pw, on_progress=bar.advance)
-            bar.close()
-            pw.save_cache()
-            timings["embed"] = time.perf_counter() - t0
-
-            services: dict[str, tuple[SearchService, SearchMode]] = {}
-            base = SearchService(pw.store, pw.index, pw.embedder, depth=depth)
-            for name, mode in RANKINGS.items():
-                services[name] = (base, mode)
-            for name, kwargs in (variants or {}).items():
-                services[name] = (
-                    SearchService(pw.store, pw.index, pw.embedder, depth=depth, **kwargs),
-                    SearchMode.hybrid,
-                )
-            t0 = time.perf_counter()
-            runs, per_query = run_rankings(services, collection.queries, ids, depth, step)
-            timings["queries"] = time.perf_counter() - t0
-        finally:
-            pw.close()
 
     t0 = time.perf_counter()
+    metrics = evaluate_runs(collection.qrels, runs)
     results = [
-        RankingResult(name, evaluate(collection.qrels, run), len(collection.queries), per_query[name])
-        for name, run in runs.items()
+        RankingResult(name, metrics[name], len(collection.queries), per_query[name])
+        for name in runs
     ]
     timings["score"] = time.perf_counter() - t0
     return BenchResult(
@@ -383,8 +477,9 @@ def run_relevance(
         documents=len(collection.docs),
         queries=len(collection.queries),
         rankings=results,
+        embedding=embedding,
         seconds=timings,
-        cache_hits=cache.hits if cache else 0,
-        cache_misses=cache.misses if cache else 0,
+        cache_hits=hits,
+        cache_misses=misses,
         runs=runs if keep_runs else {},
     )

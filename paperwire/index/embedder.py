@@ -206,20 +206,31 @@ class SentenceTransformerEmbedder:
         return self._cached_query.cache_info()
 
 
-_EMBEDDERS: dict[tuple[str, int, int, int | None], Embedder] = {}
+_EMBEDDERS: dict[tuple[str, int, int, int | None, str, str | None], Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """The configured embedder, loaded once per process (per model and settings)."""
+    """The configured embedder, loaded once per process (per model and settings).
+
+    ``embedding_backend`` ``onnx-int8``/``onnx`` use the exported ONNX model
+    (``paperwire.index.onnx_embedder``); when that file is missing or stale a warning is
+    logged and the torch (sentence-transformers) backend is used instead.
+    """
     key = (
         settings.embedding_model,
         settings.embedding_max_tokens,
         settings.embedding_batch_size,
         settings.embedding_threads,
+        settings.embedding_backend,
+        str(settings.models_dir) if settings.models_dir else None,
     )
     with _EMBEDDERS_LOCK:
         embedder = _EMBEDDERS.get(key)
+        if embedder is None and settings.embedding_backend != "torch":
+            from paperwire.index.onnx_embedder import open_onnx_embedder
+
+            embedder = open_onnx_embedder(settings)
         if embedder is None:
             embedder = SentenceTransformerEmbedder(
                 settings.embedding_model,
@@ -227,5 +238,5 @@ def load_embedder(settings: Settings) -> Embedder:
                 batch_size=settings.embedding_batch_size,
                 threads=settings.embedding_threads,
             )
-            _EMBEDDERS[key] = embedder
+        _EMBEDDERS[key] = embedder
         return embedder

@@ -11,6 +11,17 @@ On disk (``path``)::
     manifest.json          {"format": 1, "generation": 7, "dim": 384, "count": n, ...}
     vectors-00000007.npy   float32 (n, dim), memory-mapped on load
     meta-00000007.npz      ids, published ordinal, has_code, organisation, categories
+    codes-00000007.npz     optional (large indexes): binary codes + the mean vector
+
+Above ``COARSE_MIN_ROWS`` rows to score (~1M papers: a full fp32 scan reads 1.5 GB,
+100+ ms on 2 cores), a search first ranks every selected row by the Hamming distance
+between binary codes (the sign of each component after subtracting the corpus mean:
+48 bytes a row, ~10 ms at 1M), then scores the closest ``max(COARSE_CANDIDATES,
+COARSE_PER_RESULT × k)`` rows exactly in fp32 and returns their top ``k``. Scores are
+exact; the candidate cut is the only approximation (recall@100 vs the full scan is
+measured in docs/benchmarks.md). Below the threshold every search is a full exact scan.
+The codes are written beside the vectors (``codes-*.npz``) by a commit of that size, or
+computed on first use.
 
 A commit writes a new generation (temp file + ``os.replace``), then atomically replaces
 ``manifest.json``, then removes older generations: a reader either sees the old
@@ -48,9 +59,17 @@ _MANIFEST = "manifest.json"
 _LOCK = ".lock"
 # Above this fraction of selected rows, one full matmul beats gathering the rows first.
 _GATHER_MAX_FRACTION = 0.15  # measured at 75k × 384: gathering 20% ≈ one full matmul
+# Binary-code candidate pass (see the module docstring): used when at least this many
+# rows would be scored; then this many candidates (or per-result × k) are scored exactly.
+COARSE_MIN_ROWS = 200_000
+COARSE_CANDIDATES = 8_000
+COARSE_PER_RESULT = 20
+_CODE_CHUNK = 65_536
+_CODES_LOCK = threading.Lock()
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int32]
+CodeArray = npt.NDArray[np.uint64]
 StrArray = npt.NDArray[np.str_]
 _Stamp = tuple[int, int, int]
 
@@ -96,6 +115,70 @@ def _normalise_rows(matrix: npt.NDArray[Any]) -> Vector:
     return np.ascontiguousarray(m / norms, dtype=np.float32)
 
 
+def binary_codes(matrix: npt.NDArray[Any]) -> tuple[CodeArray, Vector]:
+    """Sign bits of ``matrix - mean`` as ``(words, n)`` uint64 (column-major, so a scan
+    reads each word of every row contiguously), and the mean vector."""
+    n, dim = matrix.shape
+    center = np.zeros(dim, dtype=np.float64)
+    for start in range(0, n, _CODE_CHUNK):
+        center += np.asarray(matrix[start : start + _CODE_CHUNK], dtype=np.float64).sum(axis=0)
+    center32 = (center / max(n, 1)).astype(np.float32)
+    words = (dim + 63) // 64
+    codes = np.zeros((n, words * 8), dtype=np.uint8)
+    for start in range(0, n, _CODE_CHUNK):
+        block = np.asarray(matrix[start : start + _CODE_CHUNK], dtype=np.float32)
+        bits = np.packbits(block > center32, axis=1)
+        codes[start : start + bits.shape[0], : bits.shape[1]] = bits
+    return np.ascontiguousarray(codes.view(np.uint64).T), center32
+
+
+def _query_code(q: Vector, center: Vector, words: int) -> CodeArray:
+    bits = np.zeros(words * 8, dtype=np.uint8)
+    packed = np.packbits(q > center)
+    bits[: packed.shape[0]] = packed
+    return bits.view(np.uint64)
+
+
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
+    """Set bits per uint64 (``np.bitwise_count`` from numpy 2.0, else a byte table)."""
+    count = getattr(np, "bitwise_count", None)
+    if count is not None:
+        result: npt.NDArray[np.uint8] = count(words)
+        return result
+    per_byte = _POPCOUNT8[words.view(np.uint8)].reshape(*words.shape, 8)  # pragma: no cover
+    summed: npt.NDArray[np.uint8] = per_byte.sum(axis=-1, dtype=np.uint8)  # pragma: no cover
+    return summed  # pragma: no cover
+
+
+def hamming_candidates(
+    codes: CodeArray, qcode: CodeArray, count: int, mask: BoolArray | None
+) -> npt.NDArray[np.intp]:
+    """Rows (sorted) with the ``count`` smallest Hamming distances to ``qcode`` among the
+    rows ``mask`` allows (all when None); ties at the cut are broken by row order."""
+    n = codes.shape[1]
+    dist = _popcount(codes[0] ^ qcode[0]).astype(np.uint16)
+    tmp = np.empty(n, dtype=np.uint64)
+    for w in range(1, codes.shape[0]):
+        np.bitwise_xor(codes[w], qcode[w], out=tmp)
+        dist += _popcount(tmp)
+    worst = np.uint16(codes.shape[0] * 64 + 1)
+    if mask is not None:
+        dist[~mask] = worst
+    # Distances are small integers: a histogram finds the cut faster than argpartition.
+    hist = np.bincount(dist, minlength=int(worst) + 1)
+    hist[int(worst)] = 0
+    cum = np.cumsum(hist)
+    if cum[-1] <= count:
+        return np.flatnonzero(dist < worst)
+    cut = int(np.searchsorted(cum, count))  # distance at which `count` is reached
+    below = np.flatnonzero(dist < cut)
+    at_cut = np.flatnonzero(dist == cut)[: count - below.shape[0]]
+    return np.sort(np.concatenate([below, at_cut]))
+
+
 @dataclass(frozen=True)
 class _Meta:
     """What the filters need for one row."""
@@ -131,8 +214,10 @@ class _Snapshot:
     cat_code: IntArray  # flat: category of each pair, index into cat_names
     stamp: _Stamp | None = None
     generation: int = 0
+    codes_path: Path | None = None  # persisted binary codes, loaded on first use
     row_of: dict[str, int] = field(init=False)
     _cat_cache: dict[str, IntArray] = field(init=False, default_factory=dict)
+    _codes: tuple[CodeArray, Vector] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.row_of = {str(i): r for r, i in enumerate(self.ids.tolist())}
@@ -162,6 +247,23 @@ class _Snapshot:
     def _code_of(names: StrArray, value: str) -> int | None:
         i = int(np.searchsorted(names, value))
         return i if i < names.shape[0] and str(names[i]) == value else None
+
+    def codes(self) -> tuple[CodeArray, Vector]:
+        """The binary codes and mean vector (loaded or computed once per snapshot)."""
+        if self._codes is None:
+            with _CODES_LOCK:
+                if self._codes is None:
+                    loaded = None
+                    if self.codes_path is not None:
+                        with (
+                            contextlib.suppress(FileNotFoundError, KeyError, ValueError),
+                            np.load(self.codes_path, allow_pickle=False) as z,
+                        ):
+                            loaded = (z["codes"], z["center"].astype(np.float32))
+                    if loaded is None or loaded[0].shape[1] != len(self):
+                        loaded = binary_codes(self.matrix)
+                    self._codes = loaded
+        return self._codes
 
     def rows_in_category(self, category: str) -> IntArray:
         rows = self._cat_cache.get(category)
@@ -284,6 +386,7 @@ class NumpyVectorIndex:
                 cat_code=arrays["cat_code"].astype(np.int32, copy=False),
                 stamp=stamp,
                 generation=int(manifest["generation"]),
+                codes_path=self.path / manifest["codes"] if manifest.get("codes") else None,
             )
             if snap.matrix.shape[0] != len(snap):
                 raise VectorIndexError(f"{self.path}: vectors and metadata disagree")
@@ -317,6 +420,16 @@ class NumpyVectorIndex:
             )
             fh.flush()
             os.fsync(fh.fileno())
+        codes_name = None
+        if len(snap) >= COARSE_MIN_ROWS:
+            codes_name = f"codes-{generation:08d}.npz"
+            codes, center = binary_codes(snap.matrix)
+            codes_tmp = self.path / (codes_name + tmp)
+            with open(codes_tmp, "wb") as fh:
+                np.savez(fh, codes=codes, center=center)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(codes_tmp, self.path / codes_name)
         os.replace(vec_tmp, self.path / vec_name)
         os.replace(meta_tmp, self.path / meta_name)
 
@@ -328,13 +441,15 @@ class NumpyVectorIndex:
             "vectors": vec_name,
             "meta": meta_name,
         }
+        if codes_name is not None:
+            manifest["codes"] = codes_name
         man_tmp = self.path / (_MANIFEST + tmp)
         man_tmp.write_text(json.dumps(manifest))
         os.replace(man_tmp, self.path / _MANIFEST)
 
-        keep = {vec_name, meta_name, _MANIFEST, _LOCK}
+        keep = {vec_name, meta_name, codes_name, _MANIFEST, _LOCK}
         for p in self.path.iterdir():
-            is_old = p.name.startswith(("vectors-", "meta-", _MANIFEST + ".tmp-"))
+            is_old = p.name.startswith(("vectors-", "meta-", "codes-", _MANIFEST + ".tmp-"))
             if is_old and p.name not in keep:
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
@@ -356,7 +471,7 @@ class NumpyVectorIndex:
                     else:
                         self._pending[doc.arxiv_id] = _Pending(None, meta)
                     continue
-                v = np.asarray(doc.vector, dtype=np.float32).reshape(-1)
+                v = np.array(doc.vector, dtype=np.float32).reshape(-1)  # own copy
                 dim = self.dim
                 if dim is None:
                     dim = self._pending_dim()
@@ -547,10 +662,8 @@ class NumpyVectorIndex:
 
         excluded = [r for r in (snap.row_of.get(i) for i in exclude) if r is not None]
         mask = snap.filter_mask(filters)
-        if mask is None and not excluded:
-            rows: npt.NDArray[np.intp] | None = None
-            scores = snap.matrix @ q
-        else:
+        rows: npt.NDArray[np.intp] | None = None
+        if mask is not None or excluded:
             if mask is None:
                 mask = np.ones(n, dtype=np.bool_)
             elif excluded:
@@ -559,10 +672,20 @@ class NumpyVectorIndex:
             rows = np.flatnonzero(mask)
             if rows.size == 0:
                 return Ranked()
-            if rows.size <= _GATHER_MAX_FRACTION * n:
-                scores = snap.matrix[rows] @ q  # filter first: only selected rows
-            else:
-                scores = (snap.matrix @ q)[rows]
+        selected = n if rows is None else rows.size
+        candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
+        if selected >= COARSE_MIN_ROWS and candidates < selected:
+            # Large scan: binary codes pick the candidates, fp32 scores them exactly.
+            codes, center = snap.codes()
+            qcode = _query_code(q, center, codes.shape[0])
+            rows = hamming_candidates(codes, qcode, candidates, mask)
+            scores = snap.matrix[rows] @ q
+        elif rows is None:
+            scores = snap.matrix @ q
+        elif rows.size <= _GATHER_MAX_FRACTION * n:
+            scores = snap.matrix[rows] @ q  # filter first: only selected rows
+        else:
+            scores = (snap.matrix @ q)[rows]
         kk = min(k, scores.shape[0])
         if kk < scores.shape[0]:
             top = np.argpartition(-scores, kk - 1)[:kk]

@@ -1,7 +1,9 @@
 """``SearchService``: query → candidates from the index → fusion → sort → cards + snippets.
 
-Keyword (BM25) and semantic (embedding) rankings are fused with reciprocal rank
-fusion; quoted phrases and ``author:`` are hard constraints, so semantic candidates
+Keyword (BM25) and semantic (embedding) rankings are fused by ``fusion``: ``weighted``
+(default; ``search.weighted.weighted_fusion``: ``w · BM25/max BM25 + (1 − w) · cosine``,
+with the exact cosine of every keyword candidate) or ``rrf`` (reciprocal rank fusion,
+``rrf_k``). Quoted phrases and ``author:`` are hard constraints, so semantic candidates
 must also satisfy them. Semantic search joins in as soon as vectors exist.
 """
 
@@ -9,9 +11,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Literal
 
-from paperwire.index.base import KeywordQuery, Ranked, SearchIndex
+import numpy as np
+
+from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
 from paperwire.index.embedder import Embedder
 from paperwire.models import (
     PaperCard,
@@ -25,9 +30,12 @@ from paperwire.models import (
 from paperwire.search.fusion import reciprocal_rank_fusion
 from paperwire.search.query import ParsedQuery, parse_query
 from paperwire.search.snippets import best_snippet, highlight
+from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
 
 EmbedderProvider = Callable[[], Embedder | None]
+Fusion = Literal["weighted", "rrf"]
+FUSIONS: tuple[Fusion, ...] = ("weighted", "rrf")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -52,7 +60,15 @@ class SearchService:
         rrf_k: int = 60,
         sorted_semantic_depth: int = 20,
         refresh_interval: float = 2.0,
+        fusion: Fusion = "weighted",
+        keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
     ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
+        if not 0.0 <= keyword_weight <= 1.0:
+            raise ValueError(f"keyword_weight must be in [0, 1], got {keyword_weight!r}")
+        self.fusion: Fusion = fusion
+        self.keyword_weight = keyword_weight
         self.store = store
         self.index = index
         self.embedder = embedder
@@ -79,6 +95,7 @@ class SearchService:
         filters = merge_filters(req.filters, parsed.filters)
         matched: dict[str, list[str]] = {}
         semantic_used = False
+        query_vector: Vector | None = None
 
         if parsed.keyword.is_empty() and not parsed.arxiv_ids:
             sort = SortOrder.newest if req.sort == SortOrder.relevance else req.sort
@@ -93,7 +110,8 @@ class SearchService:
             for i in kw.ids:
                 matched.setdefault(i, []).append("keyword")
         if req.mode != SearchMode.keyword and parsed.semantic_text.strip():
-            sem = self._semantic(parsed, filters, rankings[0] if rankings else None)
+            found = self._semantic(parsed, filters, rankings[0] if rankings else None)
+            sem, query_vector = found if found is not None else (None, None)
             if sem is not None and req.sort != SortOrder.relevance and rankings:
                 # Sorting by date or votes discards relevance order, so only the closest
                 # semantic neighbours may join the keyword matches there.
@@ -106,13 +124,7 @@ class SearchService:
                 for i in sem.ids:
                     matched.setdefault(i, []).append("semantic")
 
-        fused = (
-            rankings[0]
-            if len(rankings) == 1
-            else reciprocal_rank_fusion(rankings, k=self.rrf_k)
-            if rankings
-            else Ranked()
-        )
+        fused = self._fuse(rankings, query_vector)
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))
         # Ids typed into the query go first: the user asked for exactly that paper.
@@ -137,9 +149,48 @@ class SearchService:
         ]
         return self._response(req, filters, len(ids), hits, semantic_used, t0)
 
+    def _fuse(self, rankings: list[Ranked], query_vector: Vector | None) -> Ranked:
+        if not rankings:
+            return Ranked()
+        if len(rankings) == 1:
+            return rankings[0]
+        if self.fusion == "rrf" or query_vector is None or len(rankings) != 2:
+            return reciprocal_rank_fusion(rankings, k=self.rrf_k)
+        keyword, semantic = rankings
+        semantic = self._with_cosines(semantic, keyword.ids, query_vector)
+        return weighted_fusion(keyword, semantic, self.keyword_weight)
+
+    def _with_cosines(self, semantic: Ranked, ids: Sequence[str], query_vector: Vector) -> Ranked:
+        """``semantic`` plus the exact cosine of each of ``ids`` it lacks (those with a
+        vector), appended after it: weighted fusion then scores every keyword candidate
+        by its own cosine instead of a guess."""
+        q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        q_norm = float(np.linalg.norm(q))
+        if not np.isfinite(q_norm) or q_norm == 0.0:
+            return semantic
+        have = set(semantic.ids)
+        extra_ids: list[str] = []
+        extra_scores: list[float] = []
+        for doc_id in ids:
+            if doc_id in have:
+                continue
+            have.add(doc_id)
+            vec = self.index.vector_of(doc_id)
+            if vec is None or vec.shape != q.shape:
+                continue
+            v_norm = float(np.linalg.norm(vec))
+            if not np.isfinite(v_norm) or v_norm == 0.0:
+                continue
+            extra_ids.append(doc_id)
+            extra_scores.append(float(np.dot(vec, q)) / (v_norm * q_norm))
+        if not extra_ids:
+            return semantic
+        return Ranked([*semantic.ids, *extra_ids], [*semantic.scores, *extra_scores])
+
     def _semantic(
         self, parsed: ParsedQuery, filters: SearchFilters, keyword: Ranked | None
-    ) -> Ranked | None:
+    ) -> tuple[Ranked, Vector] | None:
+        """The semantic ranking and the query vector; None when semantic search is off."""
         if self.index.vector_count() == 0:
             return None
         embedder = self.embedder()
@@ -151,7 +202,7 @@ class SearchService:
             allowed = set(keyword.ids) if keyword else set()
             keep = [(i, s) for i, s in zip(sem.ids, sem.scores, strict=True) if i in allowed]
             sem = Ranked([i for i, _ in keep], [s for _, s in keep])
-        return sem
+        return sem, vec
 
     def _hit(
         self,

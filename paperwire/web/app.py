@@ -15,7 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.web.routes import feed, papers, search, status
+from paperwire.web import community
+from paperwire.web.routes import digest, feed, feeds, papers, search, status, subscriptions
 from paperwire.web.templating import STATIC_DIR, render
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,9 @@ def create_app(pw: Paperwire) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (feed, papers, search, status):
+        app.include_router(module.router)
+    community.install(app)  # accounts, votes, submissions, collections, trending, admin
+    for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

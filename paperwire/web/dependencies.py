@@ -116,8 +116,10 @@ class FeedParams:
 def feed_params(
     date: Annotated[
         str | None,
-        Query(description="Day to show (YYYY-MM-DD); default: today, else the latest "
-              "featured day.", examples=["2025-06-10"]),
+        Query(
+            description="Day to show (YYYY-MM-DD); default: today, else the latest featured day.",
+            examples=["2025-06-10"],
+        ),
     ] = None,
     period: Annotated[
         str | None,
@@ -125,8 +127,9 @@ def feed_params(
     ] = None,
     limit: Annotated[
         str | None,
-        Query(description=f"Most papers to return, 1–{FEED_MAX_LIMIT} "
-              f"(default {FEED_DEFAULT_LIMIT})."),
+        Query(
+            description=f"Most papers to return, 1–{FEED_MAX_LIMIT} (default {FEED_DEFAULT_LIMIT})."
+        ),
     ] = None,
 ) -> FeedParams:
     """Parsed feed params; a bad value answers 422 with a message naming the field."""
@@ -182,8 +185,10 @@ def search_params(
     pw: PW,
     q: Annotated[
         str | None,
-        Query(description="Query text: words, \"quoted phrases\", author:Name, arXiv ids, "
-              "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."),
+        Query(
+            description='Query text: words, "quoted phrases", author:Name, arXiv ids, '
+            "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."
+        ),
     ] = None,
     date_from: Annotated[
         str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
@@ -192,9 +197,7 @@ def search_params(
         str | None, Query(alias="to", description="Published on or before (YYYY-MM-DD).")
     ] = None,
     category: Annotated[str | None, Query(description="arXiv category, e.g. cs.CL.")] = None,
-    org: Annotated[
-        str | None, Query(description="Organisation slug or name, e.g. nvidia.")
-    ] = None,
+    org: Annotated[str | None, Query(description="Organisation slug or name, e.g. nvidia.")] = None,
     has_code: Annotated[
         str | None, Query(description="`true`: only papers with code; `false`: only without.")
     ] = None,
@@ -230,10 +233,12 @@ def search_params(
     d_from = attempt(lambda: parse_date(raw["from"], "from"), None)
     d_to = attempt(lambda: parse_date(raw["to"], "to"), None)
     has = attempt(lambda: parse_bool(raw["has_code"], "has_code"), None)
-    order = attempt(lambda: _choice(raw["sort"], SortOrder, "sort", SortOrder.relevance),
-                    SortOrder.relevance)
-    how = attempt(lambda: _choice(raw["mode"], SearchMode, "mode", SearchMode.hybrid),
-                  SearchMode.hybrid)
+    order = attempt(
+        lambda: _choice(raw["sort"], SortOrder, "sort", SortOrder.relevance), SortOrder.relevance
+    )
+    how = attempt(
+        lambda: _choice(raw["mode"], SearchMode, "mode", SearchMode.hybrid), SearchMode.hybrid
+    )
     max_page = MAX_OFFSET // limit + 1
     out.page = attempt(lambda: parse_int(page, "page", 1, max_page, 1), 1)
     if d_from and d_to and d_from > d_to:

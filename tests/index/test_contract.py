@@ -17,7 +17,7 @@ from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, SearchIndex
 from paperwire.index.embedder import SentenceTransformerEmbedder
 from paperwire.models import SearchFilters
 
-from .conftest import IndexFactory
+from .conftest import IndexFactory, bm25_statistics_are_global, reads_snapshots, stems
 
 pytestmark = pytest.mark.slow  # real embeddings
 
@@ -112,6 +112,11 @@ def test_stemming(index_factory: IndexFactory, tmp_path: Path, corpus: list[Inde
     index.commit()
     for term in ["pruning", "prune", "Pruned", "PRUNES"]:
         r = index.keyword_search(KeywordQuery(terms=[term]), NO_FILTER, 5)
+        if not stems(index) and term.lower() != "pruned":
+            # Backend-specific: Milvus Lite's `standard` analyzer does not stem, so
+            # only the exact word form matches (a cluster's `english` analyzer stems).
+            assert doc.arxiv_id not in r.ids, term
+            continue
         assert doc.arxiv_id in r.ids, term
         assert r.ids[0] == doc.arxiv_id, term
 
@@ -546,11 +551,22 @@ def test_refresh_sees_another_writer(
     writer.delete([embedded_corpus[0].arxiv_id])
     writer.commit()
     q = KeywordQuery(terms=words(new.title))
-    assert new.arxiv_id not in reader.keyword_search(q, NO_FILTER, 5).ids  # not yet
+    if reads_snapshots(reader):
+        assert new.arxiv_id not in reader.keyword_search(q, NO_FILTER, 5).ids  # not yet
+    # else backend-specific: a server-side index (Milvus) shows commits to every
+    # client at once; refresh() has no snapshot to move and must still be harmless.
     reader.refresh()
     assert reader.keyword_count() == 100
     assert reader.vector_count() == 100
-    assert reader.keyword_search(q, NO_FILTER, 5).ids[0] == new.arxiv_id
+    if bm25_statistics_are_global(reader):
+        assert reader.keyword_search(q, NO_FILTER, 5).ids[0] == new.arxiv_id
+    else:
+        # Backend-specific: Milvus Lite 3.2.2 keeps BM25 statistics per segment (each
+        # commit flushes one), so a paper committed alone is ranked with a 1-paper
+        # segment's IDF and need not come first; check it is visible by its title
+        # phrase instead. A Milvus cluster's BM25 statistics are collection-wide.
+        phrase = KeywordQuery(phrases=[new.title])
+        assert reader.keyword_search(phrase, NO_FILTER, 5).ids == [new.arxiv_id]
     assert reader.vector_search(new.vector, NO_FILTER, 1).ids == [new.arxiv_id]
     assert reader.vector_of(embedded_corpus[0].arxiv_id) is None
     reader.refresh()  # nothing changed: harmless

@@ -55,6 +55,7 @@ def extra_records() -> list[PaperRecord]:
             published_at=dt.datetime(2025, 5, 27, 12, tzinfo=dt.UTC),
             featured_on=EXTRA_DAY,
             upvotes=3,
+            project_page="javascript:alert(4)",
         ),
         PaperRecord(
             arxiv_id=ORG_ID,
@@ -147,8 +148,9 @@ def card_titles(doc: lxml.html.HtmlElement) -> list[str]:
 
 def card_upvotes(doc: lxml.html.HtmlElement) -> list[int]:
     labels = texts(
-        doc, "//article[contains(@class,'card')]//div[contains(@class,'upvote-box')]"
-        "/span[contains(@class,'visually-hidden')]"
+        doc,
+        "//article[contains(@class,'card')]//div[contains(@class,'upvote-box')]"
+        "/span[contains(@class,'visually-hidden')]",
     )
     return [int(label.split()[0].replace(",", "")) for label in labels]
 

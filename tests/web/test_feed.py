@@ -94,7 +94,7 @@ def test_month_groups_the_calendar_month(web: WebEnv, client: TestClient) -> Non
     assert june["prev_date"] == "2025-05-01"
     may = client.get("/api/daily?date=2025-05-01&period=month").json()
     assert (may["start"], may["end"]) == ("2025-05-01", "2025-05-31")
-    assert [p["arxiv_id"] for p in may["papers"]][0] == ORG_ID  # 12 upvotes beat 3
+    assert may["papers"][0]["arxiv_id"] == ORG_ID  # 12 upvotes beat 3
     assert may["next_date"] == "2025-06-01"
     assert may["prev_date"] is None
     feb = client.get("/api/daily?date=2024-02-10&period=month").json()

@@ -96,3 +96,23 @@ def test_matched_by_labels() -> None:
     assert f.matched_by(["keyword", "semantic"]) == "keyword + meaning"
     assert f.matched_by(["id", "keyword", "keyword"]) == "arXiv id + keyword"
     assert f.matched_by([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://github.com/openbmb/minicpm", "https://github.com/openbmb/minicpm"),
+        ("http://example.org/x?a=1", "http://example.org/x?a=1"),
+        (" https://example.org ", "https://example.org"),
+        ("javascript:alert(1)", ""),
+        ("JavaScript://%0aalert(1)", ""),
+        ("data:text/html,<script>", ""),
+        ("//evil.example", ""),
+        ("https://", ""),
+        ("https://exa mple.org", ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_external_url_allows_only_http(value: str | None, expected: str) -> None:
+    assert f.external_url(value) == expected

@@ -54,7 +54,10 @@ def test_org_comment_project_page_and_stars(client: TestClient) -> None:
     assert "★ 1.2k" in text and "1,234 stars" in text
     assert "https://example.org/hybrid-retrieval" in doc.xpath("//a/@href")
     assert "reciprocal rank fusion" in text
-    assert "2 comments" not in text or True
+    facts = dict(zip(texts(doc, "//aside//dt"), texts(doc, "//aside//dd"), strict=True))
+    assert facts["Comments"] == "2" and facts["Upvotes"] == "12"
+    assert facts["Organisation"] == "Paperwire Lab"
+    assert texts(doc, "//aside//dd[@class='chips']/a")[:2] == ["cs.IR", "cs.CL"]
     assert "/search?org=paperwire-lab" in doc.xpath("//a/@href")
 
 

@@ -78,7 +78,9 @@ def test_org_filter(client: TestClient) -> None:
 
 def test_date_filter(client: TestClient) -> None:
     q = {"q": "retrieval"}
-    everything = {h["paper"]["arxiv_id"] for h in client.get("/api/search", params=q).json()["hits"]}
+    everything = {
+        h["paper"]["arxiv_id"] for h in client.get("/api/search", params=q).json()["hits"]
+    }
     assert ORG_ID in everything
     june = client.get("/api/search", params={**q, "from": "2025-06-01"}).json()
     assert ORG_ID not in {h["paper"]["arxiv_id"] for h in june["hits"]}
@@ -132,6 +134,7 @@ def test_script_in_an_abstract_is_escaped(client: TestClient) -> None:
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert not html(page.text).xpath("//script")
+    assert "javascript:" not in page.text  # a stored javascript: link is not rendered
 
 
 def test_query_is_escaped_everywhere(client: TestClient) -> None:

@@ -3,6 +3,8 @@
 from alembic import context
 from sqlalchemy import create_engine
 
+import paperwire.store.schema_community  # noqa: F401
+from paperwire.store import schema_subscriptions  # noqa: F401
 from paperwire.store.schema import Base
 
 config = context.config

@@ -1,0 +1,791 @@
+"""Search latency at three corpus sizes, through the real store, index and search service.
+
+``paperwire bench latency --sizes hf,74k,1m`` builds one install per size (SQLite +
+the embedded index: tantivy + exact numpy vectors) and times ``SearchService.search`` —
+query parsing, the query embedding (ONNX int8 by default; the query cache is cleared
+before every search so each one pays for it), keyword and vector search, fusion, the
+cards and the snippets — in keyword, semantic and hybrid mode, without a filter, with a
+date range holding ~4% of the corpus, and with a category (``has_code`` for the HF
+corpus, which has no categories). Queries: real titles sampled from the corpus and short
+topical phrases; every (mode, filter) pair runs every query, interleaved. RSS is read
+from ``/proc/self/status`` of the measuring process (a fresh process per size).
+
+Sizes:
+
+* ``hf`` — the Hugging Face daily papers (``shared/data/hf-daily-papers``, ~10.6k);
+* ``74k`` — the 74,728 arXiv listings (``shared/data/arxiv-listings``); the build also
+  reports ingest throughput (parse + store + keyword index, ``ingest_records``);
+* ``1m`` — the 74,728 listings (``ingest_records``) followed by copies of their stored
+  rows with synthetic arXiv ids (``0000.00001`` …, ``_copy_papers``, in SQL: ingesting
+  925k records one by one takes ~20 min) up to 1,000,000 papers, which are then
+  keyword-indexed and given vectors through the index's own ``upsert``/``commit``.
+  At this size the vector index uses its binary-code candidate pass; the same run also
+  times semantic and hybrid search with that pass switched off (``full fp32 scan``) —
+  the baseline, same queries, interleaved.
+
+Vectors: embedding 74.7k abstracts takes ~40 min on 2 cores, so the bench embeds the
+*titles* of ``--embed N`` papers (a seeded sample; ``all`` = every paper) with the
+configured backend and gives every other paper the vector of an embedded title (paper
+``i`` → title ``i mod N``) plus gaussian noise (σ = 0.025 per dimension, cosine ≈ 0.9 to
+its base), renormalised; the 1M copies are perturbed copies of the listing's vectors.
+Exact search costs the same whatever the values, but the vectors are real-looking.
+Vectors go straight into the index (the store's embeddings table stays empty: search
+never reads it). Title embeddings are cached in the work directory, keyed by text.
+
+Every search is also split into its parts (query embedding, keyword search, vector
+search, and the rest: parsing, fusion, cards from the store, snippets), timed by thin
+wrappers around the index and the embedder of the same ``SearchService``.
+
+Builds are kept in the work directory (default ``~/.cache/paperwire/bench/latency``)
+and reused while their parameters match (``--rebuild`` forces a new one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperwire.bench.embed import shared_data_dir
+from paperwire.config import Settings
+from paperwire.index.base import Vector
+
+__all__ = [
+    "SIZES",
+    "BuildInfo",
+    "LatencyBenchResult",
+    "SizeResult",
+    "Timing",
+    "default_work_dir",
+    "run_latency_bench",
+]
+
+SIZES = ("hf", "74k", "1m")
+ONE_MILLION = 1_000_000
+SIGMA = 0.025
+DATE_FRACTION = 0.04
+MODES = ("keyword", "semantic", "hybrid")
+SHORT_QUERIES = [
+    "reinforcement learning",
+    "video generation",
+    "diffusion transformer",
+    "multimodal reasoning",
+    "mixture of experts",
+    "speculative decoding",
+    "kv cache compression",
+    "reward model",
+    "3d gaussian splatting",
+    "long context",
+    "agent benchmark",
+    "text to speech",
+    "vision language model",
+    "test-time scaling",
+    "code generation",
+    "retrieval augmented generation",
+    "quantization",
+    "world model",
+    "chain of thought",
+    "image editing",
+    "federated learning privacy",
+    "graph neural networks for molecules",
+    "autonomous driving perception",
+    "medical image segmentation",
+    "protein structure prediction",
+    "large language model alignment",
+    "object detection transformer",
+    "neural radiance fields",
+    "contrastive self-supervised learning",
+    "low-rank adaptation fine-tuning",
+    "hallucination detection",
+    "time series forecasting",
+    "point cloud registration",
+    "machine translation low-resource languages",
+    "robot manipulation policy",
+    "sparse attention efficient inference",
+    "knowledge distillation",
+    "adversarial robustness",
+    "optical flow estimation",
+    "semantic segmentation",
+]
+_BUILD_VERSION = 1
+
+Say = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def default_work_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "paperwire" / "bench" / "latency"
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class BuildInfo:
+    size: str
+    papers: int
+    ingest_seconds: float
+    ingest_papers_per_s: float
+    vector_seconds: float
+    embedded_titles: int  # titles actually embedded (the rest are perturbed copies)
+    vectors: int
+    vector_note: str
+    date_from: str
+    date_to: str
+    date_fraction: float
+    category_filter: dict[str, Any]
+    category_fraction: float
+    disk_mb: dict[str, float]
+    built_at: str
+    build_note: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    reused: bool = False
+
+
+@dataclass
+class Timing:
+    mode: str
+    filter: str
+    n: int
+    p50: float
+    p95: float
+    p99: float
+    mean: float
+    # p50 / p95 ms of the parts of the same searches: query embedding, keyword search,
+    # vector search, and the rest (parsing, fusion, cards from the store, snippets).
+    parts: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass
+class SizeResult:
+    size: str
+    build: BuildInfo
+    backend: str
+    queries: int
+    rss_mb: dict[str, float]
+    timings: list[Timing]
+
+    def timing(self, mode: str, filt: str) -> Timing:
+        return next(t for t in self.timings if t.mode == mode and t.filter == filt)
+
+
+@dataclass
+class LatencyBenchResult:
+    machine: str
+    versions: dict[str, str]
+    results: list[SizeResult] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------- corpora
+
+
+def _params(size: str, embed: int | None, backend: str) -> dict[str, Any]:
+    return {
+        "version": _BUILD_VERSION,
+        "size": size,
+        "embed": embed,
+        "sigma": SIGMA,
+        "backend": backend,
+        "data": _data_fingerprint(size),
+    }
+
+
+def _data_fingerprint(size: str) -> list[tuple[str, int]]:
+    folder = _source_dir(size)
+    return sorted((p.name, p.stat().st_size) for p in folder.iterdir() if p.is_file())
+
+
+def _source_dir(size: str) -> Path:
+    return shared_data_dir() / ("hf-daily-papers" if size == "hf" else "arxiv-listings")
+
+
+def _records(size: str) -> Iterator[Any]:
+    """PaperRecords (and importer rejections) of a corpus, in ingest order (for ``1m``:
+    the listings; the copies are made afterwards by :func:`_copy_papers`)."""
+    from paperwire.sources.arxiv_listings import read_arxiv_listings
+    from paperwire.sources.hf_daily import read_hf_daily_dir
+
+    if size == "hf":
+        yield from read_hf_daily_dir(_source_dir(size))
+    else:
+        yield from read_arxiv_listings(_source_dir(size))
+
+
+def _copy_papers(db_file: Path, copies: int) -> int:
+    """Append ``copies`` copies of the stored papers (cycling through them in id order)
+    with synthetic arXiv ids, with their ``paper_sources`` rows, in SQL.
+
+    The rows are the ones ``PaperStore.upsert`` wrote for the originals, with only the
+    primary keys and the arXiv id changed; this takes seconds where ``ingest_records``
+    of 925k records takes ~20 min on an idle 2-core machine.
+    """
+    import sqlite3
+
+    from paperwire.bench.collections import synthetic_arxiv_id
+
+    con = sqlite3.connect(db_file)
+    try:
+        con.execute("PRAGMA synchronous=OFF")
+        cols = [r[1] for r in con.execute("PRAGMA table_info(papers)")]
+        src_cols = [r[1] for r in con.execute("PRAGMA table_info(paper_sources)")]
+        papers = con.execute(f"SELECT {', '.join(cols)} FROM papers ORDER BY id").fetchall()  # noqa: S608
+        sources: dict[int, list[tuple[Any, ...]]] = {}
+        for row in con.execute(f"SELECT {', '.join(src_cols)} FROM paper_sources"):  # noqa: S608
+            sources.setdefault(row[src_cols.index("paper_id")], []).append(row)
+        i_id, i_aid = cols.index("id"), cols.index("arxiv_id")
+        j_id, j_pid = src_cols.index("id"), src_cols.index("paper_id")
+        next_id = int(papers[-1][i_id]) + 1
+        top = con.execute("SELECT coalesce(max(id), 0) FROM paper_sources").fetchone()
+        next_src = int(top[0]) + 1
+        insert_paper = (
+            f"INSERT INTO papers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"  # noqa: S608
+        )
+        insert_src = (
+            f"INSERT INTO paper_sources ({', '.join(src_cols)}) "  # noqa: S608
+            f"VALUES ({', '.join('?' * len(src_cols))})"
+        )
+        batch: list[list[Any]] = []
+        src_batch: list[list[Any]] = []
+        for n in range(copies):
+            original = papers[n % len(papers)]
+            row = list(original)
+            row[i_id], row[i_aid] = next_id + n, synthetic_arxiv_id(n)
+            batch.append(row)
+            for src in sources.get(int(original[i_id]), []):
+                srow = list(src)
+                srow[j_id], srow[j_pid] = next_src, next_id + n
+                next_src += 1
+                src_batch.append(srow)
+            if len(batch) >= 50_000 or n == copies - 1:
+                with con:
+                    con.executemany(insert_paper, batch)
+                    con.executemany(insert_src, src_batch)
+                batch, src_batch = [], []
+    finally:
+        con.close()
+    return copies
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:20]
+
+
+class TitleVectors:
+    """Title embeddings cached on disk (npz: ``keys`` = text hashes, ``vectors``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.vectors: dict[str, Vector] = {}
+        if path.is_file():
+            with np.load(path) as z:
+                self.vectors = dict(zip(z["keys"].tolist(), z["vectors"], strict=True))
+
+    def save(self) -> None:
+        if not self.vectors:
+            return
+        keys = np.asarray(list(self.vectors), dtype=np.str_)
+        vecs = np.stack([self.vectors[k] for k in keys.tolist()]).astype(np.float32)
+        tmp = self.path.with_name(self.path.name + ".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=vecs)
+        os.replace(tmp, self.path)
+
+    def embed(self, titles: Sequence[str], backend: str, threads: int | None, say: Say) -> int:
+        """Embed the titles not cached yet; returns how many were embedded now."""
+        from paperwire.index.embedder import load_embedder
+
+        todo = sorted({t for t in titles if _text_key(t) not in self.vectors})
+        if not todo:
+            return 0
+        settings = Settings(embedding_backend=backend, embedding_threads=threads)
+        embedder = load_embedder(settings)
+        say(f"embedding {len(todo)} titles with {embedder!r} (cached in {self.path})")
+        t0 = time.perf_counter()
+        step = 2048
+        for start in range(0, len(todo), step):
+            part = todo[start : start + step]
+            vecs = embedder.encode_documents(part, batch_size=64)
+            self.vectors.update(zip((_text_key(t) for t in part), vecs, strict=True))
+            self.save()
+            done = start + len(part)
+            say(f"  {done}/{len(todo)} titles, {done / (time.perf_counter() - t0):.0f}/s")
+        return len(todo)
+
+
+def _vector_plan(
+    titles: Sequence[str], embed: int | None, rng: random.Random
+) -> tuple[list[int], list[str]]:
+    """Which papers get their own title embedded: indexes into ``titles``."""
+    n = len(titles)
+    chosen = list(range(n)) if embed is None or embed >= n else sorted(rng.sample(range(n), embed))
+    return chosen, [titles[i] for i in chosen]
+
+
+def _date_window(dates: Sequence[int]) -> tuple[int, int, float]:
+    """The most recent days holding at least ``DATE_FRACTION`` of the dated papers."""
+    known = sorted(d for d in dates if d > 0)
+    if not known:
+        return 0, 0, 0.0
+    lo = known[max(0, math.floor((1 - DATE_FRACTION) * len(known)) - 1)]
+    hi = known[-1]
+    inside = sum(1 for d in known if lo <= d <= hi)
+    return lo, hi, inside / len(dates)
+
+
+def _du_mb(path: Path) -> float:
+    total = 0
+    for p in path.rglob("*"):
+        if p.is_file():
+            total += p.stat().st_size
+    return round(total / 1e6, 1)
+
+
+def build_install(
+    size: str, home: Path, embed: int | None, backend: str, threads: int | None, cache: Path
+) -> BuildInfo:
+    """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
+    from paperwire.core import Paperwire
+    from paperwire.index.embedded import EmbeddedIndex
+    from paperwire.jobs.ingest import ingest_records
+    from paperwire.models import PaperRecord
+
+    say = _say
+    if home.exists():
+        shutil.rmtree(home)
+    settings = Settings(home=home, semantic=True)
+    pw = Paperwire(settings)
+    dates: list[int] = []
+    cats: Counter[str] = Counter()
+    has_code = 0
+
+    def observed(items: Iterable[Any]) -> Iterator[Any]:
+        nonlocal has_code
+        for item in items:
+            if isinstance(item, PaperRecord):
+                dates.append(item.published_at.date().toordinal() if item.published_at else 0)
+                cats.update({c.lower() for c in item.categories})
+                has_code += bool(item.github_repo)
+            yield item
+
+    say(f"[{size}] ingesting (parse + store + keyword index) into {home}")
+    t0 = time.perf_counter()
+    last = [t0]
+
+    def progress(k: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] > 30:
+            last[0] = now
+            say(f"[{size}]   {len(dates)} papers, {len(dates) / (now - t0):.0f}/s")
+
+    summary = ingest_records(pw, observed(_records(size)), size, on_progress=progress)
+    ingest_s = time.perf_counter() - t0
+    base_n = summary.added + summary.updated + summary.unchanged
+    say(f"[{size}] ingested {base_n} papers in {ingest_s:.1f} s ({base_n / ingest_s:.0f}/s)")
+
+    copies = 0
+    copy_s = 0.0
+    if size == "1m":
+        pw.close()
+        t_copy = time.perf_counter()
+        copies = _copy_papers(home / "paperwire.db", ONE_MILLION - base_n)
+        copy_s = time.perf_counter() - t_copy
+        say(f"[{size}] copied {copies} papers with synthetic ids in {copy_s:.1f} s (SQL)")
+        pw = Paperwire(settings, migrate=False)
+        # The copies carry the originals' dates and categories.
+        dates = [dates[n % base_n] for n in range(base_n + copies)]
+        cats = Counter({c: v * (base_n + copies) / base_n for c, v in cats.items()})
+    papers = base_n + copies
+
+    # -- vectors: embed (or reuse) titles, perturbed copies for the rest --------------
+    t1 = time.perf_counter()
+    index = pw.index
+    base_titles: list[str] = []
+    for batch in pw.store.iter_index_docs(None):
+        base_titles.extend(" ".join(d.title.split()) for d in batch)
+        if len(base_titles) >= base_n:
+            break
+    base_titles = base_titles[:base_n]  # the originals come first in id order
+    chosen, chosen_titles = _vector_plan(base_titles, embed, random.Random(11))
+    cached = TitleVectors(cache)
+    embedded_now = cached.embed(chosen_titles, backend, threads, say)
+    base = np.stack([cached.vectors[_text_key(t)] for t in chosen_titles]).astype(np.float32)
+    own = {i: j for j, i in enumerate(chosen)}
+    noise = np.random.default_rng(5)
+
+    def vectors_for(rows: Sequence[int]) -> Vector:
+        out = np.empty((len(rows), base.shape[1]), dtype=np.float32)
+        perturb = []
+        for k, r in enumerate(rows):
+            original = r % base_n
+            j = own.get(original)
+            if r < base_n and j is not None:
+                out[k] = base[j]
+            else:
+                out[k] = base[j if j is not None else original % len(chosen)]
+                perturb.append(k)
+        if perturb:
+            idx = np.asarray(perturb)
+            out[idx] += noise.normal(0.0, SIGMA, (len(idx), base.shape[1])).astype(np.float32)
+            out[idx] /= np.linalg.norm(out[idx], axis=1, keepdims=True)
+        return out
+
+    say(f"[{size}] writing {papers} vectors (and the copies' keyword documents)")
+    row = 0
+    since_commit = 0
+    embedded_index = index if isinstance(index, EmbeddedIndex) else None
+    for batch in pw.store.iter_index_docs(None):
+        vecs = vectors_for(range(row, row + len(batch)))
+        for d, v in zip(batch, vecs, strict=True):
+            d.vector = v
+        if embedded_index is not None and row + len(batch) <= base_n:
+            embedded_index.vectors.upsert(batch)  # originals: keyword half already done
+        else:
+            index.upsert(batch)
+        row += len(batch)
+        since_commit += len(batch)
+        if since_commit >= 250_000:
+            index.commit()
+            since_commit = 0
+            say(f"[{size}]   {row} documents, {time.perf_counter() - t1:.0f} s")
+    index.commit()
+    vector_s = time.perf_counter() - t1
+    vectors = index.vector_count()
+    keyword_docs = index.keyword_count()
+    pw.close()
+
+    lo, hi, frac = _date_window(dates)
+    if cats:
+        name = "cs.cl" if "cs.cl" in cats else cats.most_common(1)[0][0]
+        category: dict[str, Any] = {"category": name}
+        cat_frac = cats[name] / max(1, len(dates))
+    else:
+        category = {"has_code": True}
+        cat_frac = has_code / max(1, len(dates))
+    n_embedded = len(chosen)
+    if n_embedded >= base_n:
+        note = f"all {base_n} titles embedded"
+    else:
+        note = f"{n_embedded} of {base_n} titles embedded, the rest perturbed copies (σ={SIGMA})"
+    if copies:
+        note += f"; the {copies} synthetic copies: perturbed copies of the listing vectors"
+    if embedded_now:
+        note += f" ({embedded_now} titles embedded by this build)"
+    build_note = f"ingest_records of {base_n} papers"
+    if copies:
+        build_note += (
+            f", then {copies} copies with synthetic ids in SQL ({copy_s:.0f} s) and "
+            f"indexed (keyword + vectors) in {vector_s:.0f} s; {keyword_docs} keyword docs"
+        )
+    return BuildInfo(
+        size=size,
+        papers=papers,
+        ingest_seconds=round(ingest_s, 1),
+        ingest_papers_per_s=round(base_n / ingest_s, 1),
+        vector_seconds=round(vector_s, 1),
+        embedded_titles=n_embedded,
+        vectors=vectors,
+        vector_note=note,
+        date_from=dt.date.fromordinal(lo).isoformat() if lo else "",
+        date_to=dt.date.fromordinal(hi).isoformat() if hi else "",
+        date_fraction=round(frac, 4),
+        category_filter=category,
+        category_fraction=round(cat_frac, 4),
+        disk_mb={
+            "database": round(_du_mb(home) - _du_mb(home / "index"), 1),
+            "keyword": _du_mb(home / "index" / "keyword"),
+            "vectors": _du_mb(home / "index" / "vectors"),
+        },
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        build_note=build_note,
+    )
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _rss() -> dict[str, float]:
+    out: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                out[key] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:  # not Linux
+        pass
+    return out
+
+
+def _pct(values: Sequence[float], p: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), p))
+
+
+def _queries(home: Path, n: int, seed: int = 3) -> list[str]:
+    """``n`` queries: ~3/4 real titles sampled from the install, ~1/4 short phrases."""
+    from sqlalchemy import text
+
+    from paperwire.store import Database
+
+    rng = random.Random(seed)
+    n_short = min(len(SHORT_QUERIES), n // 4)
+    db = Database(Settings(home=home).db_url)
+    try:
+        with db.session() as s:
+            lo, hi = s.execute(text("SELECT min(id), max(id) FROM papers")).one()
+            picks = rng.sample(range(int(lo), int(hi) + 1), min(n - n_short, int(hi) - int(lo) + 1))
+            rows = s.execute(
+                text(f"SELECT title FROM papers WHERE id IN ({','.join(map(str, picks))})")  # noqa: S608 - ints
+            ).all()
+    finally:
+        db.close()
+    titles = [" ".join(str(r[0]).split()) for r in rows if r[0]]
+    mixed = titles + SHORT_QUERIES[:n_short]
+    rng.shuffle(mixed)
+    return mixed
+
+
+class _Clock:
+    """Accumulates the time spent in the index and the embedder during one search."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.parts = {"embed": 0.0, "keyword": 0.0, "vector": 0.0}
+
+    def add(self, part: str, since: float) -> None:
+        self.parts[part] += (time.perf_counter() - since) * 1000
+
+
+class _TimedIndex:
+    """Delegates to the real index, timing keyword and vector searches."""
+
+    def __init__(self, inner: Any, clock: _Clock) -> None:
+        self._inner = inner
+        self._clock = clock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def keyword_search(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.keyword_search(*args, **kwargs)
+        finally:
+            self._clock.add("keyword", t0)
+
+    def vector_search(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.vector_search(*args, **kwargs)
+        finally:
+            self._clock.add("vector", t0)
+
+
+class _TimedEmbedder:
+    """Delegates to the real embedder, timing ``encode_query``."""
+
+    def __init__(self, inner: Any, clock: _Clock) -> None:
+        self._inner = inner
+        self._clock = clock
+        self.name = inner.name
+        self.dim = inner.dim
+
+    def encode_documents(self, texts: Sequence[str], batch_size: int | None = None) -> Vector:
+        result: Vector = self._inner.encode_documents(texts, batch_size)
+        return result
+
+    def encode_query(self, text: str) -> Vector:
+        t0 = time.perf_counter()
+        try:
+            result: Vector = self._inner.encode_query(text)
+            return result
+        finally:
+            self._clock.add("embed", t0)
+
+
+def measure_install(
+    size: str, home: Path, build: BuildInfo, backend: str, threads: int | None, n_queries: int
+) -> SizeResult:
+    """Time every query in every (mode, filter) pair, in a fresh process."""
+    from paperwire.core import Paperwire
+    from paperwire.index import vectors as vectors_module
+    from paperwire.models import SearchFilters, SearchMode, SearchRequest
+
+    rss: dict[str, float] = {"start": _rss().get("VmRSS", 0.0)}
+    queries = _queries(home, n_queries)
+    settings = Settings(home=home, embedding_backend=backend, embedding_threads=threads)
+    pw = Paperwire(settings, migrate=False)
+    pw.index.vector_count()
+    pw.index.keyword_count()
+    rss["index_open"] = _rss().get("VmRSS", 0.0)
+    embedder = pw.embedder()
+    assert embedder is not None
+    rss["model_loaded"] = _rss().get("VmRSS", 0.0)
+    clear = getattr(getattr(embedder, "_cached_query", None), "cache_clear", None)
+
+    filters: dict[str, SearchFilters] = {"none": SearchFilters()}
+    if build.date_from:
+        filters["date ~4%"] = SearchFilters(
+            date_from=dt.date.fromisoformat(build.date_from),
+            date_to=dt.date.fromisoformat(build.date_to),
+        )
+    cat_label = ", ".join(f"{k}={v}" for k, v in build.category_filter.items())
+    filters[cat_label] = SearchFilters(**build.category_filter)
+    combos = [(m, f) for m in MODES for f in filters]
+    # Baseline in the same run where the index is large enough for the binary candidate
+    # pass: the full exact fp32 scan (the pass switched off), same queries, interleaved.
+    exact = " (full fp32 scan)"
+    if pw.index.vector_count() >= vectors_module.COARSE_MIN_ROWS:
+        combos += [(m, f + exact) for m in ("semantic", "hybrid") for f in filters]
+    lat: dict[tuple[str, str], list[float]] = {c: [] for c in combos}
+    parts: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in combos}
+    clock = _Clock()
+    service = pw.search
+    service.index = _TimedIndex(pw.index, clock)
+    timed = _TimedEmbedder(embedder, clock)
+    service.embedder = lambda: timed
+    warm = queries[:10]
+    for i, q in enumerate(warm + queries):
+        for j in range(len(combos)):
+            combo = combos[(i + j) % len(combos)]
+            mode, flabel = combo
+            if clear is not None:
+                clear()
+            baseline = flabel.endswith(exact)
+            req = SearchRequest(
+                q=q,
+                mode=SearchMode(mode),
+                filters=filters[flabel.removesuffix(exact)],
+                limit=settings.page_size,
+            )
+            threshold = vectors_module.COARSE_MIN_ROWS
+            if baseline:
+                vectors_module.COARSE_MIN_ROWS = 1 << 62
+            clock.reset()
+            t0 = time.perf_counter()
+            try:
+                service.search(req)
+            finally:
+                vectors_module.COARSE_MIN_ROWS = threshold
+            ms = (time.perf_counter() - t0) * 1000
+            if i >= len(warm):
+                lat[combo].append(ms)
+                split = dict(clock.parts)
+                split["rest"] = ms - sum(split.values())
+                for part, v in split.items():
+                    parts[combo].setdefault(part, []).append(v)
+    rss.update({k: v for k, v in _rss().items()})
+    pw.close()
+    timings = [
+        Timing(
+            mode=m,
+            filter=f,
+            n=len(v),
+            p50=round(_pct(v, 50), 2),
+            p95=round(_pct(v, 95), 2),
+            p99=round(_pct(v, 99), 2),
+            mean=round(float(np.mean(v)), 2),
+            parts={
+                part: {"p50": round(_pct(pv, 50), 2), "p95": round(_pct(pv, 95), 2)}
+                for part, pv in parts[(m, f)].items()
+            },
+        )
+        for (m, f), v in lat.items()
+    ]
+    return SizeResult(
+        size=size,
+        build=build,
+        backend=getattr(embedder, "backend", "torch"),
+        queries=len(queries),
+        rss_mb=rss,
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for dist in ("numpy", "tantivy", "onnxruntime", "sqlalchemy"):
+        try:
+            out[dist] = md.version(dist)
+        except md.PackageNotFoundError:
+            out[dist] = "-"
+    return out
+
+
+def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run ``fn`` in a fresh interpreter: clean RSS, memory returned afterwards."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
+        return ex.submit(fn, *args).result()
+
+
+def run_latency_bench(
+    sizes: Sequence[str] = SIZES,
+    *,
+    work_dir: Path | None = None,
+    embed: int | None = 5000,
+    backend: str = "onnx-int8",
+    threads: int | None = 2,
+    n_queries: int = 200,
+    rebuild: bool = False,
+    progress: Say | None = None,
+) -> LatencyBenchResult:
+    say = progress or _say
+    work = work_dir or default_work_dir()
+    work.mkdir(parents=True, exist_ok=True)
+    from paperwire.index.onnx_embedder import model_slug
+
+    cache = work / f"titles-{model_slug(Settings().embedding_model)}-{backend}.npz"
+    result = LatencyBenchResult(
+        machine=f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
+        versions=_versions(),
+    )
+    for size in sizes:
+        if size not in SIZES:
+            raise ValueError(f"unknown size {size!r}; sizes: {', '.join(SIZES)}")
+        home = work / size
+        marker = work / f"{size}.build.json"
+        params = _params(size, embed, backend)
+        build: BuildInfo | None = None
+        if not rebuild and marker.is_file() and home.is_dir():
+            data = json.loads(marker.read_text())
+            if data.get("params") == json.loads(json.dumps(params)):
+                build = BuildInfo(**{**data, "reused": True})
+                say(f"[{size}] reusing the build of {build.built_at} in {home}")
+        if build is None:
+            marker.unlink(missing_ok=True)
+            build = _in_child(build_install, size, home, embed, backend, threads, cache)
+            build.params = params
+            marker.write_text(json.dumps(dataclasses.asdict(build), indent=2))
+        say(f"[{size}] measuring {n_queries} queries × {len(MODES)} modes × 3 filters")
+        result.results.append(
+            _in_child(measure_install, size, home, build, backend, threads, n_queries)
+        )
+    return result

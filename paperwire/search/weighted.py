@@ -1,0 +1,72 @@
+"""Weighted score fusion of a keyword (BM25) ranking and a semantic (cosine) ranking.
+
+``score(d) = w · bm25(d) / max_bm25 + (1 − w) · cos(d)``, ``w`` = ``keyword_weight``.
+
+* BM25 is divided by the query's best BM25 score (the top keyword match gets ``w``):
+  its scale depends on query length and term rarity, so only the ratio is comparable
+  across queries.
+* The cosine is used as it is: it already has a fixed scale, and keeping it raw lets a
+  weak best semantic match stay weak. Min-max normalising both sides (as
+  ``fusion.min_max_fusion`` does) or z-scores scored lower on SciFact train; see
+  docs/benchmarks.md ("Relevance") for the tuning runs.
+* A document missing from a ranking scores like that ranking's last document (it fell
+  below that ranking's cut-off). ``SearchService`` gives the semantic ranking the exact
+  cosine of every keyword candidate, so on that side this only applies to papers that
+  have no vector yet.
+* An id listed twice in one ranking counts once, at its first position; non-finite
+  scores count as missing. Ties are broken by the best rank the document reached in
+  either ranking (1 is best), then by id. Both rankings empty gives an empty ``Ranked``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from paperwire.index.base import Ranked
+
+__all__ = ["DEFAULT_KEYWORD_WEIGHT", "weighted_fusion"]
+
+DEFAULT_KEYWORD_WEIGHT = 0.3
+"""Tuned on SciFact train (0.2–0.4 are within 0.003 nDCG@10 of each other there)."""
+
+
+def _first_scores(ranking: Ranked) -> tuple[dict[str, float], dict[str, int]]:
+    """``{id: score}`` and ``{id: rank}`` (from 1) at each id's first finite listing."""
+    if len(ranking.scores) != len(ranking.ids):
+        raise ValueError(f"ranking has {len(ranking.ids)} ids but {len(ranking.scores)} scores")
+    scores: dict[str, float] = {}
+    ranks: dict[str, int] = {}
+    for rank, (doc_id, score) in enumerate(zip(ranking.ids, ranking.scores, strict=True), 1):
+        if doc_id in ranks:
+            continue
+        ranks[doc_id] = rank
+        if math.isfinite(score):
+            scores[doc_id] = float(score)
+    return scores, ranks
+
+
+def weighted_fusion(
+    keyword: Ranked, semantic: Ranked, keyword_weight: float = DEFAULT_KEYWORD_WEIGHT
+) -> Ranked:
+    """Fuse a BM25 ranking and a cosine ranking (see the module docstring)."""
+    w = float(keyword_weight)
+    if not math.isfinite(w) or not 0.0 <= w <= 1.0:
+        raise ValueError(f"keyword_weight must be in [0, 1], got {keyword_weight!r}")
+    kw, kw_rank = _first_scores(keyword)
+    sem, sem_rank = _first_scores(semantic)
+
+    kw_max = max(kw.values(), default=0.0)
+    kw_last = min(kw.values(), default=0.0)
+    sem_last = min(sem.values(), default=0.0)
+
+    def kw_part(doc_id: str) -> float:
+        score = kw.get(doc_id, kw_last)
+        return score / kw_max if kw_max > 0 else (1.0 if kw else 0.0)
+
+    fused: list[tuple[float, int, str]] = []
+    for doc_id in dict.fromkeys([*kw_rank, *sem_rank]):
+        score = w * kw_part(doc_id) + (1.0 - w) * sem.get(doc_id, sem_last)
+        best = min(kw_rank.get(doc_id, math.inf), sem_rank.get(doc_id, math.inf))
+        fused.append((score, int(best), doc_id))
+    fused.sort(key=lambda item: (-item[0], item[1], item[2]))
+    return Ranked(ids=[d for _, _, d in fused], scores=[s for s, _, _ in fused])

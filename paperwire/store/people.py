@@ -1,0 +1,81 @@
+"""``PeopleStore``: every visible paper of one organisation or one author, by upvotes.
+
+Organisations match their slug (``organization_id``) or display name, case-insensitive.
+Authors are stored as a JSON list per paper; the query narrows with a ``LIKE`` on the
+JSON text (portable across SQLite and PostgreSQL) and the exact, case-insensitive name
+match happens in Python.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import String, cast, func, or_, select
+
+from paperwire.models import PaperCard
+from paperwire.store.convert import card_of
+from paperwire.store.db import Database
+from paperwire.store.schema import Paper
+
+_ORDER = (
+    (Paper.source_upvotes + Paper.local_upvotes).desc(),
+    Paper.published_at.desc(),
+    Paper.arxiv_id,
+)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class PeopleStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def by_org(
+        self, org: str, limit: int, offset: int = 0
+    ) -> tuple[str | None, int, list[PaperCard]]:
+        """``(display name, total, page of cards)``; the name is None when nothing matches."""
+        key = org.strip().lower()
+        cond = or_(func.lower(Paper.organization_id) == key, func.lower(Paper.organization) == key)
+        with self.db.session() as s:
+            where = (cond, Paper.hidden.is_(False))
+            total = s.scalar(select(func.count(Paper.id)).where(*where)) or 0
+            if not total:
+                return None, 0, []
+            name = s.scalar(
+                select(Paper.organization)
+                .where(*where, Paper.organization.is_not(None))
+                .order_by(Paper.published_at.desc())
+                .limit(1)
+            )
+            rows = s.scalars(
+                select(Paper).where(*where).order_by(*_ORDER).limit(limit).offset(offset)
+            )
+            return name or org, total, [card_of(p) for p in rows]
+
+    def by_author(
+        self, name: str, limit: int, offset: int = 0
+    ) -> tuple[str | None, int, list[PaperCard]]:
+        """``(name as written on the papers, total, page of cards)``."""
+        wanted = " ".join(name.split()).casefold()
+        if not wanted:
+            return None, 0, []
+        pattern = "%" + _like_escape(json.dumps(" ".join(name.split())).lower()) + "%"
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(Paper)
+                .where(
+                    Paper.hidden.is_(False),
+                    func.lower(cast(Paper.authors, String)).like(pattern, escape="\\"),
+                )
+                .order_by(*_ORDER)
+            ).all()
+            matched = []
+            shown: str | None = None
+            for p in rows:
+                hit = next((a for a in p.authors if " ".join(a.split()).casefold() == wanted), None)
+                if hit is not None:
+                    shown = shown or hit
+                    matched.append(p)
+            return shown, len(matched), [card_of(p) for p in matched[offset : offset + limit]]

@@ -1,0 +1,166 @@
+"""``UserStore``: accounts and server-side login sessions.
+
+Passwords arrive here already hashed (argon2id, ``paperwire.community``); session
+tokens arrive as their SHA-256 so a leaked database holds no usable cookie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from paperwire.models_community import UserAccount, UserPublic
+from paperwire.store.db import Database
+from paperwire.store.schema_community import User, UserSession
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC, like every timestamp in the store."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class AccountExists(ValueError):  # noqa: N818 - reads best at call sites
+    """Sign-up with an email or display name that is taken; ``field`` names which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user row as the application sees it (includes the password hash: never render)."""
+
+    id: int
+    email: str
+    display_name: str
+    is_admin: bool
+    password_hash: str
+    created_at: dt.datetime
+
+    def public(self) -> UserPublic:
+        return UserPublic(
+            id=self.id,
+            display_name=self.display_name,
+            is_admin=self.is_admin,
+            created_at=self.created_at.replace(tzinfo=dt.UTC),
+        )
+
+    def private(self) -> UserAccount:
+        return UserAccount(**self.public().model_dump(), email=self.email)
+
+
+def _account(u: User) -> Account:
+    return Account(
+        id=u.id,
+        email=u.email,
+        display_name=u.display_name,
+        is_admin=u.is_admin,
+        password_hash=u.password_hash,
+        created_at=u.created_at,
+    )
+
+
+class UserStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def create(
+        self, email: str, display_name: str, password_hash: str, *, is_admin: bool = False
+    ) -> Account:
+        """A new account; ``AccountExists`` when the email or display name is taken."""
+        with self.db.session() as s:
+            if s.scalar(select(User.id).where(User.email == email)) is not None:
+                raise AccountExists("email", "an account with this email already exists")
+            taken = s.scalar(
+                select(User.id).where(func.lower(User.display_name) == display_name.lower())
+            )
+            if taken is not None:
+                raise AccountExists("display_name", "this display name is taken")
+            user = User(
+                email=email,
+                display_name=display_name,
+                password_hash=password_hash,
+                is_admin=is_admin,
+                created_at=utcnow(),
+            )
+            s.add(user)
+            try:
+                s.flush()
+            except IntegrityError:  # lost a race against the same sign-up
+                raise AccountExists("email", "an account with this email already exists") from None
+            return _account(user)
+
+    def get(self, user_id: int) -> Account | None:
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            return _account(user) if user else None
+
+    def by_email(self, email: str) -> Account | None:
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.email == email.strip().lower()))
+            return _account(user) if user else None
+
+    def by_display_name(self, name: str) -> Account | None:
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(func.lower(User.display_name) == name.lower()))
+            return _account(user) if user else None
+
+    def list_all(self) -> list[Account]:
+        with self.db.session() as s:
+            return [_account(u) for u in s.scalars(select(User).order_by(User.id))]
+
+    def count(self) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count(User.id))) or 0
+
+    def set_password_hash(self, user_id: int, password_hash: str, *, logout: bool) -> None:
+        """Replace the hash; ``logout`` also ends every session of the user."""
+        with self.db.session() as s:
+            s.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+            if logout:
+                s.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None:
+        with self.db.session() as s:
+            s.execute(update(User).where(User.id == user_id).values(is_admin=is_admin))
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def create_session(self, user_id: int, token_hash: str, expires_at: dt.datetime) -> None:
+        with self.db.session() as s:
+            s.add(
+                UserSession(
+                    token_hash=token_hash,
+                    user_id=user_id,
+                    created_at=utcnow(),
+                    expires_at=expires_at,
+                )
+            )
+
+    def session_account(self, token_hash: str, now: dt.datetime | None = None) -> Account | None:
+        """The account of a live session, or None (unknown or expired token)."""
+        when = now or utcnow()
+        with self.db.session() as s:
+            user = s.scalar(
+                select(User)
+                .join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.token_hash == token_hash, UserSession.expires_at > when)
+            )
+            return _account(user) if user else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self.db.session() as s:
+            s.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
+
+    def purge_expired_sessions(self, now: dt.datetime | None = None) -> int:
+        with self.db.session() as s:
+            result = s.execute(
+                delete(UserSession).where(UserSession.expires_at <= (now or utcnow()))
+            )
+            return int(getattr(result, "rowcount", 0) or 0)

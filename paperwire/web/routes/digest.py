@@ -1,0 +1,58 @@
+"""Digest preview: ``/digest/preview?frequency=daily|weekly`` shows the email exactly as a
+subscriber would get it right now (``format=text`` for the plain-text part), without
+subscriber-specific parts; ``/api/digest/preview`` is its JSON twin."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from paperwire.models import ErrorPublic
+from paperwire.models_subscriptions import Digest, Frequency
+from paperwire.subscriptions import subscriptions_of
+from paperwire.web.dependencies import PW
+
+router = APIRouter(tags=["subscriptions"])
+
+# The email's own stylesheet is inline (mail clients need that); nothing else is allowed.
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+FrequencyParam = Annotated[str, Query(description="`daily` or `weekly`.")]
+
+
+def _frequency(value: str) -> Frequency:
+    try:
+        return Frequency(value.strip().lower())
+    except ValueError:
+        raise HTTPException(
+            status_code=422, detail=f"frequency: {value!r} is not one of daily, weekly"
+        ) from None
+
+
+@router.get("/digest/preview", include_in_schema=False)
+def digest_preview(
+    pw: PW,
+    frequency: FrequencyParam = "daily",
+    format: Annotated[str, Query(description="`html` or `text`.")] = "html",
+) -> Response:
+    subs = subscriptions_of(pw)
+    rendered = subs.render(subs.compose(_frequency(frequency)))
+    if format == "text":
+        return PlainTextResponse(rendered.text)
+    if format != "html":
+        raise HTTPException(status_code=422, detail=f"format: {format!r} is not html or text")
+    return HTMLResponse(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})
+
+
+@router.get(
+    "/api/digest/preview",
+    response_model=Digest,
+    responses={422: {"model": ErrorPublic}},
+    summary="What the daily or weekly digest holds right now",
+)
+def digest_preview_api(pw: PW, frequency: FrequencyParam = "daily") -> Digest:
+    return subscriptions_of(pw).compose(_frequency(frequency))

@@ -1,0 +1,140 @@
+"""Atom and RSS feeds: ``/feeds/{daily,trending}.{atom,rss}``, ``/feeds/search.{atom,rss}?q=…``
+(the search page's parameters, newest first) and ``/feeds/collections/{id}.{atom,rss}``
+(public collections). Entry ids are paper page URLs; responses carry an ``ETag`` and
+answer ``If-None-Match`` with 304, so polling readers cost little.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+import paperwire
+from paperwire.core import Paperwire
+from paperwire.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
+from paperwire.models import PaperCard, SortOrder
+from paperwire.web.dependencies import PW, Search
+
+router = APIRouter(tags=["feeds"])
+DAILY_DAYS = 7
+DAILY_LIMIT = 200
+TRENDING_LIMIT = 30
+SEARCH_LIMIT = 50
+FORMATS = {"atom": ATOM_TYPE, "rss": RSS_TYPE}
+NOT_FOUND = "There is no such collection, or it is private."
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise HTTPException(status_code=404, detail="Feeds come as .atom or .rss.")
+    return fmt
+
+
+def _feed(
+    pw: Paperwire, request: Request, title: str, subtitle: str, page: str, cards: list[PaperCard]
+) -> Feed:
+    s = pw.settings
+    base = s.base_url.rstrip("/")
+    query = request.url.query
+    self_url = base + quote(request.url.path) + (f"?{query}" if query else "")
+    return Feed(
+        title=f"{s.site_name}: {title}",
+        subtitle=subtitle,
+        self_url=self_url,
+        page_url=base + page,
+        site_name=s.site_name,
+        site_url=base + "/",
+        generator_version=paperwire.__version__,
+        entries=[paper_entry(c, base) for c in cards],
+    )
+
+
+def _respond(request: Request, feed: Feed, fmt: str) -> Response:
+    body = atom(feed) if fmt == "atom" else rss(feed)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+    match = request.headers.get("if-none-match", "")
+    if etag in [m.strip() for m in match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=FORMATS[fmt], headers=headers)
+
+
+@router.get("/feeds/daily.{fmt}", summary="Daily papers of the last 7 featured days (Atom/RSS)")
+def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
+    """Papers featured in the last seven days up to the latest featured day, newest day
+    first, most upvoted first within a day."""
+    fmt = _format(fmt)
+    today = dt.datetime.now(dt.UTC).date()
+    _, last = pw.store.feature_day_bounds()
+    end = min(last, today) if last else today
+    cards = pw.store.feed(end - dt.timedelta(days=DAILY_DAYS - 1), end, limit=DAILY_LIMIT)
+    cards.sort(key=lambda c: (c.featured_on or dt.date.min, c.upvotes), reverse=True)
+    feed = _feed(pw, request, "daily papers", "Papers featured each day.", "/", cards)
+    return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
+def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
+    fmt = _format(fmt)
+    s = pw.settings
+    ranked = pw.store.trending(
+        dt.datetime.now(dt.UTC),
+        gravity=s.trending_gravity,
+        offset_hours=s.trending_offset_hours,
+        window_days=s.trending_window_days,
+        limit=TRENDING_LIMIT,
+    )
+    cards = [card for card, _ in ranked]
+    feed = _feed(
+        pw, request, "trending", "Papers gaining upvotes fastest right now.", "/trending", cards
+    )
+    return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/search.{fmt}", summary="A search as a feed, newest first (Atom/RSS)")
+def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
+    """Takes the search page's parameters (``q``, ``from``, ``to``, ``category``, ``org``,
+    ``has_code``, ``sort``, ``mode``); sorted newest first unless ``sort`` says else."""
+    fmt = _format(fmt)
+    if params.request is None:
+        raise HTTPException(status_code=422, detail=params.message)
+    sort = params.request.sort if params.raw.get("sort") else SortOrder.newest
+    req = params.request.model_copy(update={"sort": sort, "limit": SEARCH_LIMIT, "offset": 0})
+    cards = [hit.paper for hit in pw.search.search(req).hits]
+    q = params.raw.get("q") or "all papers"
+    feed = _feed(pw, request, f"search “{q}”", f"Newest papers matching {q}.", params.url(), cards)
+    return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/collections/{collection_id}.{fmt}", summary="A public collection (Atom/RSS)")
+def collection_feed(request: Request, pw: PW, collection_id: int, fmt: str) -> Response:
+    """Newest additions first; each entry is dated when it was added. Private
+    collections are 404, as on their page."""
+    from paperwire.community import community_of
+    from paperwire.store.collections import CollectionNotFound
+
+    fmt = _format(fmt)
+    comm = community_of(pw)
+    found = comm.collections.view(collection_id, None)
+    if found is None:
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
+    try:
+        rows = comm.collections.export_rows(collection_id, None)
+    except CollectionNotFound:  # made private meanwhile
+        raise HTTPException(status_code=404, detail=NOT_FOUND) from None
+    added = {r.arxiv_id: r.added_at for r in rows}
+    feed = _feed(
+        pw,
+        request,
+        f"collection “{found.name}” by {found.owner}",
+        found.description or f"Papers in {found.name}.",
+        f"/collections/{collection_id}",
+        [],
+    )
+    base = pw.settings.base_url
+    feed.entries = [paper_entry(c, base, added.get(c.arxiv_id)) for c in found.papers]
+    return _respond(request, feed, fmt)

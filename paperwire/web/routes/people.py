@@ -1,0 +1,118 @@
+"""Organisation and author pages: ``/orgs/{org}``, ``/authors/{name}`` and their JSON
+twins; every visible paper, most upvoted first, a page at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+
+from paperwire.models import ErrorPublic
+from paperwire.models_community import PeopleKind, PeoplePage
+from paperwire.web.auth import Comm
+from paperwire.web.dependencies import ParamError, parse_int
+from paperwire.web.templating import render
+
+router = APIRouter(tags=["people"])
+PAGE_SIZE = 30
+MAX_PAGE = 1000
+
+PageParam = Annotated[str | None, Query(description="Page number, from 1.")]
+
+
+def org_path(key: str) -> str:
+    return "/orgs/" + quote(key, safe="")
+
+
+def org_url(card: object) -> str:
+    """Template global: the organisation page of a card or paper."""
+    key = getattr(card, "organization_id", None) or getattr(card, "organization", None) or ""
+    return org_path(str(key))
+
+
+def author_url(name: str) -> str:
+    """Template global: an author's page."""
+    return "/authors/" + quote(" ".join(name.split()), safe="")
+
+
+def _page_no(page: str | None) -> int:
+    try:
+        return parse_int(page, "page", 1, MAX_PAGE, 1)
+    except ParamError as exc:
+        raise HTTPException(status_code=422, detail=exc.message) from None
+
+
+def build_people(comm: Comm, kind: PeopleKind, key: str, page: str | None) -> PeoplePage:
+    n = _page_no(page)
+    offset = (n - 1) * PAGE_SIZE
+    if kind == PeopleKind.org:
+        name, total, cards = comm.people.by_org(key, PAGE_SIZE, offset)
+        missing = f"No papers from the organisation {key!r} on this site."
+    else:
+        name, total, cards = comm.people.by_author(key, PAGE_SIZE, offset)
+        missing = f"No papers by {key!r} on this site."
+    if name is None:
+        raise HTTPException(status_code=404, detail=missing)
+    return PeoplePage(
+        kind=kind, key=key, name=name, total=total, offset=offset, limit=PAGE_SIZE, papers=cards
+    )
+
+
+def _render(request: Request, page: PeoplePage, base: str) -> HTMLResponse:
+    n = page.offset // page.limit + 1
+    pages = max(1, (page.total + page.limit - 1) // page.limit)
+    return render(
+        request,
+        "people.html",
+        {
+            "page": page,
+            "page_no": n,
+            "pages": pages,
+            "prev_url": (f"{base}?page={n - 1}" if n > 2 else base) if n > 1 else None,
+            "next_url": f"{base}?page={n + 1}" if n < pages else None,
+            "page_title": page.name,
+        },
+        json_href="/api" + base + (f"?page={n}" if n > 1 else ""),
+    )
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorPublic, "description": "No visible papers."},
+    422: {"model": ErrorPublic, "description": "Invalid page."},
+}
+
+
+@router.get("/orgs/{org:path}", response_class=HTMLResponse, include_in_schema=False)
+def org_page(request: Request, comm: Comm, org: str, page: PageParam = None) -> HTMLResponse:
+    result = build_people(comm, PeopleKind.org, org, page)
+    return _render(request, result, org_path(org))
+
+
+@router.get(
+    "/api/orgs/{org:path}",
+    response_model=PeoplePage,
+    responses=_RESPONSES,
+    summary="An organisation's papers, most upvoted first",
+)
+def org_api(comm: Comm, org: str, page: PageParam = None) -> PeoplePage:
+    """``org`` is the slug (``organization_id``, e.g. ``nvidia``) or the display name."""
+    return build_people(comm, PeopleKind.org, org, page)
+
+
+@router.get("/authors/{name:path}", response_class=HTMLResponse, include_in_schema=False)
+def author_page(request: Request, comm: Comm, name: str, page: PageParam = None) -> HTMLResponse:
+    result = build_people(comm, PeopleKind.author, name, page)
+    return _render(request, result, author_url(name))
+
+
+@router.get(
+    "/api/authors/{name:path}",
+    response_model=PeoplePage,
+    responses=_RESPONSES,
+    summary="An author's papers, most upvoted first",
+)
+def author_api(comm: Comm, name: str, page: PageParam = None) -> PeoplePage:
+    """Names match exactly as written on the papers, ignoring case and extra spaces."""
+    return build_people(comm, PeopleKind.author, name, page)

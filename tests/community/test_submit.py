@@ -1,0 +1,153 @@
+"""Paper submission against recorded arXiv responses served by a real local HTTP server."""
+
+from __future__ import annotations
+
+from tests.community.conftest import (
+    EXISTING,
+    TODAY,
+    ArxivServer,
+    Env,
+    Person,
+    html,
+    make_env,
+    text_of,
+)
+from tests.conftest import AppFactory, _free_port
+
+NEW = "2506.00637"  # in api_id_list.xml (with two other entries the code must ignore)
+NEW_TITLE = "Improving the Calibration of Confidence Scores in Text Generation"
+
+
+def _env(make_app: AppFactory, arxiv: ArxivServer | None, **kw: object) -> Env:
+    url = arxiv.url if arxiv else f"http://127.0.0.1:{_free_port()}/api/query"
+    return make_env(make_app, arxiv_api_url=url, http_retries=0, http_timeout=5, **kw)
+
+
+def _submit(p: Person, value: str) -> tuple[int, str]:
+    r = p.post("/submit", {"arxiv": value}, token_from="/submit")
+    return r.status_code, r.text
+
+
+def test_submit_a_new_paper(make_app: AppFactory, arxiv_server: ArxivServer) -> None:
+    env = _env(make_app, arxiv_server)
+    p = env.account("sub@example.org", "Submitter")
+    code, page = _submit(p, f"https://arxiv.org/abs/{NEW}v1")
+    assert code == 200, page
+    assert "is now featured today" in page
+    assert len(arxiv_server.requests) == 1 and f"id_list={NEW}" in arxiv_server.requests[0]
+    paper = p.c.get(f"/api/papers/{NEW}").json()
+    assert paper["title"].startswith(NEW_TITLE)
+    assert paper["authors"][0] == "Lorenzo Jaime Yu Flores"
+    assert paper["featured_days"] == [TODAY.isoformat()] and "submission" in paper["sources"]
+    # only the requested id was stored, not the other entries of the recorded feed
+    assert p.c.get("/api/papers/2506.00483").status_code == 404
+    # on today's feed with the submitter's name, on the paper page too, and searchable
+    feed = html(p.c.get("/").text)
+    [card] = feed.xpath(f"//article[.//a[@href='/papers/{NEW}']]")
+    assert "submitted by Submitter" in text_of(card)
+    assert "Submitted by Submitter" in text_of(html(p.c.get(f"/papers/{NEW}").text))
+    hits = p.c.get("/api/search", params={"q": "calibration confidence scores"}).json()["hits"]
+    assert hits and hits[0]["paper"]["arxiv_id"] == NEW
+    # the JSON twin: the same paper again is a duplicate (no second arXiv request)
+    r = p.api("POST", "/api/submissions", json={"arxiv": NEW})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "duplicate" and body["paper"]["arxiv_id"] == NEW
+    assert "already featured today" in body["message"]
+    assert len(arxiv_server.requests) == 1
+
+
+def test_submit_existing_paper_features_it_today(
+    make_app: AppFactory, arxiv_server: ArxivServer
+) -> None:
+    env = _env(make_app, arxiv_server)
+    p = env.account("dup@example.org", "Duper")
+    r = p.api("POST", "/api/submissions", json={"arxiv": f"arXiv:{EXISTING}v2"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "duplicate" and body["featured_on"] == TODAY.isoformat()
+    assert body["paper"]["links"]["page"] == f"/papers/{EXISTING}"
+    assert arxiv_server.requests == []  # known papers are not fetched again
+    today = p.c.get("/api/daily", params={"date": TODAY.isoformat()}).json()
+    assert EXISTING in [x["arxiv_id"] for x in today["papers"]]
+    days = p.c.get(f"/api/papers/{EXISTING}").json()["featured_days"]
+    assert days == ["2025-06-10", TODAY.isoformat()]
+    # HTML form: points to the existing paper
+    code, page = _submit(p, EXISTING)
+    assert code == 200 and "already here and already featured today" in page
+    assert f'href="/papers/{EXISTING}"' in page
+
+
+def test_submit_errors(make_app: AppFactory, arxiv_server: ArxivServer) -> None:
+    env = _env(make_app, arxiv_server)
+    p = env.account("err@example.org", "Erring")
+    r = p.api("POST", "/api/submissions", json={"arxiv": "not a paper"})
+    assert r.status_code == 422 and "is not an arXiv id" in r.json()["detail"]
+    code, page = _submit(p, "2406.075")
+    assert code == 422 and "is not an arXiv id" in page
+    assert html(page).xpath("//input[@name='arxiv']/@value") == ["2406.075"]
+    assert arxiv_server.requests == []  # malformed ids never reach arXiv
+    r = p.api("POST", "/api/submissions", json={"arxiv": "2506.99999"})
+    assert (
+        r.status_code == 404 and "arXiv has no paper with the id 2506.99999" in r.json()["detail"]
+    )
+    r = p.api("POST", "/api/submissions", json={"arxiv": "2406.07500"})  # arXiv's error feed
+    assert r.status_code == 422 and "incorrect id format" in r.json()["detail"]
+    assert env.pw.store.get("2506.99999") is None
+    anon = env.client()
+    assert anon.post("/api/submissions", json={"arxiv": NEW}).status_code == 401
+    doc = html(anon.get("/submit").text)
+    assert not doc.xpath("//form[@action='/submit']") and "Log in to submit" in text_of(doc)
+
+
+def test_submit_when_arxiv_is_unreachable(make_app: AppFactory) -> None:
+    env = _env(make_app, None)
+    p = env.account("offline@example.org", "Offline")
+    r = p.api("POST", "/api/submissions", json={"arxiv": NEW})
+    assert r.status_code == 503 and "arXiv could not be reached" in r.json()["detail"]
+    code, page = _submit(p, NEW)
+    assert code == 503 and "arXiv could not be reached" in page
+    # known papers still work offline
+    assert p.api("POST", "/api/submissions", json={"arxiv": EXISTING}).status_code == 200
+
+
+def test_submissions_are_rate_limited(make_app: AppFactory, arxiv_server: ArxivServer) -> None:
+    env = _env(make_app, arxiv_server, rate_submissions_per_hour=2)
+    p = env.account("spam@example.org", "Spammy")
+    codes = [
+        p.api("POST", "/api/submissions", json={"arxiv": EXISTING}).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+
+
+def test_admin_hides_everything_a_user_submitted(
+    make_app: AppFactory, arxiv_server: ArxivServer
+) -> None:
+    env = _env(make_app, arxiv_server)
+    spammer = env.account("spammer@example.org", "Spammer")
+    admin = env.account("admin@example.org", "Admin", admin=True)
+    assert spammer.api("POST", "/api/submissions", json={"arxiv": NEW}).status_code == 201
+    assert spammer.api("POST", "/api/submissions", json={"arxiv": EXISTING}).status_code == 200
+    user_id = spammer.me()["id"]  # type: ignore[index]
+    doc = html(admin.c.get("/admin").text)
+    assert doc.xpath(f"//form[@action='/admin/users/{user_id}/hide-submissions']")
+    r = admin.post(
+        f"/admin/users/{user_id}/hide-submissions", {"reason": "spam"}, token_from="/admin"
+    )
+    assert r.status_code == 303
+    # the paper the spammer added is gone everywhere, search included ...
+    assert admin.c.get(f"/api/papers/{NEW}").status_code == 404
+    hits = admin.c.get("/api/search", params={"q": "calibration confidence scores"}).json()["hits"]
+    assert NEW not in [h["paper"]["arxiv_id"] for h in hits]
+    # ... while the paper that was already here stays, without the spammer's featuring
+    paper = admin.c.get(f"/api/papers/{EXISTING}").json()
+    assert paper["featured_days"] == ["2025-06-10"]
+    entries = admin.c.get("/api/admin/audit").json()
+    hide_user = next(e for e in entries if e["action"] == "user.hide_submissions")
+    assert hide_user["actor"] == "admin@example.org" and hide_user["target"] == str(user_id)
+    assert hide_user["detail"]["hidden"] == [NEW]
+    assert hide_user["detail"]["unfeatured"] == [EXISTING]
+    assert hide_user["detail"]["reason"] == "spam"
+    # a hidden paper cannot be resubmitted
+    r = spammer.api("POST", "/api/submissions", json={"arxiv": NEW})
+    assert r.status_code == 409

@@ -1,0 +1,132 @@
+"""Upvotes: toggling through the card forms and the JSON API, counts kept separately."""
+
+from __future__ import annotations
+
+from tests.community.conftest import EXISTING, HOT, Env, html, make_env
+from tests.conftest import AppFactory
+
+
+def _box(doc: object, arxiv_id: str) -> object:
+    [box] = doc.xpath(  # type: ignore[attr-defined]
+        f"//article[.//a[@href='/papers/{arxiv_id}']]//div[contains(@class,'upvote-box')]"
+    )
+    return box
+
+
+def _count(box: object) -> int:
+    label = box.xpath("./span[contains(@class,'visually-hidden')]")[0].text_content()  # type: ignore[attr-defined]
+    return int(label.split()[0].replace(",", ""))
+
+
+def test_anonymous_upvote_button_leads_to_login(env: Env) -> None:
+    c = env.client()
+    doc = html(c.get("/").text)
+    box = _box(doc, HOT)
+    [link] = box.xpath(".//a[contains(@class,'upvote-button')]")  # type: ignore[attr-defined]
+    assert link.get("href") == "/login?next=/"
+    assert not box.xpath(".//form")  # type: ignore[attr-defined]
+    r = c.post("/api/papers/2511.00001/vote")
+    assert r.status_code == 401  # no cookie: nothing to forge, but nobody to vote as
+
+
+def test_vote_toggle_with_forms(env: Env) -> None:
+    p = env.account("voter@example.org", "Voter")
+    doc = html(p.c.get("/").text)
+    box = _box(doc, HOT)
+    assert _count(box) == 10
+    [form] = box.xpath(".//form[@class='vote-form']")  # type: ignore[attr-defined]
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert fields["vote"] == "1" and fields["next"] == "/" and fields["csrf_token"]
+    assert form.xpath(".//button/@aria-pressed") == ["false"]
+    r = p.c.post(form.get("action"), data=fields, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    box = _box(html(p.c.get("/").text), HOT)
+    assert _count(box) == 11
+    assert "voted" in box.get("class")  # type: ignore[attr-defined]
+    [form] = box.xpath(".//form[@class='vote-form']")  # type: ignore[attr-defined]
+    assert form.xpath(".//button/@aria-pressed") == ["true"]
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert fields["vote"] == "0"
+    # posting the same "upvote" twice (double click, resubmission) counts once
+    up = {**fields, "vote": "1"}
+    p.c.post(form.get("action"), data=up, follow_redirects=False)
+    assert _count(_box(html(p.c.get("/").text), HOT)) == 11
+    p.c.post(form.get("action"), data=fields, follow_redirects=False)
+    assert _count(_box(html(p.c.get("/").text), HOT)) == 10
+    assert env.comm.votes.counts(HOT) == (0, 0)
+
+
+def test_vote_form_returns_to_pages_with_encoded_paths(env: Env) -> None:
+    p = env.account("author-fan@example.org", "Fan")
+    doc = html(p.c.get("/authors/Grace%20Hopper?page=1").text)
+    [form] = _box(doc, HOT).xpath(".//form[@class='vote-form']")  # type: ignore[attr-defined]
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert fields["next"] == "/authors/Grace%20Hopper?page=1"
+    r = p.c.post(form.get("action"), data=fields, follow_redirects=False)
+    assert r.headers["location"] == "/authors/Grace%20Hopper?page=1"
+    anon = env.client().get("/authors/Grace%20Hopper")
+    [link] = _box(html(anon.text), HOT).xpath(".//a[contains(@class,'upvote-button')]")  # type: ignore[attr-defined]
+    assert link.get("href") == "/login?next=/authors/Grace%2520Hopper"
+    r = env.client().get("/collections?x=1", follow_redirects=False)
+    assert r.headers["location"] == "/login?next=/collections%3Fx%3D1"
+
+
+def test_vote_from_the_paper_page_and_search(env: Env) -> None:
+    p = env.account("reader@example.org", "Reader")
+    page = html(p.c.get(f"/papers/{EXISTING}").text)
+    [form] = page.xpath("//div[contains(@class,'paper-head')]//form[@class='vote-form']")
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert fields["next"] == f"/papers/{EXISTING}"
+    r = p.c.post(form.get("action"), data=fields, follow_redirects=False)
+    assert r.headers["location"] == f"/papers/{EXISTING}"
+    page = html(p.c.get(f"/papers/{EXISTING}").text)
+    facts = dict(zip(page.xpath("//aside//dt/text()"), page.xpath("//aside//dd"), strict=True))
+    assert facts["Upvotes"].text_content().strip() == "131"
+    results = html(p.c.get("/search", params={"q": "Reinforcement Pre-Training"}).text)
+    box = _box(results, EXISTING)
+    assert _count(box) == 131 and "voted" in box.get("class")  # type: ignore[attr-defined]
+    [form] = box.xpath(".//form[@class='vote-form']")  # type: ignore[attr-defined]
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    assert fields["next"].startswith("/search?q=")
+    p.c.post(form.get("action"), data=fields, follow_redirects=False)
+    assert p.c.get(f"/api/papers/{EXISTING}").json()["upvotes"] == 130
+
+
+def test_vote_api_keeps_source_and_local_counts_apart(env: Env) -> None:
+    a = env.account("a@example.org", "Aa")
+    b = env.account("b@example.org", "Bb")
+    r = a.api("POST", f"/api/papers/{HOT}/vote")
+    assert r.json() == {
+        "arxiv_id": HOT,
+        "voted": True,
+        "changed": True,
+        "upvotes": 11,
+        "source_upvotes": 10,
+        "local_upvotes": 1,
+    }
+    again = a.api("POST", f"/api/papers/{HOT}/vote").json()
+    assert again["changed"] is False and again["upvotes"] == 11
+    assert b.api("POST", f"/api/papers/{HOT}/vote").json()["local_upvotes"] == 2
+    assert b.c.get(f"/api/votes/{HOT}").json()["voted"] is True
+    assert env.client().get(f"/api/votes/{HOT}").json()["voted"] is False
+    # an importer re-reporting its own count never touches the local votes
+    from paperwire.jobs.ingest import ingest_records
+    from paperwire.models import PaperRecord
+
+    ingest_records(env.pw, [PaperRecord(arxiv_id=HOT, source="hf-daily", upvotes=15)], "hf-daily")
+    state = env.client().get(f"/api/votes/{HOT}").json()
+    assert (state["source_upvotes"], state["local_upvotes"], state["upvotes"]) == (15, 2, 17)
+    assert env.client().get("/api/daily").json()["papers"][0]["upvotes"] == 17
+    removed = a.api("DELETE", f"/api/papers/{HOT}/vote").json()
+    assert removed["changed"] is True and removed["local_upvotes"] == 1
+    assert a.api("DELETE", f"/api/papers/{HOT}/vote").json()["changed"] is False
+    assert env.comm.votes.counts(HOT) == (1, 1)
+    assert a.api("POST", "/api/papers/2599.99999/vote").status_code == 404
+    assert a.api("POST", "/api/papers/not-an-id/vote").status_code == 404
+
+
+def test_votes_are_rate_limited(make_app: AppFactory) -> None:
+    env = make_env(make_app, rate_votes_per_minute=3)
+    p = env.account("fast@example.org", "Fast")
+    codes = [p.api("POST", f"/api/papers/{HOT}/vote").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]

@@ -1,0 +1,227 @@
+"""The ONNX backend: a real export of the bundled model (once per session), compared
+with the torch backend on real abstracts; backend selection and the torch fallback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from paperwire.config import Settings
+from paperwire.index.embedder import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    document_text,
+    load_embedder,
+    resolve_model,
+)
+from paperwire.index.onnx_embedder import (
+    OnnxEmbedder,
+    export_dir,
+    model_slug,
+    open_onnx_embedder,
+)
+from paperwire.index.onnx_export import (
+    FP32_FILE,
+    INT8_FILE,
+    MANIFEST,
+    export_onnx,
+    read_manifest,
+)
+from tests.index.conftest import LISTING
+
+pytestmark = pytest.mark.slow
+
+MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real export (fp32 + int8) of the bundled model into a temporary models dir."""
+    root = tmp_path_factory.mktemp("models")
+    source = Path(resolve_model(MODEL))
+    result = export_onnx(MODEL, source, root / model_slug(MODEL), threads=2)
+    assert not result.skipped
+    return root
+
+
+@pytest.fixture(scope="session")
+def abstracts() -> list[str]:
+    """20 real abstracts of varied length (title + abstract, as documents are embedded)."""
+    with gzip.open(LISTING, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for _, line in zip(range(400), fh, strict=False)]
+    picked = rows[::20][:20]
+    return [document_text(r["title"], r["summary"]) for r in picked]
+
+
+def _onnx(models_root: Path, backend: str) -> OnnxEmbedder:
+    settings = Settings(embedding_backend=backend, models_dir=models_root, embedding_threads=2)
+    embedder = open_onnx_embedder(settings)
+    assert isinstance(embedder, OnnxEmbedder)
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(models_root: Path) -> OnnxEmbedder:
+    return _onnx(models_root, "onnx-int8")
+
+
+@pytest.fixture(scope="session")
+def onnx_fp32(models_root: Path) -> OnnxEmbedder:
+    return _onnx(models_root, "onnx")
+
+
+def test_export_files_and_manifest(models_root: Path) -> None:
+    out = models_root / "all-MiniLM-L6-v2"
+    assert (out / FP32_FILE).is_file() and (out / INT8_FILE).is_file()
+    # int8 weights: about a quarter of the fp32 file
+    assert (out / INT8_FILE).stat().st_size < 0.4 * (out / FP32_FILE).stat().st_size
+    manifest = read_manifest(out)
+    assert manifest is not None
+    assert manifest["model"] == MODEL
+    assert manifest["source"]["path"] == str(Path(resolve_model(MODEL)).resolve())
+    weights = manifest["source"]["files"]["model.safetensors"]
+    assert len(weights["sha256"]) == 64 and weights["bytes"] > 10_000_000
+    assert manifest["versions"]["onnxruntime"]
+    assert manifest["options"]["optimizer"]["num_heads"] == 12
+    assert manifest["options"]["quantize"]["per_channel"] is True
+    assert manifest["pooling"] == "mean" and manifest["normalize"] is True
+    assert set(manifest["files"]) == {FP32_FILE, INT8_FILE}
+    assert not [p for p in out.iterdir() if p.name.startswith(".export-")]  # no leftovers
+
+
+def test_onnx_matches_torch_on_real_abstracts(
+    embedder: SentenceTransformerEmbedder,
+    onnx_fp32: OnnxEmbedder,
+    onnx_int8: OnnxEmbedder,
+    abstracts: list[str],
+) -> None:
+    reference = embedder.encode_documents(abstracts)
+    fp32 = (onnx_fp32.encode_documents(abstracts) * reference).sum(axis=1)
+    int8 = (onnx_int8.encode_documents(abstracts) * reference).sum(axis=1)
+    assert fp32.min() > 0.999, fp32
+    assert int8.mean() >= 0.99, int8
+    assert int8.min() >= 0.98, int8
+    # Queries too (the query path tokenizes and pools separately).
+    q = "retrieval-augmented generation for question answering"
+    assert float(onnx_fp32.encode_query(q) @ embedder.encode_query(q)) > 0.999
+    assert float(onnx_int8.encode_query(q) @ embedder.encode_query(q)) > 0.98
+
+
+def test_shapes_dtypes_unit_norm(onnx_int8: OnnxEmbedder, abstracts: list[str]) -> None:
+    assert isinstance(onnx_int8, Embedder)
+    assert onnx_int8.dim == 384 and onnx_int8.name == MODEL and onnx_int8.max_tokens == 256
+    texts = [*abstracts[:3], "", "A survey.", "long " * 1000]
+    m = onnx_int8.encode_documents(texts)
+    assert m.shape == (len(texts), 384) and m.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(m, axis=1), 1.0, atol=1e-5)
+    assert onnx_int8.token_counts(["long " * 1000])[0] == 256  # truncated
+    empty = onnx_int8.encode_documents([])
+    assert empty.shape == (0, 384) and empty.dtype == np.float32
+
+
+def test_length_sorted_batches_keep_the_callers_order(
+    onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEmbedder, abstracts: list[str]
+) -> None:
+    texts = ["short one", *abstracts[:4], "a medium length title about graphs", abstracts[5]]
+    # int8: activations are quantised with one scale per batch tensor, so a text's
+    # vector moves a little with its batch mates (cosine > 0.99); a row in the wrong
+    # place would be another text's vector (cosine < 0.9).
+    for embedder, limit in ((onnx_fp32, 0.9999), (onnx_int8, 0.99)):
+        batched = embedder.encode_documents(texts, batch_size=2)
+        for text, row in zip(texts, batched, strict=True):
+            single = embedder.encode_documents([text])[0]
+            assert float(single @ row) > limit, (embedder.backend, text[:40])
+
+
+def test_query_cache(onnx_int8: OnnxEmbedder) -> None:
+    before = onnx_int8.query_cache_info()
+    v1 = onnx_int8.encode_query("diffusion models for video generation")
+    v2 = onnx_int8.encode_query("  diffusion   models for video generation\n")
+    after = onnx_int8.query_cache_info()
+    assert v1 is v2
+    assert after.hits >= before.hits + 1
+    assert not v1.flags.writeable
+    with pytest.raises(ValueError):
+        v1[0] = 1.0
+    assert v1.shape == (384,) and v1.dtype == np.float32
+    doc = onnx_int8.encode_documents(["diffusion models for video generation"])[0]
+    assert float(doc @ v1) > 0.999  # same text, same batch of one: same vector
+
+
+def test_load_embedder_picks_the_backend(models_root: Path) -> None:
+    int8 = load_embedder(Settings(models_dir=models_root))  # default backend: onnx-int8
+    assert isinstance(int8, OnnxEmbedder) and int8.path.name == INT8_FILE
+    assert load_embedder(Settings(models_dir=models_root)) is int8  # cached per settings
+    fp32 = load_embedder(Settings(models_dir=models_root, embedding_backend="onnx"))
+    assert isinstance(fp32, OnnxEmbedder) and fp32.path.name == FP32_FILE
+    torch = load_embedder(Settings(models_dir=models_root, embedding_backend="torch"))
+    assert isinstance(torch, SentenceTransformerEmbedder)
+
+
+def test_missing_export_falls_back_to_torch(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(models_dir=tmp_path / "nothing-here", embedding_max_tokens=200)
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        embedder = load_embedder(settings)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    assert "missing" in caplog.text and "paperwire model export" in caplog.text
+    assert "torch" in caplog.text
+    assert not (tmp_path / "nothing-here").exists()  # nothing exported or downloaded
+
+
+def test_stale_export_falls_back_to_torch(
+    models_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stale_root = tmp_path / "models"
+    shutil.copytree(models_root, stale_root)
+    out = stale_root / "all-MiniLM-L6-v2"
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["source"]["files"]["config.json"]["sha256"] = "0" * 64
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    settings = Settings(models_dir=stale_root)
+    assert export_dir(settings) == out
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        assert open_onnx_embedder(settings) is None
+    assert "other model files" in caplog.text
+
+
+def test_cli_export_is_skipped_when_up_to_date(
+    models_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperwire.cli import app
+
+    monkeypatch.setenv("PAPERWIRE_MODELS_DIR", str(models_root))
+    result = CliRunner().invoke(app, ["model", "export"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["skipped"] is True
+    assert report["out"] == str(models_root / "all-MiniLM-L6-v2")
+
+
+def test_cli_export_refuses_a_hub_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperwire.cli import app
+
+    monkeypatch.setenv("PAPERWIRE_EMBEDDING_MODEL", "sentence-transformers/not-a-local-model")
+    result = CliRunner().invoke(app, ["model", "export", "--out", str(tmp_path / "m")])
+    assert result.exit_code == 1
+    assert "never downloads" in result.output
+
+
+def test_import_is_cheap() -> None:
+    code = (
+        "import sys, paperwire.index.onnx_embedder, paperwire.index.onnx_export;"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'onnx', 'tokenizers', 'transformers')"
+        " if m in sys.modules];"
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,112 @@
+"""The binary-code candidate pass of the exact vector index (used at ~1M rows), forced
+on the small real corpus by lowering its thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperwire.index import vectors
+from paperwire.index.base import IndexDoc
+from paperwire.index.vectors import NumpyVectorIndex, binary_codes, hamming_candidates
+from paperwire.models import SearchFilters
+
+
+@pytest.fixture
+def coarse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate pass from 100 rows on, 60 candidates (of 300) per search."""
+    monkeypatch.setattr(vectors, "COARSE_MIN_ROWS", 100)
+    monkeypatch.setattr(vectors, "COARSE_CANDIDATES", 60)
+    monkeypatch.setattr(vectors, "COARSE_PER_RESULT", 3)
+
+
+def _index(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
+    index = NumpyVectorIndex(path)
+    index.upsert([replace(d) for d in docs])
+    index.commit()
+    return index
+
+
+def test_candidates_are_scored_exactly(
+    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    index = _index(tmp_path / "v", embedded_corpus)
+    matrix = np.stack([d.vector for d in embedded_corpus if d.vector is not None])
+    ids = [d.arxiv_id for d in embedded_corpus]
+    overlap = []
+    for doc in embedded_corpus[:: len(embedded_corpus) // 20][:20]:
+        assert doc.vector is not None
+        got = index.vector_search(doc.vector, SearchFilters(), 10)
+        assert got.ids[0] == doc.arxiv_id
+        exact = matrix @ doc.vector
+        for i, s in zip(got.ids, got.scores, strict=True):
+            assert s == pytest.approx(float(exact[ids.index(i)]), abs=1e-5)
+        assert got.scores == sorted(got.scores, reverse=True)
+        truth = {ids[r] for r in np.argsort(-exact)[:10]}
+        overlap.append(len(truth & set(got.ids)) / 10)
+    assert float(np.mean(overlap)) >= 0.9
+
+
+def test_filters_and_exclusions_apply_to_candidates(
+    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    index = _index(tmp_path / "v", embedded_corpus)
+    by_id = {d.arxiv_id: d for d in embedded_corpus}
+    query = embedded_corpus[5]
+    assert query.vector is not None
+    no_code = index.vector_search(query.vector, SearchFilters(has_code=False), 30)
+    assert len(no_code) == 30 and all(not by_id[i].has_code for i in no_code.ids)
+    since = dt.date(2025, 3, 10)
+    dated = index.vector_search(query.vector, SearchFilters(date_from=since), 30)
+    assert dated.ids and all((by_id[i].published or dt.date.min) >= since for i in dated.ids)
+    excluded = index.vector_search(query.vector, SearchFilters(), 10, exclude=[query.arxiv_id])
+    assert query.arxiv_id not in excluded.ids and len(excluded) == 10
+
+
+def test_codes_are_written_with_the_generation_and_reloaded(
+    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    _index(tmp_path / "v", embedded_corpus).close()
+    manifest = json.loads((tmp_path / "v" / "manifest.json").read_text())
+    assert manifest["codes"].startswith("codes-")
+    assert (tmp_path / "v" / manifest["codes"]).is_file()
+    reopened = NumpyVectorIndex(tmp_path / "v")
+    snap = reopened._snap
+    codes, center = snap.codes()
+    expected_codes, expected_center = binary_codes(np.asarray(snap.matrix))
+    np.testing.assert_array_equal(codes, expected_codes)
+    np.testing.assert_allclose(center, expected_center, atol=1e-6)
+    assert codes.shape == (6, len(embedded_corpus)) and codes.dtype == np.uint64
+    # A later, smaller generation drops the codes file with the old generation.
+    reopened.delete([d.arxiv_id for d in embedded_corpus[:250]])
+    reopened.commit()
+    manifest = json.loads((tmp_path / "v" / "manifest.json").read_text())
+    assert "codes" not in manifest
+    assert not list((tmp_path / "v").glob("codes-*"))
+
+
+def test_hamming_candidates_counts_masks_and_ties() -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.standard_normal((1000, 384)).astype(np.float32)
+    codes, center = binary_codes(matrix)
+    q = matrix[3]
+    qcode = vectors._query_code(q, center, codes.shape[0])
+    got = hamming_candidates(codes, qcode, 50, None)
+    assert got.shape == (50,) and 3 in got and np.all(np.diff(got) > 0)
+    # The 50 nearest by Hamming distance: nothing left out is strictly closer.
+    bits = np.unpackbits(codes.T.copy().view(np.uint8), axis=1)
+    qbits = np.unpackbits(qcode.view(np.uint8))
+    dist = (bits != qbits).sum(axis=1)
+    assert dist[np.setdiff1d(np.arange(1000), got)].min() >= dist[got].max()
+    mask = np.zeros(1000, dtype=np.bool_)
+    mask[::7] = True
+    masked = hamming_candidates(codes, qcode, 50, mask)
+    assert masked.shape == (50,) and mask[masked].all()
+    few = np.zeros(1000, dtype=np.bool_)
+    few[[1, 2, 999]] = True
+    np.testing.assert_array_equal(hamming_candidates(codes, qcode, 50, few), [1, 2, 999])
