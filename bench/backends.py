@@ -44,6 +44,9 @@ from typing import Any
 
 import numpy as np
 
+from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES
+from paperwire.bench.common import percentile
+
 REPO = Path(__file__).resolve().parents[1]
 LISTINGS = REPO.parent / "shared" / "data" / "arxiv-listings"
 RESULTS = REPO / "bench" / "results" / "backends.json"
@@ -53,37 +56,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 STACKS = ("sqlite-embedded", "pg-milvus")
 HELD_OUT = 200  # title vectors used as recall queries, not indexed
-SHORT_QUERIES = [
-    "reinforcement learning",
-    "video generation",
-    "diffusion transformer",
-    "multimodal reasoning",
-    "mixture of experts",
-    "speculative decoding",
-    "kv cache compression",
-    "reward model",
-    "3d gaussian splatting",
-    "long context",
-    "agent benchmark",
-    "text to speech",
-    "vision language model",
-    "test-time scaling",
-    "code generation",
-    "retrieval augmented generation",
-    "quantization",
-    "world model",
-    "chain of thought",
-    "image editing",
-]
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+SHORT_QUERIES = ALL_SHORT_QUERIES[:20]
 
 
 def summary(ms: list[float]) -> dict[str, float]:
-    return {"p50": pct(ms, 50), "p95": pct(ms, 95), "n": len(ms)}
+    return {"p50": percentile(ms, 50), "p95": percentile(ms, 95), "n": len(ms)}
 
 
 def read_listings() -> list[dict[str, Any]]:

@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 HF = REPO.parent / "shared" / "data" / "hf-daily-papers"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES  # noqa: E402
+from paperwire.bench.common import percentile  # noqa: E402
 from paperwire.config import Settings  # noqa: E402
 from paperwire.core import Paperwire  # noqa: E402
 from paperwire.jobs.embed import embed_backlog  # noqa: E402
@@ -35,33 +37,7 @@ from paperwire.jobs.ingest import ingest_records  # noqa: E402
 from paperwire.models import SearchFilters, SearchMode, SearchRequest  # noqa: E402
 from paperwire.sources.hf_daily import read_hf_daily_dir  # noqa: E402
 
-SHORT_QUERIES = [
-    "reinforcement learning",
-    "video generation",
-    "diffusion transformer",
-    "multimodal reasoning",
-    "mixture of experts",
-    "speculative decoding",
-    "kv cache compression",
-    "reward model",
-    "3d gaussian splatting",
-    "long context",
-    "agent benchmark",
-    "text to speech",
-    "vision language model",
-    "test-time scaling",
-    "code generation",
-    "retrieval augmented",
-    "quantization",
-    "world model",
-    "chain of thought",
-    "image editing",
-]
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+SHORT_QUERIES = ALL_SHORT_QUERIES[:20]
 
 
 def time_queries(
@@ -72,7 +48,12 @@ def time_queries(
         t0 = time.perf_counter()
         pw.search.search(SearchRequest(q=q, mode=mode, filters=filters, limit=20))
         lat.append((time.perf_counter() - t0) * 1000)
-    return {"p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99), "n": len(lat)}
+    return {
+        "p50": percentile(lat, 50),
+        "p95": percentile(lat, 95),
+        "p99": percentile(lat, 99),
+        "n": len(lat),
+    }
 
 
 def time_to_page(src: Path) -> dict[str, float]:

@@ -15,8 +15,9 @@ paperwire's store and index key papers by arXiv id and validate it
 (``normalize_arxiv_id``), so collection documents get **synthetic arXiv ids**:
 document *n* (0-based, in corpus order) becomes ``f"{n // 99999:04d}.{n % 99999 + 1:05d}"``
 — ``0000.00001``, ``0000.00002``, …, ``0000.99999``, then ``0001.00001`` … (up to
-~10⁹ documents). These are valid new-style ids that no real paper has (month ``00``). ``IdMap`` holds both directions, so
-rankings are translated back to the collection's own ids before scoring.
+~10⁹ documents). These are valid new-style ids that no real paper has (month ``00``).
+``IdMap`` holds both directions, so rankings are translated back to the collection's
+own ids before scoring.
 """
 
 from __future__ import annotations

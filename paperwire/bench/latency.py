@@ -63,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+from paperwire.bench.common import SHORT_QUERIES
 from paperwire.bench.embed import shared_data_dir
 from paperwire.config import Settings
 from paperwire.index.base import Vector
@@ -82,48 +83,6 @@ ONE_MILLION = 1_000_000
 SIGMA = 0.025
 DATE_FRACTION = 0.04
 MODES = ("keyword", "semantic", "hybrid")
-SHORT_QUERIES = [
-    "reinforcement learning",
-    "video generation",
-    "diffusion transformer",
-    "multimodal reasoning",
-    "mixture of experts",
-    "speculative decoding",
-    "kv cache compression",
-    "reward model",
-    "3d gaussian splatting",
-    "long context",
-    "agent benchmark",
-    "text to speech",
-    "vision language model",
-    "test-time scaling",
-    "code generation",
-    "retrieval augmented generation",
-    "quantization",
-    "world model",
-    "chain of thought",
-    "image editing",
-    "federated learning privacy",
-    "graph neural networks for molecules",
-    "autonomous driving perception",
-    "medical image segmentation",
-    "protein structure prediction",
-    "large language model alignment",
-    "object detection transformer",
-    "neural radiance fields",
-    "contrastive self-supervised learning",
-    "low-rank adaptation fine-tuning",
-    "hallucination detection",
-    "time series forecasting",
-    "point cloud registration",
-    "machine translation low-resource languages",
-    "robot manipulation policy",
-    "sparse attention efficient inference",
-    "knowledge distillation",
-    "adversarial robustness",
-    "optical flow estimation",
-    "semantic segmentation",
-]
 _BUILD_VERSION = 1
 
 Say = Callable[[str], None]
