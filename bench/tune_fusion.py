@@ -10,18 +10,15 @@ scores fusion variants offline with ranx. Numbers in docs/benchmarks.md ("Releva
 
 from __future__ import annotations
 
-import json
-import math
 import pickle
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from paperwire.bench.collections import load_collection
-from paperwire.bench.relevance import default_cache_dir, evaluate, open_install
+from paperwire.bench.relevance import default_cache_dir, open_install
 from paperwire.models import SearchFilters
 from paperwire.search.query import parse_query
 
