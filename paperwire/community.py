@@ -16,13 +16,11 @@ import hashlib
 import logging
 import secrets
 import threading
-import time
 from dataclasses import dataclass
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.core import Paperwire
@@ -35,6 +33,7 @@ from paperwire.models_community import (
     UserCreate,
     normalize_email,
 )
+from paperwire.signing import link_serializer
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.store.audit import AuditStore
 from paperwire.store.collections import CollectionStore
@@ -70,17 +69,6 @@ class SubmissionError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-class _Signer(TimestampSigner):
-    """A timestamp signer whose clock can be set (``issued_at``) for expiring links."""
-
-    def __init__(self, *args: Any, issued_at: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._issued_at = issued_at
-
-    def get_timestamp(self) -> int:
-        return int(self._issued_at) if self._issued_at is not None else int(time.time())
 
 
 @dataclass
@@ -160,12 +148,7 @@ class Community:
     # -- password reset -------------------------------------------------------------------
 
     def _serializer(self, issued_at: float | None = None) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(
-            self.pw.settings.secret_key,
-            salt=RESET_SALT,
-            signer=_Signer,
-            signer_kwargs={"issued_at": issued_at},
-        )
+        return link_serializer(self.pw.settings.secret_key, RESET_SALT, issued_at)
 
     @staticmethod
     def _fingerprint(account: Account) -> str:

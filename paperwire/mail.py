@@ -54,7 +54,9 @@ def send_message(settings: Settings, msg: EmailMessage) -> None:
                 context=ssl.create_default_context(),
             )
         else:
-            smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
+            smtp = smtplib.SMTP(
+                settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout
+            )
         with smtp:
             if settings.smtp_security == "starttls":
                 smtp.starttls(context=ssl.create_default_context())

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from email.utils import make_msgid, parseaddr
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
-from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
@@ -36,6 +35,7 @@ from paperwire.models_subscriptions import (
     Frequency,
     SavedSearchCreate,
 )
+from paperwire.signing import link_serializer
 from paperwire.store.subscriptions import (
     SavedSearchRow,
     SubscriptionRow,
@@ -57,17 +57,6 @@ class TokenError(ValueError):
         super().__init__(message)
         self.reason = reason
         self.message = message
-
-
-class _Signer(TimestampSigner):
-    """A timestamp signer whose clock can be set (``issued_at``), for expiring links."""
-
-    def __init__(self, *args: Any, issued_at: float | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._issued_at = issued_at
-
-    def get_timestamp(self) -> int:
-        return int(self._issued_at) if self._issued_at is not None else int(time.time())
 
 
 @dataclass(frozen=True)
@@ -134,12 +123,7 @@ class Subscriptions:
         return f"{self.settings.base_url.rstrip('/')}{path}"
 
     def _serializer(self, salt: str, issued_at: float | None = None) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(
-            self.settings.secret_key,
-            salt=salt,
-            signer=_Signer,
-            signer_kwargs={"issued_at": issued_at},
-        )
+        return link_serializer(self.settings.secret_key, salt, issued_at)
 
     def confirm_token(
         self,

@@ -234,8 +234,9 @@ class SmtpSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 from email import message_from_bytes, policy
 
-                msg = message_from_bytes(envelope.original_content or envelope.content,
-                                         policy=policy.default)
+                msg = message_from_bytes(
+                    envelope.original_content or envelope.content, policy=policy.default
+                )
                 sink.messages.append(msg)
                 return "250 OK"
 

@@ -13,8 +13,14 @@ from tests.conftest import SmtpSink, _free_port
 
 def test_multipart_message_arrives_with_headers(smtp_server: SmtpSink, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, smtp_port=smtp_server.port)
-    msg = build_message(settings, "reader@example.org", "Hello", "plain body", "<p>html body</p>",
-                        {"List-Unsubscribe": "<https://x/u>"})
+    msg = build_message(
+        settings,
+        "reader@example.org",
+        "Hello",
+        "plain body",
+        "<p>html body</p>",
+        {"List-Unsubscribe": "<https://x/u>"},
+    )
     send_message(settings, msg)
     [got] = smtp_server.messages
     assert got["To"] == "reader@example.org" and got["Subject"] == "Hello"

@@ -200,13 +200,17 @@ def test_trending_decays_votes_with_age(store: PaperStore) -> None:
             rec("2503.00002", upvotes=20, featured_on=dt.date(2025, 3, 10)),  # new, some votes
             rec("2503.00003", upvotes=5, featured_on=dt.date(2025, 3, 10)),
             rec("2503.00004", upvotes=1000, featured_on=dt.date(2025, 1, 1)),  # out of window
-            rec("2503.00005", upvotes=8,
-                published_at=dt.datetime(2025, 3, 10, 0, 0, tzinfo=dt.UTC)),  # never featured
+            rec(
+                "2503.00005", upvotes=8, published_at=dt.datetime(2025, 3, 10, 0, 0, tzinfo=dt.UTC)
+            ),  # never featured
         ]
     )
     ranked = store.trending(now, gravity=1.8, offset_hours=2.0, window_days=14, limit=10)
     assert [c.arxiv_id for c, _ in ranked] == [
-        "2503.00002", "2503.00005", "2503.00003", "2503.00001"
+        "2503.00002",
+        "2503.00005",
+        "2503.00003",
+        "2503.00001",
     ]
     score = dict((c.arxiv_id, sc) for c, sc in ranked)
     assert score["2503.00002"] == pytest.approx(20 / (12 + 2) ** 1.8)
