@@ -1,6 +1,9 @@
 # paperwire — make targets for a fresh machine (Debian, Python 3.11, 2 cores).
 # `make up` installs and runs the main job; `make test` installs and runs every test.
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -9,6 +12,8 @@ HF_DIR ?= $(SHARED)/hf-daily-papers
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HF_HUB_OFFLINE ?= 1
+# Benchmarks print wide tables: give rich room when the output is not a terminal.
+BENCH  := COLUMNS=200 $(BIN)/paperwire bench
 
 .PHONY: install up serve test test-fast lint format bench bench-backends browsers clean
 
@@ -55,7 +60,15 @@ format: install
 	$(BIN)/ruff format paperwire tests bench
 	$(BIN)/ruff check --fix paperwire tests bench
 
+# Every benchmark of docs/benchmarks.md, one after another (~1 h on 2 cores; the latency
+# builds are kept in ~/.cache/paperwire/bench and reused). Tables print and land in
+# bench/results/. Run on a quiet machine: they time things.
 bench: install
+	mkdir -p bench/results
+	$(BENCH) relevance -c scifact --fusion rrf --out bench/results/relevance-scifact.json
+	$(BENCH) relevance -c cacm --fusion rrf --out bench/results/relevance-cacm.json
+	$(BENCH) embed --out bench/results/embed.json
+	$(BENCH) latency --out bench/results/latency.json
 	$(BIN)/python bench/ingest_search.py
 
 # SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers (~15 min).

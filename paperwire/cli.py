@@ -209,7 +209,7 @@ def _ingest_hf(
     pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
 ) -> IngestSummary:
     from paperwire.sources import hf_daily
-    from paperwire.sources.http import make_client
+    from paperwire.sources.http import SourceError, make_client
 
     if from_dir is not None:
         if not from_dir.is_dir():
@@ -223,7 +223,12 @@ def _ingest_hf(
     s = pw.settings
     with make_client(s.http_timeout) as client:
         items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, s.http_retries)
-        summary = run_ingest(pw, items, "hf-daily")
+        try:
+            summary = run_ingest(pw, items, "hf-daily")
+        except SourceError as e:
+            # Days fetched before the failure are stored; the next run fetches the rest.
+            error(f"{e}")
+            raise typer.Exit(1) from None
     pw.store.set_meta("hf-daily:last_day", until.isoformat())
     return summary
 

@@ -86,6 +86,9 @@ def embed(
         Path | None, typer.Option(help="Shared data folder (default: ../shared/data).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
 ) -> None:
     """Embedding throughput and quality of the torch / ONNX backends, interleaved."""
     from paperwire.bench.embed import BACKENDS, run_embed_bench
@@ -110,6 +113,7 @@ def embed(
     except (RuntimeError, ValueError, FileNotFoundError) as exc:
         _err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
+    _write_json(out, result.as_json())
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
         return
@@ -144,6 +148,9 @@ def latency(
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild every size.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
 ) -> None:
     """Search latency (p50/p95/p99) by mode and filter at each corpus size."""
     from paperwire.bench.latency import SIZES, run_latency_bench
@@ -166,6 +173,7 @@ def latency(
         rebuild=rebuild,
         progress=_say,
     )
+    _write_json(out, result.as_json())
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
         return
@@ -204,8 +212,29 @@ def latency(
             highlight=False,
             soft_wrap=True,
         )
+        if size.coarse_recall:
+            shown = "; ".join(
+                f"{label}: " + ", ".join(f"{k} {v:.3f}" for k, v in r.items())
+                for label, r in size.coarse_recall.items()
+            )
+            _out.print(
+                f"  binary-code candidate pass vs full fp32 scan: {shown}",
+                highlight=False,
+                soft_wrap=True,
+            )
         rss = ", ".join(f"{k} {v:.0f}" for k, v in size.rss_mb.items())
         _err.print(f"{size.size}: RSS MB {rss}", highlight=False)
+
+
+def _write_json(path: Path | None, data: object) -> None:
+    """``--out``: the result as JSON beside the printed table (for bench/results/)."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    _err.print(f"wrote {path}", highlight=False)
 
 
 # p95 targets (ms) of the "Relevance and speed" issue, by (size, mode), any filter.
@@ -246,6 +275,9 @@ def relevance(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per ranking on stdout.")
     ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
 ) -> None:
     """nDCG@10, Recall@100 and MRR@10 (ranx) of keyword, semantic and hybrid search."""
     from paperwire.bench.collections import CollectionError, load_collection
@@ -276,6 +308,18 @@ def relevance(
             step=lambda description, total: _BarStep(progress, description, total),
         )
 
+    _write_json(
+        out,
+        {
+            "collection": result.collection,
+            "split": result.split,
+            "documents": result.documents,
+            "queries": result.queries,
+            "embedding": result.embedding,
+            "seconds": result.seconds,
+            "rankings": [r.as_json() | {"ms_per_query": r.mean_ms} for r in result.rankings],
+        },
+    )
     if as_json:
         for r in result.rankings:
             row = {

@@ -65,6 +65,9 @@ class Paperwire:
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""
+        # Count what the worker or a cron ingest committed since this process last looked
+        # (cheap when nothing changed: a stat of the index manifests).
+        self.index.refresh()
         model = self.model_name
         embedded = self.store.embedded_count(model)
         backlog = self.store.backlog_count(model) if self.settings.semantic else 0

@@ -172,3 +172,22 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_ingest_hf_daily_unreachable_api_is_a_clean_error(home: Path) -> None:
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "PAPERWIRE_HF_API_URL": f"http://127.0.0.1:{port}/api/daily_papers",
+        "PAPERWIRE_HTTP_RETRIES": "0",
+    }
+    result = runner.invoke(
+        app,
+        ["ingest", "hf-daily", "--since", DAY, "--until", DAY, "--home", str(home)],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.output and f"127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output

@@ -29,3 +29,17 @@ def test_search_picks_up_another_writers_commits(tmp_path: Path) -> None:
     assert hits and hits[0].paper.arxiv_id == "2506.08007"
     assert server.status().keyword_documents == 36
     server.close()
+
+
+def test_status_counts_another_writers_commits_before_any_search(tmp_path: Path) -> None:
+    server = Paperwire(Settings(home=tmp_path, semantic=False))
+    assert server.status().keyword_documents == 0  # opens the index before the ingest
+
+    cron = Paperwire(Settings(home=tmp_path, semantic=False))
+    day = dt.date(2025, 6, 10)
+    assert ingest_records(cron, read_hf_daily_dir(HF_DAILY, day, day), "hf-daily").added == 36
+    cron.close()
+
+    status = server.status()  # no search in between
+    assert status.papers == 36 and status.keyword_documents == 36
+    server.close()

@@ -144,6 +144,9 @@ class SizeResult:
     queries: int
     rss_mb: dict[str, float]
     timings: list[Timing]
+    # filter label → {"recall@10": …, "recall@100": …} of the binary-code candidate pass
+    # against the full fp32 scan (only where the index is large enough to use it)
+    coarse_recall: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def timing(self, mode: str, filt: str) -> Timing:
         return next(t for t in self.timings if t.mode == mode and t.filter == filt)
@@ -657,6 +660,9 @@ def measure_install(
                 for part, v in split.items():
                     parts[combo].setdefault(part, []).append(v)
     rss.update({k: v for k, v in _rss().items()})
+    recall: dict[str, dict[str, float]] = {}
+    if any(f.endswith(exact) for _, f in combos):
+        recall = coarse_recall(pw, embedder, queries, filters)
     pw.close()
     timings = [
         Timing(
@@ -681,7 +687,35 @@ def measure_install(
         queries=len(queries),
         rss_mb=rss,
         timings=timings,
+        coarse_recall=recall,
     )
+
+
+def coarse_recall(
+    pw: Any, embedder: Any, queries: Sequence[str], filters: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Recall@10 and @100 of the vector index's binary-code candidate pass against the
+    full exact fp32 scan, per filter, over ``queries`` (the scores of the rows it keeps
+    are exact, so missed rows are the only difference)."""
+    from paperwire.index import vectors as vectors_module
+
+    out: dict[str, dict[str, float]] = {}
+    threshold = vectors_module.COARSE_MIN_ROWS
+    for label, filt in filters.items():
+        hits = {10: 0, 100: 0}
+        for q in queries:
+            vec = embedder.encode_query(q)
+            fast = pw.index.vector_search(vec, filt, 100).ids
+            vectors_module.COARSE_MIN_ROWS = 1 << 62
+            try:
+                full = pw.index.vector_search(vec, filt, 100).ids
+            finally:
+                vectors_module.COARSE_MIN_ROWS = threshold
+            for k in hits:
+                hits[k] += len(set(fast[:k]) & set(full[:k]))
+        n = max(1, len(queries))
+        out[label] = {f"recall@{k}": round(v / (k * n), 4) for k, v in hits.items()}
+    return out
 
 
 # --------------------------------------------------------------------------- driver

@@ -75,12 +75,19 @@ def _mark_class() -> str:
     return "".join(ranges)
 
 
-_WORD = re.compile(r"[^\W_](?:[^\W_]|[" + _mark_class() + r"])*")
+_MARKS = _mark_class()
+_WORD = re.compile(r"[^\W_](?:[^\W_]|[" + _MARKS + r"])*")
+_WORD_OR_MARK = re.compile(r"[^\W_]|[" + _MARKS + r"]")
 
 
 def word_pattern() -> re.Pattern[str]:
     """The pattern of one word (letters/digits/combining marks) shared with snippets."""
     return _WORD
+
+
+def word_or_mark_pattern() -> re.Pattern[str]:
+    """One character that can continue a word: a letter, a digit or a combining mark."""
+    return _WORD_OR_MARK
 
 
 def _keep_token(token: str) -> bool:

@@ -39,10 +39,6 @@ FUSIONS: tuple[Fusion, ...] = ("weighted", "rrf")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _timestamp(card: PaperCard) -> float:
-    return card.published_at.timestamp() if card.published_at else 0.0
-
-
 def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
     """Form/API filters win over the same filter typed into the query text."""
     data = inline.model_dump()
@@ -135,13 +131,18 @@ class SearchService:
             matched.setdefault(aid, []).insert(0, "id")
             scores[aid] = max(scores.values(), default=0.0) + 1.0
 
-        by_id = self.store.cards(ids)
-        ids = [i for i in ids if i in by_id]
-        if req.sort == SortOrder.newest:
-            ids.sort(key=lambda i: _timestamp(by_id[i]), reverse=True)
-        elif req.sort == SortOrder.upvotes:
-            ids.sort(key=lambda i: by_id[i].upvotes, reverse=True)
+        # Cards (the expensive part: ORM rows, teasers, links) are built for the
+        # requested page only. Other orders sort all candidates on two columns first
+        # (which also drops hidden papers); relevance order needs no store read, since
+        # hiding a paper removes it from the index.
+        if req.sort in (SortOrder.newest, SortOrder.upvotes):
+            keys = self.store.sort_keys(ids)
+            ids = [i for i in ids if i in keys]
+            column = 0 if req.sort == SortOrder.newest else 1
+            ids.sort(key=lambda i: keys[i][column], reverse=True)
         page = ids[req.offset : req.offset + req.limit]
+        by_id = self.store.cards(page)
+        page = [i for i in page if i in by_id]  # hidden between the two reads
         texts = self.store.texts(page)
         hits = [
             self._hit(by_id[i], scores.get(i, 0.0), matched.get(i, []), parsed, texts.get(i))

@@ -23,6 +23,7 @@ Rules shared by every function here:
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 import Stemmer
 
 from paperwire.models import SnippetPart
-from paperwire.search.query import tokenize, word_pattern
+from paperwire.search.query import tokenize, word_or_mark_pattern, word_pattern
 
 __all__ = ["best_snippet", "highlight", "teaser"]
 
@@ -116,6 +117,7 @@ STOP_WORDS = frozenset(
 )
 
 _WORD = word_pattern()
+_WORD_OR_MARK = word_or_mark_pattern()
 _WS = re.compile(r"\s+")
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, a space.
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?= )")
@@ -146,6 +148,13 @@ def _keys(word: str) -> list[str]:
     return keys
 
 
+@functools.lru_cache(maxsize=65536)
+def _word_keys(word: str) -> tuple[str, ...]:
+    """``_keys`` of a word as it appears in text (NFKC, lowercased), cached: snippets of
+    one result page stem thousands of words, mostly the same few hundred."""
+    return tuple(_keys(unicodedata.normalize("NFKC", word).lower()))
+
+
 class _Matcher:
     def __init__(self, terms: Sequence[str]) -> None:
         tokens = [t for term in terms for t in tokenize(term)]
@@ -155,18 +164,39 @@ class _Matcher:
             term_id = self._ids.get(_stem(token), len(self._ids))
             for key in _keys(token):
                 self._ids.setdefault(key, term_id)
+        # word as written → term id (-1: no term); matchers are shared per query
+        # (``_matcher``), so a result page looks each distinct word up once.
+        self._memo: dict[str, int] = {}
+        # Stemming keeps a word's first letter (Snowball English removes no prefixes),
+        # so an ASCII word whose first letter starts no key cannot match: no stemming.
+        self.first_letters = frozenset(key[0] for key in self._ids if key)
 
     def __bool__(self) -> bool:
         return bool(self._ids)
 
     def match(self, word: str) -> int | None:
         """The id of the query term that ``word`` matches (same id per stem), or None."""
-        w = unicodedata.normalize("NFKC", word).lower()
-        for key in _keys(w):
-            term_id = self._ids.get(key)
-            if term_id is not None:
-                return term_id
-        return None
+        term_id = self._memo.get(word)
+        if term_id is None:
+            term_id = self.resolve(word)
+        return None if term_id < 0 else term_id
+
+    def resolve(self, word: str) -> int:
+        """``match`` without the memo lookup; -1 for no term. Remembers the answer."""
+        term_id = -1
+        for key in _word_keys(word):
+            found = self._ids.get(key)
+            if found is not None:
+                term_id = found
+                break
+        if len(self._memo) < 100_000:
+            self._memo[word] = term_id
+        return term_id
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(terms: tuple[str, ...]) -> _Matcher:
+    return _Matcher(terms)
 
 
 @dataclass(frozen=True)
@@ -181,15 +211,46 @@ def _normalize(text: str) -> str:
 
 
 def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
-    matcher = _Matcher(terms)
+    """Every word of ``text`` that matches a query term, in text order.
+
+    The hot path of a result page (~200 words per abstract, 20–30 abstracts): instead of
+    a Python step per word, the distinct words are collected by the regex engine, looked
+    up once each, and only the few that match are located again with ``str.find``.
+    """
+    matcher = _matcher(tuple(terms))
     if not matcher:
         return []
+    memo, resolve, first = matcher._memo, matcher.resolve, matcher.first_letters
+    found: dict[str, int] = {}
+    for word in set(_WORD.findall(text)):
+        if word.isascii() and word[0].lower() not in first:
+            continue
+        term = memo.get(word)
+        if term is None:
+            term = resolve(word)
+        if term >= 0:
+            found[word] = term
     hits: list[_Hit] = []
-    for m in _WORD.finditer(text):
-        term = matcher.match(m.group())
-        if term is not None:
-            hits.append(_Hit(m.start(), m.end(), term))
+    for word, term in found.items():
+        size = len(word)
+        at = text.find(word)
+        while at >= 0:
+            if _is_token(text, at, size):
+                hits.append(_Hit(at, at + size, term))
+            at = text.find(word, at + 1)
+    hits.sort(key=lambda hit: hit.start)
     return hits
+
+
+def _is_token(text: str, start: int, size: int) -> bool:
+    """Whether ``_WORD.finditer(text)`` yields a token at exactly ``[start, start+size)``."""
+    m = _WORD.match(text, start)
+    if m is None or m.end() != start + size:
+        return False
+    before = start - 1
+    while before >= 0 and _WORD_OR_MARK.match(text, before) and not _WORD.match(text, before):
+        before -= 1  # combining marks: part of a token only if a letter/digit precedes them
+    return before < 0 or not _WORD.match(text, before)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -269,7 +330,13 @@ def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> 
 
 def teaser(text: str, max_chars: int = 220) -> str:
     """The start of ``text`` for a card: at most ``max_chars``, cut at a word with "…"."""
-    return "".join(part.text for part in _head(_normalize(text), [], max_chars))
+    # Normalise only a prefix when it already yields more than max_chars: the cut
+    # happens before its end, so the result is the same as for the whole text.
+    head = text[: 2 * max_chars + 64]
+    norm = _normalize(head)
+    if len(head) < len(text) and len(norm) <= max_chars:
+        norm = _normalize(text)  # mostly whitespace up front: look at everything
+    return "".join(part.text for part in _head(norm, [], max_chars))
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from paperwire.index.base import IndexDoc
 from paperwire.models import Links, PaperCard, PaperPublic
@@ -17,7 +18,9 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def links_for(paper: Paper) -> Links:
+def links_for(paper: Any) -> Links:
+    """Links of a ``Paper`` or of a row with its ``arxiv_id``, ``github_repo`` and
+    ``project_page`` columns."""
     aid = paper.arxiv_id
     return Links(
         arxiv=f"https://arxiv.org/abs/{aid}",
@@ -28,25 +31,49 @@ def links_for(paper: Paper) -> Links:
     )
 
 
+CARD_COLUMNS = (
+    Paper.arxiv_id,
+    Paper.title,
+    Paper.abstract,
+    Paper.authors,
+    Paper.organization,
+    Paper.organization_id,
+    Paper.published_at,
+    Paper.num_comments,
+    Paper.github_stars,
+    Paper.github_repo,
+    Paper.project_page,
+    Paper.categories,
+)
+"""What a card needs from the papers table (``card_from``): lists of cards select these
+columns instead of loading whole ``Paper`` objects with their relationships."""
+
+
+def card_from(row: Any, upvotes: int, featured_on: dt.date | None) -> PaperCard:
+    """A card from a ``Paper`` or a row of ``CARD_COLUMNS``."""
+    authors = row.authors or []
+    return PaperCard(
+        arxiv_id=row.arxiv_id,
+        title=row.title,
+        teaser=teaser(row.abstract or ""),
+        author_count=len(authors),
+        first_authors=list(authors[:3]),
+        organization=row.organization,
+        organization_id=row.organization_id,
+        published_at=as_utc(row.published_at),
+        featured_on=featured_on,
+        upvotes=upvotes,
+        num_comments=row.num_comments or 0,
+        github_stars=row.github_stars,
+        has_code=bool(row.github_repo),
+        categories=list(row.categories or []),
+        links=links_for(row),
+    )
+
+
 def card_of(paper: Paper, featured_on: dt.date | None = None) -> PaperCard:
     days = sorted(f.day for f in paper.features)
-    return PaperCard(
-        arxiv_id=paper.arxiv_id,
-        title=paper.title,
-        teaser=teaser(paper.abstract),
-        author_count=len(paper.authors),
-        first_authors=list(paper.authors[:3]),
-        organization=paper.organization,
-        organization_id=paper.organization_id,
-        published_at=as_utc(paper.published_at),
-        featured_on=featured_on or (days[-1] if days else None),
-        upvotes=paper.upvotes,
-        num_comments=paper.num_comments,
-        github_stars=paper.github_stars,
-        has_code=bool(paper.github_repo),
-        categories=list(paper.categories),
-        links=links_for(paper),
-    )
+    return card_from(paper, paper.upvotes, featured_on or (days[-1] if days else None))
 
 
 def public_of(paper: Paper) -> PaperPublic:

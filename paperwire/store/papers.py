@@ -29,7 +29,14 @@ from paperwire.models import (
     SearchFilters,
     SortOrder,
 )
-from paperwire.store.convert import card_of, index_doc_of, public_of
+from paperwire.store.convert import (
+    CARD_COLUMNS,
+    as_utc,
+    card_from,
+    card_of,
+    index_doc_of,
+    public_of,
+)
 from paperwire.store.db import Database
 from paperwire.store.schema import Embedding, Featured, Meta, Paper, PaperSource
 
@@ -236,11 +243,43 @@ class PaperStore:
         """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
         if not arxiv_ids:
             return {}
+        # Plain columns, not ``Paper`` objects: a result page builds 20–30 cards per
+        # search, and ORM rows with their relationships cost several times more.
         with self.db.session() as s:
-            rows = s.scalars(
-                select(Paper).where(Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False))
+            rows = s.execute(
+                select(Paper.id, Paper.source_upvotes + Paper.local_upvotes, *CARD_COLUMNS).where(
+                    Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False)
+                )
             ).all()
-            return {p.arxiv_id: card_of(p) for p in rows}
+            last_day: dict[int, dt.date] = {}
+            for pk, day in s.execute(
+                select(Featured.paper_id, Featured.day).where(
+                    Featured.paper_id.in_([r[0] for r in rows])
+                )
+            ):
+                if pk not in last_day or day > last_day[pk]:
+                    last_day[pk] = day
+        return {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
+
+    def sort_keys(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """``(published timestamp, upvotes)`` of each visible paper among ``arxiv_ids``
+        (hidden/unknown ids are absent): what search needs to drop and order its
+        candidates before it builds cards for one page only."""
+        if not arxiv_ids:
+            return {}
+        with self.db.session() as s:
+            rows = s.execute(
+                select(
+                    Paper.arxiv_id,
+                    Paper.published_at,
+                    Paper.source_upvotes + Paper.local_upvotes,
+                ).where(Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False))
+            ).all()
+        out: dict[str, tuple[float, int]] = {}
+        for aid, published, upvotes in rows:
+            when = as_utc(published)
+            out[aid] = (when.timestamp() if when else 0.0, int(upvotes or 0))
+        return out
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(title, abstract)`` per id, for snippets."""

@@ -364,3 +364,62 @@ def test_thread_safe(abstracts: list[str]):
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(3):
             assert list(pool.map(run, abstracts)) == expected
+
+
+def test_teaser_of_a_prefix_equals_teaser_of_the_whole_text() -> None:
+    """``teaser`` normalises only a prefix of long texts; the result must not change."""
+    from paperwire.search.snippets import _head, _normalize
+
+    rng = random.Random(7)
+    words = ["alpha", "beta", "γάμμα", "x" * 50, "end.", "a", "\u00a0", "\t\n", " " * 40]
+    for _ in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 150)))
+        limit = rng.choice([10, 50, 220, 300])
+        whole = "".join(p.text for p in _head(_normalize(text), [], limit))
+        assert teaser(text, limit) == whole, (text, limit)
+
+
+def test_find_hits_equals_a_scan_of_every_word() -> None:
+    """The fast ``_find_hits`` finds exactly what checking every token would find,
+    including words inside longer words, combining marks and repeated words."""
+    from paperwire.search.snippets import _WORD, _find_hits, _matcher
+
+    rng = random.Random(11)
+    pieces = [
+        "network",
+        "networks",
+        "Networks",
+        "subnetwork",
+        "network_x",
+        "graph",
+        "graphs",
+        "e\u0301t\u0301",
+        "\u0301network",
+        "network\u0301",
+        "_network",
+        "neural",
+        "s",
+        "1",
+        "naïve",
+        "nai\u0308ve",
+        "studies",
+        "study",
+        "-",
+        ".",
+        " ",
+        "  ",
+        "\n",
+        "(graph)",
+    ]
+    queries = [["neural networks"], ["graph"], ["study"], ["naïve"], ["ét"], ["s", "1"]]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(60))
+        terms = rng.choice(queries)
+        matcher = _matcher(tuple(terms))
+        expected = [
+            (m.start(), m.end(), matcher.match(m.group()))
+            for m in _WORD.finditer(text)
+            if matcher.match(m.group()) is not None
+        ]
+        got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
+        assert got == expected, (text, terms)
