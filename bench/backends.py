@@ -298,17 +298,22 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
         [recent.date_from <= published[a] <= recent.date_to for a in indexed_ids]  # type: ignore[operator]
     )
     recall: dict[str, float] = {}
+    short: dict[str, int] = {}  # searches that returned fewer than 10 ids
     for label, f, mask in (("none", SearchFilters(), None), ("date", recent, in_window)):
         hits = []
+        short[label] = 0
         for q in queries_v:
             scores = unit @ (q / np.linalg.norm(q))
             if mask is not None:
                 scores = np.where(mask, scores, -np.inf)
             exact = {indexed_ids[i] for i in np.argsort(-scores)[:10]}
-            got = set(pw.index.vector_search(q, f, 10).ids)
+            found = pw.index.vector_search(q, f, 10).ids
+            short[label] += len(found) < min(10, len(exact))
+            got = set(found)
             hits.append(len(exact & got) / 10)
         recall[label] = float(np.mean(hits))
     out["recall_at_10"] = recall
+    out["recall_short_results"] = short
     out["filtered_vectors"] = int(in_window.sum())
 
     out["rss_kb"] = {"now": proc_kb("self", "VmRSS"), "peak": proc_kb("self", "VmHWM")}
