@@ -196,10 +196,18 @@ def ingest_hf_daily(
     home: HomeOpt = None,
 ) -> None:
     """Hugging Face daily papers: live `/api/daily_papers` or a folder of day files."""
+    from paperwire.sources.http import SourceError
+
     pw = open_app(home)
     d_since = since.date() if since else None
     d_until = until.date() if until else None
-    summary = _ingest_hf(pw, from_dir, d_since, d_until)
+    try:
+        summary = _ingest_hf(pw, from_dir, d_since, d_until)
+    except SourceError as e:
+        # Days fetched before the failure are stored; the next run fetches the rest.
+        # (`paperwire up` catches this itself to fall back to --offline-dir.)
+        error(f"{e}")
+        raise typer.Exit(1) from None
     if embed:
         run_embed(pw)
     _exit_for(summary)
@@ -209,7 +217,7 @@ def _ingest_hf(
     pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
 ) -> IngestSummary:
     from paperwire.sources import hf_daily
-    from paperwire.sources.http import SourceError, make_client
+    from paperwire.sources.http import make_client
 
     if from_dir is not None:
         if not from_dir.is_dir():
@@ -223,12 +231,7 @@ def _ingest_hf(
     s = pw.settings
     with make_client(s.http_timeout) as client:
         items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, s.http_retries)
-        try:
-            summary = run_ingest(pw, items, "hf-daily")
-        except SourceError as e:
-            # Days fetched before the failure are stored; the next run fetches the rest.
-            error(f"{e}")
-            raise typer.Exit(1) from None
+        summary = run_ingest(pw, items, "hf-daily")
     pw.store.set_meta("hf-daily:last_day", until.isoformat())
     return summary
 

@@ -191,3 +191,47 @@ def test_ingest_hf_daily_unreachable_api_is_a_clean_error(home: Path) -> None:
     assert result.exit_code == 1
     assert "error:" in result.output and f"127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: Path) -> None:
+    """`make up` on a machine without internet: the live API fails, --offline-dir serves."""
+    src = tmp_path / "days"
+    src.mkdir()
+    shutil.copy(HF_DAILY / f"{DAY}.json", src / f"{DAY}.json")
+    port, dead = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "PAPERWIRE_HOME": str(tmp_path / "home"),
+        "PAPERWIRE_SEMANTIC": "false",
+        "PAPERWIRE_HF_API_URL": f"http://127.0.0.1:{dead}/api/daily_papers",
+        "PAPERWIRE_HTTP_RETRIES": "0",
+    }
+    args = ["up", "--offline-dir", str(src), "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=5).json()
+                break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.3)
+        assert status is not None and status["papers"] == 36, status
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert "live API unreachable" in out and str(src) in out
