@@ -263,33 +263,34 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
     ) / len(rows)
     out["date_filter"] = {"from": str(recent.date_from), "to": str(recent.date_to), "share": share}
     filters = {"none": SearchFilters(), "date": recent}
-    for q in texts[:3]:  # warm caches (store, index pages)
-        pw.search.search(SearchRequest(q=q, mode=SearchMode.hybrid, limit=20))
     lat: dict[str, Any] = {}
-    for mode in (SearchMode.keyword, SearchMode.semantic, SearchMode.hybrid):
+    if not args.recall_only:  # --recall-only: skip the latency phase
+        for q in texts[:3]:  # warm caches (store, index pages)
+            pw.search.search(SearchRequest(q=q, mode=SearchMode.hybrid, limit=20))
+        for mode in (SearchMode.keyword, SearchMode.semantic, SearchMode.hybrid):
+            for label, f in filters.items():
+                ms = []
+                for q in texts:
+                    t = time.perf_counter()
+                    pw.search.search(SearchRequest(q=q, mode=mode, filters=f, limit=20))
+                    ms.append((time.perf_counter() - t) * 1000)
+                lat[f"search {mode.value}, filter {label}"] = summary(ms)
         for label, f in filters.items():
             ms = []
             for q in texts:
+                kq = KeywordQuery(terms=q.split())
                 t = time.perf_counter()
-                pw.search.search(SearchRequest(q=q, mode=mode, filters=f, limit=20))
+                pw.index.keyword_search(kq, f, 100)
                 ms.append((time.perf_counter() - t) * 1000)
-            lat[f"search {mode.value}, filter {label}"] = summary(ms)
-    for label, f in filters.items():
-        ms = []
-        for q in texts:
-            kq = KeywordQuery(terms=q.split())
-            t = time.perf_counter()
-            pw.index.keyword_search(kq, f, 100)
-            ms.append((time.perf_counter() - t) * 1000)
-        lat[f"index keyword k=100, filter {label}"] = summary(ms)
-        ms = []
-        for q in texts:
-            v = embedder.encode_query(q)
-            t = time.perf_counter()
-            pw.index.vector_search(v, f, 100)
-            ms.append((time.perf_counter() - t) * 1000)
-        lat[f"index vector k=100, filter {label}"] = summary(ms)
-    out["latency_ms"] = lat
+            lat[f"index keyword k=100, filter {label}"] = summary(ms)
+            ms = []
+            for q in texts:
+                v = embedder.encode_query(q)
+                t = time.perf_counter()
+                pw.index.vector_search(v, f, 100)
+                ms.append((time.perf_counter() - t) * 1000)
+            lat[f"index vector k=100, filter {label}"] = summary(ms)
+        out["latency_ms"] = lat
 
     # Recall@10 against exact cosine over the indexed vectors.
     published = {r["id"]: dt.date.fromisoformat(r["listing_date"]) for r in rows}
@@ -379,6 +380,9 @@ def main() -> None:
     ap.add_argument("--pg-url", help="an existing, empty PostgreSQL database (default: throwaway)")
     ap.add_argument("--only", choices=STACKS, help="run one stack")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--recall-only", action="store_true", help="load and measure recall, no latency phase"
+    )
     ap.add_argument("--worker", choices=STACKS, help=argparse.SUPPRESS)
     ap.add_argument("--home", help=argparse.SUPPRESS)
     ap.add_argument("--ids", help=argparse.SUPPRESS)
@@ -426,7 +430,8 @@ def main() -> None:
                 result_path = work / f"{name}.json"
                 cmd = [sys.executable, __file__, "--worker", name, "--home", str(work / name),
                        "--ids", str(work / "ids.json"), "--vectors", str(work / "vectors.npy"),
-                       "--result", str(result_path), "--queries", str(args.queries)]  # fmt: skip
+                       "--result", str(result_path), "--queries", str(args.queries),
+                       *(["--recall-only"] if args.recall_only else [])]  # fmt: skip
                 if name == "pg-milvus":
                     cmd += ["--pg-url", pg_url]
                 t0 = time.perf_counter()
