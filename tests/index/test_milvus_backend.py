@@ -179,3 +179,28 @@ def test_vectors_of_keyword_hits_are_served_without_a_query(tmp_path: Path) -> N
     finally:
         writer.close()
         reader.close()
+
+
+def test_papers_without_a_vector_hold_a_unit_placeholder_never_returned(
+    index: MilvusIndex,
+) -> None:
+    """Zero vectors break HNSW routing under cosine (docs/benchmarks.md, Backends), so a
+    paper without an embedding stores a seeded unit vector, hidden by ``has_vector``."""
+    rng = np.random.default_rng(5)
+    real = rng.standard_normal((3, 8)).astype(np.float32)
+    index.upsert([_doc(i, real[i]) for i in range(3)] + [_doc(i) for i in range(3, 40)])
+    index.commit()
+    rows = index._client.query(
+        index.collection,
+        filter="has_vector == false",
+        output_fields=["arxiv_id", "vector"],
+        consistency_level="Strong",
+    )
+    assert len(rows) == 37
+    norms = [float(np.linalg.norm(np.asarray(r["vector"], dtype=np.float32))) for r in rows]
+    assert min(norms) == pytest.approx(1.0, abs=1e-5) and max(norms) == pytest.approx(1.0, abs=1e-5)
+    placeholder = np.asarray(rows[0]["vector"], dtype=np.float32)
+    assert index.vector_of(str(rows[0]["arxiv_id"])) is None
+    # Even a query equal to a placeholder finds only papers with real vectors.
+    found = index.vector_search(placeholder, SearchFilters(), 10)
+    assert sorted(found.ids) == sorted(_doc(i).arxiv_id for i in range(3))
