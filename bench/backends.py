@@ -453,8 +453,11 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    if len(results["stacks"]) == len(STACKS):
+    if len(results["stacks"]) == len(STACKS) and not args.recall_only:
         print_table(results)
+    for name, res in results["stacks"].items():
+        recall = ", ".join(f"{k} {v:.3f}" for k, v in res["recall_at_10"].items())
+        print(f"{name}: vector recall@10 vs exact: {recall}")
     print(f"\nwrote {args.out}")
 
 
