@@ -178,20 +178,10 @@ class _Matcher:
         """The id of the query term that ``word`` matches (same id per stem), or None."""
         term_id = self._memo.get(word)
         if term_id is None:
-            term_id = self.resolve(word)
+            term_id = next((self._ids[k] for k in _word_keys(word) if k in self._ids), -1)
+            if len(self._memo) < 100_000:
+                self._memo[word] = term_id
         return None if term_id < 0 else term_id
-
-    def resolve(self, word: str) -> int:
-        """``match`` without the memo lookup; -1 for no term. Remembers the answer."""
-        term_id = -1
-        for key in _word_keys(word):
-            found = self._ids.get(key)
-            if found is not None:
-                term_id = found
-                break
-        if len(self._memo) < 100_000:
-            self._memo[word] = term_id
-        return term_id
 
 
 @functools.lru_cache(maxsize=256)
@@ -214,21 +204,18 @@ def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
     """Every word of ``text`` that matches a query term, in text order.
 
     The hot path of a result page (~200 words per abstract, 20–30 abstracts): instead of
-    a Python step per word, the distinct words are collected by the regex engine, looked
-    up once each, and only the few that match are located again with ``str.find``.
+    a Python step per word, the distinct words are collected by the regex engine, matched
+    once each, and only the few that match are located again with ``str.find``.
     """
     matcher = _matcher(tuple(terms))
     if not matcher:
         return []
-    memo, resolve, first = matcher._memo, matcher.resolve, matcher.first_letters
     found: dict[str, int] = {}
     for word in set(_WORD.findall(text)):
-        if word.isascii() and word[0].lower() not in first:
+        if word.isascii() and word[0].lower() not in matcher.first_letters:
             continue
-        term = memo.get(word)
-        if term is None:
-            term = resolve(word)
-        if term >= 0:
+        term = matcher.match(word)
+        if term is not None:
             found[word] = term
     hits: list[_Hit] = []
     for word, term in found.items():
