@@ -247,7 +247,7 @@ class PaperStore:
         # search, and ORM rows with their relationships cost several times more.
         with self.db.session() as s:
             rows = s.execute(
-                select(Paper.id, Paper.source_upvotes + Paper.local_upvotes, *CARD_COLUMNS).where(
+                select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
                     Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False)
                 )
             ).all()
@@ -272,7 +272,7 @@ class PaperStore:
                 select(
                     Paper.arxiv_id,
                     Paper.published_at,
-                    Paper.source_upvotes + Paper.local_upvotes,
+                    Paper.upvotes,
                 ).where(Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False))
             ).all()
         out: dict[str, tuple[float, int]] = {}
@@ -303,7 +303,7 @@ class PaperStore:
                 .where(Featured.day >= start, Featured.day <= end, Paper.hidden.is_(False))
                 .group_by(Paper.id)
                 .order_by(
-                    (Paper.source_upvotes + Paper.local_upvotes).desc(),
+                    Paper.upvotes.desc(),
                     Paper.published_at.desc(),
                     Paper.arxiv_id,
                 )
@@ -376,7 +376,7 @@ class PaperStore:
         """Filtered listing without a text query (search page with filters only)."""
         conds = [Paper.hidden.is_(False), *self._filter_conditions(filters)]
         order = (
-            [(Paper.source_upvotes + Paper.local_upvotes).desc(), Paper.published_at.desc()]
+            [Paper.upvotes.desc(), Paper.published_at.desc()]
             if sort == SortOrder.upvotes
             else [Paper.published_at.desc(), Paper.arxiv_id]
         )

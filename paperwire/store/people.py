@@ -18,7 +18,7 @@ from paperwire.store.db import Database
 from paperwire.store.schema import Paper
 
 _ORDER = (
-    (Paper.source_upvotes + Paper.local_upvotes).desc(),
+    Paper.upvotes.desc(),
     Paper.published_at.desc(),
     Paper.arxiv_id,
 )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -63,8 +64,9 @@ class Paper(Base):
         back_populates="paper", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    @property
+    @hybrid_property
     def upvotes(self) -> int:
+        """Source votes plus local votes; also an SQL expression (``Paper.upvotes``)."""
         return self.source_upvotes + self.local_upvotes
 
 
