@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,7 +11,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -132,6 +135,46 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _running_up(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`paperwire up ARGS` in a child process; interrupted (SIGINT) on exit."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", "up", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _poll_status(
+    proc: subprocess.Popen[str], base: str, done: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any] | None:
+    """``/api/status`` until ``done(status)`` or ``timeout`` seconds; the server must stay up."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = httpx.get(f"{base}/api/status", timeout=5).json()
+            if done(status):
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        time.sleep(0.3)
+    return status
+
+
 @pytest.mark.slow
 def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
     """The README's main job in one process: ingest, serve at once, embed behind."""
@@ -140,38 +183,19 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
     shutil.copy(HF_DAILY / f"{DAY}.json", src / f"{DAY}.json")
     port = _free_port()
     env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire.cli", "up", "--from", str(src), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = httpx.get(f"{base}/api/status", timeout=5).json()
-                if status["embedding_backlog"] == 0 and status["vector_documents"] == 36:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.5)
+    with _running_up(["--from", str(src), "--port", str(port)], env) as proc:
+        status = _poll_status(
+            proc,
+            base,
+            lambda s: s["embedding_backlog"] == 0 and s["vector_documents"] == 36,
+            timeout=120,
+        )
         assert status and status["papers"] == 36 and status["vector_documents"] == 36, status
         page = httpx.get(f"{base}/", timeout=10)
         assert page.status_code == 200 and "Reinforcement Pre-Training" in page.text
         res = httpx.get(f"{base}/api/search", params={"q": "next token reasoning"}).json()
         assert res["semantic_used"] is True and res["hits"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_ingest_hf_daily_unreachable_api_is_a_clean_error(home: Path) -> None:
@@ -206,32 +230,9 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
         "PAPERWIRE_HF_API_URL": f"http://127.0.0.1:{dead}/api/daily_papers",
         "PAPERWIRE_HTTP_RETRIES": "0",
     }
-    args = ["up", "--offline-dir", str(src), "--port", str(port)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire.cli", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=5).json()
-                break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.3)
+    args = ["--offline-dir", str(src), "--port", str(port)]
+    with _running_up(args, env) as proc:
+        status = _poll_status(proc, f"http://127.0.0.1:{port}", lambda s: True, timeout=60)
         assert status is not None and status["papers"] == 36, status
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+    out = proc.stdout.read() if proc.stdout else ""
     assert "live API unreachable" in out and str(src) in out
