@@ -31,7 +31,7 @@ from pathlib import Path
 import tantivy
 
 from paperwire.index.base import IndexDoc, KeywordQuery, Ranked
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"]
 

@@ -67,7 +67,7 @@ import numpy as np
 
 from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
 from paperwire.index.vectors import VectorDimensionError
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["MilvusIndex", "MilvusIndexError", "milvus_literal"]
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from paperwire.core import Paperwire
-from paperwire.models import IngestSummary, PaperRecord, Rejection
+from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
 
 ProgressFn = Callable[[int], None]
 

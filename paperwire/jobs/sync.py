@@ -20,7 +20,7 @@ from pathlib import Path
 
 from paperwire.core import Paperwire
 from paperwire.jobs.ingest import ingest_records
-from paperwire.models import IngestSummary
+from paperwire.models.papers import IngestSummary
 
 log = logging.getLogger(__name__)
 FIRST_SYNC_DAYS = 7

@@ -17,9 +17,9 @@ from typing import Literal
 import numpy as np
 
 from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
-from paperwire.index.embedder import Embedder
-from paperwire.models import (
-    PaperCard,
+from paperwire.index.embedding.base import Embedder
+from paperwire.models.papers import PaperCard
+from paperwire.models.search import (
     SearchFilters,
     SearchHit,
     SearchMode,
@@ -29,9 +29,9 @@ from paperwire.models import (
 )
 from paperwire.search.fusion import reciprocal_rank_fusion
 from paperwire.search.query import ParsedQuery, parse_query
-from paperwire.search.snippets import best_snippet, highlight
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
+from paperwire.text.snippets import best_snippet, highlight
 
 EmbedderProvider = Callable[[], Embedder | None]
 Fusion = Literal["weighted", "rrf"]

@@ -17,13 +17,8 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Query, Request
 
 from paperwire.core import Paperwire
-from paperwire.models import (
-    Period,
-    SearchFilters,
-    SearchMode,
-    SearchRequest,
-    SortOrder,
-)
+from paperwire.models.papers import Period
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_QUERY_CHARS = 2000

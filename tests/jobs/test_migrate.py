@@ -23,7 +23,7 @@ from paperwire.jobs.migrate import (
     sample_queries,
     settings_with_index,
 )
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from tests.conftest import HF_DAILY
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.jobs.ingest import ingest_records
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
 from tests.community.conftest import COLD, HOT, TODAY, WARM
 from tests.subscriptions.conftest import BASE_URL, SubEnv
 

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.models import ErrorPublic
-from paperwire.models_community import AuditEntryPublic, ModerationResult, UserAccount
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
 from paperwire.web.templating import render

@@ -9,17 +9,16 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from paperwire.community import ResetTokenError
-from paperwire.mail import MailError
-from paperwire.models import ErrorPublic
-from paperwire.models_community import (
+from paperwire.models.common import ErrorPublic, normalize_email
+from paperwire.models.community import (
     MeResponse,
     PasswordResetConfirm,
     PasswordResetRequest,
     UserCreate,
     UserLogin,
-    normalize_email,
 )
+from paperwire.services.community import ResetTokenError
+from paperwire.services.mail import MailError
 from paperwire.store.users import Account, AccountExists
 from paperwire.web.auth import (
     CSRF,

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from paperwire.export import bibtex, jsonl
-from paperwire.models import ErrorPublic
-from paperwire.models_community import (
+from paperwire.formats.export import bibtex, jsonl
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import (
     CollectionCreate,
     CollectionItemResult,
     CollectionPaperAdd,

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from paperwire.models import ErrorPublic
-from paperwire.models_subscriptions import Digest, Frequency
-from paperwire.subscriptions import subscriptions_of
+from paperwire.models.common import ErrorPublic
+from paperwire.models.subscriptions import Digest, Frequency
+from paperwire.services.subscriptions import subscriptions_of
 from paperwire.web.dependencies import PW
 
 router = APIRouter(tags=["subscriptions"])

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.core import Paperwire
-from paperwire.models import ErrorPublic, FeedPage, Period
+from paperwire.models.common import ErrorPublic
+from paperwire.models.papers import FeedPage, Period
 from paperwire.web.dependencies import FEED_DEFAULT_LIMIT, PW, Feed, FeedParams
 from paperwire.web.formatting import date_range, long_date, month_name
 from paperwire.web.templating import render

@@ -15,8 +15,9 @@ from fastapi.responses import Response
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
-from paperwire.models import PaperCard, SortOrder
+from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
+from paperwire.models.papers import PaperCard
+from paperwire.models.search import SortOrder
 from paperwire.web.dependencies import PW, Search
 
 router = APIRouter(tags=["feeds"])
@@ -114,7 +115,7 @@ def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
 def collection_feed(request: Request, pw: PW, collection_id: int, fmt: str) -> Response:
     """Newest additions first; each entry is dated when it was added. Private
     collections are 404, as on their page."""
-    from paperwire.community import community_of
+    from paperwire.services.community import community_of
     from paperwire.store.collections import CollectionNotFound
 
     fmt = _format(fmt)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.core import Paperwire
-from paperwire.models import ErrorPublic, PaperPublic
+from paperwire.models.common import ErrorPublic
+from paperwire.models.papers import PaperPublic
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.web.dependencies import PW
 from paperwire.web.templating import render

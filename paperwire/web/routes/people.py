@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
-from paperwire.models import ErrorPublic
-from paperwire.models_community import PeopleKind, PeoplePage
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import PeopleKind, PeoplePage
 from paperwire.web.auth import Comm
 from paperwire.web.dependencies import ParamError, parse_int
 from paperwire.web.templating import render

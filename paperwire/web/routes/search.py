@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from paperwire.models import ErrorPublic, SearchMode, SearchResponse
+from paperwire.models.common import ErrorPublic
+from paperwire.models.search import SearchMode, SearchResponse
 from paperwire.web.dependencies import PW, Search
 from paperwire.web.templating import render
 

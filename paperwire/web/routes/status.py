@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.models import StatusPublic
+from paperwire.models.status import StatusPublic
 from paperwire.web.dependencies import PW
 from paperwire.web.templating import render
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from paperwire.community import SubmissionError
-from paperwire.models import ErrorPublic
-from paperwire.models_community import SubmissionCreate, SubmissionPublic, SubmissionStatus
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import SubmissionCreate, SubmissionPublic, SubmissionStatus
+from paperwire.services.community import SubmissionError
 from paperwire.store.users import Account
 from paperwire.web.auth import CSRF, Comm, RequireAccount, limiter_of
 from paperwire.web.ratelimit import enforce

@@ -23,10 +23,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.mail import MailError
-from paperwire.models import ErrorPublic, SearchFilters
-from paperwire.models_community import UserAccount, normalize_email
-from paperwire.models_subscriptions import (
+from paperwire.models.common import ErrorPublic, normalize_email
+from paperwire.models.community import UserAccount
+from paperwire.models.search import SearchFilters
+from paperwire.models.subscriptions import (
     Frequency,
     SavedSearchCreate,
     SavedSearchCreated,
@@ -37,8 +37,9 @@ from paperwire.models_subscriptions import (
     SubscriptionStatus,
     SubscriptionUpdate,
 )
+from paperwire.services.mail import MailError
+from paperwire.services.subscriptions import Subscriptions, TokenError, subscriptions_of
 from paperwire.store.subscriptions import SubscriptionRow, TooManySavedSearchesError
-from paperwire.subscriptions import Subscriptions, TokenError, subscriptions_of
 from paperwire.web.auth import CSRF, RequireUser, limiter_of
 from paperwire.web.dependencies import PW, ParamError, parse_bool, parse_date
 from paperwire.web.ratelimit import client_ip, enforce

@@ -15,8 +15,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from paperwire.core import Paperwire
-from paperwire.models import ErrorPublic, Period
-from paperwire.models_community import TrendingItem, TrendingPage
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import TrendingItem, TrendingPage
+from paperwire.models.papers import Period
 from paperwire.web.dependencies import PW, ParamError, parse_int
 from paperwire.web.templating import render
 

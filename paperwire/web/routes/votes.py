@@ -10,8 +10,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from paperwire.models import ErrorPublic
-from paperwire.models_community import VoteState
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import VoteState
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.store.users import Account
 from paperwire.store.votes import PaperNotFound
