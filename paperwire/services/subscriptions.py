@@ -30,6 +30,7 @@ from paperwire.formats.feeds import safe_url
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SearchMode, SearchRequest, SortOrder
 from paperwire.models.subscriptions import Digest, DigestSection, Frequency, SavedSearchCreate
+from paperwire.services import papers
 from paperwire.services.mail import MailError, build_message, send_message
 from paperwire.services.signing import link_serializer
 from paperwire.store.subscriptions import (
@@ -278,14 +279,7 @@ class Subscriptions:
         if frequency == Frequency.weekly:
             today = now.astimezone(dt.UTC).date()
             return self.pw.store.feed(today - dt.timedelta(days=6), today, limit=size)
-        ranked = self.pw.store.trending(
-            now,
-            gravity=s.trending_gravity,
-            offset_hours=s.trending_offset_hours,
-            window_days=s.trending_window_days,
-            limit=size,
-        )
-        return [card for card, _ in ranked]
+        return [card for card, _ in papers.trending_cards(self.pw, size, now)]
 
     def search_matches(
         self,

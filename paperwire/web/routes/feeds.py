@@ -18,6 +18,7 @@ from paperwire.core import Paperwire
 from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
+from paperwire.services import papers
 from paperwire.web.dependencies import PW, Search
 
 router = APIRouter(tags=["feeds"])
@@ -81,15 +82,7 @@ def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
 @router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
 def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
     fmt = _format(fmt)
-    s = pw.settings
-    ranked = pw.store.trending(
-        dt.datetime.now(dt.UTC),
-        gravity=s.trending_gravity,
-        offset_hours=s.trending_offset_hours,
-        window_days=s.trending_window_days,
-        limit=TRENDING_LIMIT,
-    )
-    cards = [card for card, _ in ranked]
+    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT)]
     feed = _feed(
         pw, request, "trending", "Papers gaining upvotes fastest right now.", "/trending", cards
     )
