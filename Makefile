@@ -55,6 +55,7 @@ lint: install
 	$(BIN)/ruff check paperwire tests
 	$(BIN)/ruff format --check paperwire tests
 	$(BIN)/mypy paperwire
+	$(BIN)/lint-imports --no-logo
 
 format: install
 	$(BIN)/ruff format paperwire tests
@@ -76,4 +77,4 @@ bench-backends: install
 	$(BENCH) backends
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache test-results

@@ -190,8 +190,8 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
     from paperwire.config import Settings
     from paperwire.core import Paperwire
     from paperwire.index.base import KeywordQuery
-    from paperwire.jobs.ingest import ingest_records
     from paperwire.models.search import SearchFilters, SearchMode, SearchRequest
+    from paperwire.services.ingest import ingest_records
     from paperwire.sources.arxiv_listings import read_arxiv_listings
     from paperwire.store.schema.papers import Paper
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.jobs.digest import SmtpBatch, message_for, plan_digests, send_queued
-from paperwire.jobs.ingest import ingest_records
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import Frequency
+from paperwire.services.ingest import ingest_records
 from paperwire.services.mail import send_message
 from paperwire.services.subscriptions import subscriptions_of
 from paperwire.sources.hf_daily import read_hf_daily_dir

@@ -34,8 +34,8 @@ from paperwire.bench.common import percentile  # noqa: E402
 from paperwire.config import Settings  # noqa: E402
 from paperwire.core import Paperwire  # noqa: E402
 from paperwire.jobs.embed import embed_backlog  # noqa: E402
-from paperwire.jobs.ingest import ingest_records  # noqa: E402
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest  # noqa: E402
+from paperwire.services.ingest import ingest_records  # noqa: E402
 from paperwire.sources.hf_daily import read_hf_daily_dir  # noqa: E402
 
 SHORT_QUERIES = ALL_SHORT_QUERIES[:20]

@@ -331,8 +331,8 @@ def build_install(
     """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
     from paperwire.core import Paperwire
     from paperwire.index.embedded import EmbeddedIndex
-    from paperwire.jobs.ingest import ingest_records
     from paperwire.models.papers import PaperRecord
+    from paperwire.services.ingest import ingest_records
 
     say = _say
     if home.exists():

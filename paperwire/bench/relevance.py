@@ -399,7 +399,7 @@ def open_install(
         pw = BenchPaperwire(cfg, cache_dir, collection.name)
         try:
             from paperwire.jobs.embed import embed_backlog
-            from paperwire.jobs.ingest import ingest_records
+            from paperwire.services.ingest import ingest_records
 
             t0 = time.perf_counter()
             bar = step("load", len(collection.docs))

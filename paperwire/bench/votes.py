@@ -29,9 +29,9 @@ import httpx
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
 from paperwire.models.papers import PaperRecord
 from paperwire.services.community import community_of
+from paperwire.services.ingest import ingest_records
 from paperwire.web.auth import csrf_for_session
 
 REPO = Path(__file__).resolve().parents[2]

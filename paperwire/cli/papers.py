@@ -54,7 +54,7 @@ def _print_summary(summary: IngestSummary) -> None:
 def run_ingest(
     pw: Paperwire, items: Iterable[PaperRecord | Rejection], source: str, total: int | None = None
 ) -> IngestSummary:
-    from paperwire.jobs.ingest import ingest_records
+    from paperwire.services.ingest import ingest_records
 
     with progress_bar() as bar:
         task = bar.add_task(f"ingest {source}", total=total)

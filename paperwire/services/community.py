@@ -242,7 +242,7 @@ class Community:
         return card
 
     def _ingest(self, record: PaperRecord) -> int:
-        from paperwire.jobs.ingest import ingest_records
+        from paperwire.services.ingest import ingest_records
 
         summary = ingest_records(self.pw, [record], SUBMISSION_SOURCE)
         if summary.rejected:

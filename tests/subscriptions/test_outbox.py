@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from paperwire.cli import app
 from paperwire.jobs.digest import DigestSendError, plan_digests, send_queued
-from paperwire.jobs.ingest import ingest_records
 from paperwire.models.papers import PaperRecord
 from paperwire.models.subscriptions import Frequency, SubscriptionStatus
+from paperwire.services.ingest import ingest_records
 from paperwire.services.mail import MailError
 from paperwire.services.subscriptions import period_key
 from tests.community.conftest import COLD, HOT, TODAY, WARM

@@ -1,6 +1,7 @@
 """Ingest: store records in batches and make them keyword-searchable at once.
 
-Runs from ``paperwire ingest`` and ``paperwire up``. Idempotent: re-running a source
+Runs from ``paperwire ingest``, ``paperwire up``, the sync job and paper submissions.
+Idempotent: re-running a source
 adds nothing twice (unchanged papers are counted, not rewritten). Interruptible:
 every finished batch is committed to the store and the index, so a rerun resumes.
 """
