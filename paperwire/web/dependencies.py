@@ -28,14 +28,14 @@ FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
 
 
-def arxiv_id_or_422(raw: str) -> str:
-    """The canonical arXiv id of an id or URL someone typed; 422 naming it otherwise."""
+def arxiv_id_or_error(raw: str, status: int = 422, detail: str | None = None) -> str:
+    """The canonical arXiv id of an id or URL someone typed; else ``status`` (422 naming
+    the value, or ``detail``)."""
     try:
         return normalize_arxiv_id(raw)
     except InvalidArxivId:
-        raise HTTPException(
-            status_code=422, detail=f"{raw.strip()[:80]!r} is not an arXiv id or URL"
-        ) from None
+        shown = detail or f"{raw.strip()[:80]!r} is not an arXiv id or URL"
+        raise HTTPException(status_code=status, detail=shown) from None
 
 
 def get_pw(request: Request) -> Paperwire:

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
-from paperwire.web.dependencies import arxiv_id_or_422
+from paperwire.web.dependencies import arxiv_id_or_error
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Errors, Page, Register, twin
 
@@ -81,7 +81,7 @@ def _moderation(api: str, page: str, summary: str, *fields: str) -> Register:
 
 
 def _known(comm: Comm, raw: str) -> str:
-    aid = arxiv_id_or_422(raw)
+    aid = arxiv_id_or_error(raw)
     if comm.submissions.is_hidden(aid) is None:
         raise HTTPException(status_code=404, detail=f"Paper {aid} is not in this index")
     return aid

@@ -73,6 +73,23 @@ def _limit_reset(request: Request, email: str) -> None:
     _limit(request, "reset", email, per_hour, 3600, "reset requests")
 
 
+def _email_form(
+    request: Request,
+    template: str,
+    title: str,
+    *,
+    email: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+    json_href: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page whose form asks for an email address (log in, reset), with its message."""
+    shown = {"email": email, "error": error, "notice": notice, "page_title": title, **context}
+    return render(request, template, shown, status_code=status_code, json_href=json_href)
+
+
 def _start_session(request: Request, comm: Comm, account: Account, response: Response) -> str:
     """A fresh session for ``account`` (this browser's previous one ends); sets the cookie."""
     old = request.cookies.get(SESSION_COOKIE)
@@ -186,28 +203,10 @@ def signup(request: Request, response: Response, comm: Comm, data: UserCreate) -
 # -- log in ---------------------------------------------------------------------------------
 
 
-def _login_page(
-    request: Request,
-    *,
-    email: str = "",
-    next_url: str = "/",
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "login.html",
-        {
-            "email": email,
-            "next": safe_next(next_url),
-            "error": error,
-            "notice": notice,
-            "nav": "login",
-            "page_title": "Log in",
-        },
-        status_code=status_code,
-        json_href="/api/me",
+def _login_page(request: Request, next_url: str = "/", **shown: Any) -> HTMLResponse:
+    next_url = safe_next(next_url)
+    return _email_form(
+        request, "login.html", "Log in", json_href="/api/me", next=next_url, nav="login", **shown
     )
 
 
@@ -273,20 +272,8 @@ def logout(request: Request, response: Response, comm: Comm) -> None:
 # -- password reset -------------------------------------------------------------------------
 
 
-def _reset_request_page(
-    request: Request,
-    *,
-    email: str = "",
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "reset_request.html",
-        {"email": email, "error": error, "notice": notice, "page_title": "Reset password"},
-        status_code=status_code,
-    )
+def _reset_request_page(request: Request, **shown: Any) -> HTMLResponse:
+    return _email_form(request, "reset_request.html", "Reset password", **shown)
 
 
 @router.get("/reset", response_class=HTMLResponse, include_in_schema=False)

@@ -24,9 +24,9 @@ from paperwire.models.community import (
 from paperwire.store.collections import CollectionNotFound
 from paperwire.store.votes import PaperNotFound
 from paperwire.web.auth import CSRF, Comm, RequireAccount, safe_next, viewer_of
-from paperwire.web.dependencies import arxiv_id_or_422
+from paperwire.web.dependencies import arxiv_id_or_error
 from paperwire.web.templating import render
-from paperwire.web.twin import Api, Call, Errors, FormError, Page, parse_form, twin
+from paperwire.web.twin import Api, Call, Errors, FormError, Page, Register, parse_form, twin
 
 router = APIRouter(tags=["collections"])
 FormStr = Annotated[str, Form()]
@@ -63,7 +63,7 @@ def _checked(value: str) -> bool:
 
 
 def _add(comm: Comm, collection_id: int, owner_id: int, raw: str) -> CollectionItemResult:
-    aid = arxiv_id_or_422(raw)
+    aid = arxiv_id_or_error(raw)
     try:
         with _found():
             changed = comm.collections.add(collection_id, owner_id, aid)
@@ -72,6 +72,14 @@ def _add(comm: Comm, collection_id: int, owner_id: int, raw: str) -> CollectionI
             status_code=404, detail=f"Paper {aid} is not on this site (submit it first)."
         ) from None
     return CollectionItemResult(collection_id=collection_id, arxiv_id=aid, changed=changed)
+
+
+def _change(
+    route: str, model: Any, summary: str, page: Page, status: int | None = None
+) -> Register:
+    """Register an owner's change: the JSON route (401/403/404 errors), the page's form,
+    CSRF on both."""
+    return twin(router, Api(route, model, status, _ERRORS, summary), page, CSRF)
 
 
 def _to_collection(call: Call, result: Any) -> Response:
@@ -150,17 +158,12 @@ def _create_failed(call: Call, exc: HTTPException) -> Response | None:
     return _list_page(call, mine, exc.errors, exc.status_code)
 
 
-@twin(
-    router,
-    Api(
-        "POST /api/collections",
-        CollectionSummary,
-        201,
-        _ERRORS,
-        "Create a collection",
-    ),
+@_change(
+    "POST /api/collections",
+    CollectionSummary,
+    "Create a collection",
     Page("POST /collections", form=_create_form, respond=_created, failed=_create_failed),
-    CSRF,
+    status=201,
 )
 def create(comm: Comm, account: RequireAccount, data: CollectionCreate) -> CollectionSummary:
     return comm.collections.create(account.id, data)
@@ -221,16 +224,11 @@ def _edit_form(call: Call) -> dict[str, Any]:
     return {"data": parse_form(CollectionUpdate, data, LABELS)}
 
 
-@twin(
-    router,
-    Api(
-        "PATCH /api/collections/{collection_id}",
-        CollectionSummary,
-        errors=_ERRORS,
-        summary="Rename, describe or publish a collection",
-    ),
+@_change(
+    "PATCH /api/collections/{collection_id}",
+    CollectionSummary,
+    "Rename, describe or publish a collection",
     Page("POST /collections/{collection_id:int}/edit", form=_edit_form, respond=_to_collection),
-    CSRF,
 )
 def update(
     comm: Comm, account: RequireAccount, collection_id: int, data: CollectionUpdate
@@ -239,33 +237,23 @@ def update(
         return comm.collections.update(collection_id, account.id, data)
 
 
-@twin(
-    router,
-    Api(
-        "DELETE /api/collections/{collection_id}",
-        None,
-        204,
-        _ERRORS,
-        "Delete a collection",
-    ),
+@_change(
+    "DELETE /api/collections/{collection_id}",
+    None,
+    "Delete a collection",
     Page("POST /collections/{collection_id:int}/delete", respond=lambda call, _: _to_list()),
-    CSRF,
+    status=204,
 )
 def delete(comm: Comm, account: RequireAccount, collection_id: int) -> None:
     with _found():
         comm.collections.delete(collection_id, account.id)
 
 
-@twin(
-    router,
-    Api(
-        "POST /api/collections/{collection_id}/papers",
-        CollectionItemResult,
-        errors=_ERRORS,
-        summary="Add a paper to a collection",
-    ),
+@_change(
+    "POST /api/collections/{collection_id}/papers",
+    CollectionItemResult,
+    "Add a paper to a collection",
     Page("POST /collections/{collection_id:int}/papers", form=_paper_form, respond=_to_collection),
-    CSRF,
 )
 def add(
     comm: Comm, account: RequireAccount, collection_id: int, data: CollectionPaperAdd
@@ -273,24 +261,19 @@ def add(
     return _add(comm, collection_id, account.id, data.arxiv_id)
 
 
-@twin(
-    router,
-    Api(
-        "DELETE /api/collections/{collection_id}/papers/{arxiv_id:path}",
-        CollectionItemResult,
-        errors=_ERRORS,
-        summary="Remove a paper from a collection",
-    ),
+@_change(
+    "DELETE /api/collections/{collection_id}/papers/{arxiv_id:path}",
+    CollectionItemResult,
+    "Remove a paper from a collection",
     Page(
         "POST /collections/{collection_id:int}/papers/{arxiv_id:path}/remove",
         respond=_to_collection,
     ),
-    CSRF,
 )
 def remove(
     comm: Comm, account: RequireAccount, collection_id: int, arxiv_id: str
 ) -> CollectionItemResult:
-    aid = arxiv_id_or_422(arxiv_id)
+    aid = arxiv_id_or_error(arxiv_id)
     with _found():
         changed = comm.collections.remove(collection_id, account.id, aid)
     return CollectionItemResult(collection_id=collection_id, arxiv_id=aid, changed=changed)

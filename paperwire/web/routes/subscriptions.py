@@ -45,7 +45,7 @@ from paperwire.web.auth import CSRF, RequireUser, limiter_of
 from paperwire.web.dependencies import PW, ParamError, parse_bool, parse_date
 from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
-from paperwire.web.twin import Api, Call, Errors, FormError, Page, Shown, twin
+from paperwire.web.twin import Api, Call, Errors, FormError, Page, Register, Shown, twin
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["subscriptions"])
@@ -131,6 +131,16 @@ def _link_failed(call: Call, exc: HTTPException) -> Response | None:
     if not isinstance(exc, LinkError):
         return None
     return _bad_link(call.request, exc.reason, str(exc.detail))
+
+
+def _link(api: str, summary: str, page: str, respond: Callable[[Call, Any], Response]) -> Register:
+    """Register a view of a signed email link: the JSON route (400 for a link that does
+    not work) and the page (``respond``; a page explaining a bad link)."""
+    return twin(
+        router,
+        Api(api, SubscriptionPublic, errors=TOKEN_ERRORS, summary=summary),
+        Page(page, respond=respond, failed=_link_failed),
+    )
 
 
 def _manage_path(subs: Subscriptions, sub: SubscriptionRow) -> str:
@@ -279,15 +289,11 @@ def _subscribed(call: Call, result: Shown[SubscriptionPublic]) -> Response:
     )
 
 
-@twin(
-    router,
-    Api(
-        "POST /api/subscriptions/confirm",
-        SubscriptionPublic,
-        errors=TOKEN_ERRORS,
-        summary="Confirm a subscription (the link in the confirmation email)",
-    ),
-    Page("POST /subscriptions/confirm", respond=_subscribed, failed=_link_failed),
+@_link(
+    "POST /api/subscriptions/confirm",
+    "Confirm a subscription (the link in the confirmation email)",
+    "POST /subscriptions/confirm",
+    _subscribed,
 )
 def confirm(pw: PW, token: Token) -> Shown[SubscriptionPublic]:
     return _by_link(pw, token, Subscriptions.confirm)
@@ -331,15 +337,11 @@ def _unsubscribed(call: Call, result: Shown[SubscriptionPublic]) -> Response:
     )
 
 
-@twin(
-    router,
-    Api(
-        "POST /api/subscriptions/unsubscribe",
-        SubscriptionPublic,
-        errors=TOKEN_ERRORS,
-        summary="Unsubscribe (the token from an email's unsubscribe link)",
-    ),
-    Page("POST /unsubscribe", respond=_unsubscribed, failed=_link_failed),
+@_link(
+    "POST /api/subscriptions/unsubscribe",
+    "Unsubscribe (the token from an email's unsubscribe link)",
+    "POST /unsubscribe",
+    _unsubscribed,
 )
 def unsubscribe(pw: PW, token: Token) -> Shown[SubscriptionPublic]:
     return _by_link(pw, token, Subscriptions.unsubscribe)
@@ -368,20 +370,12 @@ def _manage_page(
     )
 
 
-@twin(
-    router,
-    Api(
-        "/api/subscriptions/manage",
-        SubscriptionPublic,
-        errors=TOKEN_ERRORS,
-        summary="A subscription, from the token in its emails",
-    ),
-    Page(
-        "/subscriptions/manage",
-        respond=lambda call, sub: _manage_page(
-            call.request, subscriptions_of(call.args["pw"]), sub, call.args["token"], None
-        ),
-        failed=_link_failed,
+@_link(
+    "/api/subscriptions/manage",
+    "A subscription, from the token in its emails",
+    "/subscriptions/manage",
+    lambda call, sub: _manage_page(
+        call.request, subscriptions_of(call.args["pw"]), sub, call.args["token"], None
     ),
 )
 def manage(pw: PW, token: Token) -> SubscriptionPublic:

@@ -11,7 +11,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import VoteState
-from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.store.votes import PaperNotFound
 from paperwire.web.auth import (
     CSRF,
@@ -22,6 +21,7 @@ from paperwire.web.auth import (
     safe_next,
     viewer_of,
 )
+from paperwire.web.dependencies import arxiv_id_or_error
 from paperwire.web.ratelimit import enforce
 from paperwire.web.twin import Api, Call, Errors, Page, twin
 
@@ -37,12 +37,7 @@ _ERRORS: Errors = {
 
 
 def canonical(arxiv_id: str) -> str:
-    try:
-        return normalize_arxiv_id(arxiv_id)
-    except InvalidArxivId:
-        raise HTTPException(
-            status_code=404, detail=f"{arxiv_id[:80]!r} is not an arXiv id"
-        ) from None
+    return arxiv_id_or_error(arxiv_id, 404, f"{arxiv_id[:80]!r} is not an arXiv id")
 
 
 def _missing(arxiv_id: str) -> HTTPException:
