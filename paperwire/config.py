@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     milvus_uri: str | None = Field(
         None,
         description="`http://host:19530` for a Milvus cluster; default: a Milvus Lite file "
-        "`index/milvus.db` in `home` (tests and trials only: one process per file).",
+        "`index/milvus.db` in `home` (trials only: one process per file).",
     )
     milvus_collection: str = Field("papers", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
     milvus_analyzer: str = Field(

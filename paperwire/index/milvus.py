@@ -481,12 +481,13 @@ class MilvusIndex:
             params["ef"] = max(int(params["ef"]), k)
         return {"metric_type": "COSINE", "params": params}
 
-    def _ensure_collection(self, first_vector_dim: int | None) -> None:
+    def _ensure_collection(self, first_vector_dim: int | None) -> bool:
+        """Create the collection unless it exists; whether this call created it."""
         if self._exists:
-            return
+            return False
         self._load_schema()  # another process may have created it meanwhile
         if self._exists:
-            return
+            return False
         dim = self._configured_dim or first_vector_dim
         if dim is None and self._dim_provider is not None:
             dim = self._dim_provider()
@@ -495,6 +496,7 @@ class MilvusIndex:
                 f"cannot create Milvus collection {self.collection!r}: vector size unknown"
             )
         self._create(dim)
+        return True
 
     def _missing(self, exc: Exception) -> bool:
         """True (and forget the collection) when ``exc`` says it does not exist."""
@@ -588,7 +590,7 @@ class MilvusIndex:
                 if not self._exists:
                     self._pending = {}
                     return  # deleting from a collection that does not exist
-            self._ensure_collection(first_dim)
+            created = self._ensure_collection(first_dim)
             self._require_current()
             dim = self._dim
             assert dim is not None
@@ -598,12 +600,13 @@ class MilvusIndex:
                         f"vector for {p.doc.arxiv_id} has {p.vector.shape[0]} dimensions, "
                         f"the Milvus collection {self.collection!r} has {dim}"
                     )
-            lookups = [p.doc.arxiv_id for p in writes if p.lookup]
-            if lookups:
-                stored = self._read_vectors(lookups, "Strong")
-                for p in writes:
-                    if p.lookup:
-                        p.vector, p.lookup = stored.get(p.doc.arxiv_id), False
+            # A new collection holds no vectors to keep (and Milvus Lite fails to read
+            # vectors from an empty IVF_FLAT collection: "Growing segment loss raw data").
+            lookups = [] if created else [p.doc.arxiv_id for p in writes if p.lookup]
+            stored = self._read_vectors(lookups, "Strong") if lookups else {}
+            for p in writes:
+                if p.lookup:
+                    p.vector, p.lookup = stored.get(p.doc.arxiv_id), False
             for start in range(0, len(deletes), _READ_BATCH):
                 self._client.delete(self.collection, ids=deletes[start : start + _READ_BATCH])
             for start in range(0, len(writes), _WRITE_BATCH):

@@ -273,8 +273,11 @@ def test_vector_index_type_and_parameters_are_settings(milvus_server: str, colle
         assert isinstance(ix, MilvusIndex)
         rng = np.random.default_rng(1)
         vectors = rng.standard_normal((40, 8)).astype(np.float32)
-        ix.upsert([_doc(i, vectors[i]) for i in range(40)])
+        # The first commit holds a paper without a vector: nothing to look up in a new
+        # collection (Milvus Lite cannot read vectors of an empty IVF_FLAT collection).
+        ix.upsert([_doc(i, vectors[i]) for i in range(40)] + [_doc(40)])
         ix.commit()
+        assert set(ix.vectors_of(["2599.00003", "2599.00040"])) == {"2599.00003"}
         described = ix._client.describe_index(collection, index_name="vector")
         assert described["index_type"] == "IVF_FLAT" and described["nlist"] == "4"
         assert ix._vector_search_params(10)["params"] == {"nprobe": 4}
