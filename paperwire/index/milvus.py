@@ -187,19 +187,21 @@ class _Analyzer:
 
             self._stemmer = Stemmer.Stemmer("english")
 
+    def _analyzed(self, text: str) -> list[tuple[str, str]]:
+        """(word, index token) of each word that is not a stop word."""
+        words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
+        if self._stemmer is None:
+            return [(w, w) for w in words]
+        stems = self._stemmer.stemWords(words)  # one C call for the whole text
+        return [(w, s) for w, s in zip(words, stems, strict=True) if s not in _ENGLISH_STOP]
+
     def words(self, text: str) -> list[str]:
         """Lower-cased words (what is sent to Milvus, which analyzes them again)."""
-        words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
-        if self._stemmer is not None:
-            words = [w for w in words if self._stemmer.stemWord(w) not in _ENGLISH_STOP]
-        return words
+        return [w for w, _ in self._analyzed(text)]
 
     def tokens(self, text: str) -> list[str]:
         """Index tokens (stemmed for ``english``), in order, for phrase matching."""
-        words = self.words(text)
-        if self._stemmer is None:
-            return words
-        return [str(t) for t in self._stemmer.stemWords(words)]
+        return [str(t) for _, t in self._analyzed(text)]
 
 
 def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -770,12 +772,16 @@ class MilvusIndex:
         text = " ".join(words)
         expr = self._join(parts)
         params = {"metric_type": "BM25"}
-        limit = min(k if check is None else max(4 * k, 100), MAX_TOPK)
+        limit = min(k if check is None else max(2 * k, 50), MAX_TOPK)
         offset = 0
         kept: list[Hit] = []
         while True:
             hits = self._search(field, [text], expr, limit, params, output, offset)
-            kept += [h for h in hits if check is None or check(h)]
+            for hit in hits:  # best first: the first k that pass are the top k
+                if check is None or check(hit):
+                    kept.append(hit)
+                    if len(kept) >= k:
+                        break
             offset += len(hits)
             if len(kept) >= k or len(hits) < limit or offset >= MAX_TOPK:
                 break
@@ -798,13 +804,15 @@ class MilvusIndex:
         return self._bm25(field, words, parts, k, check, both.output())
 
     def _author_matches(
-        self, names: list[list[str]], parts: Sequence[str], phrases: list[list[str]]
+        self, names: list[list[str]], parts: Sequence[str], phrases: list[list[str]], k: int
     ) -> dict[str, float]:
         """Ids of the papers by every one of ``names`` (``author:``), with the sum of their
-        name scores; phrases are checked here too, as the hits carry their text."""
+        name scores: the best ``k`` for one name, all (up to ``MAX_TOPK``) for several;
+        phrases are checked here too, as the hits carry their text."""
+        limit = k if len(names) == 1 else MAX_TOPK
         found: dict[str, float] | None = None
         for name in names:
-            hits = self._name_hits(name, parts, MAX_TOPK, _Constraints(phrases, [], found))
+            hits = self._name_hits(name, parts, limit, _Constraints(phrases, [], found))
             scores = dict(hits)
             found = scores if found is None else {i: found[i] + s for i, s in scores.items()}
             if not found:
@@ -824,8 +832,9 @@ class MilvusIndex:
         text_words = term_words + [w for p in phrase_words for w in p]
         try:
             allowed: dict[str, float] | None = None
-            if names:
-                allowed = self._author_matches(names, parts, phrases)
+            if names:  # alone, the top k by name are the answer; else all candidates
+                enough = MAX_TOPK if text_words else k
+                allowed = self._author_matches(names, parts, phrases, enough)
                 if not text_words or not allowed:
                     return self._ranked(allowed, k)
                 if len(allowed) <= _ID_FILTER_MAX:
