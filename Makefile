@@ -71,7 +71,8 @@ bench: install
 	$(BENCH) latency --out bench/results/latency.json
 	$(BIN)/python bench/ingest_search.py
 
-# SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers (~15 min).
+# SQLite + embedded vs PostgreSQL + Milvus (milvus-lite 2.5: a local Milvus server) on the
+# 74,728 arXiv papers (~20 min; the first run embeds their titles, ~5 min more).
 bench-backends: install
 	$(BIN)/python bench/backends.py
 
