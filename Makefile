@@ -72,7 +72,7 @@ bench: install
 	$(BIN)/python bench/ingest_search.py
 
 # SQLite + embedded vs PostgreSQL + Milvus (milvus-lite 2.5: a local Milvus server) on the
-# 74,728 arXiv papers (~20 min; the first run embeds their titles, ~5 min more).
+# 74,728 arXiv papers (~15 min; the first run embeds their titles, ~5 min more).
 bench-backends: install
 	$(BIN)/python bench/backends.py
 
