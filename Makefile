@@ -72,7 +72,8 @@ bench: install
 	$(BENCH) latency --out bench/results/latency.json
 	$(BENCH) ingest-search
 
-# SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers (~15 min).
+# SQLite + embedded vs PostgreSQL + Milvus (milvus-lite 2.5: a local Milvus server) on the
+# 74,728 arXiv papers (~15 min; the first run embeds their titles, ~5 min more).
 bench-backends: install
 	$(BENCH) backends
 

@@ -32,13 +32,30 @@ class Settings(BaseSettings):
     milvus_uri: str | None = Field(
         None,
         description="`http://host:19530` for a Milvus cluster; default: a Milvus Lite file "
-        "`index/milvus.db` in `home` (tests and trials only: one process per file).",
+        "`index/milvus.db` in `home` (trials only: one process per file).",
     )
     milvus_collection: str = Field("papers", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
     milvus_analyzer: str = Field(
-        "standard",
-        description="Milvus text analyzer. Use `english` (stemming) on a cluster; Milvus "
-        "Lite only has `standard`. Changing it needs `paperwire index --rebuild`.",
+        "english",
+        description="Milvus text analyzer: `english` (stemming, stop words) or `standard`. "
+        "Changing it needs `paperwire index --rebuild`.",
+    )
+    milvus_index_type: str = Field(
+        "auto",
+        pattern=r"^(auto|[A-Z][A-Z0-9_]*)$",
+        description="Vector index: `auto` (HNSW on a server that builds it, FLAT where it "
+        "does not, i.e. Milvus Lite), or a Milvus index type: `HNSW` (cluster), `IVF_FLAT` "
+        "or `FLAT` (Lite). Applies when the collection is created.",
+    )
+    milvus_index_params: dict[str, int | float | str] = Field(
+        default_factory=dict,
+        description='Build parameters of the vector index as JSON, e.g. `{"M": 16, '
+        '"efConstruction": 128}` (HNSW) or `{"nlist": 1024}` (IVF_FLAT); empty: defaults.',
+    )
+    milvus_search_params: dict[str, int | float | str] = Field(
+        default_factory=dict,
+        description='Search parameters of the vector index as JSON, e.g. `{"ef": 64}` '
+        '(HNSW) or `{"nprobe": 32}` (IVF_FLAT); empty: defaults.',
     )
     milvus_token: str | None = Field(None, description="Milvus `user:password` or API key.")
     embedding_model: str = Field(

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Which store + index the backend-dependent tests use (`make test` runs both):
 #   unset            every variant (SQLite and PostgreSQL stores, every index backend)
 #   sqlite-embedded  SQLite + the embedded index only
-#   pg-milvus        PostgreSQL + Milvus Lite only; `make_app` builds such apps too
+#   pg-milvus        PostgreSQL + Milvus (a Milvus Lite server) only; `make_app` builds
+#                    such apps too
 TEST_BACKEND = os.environ.get("PAPERWIRE_TEST_BACKEND", "")
 if TEST_BACKEND not in ("", "sqlite-embedded", "pg-milvus"):
     raise ValueError(
@@ -66,11 +67,13 @@ def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFact
     """Build isolated ``Paperwire`` apps: ``make_app(semantic=False, database_url=...)``.
 
     With ``PAPERWIRE_TEST_BACKEND=pg-milvus`` each home gets its own fresh PostgreSQL
-    database and a Milvus Lite index in the home (unless the test passes its own)."""
+    database and its own collection on the session's Milvus server (unless the test passes
+    its own); ``backend_env`` gives a child process the same."""
     from paperwire.core import Paperwire
 
     apps: list[Paperwire] = []
     databases: dict[Path, str] = {}
+    collections: dict[Path, str] = {}
 
     def factory(**overrides: Any) -> Paperwire:
         home = Path(overrides.pop("home", tmp_path / f"home{len(apps)}"))
@@ -80,6 +83,10 @@ def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFact
                     databases[home] = _create_database(request.getfixturevalue("postgres_server"))
                 overrides["database_url"] = databases[home]
             overrides.setdefault("index", "milvus")
+            if overrides["index"] == "milvus" and "milvus_uri" not in overrides:
+                overrides["milvus_uri"] = request.getfixturevalue("milvus_server")
+                collections.setdefault(home, new_milvus_collection())
+                overrides.setdefault("milvus_collection", collections[home])
         pw = Paperwire(Settings(home=home, **overrides))
         apps.append(pw)
         return pw
@@ -89,6 +96,19 @@ def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFact
         pw.close()
     for url in databases.values():
         _drop_database(url)
+    if collections:
+        drop_milvus_collections(request.getfixturevalue("milvus_server"), collections.values())
+
+
+def backend_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process (or a CLI run) ``settings``' store and
+    index: database URL, index backend, Milvus server and collection."""
+    return {
+        "PAPERWIRE_DATABASE_URL": settings.db_url,
+        "PAPERWIRE_INDEX": settings.index,
+        "PAPERWIRE_MILVUS_URI": settings.milvus_uri or "",
+        "PAPERWIRE_MILVUS_COLLECTION": settings.milvus_collection,
+    }
 
 
 def _free_port() -> int:
@@ -168,6 +188,48 @@ def postgres_server() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def milvus_server() -> Iterator[str]:
+    """One Milvus Lite server (milvus-lite 2.5: the engine a Milvus cluster runs, as one
+    local process) for the test session; yields its ``http://`` URI. Tests use their own
+    collections (``new_milvus_collection``), as paperwire does on a cluster.
+
+    ``PAPERWIRE_TEST_MILVUS_URI`` points at an existing server (e.g. a cluster) instead.
+    """
+    url = os.environ.get("PAPERWIRE_TEST_MILVUS_URI")
+    if url:
+        yield url
+        return
+    from paperwire.index.milvus import LiteServer
+
+    root = Path(tempfile.mkdtemp(prefix="paperwire-milvus-"))
+    server = LiteServer(root / "milvus.db", _free_port())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_milvus_serial = iter(range(1, 1 << 62))
+
+
+def new_milvus_collection() -> str:
+    """A collection name no other test (or xdist worker) of this run uses."""
+    return f"test_{os.getpid()}_{next(_milvus_serial)}"
+
+
+def drop_milvus_collections(uri: str, names: Iterable[str]) -> None:
+    from pymilvus import MilvusClient
+
+    client = MilvusClient(uri)
+    try:
+        for name in names:
+            client.drop_collection(name)
+    finally:
+        client.close()
 
 
 _db_serial = iter(range(1, 1 << 62))

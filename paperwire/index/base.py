@@ -88,6 +88,10 @@ class SearchIndex(Protocol):
 
     def vector_of(self, arxiv_id: str) -> Vector | None: ...
 
+    def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vectors of those of ``arxiv_ids`` that have one, read at once: a
+        server-side index answers in one round trip instead of one per paper."""
+
     def keyword_count(self) -> int: ...
 
     def vector_count(self) -> int: ...

@@ -57,6 +57,10 @@ class EmbeddedIndex:
     def vector_of(self, arxiv_id: str) -> Vector | None:
         return self.vectors.vector_of(arxiv_id)
 
+    def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
+        found = {i: self.vectors.vector_of(i) for i in dict.fromkeys(arxiv_ids)}
+        return {i: v for i, v in found.items() if v is not None}
+
     def keyword_count(self) -> int:
         return self.keyword.count()
 

@@ -51,6 +51,9 @@ def _milvus(settings: Settings) -> SearchIndex:
         analyzer=settings.milvus_analyzer,
         token=settings.milvus_token,
         dim_provider=model_dim,
+        index_type=settings.milvus_index_type,
+        index_params=settings.milvus_index_params,
+        search_params=settings.milvus_search_params,
     )
 
 

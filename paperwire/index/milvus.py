@@ -1,41 +1,50 @@
-"""A ``SearchIndex`` on Milvus: BM25 (a ``Function`` over the text) + HNSW vectors + filters.
+"""A ``SearchIndex`` on Milvus: BM25 (``Function``s over the text) + vectors + filters.
 
-The same code talks to a Milvus cluster (``http://host:19530``, ``PAPERWIRE_MILVUS_URI``)
-and to Milvus Lite (a local ``./x.db`` path; pymilvus starts an in-process server for it),
-which the tests use. One collection (``PAPERWIRE_MILVUS_COLLECTION``, default ``papers``):
+The same code talks to a Milvus cluster or standalone server (``http://host:19530``,
+``PAPERWIRE_MILVUS_URI``), to a Milvus Lite server (the ``milvus`` binary of the
+``milvus-lite`` 2.5 wheel listening on a port, which the tests run), and to a Milvus Lite
+file (a local ``./x.db`` path; pymilvus starts that binary for it). milvus-lite 2.5 runs
+the engine a cluster runs (segcore, knowhere, tantivy analyzers) in one process. One
+collection (``PAPERWIRE_MILVUS_COLLECTION``, default ``papers``):
 
-============== ============================= =============================================
-field          type                          use
-============== ============================= =============================================
-arxiv_id       VARCHAR, primary key
-title          VARCHAR                       phrase post-filter (title/abstract boundary)
-text           VARCHAR, analyzer + match     ``title + "\\n" + abstract``; BM25 input
-text_sparse    SPARSE_FLOAT_VECTOR           BM25 ``Function`` output; keyword ranking
-authors        VARCHAR, analyzer + match     one author per line; ``author:`` constraints
-authors_sparse SPARSE_FLOAT_VECTOR           BM25 over authors: "Li Dong" typed as words
-vector         FLOAT_VECTOR(dim), HNSW       cosine; a placeholder where ``has_vector`` is false
-has_vector     BOOL                          Milvus needs a value in every vector field
-published      INT64                         ``date.toordinal()``; -1 when unknown
-has_code       BOOL
-categories     ARRAY<VARCHAR>                lower-case
-organization   VARCHAR                       lower-case; "" when unknown
-============== ============================= =============================================
+==================== ============================= =======================================
+field                type                          use
+==================== ============================= =======================================
+arxiv_id             VARCHAR, primary key
+text                 VARCHAR, analyzer             ``title + "\\n" + abstract``; BM25 input
+text_sparse          SPARSE_FLOAT_VECTOR           BM25 ``Function`` output; keyword ranking
+authors              VARCHAR, analyzer             one author per line; ``author:`` names
+authors_sparse       SPARSE_FLOAT_VECTOR           BM25 over author words
+author_pairs         VARCHAR, analyzer             each two adjacent words of one author,
+                                                   joined by ``0`` (``li0dong``)
+author_pairs_sparse  SPARSE_FLOAT_VECTOR           BM25 over those pairs: names of 2+ words
+vector               FLOAT_VECTOR(dim)             cosine; a placeholder where ``has_vector``
+                                                   is false
+has_vector           BOOL                          Milvus needs a value in every vector field
+published            INT64                         ``date.toordinal()``; -1 when unknown
+has_code             BOOL
+categories           ARRAY<VARCHAR>                lower-case
+organization         VARCHAR                       lower-case; "" when unknown
+==================== ============================= =======================================
 
 Behaviour, and where it differs from the embedded backend:
 
-* The text analyzer is a setting (``PAPERWIRE_MILVUS_ANALYZER``): ``english`` (stemming,
-  stop words) on a cluster; Milvus Lite 3.2.2 only has ``standard`` (lower-cased words,
-  **no stemming**: "pruning" does not find "pruned" there). Authors always use ``standard``.
-* Terms are weighted by count by repeating them in the BM25 query text (Milvus counts
-  query-term frequency).
-* Quoted phrases and ``author:`` names are constraints. Milvus Lite has ``TEXT_MATCH``
-  but no ``PHRASE_MATCH``, and a phrase must not match across the title/abstract boundary
-  nor across two authors, which ``PHRASE_MATCH`` on one string cannot express anyway.
-  So the filter requires every word with ``TEXT_MATCH`` (on any Milvus), and the exact
-  phrase is checked in Python over the returned documents, fetching more hits until ``k``
-  pass (up to Milvus's top-k limit of 16,384).
+* The text analyzer is a setting (``PAPERWIRE_MILVUS_ANALYZER``, default ``english``:
+  stemming, stop words). Authors use ``standard``. Terms are weighted by count by
+  repeating them in the BM25 query text (Milvus counts query-term frequency).
+* The vector index is a setting (``PAPERWIRE_MILVUS_INDEX_TYPE`` and its build/search
+  parameters): ``auto`` builds HNSW where the server can, FLAT (exact) on Milvus Lite,
+  whose local mode accepts only FLAT, IVF_FLAT and AUTOINDEX.
+* Quoted phrases and ``author:`` names are constraints, checked without ``TEXT_MATCH`` or
+  ``PHRASE_MATCH``: Milvus Lite 2.5 rejects both, a phrase must not match across the
+  title/abstract boundary nor a name across two authors, and ``LIKE`` or token arrays were
+  10–100× slower (docs/benchmarks.md, Backends). An author name of two or more words is
+  looked up by its word pairs (``li0dong``: a pair exists only inside one author, so the
+  lookup returns few papers besides the author's); a phrase ranks by BM25 over its words,
+  and the exact phrase is checked in Python over the returned text, fetching further
+  pages until ``k`` hits pass (up to Milvus's top-k limit of 16,384).
 * A free-text query that looks like a name (2–6 words) also ranks that author's papers
-  first: BM25 over ``authors_sparse``, × ``AUTHOR_NAME_BOOST``, added to the text BM25.
+  first: BM25 over ``author_pairs_sparse``, × ``AUTHOR_NAME_BOOST``, added to the text BM25.
 * Writes are buffered and sent on ``commit()`` (uncommitted changes stay invisible, as
   the contract says). An upsert without a vector keeps the stored one: ``commit`` reads
   it back first (Milvus replaces whole rows).
@@ -43,24 +52,28 @@ Behaviour, and where it differs from the embedded backend:
   the server has applied it (there is no per-process snapshot as with the embedded files);
   ``refresh()`` renews cached counts (at most every ``count_ttl`` seconds) and notices a
   collection created or dropped by another process.
-* Keyword hits come back with their vectors, kept (4,096 at most, until the next commit
-  or refresh) for ``vector_of``: hybrid search asks for the vector of every keyword
-  candidate, which would otherwise be one round trip per paper.
-* Consistency: searches use "Session" (a process reads its own commits; others' within
-  the cluster's staleness bound), counts and stored-vector reads "Strong".
+* ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
+  every keyword candidate's).
+* Consistency: searches and vector reads use "Session" (a process reads its own commits;
+  others' within the cluster's staleness bound), counts and the reads of ``commit``
+  "Strong".
 * ``clear()`` drops the collection; the next ``commit()`` creates it again (with the
   dimension of the first vector, or of the embedding model via ``dim_provider``).
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
 import re
+import subprocess
 import threading
 import time
 import zlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,9 +82,11 @@ from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
 from paperwire.index.vectors import VectorDimensionError
 from paperwire.models.search import SearchFilters
 
-__all__ = ["MilvusIndex", "MilvusIndexError", "milvus_literal"]
+__all__ = ["LiteServer", "MilvusIndex", "MilvusIndexError", "milvus_literal"]
 
-# Milvus refuses a search with a limit above this (``topk``).
+log = logging.getLogger(__name__)
+
+# Milvus refuses a search with offset + limit above this (``topk``).
 MAX_TOPK = 16_384
 # Like the embedded backend: an author-name match of the whole query counts 3×.
 AUTHOR_NAME_BOOST = 3.0
@@ -84,13 +99,22 @@ _CATEGORY_MAX = 64
 _CATEGORIES_CAPACITY = 64
 _WRITE_BATCH = 500
 _READ_BATCH = 1_000
-_HNSW = {"M": 16, "efConstruction": 128}
-_EF_SEARCH = 64
+# Papers allowed by ``author:`` that are named in the text search's filter; more are
+# checked in Python instead (a long ``arxiv_id in [...]`` costs more than it saves).
+_ID_FILTER_MAX = 1_000
+_PAIR_JOIN = "0"  # inside a token for Milvus's tokenizers (alphanumeric runs)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Vectors of recent keyword hits kept for ``vector_of`` (see ``_remember``).
-_VECTOR_FIELDS = ("vector", "has_vector")
-_VECTOR_CACHE_SIZE = 4096
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # Milvus's tokenizers split on "_" too
+LITE_VECTOR_INDEX = "FLAT"
+# Build and search parameters per vector index type, unless the settings give them.
+VECTOR_INDEX_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "HNSW": ({"M": 16, "efConstruction": 128}, {"ef": 64}),
+    "IVF_FLAT": ({"nlist": 1024}, {"nprobe": 32}),
+    "FLAT": ({}, {}),
+}
+_BM25 = {"inverted_index_algo": "DAAT_MAXSCORE", "bm25_k1": 1.2, "bm25_b": 0.75}
+# Fields added since the first Milvus schema; a collection without them needs a rebuild.
+_REQUIRED_FIELDS = frozenset({"author_pairs_sparse"})
 
 # Lucene's English stop words, which Milvus's ``english`` analyzer removes (after stemming).
 _ENGLISH_STOP = frozenset(
@@ -127,6 +151,10 @@ def milvus_literal(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _id_list(ids: Iterable[str]) -> str:
+    return f"arxiv_id in [{', '.join(milvus_literal(i) for i in ids)}]"
+
+
 def _keyword(value: str | None) -> str:
     """How categories and organisations are stored and matched (case-insensitive)."""
     return _CONTROL.sub("", value or "").strip().lower()
@@ -143,6 +171,11 @@ def _one_line(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
+def _pairs(tokens: Sequence[str]) -> list[str]:
+    """Adjacent tokens joined into one token: ``li0dong`` for "Li Dong"."""
+    return [f"{a}{_PAIR_JOIN}{b}" for a, b in itertools.pairwise(tokens)]
+
+
 class _Analyzer:
     """A Python twin of a Milvus analyzer, for query words and the phrase post-filter."""
 
@@ -154,19 +187,21 @@ class _Analyzer:
 
             self._stemmer = Stemmer.Stemmer("english")
 
+    def _analyzed(self, text: str) -> list[tuple[str, str]]:
+        """(word, index token) of each word that is not a stop word."""
+        words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
+        if self._stemmer is None:
+            return [(w, w) for w in words]
+        stems = self._stemmer.stemWords(words)  # one C call for the whole text
+        return [(w, s) for w, s in zip(words, stems, strict=True) if s not in _ENGLISH_STOP]
+
     def words(self, text: str) -> list[str]:
         """Lower-cased words (what is sent to Milvus, which analyzes them again)."""
-        words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
-        if self._stemmer is not None:
-            words = [w for w in words if self._stemmer.stemWord(w) not in _ENGLISH_STOP]
-        return words
+        return [w for w, _ in self._analyzed(text)]
 
     def tokens(self, text: str) -> list[str]:
         """Index tokens (stemmed for ``english``), in order, for phrase matching."""
-        words = self.words(text)
-        if self._stemmer is None:
-            return words
-        return [str(t) for t in self._stemmer.stemWords(words)]
+        return [str(t) for _, t in self._analyzed(text)]
 
 
 def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -180,11 +215,52 @@ def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     return False
 
 
+Hit = Any  # pymilvus ``Hit``: a dict of "id", "distance", "entity" (the output fields)
+Check = Callable[[Hit], bool]
+
+
+def _hit_id(hit: Hit) -> str:
+    return str(hit.id)
+
+
 @dataclass
 class _Pending:
     doc: IndexDoc
     vector: Vector | None
     lookup: bool  # no vector given: keep the one stored for this id
+
+
+@dataclass(frozen=True)
+class _Constraints:
+    """A keyword query's hard constraints, checked on each hit (see ``check``)."""
+
+    phrases: list[list[str]]  # index tokens of each quoted phrase
+    names: list[list[str]]  # tokens of each author name (``author:`` or a free-text name)
+    allowed: Container[str] | None = None  # ids that passed the ``author:`` lookup
+
+    def output(self) -> list[str]:
+        return [*(["text"] if self.phrases else []), *(["authors"] if self.names else [])]
+
+    def check(self, text: _Analyzer, names: _Analyzer) -> Check | None:
+        if not (self.phrases or self.names or self.allowed is not None):
+            return None
+
+        def ok(hit: Hit) -> bool:
+            if self.allowed is not None and _hit_id(hit) not in self.allowed:
+                return False
+            row = hit.get("entity", hit)
+            if self.phrases:
+                title, _, abstract = str(row.get("text", "")).partition("\n")
+                parts = [text.tokens(title), text.tokens(abstract)]
+                if not all(any(_contains_run(p, ph) for p in parts) for ph in self.phrases):
+                    return False
+            if self.names:
+                authors = [names.tokens(a) for a in str(row.get("authors", "")).split("\n")]
+                if not all(any(_contains_run(a, n) for a in authors) for n in self.names):
+                    return False
+            return True
+
+        return ok
 
 
 _DELETE = None
@@ -202,12 +278,14 @@ class MilvusIndex:
 
     ``dim`` fixes the vector size; without it the collection is created with the size of
     the first vector committed, or ``dim_provider()`` (the embedding model's) when the
-    first commit has no vectors.
+    first commit has no vectors. ``index_type`` (``auto`` or a Milvus index type),
+    ``index_params`` and ``search_params`` choose the vector index when the collection is
+    created and how it is searched (defaults: ``VECTOR_INDEX_DEFAULTS``).
 
     Counts are exact ``count(*)`` queries, cached: this process's commits renew them at
     once; ``refresh()`` (the search service calls it every 2 s) renews counts older than
     ``count_ttl`` seconds, so another process's commits show in them within that time
-    (searches see them at once). A filtered count takes ~1 s on Milvus Lite at 75k rows.
+    (searches see them at once).
     """
 
     name = "milvus"
@@ -217,17 +295,23 @@ class MilvusIndex:
         uri: str,
         *,
         collection: str = "papers",
-        analyzer: str = "standard",
+        analyzer: str = "english",
         token: str | None = None,
         dim: int | None = None,
         dim_provider: Callable[[], int] | None = None,
         count_ttl: float = 30.0,
+        index_type: str = "auto",
+        index_params: Mapping[str, Any] | None = None,
+        search_params: Mapping[str, Any] | None = None,
     ) -> None:
         from pymilvus import MilvusClient
 
         self.uri = uri
         self.collection = collection
         self.analyzer = analyzer
+        self.index_type = index_type
+        self._index_params = dict(index_params or {})
+        self._search_params = dict(search_params or {})
         self._text = _Analyzer(analyzer)
         self._names = _Analyzer("standard")
         self._configured_dim = dim
@@ -235,15 +319,14 @@ class MilvusIndex:
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}
         self._counts: tuple[int, int] | None = None
-        self._vector_cache: OrderedDict[str, Vector | None] = OrderedDict()
         self._counted_at = 0.0
         self.count_ttl = count_ttl
         self._dim: int | None = None
         self._exists = False
+        self._outdated: set[str] = set()
+        self.vector_index: str | None = None  # the collection's vector index type
         self._lite_path: str | None = None
         if _is_lite(uri):
-            from pathlib import Path
-
             path = str(Path(uri).expanduser().resolve())
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             with _lite_lock:
@@ -263,16 +346,30 @@ class MilvusIndex:
     # ------------------------------------------------------------------ collection
 
     def _load_schema(self) -> None:
-        """Learn whether the collection exists and its vector size; load it for search."""
+        """Learn whether the collection exists, its vector size and index; load it."""
         self._exists = bool(self._client.has_collection(self.collection))
         self._dim = None
+        self.vector_index = None
+        self._outdated = set()
         if not self._exists:
             return
         info = self._client.describe_collection(self.collection)
+        names = {str(f.get("name")) for f in info.get("fields", [])}
+        self._outdated = set(_REQUIRED_FIELDS - names)
         for f in info.get("fields", []):
             if f.get("name") == "vector":
                 self._dim = int(f.get("params", {}).get("dim"))
+        for index_name in self._client.list_indexes(self.collection, field_name="vector"):
+            described = self._client.describe_index(self.collection, index_name=index_name)
+            self.vector_index = str(described.get("index_type") or "") or None
         self._client.load_collection(self.collection)
+
+    def _require_current(self) -> None:
+        if self._outdated:
+            raise MilvusIndexError(
+                f"Milvus collection {self.collection!r} was created by an older paperwire "
+                f"(no {', '.join(sorted(self._outdated))}): run `paperwire index --rebuild`"
+            )
 
     def _create(self, dim: int) -> None:
         from pymilvus import DataType, Function, FunctionType
@@ -280,25 +377,24 @@ class MilvusIndex:
         c = self._client
         s = c.create_schema(auto_id=False, enable_dynamic_field=False)
         s.add_field("arxiv_id", DataType.VARCHAR, is_primary=True, max_length=64)
-        s.add_field("title", DataType.VARCHAR, max_length=_VARCHAR_MAX)
-        s.add_field(
-            "text",
-            DataType.VARCHAR,
-            max_length=_VARCHAR_MAX,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params={"type": self.analyzer},
-        )
-        s.add_field("text_sparse", DataType.SPARSE_FLOAT_VECTOR)
-        s.add_field(
-            "authors",
-            DataType.VARCHAR,
-            max_length=_VARCHAR_MAX,
-            enable_analyzer=True,
-            enable_match=True,
-            analyzer_params={"type": "standard"},
-        )
-        s.add_field("authors_sparse", DataType.SPARSE_FLOAT_VECTOR)
+        analyzers = {"text": self.analyzer, "authors": "standard", "author_pairs": "standard"}
+        for src, analyzer in analyzers.items():
+            s.add_field(
+                src,
+                DataType.VARCHAR,
+                max_length=_VARCHAR_MAX,
+                enable_analyzer=True,
+                analyzer_params={"type": analyzer},
+            )
+            s.add_field(f"{src}_sparse", DataType.SPARSE_FLOAT_VECTOR)
+            s.add_function(
+                Function(
+                    name=f"{src}_bm25",
+                    function_type=FunctionType.BM25,
+                    input_field_names=[src],
+                    output_field_names=[f"{src}_sparse"],
+                )
+            )
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         s.add_field("has_vector", DataType.BOOL)
         s.add_field("published", DataType.INT64)
@@ -311,43 +407,89 @@ class MilvusIndex:
             max_length=_CATEGORY_MAX,
         )
         s.add_field("organization", DataType.VARCHAR, max_length=_SHORT_MAX)
-        for src in ("text", "authors"):
-            s.add_function(
-                Function(
-                    name=f"{src}_bm25",
-                    function_type=FunctionType.BM25,
-                    input_field_names=[src],
-                    output_field_names=[f"{src}_sparse"],
-                )
-            )
-        ip = c.prepare_index_params()
-        bm25 = {"inverted_index_algo": "DAAT_MAXSCORE", "bm25_k1": 1.2, "bm25_b": 0.75}
-        for sparse in ("text_sparse", "authors_sparse"):
-            ip.add_index(sparse, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params=bm25)  # fmt: skip
-        ip.add_index("vector", index_type="HNSW", metric_type="COSINE", params=_HNSW)
-        scalars = ["published", "has_code", "has_vector", "organization", "categories"]
-        if self._lite_path is not None:
-            scalars.remove("categories")  # Milvus Lite: no scalar index on ARRAY fields
-        for scalar in scalars:
-            ip.add_index(scalar, index_type="INVERTED")
         # Searches: "Session" — a process sees its own commits at once (read-your-writes)
         # without waiting for the cluster's latest timestamp on every search, as "Strong"
-        # would (up to a time tick, 200 ms by default). Counts and vector reads: "Strong".
+        # would (up to a time tick, 200 ms by default). Counts and commit's reads: "Strong".
         c.create_collection(self.collection, schema=s, consistency_level="Session")
-        # Indexes on an empty collection are ready at once; not waiting per index saves
-        # 0.5 s of polling each (and Milvus Lite lacks the RPC the wait uses).
-        c.create_index(self.collection, ip, sync=False)
-        c.load_collection(self.collection)
+        try:
+            self._create_indexes()
+            c.load_collection(self.collection)
+        except Exception:
+            c.drop_collection(self.collection)  # a retry with other settings starts clean
+            raise
         self._exists = True
+        self._outdated = set()
         self._dim = dim
 
-    def _ensure_collection(self, first_vector_dim: int | None) -> None:
+    def _create_indexes(self) -> None:
+        c = self._client
+        ip = c.prepare_index_params()
+        for src in ("text", "authors", "author_pairs"):
+            ip.add_index(f"{src}_sparse", index_type="SPARSE_INVERTED_INDEX",
+                         metric_type="BM25", params=_BM25)  # fmt: skip
+        for scalar in ("published", "has_code", "has_vector", "organization"):
+            ip.add_index(scalar, index_type="INVERTED")
+        # Indexes on an empty collection are ready at once; not waiting per index saves
+        # 0.5 s of polling each.
+        c.create_index(self.collection, ip, sync=False)
+        self.vector_index = self._create_vector_index()
+        # A cluster indexes ARRAY fields; Milvus Lite refuses ("Only int, varchar, float,
+        # double and bool fields support scalar index"; its 3.x server said "field type
+        # ARRAY does not support scalar index"). The category filter works either way.
+        ip = c.prepare_index_params()
+        ip.add_index("categories", index_type="INVERTED")
+        try:
+            c.create_index(self.collection, ip, sync=False)
+        except Exception as exc:  # any refusal: the filter works unindexed
+            log.info("Milvus: no scalar index on categories (%s); filtering without", exc)
+
+    def _create_vector_index(self) -> str:
+        """Build the configured vector index; ``auto``: HNSW, or FLAT where refused."""
+        from pymilvus.exceptions import MilvusException
+
+        kind = self.index_type
+        if kind == "auto":
+            kind = LITE_VECTOR_INDEX if self._lite_path is not None else "HNSW"
+        try:
+            self._add_vector_index(kind)
+        except MilvusException as exc:
+            if self.index_type != "auto" or "local mode" not in str(exc):
+                raise MilvusIndexError(
+                    f"Milvus refused vector index {kind} {self._build_params(kind)} on "
+                    f"{self.uri}: {exc} (PAPERWIRE_MILVUS_INDEX_TYPE, "
+                    "PAPERWIRE_MILVUS_INDEX_PARAMS)"
+                ) from exc
+            # A Milvus Lite server: its local mode builds FLAT, IVF_FLAT, AUTOINDEX only.
+            kind = LITE_VECTOR_INDEX
+            log.info("Milvus at %s refused HNSW (Milvus Lite); using %s", self.uri, kind)
+            self._add_vector_index(kind)
+        return kind
+
+    def _build_params(self, kind: str) -> dict[str, Any]:
+        return self._index_params or dict(VECTOR_INDEX_DEFAULTS.get(kind, ({}, {}))[0])
+
+    def _add_vector_index(self, kind: str) -> None:
+        ip = self._client.prepare_index_params()
+        ip.add_index("vector", index_type=kind, metric_type="COSINE",
+                     params=self._build_params(kind))  # fmt: skip
+        self._client.create_index(self.collection, ip, sync=False)
+
+    def _vector_search_params(self, k: int) -> dict[str, Any]:
+        params = self._search_params or dict(
+            VECTOR_INDEX_DEFAULTS.get(self.vector_index or "", ({}, {}))[1]
+        )
+        params = dict(params)
+        if "ef" in params:  # HNSW needs ef >= k
+            params["ef"] = max(int(params["ef"]), k)
+        return {"metric_type": "COSINE", "params": params}
+
+    def _ensure_collection(self, first_vector_dim: int | None) -> bool:
+        """Create the collection unless it exists; whether this call created it."""
         if self._exists:
-            return
+            return False
         self._load_schema()  # another process may have created it meanwhile
         if self._exists:
-            return
+            return False
         dim = self._configured_dim or first_vector_dim
         if dim is None and self._dim_provider is not None:
             dim = self._dim_provider()
@@ -356,6 +498,7 @@ class MilvusIndex:
                 f"cannot create Milvus collection {self.collection!r}: vector size unknown"
             )
         self._create(dim)
+        return True
 
     def _missing(self, exc: Exception) -> bool:
         """True (and forget the collection) when ``exc`` says it does not exist."""
@@ -395,16 +538,14 @@ class MilvusIndex:
             for arxiv_id in arxiv_ids:
                 self._pending[arxiv_id] = _DELETE
 
-    def _stored_vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+    def _read_vectors(self, ids: Sequence[str], consistency: str) -> dict[str, Vector]:
         found: dict[str, Vector] = {}
         for start in range(0, len(ids), _READ_BATCH):
-            chunk = list(ids[start : start + _READ_BATCH])
-            expr = f"arxiv_id in [{', '.join(milvus_literal(i) for i in chunk)}]"
             rows = self._client.query(
                 self.collection,
-                filter=expr + " and has_vector == true",
+                filter=_id_list(ids[start : start + _READ_BATCH]) + " and has_vector == true",
                 output_fields=["arxiv_id", "vector"],
-                consistency_level="Strong",
+                consistency_level=consistency,
             )
             for row in rows:
                 found[str(row["arxiv_id"])] = np.asarray(row["vector"], dtype=np.float32)
@@ -414,7 +555,8 @@ class MilvusIndex:
         d = p.doc
         title = _one_line(d.title)
         abstract = _one_line(d.abstract)
-        authors = "\n".join(a for a in (_one_line(x) for x in d.authors) if a)
+        authors = [a for a in (_one_line(x) for x in d.authors) if a]
+        pairs = [pair for a in authors for pair in _pairs(self._names.tokens(a))]
         categories = sorted({_keyword(c) for c in d.categories if _keyword(c)})
         categories = [_clip(c, _CATEGORY_MAX) for c in categories][:_CATEGORIES_CAPACITY]
         # Milvus needs a value in every vector field; has_vector excludes placeholders.
@@ -425,9 +567,9 @@ class MilvusIndex:
         )
         return {
             "arxiv_id": d.arxiv_id,
-            "title": _clip(title, _VARCHAR_MAX),
             "text": _clip(f"{title}\n{abstract}", _VARCHAR_MAX),
-            "authors": _clip(authors, _VARCHAR_MAX),
+            "authors": _clip("\n".join(authors), _VARCHAR_MAX),
+            "author_pairs": _clip(" ".join(pairs), _VARCHAR_MAX),
             "vector": vector,
             "has_vector": p.vector is not None,
             "published": d.published.toordinal() if d.published is not None else -1,
@@ -439,7 +581,6 @@ class MilvusIndex:
     def commit(self) -> None:
         with self._lock:
             self._counts = None
-            self._vector_cache.clear()
             pending = self._pending  # kept until written: a failed commit can be retried
             if not pending:
                 return
@@ -451,7 +592,8 @@ class MilvusIndex:
                 if not self._exists:
                     self._pending = {}
                     return  # deleting from a collection that does not exist
-            self._ensure_collection(first_dim)
+            created = self._ensure_collection(first_dim)
+            self._require_current()
             dim = self._dim
             assert dim is not None
             for p in writes:
@@ -460,23 +602,18 @@ class MilvusIndex:
                         f"vector for {p.doc.arxiv_id} has {p.vector.shape[0]} dimensions, "
                         f"the Milvus collection {self.collection!r} has {dim}"
                     )
-            lookups = [p.doc.arxiv_id for p in writes if p.lookup]
-            if lookups:
-                stored = self._stored_vectors(lookups)
-                for p in writes:
-                    if p.lookup:
-                        p.vector, p.lookup = stored.get(p.doc.arxiv_id), False
+            # A new collection holds no vectors to keep (and Milvus Lite fails to read
+            # vectors from an empty IVF_FLAT collection: "Growing segment loss raw data").
+            lookups = [] if created else [p.doc.arxiv_id for p in writes if p.lookup]
+            stored = self._read_vectors(lookups, "Strong") if lookups else {}
+            for p in writes:
+                if p.lookup:
+                    p.vector, p.lookup = stored.get(p.doc.arxiv_id), False
             for start in range(0, len(deletes), _READ_BATCH):
                 self._client.delete(self.collection, ids=deletes[start : start + _READ_BATCH])
             for start in range(0, len(writes), _WRITE_BATCH):
                 rows = [self._row(p, dim) for p in writes[start : start + _WRITE_BATCH]]
                 self._client.upsert(self.collection, rows)
-            if self._lite_path is not None:
-                # Milvus Lite scores unflushed rows with BM25 statistics of the *filtered*
-                # rows; flushed segments use all their rows, so filters no longer change
-                # scores. (A cluster keeps collection-wide statistics and needs no flush;
-                # an acknowledged write is already durable there.)
-                self._client.flush(self.collection)
             self._pending = {}
 
     def clear(self) -> None:
@@ -484,17 +621,17 @@ class MilvusIndex:
         with self._lock:
             self._pending = {}
             self._counts = None
-            self._vector_cache.clear()
             if self._client.has_collection(self.collection):
                 self._client.drop_collection(self.collection)
             self._exists = False
+            self._outdated = set()
             self._dim = None
+            self.vector_index = None
 
     def close(self) -> None:
         """Discard uncommitted changes and close the connection."""
         with self._lock:
             self._pending = {}
-            self._vector_cache.clear()
             client = self.__dict__.pop("_client", None)
             if client is not None:
                 try:
@@ -512,8 +649,8 @@ class MilvusIndex:
                 _lite_users[path] = users
                 return
             _lite_users.pop(path, None)
-        # The last user in this process: stop Milvus Lite's in-process server, which
-        # frees the data directory for other processes.
+        # The last user in this process: stop the Milvus Lite process that pymilvus
+        # started for the file, which frees the data file for other processes.
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(path)
@@ -524,7 +661,6 @@ class MilvusIndex:
         """Notice another process's commits: renew counts older than ``count_ttl`` and the
         schema if the collection was created or dropped (searches need no refresh)."""
         with self._lock:
-            self._vector_cache.clear()
             if time.monotonic() - self._counted_at >= self.count_ttl:
                 self._counts = None
             if not self._exists or not self._client.has_collection(self.collection):
@@ -556,39 +692,20 @@ class MilvusIndex:
     def vector_count(self) -> int:
         return self._all_counts()[1]
 
-    def _remember(self, hits: Sequence[dict[str, Any]]) -> None:
-        """Keep the vectors that came with keyword hits: hybrid search asks ``vector_of``
-        for each keyword candidate next, which then costs no round trip per paper."""
-        with self._lock:
-            cache = self._vector_cache
-            for h in hits:
-                row = h.get("entity", h)
-                if "has_vector" not in row:
-                    continue
-                vector = row.get("vector") if row["has_vector"] else None
-                cache[str(h["arxiv_id"])] = (
-                    None if vector is None else np.asarray(vector, dtype=np.float32)
-                )
-                cache.move_to_end(str(h["arxiv_id"]))
-            while len(cache) > _VECTOR_CACHE_SIZE:
-                cache.popitem(last=False)
+    def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vectors of those of ``arxiv_ids`` that have one, in one query."""
+        ids = list(dict.fromkeys(arxiv_ids))
+        if not ids or not self._exists:
+            return {}
+        try:
+            return self._read_vectors(ids, "Session")
+        except Exception as exc:
+            if self._missing(exc):
+                return {}
+            raise
 
     def vector_of(self, arxiv_id: str) -> Vector | None:
-        if not self._exists:
-            return None
-        with self._lock:
-            if arxiv_id in self._vector_cache:
-                cached = self._vector_cache[arxiv_id]
-                return None if cached is None else cached.copy()
-        rows = self._client.query(
-            self.collection,
-            filter=f"arxiv_id == {milvus_literal(arxiv_id)} and has_vector == true",
-            output_fields=["vector"],
-            consistency_level="Strong",
-        )
-        if not rows:
-            return None
-        return np.asarray(rows[0]["vector"], dtype=np.float32)
+        return self.vectors_of([arxiv_id]).get(arxiv_id)
 
     # ------------------------------------------------------------------ filters
 
@@ -623,8 +740,10 @@ class MilvusIndex:
         expr: str,
         limit: int,
         params: dict[str, Any],
-        output: list[str] | None = None,
-    ) -> list[dict[str, Any]]:
+        output: Sequence[str] = (),
+        offset: int = 0,
+    ) -> list[Hit]:
+        extra = {"offset": offset} if offset else {}
         result = self._client.search(
             self.collection,
             data=data,
@@ -632,8 +751,9 @@ class MilvusIndex:
             limit=limit,
             filter=expr,
             search_params=params,
-            output_fields=output or [],
+            output_fields=list(output),
             consistency_level="Session",
+            **extra,
         )
         return list(result[0]) if result else []
 
@@ -641,89 +761,94 @@ class MilvusIndex:
         self,
         field: str,
         words: list[str],
-        expr: str,
+        parts: Sequence[str],
         k: int,
-        check: Callable[[dict[str, Any]], bool] | None,
-        output: list[str],
+        check: Check | None = None,
+        output: Sequence[str] = (),
     ) -> list[tuple[str, float]]:
-        """BM25 hits ``(id, score)`` of ``words`` on ``field``; ``check`` post-filters,
-        fetching more until ``k`` hits pass or nothing more can come."""
+        """BM25 hits ``(id, score)`` of ``words`` on ``field``, best first; ``check``
+        post-filters (a hit holds the ``output`` fields), fetching further pages until
+        ``k`` hits pass or nothing more can come."""
         text = " ".join(words)
+        expr = self._join(parts)
         params = {"metric_type": "BM25"}
-        limit = min(k if check is None else max(4 * k, 100), MAX_TOPK)
-        fields = [*_VECTOR_FIELDS, *(output if check else [])]
+        limit = min(k if check is None else max(2 * k, 50), MAX_TOPK)
+        offset = 0
+        kept: list[Hit] = []
         while True:
-            hits = self._search(field, [text], expr, limit, params, fields)
-            kept = [h for h in hits if check is None or check(h.get("entity", h))]
-            if len(kept) >= k or len(hits) < limit or limit >= MAX_TOPK:
+            hits = self._search(field, [text], expr, limit, params, output, offset)
+            for hit in hits:  # best first: the first k that pass are the top k
+                if check is None or check(hit):
+                    kept.append(hit)
+                    if len(kept) >= k:
+                        break
+            offset += len(hits)
+            if len(kept) >= k or len(hits) < limit or offset >= MAX_TOPK:
                 break
-            limit = min(limit * 4, MAX_TOPK)
-        self._remember(kept[:k])
-        # Milvus returns BM25 scores as positive similarities, Milvus Lite as negative
+            limit = min(limit * 4, MAX_TOPK - offset)
+        # Milvus returns BM25 scores as positive similarities, Milvus Lite 3.x as negative
         # distances; both best first, so the magnitude is the BM25 score.
-        return [(str(h["arxiv_id"]), abs(float(h["distance"]))) for h in kept[:k]]
+        return [(_hit_id(h), abs(float(h["distance"]))) for h in kept[:k]]
 
-    def _phrase_check(
-        self, phrases: list[list[str]], names: list[list[str]]
-    ) -> Callable[[dict[str, Any]], bool] | None:
-        phrases = [p for p in phrases if len(p) > 1]  # one word: TEXT_MATCH is exact
-        names = [n for n in names if len(n) > 1]
-        if not phrases and not names:
-            return None
+    def _name_hits(
+        self, name: list[str], parts: Sequence[str], k: int, constraints: _Constraints
+    ) -> list[tuple[str, float]]:
+        """Papers with an author named ``name`` (and passing ``constraints``), by BM25 over
+        the name's word pairs (one word: over author words)."""
+        if len(name) == 1:  # every hit has the word: nothing to check
+            field, words, runs = "authors_sparse", name, []
+        else:  # a pair lies inside one author; 3+ words can span two: check
+            field, words, runs = "author_pairs_sparse", _pairs(name), [name]
+        both = _Constraints(constraints.phrases, runs, constraints.allowed)
+        check = both.check(self._text, self._names)
+        return self._bm25(field, words, parts, k, check, both.output())
 
-        def check(row: dict[str, Any]) -> bool:
-            if phrases:
-                title = str(row.get("title", ""))
-                text = str(row.get("text", ""))
-                abstract = text[len(title) + 1 :] if text.startswith(title) else text
-                parts = [self._text.tokens(title), self._text.tokens(abstract)]
-                for phrase in phrases:
-                    if not any(_contains_run(part, phrase) for part in parts):
-                        return False
-            if names:
-                authors = [self._names.tokens(a) for a in str(row.get("authors", "")).split("\n")]
-                for name in names:
-                    if not any(_contains_run(a, name) for a in authors):
-                        return False
-            return True
-
-        return check
+    def _author_matches(
+        self, names: list[list[str]], parts: Sequence[str], phrases: list[list[str]], k: int
+    ) -> dict[str, float]:
+        """Ids of the papers by every one of ``names`` (``author:``), with the sum of their
+        name scores: the best ``k`` for one name, all (up to ``MAX_TOPK``) for several;
+        phrases are checked here too, as the hits carry their text."""
+        limit = k if len(names) == 1 else MAX_TOPK
+        found: dict[str, float] | None = None
+        for name in names:
+            hits = self._name_hits(name, parts, limit, _Constraints(phrases, [], found))
+            scores = dict(hits)
+            found = scores if found is None else {i: found[i] + s for i, s in scores.items()}
+            if not found:
+                break
+        return found or {}
 
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         if k <= 0 or not self._exists:
             return Ranked()
+        self._require_current()
         k = min(k, MAX_TOPK)
         term_words = [w for t in query.terms for w in self._text.words(t)]
-        phrase_words = [self._text.words(p) for p in query.phrases]
-        phrase_words = [p for p in phrase_words if p]
-        author_words = [self._names.words(a) for a in query.authors]
-        author_words = [a for a in author_words if a]
-
+        phrase_words = [p for p in (self._text.words(x) for x in query.phrases) if p]
+        names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
+        phrases = [self._text.tokens(" ".join(p)) for p in phrase_words]
         parts = self.filter_expression(filters)
-        for words in phrase_words:
-            parts += [f"TEXT_MATCH(text, {milvus_literal(w)})" for w in dict.fromkeys(words)]
-        for words in author_words:
-            parts += [f"TEXT_MATCH(authors, {milvus_literal(w)})" for w in dict.fromkeys(words)]
-        check = self._phrase_check(
-            [self._text.tokens(" ".join(p)) for p in phrase_words],
-            [self._names.tokens(" ".join(a)) for a in author_words],
-        )
-        output = ["title", "text", "authors"]
-
         text_words = term_words + [w for p in phrase_words for w in p]
         try:
-            if not text_words:
-                if not author_words:
-                    return Ranked()
-                words = [w for a in author_words for w in a]
-                hits = self._bm25("authors_sparse", words, self._join(parts), k, check, output)
-                return self._ranked(dict(hits), k)
-
-            hits = self._bm25("text_sparse", text_words, self._join(parts), k, check, output)
-            scores = dict(hits)
-            name = self._names.words(" ".join(query.terms))
+            allowed: dict[str, float] | None = None
+            if names:  # alone, the top k by name are the answer; else all candidates
+                enough = MAX_TOPK if text_words else k
+                allowed = self._author_matches(names, parts, phrases, enough)
+                if not text_words or not allowed:
+                    return self._ranked(allowed, k)
+                if len(allowed) <= _ID_FILTER_MAX:
+                    parts = [*parts, _id_list(allowed)]
+            constraints = _Constraints(phrases, [], allowed)
+            check = constraints.check(self._text, self._names)
+            output = constraints.output()
+            scores = dict(self._bm25("text_sparse", text_words, parts, k, check, output))
+            name = self._names.tokens(" ".join(query.terms))
             if term_words and len(query.terms) >= 2 and 2 <= len(name) <= MAX_AUTHOR_NAME_TOKENS:
-                self._add_author_name(scores, name, parts, text_words, k, check, output)
+                by_name = self._name_hits(name, parts, k, constraints)
+                # Fewer than k text hits: every paper with a text score is among them.
+                rest = parts if len(scores) >= k else None
+                self._add_author_name(scores, by_name, rest, text_words)
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
@@ -733,32 +858,20 @@ class MilvusIndex:
     def _add_author_name(
         self,
         scores: dict[str, float],
-        name: list[str],
-        parts: list[str],
+        by_name: list[tuple[str, float]],
+        parts: Sequence[str] | None,
         text_words: list[str],
-        k: int,
-        check: Callable[[dict[str, Any]], bool] | None,
-        output: list[str],
     ) -> None:
-        """Add ``AUTHOR_NAME_BOOST`` × BM25(authors) for papers by the author ``name``."""
-        name_parts = parts + [f"TEXT_MATCH(authors, {milvus_literal(w)})" for w in name]
-        name_check = self._phrase_check([], [name])
-
-        def both(row: dict[str, Any]) -> bool:
-            return (name_check is None or name_check(row)) and (check is None or check(row))
-
-        by_name = self._bm25("authors_sparse", name, self._join(name_parts), k, both, output)
+        """Add ``AUTHOR_NAME_BOOST`` × the name score to the papers of the author; first
+        look up the text scores of those that were not among the text hits, unless
+        ``parts`` (the text search's filter) is None: they have none."""
         if not by_name:
             return
-        # Text scores of the author's papers that were not among the text hits.
         missing = [i for i, _ in by_name if i not in scores]
-        if missing:
-            ids = f"arxiv_id in [{', '.join(milvus_literal(i) for i in missing)}]"
-            more = self._bm25(
-                "text_sparse", text_words, self._join([*parts, ids]), len(missing), None, output
+        if missing and parts is not None:
+            scores.update(
+                self._bm25("text_sparse", text_words, [*parts, _id_list(missing)], len(missing))
             )
-            for arxiv_id, s in more:
-                scores[arxiv_id] = s
         for arxiv_id, s in by_name:
             scores[arxiv_id] = scores.get(arxiv_id, 0.0) + AUTHOR_NAME_BOOST * s
 
@@ -786,11 +899,67 @@ class MilvusIndex:
         parts = ["has_vector == true", *self.filter_expression(filters)]
         if exclude:
             parts.append(f"arxiv_id not in [{', '.join(milvus_literal(i) for i in exclude)}]")
-        params = {"metric_type": "COSINE", "params": {"ef": max(_EF_SEARCH, k)}}
+        params = self._vector_search_params(k)
         try:
             hits = self._search("vector", [(q / norm).tolist()], self._join(parts), k, params)
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
             raise
-        return self._ranked({str(h["arxiv_id"]): float(h["distance"]) for h in hits}, k)
+        return self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, k)
+
+
+class LiteServer:
+    """A Milvus Lite server: the ``milvus`` binary of the milvus-lite wheel serving
+    ``data_file`` on ``127.0.0.1:port``; paperwire reaches it as ``http://127.0.0.1:port``,
+    like a cluster. Unlike a ``.db`` URI, several processes can share it. For tests,
+    benchmarks and trials (one process, no authentication, loopback only)."""
+
+    def __init__(self, data_file: Path, port: int) -> None:
+        self.data_file = Path(data_file).resolve()
+        self.port = port
+        self.uri = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Start the server and wait until it answers; its URI."""
+        from milvus_lite.server import BIN_PATH
+        from pymilvus import MilvusClient
+
+        self.data_file.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, LD_LIBRARY_PATH=BIN_PATH)
+        log = (self.data_file.parent / f"{self.data_file.name}.log").open("ab")
+        with log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                [str(Path(BIN_PATH) / "milvus"), str(self.data_file),
+                 f"127.0.0.1:{self.port}", os.environ.get("LOG_LEVEL", "ERROR")],
+                env=env, cwd=self.data_file.parent, stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise MilvusIndexError(
+                    f"Milvus Lite server for {self.data_file} exited ({self.process.returncode});"
+                    f" see {log.name}"
+                )
+            try:
+                client = MilvusClient(self.uri, timeout=2)
+                client.list_collections()
+                client.close()
+                return self.uri
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()  # it writes through to its data file; no shutdown work
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)

@@ -172,11 +172,12 @@ class SearchService:
         have = set(semantic.ids)
         extra_ids: list[str] = []
         extra_scores: list[float] = []
+        vectors = self.index.vectors_of([i for i in ids if i not in have])
         for doc_id in ids:
             if doc_id in have:
                 continue
             have.add(doc_id)
-            vec = self.index.vector_of(doc_id)
+            vec = vectors.get(doc_id)
             if vec is None or vec.shape != q.shape:
                 continue
             v_norm = float(np.linalg.norm(vec))

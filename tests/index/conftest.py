@@ -20,6 +20,7 @@ import pytest
 from paperwire.index.base import IndexDoc, SearchIndex
 from paperwire.index.embedding.base import document_text
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
+from tests.conftest import drop_milvus_collections, new_milvus_collection
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LISTING = DATA / "arxiv-listings" / "2025-03.jsonl.gz"
@@ -35,20 +36,24 @@ def _open_embedded(path: Path) -> SearchIndex:
     return EmbeddedIndex(path)
 
 
-def _open_milvus(path: Path) -> SearchIndex:
-    """Milvus Lite in ``path`` (the same client code as for a cluster URI)."""
-    from paperwire.index.milvus import MilvusIndex
+def _milvus_opener(uri: str, collections: dict[Path, str]) -> IndexFactory:
+    """Opens the collection of ``path`` (one per directory, as a home has one) on the
+    Milvus server at ``uri``: the session's Milvus Lite server."""
 
-    path.mkdir(parents=True, exist_ok=True)
-    return MilvusIndex(str(path / "milvus.db"), dim=384)
+    def open_milvus(path: Path) -> SearchIndex:
+        from paperwire.index.milvus import MilvusIndex
+
+        name = collections.setdefault(path, new_milvus_collection())
+        return MilvusIndex(uri, collection=name, dim=384)
+
+    return open_milvus
 
 
-BACKENDS: dict[str, IndexFactory] = {"embedded": _open_embedded, "milvus": _open_milvus}
+BACKENDS = ("embedded", "milvus")
 
 
 def stems(index: SearchIndex) -> bool:
-    """Whether ``index`` stems English words. Milvus Lite 3.2.2 only has the ``standard``
-    analyzer (no stemming); a Milvus cluster runs with ``english``, which stems."""
+    """Whether ``index`` stems English words (Milvus can run the ``standard`` analyzer)."""
     return getattr(index, "analyzer", "english") != "standard"
 
 
@@ -56,16 +61,6 @@ def reads_snapshots(index: SearchIndex) -> bool:
     """Whether a reader keeps its snapshot until ``refresh()`` (the embedded files do);
     a server-side index (Milvus) shows another client's commit at once."""
     return index.name != "milvus"
-
-
-def bm25_statistics_are_global(index: SearchIndex) -> bool:
-    """Whether BM25 statistics (document count, lengths, term frequencies) span the whole
-    index. Milvus Lite 3.2.2 keeps them per segment, i.e. per commit until it compacts."""
-    return not is_milvus_lite(index)
-
-
-def is_milvus_lite(index: SearchIndex) -> bool:
-    return index.name == "milvus" and str(getattr(index, "uri", "")).endswith(".db")
 
 
 _SELECTED = {"sqlite-embedded": ["embedded"], "pg-milvus": ["milvus"]}.get(
@@ -77,7 +72,10 @@ _SELECTED = {"sqlite-embedded": ["embedded"], "pg-milvus": ["milvus"]}.get(
 def index_factory(request: pytest.FixtureRequest) -> Iterator[IndexFactory]:
     """``index_factory(directory)`` opens a backend there; all are closed afterwards."""
     opened: list[SearchIndex] = []
-    factory = BACKENDS[request.param]
+    collections: dict[Path, str] = {}
+    factory: IndexFactory = _open_embedded
+    if request.param == "milvus":
+        factory = _milvus_opener(request.getfixturevalue("milvus_server"), collections)
 
     def make(path: Path) -> SearchIndex:
         index = factory(path)
@@ -87,6 +85,8 @@ def index_factory(request: pytest.FixtureRequest) -> Iterator[IndexFactory]:
     yield make
     for index in opened:
         index.close()
+    if collections:
+        drop_milvus_collections(request.getfixturevalue("milvus_server"), collections.values())
 
 
 @pytest.fixture(scope="session")

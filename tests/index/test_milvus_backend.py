@@ -1,11 +1,14 @@
-"""Behaviour specific to the Milvus backend, on Milvus Lite (same client code as a cluster)."""
+"""Behaviour specific to the Milvus backend, on milvus-lite 2.5 (the engine a cluster runs):
+a Milvus Lite server (``http://`` URI, as for a cluster) and Milvus Lite files (``.db``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,9 +16,10 @@ import pytest
 from paperwire.config import Settings
 from paperwire.index.base import IndexDoc, KeywordQuery
 from paperwire.index.factory import open_index
-from paperwire.index.milvus import MilvusIndex, milvus_literal
+from paperwire.index.milvus import MilvusIndex, MilvusIndexError, milvus_literal
 from paperwire.index.vectors import VectorDimensionError
 from paperwire.models.search import SearchFilters
+from tests.conftest import drop_milvus_collections, new_milvus_collection
 
 NO_FILTER = SearchFilters()
 
@@ -37,8 +41,16 @@ def _doc(i: int, vector: np.ndarray | None = None, **kw: object) -> IndexDoc:
 
 
 @pytest.fixture
-def index(tmp_path: Path) -> MilvusIndex:
-    ix = MilvusIndex(str(tmp_path / "milvus.db"), dim=8)
+def collection(milvus_server: str) -> Iterator[str]:
+    """A fresh collection name on the session's Milvus Lite server, dropped afterwards."""
+    name = new_milvus_collection()
+    yield name
+    drop_milvus_collections(milvus_server, [name])
+
+
+@pytest.fixture
+def index(milvus_server: str, collection: str) -> Iterator[MilvusIndex]:
+    ix = MilvusIndex(milvus_server, collection=collection, dim=8)
     yield ix
     ix.close()
 
@@ -98,12 +110,14 @@ def test_factory_opens_milvus_lite_in_the_home(tmp_path: Path) -> None:
     try:
         assert isinstance(ix, MilvusIndex) and ix.name == "milvus"
         assert Path(ix.uri) == (tmp_path / "index" / "milvus.db").resolve()
+        assert ix.analyzer == "english"
         # Keyword-only rows first: the collection takes the model's size (384) from
         # the bundled model's files, without loading it.
         ix.upsert([_doc(1)])
         ix.commit()
         assert ix.keyword_count() == 1 and ix.vector_count() == 0
         assert ix._dim == 384
+        assert ix.vector_index == "FLAT"  # what a Lite file builds for `auto`
         ix.clear()
         assert ix.keyword_count() == 0
         ix.upsert([_doc(2)])
@@ -132,10 +146,9 @@ def test_close_frees_the_file_for_another_process(tmp_path: Path) -> None:
     assert done.stdout.split() == ["1", "1"]
 
 
-def test_counts_are_cached_until_refresh(tmp_path: Path) -> None:
-    uri = str(tmp_path / "milvus.db")
-    writer = MilvusIndex(uri, dim=8)
-    reader = MilvusIndex(uri, count_ttl=0)  # as a web process: searches, counts
+def test_counts_are_cached_until_refresh(milvus_server: str, collection: str) -> None:
+    writer = MilvusIndex(milvus_server, collection=collection, dim=8)
+    reader = MilvusIndex(milvus_server, collection=collection, count_ttl=0)  # a web process
     try:
         assert reader.keyword_count() == 0  # no collection yet
         writer.upsert([_doc(1, np.ones(8, np.float32)), _doc(2)])
@@ -153,29 +166,6 @@ def test_counts_are_cached_until_refresh(tmp_path: Path) -> None:
         writer.clear()
         reader.refresh()
         assert reader.keyword_count() == 0 and not reader.keyword_search(q, NO_FILTER, 5).ids
-    finally:
-        writer.close()
-        reader.close()
-
-
-def test_vectors_of_keyword_hits_are_served_without_a_query(tmp_path: Path) -> None:
-    uri = str(tmp_path / "milvus.db")
-    writer = MilvusIndex(uri, dim=8)
-    reader = MilvusIndex(uri)
-    try:
-        v1, v2 = np.arange(1, 9, dtype=np.float32), np.arange(8, 0, -1).astype(np.float32)
-        writer.upsert([_doc(1, v1), _doc(2)])
-        writer.commit()
-        reader.refresh()
-        hits = reader.keyword_search(KeywordQuery(terms=["wombats"]), NO_FILTER, 5)
-        assert set(hits.ids) == {"2599.00001", "2599.00002"}
-        assert set(reader._vector_cache) == set(hits.ids)
-        np.testing.assert_array_equal(reader.vector_of("2599.00001"), v1)
-        assert reader.vector_of("2599.00002") is None
-        writer.upsert([_doc(1, v2)])
-        writer.commit()
-        reader.refresh()  # another process committed: cached vectors are dropped
-        np.testing.assert_array_equal(reader.vector_of("2599.00001"), v2)
     finally:
         writer.close()
         reader.close()
@@ -204,3 +194,148 @@ def test_papers_without_a_vector_hold_a_unit_placeholder_never_returned(
     # Even a query equal to a placeholder finds only papers with real vectors.
     found = index.vector_search(placeholder, SearchFilters(), 10)
     assert sorted(found.ids) == sorted(_doc(i).arxiv_id for i in range(3))
+
+
+class _RoundTrips:
+    """Counts the requests an index sends to Milvus (the real client does the work)."""
+
+    def __init__(self, index: MilvusIndex) -> None:
+        self.calls: list[str] = []
+        client = index._client
+        for method in ("search", "query", "hybrid_search", "get"):
+            setattr(client, method, self._counted(method, getattr(client, method)))
+
+    def _counted(self, name: str, call: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return call(*args, **kwargs)
+
+        return counted
+
+    def take(self) -> list[str]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def test_searches_cost_one_round_trip_per_ranker(index: MilvusIndex) -> None:
+    """No per-result calls: the vectors of 100 keyword candidates come in one query, and
+    a name-like query adds one search (the author pass) to the text search."""
+    rng = np.random.default_rng(3)
+    docs = [_doc(i, rng.standard_normal(8).astype(np.float32)) for i in range(150)]
+    docs.append(_doc(150, title="Marsupial burrows", authors=["Li Dong", "Wei Zhang"]))
+    index.upsert(docs)
+    index.commit()
+    trips = _RoundTrips(index)
+    kw = index.keyword_search(KeywordQuery(terms=["wombats"]), NO_FILTER, 100)
+    assert len(kw) == 100 and trips.take() == ["search"]
+    vectors = index.vectors_of(kw.ids)
+    assert len(vectors) == 100 and trips.take() == ["query"]
+    assert len(index.vector_search(docs[0].vector, NO_FILTER, 100)) == 100  # type: ignore[arg-type]
+    assert trips.take() == ["search"]
+    by_name = index.keyword_search(KeywordQuery(terms=["li", "dong"]), NO_FILTER, 10)
+    assert by_name.ids == ["2599.00150"]
+    assert trips.take() == ["search", "search"]  # text, author pass
+
+
+def test_a_lite_server_uri_gets_the_indexes_it_accepts(milvus_server: str, collection: str) -> None:
+    """Pointed at a Milvus Lite *server* (an ``http://`` URI, as for a cluster), ``auto``
+    asks for HNSW, is refused and builds FLAT; the ARRAY (categories) scalar index is
+    refused too and the category filter works without it."""
+    settings = Settings(index="milvus", milvus_uri=milvus_server, milvus_collection=collection)
+    ix = open_index(settings)
+    try:
+        assert isinstance(ix, MilvusIndex)
+        ix.upsert([_doc(1, np.ones(8, np.float32), categories=["cs.CV", "cs.LG"]), _doc(2)])
+        ix.commit()
+        assert ix.vector_index == "FLAT"
+        indexed = set(ix._client.list_indexes(collection))
+        assert {"vector", "text_sparse", "author_pairs_sparse", "published"} <= indexed
+        assert "categories" not in indexed  # Milvus Lite: no scalar index on ARRAY
+        cv = SearchFilters(category="cs.cv")
+        q = KeywordQuery(terms=["wombats"])
+        assert ix.keyword_search(q, cv, 5).ids == ["2599.00001"]
+        assert ix.vector_search(np.ones(8, np.float32), cv, 5).ids == ["2599.00001"]
+    finally:
+        ix.close()
+
+
+def test_vector_index_type_and_parameters_are_settings(milvus_server: str, collection: str) -> None:
+    ivf = Settings(
+        index="milvus",
+        milvus_uri=milvus_server,
+        milvus_collection=collection,
+        milvus_index_type="IVF_FLAT",
+        milvus_index_params={"nlist": 4},
+        milvus_search_params={"nprobe": 4},
+    )
+    ix = open_index(ivf)
+    try:
+        assert isinstance(ix, MilvusIndex)
+        rng = np.random.default_rng(1)
+        vectors = rng.standard_normal((40, 8)).astype(np.float32)
+        # The first commit holds a paper without a vector: nothing to look up in a new
+        # collection (Milvus Lite cannot read vectors of an empty IVF_FLAT collection).
+        ix.upsert([_doc(i, vectors[i]) for i in range(40)] + [_doc(40)])
+        ix.commit()
+        assert set(ix.vectors_of(["2599.00003", "2599.00040"])) == {"2599.00003"}
+        described = ix._client.describe_index(collection, index_name="vector")
+        assert described["index_type"] == "IVF_FLAT" and described["nlist"] == "4"
+        assert ix._vector_search_params(10)["params"] == {"nprobe": 4}
+        assert ix.vector_search(vectors[7], NO_FILTER, 1).ids == ["2599.00007"]
+    finally:
+        ix.close()
+    # Reopened without settings, it searches with the defaults of the index it finds.
+    reopened = MilvusIndex(milvus_server, collection=collection)
+    try:
+        assert reopened.vector_index == "IVF_FLAT"
+        assert reopened._vector_search_params(10)["params"] == {"nprobe": 32}
+    finally:
+        reopened.close()
+
+
+def test_a_refused_vector_index_is_a_clear_error(milvus_server: str, collection: str) -> None:
+    ix = MilvusIndex(milvus_server, collection=collection, dim=8, index_type="HNSW")
+    try:
+        ix.upsert([_doc(1, np.ones(8, np.float32))])
+        with pytest.raises(MilvusIndexError, match=r"refused vector index HNSW.*INDEX_TYPE"):
+            ix.commit()
+        assert not ix._client.has_collection(collection)  # nothing half-built is left
+    finally:
+        ix.close()
+    flat = MilvusIndex(milvus_server, collection=collection, dim=8, index_type="FLAT")
+    try:
+        flat.upsert([_doc(1, np.ones(8, np.float32))])
+        flat.commit()
+        assert flat.vector_search(np.ones(8, np.float32), NO_FILTER, 1).ids == ["2599.00001"]
+    finally:
+        flat.close()
+
+
+def test_a_collection_of_an_older_schema_asks_for_a_rebuild(
+    milvus_server: str, collection: str
+) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    client = MilvusClient(milvus_server)
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("arxiv_id", DataType.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
+    params = client.prepare_index_params()
+    params.add_index("vector", index_type="FLAT", metric_type="COSINE")
+    client.create_collection(collection, schema=schema, index_params=params)
+    client.close()
+    ix = MilvusIndex(milvus_server, collection=collection)
+    try:
+        with pytest.raises(MilvusIndexError, match="paperwire index --rebuild"):
+            ix.keyword_search(KeywordQuery(terms=["wombats"]), NO_FILTER, 5)
+        ix.upsert([_doc(1, np.ones(8, np.float32))])
+        with pytest.raises(MilvusIndexError, match="older paperwire"):
+            ix.commit()
+        ix.clear()  # what `paperwire index --rebuild` does first
+        ix.upsert([_doc(1, np.ones(8, np.float32))])
+        ix.commit()
+        assert ix.keyword_search(KeywordQuery(terms=["wombats"]), NO_FILTER, 5).ids == [
+            "2599.00001"
+        ]
+    finally:
+        ix.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 from paperwire.jobs.digest import CRASH_ENV
 from paperwire.models.subscriptions import Frequency
 from paperwire.store.subscriptions import OutboxRow
-from tests.conftest import REPO
+from tests.conftest import REPO, backend_env
 from tests.subscriptions.conftest import SECRET, SubEnv, wait_for
 
 
@@ -31,8 +31,7 @@ def _env(sub_env: SubEnv, **extra: str) -> dict[str, str]:
     env.update(
         {
             "PAPERWIRE_HOME": str(s.home),
-            "PAPERWIRE_DATABASE_URL": s.db_url,
-            "PAPERWIRE_INDEX": s.index,
+            **backend_env(s),
             "PAPERWIRE_SECRET_KEY": SECRET,
             "PAPERWIRE_BASE_URL": s.base_url,
             "PAPERWIRE_SMTP_PORT": str(s.smtp_port),

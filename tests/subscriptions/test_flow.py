@@ -18,7 +18,7 @@ from paperwire.jobs.digest import plan_digests, send_queued
 from paperwire.models.subscriptions import Frequency, SubscriptionStatus
 from paperwire.services.subscriptions import MANAGE_SALT
 from tests.community.conftest import HOT, WARM
-from tests.conftest import AppFactory, SmtpSink, _free_port
+from tests.conftest import AppFactory, SmtpSink, _free_port, backend_env
 from tests.subscriptions.conftest import (
     BASE_URL,
     SubEnv,
@@ -227,8 +227,7 @@ def test_digest_preview_page_and_api(sub_env: SubEnv, frequency: str) -> None:
         ["digest", "preview", "--frequency", frequency, "--home", str(sub_env.pw.settings.home)],
         env={
             "PAPERWIRE_SEMANTIC": "false",
-            "PAPERWIRE_DATABASE_URL": sub_env.pw.settings.db_url,
-            "PAPERWIRE_INDEX": sub_env.pw.settings.index,
+            **backend_env(sub_env.pw.settings),
         },
     )
     assert r.exit_code == 0, r.output

@@ -18,7 +18,7 @@ from paperwire.services.ingest import ingest_records
 from paperwire.services.mail import MailError
 from paperwire.services.subscriptions import period_key
 from tests.community.conftest import COLD, HOT, TODAY, WARM
-from tests.conftest import SmtpSink, _free_port
+from tests.conftest import SmtpSink, _free_port, backend_env
 from tests.subscriptions.conftest import (
     SECRET,
     SubEnv,
@@ -41,8 +41,7 @@ def cli_env(env: SubEnv, **extra: str) -> dict[str, str]:
         "PAPERWIRE_SMTP_PORT": str(s.smtp_port),
         "PAPERWIRE_SMTP_TIMEOUT": "3",
         "PAPERWIRE_SEMANTIC": "false",
-        "PAPERWIRE_DATABASE_URL": s.db_url,
-        "PAPERWIRE_INDEX": s.index,
+        **backend_env(s),
         "PAPERWIRE_MAIL_FROM": s.mail_from,
     }
     out.update(extra)

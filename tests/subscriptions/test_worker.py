@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from paperwire.cli import app
 from paperwire.jobs.sync import SyncError, sync_all
 from paperwire.jobs.worker import Job, Worker, default_jobs
-from tests.conftest import HF_DAILY, AppFactory
+from tests.conftest import HF_DAILY, AppFactory, backend_env
 
 T0 = dt.datetime(2026, 11, 23, 12, 0, 30, tzinfo=dt.UTC)
 
@@ -108,8 +108,7 @@ def test_sync_job_and_cli(make_app: AppFactory, tmp_path: Path) -> None:
     home = str(pw.settings.home)
     env = {
         "PAPERWIRE_SEMANTIC": "false",
-        "PAPERWIRE_DATABASE_URL": pw.settings.db_url,
-        "PAPERWIRE_INDEX": pw.settings.index,
+        **backend_env(pw.settings),
     }
     r = runner.invoke(app, ["sync", "--source", f"hf-daily:{folder}", "--home", home], env=env)
     assert r.exit_code == 0, r.output
