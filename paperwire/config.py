@@ -80,6 +80,18 @@ class Settings(BaseSettings):
         "`$XDG_CACHE_HOME/paperwire/models` (`~/.cache/paperwire/models`), shared by homes.",
     )
     semantic: bool = Field(True, description="Enable semantic (embedding) search.")
+    index_apply_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often `serve`, `up` and `worker` apply queued paper changes to "
+        "the search index (an ingest also applies them this often while it runs).",
+    )
+    index_wait_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a command that changed papers waits, at its end, for "
+        "another process that is applying index changes, before leaving its own to it.",
+    )
     fusion: Literal["weighted", "rrf"] = Field(
         "weighted",
         description="How hybrid search merges the keyword and semantic rankings: `weighted` "

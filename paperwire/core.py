@@ -19,6 +19,7 @@ from paperwire.index.factory import open_index
 from paperwire.models.status import StatusPublic
 from paperwire.search.service import SearchService
 from paperwire.store import Database, PaperStore
+from paperwire.store.journal import IndexJournal
 
 
 class Paperwire:
@@ -29,6 +30,7 @@ class Paperwire:
         if migrate:
             self.db.migrate()
         self.store = PaperStore(self.db)
+        self.journal = IndexJournal(self.db)
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
 
@@ -87,6 +89,7 @@ class Paperwire:
             database=self.db.display_url,
             index=self.index.name,
             version=paperwire.__version__,
+            index_pending=self.journal.pending_count(),
         )
 
     def close(self) -> None:

@@ -110,7 +110,7 @@ def test_id_lookup_and_similar_papers(corpus_app: Paperwire) -> None:
 @pytest.mark.slow
 def test_rebuild_index_reproduces_results(corpus_app: Paperwire) -> None:
     before = ranks(corpus_app, "multimodal reasoning benchmark")
-    n = rebuild_index(corpus_app)
+    n = rebuild_index(corpus_app).written
     assert n == corpus_app.store.count()
     assert corpus_app.index.vector_count() == n
     assert ranks(corpus_app, "multimodal reasoning benchmark") == before

@@ -325,8 +325,8 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
 
     from paperwire.config import Settings
     from paperwire.core import Paperwire
-    from paperwire.services.ingest import ingest_records
     from paperwire.models.search import SearchFilters
+    from paperwire.services.ingest import ingest_records
     from paperwire.sources.arxiv_listings import read_arxiv_listings
     from paperwire.store.schema.papers import Paper
 
@@ -573,7 +573,8 @@ def main() -> None:
                              str(milvus.process.pid), "--milvus-dir", str(milvus_dir)]  # fmt: skip
                 print(f"\n== {name}", flush=True)
                 result_path = work / f"{name}.json"
-                cmd = [sys.executable, "-m", "paperwire.bench.backends", "--worker", name, "--home", str(work / name),
+                cmd = [sys.executable, "-m", "paperwire.bench.backends", "--worker", name,
+                       "--home", str(work / name),
                        "--job", str(work / "job.json"), "--vectors", str(work / "vectors.npy"),
                        "--result", str(result_path), "--listings", str(args.listings),
                        *(["--recall-only"] if args.recall_only else []),

@@ -330,7 +330,7 @@ def build_install(
 ) -> BuildInfo:
     """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
     from paperwire.core import Paperwire
-    from paperwire.index.embedded import EmbeddedIndex
+    from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
     from paperwire.models.papers import PaperRecord
     from paperwire.services.ingest import ingest_records
 
@@ -477,7 +477,7 @@ def build_install(
         category_fraction=round(cat_frac, 4),
         disk_mb={
             "database": round(_du_mb(home) - _du_mb(home / "index"), 1),
-            "keyword": _du_mb(home / "index" / "keyword"),
+            "keyword": _du_mb(home / "index" / KEYWORD_DIR),
             "vectors": _du_mb(home / "index" / "vectors"),
         },
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

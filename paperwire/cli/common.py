@@ -1,10 +1,14 @@
 """What every command shares: the consoles, ``--home``, opening a ``Paperwire``,
-progress bars, error lines and ``run_embed`` (embedding with a progress bar, used by
-``embed``, ``ingest --embed``, ``sync --embed`` and ``up``)."""
+progress bars, error lines, ``stop_on_sigterm`` (long commands stop after their current
+batch) and ``run_embed`` (embedding with a progress bar, used by ``embed``, ``ingest
+--embed``, ``sync --embed`` and ``up``)."""
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +40,48 @@ EmbedOpt = Annotated[
 ]
 
 
+# Exit status of a command stopped by SIGTERM after its current batch (128 + 15).
+EXIT_SIGTERM = 143
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[threading.Event]:
+    """While inside, SIGTERM (systemd, docker, ``kill``) sets the yielded event: a long
+    command finishes its current batch, applies the index and exits ``EXIT_SIGTERM``.
+    A second SIGTERM stops at once, like Ctrl-C (what is stored is never lost: the
+    index journal catches the index up on the next run)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+
+    def on_sigterm(_signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        console.print("[yellow]SIGTERM: stopping after the current batch[/]")
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def report_index(pending: int, problem: str | None = None) -> None:
+    """Say when changes are still queued for the search index (never an error: the
+    store has them, and the next process that applies the queue indexes them)."""
+    if problem:
+        console.print(f"[yellow]search index not updated:[/] {escape(problem)}", soft_wrap=True)
+    if pending:
+        console.print(
+            f"[yellow]{pending} changes are queued for the search index:[/] another process "
+            "is applying them (a running server or worker finishes them; otherwise run "
+            "`paperwire doctor --repair`)",
+            soft_wrap=True,
+        )
+
+
 def error(message: str) -> None:
     """Print an error (never interpreted as markup, never hard-wrapped)."""
     console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
@@ -65,7 +111,8 @@ def progress_bar(transient: bool = False) -> Progress:
 
 
 def run_embed(pw: Paperwire, limit: int | None = None, stop: threading.Event | None = None) -> None:
-    """Embed the backlog (at most ``limit``) with a progress bar; ``stop`` ends it early."""
+    """Embed the backlog (at most ``limit``) with a progress bar; ``stop`` ends it after
+    the current chunk."""
     from paperwire.jobs.embed import embed_backlog
 
     backlog = pw.store.backlog_count(pw.model_name)
@@ -85,3 +132,4 @@ def run_embed(pw: Paperwire, limit: int | None = None, stop: threading.Event | N
         f"embedded {report.embedded} papers in {report.seconds:.1f} s "
         f"({report.docs_per_second:.1f} docs/s); {report.remaining} left"
     )
+    report_index(report.index_pending)

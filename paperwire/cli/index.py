@@ -1,15 +1,30 @@
-"""``paperwire embed``, ``paperwire index`` and ``paperwire migrate``: the derived data
-(embeddings, the search index) and moving the store to another database."""
+"""``paperwire embed``, ``paperwire index``, ``paperwire doctor`` and ``paperwire
+migrate``: the derived data (embeddings, the search index), checking it against the
+store, and moving the store to another database."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from paperwire.cli.common import HomeOpt, console, error, open_app, out, progress_bar, run_embed
+from paperwire.cli.common import (
+    EXIT_SIGTERM,
+    HomeOpt,
+    console,
+    error,
+    open_app,
+    out,
+    progress_bar,
+    report_index,
+    run_embed,
+    stop_on_sigterm,
+)
 from paperwire.core import Paperwire
+from paperwire.models.status import DoctorReport
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 
@@ -19,19 +34,37 @@ def embed(
     limit: Annotated[int | None, typer.Option(help="Embed at most N papers.")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Compute missing embeddings (resumable; newest papers first)."""
+    """Compute missing embeddings (resumable; newest papers first; SIGTERM stops it
+    after the current chunk)."""
     pw = open_app(home)
     try:
-        run_embed(pw, limit)
+        with stop_on_sigterm() as stop:
+            run_embed(pw, limit, stop=stop)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished chunks are stored; rerun to resume[/]")
         raise typer.Exit(130) from None
+    if stop.is_set():
+        console.print("[yellow]stopped: finished chunks are stored; rerun to resume[/]")
+        raise typer.Exit(EXIT_SIGTERM)
 
 
 @app.command()
 def index(
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Recreate the index from the store.")
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Write every paper's documents again from the store (resumable: an "
+            "interrupted rebuild is finished by the next run or a running server).",
+        ),
+    ] = False,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="With --rebuild: empty the index first (after changing the embedding "
+            "model's dimension); search fills up again as batches land.",
+        ),
     ] = False,
     backend: Annotated[
         str | None,
@@ -45,6 +78,9 @@ def index(
 ) -> None:
     """Show index counts, or rebuild the index from the database with --rebuild."""
     pw = open_app(home)
+    if clear and not rebuild:
+        error("--clear needs --rebuild")
+        raise typer.Exit(2)
     if backend is not None and backend != pw.settings.index:
         if not rebuild:
             error("--backend needs --rebuild")
@@ -54,10 +90,25 @@ def index(
     if rebuild:
         from paperwire.jobs.reindex import rebuild_index
 
-        with progress_bar() as bar:
-            task = bar.add_task("reindex", total=pw.store.count())
-            n = rebuild_index(pw, on_progress=lambda k: bar.advance(task, k))
-        console.print(f"indexed {n} papers")
+        try:
+            with stop_on_sigterm() as stop, progress_bar() as bar:
+                task = bar.add_task("reindex", total=pw.store.count())
+                report = rebuild_index(
+                    pw, on_progress=lambda k: bar.advance(task, k), clear=clear, stop=stop
+                )
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted: rerun to finish (the rest is queued)[/]")
+            raise typer.Exit(130) from None
+        console.print(
+            f"indexed {report.written} papers, removed {report.removed} "
+            f"({report.strays} the store does not show)"
+        )
+        report_index(report.pending, report.error)
+        if report.error:
+            raise typer.Exit(1)
+        if stop.is_set():
+            console.print("[yellow]stopped: rerun to finish (the rest is queued)[/]")
+            raise typer.Exit(EXIT_SIGTERM)
     out.print(f"keyword documents: {pw.index.keyword_count()}")
     out.print(f"vector documents:  {pw.index.vector_count()}")
 
@@ -94,6 +145,56 @@ def _rebuild_into_backend(pw: Paperwire, backend: str) -> None:
         f"min {min(cmp.overlaps, default=0.0):.2f}"
     )
     out.print(f"switch with PAPERWIRE_INDEX={backend}")
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool,
+        typer.Option("--repair", help="Re-apply the papers that differ, then check again."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Compare the store with the search index: counts, missing, extra and stale
+    documents, queued changes. Exit status 1 when they differ (after --repair: when
+    they still differ)."""
+    from paperwire.jobs.doctor import diagnose
+    from paperwire.jobs.doctor import repair as repair_index
+
+    pw = open_app(home)
+    report = repair_index(pw) if repair else diagnose(pw)
+    if as_json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        _print_doctor(report)
+    if not report.in_step:
+        raise typer.Exit(1)
+
+
+def _print_doctor(report: DoctorReport) -> None:
+    t = Table(title=f"store ({report.papers} visible papers) vs search index")
+    for col in ("", "expected", "indexed", "missing", "extra", "stale"):
+        t.add_column(col, justify="left" if not col else "right")
+    for name, part in (("keyword documents", report.keyword), ("vectors", report.vectors)):
+        t.add_row(
+            name,
+            *(str(v) for v in (part.expected, part.documents, part.missing, part.extra)),
+            str(part.stale) if report.checked_stale else "-",
+        )
+    out.print(t)
+    out.print(f"changes queued for the index: {report.pending}")
+    examples = [*report.keyword.examples, *report.vectors.examples]
+    if examples:
+        out.print(f"for example: {escape(', '.join(dict.fromkeys(examples)))}", soft_wrap=True)
+    if report.repaired is not None:
+        out.print(f"repaired: {report.repaired} papers re-applied")
+    if report.in_step:
+        out.print("[green]in step:[/] the index matches the store")
+    elif report.repaired is None:
+        out.print("[red]drift:[/] run `paperwire doctor --repair`")
+    else:
+        out.print("[red]still differs[/] (is another process writing meanwhile?)")
 
 
 @app.command()

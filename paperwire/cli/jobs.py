@@ -15,7 +15,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from paperwire.cli.common import HomeOpt, console, error, open_app, out, run_embed
+from paperwire.cli.common import (
+    EXIT_SIGTERM,
+    HomeOpt,
+    console,
+    error,
+    open_app,
+    out,
+    report_index,
+    run_embed,
+    stop_on_sigterm,
+)
 from paperwire.models.subscriptions import Frequency
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
@@ -72,18 +82,26 @@ def sync(
         return
     failed = False
     try:
-        report = sync_all(pw, sources)
+        with stop_on_sigterm() as stop:
+            report = sync_all(pw, sources, stop=stop)
     except SyncError as e:
         report = e.report
         failed = True
         for spec, message in report.errors.items():
             error(f"{spec}: {message}")
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
+        raise typer.Exit(130) from None
     for s in report.summaries:
         console.print(
             f"{s.source}: {s.added} added, {s.updated} updated, {s.unchanged} unchanged, "
             f"{s.rejected} rejected ({s.seconds:.1f} s)",
             highlight=False,
         )
+        report_index(s.index_pending, s.index_error)
+    if stop.is_set():
+        console.print("[yellow]stopped: finished batches are stored; rerun to resume[/]")
+        raise typer.Exit(EXIT_SIGTERM)
     if embed and report.changed and pw.settings.semantic:
         run_embed(pw)
     if failed:
@@ -100,6 +118,7 @@ def worker(
     Schedules: PAPERWIRE_SYNC_CRON, _EMBED_CRON, _DIGEST_DAILY_CRON, _DIGEST_WEEKLY_CRON,
     _OUTBOX_CRON. A failed job is retried with backoff; SIGTERM stops it cleanly."""
     from paperwire.jobs.worker import Worker
+    from paperwire.services.indexer import IndexFollower
 
     logging.basicConfig(
         level=log_level.upper(),
@@ -122,7 +141,8 @@ def worker(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        w.run_forever()
+        with IndexFollower(pw):  # applies what other processes queue for the index
+            w.run_forever()
     finally:
         pw.close()
 

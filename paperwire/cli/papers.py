@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paperwire.cli.common import (
+    EXIT_SIGTERM,
     EmbedOpt,
     HomeOpt,
     console,
@@ -22,7 +23,9 @@ from paperwire.cli.common import (
     open_app,
     out,
     progress_bar,
+    report_index,
     run_embed,
+    stop_on_sigterm,
 )
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
@@ -56,14 +59,20 @@ def run_ingest(
 ) -> IngestSummary:
     from paperwire.services.ingest import ingest_records
 
-    with progress_bar() as bar:
+    with stop_on_sigterm() as stop, progress_bar() as bar:
         task = bar.add_task(f"ingest {source}", total=total)
         try:
-            summary = ingest_records(pw, items, source, on_progress=lambda n: bar.advance(task, n))
+            summary = ingest_records(
+                pw, items, source, on_progress=lambda n: bar.advance(task, n), stop=stop
+            )
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
             raise typer.Exit(130) from None
     _print_summary(summary)
+    report_index(summary.index_pending, summary.index_error)
+    if summary.stopped:
+        console.print("[yellow]stopped: finished batches are stored; rerun to resume[/]")
+        raise typer.Exit(EXIT_SIGTERM)
     return summary
 
 
@@ -361,5 +370,5 @@ def status(
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return
-    for k, v in st.model_dump().items():
+    for k, v in st.model_dump(exclude={"doctor"}).items():
         out.print(f"{k:>20}: {v}", highlight=False)

@@ -1,4 +1,7 @@
-"""``paperwire serve`` and ``paperwire up`` (ingest, serve at once, embed meanwhile)."""
+"""``paperwire serve`` and ``paperwire up`` (ingest, serve at once, embed meanwhile).
+
+Both run an ``IndexFollower``: papers that other processes store (a cron ingest, the
+worker, ``paperwire ingest`` in a terminal) become searchable within seconds."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ from typing import Annotated
 
 import typer
 
-from paperwire.cli.common import HomeOpt, console, error, open_app, run_embed
+from paperwire.cli.common import HomeOpt, console, error, open_app, run_embed, stop_on_sigterm
 from paperwire.cli.papers import ingest_hf
 from paperwire.core import Paperwire
+from paperwire.services.indexer import IndexFollower
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 
@@ -49,7 +53,8 @@ def serve(
     pw = open_app(home)
     h, p = host or pw.settings.host, port or pw.settings.port
     console.print(f"paperwire serving http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
-    uvicorn.run(create_app(pw), host=h, port=p, log_level="info")
+    with IndexFollower(pw):
+        uvicorn.run(create_app(pw), host=h, port=p, log_level="info")
 
 
 @app.command()
@@ -89,17 +94,17 @@ def up(
             console.print(f"[yellow]live API unreachable ({e}); using {offline_dir}[/]")
             ingest_hf(pw, offline_dir, None, None)
     h, p = host or pw.settings.host, port or pw.settings.port
-    stop = threading.Event()
-    with _server(pw, h, p) as thread:
+    with stop_on_sigterm() as stop, IndexFollower(pw), _server(pw, h, p) as thread:
         console.print(
             f"[bold green]paperwire is up:[/] http://{h}:{p}  (status: http://{h}:{p}/status)"
         )
         try:
             if pw.settings.semantic:
                 run_embed(pw, stop=stop)
-                console.print("semantic search ready; Ctrl-C to stop")
-            while thread.is_alive():
+                if not stop.is_set():
+                    console.print("semantic search ready; Ctrl-C to stop")
+            while thread.is_alive() and not stop.is_set():
                 thread.join(timeout=1)
         except KeyboardInterrupt:
             stop.set()
-            console.print("stopping (embedding progress is saved)")
+        console.print("stopping (embedding progress is saved)")

@@ -7,6 +7,8 @@ the fusion code in ``paperwire.search`` never depends on a backend.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -44,6 +46,40 @@ class IndexDoc:
     has_code: bool
     vector: Vector | None = None
 
+    def fingerprint(self) -> str:
+        """A short hash of every searchable field except the vector: an index stores it
+        with the document, so ``paperwire doctor`` can tell a stale document from a
+        current one by comparing it with the store's."""
+        fields = [
+            self.title,
+            self.abstract,
+            list(self.authors),
+            list(self.categories),
+            self.organization,
+            self.published.isoformat() if self.published else None,
+            bool(self.has_code),
+        ]
+        raw = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+        return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:16]
+
+    def vector_fingerprint(self) -> str | None:
+        """A short hash of the vector as given (before any normalisation); None without."""
+        if self.vector is None:
+            return None
+        raw = np.ascontiguousarray(self.vector, dtype=np.float32).tobytes()
+        return hashlib.sha1(raw, usedforsecurity=False).hexdigest()[:16]
+
+
+@dataclass
+class IndexInventory:
+    """What an index holds, per arXiv id: ``keyword`` maps each keyword document to its
+    ``IndexDoc.fingerprint()``; ``vectors`` maps each vector to
+    ``"<fingerprint>:<vector_fingerprint>"``. A fingerprint is "" where the document was
+    written by a paperwire without fingerprints (it counts as stale)."""
+
+    keyword: dict[str, str] = field(default_factory=dict)
+    vectors: dict[str, str] = field(default_factory=dict)
+
 
 @dataclass
 class KeywordQuery:
@@ -71,12 +107,19 @@ class SearchIndex(Protocol):
 
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
         """Insert or replace documents. A doc whose ``vector`` is None keeps the vector
-        already stored for its id (text updates must not drop embeddings)."""
+        already stored for its id (text updates must not drop embeddings). Stores each
+        doc's fingerprints (``IndexDoc.fingerprint``) for ``inventory``."""
 
-    def delete(self, arxiv_ids: Sequence[str]) -> None: ...
+    def delete(self, arxiv_ids: Sequence[str]) -> None:
+        """Remove documents. An id deleted and then upserted before ``commit`` comes out
+        as that upsert says: without a vector when the doc has none."""
+
+    def rollback(self) -> None:
+        """Discard uncommitted upserts and deletes (and release any write lock)."""
 
     def commit(self) -> None:
-        """Make all upserts/deletes durable and visible to searches."""
+        """Make all upserts/deletes durable and visible to searches, and release any
+        lock the writes took (another process may write next)."""
 
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         """BM25 over title + abstract (stemmed), phrases and authors as constraints."""
@@ -93,6 +136,9 @@ class SearchIndex(Protocol):
         server-side index answers in one round trip instead of one per paper."""
 
     def keyword_count(self) -> int: ...
+
+    def inventory(self) -> IndexInventory:
+        """Every committed id with its fingerprints (see ``IndexInventory``)."""
 
     def vector_count(self) -> int: ...
 

@@ -1,10 +1,15 @@
 """The default index backend: tantivy (BM25) + an exact numpy vector matrix, both as
 files under one directory, no server to run.
 
-Layout: ``<index_dir>/keyword`` (tantivy) and ``<index_dir>/vectors`` (numpy). Both are
+Layout: ``<index_dir>/keyword-2`` (tantivy) and ``<index_dir>/vectors`` (numpy). Both are
 derived from the store and can be rebuilt at any time (``paperwire index --rebuild``).
 Several processes may search the same directory; only one may write the keyword index
-at a time (tantivy's writer lock, taken on the first write).
+at a time (tantivy's writer lock, taken on the first write, released by ``commit``).
+
+The keyword directory's name carries its schema version: paperwire 0.x before issue 11
+wrote ``keyword`` without fingerprints; that directory is left alone (an older process
+may still use it; ``paperwire index --rebuild`` removes it) and the new one is filled
+from the store by the index journal.
 """
 
 from __future__ import annotations
@@ -12,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
+from paperwire.index.base import IndexDoc, IndexInventory, KeywordQuery, Ranked, Vector
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
 from paperwire.models.search import SearchFilters
 
-__all__ = ["EmbeddedIndex"]
+__all__ = ["KEYWORD_DIR", "LEGACY_KEYWORD_DIRS", "EmbeddedIndex"]
+
+KEYWORD_DIR = "keyword-2"
+LEGACY_KEYWORD_DIRS = ("keyword",)
 
 
 class EmbeddedIndex:
@@ -28,7 +36,7 @@ class EmbeddedIndex:
     def __init__(self, index_dir: Path, *, dim: int | None = None) -> None:
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        self.keyword = TantivyKeywordIndex(self.index_dir / "keyword")
+        self.keyword = TantivyKeywordIndex(self.index_dir / KEYWORD_DIR)
         self.vectors = NumpyVectorIndex(self.index_dir / "vectors", dim)
 
     def __repr__(self) -> str:
@@ -45,6 +53,10 @@ class EmbeddedIndex:
     def commit(self) -> None:
         self.vectors.commit()
         self.keyword.commit()
+
+    def rollback(self) -> None:
+        self.keyword.rollback()
+        self.vectors.rollback()
 
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         return self.keyword.keyword_search(query, filters, k)
@@ -66,6 +78,11 @@ class EmbeddedIndex:
 
     def vector_count(self) -> int:
         return self.vectors.count()
+
+    def inventory(self) -> IndexInventory:
+        return IndexInventory(
+            keyword=self.keyword.fingerprints(), vectors=self.vectors.fingerprints()
+        )
 
     def refresh(self) -> None:
         self.keyword.refresh()

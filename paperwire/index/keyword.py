@@ -16,8 +16,12 @@ Design notes (see ``shared/notes/measurements.md``):
 * Filters are MUST clauses with a constant score of 0, so they restrict without changing
   the BM25 ranking.
 * Only one ``IndexWriter`` may exist per index across all processes. The writer is opened
-  on the first write and held until :meth:`TantivyKeywordIndex.close`; a process that
-  only searches never takes the lock.
+  on the first write and released by the next :meth:`TantivyKeywordIndex.commit` (or
+  ``close``), so a process holds the lock only while it writes a batch; a process that
+  only searches never takes it. (Holding it for a server's lifetime made every CLI
+  ingest fail while the site ran: issue 11.)
+* Each document stores its ``IndexDoc.fingerprint()`` (field ``fp``), which
+  ``inventory`` reports so ``paperwire doctor`` can find stale documents.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ _F_CATEGORIES = "categories"
 _F_ORG = "organization"
 _F_PUBLISHED = "published"
 _F_HAS_CODE = "has_code"
+_F_FP = "fp"
 
 _Stamp = tuple[int, int, int]
 
@@ -72,6 +77,7 @@ def _build_schema() -> tantivy.Schema:
     sb.add_text_field(_F_ORG, tokenizer_name="raw", index_option="basic")
     sb.add_integer_field(_F_PUBLISHED, indexed=True, fast=True)
     sb.add_boolean_field(_F_HAS_CODE, indexed=True, fast=True)
+    sb.add_text_field(_F_FP, stored=True, tokenizer_name="raw", index_option="basic")
     return sb.build()
 
 
@@ -164,6 +170,7 @@ class TantivyKeywordIndex:
         if doc.published is not None:
             d.add_integer(_F_PUBLISHED, doc.published.toordinal())
         d.add_boolean(_F_HAS_CODE, bool(doc.has_code))
+        d.add_text(_F_FP, doc.fingerprint())
         return d
 
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
@@ -184,9 +191,12 @@ class TantivyKeywordIndex:
                 writer.delete_documents_by_term(_F_ID, arxiv_id)
 
     def commit(self) -> None:
+        """Make the writes durable and visible, then release the writer lock."""
         with self._lock:
-            if self._writer is not None:
-                self._writer.commit()
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                writer.commit()
+                writer.wait_merging_threads()  # consumes the writer, freeing the lock
             self._reload()
 
     def clear(self) -> None:
@@ -195,8 +205,11 @@ class TantivyKeywordIndex:
             writer = self._get_writer()
             writer.rollback()  # delete_all_documents() keeps documents added since commit
             writer.delete_all_documents()
-            writer.commit()
-            self._reload()
+            self.commit()
+
+    def rollback(self) -> None:
+        """Discard uncommitted changes and release the writer lock (if held)."""
+        self.close()
 
     def close(self) -> None:
         """Discard uncommitted changes and release the writer lock (if held)."""
@@ -220,6 +233,20 @@ class TantivyKeywordIndex:
 
     def count(self) -> int:
         return int(self._index.searcher().num_docs)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Every committed document's arXiv id and stored fingerprint ("" if none)."""
+        searcher = self._index.searcher()
+        n = int(searcher.num_docs)
+        if n == 0:
+            return {}
+        found: dict[str, str] = {}
+        for _score, address in searcher.search(tantivy.Query.all_query(), limit=n).hits:
+            doc = searcher.doc(address)
+            arxiv_id = doc.get_first(_F_ID)
+            if arxiv_id is not None:
+                found[str(arxiv_id)] = str(doc.get_first(_F_FP) or "")
+        return found
 
     def _tokens(self, text: str, *, stem: bool) -> list[str]:
         analyzer = self._text_analyzer if stem else self._name_analyzer

@@ -63,6 +63,7 @@ Behaviour, and where it differs from the embedded backend:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -71,20 +72,36 @@ import subprocess
 import threading
 import time
 import zlib
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
+from paperwire.index.base import IndexDoc, IndexInventory, KeywordQuery, Ranked, Vector
 from paperwire.index.vectors import VectorDimensionError
 from paperwire.models.search import SearchFilters
 
 __all__ = ["LiteServer", "MilvusIndex", "MilvusIndexError", "milvus_literal"]
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _expected_refusal(quiet: bool = True) -> Iterator[None]:
+    """Silence pymilvus's own ERROR log (with a traceback) for a call whose refusal is
+    expected and handled here (index kinds a server may not support): the handler says
+    what happened in one line instead."""
+    rpc_log = logging.getLogger("pymilvus.decorators")
+    level = rpc_log.level
+    if quiet:
+        rpc_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        rpc_log.setLevel(level)
+
 
 # Milvus refuses a search with offset + limit above this (``topk``).
 MAX_TOPK = 16_384
@@ -99,6 +116,7 @@ _CATEGORY_MAX = 64
 _CATEGORIES_CAPACITY = 64
 _WRITE_BATCH = 500
 _READ_BATCH = 1_000
+_FP_MAX = 32
 # Papers allowed by ``author:`` that are named in the text search's filter; more are
 # checked in Python instead (a long ``arxiv_id in [...]`` costs more than it saves).
 _ID_FILTER_MAX = 1_000
@@ -114,7 +132,7 @@ VECTOR_INDEX_DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 _BM25 = {"inverted_index_algo": "DAAT_MAXSCORE", "bm25_k1": 1.2, "bm25_b": 0.75}
 # Fields added since the first Milvus schema; a collection without them needs a rebuild.
-_REQUIRED_FIELDS = frozenset({"author_pairs_sparse"})
+_REQUIRED_FIELDS = frozenset({"author_pairs_sparse", "fp", "vfp"})
 
 # Lucene's English stop words, which Milvus's ``english`` analyzer removes (after stemming).
 _ENGLISH_STOP = frozenset(
@@ -299,7 +317,7 @@ class MilvusIndex:
         token: str | None = None,
         dim: int | None = None,
         dim_provider: Callable[[], int] | None = None,
-        count_ttl: float = 30.0,
+        count_ttl: float = 1.0,
         index_type: str = "auto",
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
@@ -368,7 +386,7 @@ class MilvusIndex:
         if self._outdated:
             raise MilvusIndexError(
                 f"Milvus collection {self.collection!r} was created by an older paperwire "
-                f"(no {', '.join(sorted(self._outdated))}): run `paperwire index --rebuild`"
+                f"(no {', '.join(sorted(self._outdated))}): run `paperwire index --rebuild --clear`"
             )
 
     def _create(self, dim: int) -> None:
@@ -407,6 +425,9 @@ class MilvusIndex:
             max_length=_CATEGORY_MAX,
         )
         s.add_field("organization", DataType.VARCHAR, max_length=_SHORT_MAX)
+        # IndexDoc.fingerprint() and vector_fingerprint(), for inventory() (paperwire doctor).
+        s.add_field("fp", DataType.VARCHAR, max_length=_FP_MAX)
+        s.add_field("vfp", DataType.VARCHAR, max_length=_FP_MAX)
         # Searches: "Session" — a process sees its own commits at once (read-your-writes)
         # without waiting for the cluster's latest timestamp on every search, as "Strong"
         # would (up to a time tick, 200 ms by default). Counts and commit's reads: "Strong".
@@ -439,7 +460,8 @@ class MilvusIndex:
         ip = c.prepare_index_params()
         ip.add_index("categories", index_type="INVERTED")
         try:
-            c.create_index(self.collection, ip, sync=False)
+            with _expected_refusal():
+                c.create_index(self.collection, ip, sync=False)
         except Exception as exc:  # any refusal: the filter works unindexed
             log.info("Milvus: no scalar index on categories (%s); filtering without", exc)
 
@@ -451,7 +473,8 @@ class MilvusIndex:
         if kind == "auto":
             kind = LITE_VECTOR_INDEX if self._lite_path is not None else "HNSW"
         try:
-            self._add_vector_index(kind)
+            with _expected_refusal(quiet=self.index_type == "auto"):
+                self._add_vector_index(kind)
         except MilvusException as exc:
             if self.index_type != "auto" or "local mode" not in str(exc):
                 raise MilvusIndexError(
@@ -576,6 +599,11 @@ class MilvusIndex:
             "has_code": bool(d.has_code),
             "categories": categories,
             "organization": _clip(_keyword(d.organization), _SHORT_MAX),
+            "fp": d.fingerprint(),
+            "vfp": IndexDoc(
+                d.arxiv_id, "", "", [], [], None, None, False, p.vector
+            ).vector_fingerprint()
+            or "",
         }
 
     def commit(self) -> None:
@@ -614,6 +642,10 @@ class MilvusIndex:
             for start in range(0, len(writes), _WRITE_BATCH):
                 rows = [self._row(p, dim) for p in writes[start : start + _WRITE_BATCH]]
                 self._client.upsert(self.collection, rows)
+            self._pending = {}
+
+    def rollback(self) -> None:
+        with self._lock:
             self._pending = {}
 
     def clear(self) -> None:
@@ -688,6 +720,29 @@ class MilvusIndex:
 
     def keyword_count(self) -> int:
         return self._all_counts()[0]
+
+    def inventory(self) -> IndexInventory:
+        """Every row's id and fingerprints, read in pages."""
+        found = IndexInventory()
+        if not self._exists:
+            return found
+        self._require_current()
+        it = self._client.query_iterator(
+            self.collection,
+            batch_size=_READ_BATCH,
+            filter="",
+            output_fields=["arxiv_id", "has_vector", "fp", "vfp"],
+        )
+        try:
+            while rows := it.next():
+                for row in rows:
+                    arxiv_id, fp = str(row["arxiv_id"]), str(row["fp"])
+                    found.keyword[arxiv_id] = fp
+                    if row["has_vector"]:
+                        found.vectors[arxiv_id] = f"{fp}:{row['vfp']}"
+        finally:
+            it.close()
+        return found
 
     def vector_count(self) -> int:
         return self._all_counts()[1]

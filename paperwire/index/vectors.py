@@ -10,7 +10,8 @@ On disk (``path``)::
 
     manifest.json          {"format": 1, "generation": 7, "dim": 384, "count": n, ...}
     vectors-00000007.npy   float32 (n, dim), memory-mapped on load
-    meta-00000007.npz      ids, published ordinal, has_code, organisation, categories
+    meta-00000007.npz      ids, published ordinal, has_code, organisation, categories,
+                           fingerprints (``fp``: the document's, ``vfp``: the vector's)
     codes-00000007.npz     optional (large indexes): binary codes + the mean vector
 
 Above ``COARSE_MIN_ROWS`` rows to score (~1M papers: a full fp32 scan reads 1.5 GB,
@@ -22,6 +23,10 @@ exact; the candidate cut is the only approximation (recall@100 vs the full scan 
 measured in docs/benchmarks.md). Below the threshold every search is a full exact scan.
 The codes are written beside the vectors (``codes-*.npz``) by a commit of that size, or
 computed on first use.
+
+An upsert that changes nothing (same fingerprints as the stored row) is skipped, so
+re-applying documents, as ``paperwire doctor --repair`` and the index journal do, writes
+no new generation when the index is already current.
 
 A commit writes a new generation (temp file + ``os.replace``), then atomically replaces
 ``manifest.json``, then removes older generations: a reader either sees the old
@@ -71,6 +76,7 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int32]
 CodeArray = npt.NDArray[np.uint64]
 StrArray = npt.NDArray[np.str_]
+FpArray = npt.NDArray[np.bytes_]
 _Stamp = tuple[int, int, int]
 
 
@@ -187,6 +193,7 @@ class _Meta:
     has_code: bool
     organization: str  # normalised, "" = none
     categories: tuple[str, ...]  # normalised
+    fp: bytes  # IndexDoc.fingerprint()
 
     @staticmethod
     def of(doc: IndexDoc) -> _Meta:
@@ -196,6 +203,7 @@ class _Meta:
             has_code=bool(doc.has_code),
             organization=_norm_key(doc.organization) if doc.organization else "",
             categories=cats,
+            fp=doc.fingerprint().encode(),
         )
 
 
@@ -212,6 +220,8 @@ class _Snapshot:
     cat_row: IntArray  # flat: row of each (row, category) pair
     cat_names: StrArray  # distinct categories
     cat_code: IntArray  # flat: category of each pair, index into cat_names
+    fp: FpArray  # per row, the document's fingerprint (b"" = written without one)
+    vfp: FpArray  # per row, the vector's fingerprint
     stamp: _Stamp | None = None
     generation: int = 0
     codes_path: Path | None = None  # persisted binary codes, loaded on first use
@@ -241,6 +251,8 @@ class _Snapshot:
             cat_row=np.zeros(0, dtype=np.int32),
             cat_names=np.zeros(0, dtype=np.str_),
             cat_code=np.zeros(0, dtype=np.int32),
+            fp=np.zeros(0, dtype="S16"),
+            vfp=np.zeros(0, dtype="S16"),
         )
 
     @staticmethod
@@ -306,10 +318,18 @@ class _Snapshot:
         return mask
 
 
+def _same_as_row(base: _Snapshot, row: int, p: _Pending) -> bool:
+    """Whether ``p`` would leave ``row`` as it is (equal fingerprints)."""
+    if not base.fp[row] or base.fp[row] != p.meta.fp:
+        return False
+    return p.vector is None or (bool(p.vfp) and base.vfp[row] == p.vfp)
+
+
 @dataclass
 class _Pending:
     vector: Vector | None  # None: update metadata only, if the id already has a vector
     meta: _Meta
+    vfp: bytes = b""  # IndexDoc.vector_fingerprint() of ``vector``
 
 
 class NumpyVectorIndex:
@@ -384,6 +404,8 @@ class NumpyVectorIndex:
                 cat_row=arrays["cat_row"].astype(np.int32, copy=False),
                 cat_names=arrays["cat_names"],
                 cat_code=arrays["cat_code"].astype(np.int32, copy=False),
+                fp=arrays.get("fp", np.zeros(len(arrays["ids"]), dtype="S16")),
+                vfp=arrays.get("vfp", np.zeros(len(arrays["ids"]), dtype="S16")),
                 stamp=stamp,
                 generation=int(manifest["generation"]),
                 codes_path=self.path / manifest["codes"] if manifest.get("codes") else None,
@@ -417,6 +439,8 @@ class NumpyVectorIndex:
                 cat_row=snap.cat_row,
                 cat_names=snap.cat_names,
                 cat_code=snap.cat_code,
+                fp=snap.fp,
+                vfp=snap.vfp,
             )
             fh.flush()
             os.fsync(fh.fileno())
@@ -467,7 +491,7 @@ class NumpyVectorIndex:
                         prev = self._pending[doc.arxiv_id]
                         if prev is None:
                             continue  # deleted in this batch: it has no vector any more
-                        self._pending[doc.arxiv_id] = _Pending(prev.vector, meta)
+                        self._pending[doc.arxiv_id] = _Pending(prev.vector, meta, prev.vfp)
                     else:
                         self._pending[doc.arxiv_id] = _Pending(None, meta)
                     continue
@@ -480,7 +504,8 @@ class NumpyVectorIndex:
                         f"vector for {doc.arxiv_id} has {v.shape[0]} dimensions, "
                         f"the index has {dim}"
                     )
-                self._pending[doc.arxiv_id] = _Pending(v, meta)
+                vfp = (doc.vector_fingerprint() or "").encode()
+                self._pending[doc.arxiv_id] = _Pending(v, meta, vfp)
 
     def _pending_dim(self) -> int | None:
         for p in self._pending.values():
@@ -526,6 +551,8 @@ class NumpyVectorIndex:
                     keep[row] = False
                     changed[row] = True
             elif row is not None:
+                if _same_as_row(base, row, p):
+                    continue
                 updates.append((row, p))
                 changed[row] = True
             elif p.vector is not None:
@@ -538,11 +565,14 @@ class NumpyVectorIndex:
         published = base.published.astype(np.int32)  # copies
         has_code = base.has_code.astype(np.bool_, copy=True)
         organization = _decode_strings(base.org_names, base.org_code)
+        fp, vfp = base.fp.astype("S16"), base.vfp.astype("S16")  # copies
         if any(p.vector is not None for _, p in updates):
             matrix = np.array(matrix, dtype=np.float32)  # writable copy
         for row, p in updates:
             if p.vector is not None:
                 matrix[row] = _normalise_rows(p.vector.reshape(1, -1))[0]
+                vfp[row] = p.vfp
+            fp[row] = p.meta.fp
             published[row] = p.meta.published
             has_code[row] = p.meta.has_code
             organization[row] = p.meta.organization
@@ -565,6 +595,7 @@ class NumpyVectorIndex:
             cat_row = new_index[cat_row]
             matrix = np.asarray(matrix)[keep]
             published, has_code, organization = published[keep], has_code[keep], organization[keep]
+            fp, vfp = fp[keep], vfp[keep]
         ids = base.ids[keep].astype(object)
 
         if appends:
@@ -581,6 +612,8 @@ class NumpyVectorIndex:
             organization = np.concatenate(
                 [organization, np.asarray([m.organization for m in metas], dtype=object)]
             )
+            fp = np.concatenate([fp, np.asarray([m.fp for m in metas], dtype="S16")])
+            vfp = np.concatenate([vfp, np.asarray([p.vfp for _, p in appends], dtype="S16")])
             app_rows = [first + i for i, m in enumerate(metas) for _ in m.categories]
             app_values = [c for m in metas for c in m.categories]
             cat_row = np.concatenate([cat_row, np.asarray(app_rows, np.int32)])
@@ -598,6 +631,8 @@ class NumpyVectorIndex:
             cat_row=cat_row.astype(np.int32),
             cat_names=cat_names,
             cat_code=cat_code,
+            fp=fp,
+            vfp=vfp,
             generation=base.generation,
         )
 
@@ -614,6 +649,11 @@ class NumpyVectorIndex:
             return int(json.loads((self.path / _MANIFEST).read_text())["generation"])
         except (FileNotFoundError, json.JSONDecodeError, KeyError, ValueError):
             return 0
+
+    def rollback(self) -> None:
+        """Discard uncommitted changes."""
+        with self._lock:
+            self._pending = {}
 
     def close(self) -> None:
         """Discard uncommitted changes and release the memory map."""
@@ -632,6 +672,14 @@ class NumpyVectorIndex:
 
     def count(self) -> int:
         return len(self._snap)
+
+    def fingerprints(self) -> dict[str, str]:
+        """Every committed row's id and ``"<fp>:<vfp>"`` (see ``IndexInventory``)."""
+        snap = self._snap
+        return {
+            str(i): f"{f.decode()}:{v.decode()}" if f else ""
+            for i, f, v in zip(snap.ids.tolist(), snap.fp.tolist(), snap.vfp.tolist(), strict=True)
+        }
 
     def __contains__(self, arxiv_id: object) -> bool:
         return arxiv_id in self._snap.row_of

@@ -3,6 +3,9 @@
 Runs in the background of ``paperwire up`` and as ``paperwire embed`` (cron-friendly).
 Progress lives in the database (a paper is done once its vector for the configured
 model and current text is stored), so an interrupted run resumes where it stopped.
+Saving a chunk's vectors also queues the papers for the index in the same transaction
+(``store.journal``); the queue is applied after each chunk when no other process is
+applying it, and once more at the end, so a killed run leaves no vector unindexed.
 Newest papers go first: they are the ones readers search for.
 """
 
@@ -14,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paperwire.core import Paperwire
+from paperwire.services.indexer import apply_pending, drain
 
 
 @dataclass
@@ -21,6 +25,7 @@ class EmbedReport:
     embedded: int
     seconds: float
     remaining: int
+    index_pending: int = 0  # vectors queued for the index, left to another process
 
     @property
     def docs_per_second(self) -> float:
@@ -35,7 +40,8 @@ def embed_backlog(
     on_progress: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
 ) -> EmbedReport:
-    """Embed up to ``limit`` backlog papers in chunks; each chunk is saved and indexed."""
+    """Embed up to ``limit`` backlog papers in chunks; each chunk is saved and indexed.
+    ``stop`` ends it after the current chunk."""
     embedder = pw.embedder()
     if embedder is None:
         raise RuntimeError("semantic search is disabled (PAPERWIRE_SEMANTIC=false)")
@@ -51,11 +57,9 @@ def embed_backlog(
         pw.store.save_embeddings(
             model, [(pk, h, vectors[i]) for i, (pk, _, _, h) in enumerate(items)]
         )
-        ids = [aid for _, aid, _, _ in items]
-        for docs in pw.store.iter_index_docs(model, ids):
-            pw.index.upsert(docs)
-        pw.index.commit()
+        apply_pending(pw)
         done += len(items)
         if on_progress:
             on_progress(len(items))
-    return EmbedReport(done, time.perf_counter() - t0, pw.store.backlog_count(model))
+    pending = drain(pw).pending
+    return EmbedReport(done, time.perf_counter() - t0, pw.store.backlog_count(model), pending)

@@ -7,7 +7,8 @@ Runs as ``paperwire sync`` (cron/systemd) and as the worker's ``sync`` job. Sour
 * ``hf-daily:DIR`` — a folder of ``YYYY-MM-DD.json`` day files (offline mirrors).
 * ``arxiv:CATEGORY`` — the arXiv API for one category, from the last synced day.
 
-Each source is ingested with ``services.ingest`` (idempotent, batched, keyword-indexed);
+Each source is ingested with ``services.ingest`` (idempotent, batched, kill-safe: the
+index follows through the index journal);
 where it got to is kept in the store's meta table, so a failed sync simply retries that
 range.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +67,14 @@ def check_source(spec: str) -> str:
     raise ValueError(f"unknown sync source {spec!r}: use hf-daily, hf-daily:DIR or arxiv:CATEGORY")
 
 
-def sync_source(pw: Paperwire, spec: str, today: dt.date | None = None) -> IngestSummary:
-    """Fetch and ingest one source; raises ``SourceError``/``OSError`` when it fails."""
+def sync_source(
+    pw: Paperwire,
+    spec: str,
+    today: dt.date | None = None,
+    stop: threading.Event | None = None,
+) -> IngestSummary:
+    """Fetch and ingest one source; raises ``SourceError``/``OSError`` when it fails.
+    ``stop`` ends it after the current batch (the source's mark is then not moved)."""
     from paperwire.sources import arxiv_api, hf_daily
     from paperwire.sources.http import make_client
 
@@ -78,13 +86,14 @@ def sync_source(pw: Paperwire, spec: str, today: dt.date | None = None) -> Inges
         folder = Path(arg)
         if not folder.exists():
             raise OSError(f"sync source {spec!r}: {folder} does not exist")
-        return ingest_records(pw, hf_daily.read_hf_daily_dir(folder), "hf-daily")
+        return ingest_records(pw, hf_daily.read_hf_daily_dir(folder), "hf-daily", stop=stop)
     if kind == "hf-daily":
         since = _since(pw, "hf-daily:last_day", day)
         with make_client(s.http_timeout) as client:
             items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, day, s.http_retries)
-            summary = ingest_records(pw, items, "hf-daily")
-        pw.store.set_meta("hf-daily:last_day", day.isoformat())
+            summary = ingest_records(pw, items, "hf-daily", stop=stop)
+        if not summary.stopped:
+            pw.store.set_meta("hf-daily:last_day", day.isoformat())
         return summary
     key = f"arxiv:{arg}:last_day"
     since = _since(pw, key, day)
@@ -92,21 +101,28 @@ def sync_source(pw: Paperwire, spec: str, today: dt.date | None = None) -> Inges
         items = arxiv_api.fetch_arxiv_api(
             client, s.arxiv_api_url, arg, since, day, retries=s.http_retries
         )
-        summary = ingest_records(pw, items, "arxiv")
-    pw.store.set_meta(key, day.isoformat())
+        summary = ingest_records(pw, items, "arxiv", stop=stop)
+    if not summary.stopped:
+        pw.store.set_meta(key, day.isoformat())
     return summary
 
 
 def sync_all(
-    pw: Paperwire, sources: list[str] | None = None, today: dt.date | None = None
+    pw: Paperwire,
+    sources: list[str] | None = None,
+    today: dt.date | None = None,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
-    """Sync every source; raises ``SyncError`` after trying them all if any failed."""
+    """Sync every source (until ``stop``); raises ``SyncError`` after trying them all if
+    any failed."""
     from paperwire.sources.http import SourceError
 
     report = SyncReport()
     for spec in pw.settings.sync_sources if sources is None else sources:
+        if stop is not None and stop.is_set():
+            break
         try:
-            summary = sync_source(pw, spec, today)
+            summary = sync_source(pw, spec, today, stop)
         except (SourceError, OSError, ValueError) as e:
             log.warning("sync %s failed: %s", spec, e)
             report.errors[spec] = str(e)

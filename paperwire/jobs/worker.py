@@ -86,7 +86,7 @@ def default_jobs(pw: Paperwire, trigger: Callable[[str], None] | None = None) ->
     def sync(stop: threading.Event) -> str:
         if not s.sync_sources:
             return "no sync_sources configured"
-        report = sync_all(pw)
+        report = sync_all(pw, stop=stop)
         if report.changed and s.semantic and trigger is not None:
             trigger("embed")
         parts = [f"{x.source}: +{x.added} ~{x.updated}" for x in report.summaries]

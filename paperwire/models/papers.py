@@ -66,6 +66,9 @@ class IngestSummary(BaseModel):
     rejected: int = 0
     rejections: list[Rejection] = Field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False  # asked to stop (SIGTERM) before the source ended
+    index_pending: int = 0  # changes queued for the index, left to another process
+    index_error: str | None = None  # why the index was not updated (changes stay queued)
 
     @property
     def total(self) -> int:

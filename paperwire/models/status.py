@@ -1,10 +1,36 @@
-"""``StatusPublic``: what ``/status``, ``/api/status`` and ``paperwire status`` report."""
+"""``StatusPublic``: what ``/status``, ``/api/status`` and ``paperwire status`` report;
+``DoctorReport``: what ``paperwire doctor`` reports (and admins see on ``/status``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+class IndexPartCheck(BaseModel):
+    """One half of the index (keyword documents or vectors) compared with the store."""
+
+    expected: int  # documents the store says there should be
+    documents: int  # documents the index holds
+    missing: int  # expected, not in the index
+    extra: int  # in the index, but hidden or unknown in the store
+    stale: int  # in both, but the index holds an older version
+    examples: list[str] = Field(
+        default_factory=list, description="Some of the ids that differ (at most 10 per kind)."
+    )
+
+
+class DoctorReport(BaseModel):
+    """``paperwire doctor``: the store compared with the search index."""
+
+    papers: int  # visible papers in the store
+    pending: int  # changes queued for the index, not yet applied
+    keyword: IndexPartCheck
+    vectors: IndexPartCheck
+    checked_stale: bool  # whether documents were compared by fingerprint, not only by id
+    in_step: bool  # nothing differs and nothing is queued
+    repaired: int | None = None  # papers re-applied by ``--repair``
 
 
 class StatusPublic(BaseModel):
@@ -20,3 +46,7 @@ class StatusPublic(BaseModel):
     database: str
     index: str
     version: str
+    index_pending: int = 0  # paper changes queued for the search index, not yet applied
+    doctor: DoctorReport | None = Field(
+        None, description="Admins only: the store compared with the index (`paperwire doctor`)."
+    )

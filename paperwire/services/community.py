@@ -32,6 +32,7 @@ from paperwire.models.community import (
     UserCreate,
 )
 from paperwire.models.papers import PaperCard, PaperRecord, Rejection
+from paperwire.services.indexer import drain
 from paperwire.services.mail import build_message, send_message
 from paperwire.services.signing import link_serializer
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 
 RESET_SALT = "paperwire.password-reset"
 SUBMIT_TIMEOUT = 20.0  # seconds; a web request should not hang on arXiv
+# Seconds a moderation or submission request waits for another process that is applying
+# index changes; after that the change is that process's (or the server's follower's).
+MODERATION_INDEX_WAIT = 5.0
 
 
 def token_hash(token: str) -> str:
@@ -244,7 +248,9 @@ class Community:
     def _ingest(self, record: PaperRecord) -> int:
         from paperwire.services.ingest import ingest_records
 
-        summary = ingest_records(self.pw, [record], SUBMISSION_SOURCE)
+        summary = ingest_records(
+            self.pw, [record], SUBMISSION_SOURCE, index_wait=MODERATION_INDEX_WAIT
+        )
         if summary.rejected:
             raise SubmissionError(502, f"could not store the paper: {summary.rejections[0]}")
         return summary.added
@@ -332,33 +338,30 @@ class Community:
 
     # -- moderation -----------------------------------------------------------------------
 
-    def _drop_from_index(self, arxiv_ids: list[str]) -> None:
+    def _follow_in_index(self, arxiv_ids: list[str]) -> None:
+        """Apply the moderation to the index now (the store queued it in the same
+        transaction); if another process is applying, it applies this too."""
         if arxiv_ids:
-            self.pw.index.delete(arxiv_ids)
-            self.pw.index.commit()
+            drain(self.pw, MODERATION_INDEX_WAIT)
 
     def hide_papers(
         self, actor: Account, arxiv_ids: list[str], reason: str = ""
     ) -> ModerationResult:
         """Hide papers everywhere: feeds, pages and search (removed from the index)."""
         hidden = self.audit.set_hidden(actor, arxiv_ids, True, reason)
-        self._drop_from_index(hidden)
+        self._follow_in_index(hidden)
         return ModerationResult(hidden=hidden)
 
     def unhide_papers(self, actor: Account, arxiv_ids: list[str]) -> ModerationResult:
         shown = self.audit.set_hidden(actor, arxiv_ids, False)
-        if shown:
-            model = self.pw.model_name if self.pw.settings.semantic else None
-            for docs in self.pw.store.iter_index_docs(model, shown):
-                self.pw.index.upsert(docs)
-            self.pw.index.commit()
+        self._follow_in_index(shown)
         return ModerationResult(unhidden=shown)
 
     def hide_submissions_of(
         self, actor: Account, user_id: int, reason: str = ""
     ) -> ModerationResult:
         result = self.audit.hide_submissions_of(actor, user_id, reason)
-        self._drop_from_index(result.hidden)
+        self._follow_in_index(result.hidden)
         return result
 
 

@@ -1,18 +1,24 @@
-"""Ingest: store records in batches and make them keyword-searchable at once.
+"""Ingest: store records in batches; the search index follows.
 
 Runs from ``paperwire ingest``, ``paperwire up``, the sync job and paper submissions.
-Idempotent: re-running a source
-adds nothing twice (unchanged papers are counted, not rewritten). Interruptible:
-every finished batch is committed to the store and the index, so a rerun resumes.
+Idempotent: re-running a source adds nothing twice (unchanged papers are counted, not
+rewritten). Interruptible and kill-safe: every batch is one store transaction that also
+queues its changed papers for the index (``store.journal``), and the queue is applied
+every ``index_apply_seconds`` while the ingest runs and once more at its end
+(``services.indexer``), by this process or by whichever process is applying (a running
+server). A killed ingest leaves no paper unsearchable: the next applier (a rerun, the
+server) applies what it queued.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
+from paperwire.services.indexer import apply_pending, drain
 
 ProgressFn = Callable[[int], None]
 
@@ -25,12 +31,20 @@ def ingest_records(
     batch_size: int = 500,
     on_progress: ProgressFn | None = None,
     on_rejection: Callable[[Rejection], None] | None = None,
+    stop: threading.Event | None = None,
+    index_wait: float | None = None,
 ) -> IngestSummary:
-    """Store ``items`` (records and importer rejections) and index what changed."""
+    """Store ``items`` (records and importer rejections) and index what changed.
+
+    ``stop`` ends the ingest after the current batch. ``index_wait``: how long to wait
+    at the end for another process that is applying index changes (default
+    ``index_wait_seconds``); ``summary.index_pending`` counts what was left to it.
+    """
     t0 = time.perf_counter()
     summary = IngestSummary(source=source)
     batch: list[tuple[PaperRecord, str]] = []
     position = 0
+    next_apply = time.monotonic() + pw.settings.index_apply_seconds
 
     def reject(r: Rejection) -> None:
         summary.rejected += 1
@@ -39,6 +53,7 @@ def ingest_records(
             on_rejection(r)
 
     def flush() -> None:
+        nonlocal next_apply
         if not batch:
             return
         outcome = pw.store.upsert(batch)
@@ -47,9 +62,13 @@ def ingest_records(
         summary.unchanged += len(outcome.unchanged)
         for r in outcome.rejections:
             reject(r)
-        if outcome.changed:
-            for docs in pw.store.iter_index_docs(None, outcome.changed):
-                pw.index.upsert(docs)
+        if outcome.queued and time.monotonic() >= next_apply:
+            started = time.monotonic()
+            apply_pending(pw)  # unless another process is applying: it then applies ours
+            # At most a third of the time goes to the index (a large embedded vector
+            # matrix is rewritten by each commit that changes a vector).
+            took = time.monotonic() - started
+            next_apply = time.monotonic() + max(pw.settings.index_apply_seconds, 2 * took)
         if on_progress:
             on_progress(len(batch))
         batch.clear()
@@ -65,8 +84,17 @@ def ingest_records(
             batch.append((item, f"{source} record #{position} ({item.arxiv_id})"))
             if len(batch) >= batch_size:
                 flush()
-        flush()
+                if stop is not None and stop.is_set():
+                    summary.stopped = True
+                    break
+        else:
+            flush()
+        report = drain(pw, index_wait)
+        summary.index_pending = report.pending
+        summary.index_error = report.error
+    except KeyboardInterrupt:
+        apply_pending(pw)  # what is stored becomes searchable (a second Ctrl-C skips it)
+        raise
     finally:
-        pw.index.commit()
         summary.seconds = round(time.perf_counter() - t0, 3)
     return summary

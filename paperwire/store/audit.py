@@ -1,9 +1,10 @@
 """``AuditStore``: the audit log, and the moderation writes that must be logged.
 
 Each moderation method changes papers and writes its audit rows in one transaction,
-so there is never a hidden paper without the entry that says who hid it. Removing
-hidden papers from the search index is the caller's job (``paperwire.services.community``):
-the store never touches the index.
+so there is never a hidden paper without the entry that says who hid it. The same
+transaction queues the papers for the search index (``store.journal``); applying the
+queue is the caller's job (``paperwire.services.indexer``): the store never touches
+the index.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.models.community import AuditEntryPublic, ModerationResult
 from paperwire.store.db import Database
+from paperwire.store.journal import record_changes
 from paperwire.store.schema.community import AuditEntry, Submission, User
 from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.submissions import SOURCE as SUBMISSION_SOURCE
@@ -104,6 +106,7 @@ class AuditStore:
                     paper.arxiv_id,
                     detail,
                 )
+            record_changes(s, changed, "hidden" if hidden else "shown")
         return changed
 
     def hide_submissions_of(
@@ -148,4 +151,5 @@ class AuditStore:
             _entry(s, actor, "user.hide_submissions", "user", str(user_id), detail)
             for aid in out.hidden:
                 _entry(s, actor, "paper.hide", "paper", aid, {"via": f"user {user_id}"})
+            record_changes(s, out.hidden, "hidden")
         return out

@@ -92,7 +92,24 @@ def public_of(paper: Paper) -> PaperPublic:
     )
 
 
-def index_doc_of(paper: Paper) -> IndexDoc:
+INDEX_COLUMNS = (
+    Paper.arxiv_id,
+    Paper.title,
+    Paper.abstract,
+    Paper.authors,
+    Paper.categories,
+    Paper.organization_id,
+    Paper.organization,
+    Paper.published_at,
+    Paper.github_repo,
+)
+"""What an index document needs from the papers table (``index_doc_of``): applying the
+index journal and ``paperwire doctor`` read these columns, not whole ``Paper`` objects
+with their relationships (several times faster)."""
+
+
+def index_doc_of(paper: Any) -> IndexDoc:
+    """The index document of a ``Paper`` or a row of ``INDEX_COLUMNS``."""
     published = paper.published_at.date() if paper.published_at else None
     return IndexDoc(
         arxiv_id=paper.arxiv_id,

@@ -25,6 +25,7 @@ from paperwire.models.papers import PaperCard, PaperPublic, PaperRecord, Rejecti
 from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
+    INDEX_COLUMNS,
     as_utc,
     card_from,
     card_of,
@@ -32,6 +33,7 @@ from paperwire.store.convert import (
     public_of,
 )
 from paperwire.store.db import Database
+from paperwire.store.journal import record_changes, record_paper_changes
 from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
@@ -78,16 +80,15 @@ def _now() -> dt.datetime:
 
 @dataclass
 class UpsertOutcome:
-    """Arxiv ids per outcome; ``changed`` (added + updated) need re-indexing."""
+    """Arxiv ids per outcome; ``queued``: those whose index documents changed (every
+    added paper; an updated one only when a searchable field changed, not for upvotes or
+    featured days), queued for the index in the same transaction."""
 
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-
-    @property
-    def changed(self) -> list[str]:
-        return list(dict.fromkeys(self.added + self.updated))
+    queued: list[str] = field(default_factory=list)
 
 
 def _snapshot(p: Paper) -> tuple[object, ...]:
@@ -139,12 +140,14 @@ class PaperStore:
     # -- writes ---------------------------------------------------------------------------
 
     def upsert(self, batch: Sequence[tuple[PaperRecord, str]]) -> UpsertOutcome:
-        """Store a batch of ``(record, location)`` pairs in one transaction."""
+        """Store a batch of ``(record, location)`` pairs in one transaction, which also
+        queues the added and updated papers for the search index (``store.journal``)."""
         out = UpsertOutcome()
         if not batch:
             return out
         now = _now()
         ids = list({rec.arxiv_id for rec, _ in batch})
+        queued: dict[str, None] = {}
         with self.db.session() as s:
             rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids))).all()
             by_id = {p.arxiv_id: p for p in rows}
@@ -186,7 +189,10 @@ class PaperStore:
                     before: tuple[object, ...] | None = None
                 else:
                     before = _snapshot(paper)
+                indexed = None if is_new else index_doc_of(paper).fingerprint()
                 _merge(paper, rec, is_new)
+                if indexed is None or index_doc_of(paper).fingerprint() != indexed:
+                    queued[rec.arxiv_id] = None
                 if rec.featured_on and not any(
                     f.day == rec.featured_on and f.source == rec.source for f in paper.features
                 ):
@@ -209,6 +215,8 @@ class PaperStore:
                     out.updated.append(rec.arxiv_id)
                 else:
                     out.unchanged.append(rec.arxiv_id)
+            out.queued = list(queued)
+            record_changes(s, out.queued, "stored")
         return out
 
     def set_meta(self, key: str, value: str) -> None:
@@ -406,38 +414,52 @@ class PaperStore:
     def iter_index_docs(
         self, model: str | None, arxiv_ids: Sequence[str] | None = None, batch_size: int = 2000
     ) -> Iterator[list[IndexDoc]]:
-        """Index documents in batches, with the stored vector of ``model`` when current."""
+        """Index documents of visible papers in batches, with the stored vector of
+        ``model``. A vector computed for an older text of the paper is included too: it is
+        what the index keeps until ``paperwire embed`` replaces it, so a document is a
+        function of the store alone (``paperwire doctor`` compares the two)."""
         last_id = 0
         while True:
             with self.db.session() as s:
-                q = select(Paper).where(Paper.id > last_id, Paper.hidden.is_(False))
+                q = select(Paper.id, *INDEX_COLUMNS).where(
+                    Paper.id > last_id, Paper.hidden.is_(False)
+                )
                 if arxiv_ids is not None:
                     q = q.where(Paper.arxiv_id.in_(list(arxiv_ids)))
-                rows = s.scalars(q.order_by(Paper.id).limit(batch_size)).all()
+                rows = s.execute(q.order_by(Paper.id).limit(batch_size)).all()
                 if not rows:
                     return
                 last_id = rows[-1].id
-                vectors = self._vectors(s, model, rows) if model else {}
+                vectors = self._vectors(s, model, [r.id for r in rows]) if model else {}
                 docs = []
-                for p in rows:
-                    doc = index_doc_of(p)
-                    doc.vector = vectors.get(p.id)
+                for r in rows:
+                    doc = index_doc_of(r)
+                    doc.vector = vectors.get(r.id)
                     docs.append(doc)
             yield docs
 
     @staticmethod
-    def _vectors(s: Session, model: str, rows: Sequence[Paper]) -> dict[int, Vector]:
-        hashes = {p.id: p.text_hash for p in rows}
+    def _vectors(s: Session, model: str, paper_pks: Sequence[int]) -> dict[int, Vector]:
         found = s.execute(
-            select(Embedding.paper_id, Embedding.text_hash, Embedding.vector).where(
-                Embedding.model == model, Embedding.paper_id.in_(list(hashes))
+            select(Embedding.paper_id, Embedding.vector).where(
+                Embedding.model == model, Embedding.paper_id.in_(list(paper_pks))
             )
         ).all()
-        return {
-            pid: np.frombuffer(blob, dtype=np.float32).copy()
-            for pid, h, blob in found
-            if hashes.get(pid) == h
-        }
+        return {pid: np.frombuffer(blob, dtype=np.float32).copy() for pid, blob in found}
+
+    def index_ids(self, model: str) -> tuple[set[str], set[str]]:
+        """The ids the index should hold: visible papers, and those of them with a
+        stored vector of ``model`` (what ``iter_index_docs`` yields, without reading it)."""
+        with self.db.session() as s:
+            visible = set(s.scalars(select(Paper.arxiv_id).where(Paper.hidden.is_(False))))
+            with_vector = set(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .join(Embedding, Embedding.paper_id == Paper.id)
+                    .where(Paper.hidden.is_(False), Embedding.model == model)
+                )
+            )
+        return visible, with_vector
 
     def hidden_ids(self) -> list[str]:
         with self.db.session() as s:
@@ -479,10 +501,12 @@ class PaperStore:
             )
 
     def save_embeddings(self, model: str, items: Sequence[tuple[int, str, Vector]]) -> None:
-        """Store ``(paper_pk, text_hash, vector)`` triples, replacing older ones."""
+        """Store ``(paper_pk, text_hash, vector)`` triples, replacing older ones, and
+        queue their papers for the search index in the same transaction."""
         if not items:
             return
         with self.db.session() as s:
+            record_paper_changes(s, [pk for pk, _, _ in items], "embedded")
             s.execute(
                 delete(Embedding).where(
                     Embedding.model == model, Embedding.paper_id.in_([i[0] for i in items])

@@ -12,7 +12,7 @@ import pytest
 
 from paperwire.config import Settings
 from paperwire.index.base import IndexDoc, KeywordQuery, SearchIndex
-from paperwire.index.embedded import EmbeddedIndex
+from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
 from paperwire.index.factory import open_index
 from paperwire.index.keyword import KeywordIndexLockedError, TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex, VectorIndexError
@@ -48,7 +48,7 @@ def test_open_index_factory(tmp_path: Path) -> None:
     try:
         assert isinstance(index, EmbeddedIndex) and isinstance(index, SearchIndex)
         assert index.name == "embedded"
-        assert (settings.index_dir / "keyword" / "meta.json").is_file()
+        assert (settings.index_dir / KEYWORD_DIR / "meta.json").is_file()
     finally:
         index.close()
     settings.index = "nosuch"  # type: ignore[assignment]  # bypasses validation
@@ -62,16 +62,18 @@ def test_reader_never_takes_the_writer_lock(tmp_path: Path) -> None:
     reader.refresh()
     writer = TantivyKeywordIndex(tmp_path)
     writer.upsert([_doc(1)])  # would fail if the reader held the lock
-    writer.commit()
     second = TantivyKeywordIndex(tmp_path)
     with pytest.raises(KeywordIndexLockedError, match="another process"):
         second.upsert([_doc(2)])
-    writer.close()  # releases the lock
+    writer.commit()  # releases the lock: a process holds it only while it writes
     second.upsert([_doc(2)])
     second.commit()
+    writer.upsert([_doc(3)])  # and can take it again after someone else's commit
+    writer.commit()
     reader.refresh()
-    assert reader.count() == 2
+    assert reader.count() == 3
     second.close()
+    writer.close()
 
 
 def test_close_discards_uncommitted(tmp_path: Path) -> None:

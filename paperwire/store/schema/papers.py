@@ -9,6 +9,7 @@ import datetime as dt
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -124,3 +125,24 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class IndexChange(Base):
+    """A change to a paper's index documents, not yet applied to the search index.
+
+    Written in the same transaction as the change itself (paper added, updated, hidden,
+    shown, embedded), so the index can always catch up with the store: the applier
+    (``paperwire.services.indexer``) reads pending rows, makes the index match the store
+    for their papers, commits the index, then deletes exactly the rows it read. Rows
+    committed meanwhile, in any ``seq`` order, stay for the next pass (PostgreSQL's
+    sequences may commit out of order, so a "last applied seq" mark could skip them).
+    """
+
+    __tablename__ = "index_journal"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    arxiv_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

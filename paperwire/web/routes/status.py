@@ -1,4 +1,5 @@
-"""``/status`` and ``/api/status``: corpus size, embedding progress, index, database."""
+"""``/status`` and ``/api/status``: corpus size, embedding progress, index, database;
+for admins also ``paperwire doctor``'s report (the store compared with the index)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter
 import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.status import StatusPublic
+from paperwire.web.auth import CurrentUser
 from paperwire.web.dependencies import PW
 from paperwire.web.twin import Api, Call, Page, twin
 
@@ -17,6 +19,7 @@ REFRESH_SECONDS = 5
 
 
 def build_status(pw: Paperwire) -> StatusPublic:
+    pw.index.refresh()  # count what other processes committed (a stat when nothing did)
     model = pw.model_name
     first, last = pw.store.feature_day_bounds()
     return StatusPublic(
@@ -32,6 +35,7 @@ def build_status(pw: Paperwire) -> StatusPublic:
         database=pw.db.display_url,
         index=pw.index.name,
         version=paperwire.__version__,
+        index_pending=pw.journal.pending_count(),
     )
 
 
@@ -53,8 +57,15 @@ def _context(call: Call, status: StatusPublic) -> dict[str, Any]:
     Api("/api/status", StatusPublic, summary="Corpus and index status"),
     Page("/status", "status.html", context=_context, json_href=lambda call, _: "/api/status"),
 )
-def status(pw: PW) -> StatusPublic:
-    return build_status(pw)
+def status(pw: PW, user: CurrentUser) -> StatusPublic:
+    report = build_status(pw)
+    if user is not None and user.is_admin:
+        from paperwire.jobs.doctor import diagnose
+
+        # Ids and counts only (a fraction of a second at 100k papers); comparing every
+        # document's fingerprint reads the whole store: `paperwire doctor`.
+        report.doctor = diagnose(pw, stale=False)
+    return report
 
 
 @router.get("/healthz", tags=["status"], summary="Liveness probe")

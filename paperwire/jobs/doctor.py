@@ -1,0 +1,72 @@
+"""Doctor: compare the store with the search index, and repair what drifted.
+
+``paperwire doctor`` (and ``/status`` for admins) reports, for the keyword documents and
+the vectors: how many the store expects and the index holds, ids missing from the
+index, ids the index should not have (hidden or unknown papers), and stale documents
+(the fingerprint stored with a document differs from the store's current one), plus
+the changes still queued in the index journal. ``--repair`` queues exactly the papers
+that differ and applies the queue (a targeted re-apply, not a rebuild).
+
+The journal makes drift rare; what it cannot prevent is drift from outside: index files
+deleted or restored from an old backup, a Milvus collection written by another tool,
+or an index written by a paperwire from before the journal (issue 11).
+"""
+
+from __future__ import annotations
+
+from paperwire.core import Paperwire
+from paperwire.models.status import DoctorReport, IndexPartCheck
+from paperwire.services.indexer import Drift, compare, drain
+
+EXAMPLES = 10
+
+
+def _part(expected: int, documents: int, *kinds: list[str]) -> IndexPartCheck:
+    missing, extra, stale = kinds
+    examples = [i for ids in kinds for i in ids[:EXAMPLES]]
+    return IndexPartCheck(
+        expected=expected,
+        documents=documents,
+        missing=len(missing),
+        extra=len(extra),
+        stale=len(stale),
+        examples=examples,
+    )
+
+
+def report_of(drift: Drift) -> DoctorReport:
+    return DoctorReport(
+        papers=drift.papers,
+        pending=drift.pending,
+        keyword=_part(
+            drift.papers,
+            drift.keyword_documents,
+            drift.missing_keyword,
+            drift.extra_keyword,
+            drift.stale_keyword,
+        ),
+        vectors=_part(
+            drift.expected_vectors,
+            drift.vector_documents,
+            drift.missing_vectors,
+            drift.extra_vectors,
+            drift.stale_vectors,
+        ),
+        checked_stale=drift.checked_stale,
+        in_step=drift.in_step,
+    )
+
+
+def diagnose(pw: Paperwire, *, stale: bool = True) -> DoctorReport:
+    """The report; ``stale=False`` compares ids and counts only (no document reads)."""
+    return report_of(compare(pw, stale=stale))
+
+
+def repair(pw: Paperwire) -> DoctorReport:
+    """Re-apply every paper that differs, apply what is queued, then check again."""
+    ids = sorted(compare(pw).ids())
+    pw.journal.enqueue(ids, "repair")
+    drain(pw)
+    after = diagnose(pw)
+    after.repaired = len(ids)
+    return after
