@@ -83,7 +83,7 @@ def test_collection_pages_and_forms(env: Env) -> None:
     assert [(c["name"], c["public"], c["paper_count"]) for c in summary] == [
         ("Diffusion models", False, 1)
     ]
-    r = p.post(f"/collections/{cid}/papers", {"arxiv_id": "2599.99999"})
+    r = p.post(f"/collections/{cid}/papers", {"arxiv_id": "2512.99999"})
     assert r.status_code == 404 and "submit it first" in r.text
     r = p.post(f"/collections/{cid}/delete", {})
     assert r.status_code == 303 and p.c.get("/api/collections").json() == []
