@@ -222,21 +222,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 class SmtpSink:
-    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives: parsed
+    (``messages``) and the bytes as they came over the wire (``raw``, same order)."""
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
+        self.raw: list[bytes] = []
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 from email import message_from_bytes, policy
 
-                msg = message_from_bytes(
-                    envelope.original_content or envelope.content, policy=policy.default
-                )
+                raw = envelope.original_content or envelope.content
+                msg = message_from_bytes(raw, policy=policy.default)
+                sink.raw.append(raw)
                 sink.messages.append(msg)
                 return "250 OK"
 
