@@ -14,7 +14,6 @@ from email.utils import formatdate, make_msgid
 
 from paperwire.config import Settings
 
-
 # Lines up to RFC 5322's hard limit: the default policy folds at 78 columns and, to fold a
 # long URL, RFC 2047-encodes it (``=?utf-8?q?=3Chttp…?=``), so mail providers reading
 # ``List-Unsubscribe`` raw would not find the RFC 8058 one-click URL.

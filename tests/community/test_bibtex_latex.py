@@ -35,7 +35,9 @@ DOCUMENT = r"""\documentclass{article}
 """
 
 
-def row(aid: str, title: str, authors: list[str], categories: list[str] = ()) -> CollectionExportRow:  # type: ignore[assignment]
+def row(
+    aid: str, title: str, authors: list[str], categories: tuple[str, ...] = ()
+) -> CollectionExportRow:
     return CollectionExportRow(
         arxiv_id=aid,
         title=title,
@@ -55,7 +57,7 @@ HOSTILE = [
         "2501.00002",
         "Injected",
         ["B. Smith"],
-        ["cs.AI}}@misc{injected, title = {pwned}}"],
+        ("cs.AI}}@misc{injected, title = {pwned}}",),
     ),
     row("2501.00003", "Tom}, author = {Mallory", ["Tom and Jerry Lab", "C. D'Arc"]),
 ]
