@@ -150,6 +150,6 @@ def test_bibtex_escaping() -> None:
             row("2401.00003", "Quality again", ["C. Smith"]),
         ]
     )
-    assert r"title = {{Q{\&}A at 100{\%} with {\$}O(n{\_}1){\$} {\{}unbalanced}}" in out
+    assert r"title = {{Q{\&}A at 100{\%} with {\$}O(n{\_}1){\$} {\textbraceleft}unbalanced}}" in out
     keys = [line.split("{")[1].rstrip(",") for line in out.splitlines() if line.startswith("@")]
     assert keys == ["smith2024qa", "smith2024quality", "smith2024qualitya"]
