@@ -128,7 +128,7 @@ def test_json_api_needs_the_header_token(env: Env) -> None:
 
 def test_json_signup(env: Env) -> None:
     c = env.client()
-    r = c.post(
+    r = env.client().post(
         "/api/auth/signup",
         json={"email": "json@example.org", "password": PASSWORD, "display_name": "Jason"},
     )
@@ -152,7 +152,7 @@ def test_secure_cookie_when_the_site_is_https(make_app: AppFactory) -> None:
     r = p.c.get("/signup")
     assert "Secure" in r.headers["set-cookie"]
     c = env.client()
-    r = c.post(
+    r = env.client().post(
         "/api/auth/signup",
         json={"email": "s@example.org", "password": PASSWORD, "display_name": "Sec"},
     )
@@ -306,3 +306,24 @@ def test_sessions_expire(env: Env) -> None:
     assert env.comm.users.session_account(token_hash(token)) is not None
     assert env.comm.users.session_account(token_hash(token), later) is None
     assert env.comm.users.purge_expired_sessions(later) >= 1
+
+
+def test_look_alike_display_names_are_refused(env: Env) -> None:
+    """Issue 12 finding 8: `аdmin` with a Cyrillic а signed up beside `admin`."""
+
+    def signup(email: str, name: str) -> int:
+        body = {"email": email, "display_name": name, "password": PASSWORD}
+        return env.client().post("/api/auth/signup", json=body).status_code
+
+    assert signup("admin@example.org", "admin") == 201
+    for n, name in enumerate(["\u0430dmin", "ADMIN", "adm\u0456n", "\uff41dmin"]):
+        assert signup(f"fake{n}@example.org", name) in (409, 422), name
+    assert signup("alice@example.org", "Alice") == 201
+    assert signup("al1ce@example.org", "AIice") == 409  # capital I for l
+    r = env.client().post(
+        "/api/auth/signup",
+        json={"email": "x@example.org", "display_name": "Аlice", "password": PASSWORD},
+    )
+    assert r.status_code == 409 and "looks too much like 'Alice'" in r.json()["detail"]
+    assert signup("emile@example.org", "Émile") == 201  # accents are not look-alikes
+    assert signup("emile2@example.org", "Emile") == 201
