@@ -128,7 +128,7 @@ def test_json_api_needs_the_header_token(env: Env) -> None:
 
 def test_json_signup(env: Env) -> None:
     c = env.client()
-    r = env.client().post(
+    r = c.post(
         "/api/auth/signup",
         json={"email": "json@example.org", "password": PASSWORD, "display_name": "Jason"},
     )

@@ -19,7 +19,7 @@ from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
-from paperwire.web.dependencies import PW, Search
+from paperwire.web.dependencies import PW, RowId, Search
 
 router = APIRouter(tags=["feeds"])
 DAILY_DAYS = 7
@@ -105,7 +105,7 @@ def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
 
 
 @router.get("/feeds/collections/{collection_id}.{fmt}", summary="A public collection (Atom/RSS)")
-def collection_feed(request: Request, pw: PW, collection_id: int, fmt: str) -> Response:
+def collection_feed(request: Request, pw: PW, collection_id: RowId, fmt: str) -> Response:
     """Newest additions first; each entry is dated when it was added. Private
     collections are 404, as on their page."""
     from paperwire.services.community import community_of
