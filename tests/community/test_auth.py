@@ -152,7 +152,7 @@ def test_secure_cookie_when_the_site_is_https(make_app: AppFactory) -> None:
     r = p.c.get("/signup")
     assert "Secure" in r.headers["set-cookie"]
     c = env.client()
-    r = env.client().post(
+    r = c.post(
         "/api/auth/signup",
         json={"email": "s@example.org", "password": PASSWORD, "display_name": "Sec"},
     )
