@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import paperwire
@@ -74,9 +75,10 @@ class SecurityHeaders:
 
 
 def wants_json(request: Request) -> bool:
-    """API paths answer JSON; so does a client that asks for JSON but not HTML."""
+    """API paths (and feeds: read by programs) answer JSON; so does a client that asks
+    for JSON but not HTML."""
     path = request.url.path
-    if path.startswith("/api/") or path in ("/api", "/healthz", "/openapi.json"):
+    if path.startswith(("/api/", "/feeds/")) or path in ("/api", "/healthz", "/openapi.json"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -149,15 +151,26 @@ def _problems(exc: RequestValidationError) -> Problems:
     ]
 
 
+def _methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
+    found: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        methods = getattr(route, "methods", None)
+        inner = getattr(route, "original_router", route)  # FastAPI keeps included routers
+        nested = getattr(inner, "routes", None)
+        if methods:
+            found |= set(methods)
+        elif nested is not None:  # an included router or a mount: look inside
+            found |= _methods(nested, {**scope, **child})
+    return found
+
+
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this path (Starlette's 405 names only the
     first route that matched the path, not all of them)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        route_methods = getattr(route, "methods", None)
-        if match != Match.NONE and route_methods:
-            methods |= set(route_methods)
+    methods = _methods(request.app.router.routes, {**request.scope, "method": "GET"})
     if "GET" in methods:
         methods.add("HEAD")
     return sorted(methods | {"OPTIONS"})

@@ -17,7 +17,7 @@ from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Path, Query, Request
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 from paperwire.core import Paperwire
 from paperwire.models.papers import Period
@@ -159,10 +159,14 @@ PeriodParam = Annotated[
     one_of(Period),
     Query(description="`day`, `week` (ISO week, Monday–Sunday) or `month`."),
 ]
+# Bounds go on the int inside ``X | None``, so OpenAPI says ``minimum``/``maximum``
+# (``Query(ge=…)`` on an optional param comes out as unknown ``ge``/``le`` keywords).
+FeedLimit = Annotated[int, Field(ge=1, le=FEED_MAX_LIMIT)]
+SearchPage = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
 FeedLimitParam = Annotated[
-    int | None,
+    FeedLimit | None,
     BLANK_IS_NONE,
-    Query(ge=1, le=FEED_MAX_LIMIT, description=f"Most papers (default {FEED_DEFAULT_LIMIT})."),
+    Query(description=f"Most papers (default {FEED_DEFAULT_LIMIT})."),
 ]
 
 
@@ -246,9 +250,9 @@ def search_params(
     sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
     mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
     page: Annotated[
-        int | None,
+        SearchPage | None,
         BLANK_IS_NONE,
-        Query(ge=1, le=MAX_OFFSET, description="Result page, from 1 (results up to 1000)."),
+        Query(description="Result page, from 1 (results up to 1000)."),
     ] = None,
 ) -> SearchParams:
     """Parse the search params; errors are collected per field, never raised."""

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import Field
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import PeopleKind, PeoplePage
@@ -18,9 +19,8 @@ router = APIRouter(tags=["people"])
 PAGE_SIZE = 30
 MAX_PAGE = 1000
 
-PageParam = Annotated[
-    int | None, BLANK_IS_NONE, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")
-]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+PageParam = Annotated[PageNumber | None, BLANK_IS_NONE, Query(description="Page number, from 1.")]
 
 
 def org_path(key: str) -> str:

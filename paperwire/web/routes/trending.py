@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import TrendingPage
@@ -25,10 +26,11 @@ DEFAULT_LIMIT = 30
 MAX_LIMIT = 100
 _TABS = [(Period.day, "Daily"), (Period.week, "Weekly"), (Period.month, "Monthly")]
 
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 LimitParam = Annotated[
-    int | None,
+    Limit | None,
     BLANK_IS_NONE,
-    Query(ge=1, le=MAX_LIMIT, description=f"Most papers to return (default {DEFAULT_LIMIT})."),
+    Query(description=f"Most papers to return (default {DEFAULT_LIMIT})."),
 ]
 
 
