@@ -171,8 +171,6 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this path (Starlette's 405 names only the
     first route that matched the path, not all of them)."""
     methods = _methods(request.app.router.routes, {**request.scope, "method": "GET"})
-    if "GET" in methods:
-        methods.add("HEAD")
     return sorted(methods | {"OPTIONS"})
 
 
