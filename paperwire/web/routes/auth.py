@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -34,7 +33,6 @@ from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, FormError, Page, parse_form, twin
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["account"])
 
 LABELS = {"display_name": "Display name", "email": "Email", "password": "Password"}
