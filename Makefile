@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE ?= 1
 # Benchmarks print wide tables: give rich room when the output is not a terminal.
 BENCH  := COLUMNS=200 $(BIN)/paperwire bench
 
-.PHONY: install up serve test test-fast lint format bench bench-backends browsers clean
+.PHONY: install up serve test test-fast lint format bench bench-backends browsers latex clean
 
 # The ONNX export of the bundled embedding model (~30 s once; then an "up to date" check):
 # the default embedding backend. Written to $PAPERWIRE_MODELS_DIR or ~/.cache/paperwire/models.
@@ -36,6 +36,15 @@ browsers:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
+# pdflatex + bibtex (Debian's texlive-latex-base, ~110 MB, no recommends) for the test that
+# compiles the BibTeX export of the whole corpus.
+latex:
+	@command -v pdflatex >/dev/null 2>&1 && command -v bibtex >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends texlive-latex-base; \
+	  else sudo apt-get update -qq && \
+	    sudo apt-get install -y -qq --no-install-recommends texlive-latex-base; fi; }
+
 up: install
 	$(BIN)/paperwire up --offline-dir $(HF_DIR) --host $(HOST) --port $(PORT)
 
@@ -44,7 +53,7 @@ serve: install
 
 # Twice: every test on SQLite + the embedded index, then the tests that depend on the
 # store or index backend (marker `backend`, see tests/conftest.py) on PostgreSQL + Milvus Lite.
-test: install browsers
+test: install browsers latex
 	PAPERWIRE_TEST_BACKEND=sqlite-embedded $(BIN)/pytest -q -n 2 --dist loadfile
 	PAPERWIRE_TEST_BACKEND=pg-milvus $(BIN)/pytest -q -n 2 --dist loadfile -m backend
 

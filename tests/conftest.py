@@ -284,21 +284,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 class SmtpSink:
-    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives: parsed
+    (``messages``) and the bytes as they came over the wire (``raw``, same order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
+        self.raw: list[bytes] = []
+        self.delay = delay  # seconds the server takes to accept each message
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                import asyncio
                 from email import message_from_bytes, policy
 
-                msg = message_from_bytes(
-                    envelope.original_content or envelope.content, policy=policy.default
-                )
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
+                raw = envelope.original_content or envelope.content
+                msg = message_from_bytes(raw, policy=policy.default)
+                sink.raw.append(raw)
                 sink.messages.append(msg)
                 return "250 OK"
 

@@ -13,9 +13,11 @@ Two formats are read:
 
 paperwire's store and index key papers by arXiv id and validate it
 (``normalize_arxiv_id``), so collection documents get **synthetic arXiv ids**:
-document *n* (0-based, in corpus order) becomes ``f"{n // 99999:04d}.{n % 99999 + 1:05d}"``
-— ``0000.00001``, ``0000.00002``, …, ``0000.99999``, then ``0001.00001`` … (up to
-~10⁹ documents). These are valid new-style ids that no real paper has (month ``00``).
+document *n* (0-based, in corpus order) gets the prefix ``p = n // 99999`` written as
+``YYMM`` with ``YY = p // 12`` and ``MM = p % 12 + 1``, and the suffix ``n % 99999 + 1``:
+``0001.00001``, ``0001.00002``, …, ``0001.99999``, then ``0002.00001`` … (years 00–06,
+up to ~8.4 million documents). These are valid new-style ids (the month is 01–12) that
+no real paper has: new-style ids began in April 2007 (``0704``).
 ``IdMap`` holds both directions, so rankings are translated back to the collection's
 own ids before scoring.
 """
@@ -47,6 +49,7 @@ BUILTIN = {"scifact": "beir", "cacm": "cacm"}
 """Collections known by name; they live under ``default_data_dir()``."""
 
 _PER_PREFIX = 99_999  # suffixes 00001 … 99999
+_PREFIXES = 7 * 12  # YYMM from 0001 to 0612
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,10 @@ class CollectionError(ValueError):
 
 def synthetic_arxiv_id(n: int) -> str:
     """The synthetic arXiv id of document ``n`` (0-based); see the module docstring."""
-    if not 0 <= n < 10_000 * _PER_PREFIX:
+    if not 0 <= n < _PREFIXES * _PER_PREFIX:
         raise ValueError(f"document number out of range: {n}")
-    return f"{n // _PER_PREFIX:04d}.{n % _PER_PREFIX + 1:05d}"
+    year, month = divmod(n // _PER_PREFIX, 12)
+    return f"{year:02d}{month + 1:02d}.{n % _PER_PREFIX + 1:05d}"
 
 
 class IdMap:

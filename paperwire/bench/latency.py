@@ -16,7 +16,7 @@ Sizes:
 * ``74k`` — the 74,728 arXiv listings (``shared/data/arxiv-listings``); the build also
   reports ingest throughput (parse + store + keyword index, ``ingest_records``);
 * ``1m`` — the 74,728 listings (``ingest_records``) followed by copies of their stored
-  rows with synthetic arXiv ids (``0000.00001`` …, ``_copy_papers``, in SQL: ingesting
+  rows with synthetic arXiv ids (``0001.00001`` …, ``_copy_papers``, in SQL: ingesting
   925k records one by one takes ~20 min) up to 1,000,000 papers, which are then
   keyword-indexed and given vectors through the index's own ``upsert``/``commit``.
   At this size the vector index uses its binary-code candidate pass; the same run also

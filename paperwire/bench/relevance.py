@@ -40,6 +40,7 @@ from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import Vector
 from paperwire.index.embedding.base import Embedder
+from paperwire.models.common import CONTROL_RE
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchMode, SearchRequest
 from paperwire.search.service import SearchService
@@ -95,10 +96,11 @@ def _no_progress(description: str, total: int | None) -> Step:
 
 
 def records_of(collection: Collection, ids: IdMap) -> Iterator[PaperRecord]:
-    """One ``PaperRecord`` per document, under its synthetic arXiv id."""
+    """One ``PaperRecord`` per document, under its synthetic arXiv id (control characters,
+    which a record refuses — CACM has a few — read as spaces)."""
     for doc in collection.docs:
-        title = clean_text(doc.title)
-        abstract = clean_text(doc.text)
+        title = clean_text(CONTROL_RE.sub(" ", doc.title))
+        abstract = clean_text(CONTROL_RE.sub(" ", doc.text))
         if not title:  # the store requires a title; the searchable text stays the same
             title, abstract = abstract or doc.id, None
         yield PaperRecord(

@@ -37,7 +37,10 @@ ingest_app = typer.Typer(
 )
 
 
-def _print_summary(summary: IngestSummary) -> None:
+SHOWN_REJECTIONS = 20
+
+
+def _print_summary(summary: IngestSummary, rejects: Path | None = None) -> None:
     t = Table(title=f"ingest {summary.source}", show_header=True)
     for col in ("added", "updated", "unchanged", "rejected", "seconds"):
         t.add_column(col, justify="right")
@@ -48,27 +51,45 @@ def _print_summary(summary: IngestSummary) -> None:
         )
     )
     console.print(t)
-    for r in summary.rejections[:50]:
+    for r in summary.rejections[:SHOWN_REJECTIONS]:
         console.print(f"[yellow]rejected[/] {escape(str(r))}", soft_wrap=True, highlight=False)
-    if summary.rejected > 50:
-        console.print(f"[yellow]… and {summary.rejected - 50} more rejections[/]")
+    if summary.rejected > SHOWN_REJECTIONS:
+        console.print(f"[yellow]… and {summary.rejected - SHOWN_REJECTIONS} more rejections[/]")
+    if rejects is not None and summary.rejected:
+        console.print(
+            f"every rejection (file, line, field, reason, raw record): {escape(str(rejects))}",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def run_ingest(
     pw: Paperwire, items: Iterable[PaperRecord | Rejection], source: str, total: int | None = None
 ) -> IngestSummary:
     from paperwire.services.ingest import ingest_records
+    from paperwire.services.rejects import RejectsFile, rejects_path
 
-    with stop_on_sigterm() as stop, progress_bar() as bar:
+    with (
+        stop_on_sigterm() as stop,
+        progress_bar() as bar,
+        RejectsFile(rejects_path(pw.settings.home, source)) as rejects,
+    ):
         task = bar.add_task(f"ingest {source}", total=total)
         try:
             summary = ingest_records(
-                pw, items, source, on_progress=lambda n: bar.advance(task, n), stop=stop
+                pw,
+                items,
+                source,
+                on_progress=lambda n: bar.advance(task, n),
+                on_rejection=rejects.add,
+                stop=stop,
             )
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
+            if rejects.count:
+                console.print(f"rejections so far: {escape(str(rejects.path))}")
             raise typer.Exit(130) from None
-    _print_summary(summary)
+    _print_summary(summary, rejects.path)
     report_index(summary.index_pending, summary.index_error)
     if summary.stopped:
         console.print("[yellow]stopped: finished batches are stored; rerun to resume[/]")

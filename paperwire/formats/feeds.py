@@ -16,21 +16,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
+from paperwire.models.common import safe_url
 from paperwire.models.papers import PaperCard
 
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 _INVALID_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def safe_url(value: str | None) -> str:
-    """``value`` when it is an http(s) URL, else ``""``: a stored ``javascript:`` or
-    ``data:`` link must never become a link in a feed or an email."""
-    text = (value or "").strip()
-    scheme, sep, rest = text.partition("://")
-    if sep and scheme.lower() in ("http", "https") and rest and not any(c.isspace() for c in text):
-        return text
-    return ""
 
 
 def clean(text: str | None) -> str:

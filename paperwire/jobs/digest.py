@@ -27,6 +27,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -268,8 +269,10 @@ def send_queued(
     stop: threading.Event | None = None,
     limit: int | None = None,
     now: dt.datetime | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> SendReport:
-    """Send every queued digest (of active subscriptions), oldest first.
+    """Send every queued digest (of active subscriptions) and account mail, oldest first;
+    ``kinds`` sends only those kinds (the web app sends its password-reset mail).
 
     Raises ``DigestSendError`` (a ``MailError``) when the SMTP server cannot be reached
     or refuses the session: the rows not sent stay queued for the next run."""
@@ -283,7 +286,7 @@ def send_queued(
     after_id = 0
     try:
         while not (stop and stop.is_set()) and (limit is None or report.sent < limit):
-            batch = store.queued(now or utc_now(), after_id=after_id, limit=200)
+            batch = store.queued(now or utc_now(), after_id=after_id, limit=200, kinds=kinds)
             if not batch:
                 break
             for row in batch:

@@ -1,16 +1,56 @@
-"""What every area shares: the JSON error body and the email address rule."""
+"""What every area shares: the JSON error bodies, the email address rule, what a
+control character is and which links may be shown."""
 
 from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# C0 and C1 controls except tab, newline and carriage return (which are whitespace):
+# PostgreSQL refuses NUL in text, and none of them belongs in a title, a name or a query.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def safe_url(value: str | None) -> str:
+    """``value`` when it is an http(s) URL, else ``""``: a stored ``javascript:`` or
+    ``data:`` link must never become a link (in a page, the JSON API, an export, a feed
+    or an email; autoescaping does not stop it). The one definition all of them use."""
+    text = (value or "").strip()
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme.lower() in ("http", "https") and rest and not any(c.isspace() for c in text):
+        return text
+    return ""
+
+
+def control_char_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored (its first control character), or None."""
+    found = CONTROL_RE.search(text)
+    if found is None:
+        return None
+    return f"contains the control character U+{ord(found[0]):04X} at position {found.start()}"
 
 
 class ErrorPublic(BaseModel):
     detail: str
+
+
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query`, `path` or `form`, then the field (empty: "
+        "the request as a whole)."
+    )
+    msg: str
+    type: str = Field(description="What kind of problem, e.g. `value_error`, `json_invalid`.")
+
+
+class InvalidRequest(BaseModel):
+    """Every 422 answer: ``detail`` for people (one line naming the fields), ``errors``
+    for programs (one entry per problem)."""
+
+    detail: str
+    errors: list[FieldProblem]
 
 
 def normalize_email(value: str) -> str:

@@ -15,7 +15,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from paperwire.models.common import normalize_email
 from paperwire.models.papers import Links, PaperCard
@@ -155,7 +155,7 @@ class SubmissionPublic(BaseModel):
 class CollectionCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
-    public: bool = False
+    public: StrictBool = False
 
     @field_validator("name")
     @classmethod
@@ -169,7 +169,7 @@ class CollectionCreate(BaseModel):
 class CollectionUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=2000)
-    public: bool | None = None
+    public: StrictBool | None = None
 
 
 class CollectionPaperAdd(BaseModel):

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from paperwire.models.common import control_char_problem
 
 
 class PaperRecord(BaseModel):
@@ -39,6 +41,21 @@ class PaperRecord(BaseModel):
     ai_summary: str | None = None
     thumbnail: str | None = None
     submitted_by: str | None = None
+    location: str | None = Field(
+        None, exclude=True, description="Where the importer read it (file:line); not stored."
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_chars(cls, value: object) -> object:
+        """A control character (e.g. NUL, which PostgreSQL refuses) rejects the record,
+        naming the field, on every store: one bad record never costs the batch."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            problem = control_char_problem(text) if isinstance(text, str) else None
+            if problem:
+                raise ValueError(problem)
+        return value
 
 
 class Rejection(BaseModel):
@@ -48,6 +65,7 @@ class Rejection(BaseModel):
     record: str | None = Field(None, description="The record's id when it could be read.")
     field: str | None = None
     reason: str
+    raw: str | None = Field(None, description="The record as read (JSON), when there was one.")
 
     def __str__(self) -> str:
         parts = [self.location]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from paperwire.models.papers import PaperCard
 
@@ -33,7 +33,7 @@ class SearchFilters(BaseModel):
     date_to: dt.date | None = None
     category: str | None = None
     organization: str | None = None
-    has_code: bool | None = None
+    has_code: StrictBool | None = None
 
     def is_empty(self) -> bool:
         return not any(v is not None for v in self.model_dump().values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 
 from paperwire.models.common import normalize_email
 from paperwire.models.papers import PaperCard
@@ -49,7 +49,7 @@ class SubscriptionUpdate(BaseModel):
     """``PATCH /api/subscriptions/manage?token=``: change how often, or the trending part."""
 
     frequency: Frequency | None = None
-    trending: bool | None = Field(None, description="Include the top trending papers.")
+    trending: StrictBool | None = Field(None, description="Include the top trending papers.")
 
 
 class SavedSearchCreate(BaseModel):

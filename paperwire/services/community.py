@@ -17,6 +17,8 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
+from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,7 +35,6 @@ from paperwire.models.community import (
 )
 from paperwire.models.papers import PaperCard, PaperRecord, Rejection
 from paperwire.services.indexer import drain
-from paperwire.services.mail import build_message, send_message
 from paperwire.services.signing import link_serializer
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.store.audit import AuditStore
@@ -41,6 +42,7 @@ from paperwire.store.collections import CollectionStore
 from paperwire.store.people import PeopleStore
 from paperwire.store.submissions import SOURCE as SUBMISSION_SOURCE
 from paperwire.store.submissions import SubmissionStore
+from paperwire.store.subscriptions import OUTBOX_ACCOUNT, SubscriptionStore
 from paperwire.store.users import Account, UserStore, utcnow
 from paperwire.store.votes import VoteStore
 
@@ -190,20 +192,34 @@ class Community:
         self.audit.log(account, "user.password_reset", "user", str(account.id))
         return account
 
-    def send_reset_email(self, account: Account) -> None:
-        """Mail a reset link; raises ``MailError`` when the SMTP server fails."""
+    def queue_reset_email(self, email: str) -> bool:
+        """Queue a reset link in the outbox when ``email`` has an account (False when it
+        has none). Runs off the request path (``web.mailer``), so answering a reset
+        request takes the same time whether or not the address is known."""
+        try:
+            account = self.users.by_email(normalize_email(email))
+        except ValueError:
+            return False
+        if account is None:
+            return False
         s = self.pw.settings
         minutes = max(1, s.password_reset_max_age // 60)
-        link = self.reset_link(account)
         text = (
             f"Hello {account.display_name},\n\n"
             f"someone (hopefully you) asked to reset the password of your {s.site_name} "
             f"account. Open this link within {minutes} minutes to choose a new one:\n\n"
-            f"{link}\n\n"
+            f"{self.reset_link(account)}\n\n"
             "If you did not ask for this, ignore this email: your password stays as it is.\n"
         )
-        msg = build_message(s, account.email, f"Reset your {s.site_name} password", text)
-        send_message(s, msg)
+        host = urlsplit(s.base_url).hostname or "paperwire"
+        SubscriptionStore(self.pw.db).enqueue_mail(
+            account.email,
+            f"Reset your {s.site_name} password",
+            text,
+            make_msgid(idstring="reset", domain=host),
+            OUTBOX_ACCOUNT,
+        )
+        return True
 
     # -- submissions ----------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def ingest_records(
                     on_progress(1)
                 continue
             position += 1
-            batch.append((item, f"{source} record #{position} ({item.arxiv_id})"))
+            batch.append((item, item.location or f"{source} record #{position} ({item.arxiv_id})"))
             if len(batch) >= batch_size:
                 flush()
                 if stop is not None and stop.is_set():

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from paperwire.config import Settings
+
+# Lines up to RFC 5322's hard limit: the default policy folds at 78 columns and, to fold a
+# long URL, RFC 2047-encodes it (``=?utf-8?q?=3Chttp…?=``), so mail providers reading
+# ``List-Unsubscribe`` raw would not find the RFC 8058 one-click URL.
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 class MailError(RuntimeError):
@@ -26,8 +32,9 @@ def build_message(
     html: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> EmailMessage:
-    """A multipart (text, optionally + HTML) message with Date and Message-ID set."""
-    msg = EmailMessage()
+    """A multipart (text, optionally + HTML) message with Date and Message-ID set;
+    headers are written as given (``MAIL_POLICY``)."""
+    msg = EmailMessage(policy=MAIL_POLICY)
     msg["From"] = settings.mail_from
     msg["To"] = to
     msg["Subject"] = subject

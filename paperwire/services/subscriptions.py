@@ -26,7 +26,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.formats.feeds import safe_url
+from paperwire.models.common import safe_url
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SearchMode, SearchRequest, SortOrder
 from paperwire.models.subscriptions import Digest, DigestSection, Frequency, SavedSearchCreate
@@ -186,11 +186,13 @@ class Subscriptions:
         subject = quote(f"unsubscribe {sub.email}")
         return f"mailto:{address}?subject={subject}"
 
-    def list_headers(self, sub: SubscriptionRow) -> dict[str, str]:
-        """RFC 2369 / RFC 8058 headers: one-click unsubscribe by POST, or by mail."""
+    def list_headers(self, sub: SubscriptionRow, token: str | None = None) -> dict[str, str]:
+        """RFC 2369 / RFC 8058 headers: one-click unsubscribe by POST, or by mail
+        (``token``: the manage token the body's links use, so both name the same URL)."""
         host = urlsplit(self.settings.base_url).hostname or "localhost"
+        one_click = self.unsubscribe_url(sub, token)
         return {
-            "List-Unsubscribe": f"<{self.unsubscribe_url(sub)}>, <{self.unsubscribe_mailto(sub)}>",
+            "List-Unsubscribe": f"<{one_click}>, <{self.unsubscribe_mailto(sub)}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": f"{self.settings.site_name} digest <digest.{host}>",
             "Auto-Submitted": "auto-generated",
@@ -399,7 +401,7 @@ class Subscriptions:
         }
         text = self.env.get_template("digest.txt").render(context)
         html = self.env.get_template("digest.html").render(context)
-        headers = self.list_headers(sub) if sub is not None else {}
+        headers = self.list_headers(sub, token) if sub is not None else {}
         return RenderedDigest(digest.subject, text, html, headers)
 
     def message_id(self) -> str:

@@ -119,14 +119,15 @@ def date_value(value: object, field: str) -> dt.date | None:
         raise FieldError(field, f"not a date: {value!r}") from None
 
 
-def build(fields: Mapping[str, object]) -> PaperRecord:
-    """Construct the record; a pydantic complaint becomes a ``FieldError`` too."""
+def build(fields: Mapping[str, object], location: str | None = None) -> PaperRecord:
+    """Construct the record (remembering where it was read); a pydantic complaint, e.g.
+    a control character in a field, becomes a ``FieldError`` naming the field."""
     try:
-        return PaperRecord.model_validate(dict(fields))
+        return PaperRecord.model_validate({**fields, "location": location})
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0]) if err["loc"] else "record"
-        raise FieldError(field, err["msg"]) from None
+        raise FieldError(field, str(err["msg"]).removeprefix("Value error, ")) from None
 
 
 def raw_id(value: object) -> str | None:
@@ -138,12 +139,29 @@ def raw_id(value: object) -> str | None:
     return None
 
 
-def rejection(location: str, record: object, exc: FieldError) -> Rejection:
-    return Rejection(location=location, record=raw_id(record), field=exc.field, reason=exc.reason)
+def raw_json(value: object) -> str:
+    """A record as read, for the rejects file (JSON; values JSON lacks as text)."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def rejection(location: str, record: object, exc: FieldError, raw: object = None) -> Rejection:
+    """The ``Rejection`` for a bad field; ``raw`` is the whole record as read."""
+    return Rejection(
+        location=location,
+        record=raw_id(record),
+        field=exc.field,
+        reason=exc.reason,
+        raw=None if raw is None else raw_json(raw),
+    )
 
 
 class LineError(ValueError):
-    """A JSON line that could not be decoded; the reader keeps going after it."""
+    """A JSON line that could not be decoded; the reader keeps going after it. ``raw``
+    is the line as read (for the rejects file)."""
+
+    def __init__(self, reason: str, raw: str | None = None) -> None:
+        super().__init__(reason)
+        self.raw = raw
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
@@ -168,6 +186,7 @@ def jsonl_lines(path: Path) -> Iterator[tuple[int, object]]:
                 try:
                     yield n, json.loads(line.decode("utf-8"))
                 except ValueError as exc:
-                    yield n, LineError(f"not valid JSON: {exc}")
+                    shown = line.decode("utf-8", errors="replace").rstrip("\r\n")
+                    yield n, LineError(f"not valid JSON: {exc}", shown)
     except (OSError, EOFError) as exc:
         yield n + 1, LineError(f"cannot read file: {exc}")

@@ -21,7 +21,7 @@ def _files(path: Path) -> list[Path]:
     return [path]
 
 
-def _record(row: object) -> PaperRecord:
+def _record(row: object, location: str) -> PaperRecord:
     if not isinstance(row, dict):
         raise f.FieldError("record", f"expected a JSON object, got {type(row).__name__}")
     published = f.datetime_value(row.get("published"), "published_at")
@@ -37,7 +37,8 @@ def _record(row: object) -> PaperRecord:
             "categories": f.str_list(row.get("categories"), "categories"),
             "comment": f.text(row.get("comment"), "comment"),
             "published_at": published,
-        }
+        },
+        location,
     )
 
 
@@ -47,10 +48,10 @@ def read_arxiv_listings(path: Path) -> Iterator[PaperRecord | Rejection]:
         for line, row in f.jsonl_lines(file):
             location = f"{file}:{line}"
             if isinstance(row, f.LineError):
-                yield Rejection(location=location, reason=str(row))
+                yield Rejection(location=location, reason=str(row), raw=row.raw)
                 continue
             try:
-                yield _record(row)
+                yield _record(row, location)
             except f.FieldError as exc:
                 record = row.get("id") if isinstance(row, dict) else None
-                yield f.rejection(location, record, exc)
+                yield f.rejection(location, record, exc, row)

@@ -56,7 +56,7 @@ def _person(value: object, field: str) -> str | None:
     return None
 
 
-def _record(entry: object, featured_on: dt.date | None) -> PaperRecord:
+def _record(entry: object, featured_on: dt.date | None, location: str) -> PaperRecord:
     top = _dict(entry, "record")
     if top is None:
         raise f.FieldError("record", "entry is null")
@@ -92,7 +92,8 @@ def _record(entry: object, featured_on: dt.date | None) -> PaperRecord:
             "organization_id": f.text(org.get("name"), "organization_id"),
             "submitted_by": _person(top.get("submittedBy"), "submitted_by")
             or _person(paper.get("submittedOnDailyBy"), "submitted_by"),
-        }
+        },
+        location,
     )
 
 
@@ -110,10 +111,11 @@ def parse_daily_payload(
         yield Rejection(location=location, reason="expected a JSON list of daily entries")
         return
     for n, entry in enumerate(payload, start=1):
+        where = f"{location}: record {n}"
         try:
-            yield _record(entry, featured_on)
+            yield _record(entry, featured_on, where)
         except f.FieldError as exc:
-            yield f.rejection(f"{location}: record {n}", _entry_id(entry), exc)
+            yield f.rejection(where, _entry_id(entry), exc, entry)
 
 
 def _day_of(path: Path) -> dt.date | None:

@@ -5,10 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-# New-style ids (0704.0001 … 2406.07522, 4 or 5 digits after the dot) and old-style
-# ids (hep-th/9901001, math.AG/0601001), each with an optional version suffix.
-_NEW_ID = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
-_OLD_ID = re.compile(r"^([a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?$")
+# New-style ids (0704.0001 … 2406.07522: YYMM, then 4 or 5 digits) and old-style ids
+# (hep-th/9901001, math.AG/0601001: archive[.SUBJECT]/YYMMNNN), each with an optional
+# version suffix. MM is a month (01–12) in both.
+_MONTH = r"(?:0[1-9]|1[0-2])"
+_NEW_ID = re.compile(rf"^(\d\d{_MONTH}\.\d{{4,5}})(v\d+)?$")
+_OLD_ID = re.compile(rf"^(([a-z\-]+)(?:\.[A-Z]{{2}})?/\d\d{_MONTH}\d{{3}})(v\d+)?$")
+# The archives that had old-style ids (arXiv's identifier documentation); any other name
+# before the slash is not an arXiv id.
+OLD_ARCHIVES = frozenset(
+    {
+        "acc-phys", "adap-org", "alg-geom", "ao-sci", "astro-ph", "atom-ph", "bayes-an",
+        "chao-dyn", "chem-ph", "cmp-lg", "comp-gas", "cond-mat", "cs", "dg-ga", "funct-an",
+        "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math", "math-ph", "mtrl-th",
+        "nlin", "nucl-ex", "nucl-th", "patt-sol", "physics", "plasm-ph", "q-alg", "q-bio",
+        "quant-ph", "solv-int", "supr-con",
+    }
+)  # fmt: skip
 _URL_PREFIX = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
 )
@@ -24,16 +37,20 @@ def normalize_arxiv_id(raw: str) -> str:
     """Return the versionless arXiv id: ``2406.07522v1`` → ``2406.07522``.
 
     Accepts bare ids, ``arXiv:`` prefixes and abs/pdf URLs; keeps old-style ids
-    like ``hep-th/9901001``. Raises ``InvalidArxivId`` for anything else.
+    like ``hep-th/9901001`` (of the known ``OLD_ARCHIVES`` only). The month must be
+    01–12. Raises ``InvalidArxivId`` for anything else.
     """
     s = raw.strip()
     s = _URL_PREFIX.sub("", s)
     s = _ARXIV_PREFIX.sub("", s)
     s = s.removesuffix(".pdf").strip("/")
-    m = _NEW_ID.match(s) or _OLD_ID.match(s)
-    if not m:
-        raise InvalidArxivId(f"not an arXiv id: {raw!r}")
-    return m.group(1)
+    m = _NEW_ID.match(s)
+    if m:
+        return m.group(1)
+    m = _OLD_ID.match(s)
+    if m and m.group(2) in OLD_ARCHIVES:
+        return m.group(1)
+    raise InvalidArxivId(f"not an arXiv id: {raw!r}")
 
 
 def looks_like_arxiv_id(text: str) -> bool:

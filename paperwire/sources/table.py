@@ -1,8 +1,10 @@
 """Any table of papers someone already has: CSV, TSV, JSON, JSON lines or Parquet.
 
 Columns are matched to ``PaperRecord`` fields by common names, or by an explicit
-``field=column`` mapping. Rows without a title are allowed here only: a table such as
-``arxiv_id, abstract`` enriches papers the store already knows, and the store decides.
+``field=column`` mapping. The columns of a JSON or JSON-lines file are the union of the
+keys of all its objects (a key missing from the first line still counts). Rows without a
+title are allowed here only: a table such as ``arxiv_id, abstract`` enriches papers the
+store already knows, and the store decides.
 """
 
 from __future__ import annotations
@@ -129,14 +131,14 @@ _CONVERT: dict[str, Callable[[object, str], object]] = {
 }
 
 
-def _record(row: Row, columns: dict[str, str]) -> PaperRecord | None:
+def _record(row: Row, columns: dict[str, str], location: str) -> PaperRecord | None:
     values = {field: row.get(column) for field, column in columns.items()}
     if all(v is None or v == "" for v in values.values()):
         return None  # blank row
     fields: dict[str, object] = {"source": SOURCE}
     for field, value in values.items():
         fields[field] = _CONVERT.get(field, f.text)(value, field)
-    return f.build(fields)
+    return f.build(fields, location)
 
 
 # --- formats ----------------------------------------------------------------------------
@@ -177,12 +179,14 @@ def _csv_rows(path: Path, delimiter: str) -> Rows:
                 header = [c.strip() for c in cells]
                 continue
             if len(cells) != len(header):
-                yield (
-                    f"{path}:{start}",
-                    f.LineError(f"row has {len(cells)} cells, the header has {len(header)}"),
-                )
+                reason = f"row has {len(cells)} cells, the header has {len(header)}"
+                yield f"{path}:{start}", f.LineError(reason, f.raw_json(cells))
                 continue
             yield f"{path}:{start}", dict(zip(header, cells, strict=True))
+
+
+def _not_object(value: object) -> f.LineError:
+    return f.LineError(f"expected a JSON object, got {type(value).__name__}", f.raw_json(value))
 
 
 def _jsonl_rows(path: Path) -> Rows:
@@ -191,14 +195,17 @@ def _jsonl_rows(path: Path) -> Rows:
         if isinstance(value, f.LineError | dict):
             yield location, value
         else:
-            yield location, f.LineError(f"expected a JSON object, got {type(value).__name__}")
+            yield location, _not_object(value)
 
 
 def _jsonl_header(path: Path) -> list[str]:
+    """Every key of every object in the file, in order of first appearance (one pass
+    before the import: rows are free to leave out keys, e.g. an empty ``github_repo``)."""
+    names: dict[str, None] = {}
     for _line, value in f.jsonl_lines(path):
         if isinstance(value, dict):
-            return [str(k) for k in value]
-    return []
+            names.update(dict.fromkeys(str(k) for k in value))
+    return list(names)
 
 
 def _list_rows(path: Path, data: list[object]) -> Rows:
@@ -207,7 +214,7 @@ def _list_rows(path: Path, data: list[object]) -> Rows:
         if isinstance(value, dict):
             yield location, value
         else:
-            yield location, f.LineError(f"expected a JSON object, got {type(value).__name__}")
+            yield location, _not_object(value)
 
 
 def _parquet_rows(table: pq.ParquetFile, path: Path, columns: list[str]) -> Rows:
@@ -261,12 +268,12 @@ def _records(rows: Rows, columns: dict[str, str]) -> Iterator[PaperRecord | Reje
     id_column = columns["arxiv_id"]
     for location, row in rows:
         if isinstance(row, f.LineError):
-            yield Rejection(location=location, reason=str(row))
+            yield Rejection(location=location, reason=str(row), raw=row.raw)
             continue
         try:
-            record = _record(row, columns)
+            record = _record(row, columns, location)
         except f.FieldError as exc:
-            yield f.rejection(location, row.get(id_column), exc)
+            yield f.rejection(location, row.get(id_column), exc, row)
             continue
         if record is not None:
             yield record

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from paperwire.index.base import IndexDoc
+from paperwire.models.common import safe_url
 from paperwire.models.papers import Links, PaperCard, PaperPublic
 from paperwire.store.schema.papers import Paper
 from paperwire.text.snippets import teaser
@@ -18,6 +19,12 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def link(value: str | None) -> str | None:
+    """A stored outside link as every output shows it: http(s) only (``safe_url``), so
+    pages, feeds, the JSON API and exports drop a ``javascript:`` link alike."""
+    return safe_url(value) or None
+
+
 def links_for(paper: Any) -> Links:
     """Links of a ``Paper`` or of a row with its ``arxiv_id``, ``github_repo`` and
     ``project_page`` columns."""
@@ -25,8 +32,8 @@ def links_for(paper: Any) -> Links:
     return Links(
         arxiv=f"https://arxiv.org/abs/{aid}",
         pdf=f"https://arxiv.org/pdf/{aid}",
-        github=paper.github_repo,
-        project_page=paper.project_page,
+        github=link(paper.github_repo),
+        project_page=link(paper.project_page),
         page=f"/papers/{aid}",
     )
 
@@ -85,8 +92,8 @@ def public_of(paper: Paper) -> PaperPublic:
         comment=paper.comment,
         keywords=list(paper.keywords),
         ai_summary=paper.ai_summary,
-        github_repo=paper.github_repo,
-        project_page=paper.project_page,
+        github_repo=link(paper.github_repo),
+        project_page=link(paper.project_page),
         featured_days=sorted({f.day for f in paper.features}),
         sources=sorted(s.source for s in paper.sources),
     )

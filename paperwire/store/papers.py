@@ -163,6 +163,7 @@ class PaperStore:
                                 field="title",
                                 reason="missing, and the paper is not already known "
                                 "(a table without titles can only enrich known papers)",
+                                raw=rec.model_dump_json(exclude_defaults=True),
                             )
                         )
                         continue

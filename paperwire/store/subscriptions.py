@@ -10,6 +10,10 @@ The outbox protocol (``paperwire.jobs.digest`` drives it):
 3. After the SMTP server accepted the message, ``mark_sent`` commits ``sent_at``.
    Anything not marked is sent again by the next run: a crash between 3's acceptance and
    its commit is the only way an address gets a period's digest twice (same Message-ID).
+
+Account mail (password-reset links) goes through the same outbox as ``kind="account"``
+rows without a subscription (``enqueue_mail``), so it is sent off the request path and
+retried like a digest when the SMTP server is down.
 """
 
 from __future__ import annotations
@@ -100,10 +104,14 @@ class SavedSearchRow:
         )
 
 
+OUTBOX_DIGEST = "digest"
+OUTBOX_ACCOUNT = "account"
+
+
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
-    subscription_id: int
+    subscription_id: int | None
     period_key: str
     recipient: str
     subject: str
@@ -115,6 +123,7 @@ class OutboxRow:
     sent_at: dt.datetime | None = None
     failed_at: dt.datetime | None = None
     last_error: str | None = None
+    kind: str = OUTBOX_DIGEST
 
 
 @dataclass
@@ -172,6 +181,15 @@ def _outbox(row: DigestOutbox) -> OutboxRow:
         sent_at=row.sent_at,
         failed_at=row.failed_at,
         last_error=row.last_error,
+        kind=row.kind,
+    )
+
+
+def _deliverable() -> Any:
+    """Outbox rows that may go out: account mail, or digests of active subscriptions."""
+    return or_(
+        DigestOutbox.subscription_id.is_(None),
+        Subscription.status == SubscriptionStatus.active.value,
     )
 
 
@@ -396,9 +414,12 @@ class SubscriptionStore:
         """Subscriptions that already have a digest for ``period_key``."""
         with self.db.session() as s:
             rows = s.scalars(
-                select(DigestOutbox.subscription_id).where(DigestOutbox.period_key == period_key)
+                select(DigestOutbox.subscription_id).where(
+                    DigestOutbox.period_key == period_key,
+                    DigestOutbox.subscription_id.is_not(None),
+                )
             ).all()
-            return set(rows)
+            return {r for r in rows if r is not None}
 
     def enqueue(self, item: NewDigest) -> int | None:
         """Queue a digest and log its papers; None when that period is already queued."""
@@ -437,24 +458,56 @@ class SubscriptionStore:
         except IntegrityError:
             return None
 
-    def queued(self, now: dt.datetime, *, after_id: int = 0, limit: int = 200) -> list[OutboxRow]:
-        """Unsent digests of active subscriptions that nobody holds a claim on, by id."""
+    def enqueue_mail(
+        self, recipient: str, subject: str, body_text: str, message_id: str, kind: str
+    ) -> int:
+        """Queue one email that belongs to no subscription (e.g. a password-reset link)."""
+        with self.db.session() as s:
+            row = DigestOutbox(
+                subscription_id=None,
+                kind=kind,
+                period_key=kind,
+                recipient=recipient,
+                subject=subject[:300],
+                body_text=body_text,
+                body_html="",
+                headers={},
+                message_id=message_id,
+                created_at=utcnow(),
+                attempts=0,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def queued(
+        self,
+        now: dt.datetime,
+        *,
+        after_id: int = 0,
+        limit: int = 200,
+        kinds: Sequence[str] | None = None,
+    ) -> list[OutboxRow]:
+        """Unsent mail (digests of active subscriptions, account mail) that nobody holds
+        a claim on, by id; ``kinds`` keeps only those kinds."""
         now = _naive(now)
         with self.db.session() as s:
-            rows = s.scalars(
+            q = (
                 select(DigestOutbox)
-                .join(Subscription, Subscription.id == DigestOutbox.subscription_id)
+                .outerjoin(Subscription, Subscription.id == DigestOutbox.subscription_id)
                 .where(
                     DigestOutbox.id > after_id,
                     DigestOutbox.sent_at.is_(None),
                     DigestOutbox.failed_at.is_(None),
-                    Subscription.status == SubscriptionStatus.active.value,
+                    _deliverable(),
                     or_(DigestOutbox.claimed_until.is_(None), DigestOutbox.claimed_until < now),
                 )
                 .order_by(DigestOutbox.id)
                 .limit(limit)
-            ).all()
-            return [_outbox(r) for r in rows]
+            )
+            if kinds is not None:
+                q = q.where(DigestOutbox.kind.in_(list(kinds)))
+            return [_outbox(r) for r in s.scalars(q).all()]
 
     def claim(self, outbox_id: int, worker: str, now: dt.datetime, lease_seconds: float) -> bool:
         """Take the row for ``lease_seconds`` and count the attempt; False when it is sent,
@@ -521,14 +574,14 @@ class SubscriptionStore:
     def queue_counts(self) -> DigestQueue:
         with self.db.session() as s:
             unsent = and_(DigestOutbox.sent_at.is_(None), DigestOutbox.failed_at.is_(None))
-            active = Subscription.status == SubscriptionStatus.active.value
+            active = _deliverable()
             rows = s.execute(
                 select(
                     func.count(DigestOutbox.sent_at),
                     func.count(DigestOutbox.failed_at),
                     func.sum(case((and_(unsent, active), 1), else_=0)),
                     func.sum(case((and_(unsent, ~active), 1), else_=0)),
-                ).join(Subscription, Subscription.id == DigestOutbox.subscription_id)
+                ).outerjoin(Subscription, Subscription.id == DigestOutbox.subscription_id)
             ).one()
             return DigestQueue(
                 sent=rows[0] or 0, failed=rows[1] or 0, queued=rows[2] or 0, cancelled=rows[3] or 0

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from paperwire.models.community import UserAccount, UserPublic
 from paperwire.store.db import Database
 from paperwire.store.schema.community import User, UserSession
+from paperwire.text.confusables import skeleton
 
 
 def utcnow() -> dt.datetime:
@@ -73,18 +74,27 @@ class UserStore:
     def create(
         self, email: str, display_name: str, password_hash: str, *, is_admin: bool = False
     ) -> Account:
-        """A new account; ``AccountExists`` when the email or display name is taken."""
+        """A new account; ``AccountExists`` when the email or display name is taken, or
+        the name looks like one that is (the same TR39 skeleton: ``аdmin`` vs ``admin``)."""
         with self.db.session() as s:
             if s.scalar(select(User.id).where(User.email == email)) is not None:
                 raise AccountExists("email", "an account with this email already exists")
+            key = skeleton(display_name)
             taken = s.scalar(
-                select(User.id).where(func.lower(User.display_name) == display_name.lower())
+                select(User.display_name).where(
+                    (func.lower(User.display_name) == display_name.lower()) | (User.name_key == key)
+                )
             )
             if taken is not None:
-                raise AccountExists("display_name", "this display name is taken")
+                if taken.lower() == display_name.lower():
+                    raise AccountExists("display_name", "this display name is taken")
+                raise AccountExists(
+                    "display_name", f"this display name looks too much like {taken!r}"
+                )
             user = User(
                 email=email,
                 display_name=display_name,
+                name_key=key,
                 password_hash=password_hash,
                 is_admin=is_admin,
                 created_at=utcnow(),

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from http import HTTPStatus
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import paperwire
 from paperwire.core import Paperwire
+from paperwire.models.common import InvalidRequest
 from paperwire.web import community
+from paperwire.web.inputs import refuse_control_chars
 from paperwire.web.routes import digest, feed, feeds, papers, search, status, subscriptions
 from paperwire.web.templating import STATIC_DIR, render
+from paperwire.web.twin import FormError
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +75,10 @@ class SecurityHeaders:
 
 
 def wants_json(request: Request) -> bool:
-    """API paths answer JSON; so does a client that asks for JSON but not HTML."""
+    """API paths (and feeds: read by programs) answer JSON; so does a client that asks
+    for JSON but not HTML."""
     path = request.url.path
-    if path.startswith("/api/") or path in ("/api", "/healthz", "/openapi.json"):
+    if path.startswith(("/api/", "/feeds/")) or path in ("/api", "/healthz", "/openapi.json"):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -86,11 +93,27 @@ _TITLES = {
 }
 
 
+Problems = list[dict[str, Any]]
+"""The ``errors`` of a 422 answer (``FieldProblem`` dicts)."""
+
+
 def error_response(
-    request: Request, status_code: int, detail: str, headers: dict[str, str] | None = None
+    request: Request,
+    status_code: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    errors: Problems | None = None,
 ) -> Response:
+    """The one error answer: JSON (``ErrorPublic``; every 422 an ``InvalidRequest``, with
+    ``errors``) for the API and JSON clients, else the error page."""
     if wants_json(request):
-        return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+        body: dict[str, Any] = {"detail": detail}
+        if status_code == 422:
+            problems = errors or [{"loc": [], "msg": detail, "type": "value_error"}]
+            body = InvalidRequest.model_validate(
+                {"detail": detail, "errors": problems}
+            ).model_dump()
+        return JSONResponse(body, status_code=status_code, headers=headers)
     title = getattr(request.state, "error_title", None) or _TITLES.get(status_code)
     title = title or HTTPStatus(status_code).phrase
     arxiv_id = getattr(request.state, "missing_arxiv_id", None)
@@ -109,16 +132,62 @@ def error_response(
     )
 
 
+def _message(err: dict[str, Any]) -> str:
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+
+
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
         where = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "path", "body"))
-        parts.append(f"{where}: {err.get('msg', 'invalid value')}" if where else err["msg"])
+        parts.append(f"{where}: {_message(err)}" if where else _message(err))
     return "; ".join(parts) or "invalid request"
+
+
+def _problems(exc: RequestValidationError) -> Problems:
+    return [
+        {"loc": list(err.get("loc", ())), "msg": _message(err), "type": str(err.get("type"))}
+        for err in exc.errors()
+    ]
+
+
+def _methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
+    found: set[str] = set()
+    for route in routes:
+        match, child = route.matches(scope)
+        if match == Match.NONE:
+            continue
+        methods = getattr(route, "methods", None)
+        inner = getattr(route, "original_router", route)  # FastAPI keeps included routers
+        nested = getattr(inner, "routes", None)
+        if methods:
+            found |= set(methods)
+        elif nested is not None:  # an included router or a mount: look inside
+            found |= _methods(nested, {**scope, **child})
+    return found
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette's 405 names only the
+    first route that matched the path, not all of them)."""
+    methods = _methods(request.app.router.routes, {**request.scope, "method": "GET"})
+    return sorted(methods | {"OPTIONS"})
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        allow = {"Allow": ", ".join(allowed_methods(request))}
+        if request.method == "OPTIONS":  # what this path answers, for any client that asks
+            return Response(status_code=204, headers=allow)
+        headers = {**(headers or {}), **allow}
+    if isinstance(exc, FormError) and exc.status_code == 422:
+        problems = [
+            {"loc": ["body", name], "msg": msg, "type": "value_error"}
+            for name, msg in exc.errors.items()
+        ]
+        return error_response(request, 422, str(exc.detail), headers, problems)
     if isinstance(exc, papers.PaperNotFound):
         request.state.missing_arxiv_id = exc.arxiv_id
         request.state.error_title = "Paper not found"
@@ -127,12 +196,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         detail = f"There is no page at {request.url.path}."
     else:
         detail = str(exc.detail)
-    return error_response(request, exc.status_code, detail, getattr(exc, "headers", None))
+    return error_response(request, exc.status_code, detail, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    return error_response(request, 422, _validation_message(exc))
+    return error_response(request, 422, _validation_message(exc), errors=_problems(exc))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -149,6 +218,15 @@ def create_app(pw: Paperwire) -> FastAPI:
         version=paperwire.__version__,
         description="Research-paper discovery: daily feed, hybrid search, paper pages. "
         "Every HTML page has a JSON twin under `/api`.",
+        # Every route refuses control characters (422) and answers every 422 alike.
+        dependencies=[Depends(refuse_control_chars)],
+        responses={
+            422: {
+                "model": InvalidRequest,
+                "description": "A value is missing, malformed or out of range (`errors` "
+                "names each); also a control character (e.g. NUL) anywhere in the request.",
+            }
+        },
     )
     app.state.pw = pw
     app.add_middleware(SecurityHeaders)

@@ -32,8 +32,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperwire.core import Paperwire
 from paperwire.models.community import CollectionSummary, UserAccount
 from paperwire.services.community import Community, community_of
+from paperwire.store.ratelimits import RateLimitStore
 from paperwire.store.users import Account
-from paperwire.web.ratelimit import RateLimiter
+from paperwire.web.mailer import AccountMailer
 
 SESSION_COOKIE = "pw_session"
 ANON_COOKIE = "pw_anon"
@@ -409,10 +410,20 @@ def clear_session_cookie(response: Response, pw: Paperwire) -> None:
 # -- rate limits ------------------------------------------------------------------------------
 
 
-def limiter_of(request: Request) -> RateLimiter:
-    """The app's limiter (one per app, created by ``install``)."""
+def mailer_of(request: Request) -> AccountMailer:
+    """The app's account mailer (one per app, created by ``install``)."""
+    found = getattr(request.app.state, "account_mailer", None)
+    if found is None:
+        found = request.app.state.account_mailer = AccountMailer(request.app.state.pw)
+    assert isinstance(found, AccountMailer)
+    return found
+
+
+def limiter_of(request: Request) -> RateLimitStore:
+    """The app's limiter (one per app, created by ``install``; its counts are in the
+    database, shared with every other worker)."""
     found = getattr(request.app.state, "rate_limiter", None)
     if found is None:
-        found = request.app.state.rate_limiter = RateLimiter()
-    assert isinstance(found, RateLimiter)
+        found = request.app.state.rate_limiter = RateLimitStore(request.app.state.pw.db)
+    assert isinstance(found, RateLimitStore)
     return found

@@ -1,8 +1,10 @@
 """FastAPI dependencies: the ``Paperwire`` object and typed, validated query params.
 
-Query params arrive as text and are parsed here (not by FastAPI's validators) so an
-HTML page can show a bad value next to the field it came from, while its JSON twin
-answers 422 with the same message.
+Choices and numbers (``period``, ``frequency``, ``limit``, ``page``) are typed params
+(``ChoiceParam``, ``IntParam``), so OpenAPI declares their values and bounds; they stay
+lenient (blank means the default, choices ignore case and spaces). The search form's
+text params are parsed here instead, so its page can show a bad value next to the
+field it came from, while its JSON twin answers 422 with the same message.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
+from pydantic import BeforeValidator, Field
 
 from paperwire.core import Paperwire
 from paperwire.models.papers import Period
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.models.subscriptions import Frequency
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -26,6 +30,10 @@ MAX_QUERY_CHARS = 2000
 MAX_OFFSET = 1000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
+MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (or SQLite INTEGER) holds
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A numeric id.")]
+"""A numeric id in a path: anything out of range answers 422, never a database error."""
 
 
 def arxiv_id_or_error(raw: str, status: int = 422, detail: str | None = None) -> str:
@@ -68,7 +76,7 @@ def parse_date(value: str | None, name: str) -> dt.date | None:
         raise ParamError(name, f"{name}: {text!r} is not a real calendar date") from None
 
 
-E = TypeVar("E", Period, SortOrder, SearchMode)
+E = TypeVar("E", Period, SortOrder, SearchMode, Frequency)
 T = TypeVar("T")
 
 
@@ -80,6 +88,33 @@ def _choice(value: str | None, enum: type[E], name: str, default: E) -> E:
     except ValueError:
         allowed = ", ".join(m.value for m in enum)
         raise ParamError(name, f"{name}: {value!r} is not one of {allowed}") from None
+
+
+def blank_is_none(value: object) -> object:
+    """A query value as typed: surrounding spaces dropped, empty → None (the default)."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def one_of(enum: type[E]) -> BeforeValidator:
+    """Validator of a choice param: one of ``enum``'s values, any case; blank → None."""
+    allowed = ", ".join(m.value for m in enum)
+
+    def check(value: object) -> object:
+        value = blank_is_none(value)
+        if not isinstance(value, str):
+            return value
+        try:
+            return enum(value.lower())
+        except ValueError:
+            raise ValueError(f"{value!r} is not one of {allowed}") from None
+
+    return BeforeValidator(check)
+
+
+BLANK_IS_NONE = BeforeValidator(blank_is_none)
+"""Validator of a whole-number param: blank → None (the default)."""
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -119,6 +154,22 @@ class FeedParams:
     limit: int
 
 
+PeriodParam = Annotated[
+    Period | None,
+    one_of(Period),
+    Query(description="`day`, `week` (ISO week, Monday–Sunday) or `month`."),
+]
+# Bounds go on the int inside ``X | None``, so OpenAPI says ``minimum``/``maximum``
+# (``Query(ge=…)`` on an optional param comes out as unknown ``ge``/``le`` keywords).
+FeedLimit = Annotated[int, Field(ge=1, le=FEED_MAX_LIMIT)]
+SearchPage = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
+FeedLimitParam = Annotated[
+    FeedLimit | None,
+    BLANK_IS_NONE,
+    Query(description=f"Most papers (default {FEED_DEFAULT_LIMIT})."),
+]
+
+
 def feed_params(
     date: Annotated[
         str | None,
@@ -127,26 +178,15 @@ def feed_params(
             examples=["2025-06-10"],
         ),
     ] = None,
-    period: Annotated[
-        str | None,
-        Query(description="`day`, `week` (ISO week, Monday–Sunday) or `month`."),
-    ] = None,
-    limit: Annotated[
-        str | None,
-        Query(
-            description=f"Most papers to return, 1–{FEED_MAX_LIMIT} (default {FEED_DEFAULT_LIMIT})."
-        ),
-    ] = None,
+    period: PeriodParam = None,
+    limit: FeedLimitParam = None,
 ) -> FeedParams:
     """Parsed feed params; a bad value answers 422 with a message naming the field."""
     try:
-        return FeedParams(
-            date=parse_date(date, "date"),
-            period=_choice(period, Period, "period", Period.day),
-            limit=parse_int(limit, "limit", 1, FEED_MAX_LIMIT, FEED_DEFAULT_LIMIT),
-        )
+        day = parse_date(date, "date")
     except ParamError as exc:
         raise HTTPException(status_code=422, detail=exc.message) from None
+    return FeedParams(date=day, period=period or Period.day, limit=limit or FEED_DEFAULT_LIMIT)
 
 
 # -- search -------------------------------------------------------------------------------
@@ -209,7 +249,11 @@ def search_params(
     ] = None,
     sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
     mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
-    page: Annotated[str | None, Query(description="Result page, from 1.")] = None,
+    page: Annotated[
+        SearchPage | None,
+        BLANK_IS_NONE,
+        Query(description="Result page, from 1 (results up to 1000)."),
+    ] = None,
 ) -> SearchParams:
     """Parse the search params; errors are collected per field, never raised."""
     raw = {
@@ -246,7 +290,7 @@ def search_params(
         lambda: _choice(raw["mode"], SearchMode, "mode", SearchMode.hybrid), SearchMode.hybrid
     )
     max_page = MAX_OFFSET // limit + 1
-    out.page = attempt(lambda: parse_int(page, "page", 1, max_page, 1), 1)
+    out.page = attempt(lambda: parse_int(str(page or ""), "page", 1, max_page, 1), 1)
     if d_from and d_to and d_from > d_to:
         out.errors["to"] = f"to: {d_to} is before from ({d_from})"
     if out.errors:

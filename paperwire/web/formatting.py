@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from paperwire.models.common import safe_url
+
 MONTHS = (
     "January",
     "February",
@@ -110,18 +112,6 @@ def byline(card: _HasAuthors) -> str:
     return plural(card.author_count, "author")
 
 
-def external_url(value: str | None) -> str:
-    """``value`` when it is an http(s) URL, else ``""``: a stored ``javascript:`` or
-    ``data:`` link must never become a clickable href (autoescaping does not stop it)."""
-    if not value:
-        return ""
-    text = value.strip()
-    scheme, sep, rest = text.partition("://")
-    if sep and scheme.lower() in ("http", "https") and rest and not any(c.isspace() for c in text):
-        return text
-    return ""
-
-
 MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
 
 
@@ -139,5 +129,5 @@ FILTERS = {
     "plural": plural,
     "byline": byline,
     "matched_by": matched_by,
-    "external_url": external_url,
+    "external_url": safe_url,
 }

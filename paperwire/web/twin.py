@@ -17,7 +17,9 @@ the public model, or ``Shown(model, extra)`` when the page shows more than the m
 
 * the JSON route (``Api``): in OpenAPI, with its response model, status code, error
   responses and summary; the view's docstring is the description. Errors answer
-  ``{"detail": …}`` (the app's handlers).
+  ``{"detail": …}`` (the app's handlers); every 422 is an ``InvalidRequest`` (a route's
+  own 422 keeps its description, not another model), and a route whose path names
+  something documents 404.
 * the HTML route (``Page``, ``include_in_schema=False``): the same view, then the
   template chosen for it (``template`` + ``context``), or ``respond`` (the redirect of
   post/redirect/get, a page of its own). A ``POST`` page parses the submitted form into
@@ -43,6 +45,7 @@ from fastapi.params import Depends as DependsParam
 from pydantic import BaseModel, ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from paperwire.models.common import ErrorPublic, InvalidRequest
 from paperwire.web.templating import render
 
 M = TypeVar("M")
@@ -264,6 +267,7 @@ def _add_json(
 
     doc = view.__doc__ if api.description is None else api.description
     params = [p for p in sig.parameters.values() if p.name not in api.fixed]
+    errors = _documented_errors(api.errors, path)
     endpoint = _endpoint(json_endpoint, view.__name__, doc, sig.replace(parameters=params))
     extra: dict[str, Any] = {}
     if api.response_class is not None:
@@ -276,12 +280,24 @@ def _add_json(
         methods=[method],
         response_model=api.model,
         status_code=api.status,
-        responses=api.errors,
+        responses=errors,
         summary=api.summary,
         dependencies=list(dependencies),
         name=api.name or f"{view.__name__}_api",
         **extra,
     )
+
+
+def _documented_errors(errors: Errors | None, path: str) -> Errors:
+    """The error responses OpenAPI shows: 422 always as ``InvalidRequest``; 404 for a
+    path with parameters (it names something that may not exist)."""
+    out: Errors = dict(errors or {})
+    for key in (422, "422"):
+        if key in out:
+            out[key] = {**out[key], "model": InvalidRequest}
+    if "{" in path and 404 not in out and "404" not in out:
+        out[404] = {"model": ErrorPublic, "description": "Nothing by that name or id."}
+    return out
 
 
 def _add_page(

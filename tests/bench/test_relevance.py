@@ -115,12 +115,13 @@ def test_metrics_cutoffs() -> None:
 
 
 def test_synthetic_ids_are_valid_and_round_trip() -> None:
-    assert synthetic_arxiv_id(0) == "0000.00001"
-    assert synthetic_arxiv_id(99_998) == "0000.99999"
-    assert synthetic_arxiv_id(99_999) == "0001.00001"
-    assert synthetic_arxiv_id(10_000 * 99_999 - 1) == "9999.99999"
+    assert synthetic_arxiv_id(0) == "0001.00001"
+    assert synthetic_arxiv_id(99_998) == "0001.99999"
+    assert synthetic_arxiv_id(99_999) == "0002.00001"
+    assert synthetic_arxiv_id(12 * 99_999) == "0101.00001"
+    assert synthetic_arxiv_id(84 * 99_999 - 1) == "0612.99999"
     with pytest.raises(ValueError):
-        synthetic_arxiv_id(10_000 * 99_999)
+        synthetic_arxiv_id(84 * 99_999)
     doc_ids = [f"doc-{i}" for i in range(250_000)]
     ids = IdMap(doc_ids)
     assert len(ids) == len(doc_ids) == len(set(ids.to_doc))

@@ -49,7 +49,7 @@ def test_admin_api(env: Env) -> None:
     r = admin.api("POST", f"/api/admin/papers/{HOT}/hide?reason=spam")
     assert r.status_code == 200 and r.json()["hidden"] == [HOT]
     assert admin.api("POST", f"/api/admin/papers/{HOT}/hide").json()["hidden"] == []  # idempotent
-    assert admin.api("POST", "/api/admin/papers/2599.99999/hide").status_code == 404
+    assert admin.api("POST", "/api/admin/papers/2512.99999/hide").status_code == 404
     users = admin.c.get("/api/admin/users").json()
     assert [u["email"] for u in users] == ["api-mod@example.org"] and users[0]["is_admin"]
     assert admin.api("POST", "/api/admin/users/999/hide-submissions").status_code == 404

@@ -36,7 +36,13 @@ def test_normalize_arxiv_id(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "2406.075", "2406.075221", "24060.7522", "hep-th/990100", "attention is all", "v1"]
+    "raw",
+    [
+        *("", "2406.075", "2406.075221", "24060.7522", "hep-th/990100", "attention is all", "v1"),
+        # months are 01-12 (new- and old-style); old-style archives are a known list
+        *("2513.00001", "2500.00001", "1399.1234", "hep-th/9913001", "hep-th/9900001"),
+        *("abc/1234567", "javascript/9901001", "x.AB/0601001"),
+    ],
 )
 def test_invalid_arxiv_ids(raw):
     with pytest.raises(InvalidArxivId):

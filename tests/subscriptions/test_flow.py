@@ -80,6 +80,12 @@ def test_subscribe_confirm_digest_manage_unsubscribe(sub_env: SubEnv) -> None:
     assert https_part.startswith(f"<{BASE_URL}/unsubscribe?token=") and https_part.endswith(">")
     assert mailto_part.startswith("<mailto:digest@paperwire.test?subject=")
     one_click = https_part[1:-1]
+    # on the wire: the header as written, not RFC 2047-encoded, the URL not folded
+    raw = sub_env.smtp.raw[sub_env.smtp.messages.index(digest)]
+    wire = f"\r\nList-Unsubscribe: <{one_click}>, <mailto:digest@paperwire.test?subject="
+    assert wire.encode() in raw, raw[:1500]
+    header_lines = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert not [h for h in header_lines if b"=?" in h and not h.startswith(b"Subject:")]
 
     text, html = text_part(digest), html_part(digest)
     hot = sub_env.pw.store.get(HOT)

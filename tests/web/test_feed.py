@@ -146,7 +146,7 @@ def test_bad_date_and_period(client: TestClient) -> None:
     for query in ("date=notadate", "date=2025-02-30", "date=2025/06/10", "period=year"):
         r = client.get(f"/api/daily?{query}")
         assert r.status_code == 422, query
-        assert set(r.json()) == {"detail"}
+        assert set(r.json()) == {"detail", "errors"}  # InvalidRequest, as in OpenAPI
         page = client.get(f"/papers?{query}")
         assert page.status_code == 422
         assert "text/html" in page.headers["content-type"]

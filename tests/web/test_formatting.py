@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from paperwire.models.common import safe_url
 from paperwire.web import formatting as f
 
 TODAY = dt.date(2026, 11, 23)
@@ -115,4 +116,4 @@ def test_matched_by_labels() -> None:
     ],
 )
 def test_external_url_allows_only_http(value: str | None, expected: str) -> None:
-    assert f.external_url(value) == expected
+    assert safe_url(value) == expected

@@ -28,13 +28,15 @@ from paperwire.store.schema.base import Base
 
 
 class User(Base):
-    """An account. ``email`` is stored lower-cased; ``display_name`` is public."""
+    """An account. ``email`` is stored lower-cased; ``display_name`` is public;
+    ``name_key`` is its TR39 skeleton (``text.confusables``): no two accounts share one."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     display_name: Mapped[str] = mapped_column(String(40), unique=True)
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)

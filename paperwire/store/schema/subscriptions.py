@@ -65,7 +65,8 @@ class SavedSearch(Base):
 
 
 class DigestOutbox(Base):
-    """One digest email for one subscription and period, rendered when it was planned."""
+    """One email, rendered when it was queued: ``kind`` ``digest`` (one per subscription
+    and period) or ``account`` (a password-reset link: no subscription)."""
 
     __tablename__ = "digest_outbox"
     __table_args__ = (
@@ -74,7 +75,10 @@ class DigestOutbox(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16), default="digest", server_default="digest")
     period_key: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(300))

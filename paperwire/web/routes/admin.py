@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
-from paperwire.web.dependencies import arxiv_id_or_error
+from paperwire.web.dependencies import RowId, arxiv_id_or_error
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Errors, Page, Register, twin
 
@@ -115,7 +115,7 @@ def unhide(comm: Comm, admin: RequireAdmin, arxiv_id: str) -> ModerationResult:
     "reason",
 )
 def hide_user(
-    comm: Comm, admin: RequireAdmin, user_id: int, reason: Reason = ""
+    comm: Comm, admin: RequireAdmin, user_id: RowId, reason: Reason = ""
 ) -> ModerationResult:
     """Papers the user added are hidden; papers that were already here stay visible but
     lose the featuring the user's submissions gave them."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.models.common import ErrorPublic, normalize_email
+from paperwire.models.common import ErrorPublic
 from paperwire.models.community import (
     MeResponse,
     PasswordResetConfirm,
@@ -17,7 +16,6 @@ from paperwire.models.community import (
     UserLogin,
 )
 from paperwire.services.community import ResetTokenError
-from paperwire.services.mail import MailError
 from paperwire.store.users import Account, AccountExists
 from paperwire.web.auth import (
     CSRF,
@@ -26,6 +24,7 @@ from paperwire.web.auth import (
     clear_session_cookie,
     csrf_for_session,
     limiter_of,
+    mailer_of,
     safe_next,
     set_session_cookie,
     viewer_of,
@@ -34,17 +33,12 @@ from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, FormError, Page, parse_form, twin
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["account"])
 
 LABELS = {"display_name": "Display name", "email": "Email", "password": "Password"}
 RESET_SENT = (
     "If an account uses that address, a link to choose a new password is on its way. "
     "It works for {minutes} minutes."
-)
-MAIL_DOWN = (
-    "We could not send the email right now (the mail server is unavailable). "
-    "Please try again later."
 )
 
 
@@ -281,44 +275,27 @@ def reset_request_page(request: Request) -> HTMLResponse:
     return _reset_request_page(request)
 
 
-def _mail_down(call: Call, exc: HTTPException) -> Response | None:
-    if exc.status_code != 503:
-        return None
-    email = call.value("email")
-    return _reset_request_page(call.request, email=email, error=MAIL_DOWN, status_code=503)
-
-
 @twin(
     router,
     Api(
         "POST /api/auth/reset",
         ErrorPublic,
         status=202,
-        errors={**_ERRORS, 503: {"model": ErrorPublic, "description": "Mail server down."}},
+        errors=_ERRORS,
         summary="Email a password-reset link",
     ),
     Page(
         "POST /reset",
         form=lambda call: {"data": PasswordResetRequest(email=call.value("email"))},
         respond=lambda call, sent: _reset_request_page(call.request, notice=sent.detail),
-        failed=_mail_down,
     ),
     CSRF,
 )
 def reset_request(request: Request, comm: Comm, data: PasswordResetRequest) -> ErrorPublic:
-    """Answers the same whether or not the address has an account."""
+    """Answers the same, in the same time, whether or not the address has an account and
+    whether or not the mail server is up: the mail is queued off the request path."""
     _limit_reset(request, data.email)
-    try:
-        address = normalize_email(data.email)
-    except ValueError:
-        address = None
-    account = comm.users.by_email(address) if address else None
-    if account is not None:
-        try:
-            comm.send_reset_email(account)
-        except MailError:
-            log.exception("password reset mail failed")
-            raise HTTPException(status_code=503, detail=MAIL_DOWN) from None
+    mailer_of(request).submit(data.email)
     minutes = max(1, comm.pw.settings.password_reset_max_age // 60)
     return ErrorPublic(detail=RESET_SENT.format(minutes=minutes))
 

@@ -24,7 +24,7 @@ from paperwire.models.community import (
 from paperwire.store.collections import CollectionNotFound
 from paperwire.store.votes import PaperNotFound
 from paperwire.web.auth import CSRF, Comm, RequireAccount, safe_next, viewer_of
-from paperwire.web.dependencies import arxiv_id_or_error
+from paperwire.web.dependencies import MAX_ROW_ID, RowId, arxiv_id_or_error
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, FormError, Page, Register, parse_form, twin
 
@@ -174,7 +174,7 @@ def save_form(
     request: Request,
     comm: Comm,
     account: RequireAccount,
-    collection_id: Annotated[int, Form()],
+    collection_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     arxiv_id: FormStr = "",
     next_url: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
@@ -207,7 +207,7 @@ def _collection_context(call: Call, collection: CollectionPublic) -> dict[str, A
         json_href=lambda call, found: f"/api/collections/{found.id}",
     ),
 )
-def get(request: Request, comm: Comm, collection_id: int) -> CollectionPublic:
+def get(request: Request, comm: Comm, collection_id: RowId) -> CollectionPublic:
     """Private collections answer 404 to everyone but their owner."""
     found = comm.collections.view(collection_id, _viewer_id(request))
     if found is None:
@@ -231,7 +231,7 @@ def _edit_form(call: Call) -> dict[str, Any]:
     Page("POST /collections/{collection_id:int}/edit", form=_edit_form, respond=_to_collection),
 )
 def update(
-    comm: Comm, account: RequireAccount, collection_id: int, data: CollectionUpdate
+    comm: Comm, account: RequireAccount, collection_id: RowId, data: CollectionUpdate
 ) -> CollectionSummary:
     with _found():
         return comm.collections.update(collection_id, account.id, data)
@@ -244,7 +244,7 @@ def update(
     Page("POST /collections/{collection_id:int}/delete", respond=lambda call, _: _to_list()),
     status=204,
 )
-def delete(comm: Comm, account: RequireAccount, collection_id: int) -> None:
+def delete(comm: Comm, account: RequireAccount, collection_id: RowId) -> None:
     with _found():
         comm.collections.delete(collection_id, account.id)
 
@@ -256,7 +256,7 @@ def delete(comm: Comm, account: RequireAccount, collection_id: int) -> None:
     Page("POST /collections/{collection_id:int}/papers", form=_paper_form, respond=_to_collection),
 )
 def add(
-    comm: Comm, account: RequireAccount, collection_id: int, data: CollectionPaperAdd
+    comm: Comm, account: RequireAccount, collection_id: RowId, data: CollectionPaperAdd
 ) -> CollectionItemResult:
     return _add(comm, collection_id, account.id, data.arxiv_id)
 
@@ -271,7 +271,7 @@ def add(
     ),
 )
 def remove(
-    comm: Comm, account: RequireAccount, collection_id: int, arxiv_id: str
+    comm: Comm, account: RequireAccount, collection_id: RowId, arxiv_id: str
 ) -> CollectionItemResult:
     aid = arxiv_id_or_error(arxiv_id)
     with _found():
@@ -307,7 +307,7 @@ _FILES: Errors = {
 def export(
     request: Request,
     comm: Comm,
-    collection_id: int,
+    collection_id: RowId,
     format: ExportFormat = ExportFormat.bibtex,
 ) -> Response:
     with _found():

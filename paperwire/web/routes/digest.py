@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from paperwire.models.common import ErrorPublic
 from paperwire.models.subscriptions import Digest, Frequency
 from paperwire.services.subscriptions import subscriptions_of
-from paperwire.web.dependencies import PW
+from paperwire.web.dependencies import PW, one_of
 from paperwire.web.twin import Api, Call, Page, twin
 
 router = APIRouter(tags=["subscriptions"])
@@ -23,16 +23,9 @@ PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-FrequencyParam = Annotated[str, Query(description="`daily` or `weekly`.")]
-
-
-def _frequency(value: str) -> Frequency:
-    try:
-        return Frequency(value.strip().lower())
-    except ValueError:
-        raise HTTPException(
-            status_code=422, detail=f"frequency: {value!r} is not one of daily, weekly"
-        ) from None
+FrequencyParam = Annotated[
+    Frequency | None, one_of(Frequency), Query(description="`daily` or `weekly`.")
+]
 
 
 def _email(call: Call, digest: Digest) -> Response:
@@ -51,5 +44,5 @@ def _email(call: Call, digest: Digest) -> Response:
     Api("/api/digest/preview", Digest, errors={422: {"model": ErrorPublic}}, summary=SUMMARY),
     Page("/digest/preview", respond=_email),  # `format=text`: the plain-text part
 )
-def digest_preview(pw: PW, frequency: FrequencyParam = "daily") -> Digest:
-    return subscriptions_of(pw).compose(_frequency(frequency))
+def digest_preview(pw: PW, frequency: FrequencyParam = None) -> Digest:
+    return subscriptions_of(pw).compose(frequency or Frequency.daily)

@@ -8,20 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
 import paperwire
 from paperwire.core import Paperwire
 from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
+from paperwire.models.common import ErrorPublic
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
-from paperwire.web.dependencies import PW, Search
+from paperwire.web.dependencies import PW, RowId, Search
 
-router = APIRouter(tags=["feeds"])
+# What every feed route answers besides 422 (documented app-wide): the feed itself,
+# 304 for a matching If-None-Match, 404 for another format (or a missing collection).
+FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The feed (`.atom`: Atom 1.0, `.rss`: RSS 2.0).",
+        "content": {"application/atom+xml": {}, "application/rss+xml": {}},
+    },
+    304: {"description": "Not modified (the `ETag` sent in `If-None-Match` still holds)."},
+    404: {"model": ErrorPublic, "description": "Not `.atom` or `.rss` (or no such feed)."},
+}
+FmtParam = Annotated[str, Path(description="`atom` or `rss`.")]
+router = APIRouter(tags=["feeds"], responses=FEED_RESPONSES)
 DAILY_DAYS = 7
 DAILY_LIMIT = 200
 TRENDING_LIMIT = 30
@@ -66,7 +79,7 @@ def _respond(request: Request, feed: Feed, fmt: str) -> Response:
 
 
 @router.get("/feeds/daily.{fmt}", summary="Daily papers of the last 7 featured days (Atom/RSS)")
-def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
+def daily_feed(request: Request, pw: PW, fmt: FmtParam) -> Response:
     """Papers featured in the last seven days up to the latest featured day, newest day
     first, most upvoted first within a day."""
     fmt = _format(fmt)
@@ -80,7 +93,7 @@ def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
 
 
 @router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
-def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
+def trending_feed(request: Request, pw: PW, fmt: FmtParam) -> Response:
     fmt = _format(fmt)
     cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT)]
     feed = _feed(
@@ -90,7 +103,7 @@ def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
 
 
 @router.get("/feeds/search.{fmt}", summary="A search as a feed, newest first (Atom/RSS)")
-def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
+def search_feed(request: Request, pw: PW, fmt: FmtParam, params: Search) -> Response:
     """Takes the search page's parameters (``q``, ``from``, ``to``, ``category``, ``org``,
     ``has_code``, ``sort``, ``mode``); sorted newest first unless ``sort`` says else."""
     fmt = _format(fmt)
@@ -105,7 +118,7 @@ def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
 
 
 @router.get("/feeds/collections/{collection_id}.{fmt}", summary="A public collection (Atom/RSS)")
-def collection_feed(request: Request, pw: PW, collection_id: int, fmt: str) -> Response:
+def collection_feed(request: Request, pw: PW, collection_id: RowId, fmt: FmtParam) -> Response:
     """Newest additions first; each entry is dated when it was added. Private
     collections are 404, as on their page."""
     from paperwire.services.community import community_of

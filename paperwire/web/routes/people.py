@@ -7,18 +7,20 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import Field
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import PeopleKind, PeoplePage
 from paperwire.web.auth import Comm
-from paperwire.web.dependencies import ParamError, parse_int
+from paperwire.web.dependencies import BLANK_IS_NONE
 from paperwire.web.twin import Api, Call, Errors, Page, Register, twin
 
 router = APIRouter(tags=["people"])
 PAGE_SIZE = 30
 MAX_PAGE = 1000
 
-PageParam = Annotated[str | None, Query(description="Page number, from 1.")]
+PageNumber = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+PageParam = Annotated[PageNumber | None, BLANK_IS_NONE, Query(description="Page number, from 1.")]
 
 
 def org_path(key: str) -> str:
@@ -36,15 +38,8 @@ def author_url(name: str) -> str:
     return "/authors/" + quote(" ".join(name.split()), safe="")
 
 
-def _page_no(page: str | None) -> int:
-    try:
-        return parse_int(page, "page", 1, MAX_PAGE, 1)
-    except ParamError as exc:
-        raise HTTPException(status_code=422, detail=exc.message) from None
-
-
-def build_people(comm: Comm, kind: PeopleKind, key: str, page: str | None) -> PeoplePage:
-    n = _page_no(page)
+def build_people(comm: Comm, kind: PeopleKind, key: str, page: int | None) -> PeoplePage:
+    n = page or 1
     offset = (n - 1) * PAGE_SIZE
     if kind == PeopleKind.org:
         name, total, cards = comm.people.by_org(key, PAGE_SIZE, offset)

@@ -42,7 +42,7 @@ from paperwire.services.mail import MailError
 from paperwire.services.subscriptions import Subscriptions, TokenError, subscriptions_of
 from paperwire.store.subscriptions import SubscriptionRow, TooManySavedSearchesError
 from paperwire.web.auth import CSRF, RequireUser, limiter_of
-from paperwire.web.dependencies import PW, ParamError, parse_bool, parse_date
+from paperwire.web.dependencies import PW, ParamError, RowId, parse_bool, parse_date
 from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, FormError, Page, Register, Shown, twin
@@ -450,7 +450,7 @@ def manage_update(
     response_class=HTMLResponse,
     include_in_schema=False,
 )
-def manage_delete_search(request: Request, pw: PW, search_id: int, token: Token) -> HTMLResponse:
+def manage_delete_search(request: Request, pw: PW, search_id: RowId, token: Token) -> HTMLResponse:
     subs = subscriptions_of(pw)
     try:
         sub = subs.read_manage(token)
@@ -620,6 +620,6 @@ def _to_saved_searches(call: Call, result: object) -> Response:
     ),
     CSRF,
 )
-def saved_search_delete(pw: PW, user: RequireUser, search_id: int) -> None:
+def saved_search_delete(pw: PW, user: RequireUser, search_id: RowId) -> None:
     if not subscriptions_of(pw).store.delete_search(search_id, user_id=user.id):
         raise HTTPException(status_code=404, detail="You have no saved search with that id.")

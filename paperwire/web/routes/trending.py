@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
+from pydantic import Field
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import TrendingPage
 from paperwire.models.papers import Period
 from paperwire.services import papers
-from paperwire.web.dependencies import PW, ParamError, parse_int
+from paperwire.web.dependencies import BLANK_IS_NONE, PW
 from paperwire.web.twin import Api, Call, Errors, Page, twin
 
 router = APIRouter(tags=["feed"])
@@ -25,17 +26,16 @@ DEFAULT_LIMIT = 30
 MAX_LIMIT = 100
 _TABS = [(Period.day, "Daily"), (Period.week, "Weekly"), (Period.month, "Monthly")]
 
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 LimitParam = Annotated[
-    str | None,
-    Query(description=f"Most papers to return, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})."),
+    Limit | None,
+    BLANK_IS_NONE,
+    Query(description=f"Most papers to return (default {DEFAULT_LIMIT})."),
 ]
 
 
-def _limit(value: str | None) -> int:
-    try:
-        return parse_int(value, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
-    except ParamError as exc:
-        raise HTTPException(status_code=422, detail=exc.message) from None
+def _limit(value: int | None) -> int:
+    return value or DEFAULT_LIMIT
 
 
 def _json_href(call: Call, page: TrendingPage) -> str:
