@@ -109,6 +109,24 @@ def test_search_json_show_and_index(home: Path) -> None:
     assert code == 0 and "keyword documents: 36" in output
 
 
+@pytest.mark.slow
+def test_search_summary_counts_in_words_and_blames_embeddings_only_when_missing(
+    home: Path,
+) -> None:
+    """``paperwire search 2506.08007`` printed "1 results" and "no embeddings yet" even
+    with every paper embedded (an id lookup never uses meaning)."""
+    ingest_day(home)
+    code, output = run(home, "search", "2506.08007")
+    assert code == 0 and "1 result in" in output and "embeddings" not in output
+    code, output = run(home, "search", "next token reasoning", "--limit", "3")
+    assert code == 0 and "no embeddings yet" in output  # true here: nothing embedded
+    code, output = run(home, "embed")
+    assert code == 0, output
+    for query in ("2506.08007", "next token reasoning"):
+        code, output = run(home, "search", query, "--limit", "3")
+        assert code == 0 and "embeddings" not in output, output
+
+
 @pytest.mark.parametrize(
     "args",
     [

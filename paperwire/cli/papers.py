@@ -26,7 +26,14 @@ from paperwire.cli.common import (
 )
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
-from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.models.search import (
+    SearchFilters,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+    SortOrder,
+)
+from paperwire.web.formatting import plural
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 ingest_app = typer.Typer(
@@ -310,12 +317,22 @@ def search(
             style="dim",
         )
         out.print(f"   {snippet}", highlight=False)
-    note = (
-        ""
-        if res.semantic_used or mode == SearchMode.keyword
-        else " (keyword only: no embeddings yet — run `paperwire embed`)"
-    )
-    console.print(f"{res.total} results in {res.took_ms:.1f} ms{note}")
+    console.print(f"{plural(res.total, 'result')} in {res.took_ms:.1f} ms{_keyword_only(pw, res)}")
+
+
+def _keyword_only(pw: Paperwire, res: SearchResponse) -> str:
+    """Why a search that wanted meaning matched by keywords only, when that is why: no
+    vectors yet, or semantic search off. Nothing when meaning had no part to play (an
+    arXiv id looked up, keyword mode) or was used."""
+    if res.semantic_used or res.mode == SearchMode.keyword or not res.hits:
+        return ""
+    if all(hit.matched_by == ["id"] for hit in res.hits):
+        return ""
+    if not pw.settings.semantic:
+        return " (keyword only: semantic search is off, PAPERWIRE_SEMANTIC=false)"
+    if pw.index.vector_count() == 0:
+        return " (keyword only: no embeddings yet — run `paperwire embed`)"
+    return ""
 
 
 @app.command()
