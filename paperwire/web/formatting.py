@@ -122,6 +122,12 @@ def external_url(value: str | None) -> str:
     return ""
 
 
+def quoted(text: str) -> str:
+    """A query as a heading quotes it: ``“diffusion”``; a query that holds its own quotes
+    (``"test-time scaling" author:"Furu Wei"``) is shown as typed, not quoted twice."""
+    return text if '"' in text else f"“{text}”"
+
+
 MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
 
 
@@ -140,4 +146,5 @@ FILTERS = {
     "byline": byline,
     "matched_by": matched_by,
     "external_url": external_url,
+    "quoted": quoted,
 }

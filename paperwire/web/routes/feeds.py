@@ -20,6 +20,7 @@ from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
 from paperwire.web.dependencies import PW, Search
+from paperwire.web.formatting import quoted
 
 router = APIRouter(tags=["feeds"])
 DAILY_DAYS = 7
@@ -100,7 +101,9 @@ def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
     req = params.request.model_copy(update={"sort": sort, "limit": SEARCH_LIMIT, "offset": 0})
     cards = [hit.paper for hit in pw.search.search(req).hits]
     q = params.raw.get("q") or "all papers"
-    feed = _feed(pw, request, f"search “{q}”", f"Newest papers matching {q}.", params.url(), cards)
+    feed = _feed(
+        pw, request, f"search {quoted(q)}", f"Newest papers matching {q}.", params.url(), cards
+    )
     return _respond(request, feed, fmt)
 
 
