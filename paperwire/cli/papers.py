@@ -33,6 +33,7 @@ from paperwire.models.search import (
     SearchResponse,
     SortOrder,
 )
+from paperwire.services.clock import data_clock
 from paperwire.web.formatting import plural
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
@@ -374,7 +375,8 @@ def status(
     home: HomeOpt = None,
 ) -> None:
     """Counts: papers, embeddings done and pending, index documents."""
-    st = open_app(home).status()
+    pw = open_app(home)
+    st = pw.status().model_copy(update={"clock": data_clock(pw)})
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return

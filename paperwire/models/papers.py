@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from paperwire.models.common import DataClock
+
 
 class PaperRecord(BaseModel):
     """One normalised paper as a source saw it (not yet merged with other sources)."""
@@ -130,3 +132,6 @@ class FeedPage(BaseModel):
     prev_date: dt.date | None = Field(None, description="Nearest earlier period with papers.")
     next_date: dt.date | None = Field(None, description="Nearest later period with papers.")
     papers: list[PaperCard]
+    as_of: DataClock | None = Field(
+        None, description="The clock that chose the default day (see `/api/trending`)."
+    )

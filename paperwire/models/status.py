@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from paperwire.models.common import DataClock
 
 
 class StatusPublic(BaseModel):
@@ -20,3 +22,6 @@ class StatusPublic(BaseModel):
     database: str
     index: str
     version: str
+    clock: DataClock | None = Field(
+        None, description="The clock trending, digests and alerts measure time by."
+    )

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import String, and_, cast, delete, func, or_, select
+from sqlalchemy import String, and_, cast, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -367,6 +367,34 @@ class PaperStore:
         with self.db.session() as s:
             row = s.execute(select(func.min(Featured.day), func.max(Featured.day))).one()
             return row[0], row[1]
+
+    def latest_source_day(self, exclude: Sequence[str] = ()) -> dt.date | None:
+        """The newest day a source (other than ``exclude``) featured a paper; for a site
+        without featured days (arXiv imports only), the newest publication day."""
+        with self.db.session() as s:
+            day = s.scalar(
+                select(Featured.day)
+                .where(Featured.source.not_in(list(exclude)) if exclude else true())
+                .order_by(Featured.day.desc())
+                .limit(1)
+            )
+            if day is not None:
+                return day
+            published = s.scalar(select(func.max(Paper.published_at)))
+            return published.date() if published is not None else None
+
+    def featured_days(self, until: dt.date, count: int) -> list[dt.date]:
+        """The ``count`` newest days with featured papers, up to ``until``, newest first."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(Featured.day)
+                    .where(Featured.day <= until)
+                    .group_by(Featured.day)
+                    .order_by(Featured.day.desc())
+                    .limit(count)
+                )
+            )
 
     def adjacent_feature_days(
         self, start: dt.date, end: dt.date

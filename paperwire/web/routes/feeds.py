@@ -19,6 +19,7 @@ from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
+from paperwire.services.clock import data_clock
 from paperwire.web.dependencies import PW, Search
 from paperwire.web.formatting import quoted
 
@@ -68,13 +69,13 @@ def _respond(request: Request, feed: Feed, fmt: str) -> Response:
 
 @router.get("/feeds/daily.{fmt}", summary="Daily papers of the last 7 featured days (Atom/RSS)")
 def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
-    """Papers featured in the last seven days up to the latest featured day, newest day
-    first, most upvoted first within a day."""
+    """Papers of the seven latest days that have featured papers (up to today; quiet
+    days do not count, so one paper featured today leaves six more days in the feed),
+    newest day first, most upvoted first within a day."""
     fmt = _format(fmt)
     today = dt.datetime.now(dt.UTC).date()
-    _, last = pw.store.feature_day_bounds()
-    end = min(last, today) if last else today
-    cards = pw.store.feed(end - dt.timedelta(days=DAILY_DAYS - 1), end, limit=DAILY_LIMIT)
+    days = pw.store.featured_days(today, DAILY_DAYS)
+    cards = pw.store.feed(days[-1], days[0], limit=DAILY_LIMIT) if days else []
     cards.sort(key=lambda c: (c.featured_on or dt.date.min, c.upvotes), reverse=True)
     feed = _feed(pw, request, "daily papers", "Papers featured each day.", "/", cards)
     return _respond(request, feed, fmt)
@@ -83,10 +84,10 @@ def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
 @router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
 def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
     fmt = _format(fmt)
-    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT)]
-    feed = _feed(
-        pw, request, "trending", "Papers gaining upvotes fastest right now.", "/trending", cards
-    )
+    clock = data_clock(pw)
+    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT, clock.now)]
+    subtitle = f"Papers gaining upvotes fastest{f', {clock.note}' if clock.note else ' right now'}."
+    feed = _feed(pw, request, "trending", subtitle, "/trending", cards)
     return _respond(request, feed, fmt)
 
 

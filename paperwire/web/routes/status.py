@@ -9,6 +9,7 @@ from fastapi import APIRouter
 import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.status import StatusPublic
+from paperwire.services.clock import data_clock
 from paperwire.web.dependencies import PW
 from paperwire.web.twin import Api, Call, Page, twin
 
@@ -32,6 +33,7 @@ def build_status(pw: Paperwire) -> StatusPublic:
         database=pw.db.display_url,
         index=pw.index.name,
         version=paperwire.__version__,
+        clock=data_clock(pw),
     )
 
 
