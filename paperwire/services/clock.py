@@ -30,7 +30,8 @@ from paperwire.store.submissions import SOURCE as SUBMISSION_SOURCE
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _day(day: dt.date) -> str:
+def day_label(day: dt.date) -> str:
+    """``Aug 21, 2026``: how services name a day in what they say to people."""
     return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
@@ -44,7 +45,7 @@ def data_clock(pw: Paperwire, wall: dt.datetime | None = None) -> DataClock:
     behind = (wall.date() - latest).days
     if behind <= stale:
         reason = (
-            f"the sources are current: the newest papers are from {_day(latest)} "
+            f"the sources are current: the newest papers are from {day_label(latest)} "
             f"(within {stale} days)"
         )
         return DataClock(now=wall, live=True, latest_day=latest, reason=reason)
@@ -53,7 +54,7 @@ def data_clock(pw: Paperwire, wall: dt.datetime | None = None) -> DataClock:
         now=end_of_day,
         live=False,
         latest_day=latest,
-        note=f"as of {_day(latest)}, the latest papers here",
-        reason=f"nothing newer than {_day(latest)} came from the sources ({behind} days ago, "
+        note=f"as of {day_label(latest)}, the latest papers here",
+        reason=f"nothing newer than {day_label(latest)} came from the sources ({behind} days ago, "
         f"more than PAPERWIRE_CLOCK_STALE_DAYS={stale}): time is measured from that day",
     )
