@@ -18,21 +18,22 @@ import pytest
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.web import create_app
+from tests.community import test_browser as community_browser
 from tests.community.conftest import FAST, LiveServer
 from tests.conftest import HF_DAILY, AppFactory, SmtpSink
 from tests.subscriptions.conftest import wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 LAST = dt.date(2026, 8, 21)
 AS_OF = "As of Aug 21, 2026, the latest papers here."
+
+CHROMIUM = community_browser.CHROMIUM
+browser = community_browser.browser  # the module's headless Chromium (a pytest fixture)
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
 ]
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture
@@ -43,16 +44,6 @@ def site(make_app: AppFactory, smtp_server: SmtpSink) -> Iterator[str]:
     assert ingest_records(pw, records, "hf-daily").added > 100
     with LiveServer(create_app(pw)) as server:
         yield server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _page(browser: Any, *, js: bool = True, width: int = 1280, height: int = 900) -> Any:
