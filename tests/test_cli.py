@@ -61,6 +61,9 @@ def test_ingest_is_idempotent_and_summarised(home: Path) -> None:
         if line.count("│") >= 5
     ]
     assert [r[:4] for r in rows] == [["0", "0", "36", "0"]], second
+    code, output = run(home, "status")
+    assert code == 0 and "clock: as of Jun 10, 2025, the latest papers here: " in output
+    assert "{'now'" not in output  # said in words, not as a dict
 
 
 def test_rejections_are_reported_and_exit_code_is_2(home: Path, tmp_path: Path) -> None:

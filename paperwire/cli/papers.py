@@ -380,5 +380,9 @@ def status(
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return
-    for k, v in st.model_dump().items():
+    for k, v in st.model_dump(exclude={"clock"}).items():
         out.print(f"{k:>20}: {v}", highlight=False)
+    clock = st.clock
+    if clock is not None:
+        shown = clock.note or "live"
+        out.print(f"{'clock':>20}: {shown}: {clock.reason}", highlight=False)
