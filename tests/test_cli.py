@@ -250,7 +250,7 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
         "PAPERWIRE_HOME": str(tmp_path / "home"),
         "PAPERWIRE_SEMANTIC": "false",
         "PAPERWIRE_HF_API_URL": f"http://127.0.0.1:{dead}/api/daily_papers",
-        "PAPERWIRE_HTTP_RETRIES": "0",
+        "PAPERWIRE_HTTP_RETRIES": "4",  # with a folder to fall back to, up tries twice
     }
     args = ["--offline-dir", str(src), "--port", str(port)]
     with _running_up(args, env) as proc:
@@ -258,3 +258,4 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
         assert status is not None and status["papers"] == 36, status
     out = proc.stdout.read() if proc.stdout else ""
     assert "live API unreachable" in out and str(src) in out
+    assert "failed after 2 tries" in " ".join(out.split())

@@ -136,9 +136,14 @@ def ingest_hf_daily(
 
 
 def ingest_hf(
-    pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
+    pw: Paperwire,
+    from_dir: Path | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    retries: int | None = None,
 ) -> IngestSummary:
-    """HF daily papers from a folder of day files, or live (also ``paperwire up``)."""
+    """HF daily papers from a folder of day files, or live (also ``paperwire up``) with
+    ``retries`` extra tries per request (default ``PAPERWIRE_HTTP_RETRIES``)."""
     from paperwire.sources import hf_daily
     from paperwire.sources.http import make_client
 
@@ -153,7 +158,8 @@ def ingest_hf(
     until = until or today
     s = pw.settings
     with make_client(s.http_timeout) as client:
-        items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, s.http_retries)
+        tries = s.http_retries if retries is None else retries
+        items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, tries)
         summary = run_ingest(pw, items, "hf-daily")
     pw.store.set_meta("hf-daily:last_day", until.isoformat())
     return summary
