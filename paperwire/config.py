@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     trending_gravity: float = Field(1.8, gt=0)
     trending_offset_hours: float = Field(2.0, ge=0)
     trending_window_days: int = Field(14, ge=1)
+    # -- the clock of time-based features (trending, digests, alerts, the home feed) -------
+    clock_stale_days: int = Field(
+        3,
+        ge=0,
+        description="When the newest papers from a source are older than this many days, "
+        "time-based features measure from that newest day instead of today.",
+    )
 
     # -- community: accounts, sessions, rate limits (see README "Community") -----------
     session_days: int = Field(30, ge=1, description="How long a login lasts.")

@@ -61,6 +61,9 @@ def test_ingest_is_idempotent_and_summarised(home: Path) -> None:
         if line.count("│") >= 5
     ]
     assert [r[:4] for r in rows] == [["0", "0", "36", "0"]], second
+    code, output = run(home, "status")
+    assert code == 0 and "clock: as of Jun 10, 2025, the latest papers here: " in output
+    assert "{'now'" not in output  # said in words, not as a dict
 
 
 def test_rejections_are_reported_and_exit_code_is_2(home: Path, tmp_path: Path) -> None:
@@ -107,6 +110,24 @@ def test_search_json_show_and_index(home: Path) -> None:
     assert code == 1 and "not an arXiv id" in output
     code, output = run(home, "index", "--rebuild")
     assert code == 0 and "keyword documents: 36" in output
+
+
+@pytest.mark.slow
+def test_search_summary_counts_in_words_and_blames_embeddings_only_when_missing(
+    home: Path,
+) -> None:
+    """``paperwire search 2506.08007`` printed "1 results" and "no embeddings yet" even
+    with every paper embedded (an id lookup never uses meaning)."""
+    ingest_day(home)
+    code, output = run(home, "search", "2506.08007")
+    assert code == 0 and "1 result in" in output and "embeddings" not in output
+    code, output = run(home, "search", "next token reasoning", "--limit", "3")
+    assert code == 0 and "no embeddings yet" in output  # true here: nothing embedded
+    code, output = run(home, "embed")
+    assert code == 0, output
+    for query in ("2506.08007", "next token reasoning"):
+        code, output = run(home, "search", query, "--limit", "3")
+        assert code == 0 and "embeddings" not in output, output
 
 
 @pytest.mark.parametrize(
@@ -229,7 +250,7 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
         "PAPERWIRE_HOME": str(tmp_path / "home"),
         "PAPERWIRE_SEMANTIC": "false",
         "PAPERWIRE_HF_API_URL": f"http://127.0.0.1:{dead}/api/daily_papers",
-        "PAPERWIRE_HTTP_RETRIES": "0",
+        "PAPERWIRE_HTTP_RETRIES": "4",  # with a folder to fall back to, up tries twice
     }
     args = ["--offline-dir", str(src), "--port", str(port)]
     with _running_up(args, env) as proc:
@@ -237,3 +258,4 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
         assert status is not None and status["papers"] == 36, status
     out = proc.stdout.read() if proc.stdout else ""
     assert "live API unreachable" in out and str(src) in out
+    assert "failed after 2 tries" in " ".join(out.split())

@@ -74,3 +74,21 @@ def test_relative_links_resolve(doc: Path) -> None:
         if anchor and dest.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", dest.read_text(encoding="utf-8"), re.M)
             assert anchor in {_slug(h) for h in headings}, f"{doc.name}: no heading #{anchor}"
+
+
+def test_readme_names_every_mail_setting_and_table_column() -> None:
+    """A newcomer found only `PAPERWIRE_SMTP_*` and no list of the columns `paperwire
+    ingest table` reads: each mail setting and each column name is spelled out."""
+    from paperwire.sources.table import ALIASES
+    from paperwire.sources.table import FIELDS as TABLE_FIELDS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    mail = sorted(f for f in FIELDS if f.startswith(("SMTP_", "MAIL_FROM")))
+    assert len(mail) >= 6
+    missing = [f"PAPERWIRE_{f}" for f in mail if f"PAPERWIRE_{f}" not in readme]
+    assert not missing, f"README does not name {missing}"
+    assert "python -m aiosmtpd -n -l 127.0.0.1:8025" in readme  # a local sink to try it
+    columns = {*TABLE_FIELDS, *(a for names in ALIASES.values() for a in names)}
+    unlisted = sorted(c for c in columns if f"`{c}`" not in readme)
+    assert not unlisted, f"README does not list the table columns {unlisted}"
+    assert "--map FIELD=COLUMN" in readme

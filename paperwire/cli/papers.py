@@ -29,7 +29,15 @@ from paperwire.cli.common import (
 )
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
-from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.models.search import (
+    SearchFilters,
+    SearchMode,
+    SearchRequest,
+    SearchResponse,
+    SortOrder,
+)
+from paperwire.services.clock import data_clock
+from paperwire.web.formatting import plural
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 ingest_app = typer.Typer(
@@ -158,9 +166,14 @@ def ingest_hf_daily(
 
 
 def ingest_hf(
-    pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
+    pw: Paperwire,
+    from_dir: Path | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    retries: int | None = None,
 ) -> IngestSummary:
-    """HF daily papers from a folder of day files, or live (also ``paperwire up``)."""
+    """HF daily papers from a folder of day files, or live (also ``paperwire up``) with
+    ``retries`` extra tries per request (default ``PAPERWIRE_HTTP_RETRIES``)."""
     from paperwire.sources import hf_daily
     from paperwire.sources.http import make_client
 
@@ -175,7 +188,8 @@ def ingest_hf(
     until = until or today
     s = pw.settings
     with make_client(s.http_timeout) as client:
-        items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, s.http_retries)
+        tries = s.http_retries if retries is None else retries
+        items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, tries)
         summary = run_ingest(pw, items, "hf-daily")
     pw.store.set_meta("hf-daily:last_day", until.isoformat())
     return summary
@@ -340,12 +354,22 @@ def search(
             style="dim",
         )
         out.print(f"   {snippet}", highlight=False)
-    note = (
-        ""
-        if res.semantic_used or mode == SearchMode.keyword
-        else " (keyword only: no embeddings yet — run `paperwire embed`)"
-    )
-    console.print(f"{res.total} results in {res.took_ms:.1f} ms{note}")
+    console.print(f"{plural(res.total, 'result')} in {res.took_ms:.1f} ms{_keyword_only(pw, res)}")
+
+
+def _keyword_only(pw: Paperwire, res: SearchResponse) -> str:
+    """Why a search that wanted meaning matched by keywords only, when that is why: no
+    vectors yet, or semantic search off. Nothing when meaning had no part to play (an
+    arXiv id looked up, keyword mode) or was used."""
+    if res.semantic_used or res.mode == SearchMode.keyword or not res.hits:
+        return ""
+    if all(hit.matched_by == ["id"] for hit in res.hits):
+        return ""
+    if not pw.settings.semantic:
+        return " (keyword only: semantic search is off, PAPERWIRE_SEMANTIC=false)"
+    if pw.index.vector_count() == 0:
+        return " (keyword only: no embeddings yet — run `paperwire embed`)"
+    return ""
 
 
 @app.command()
@@ -387,9 +411,14 @@ def status(
     home: HomeOpt = None,
 ) -> None:
     """Counts: papers, embeddings done and pending, index documents."""
-    st = open_app(home).status()
+    pw = open_app(home)
+    st = pw.status().model_copy(update={"clock": data_clock(pw)})
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return
-    for k, v in st.model_dump(exclude={"doctor"}).items():
+    for k, v in st.model_dump(exclude={"doctor", "clock"}).items():
         out.print(f"{k:>20}: {v}", highlight=False)
+    clock = st.clock
+    if clock is not None:
+        shown = clock.note or "live"
+        out.print(f"{'clock':>20}: {shown}: {clock.reason}", highlight=False)

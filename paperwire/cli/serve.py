@@ -82,8 +82,11 @@ def up(
     if from_dir is not None:
         ingest_hf(pw, from_dir, None, None)
     else:
+        # With a folder to fall back to, an offline machine should not wait ~15 s of
+        # backoff for the live API: one retry, then the folder.
+        retries = min(pw.settings.http_retries, 1) if offline_dir is not None else None
         try:
-            ingest_hf(pw, None, today - dt.timedelta(days=days), today)
+            ingest_hf(pw, None, today - dt.timedelta(days=days), today, retries)
         except (SourceError, OSError) as e:
             if offline_dir is None:
                 error(

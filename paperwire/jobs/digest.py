@@ -35,6 +35,7 @@ from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.models.papers import PaperCard
 from paperwire.models.subscriptions import Frequency
+from paperwire.services.clock import data_clock
 from paperwire.services.mail import MailError, build_message
 from paperwire.services.subscriptions import period_key, subscriptions_of, utc_now
 from paperwire.store.subscriptions import NewDigest, OutboxRow
@@ -126,13 +127,20 @@ def plan_digests(
         report.seconds = time.perf_counter() - t0
         return report
     searches = store.searches_for([s.id for s in todo])
+    clock = data_clock(pw, when)  # what the digests hold; ``when`` says which period
     pool: list[PaperCard] | None = None
     if any(s.trending for s in todo):
-        pool = subs_api.trending_pool(frequency, when)
+        pool = subs_api.trending_pool(frequency, clock.now)
     cache: dict[str, list[PaperCard]] = {}
     for sub in todo:
         digest = subs_api.compose(
-            frequency, when, sub, pool=pool, searches=searches.get(sub.id, []), cache=cache
+            frequency,
+            when,
+            sub,
+            pool=pool,
+            searches=searches.get(sub.id, []),
+            cache=cache,
+            clock=clock,
         )
         if digest.is_empty:
             report.nothing_new += 1

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from paperwire.models.common import normalize_email
+from paperwire.models.common import DataClock, normalize_email
 from paperwire.models.papers import Links, PaperCard
 
 NAME_RE = re.compile(r"^[\w][\w .'\-]{0,38}[\w.]$")
@@ -228,6 +228,7 @@ class TrendingItem(BaseModel):
 
 class TrendingPage(BaseModel):
     generated_at: dt.datetime
+    as_of: DataClock = Field(description="The clock the papers were ranked by.")
     gravity: float
     offset_hours: float
     window_days: int

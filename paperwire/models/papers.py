@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from paperwire.models.common import control_char_problem
+from paperwire.models.common import DataClock, control_char_problem
 
 
 class PaperRecord(BaseModel):
@@ -151,3 +151,6 @@ class FeedPage(BaseModel):
     prev_date: dt.date | None = Field(None, description="Nearest earlier period with papers.")
     next_date: dt.date | None = Field(None, description="Nearest later period with papers.")
     papers: list[PaperCard]
+    as_of: DataClock | None = Field(
+        None, description="The clock that chose the default day (see `/api/trending`)."
+    )

@@ -7,6 +7,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from paperwire.models.common import DataClock
+
 
 class IndexPartCheck(BaseModel):
     """One half of the index (keyword documents or vectors) compared with the store."""
@@ -49,4 +51,7 @@ class StatusPublic(BaseModel):
     index_pending: int = 0  # paper changes queued for the search index, not yet applied
     doctor: DoctorReport | None = Field(
         None, description="Admins only: the store compared with the index (`paperwire doctor`)."
+    )
+    clock: DataClock | None = Field(
+        None, description="The clock trending, digests and alerts measure time by."
     )

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, StrictBool, field_validator
 
-from paperwire.models.common import normalize_email
+from paperwire.models.common import DataClock, normalize_email
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SearchFilters
 
@@ -118,6 +118,9 @@ class Digest(BaseModel):
     generated_at: dt.datetime
     subject: str
     sections: list[DigestSection]
+    as_of: DataClock | None = Field(
+        None, description="The clock its papers were chosen by (trending, alerts' “new”)."
+    )
 
     @property
     def paper_count(self) -> int:

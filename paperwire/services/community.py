@@ -34,6 +34,7 @@ from paperwire.models.community import (
     UserCreate,
 )
 from paperwire.models.papers import PaperCard, PaperRecord, Rejection
+from paperwire.services.clock import day_label
 from paperwire.services.indexer import drain
 from paperwire.services.signing import link_serializer
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
@@ -274,11 +275,26 @@ class Community:
     def _duplicate(
         self, account: Account, arxiv_id: str, today: dt.date, *, retry: bool = True
     ) -> SubmissionPublic:
-        if self.submissions.featured_on(arxiv_id, today):
+        """A paper that is already here.
+
+        Featured before (by the daily feed or an earlier submission): the submission is
+        the submitter's upvote plus an "also submitted by" credit on the paper page. It
+        never features the paper again (on a quiet day today's feed would show that one
+        paper and ``daily.atom`` would shrink to it) nor takes over the credit of who
+        submitted it first. Known but never featured (e.g. from an arXiv listing): it is
+        featured today and credited, as a new paper would be."""
+        card = self._card(arxiv_id)
+        if card.featured_on is not None:
+            self.votes.vote(account.id, arxiv_id)
+            credited = not self.submissions.has_submitted(account.id, arxiv_id)
+            if credited:
+                self.submissions.record(account.id, arxiv_id, created_paper=False, featured_on=None)
+            also = " and lists you as also submitting it" if credited else ""
             return SubmissionPublic(
                 status=SubmissionStatus.duplicate,
                 arxiv_id=arxiv_id,
-                message=f"Paper {arxiv_id} is already here and already featured today.",
+                message=f"Paper {arxiv_id} is already here, featured on "
+                f"{day_label(card.featured_on)}: your submission counts as your upvote{also}.",
                 paper=self._card(arxiv_id),
             )
         record = PaperRecord(
@@ -301,14 +317,17 @@ class Community:
             arxiv_id=arxiv_id,
             featured_on=today,
             submitted_by=account.display_name,
-            message=f"Paper {arxiv_id} was already here; it is now featured today too.",
+            message=f"Paper {arxiv_id} was already here but never featured; "
+            "it is now featured today.",
             paper=self._card(arxiv_id),
         )
 
     def submit(self, account: Account, raw: str, today: dt.date | None = None) -> SubmissionPublic:
         """Add a paper by arXiv id or URL, featured today and credited to ``account``.
 
-        Known papers are not fetched again (they are featured today if they were not);
+        Known papers are not fetched again (see ``_duplicate``: a featured one gets the
+        submitter's upvote and an "also submitted by" credit, a never-featured one is
+        featured today);
         ``SubmissionError`` carries the HTTP status for malformed ids (422), ids arXiv
         does not know (404), removed papers (409) and an unreachable arXiv (502/503).
         """

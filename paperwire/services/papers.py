@@ -12,8 +12,10 @@ import datetime as dt
 import logging
 
 from paperwire.core import Paperwire
+from paperwire.models.common import DataClock
 from paperwire.models.community import TrendingItem, TrendingPage
 from paperwire.models.papers import FeedPage, PaperCard, PaperPublic, Period
+from paperwire.services.clock import data_clock
 
 log = logging.getLogger(__name__)
 SIMILAR = 6
@@ -31,19 +33,22 @@ def period_bounds(day: dt.date, period: Period) -> tuple[dt.date, dt.date]:
     return day, day
 
 
-def default_day(pw: Paperwire) -> dt.date:
-    """Today when it has papers, else the latest featured day (today on an empty site)."""
-    today = dt.datetime.now(dt.UTC).date()
+def default_day(pw: Paperwire, clock: DataClock | None = None) -> dt.date:
+    """The clock's today when it has papers, else the latest featured day up to it (the
+    clock's today on an empty site). On a stale install that is the newest data's day,
+    not a day someone's submission made today."""
+    today = (clock or data_clock(pw)).now.date()
     if pw.store.feed(today, today, limit=1):
         return today
-    _, last = pw.store.feature_day_bounds()
-    return last or today
+    days = pw.store.featured_days(today, 1)
+    return days[0] if days else today
 
 
 def feed(pw: Paperwire, day: dt.date | None, period: Period, limit: int) -> tuple[FeedPage, bool]:
     """The feed page of the period around ``day`` (default: ``default_day``) and whether
     more papers exist beyond ``limit``."""
-    day = day or default_day(pw)
+    clock = data_clock(pw)
+    day = day or default_day(pw, clock)
     start, end = period_bounds(day, period)
     papers = pw.store.feed(start, end, limit=limit + 1)
     more = len(papers) > limit
@@ -60,6 +65,7 @@ def feed(pw: Paperwire, day: dt.date | None, period: Period, limit: int) -> tupl
         prev_date=prev_day,
         next_date=next_day,
         papers=papers[:limit],
+        as_of=clock,
     )
     return page, more
 
@@ -77,13 +83,12 @@ def paper(pw: Paperwire, arxiv_id: str) -> PaperPublic | None:
     return found.model_copy(update={"similar": similar, "similar_method": method})
 
 
-def trending_cards(
-    pw: Paperwire, limit: int, now: dt.datetime | None = None
-) -> list[tuple[PaperCard, float]]:
-    """The ``limit`` best papers by the trending score, with their scores."""
+def trending_cards(pw: Paperwire, limit: int, now: dt.datetime) -> list[tuple[PaperCard, float]]:
+    """The ``limit`` best papers by the trending score at ``now`` (a ``data_clock``'s
+    ``now``), with their scores."""
     s = pw.settings
     return pw.store.trending(
-        now or dt.datetime.now(dt.UTC),
+        now,
         gravity=s.trending_gravity,
         offset_hours=s.trending_offset_hours,
         window_days=s.trending_window_days,
@@ -91,13 +96,16 @@ def trending_cards(
     )
 
 
-def trending(pw: Paperwire, limit: int, now: dt.datetime | None = None) -> TrendingPage:
-    """``/trending``: the ranked papers and the parameters that ranked them."""
+def trending(pw: Paperwire, limit: int, wall: dt.datetime | None = None) -> TrendingPage:
+    """``/trending``: the ranked papers, the parameters that ranked them and the clock
+    they were ranked by (``data_clock`` at wall-clock time ``wall``, default now)."""
     s = pw.settings
-    when = now or dt.datetime.now(dt.UTC)
-    ranked = trending_cards(pw, limit, when)
+    wall = wall or dt.datetime.now(dt.UTC)  # one instant for the clock and the page
+    clock = data_clock(pw, wall)
+    ranked = trending_cards(pw, limit, clock.now)
     return TrendingPage(
-        generated_at=when,
+        generated_at=wall,
+        as_of=clock,
         gravity=s.trending_gravity,
         offset_hours=s.trending_offset_hours,
         window_days=s.trending_window_days,

@@ -26,11 +26,12 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.models.common import safe_url
+from paperwire.models.common import DataClock, safe_url
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SearchMode, SearchRequest, SortOrder
 from paperwire.models.subscriptions import Digest, DigestSection, Frequency, SavedSearchCreate
 from paperwire.services import papers
+from paperwire.services.clock import data_clock
 from paperwire.services.mail import MailError, build_message, send_message
 from paperwire.services.signing import link_serializer
 from paperwire.store.subscriptions import (
@@ -274,8 +275,8 @@ class Subscriptions:
     # -- composing digests ------------------------------------------------------------
 
     def trending_pool(self, frequency: Frequency, now: dt.datetime) -> list[PaperCard]:
-        """Candidates for the trending part, best first (more than a digest needs, so
-        papers an address already got can be skipped)."""
+        """Candidates for the trending part at ``now`` (a ``data_clock``'s), best first
+        (more than a digest needs, so papers an address already got can be skipped)."""
         s = self.settings
         size = s.digest_size * 4 + 20
         if frequency == Frequency.weekly:
@@ -289,8 +290,9 @@ class Subscriptions:
         now: dt.datetime,
         cache: dict[str, list[PaperCard]] | None = None,
     ) -> list[PaperCard]:
-        """Recent papers matching a saved search, newest first (keyword matching: an
-        alert should only bring papers that contain what was asked for)."""
+        """Papers matching a saved search published within ``digest_search_days`` before
+        ``now`` (a ``data_clock``'s), newest first (keyword matching: an alert should only
+        bring papers that contain what was asked for)."""
         since = now.astimezone(dt.UTC).date() - dt.timedelta(days=self.settings.digest_search_days)
         f = saved.filters
         filters = f.model_copy(
@@ -320,19 +322,23 @@ class Subscriptions:
         pool: list[PaperCard] | None = None,
         searches: list[SavedSearchRow] | None = None,
         cache: dict[str, list[PaperCard]] | None = None,
+        clock: DataClock | None = None,
     ) -> Digest:
-        """The digest for ``sub`` (or the public preview when None). Papers the address
+        """The digest for ``sub`` (or the public preview when None) sent at wall-clock
+        time ``now``. What it holds is measured by the data's clock (``clock``, default
+        ``data_clock`` at ``now``); the period it belongs to by ``now``. Papers the address
         was already sent (the sent log) are left out, and no paper appears twice."""
         s = self.settings
         when = now or utc_now()
+        clock = clock or data_clock(self.pw, when)
         if sub is not None and searches is None:
             searches = self.store.searches_for([sub.id]).get(sub.id, [])
         searches = searches or []
         want_trending = sub is None or sub.trending
         if want_trending and pool is None:
-            pool = self.trending_pool(frequency, when)
+            pool = self.trending_pool(frequency, clock.now)
         candidates: list[list[PaperCard]] = [pool or []] if want_trending else []
-        matches = [self.search_matches(x, when, cache) for x in searches]
+        matches = [self.search_matches(x, clock.now, cache) for x in searches]
         candidates += matches
         sent: set[str] = set()
         if sub is not None:
@@ -378,6 +384,7 @@ class Subscriptions:
             generated_at=when,
             subject=f"{subject} ({label})",
             sections=sections,
+            as_of=clock,
         )
 
     def render(self, digest: Digest, sub: SubscriptionRow | None = None) -> RenderedDigest:

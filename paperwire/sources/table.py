@@ -22,7 +22,11 @@ from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources import _common as f
 
 SOURCE = "table"
-FIELDS = tuple(name for name in PaperRecord.model_fields if name != "source")
+# Every field of a record a table may set: not ``source`` (the importer's) nor the fields
+# that are never serialised (``location``: where the importer found the record).
+FIELDS = tuple(
+    name for name, info in PaperRecord.model_fields.items() if name != "source" and not info.exclude
+)
 FORMATS = (".csv", ".tsv", ".json", ".jsonl", ".jsonl.gz", ".parquet")
 
 # Extra column names recognised for a field (besides the field's own name), in order.

@@ -5,7 +5,11 @@ bibliographic fields (title, abstract, authors, comment) come from the most
 authoritative source that provided them (arXiv > arXiv listings > HF daily > table);
 community facts (upvotes, organisation, code links, keywords) take the newest
 non-empty value, upvotes never go down; categories and featured days are unions;
-the published date is the earliest seen.
+the published date is the earliest seen. "Newest" is by the record's featured day, not
+by the order records arrive in: a record of an earlier day than one the paper already
+has never overwrites that day's facts (nor a same-source title or abstract), so
+re-ingesting the same files — where a paper featured on two days appears twice with
+different star counts — changes nothing and reports the paper unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import String, and_, cast, delete, func, or_, select
+from sqlalchemy import String, and_, cast, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -96,11 +100,20 @@ def _snapshot(p: Paper) -> tuple[object, ...]:
     return (*(getattr(p, name) for name in _SNAPSHOT_FIELDS), feats)
 
 
+def _is_newest(paper: Paper, rec: PaperRecord) -> bool:
+    """Whether ``rec`` is at least as recent as everything the paper was featured with
+    (records without a featured day count as newest: tables, arXiv)."""
+    if rec.featured_on is None or not paper.features:
+        return True
+    return rec.featured_on >= max(f.day for f in paper.features)
+
+
 def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
     """Fold one record into a paper row following the module's merging rule."""
     incoming = SOURCE_PRIORITY.get(rec.source, 0)
     current = SOURCE_PRIORITY.get(paper.meta_source, -1) if not is_new else -1
-    authoritative = incoming >= current
+    newest = is_new or _is_newest(paper, rec)
+    authoritative = incoming > current or (incoming == current and newest)
     for name in BIBLIOGRAPHIC:
         value = getattr(rec, name)
         if value in (None, "", []):
@@ -111,11 +124,11 @@ def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
         paper.meta_source = rec.source
     for name in COMMUNITY:
         value = getattr(rec, name)
-        if value not in (None, ""):
+        if value not in (None, "") and (newest or getattr(paper, name) in (None, "")):
             setattr(paper, name, value)
     if rec.upvotes is not None:
         paper.source_upvotes = max(paper.source_upvotes or 0, rec.upvotes)
-    if rec.keywords:
+    if rec.keywords and (newest or not paper.keywords):
         paper.keywords = list(rec.keywords)
     if rec.categories:
         merged = (
@@ -363,6 +376,34 @@ class PaperStore:
         with self.db.session() as s:
             row = s.execute(select(func.min(Featured.day), func.max(Featured.day))).one()
             return row[0], row[1]
+
+    def latest_source_day(self, exclude: Sequence[str] = ()) -> dt.date | None:
+        """The newest day a source (other than ``exclude``) featured a paper; for a site
+        without featured days (arXiv imports only), the newest publication day."""
+        with self.db.session() as s:
+            day = s.scalar(
+                select(Featured.day)
+                .where(Featured.source.not_in(list(exclude)) if exclude else true())
+                .order_by(Featured.day.desc())
+                .limit(1)
+            )
+            if day is not None:
+                return day
+            published = s.scalar(select(func.max(Paper.published_at)))
+            return published.date() if published is not None else None
+
+    def featured_days(self, until: dt.date, count: int) -> list[dt.date]:
+        """The ``count`` newest days with featured papers, up to ``until``, newest first."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(Featured.day)
+                    .where(Featured.day <= until)
+                    .group_by(Featured.day)
+                    .order_by(Featured.day.desc())
+                    .limit(count)
+                )
+            )
 
     def adjacent_feature_days(
         self, start: dt.date, end: dt.date

@@ -2,7 +2,9 @@
 
 The paper itself is stored by ``PaperStore.upsert`` (source ``submission``, featured
 today, ``Featured.submitted_by`` = the user's display name); this table remembers the
-user behind it so moderators can act on everything one account submitted.
+user behind it so moderators can act on everything one account submitted, and who
+submitted a paper that was already here ("also submitted by": ``created_paper`` false,
+``featured_on`` None).
 """
 
 from __future__ import annotations
@@ -42,22 +44,35 @@ class SubmissionStore:
                 )
             )
 
+    def has_submitted(self, user_id: int, arxiv_id: str) -> bool:
+        """Whether the user submitted the paper before (and so is credited already)."""
+        with self.db.session() as s:
+            found = s.scalar(
+                select(Submission.id)
+                .join(Paper, Paper.id == Submission.paper_id)
+                .where(Submission.user_id == user_id, Paper.arxiv_id == arxiv_id)
+                .limit(1)
+            )
+            return found is not None
+
+    def also_submitted_by(self, arxiv_id: str) -> list[str]:
+        """Who else submitted a paper after it was here (display names, first first): the
+        paper page's "also submitted by", beside the credited submitter."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(User.display_name)
+                .join(Submission, Submission.user_id == User.id)
+                .join(Paper, Paper.id == Submission.paper_id)
+                .where(Paper.arxiv_id == arxiv_id, Submission.created_paper.is_(False))
+                .order_by(Submission.created_at, Submission.id)
+            ).all()
+        return list(dict.fromkeys(name for (name,) in rows if name))
+
     def is_hidden(self, arxiv_id: str) -> bool | None:
         """Whether a stored paper is hidden; None when the paper is unknown."""
         with self.db.session() as s:
             hidden = s.scalar(select(Paper.hidden).where(Paper.arxiv_id == arxiv_id))
             return None if hidden is None else bool(hidden)
-
-    def featured_on(self, arxiv_id: str, day: dt.date) -> bool:
-        """Whether any source featured the paper on ``day``."""
-        with self.db.session() as s:
-            found = s.scalar(
-                select(Featured.id)
-                .join(Paper, Paper.id == Featured.paper_id)
-                .where(Paper.arxiv_id == arxiv_id, Featured.day == day)
-                .limit(1)
-            )
-            return found is not None
 
     def submitters(self, arxiv_ids: Sequence[str] | None = None) -> dict[str, str]:
         """Who is credited for submitting each paper (the most recent submission)."""

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -211,6 +211,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _favicon() -> Response:
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 def create_app(pw: Paperwire) -> FastAPI:
     """The web app over one ``Paperwire`` (kept in ``app.state.pw``)."""
     app = FastAPI(
@@ -231,6 +235,8 @@ def create_app(pw: Paperwire) -> FastAPI:
     app.state.pw = pw
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Browsers ask for /favicon.ico on pages without an icon link (the digest preview)
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     for module in (feed, papers, search, status):
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin

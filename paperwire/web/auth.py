@@ -162,6 +162,12 @@ class Viewer:
             self._submitters = self.community.submissions.submitters()
         return self._submitters.get(arxiv_id)
 
+    def also_submitted_by(self, arxiv_id: str) -> list[str]:
+        """Who submitted the paper when it was already here (paper pages only: a query)."""
+        credited = self.submitted_by(arxiv_id)
+        names = self.community.submissions.also_submitted_by(arxiv_id)
+        return [n for n in names if n != credited]
+
     def collections_for(self, arxiv_id: str) -> list[tuple[CollectionSummary, bool]]:
         """The viewer's collections, each with whether it holds the paper."""
         account = self.account
@@ -196,6 +202,9 @@ class _Nobody:
 
     def submitted_by(self, arxiv_id: str) -> str | None:
         return None
+
+    def also_submitted_by(self, arxiv_id: str) -> list[str]:
+        return []
 
     def collections_for(self, arxiv_id: str) -> list[tuple[CollectionSummary, bool]]:
         return []

@@ -28,6 +28,7 @@ from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_QUERY_CHARS = 2000
 MAX_OFFSET = 1000
+MAX_PAGE_NUMBER = 1_000_000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
 MAX_ROW_ID = 2**63 - 1  # the largest id a BIGINT (or SQLite INTEGER) holds
@@ -162,7 +163,8 @@ PeriodParam = Annotated[
 # Bounds go on the int inside ``X | None``, so OpenAPI says ``minimum``/``maximum``
 # (``Query(ge=…)`` on an optional param comes out as unknown ``ge``/``le`` keywords).
 FeedLimit = Annotated[int, Field(ge=1, le=FEED_MAX_LIMIT)]
-SearchPage = Annotated[int, Field(ge=1, le=MAX_OFFSET)]
+# Only a sanity bound here: the last page depends on the results (``check_page`` names it).
+SearchPage = Annotated[int, Field(ge=1, le=MAX_PAGE_NUMBER)]
 FeedLimitParam = Annotated[
     FeedLimit | None,
     BLANK_IS_NONE,
@@ -289,8 +291,9 @@ def search_params(
     how = attempt(
         lambda: _choice(raw["mode"], SearchMode, "mode", SearchMode.hybrid), SearchMode.hybrid
     )
-    max_page = MAX_OFFSET // limit + 1
-    out.page = attempt(lambda: parse_int(str(page or ""), "page", 1, max_page, 1), 1)
+    # The upper bound is the results' own page count, which only the search knows:
+    # ``check_page`` (after the search) says "between 1 and 4" when there are 4 pages.
+    out.page = attempt(lambda: parse_int(str(page or ""), "page", 1, MAX_PAGE_NUMBER, 1), 1)
     if d_from and d_to and d_from > d_to:
         out.errors["to"] = f"to: {d_to} is before from ({d_from})"
     if out.errors:
@@ -307,9 +310,23 @@ def search_params(
         sort=order,
         mode=how,
         limit=limit,
-        offset=(out.page - 1) * limit,
+        offset=min((out.page - 1) * limit, MAX_OFFSET),
     )
     return out
+
+
+def page_count(total: int, limit: int) -> int:
+    """How many result pages the search page offers: every result, up to ``MAX_OFFSET``."""
+    return min(-(-total // limit), MAX_OFFSET // limit + 1)
+
+
+def check_page(params: SearchParams, total: int) -> None:
+    """A page past the last one is a field error naming the real page count (the same
+    count the page shows as "page 1 of 4")."""
+    last = max(page_count(total, params.limit), 1)
+    if params.page > last:
+        params.errors["page"] = f"page: must be between 1 and {last}, got {params.page}"
+        raise HTTPException(status_code=422, detail=params.message)
 
 
 Search = Annotated[SearchParams, Depends(search_params)]

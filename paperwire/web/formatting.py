@@ -112,6 +112,12 @@ def byline(card: _HasAuthors) -> str:
     return plural(card.author_count, "author")
 
 
+def quoted(text: str) -> str:
+    """A query as a heading quotes it: ``“diffusion”``; a query that holds its own quotes
+    (``"test-time scaling" author:"Furu Wei"``) is shown as typed, not quoted twice."""
+    return text if '"' in text else f"“{text}”"
+
+
 MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
 
 
@@ -130,4 +136,5 @@ FILTERS = {
     "byline": byline,
     "matched_by": matched_by,
     "external_url": safe_url,
+    "quoted": quoted,
 }

@@ -83,8 +83,21 @@ def test_collection_pages_and_forms(env: Env) -> None:
     assert [(c["name"], c["public"], c["paper_count"]) for c in summary] == [
         ("Diffusion models", False, 1)
     ]
-    r = p.post(f"/collections/{cid}/papers", {"arxiv_id": "2512.99999"})
-    assert r.status_code == 404 and "submit it first" in r.text
+    # an unknown or garbage id: the collection's page again, the error beside the field
+    for typed, status, message in (
+        ("2512.99999", 404, "Paper 2512.99999 is not on this site (submit it first)."),
+        ("not an id <b>", 422, "'not an id <b>' is not an arXiv id or URL"),
+    ):
+        r = p.post(f"/collections/{cid}/papers", {"arxiv_id": typed})
+        assert r.status_code == status, typed
+        doc = html(r.text)
+        assert [text_of(e) for e in doc.xpath("//p[@id='add-id-error']")] == [message]
+        assert doc.xpath("//input[@id='add-id']/@value") == [typed]
+        assert doc.xpath("//input[@id='add-id']/@aria-invalid") == ["true"]
+        assert text_of(doc.xpath("//h1")[0]) == "Diffusion models"  # not the error page
+        assert doc.xpath("//article")  # the collection's papers are still listed
+        api = p.api("POST", f"/api/collections/{cid}/papers", json={"arxiv_id": typed})
+        assert api.status_code == status and api.json()["detail"] == message
     r = p.post(f"/collections/{cid}/delete", {})
     assert r.status_code == 303 and p.c.get("/api/collections").json() == []
     anon = env.client().get("/collections", follow_redirects=False)

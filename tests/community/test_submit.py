@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
 from tests.community.conftest import (
     EXISTING,
     TODAY,
@@ -53,29 +55,67 @@ def test_submit_a_new_paper(make_app: AppFactory, arxiv_server: ArxivServer) -> 
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "duplicate" and body["paper"]["arxiv_id"] == NEW
-    assert "already featured today" in body["message"]
+    assert "already here" in body["message"] and "counts as your upvote." in body["message"]
     assert len(arxiv_server.requests) == 1
+    assert "Also submitted" not in text_of(html(p.c.get(f"/papers/{NEW}").text))
 
 
-def test_submit_existing_paper_features_it_today(
+def test_resubmitting_a_featured_paper_is_an_upvote_and_an_also_submitted_by(
     make_app: AppFactory, arxiv_server: ArxivServer
 ) -> None:
+    """It used to feature the paper again today ("submitted by you", on its old card too)
+    and today's feed shrank to that one paper. Now: a vote plus "also submitted by"."""
     env = _env(make_app, arxiv_server)
+    today_before = env.client().get("/api/daily").json()["papers"]
     p = env.account("dup@example.org", "Duper")
+    before = p.c.get(f"/api/papers/{EXISTING}").json()
     r = p.api("POST", "/api/submissions", json={"arxiv": f"arXiv:{EXISTING}v2"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["status"] == "duplicate" and body["featured_on"] == TODAY.isoformat()
+    assert body["status"] == "duplicate" and body["featured_on"] is None
+    assert body["submitted_by"] is None
+    assert body["message"] == (
+        f"Paper {EXISTING} is already here, featured on Jun 10, 2025: your submission "
+        "counts as your upvote and lists you as also submitting it."
+    )
     assert body["paper"]["links"]["page"] == f"/papers/{EXISTING}"
     assert arxiv_server.requests == []  # known papers are not fetched again
-    today = p.c.get("/api/daily", params={"date": TODAY.isoformat()}).json()
-    assert EXISTING in [x["arxiv_id"] for x in today["papers"]]
-    days = p.c.get(f"/api/papers/{EXISTING}").json()["featured_days"]
-    assert days == ["2025-06-10", TODAY.isoformat()]
-    # HTML form: points to the existing paper
-    code, page = _submit(p, EXISTING)
-    assert code == 200 and "already here and already featured today" in page
-    assert f'href="/papers/{EXISTING}"' in page
+    after = p.c.get(f"/api/papers/{EXISTING}").json()
+    assert after["featured_days"] == before["featured_days"] == ["2025-06-10"]
+    assert after["upvotes"] == before["upvotes"] + 1
+    assert p.c.get(f"/api/votes/{EXISTING}").json()["voted"] is True
+    # today's feed is what it was: not shrunk to the resubmitted paper
+    assert env.client().get("/api/daily").json()["papers"] == today_before
+    # credit: never "submitted by" on its cards; "also submitted by" on its page
+    old_day = html(p.c.get("/papers?date=2025-06-10").text)
+    [card] = old_day.xpath(f"//article[.//a[@href='/papers/{EXISTING}']]")
+    assert "submitted by" not in text_of(card).lower()
+    page = text_of(html(p.c.get(f"/papers/{EXISTING}").text))
+    assert "Also submitted by Duper" in page and "Submitted by Duper" not in page
+    # again: still one vote and one credit; the HTML form says so
+    code, text = _submit(p, EXISTING)
+    assert code == 200 and "counts as your upvote." in text_of(html(text))
+    assert f'href="/papers/{EXISTING}"' in text
+    assert p.c.get(f"/api/papers/{EXISTING}").json()["upvotes"] == before["upvotes"] + 1
+    other = env.account("two@example.org", "Second")
+    assert other.api("POST", "/api/submissions", json={"arxiv": EXISTING}).status_code == 200
+    page = text_of(html(p.c.get(f"/papers/{EXISTING}").text))
+    assert "Also submitted by Duper, Second" in page
+
+
+def test_submitting_a_known_but_never_featured_paper_features_it_today(
+    make_app: AppFactory, arxiv_server: ArxivServer
+) -> None:
+    env = _env(make_app, arxiv_server)
+    listed = PaperRecord(arxiv_id="2503.00001", source="arxiv-listings", title="Only listed")
+    assert ingest_records(env.pw, [listed], "arxiv-listings").added == 1
+    p = env.account("lister@example.org", "Lister")
+    body = p.api("POST", "/api/submissions", json={"arxiv": "2503.00001"}).json()
+    assert body["status"] == "duplicate" and body["featured_on"] == TODAY.isoformat()
+    assert body["submitted_by"] == "Lister" and "now featured today" in body["message"]
+    assert arxiv_server.requests == []
+    page = text_of(html(p.c.get("/papers/2503.00001").text))
+    assert "Submitted by Lister" in page and "Also submitted" not in page
 
 
 def test_submit_errors(make_app: AppFactory, arxiv_server: ArxivServer) -> None:
@@ -139,14 +179,14 @@ def test_admin_hides_everything_a_user_submitted(
     assert admin.c.get(f"/api/papers/{NEW}").status_code == 404
     hits = admin.c.get("/api/search", params={"q": "calibration confidence scores"}).json()["hits"]
     assert NEW not in [h["paper"]["arxiv_id"] for h in hits]
-    # ... while the paper that was already here stays, without the spammer's featuring
+    # ... while the paper that was already here stays (never featured by the spammer)
     paper = admin.c.get(f"/api/papers/{EXISTING}").json()
     assert paper["featured_days"] == ["2025-06-10"]
     entries = admin.c.get("/api/admin/audit").json()
     hide_user = next(e for e in entries if e["action"] == "user.hide_submissions")
     assert hide_user["actor"] == "admin@example.org" and hide_user["target"] == str(user_id)
     assert hide_user["detail"]["hidden"] == [NEW]
-    assert hide_user["detail"]["unfeatured"] == [EXISTING]
+    assert hide_user["detail"]["unfeatured"] == []
     assert hide_user["detail"]["reason"] == "spam"
     # a hidden paper cannot be resubmitted
     r = spammer.api("POST", "/api/submissions", json={"arxiv": NEW})

@@ -48,6 +48,28 @@ def test_real_day_is_idempotent(store: PaperStore) -> None:
     assert "\n" not in paper.abstract
 
 
+def test_reingesting_days_where_a_paper_repeats_reports_nothing_updated(
+    store: PaperStore,
+) -> None:
+    """2511.07332 is featured on Nov 11 (7 GitHub stars) and Nov 12, 2025 (16 stars): the
+    older record must not overwrite the newer one's facts on a re-ingest (it reported
+    the paper "updated" on every run although nothing but ``updated_at`` changed)."""
+    since, until = dt.date(2025, 11, 11), dt.date(2025, 11, 12)
+    records = [r for r in read_hf_daily_dir(HF_DAILY, since, until) if isinstance(r, PaperRecord)]
+    twice = [r for r in records if r.arxiv_id == "2511.07332"]
+    assert [r.github_stars for r in twice] == [7, 16]
+    batch = [(r, "f") for r in records]
+    store.upsert(batch)
+    again = store.upsert(batch)
+    assert again.updated == [] and not again.added
+    assert len(again.unchanged) == len(records)
+    paper = store.get("2511.07332")
+    assert paper is not None and paper.github_stars == 16 and paper.upvotes == 31
+    # each record in its own batch, newest day first: the older one still changes nothing
+    store.upsert([(twice[1], "f")])
+    assert store.upsert([(twice[0], "f")]).unchanged == ["2511.07332"]
+
+
 def test_two_sources_merge_into_one_paper_in_any_order(store: PaperStore) -> None:
     hf = dict(
         title="Samba: Simple Hybrid State Space Models",

@@ -132,6 +132,11 @@ def test_empty_day_is_not_an_error(client: TestClient) -> None:
     doc = html(r.text)
     assert card_titles(doc) == []
     assert "No papers featured on this day" in r.text
+    empty = " ".join(texts(doc, "//div[@class='empty']/p"))
+    assert "Nothing was picked on Jun 14, 2025" in empty  # not "between Jun 14 and Jun 14"
+    assert "between" not in empty
+    week = " ".join(texts(html(client.get("/papers?date=2025-06-18&period=week").text), "//p"))
+    assert "Nothing was picked between Jun 16, 2025 and Jun 22, 2025" in week
     assert doc.xpath("//a[@rel='prev']/@href") == [f"/papers?date={LAST_DAY}"]
     assert doc.xpath("//a[@rel='next']") == []
     api = client.get("/api/daily?date=2025-06-14").json()

@@ -110,6 +110,36 @@ def test_sort_and_pagination(client: TestClient) -> None:
     assert doc.xpath("//select[@name='sort']/option[@selected]/@value") == ["upvotes"]
 
 
+def test_page_numbers_agree_with_the_page_count_shown(client: TestClient) -> None:
+    """The page said "page 1 of 2" but refused only pages past 51 ("between 1 and 51"),
+    and showed "page 9 of 2" with "No papers match" in between."""
+    first = client.get("/api/search", params={"q": "model"}).json()
+    pages = -(-first["total"] // first["limit"])
+    assert pages >= 2
+    shown = " ".join(texts(html(client.get("/search?q=model").text), "//p[@role='status']"))
+    assert f"page 1 of {pages}" in shown
+    for page in (pages + 1, 99, 5000):
+        api = client.get("/api/search", params={"q": "model", "page": page})
+        assert api.status_code == 422, page
+        assert api.json()["detail"] == f"page: must be between 1 and {pages}, got {page}"
+        r = client.get("/search", params={"q": "model", "page": page})
+        assert r.status_code == 422
+        doc = html(r.text)
+        assert texts(doc, "//p[@class='field-error']") == [api.json()["detail"]]
+        assert not doc.xpath("//article") and "No papers match" not in r.text
+    last = client.get("/api/search", params={"q": "model", "page": pages}).json()
+    assert last["hits"] and last["offset"] == (pages - 1) * last["limit"]
+
+
+def test_results_heading_quotes_the_query_once(client: TestClient) -> None:
+    def heading(q: str) -> str:
+        return texts(html(client.get("/search", params={"q": q}).text), "//h1")[0]
+
+    assert heading("reinforcement") == "Results for “reinforcement”"
+    assert heading('"pre-training"') == 'Results for "pre-training"'
+    assert heading('"next token" author:"Li Dong"') == 'Results for "next token" author:"Li Dong"'
+
+
 def test_filters_only_lists_newest(client: TestClient) -> None:
     res = client.get("/api/search", params={"has_code": "yes"}).json()
     dates = [h["paper"]["published_at"] for h in res["hits"]]

@@ -63,14 +63,18 @@ def _checked(value: str) -> bool:
 
 
 def _add(comm: Comm, collection_id: int, owner_id: int, raw: str) -> CollectionItemResult:
-    aid = arxiv_id_or_error(raw)
+    """Add a paper; a malformed (422) or unknown (404) id is a ``FormError`` on the
+    ``arxiv_id`` field, so the page shows it beside the field it was typed into."""
+    try:
+        aid = arxiv_id_or_error(raw)
+    except HTTPException as exc:
+        raise FormError({"arxiv_id": str(exc.detail)}, exc.status_code) from None
     try:
         with _found():
             changed = comm.collections.add(collection_id, owner_id, aid)
     except PaperNotFound:
-        raise HTTPException(
-            status_code=404, detail=f"Paper {aid} is not on this site (submit it first)."
-        ) from None
+        message = f"Paper {aid} is not on this site (submit it first)."
+        raise FormError({"arxiv_id": message}, 404) from None
     return CollectionItemResult(collection_id=collection_id, arxiv_id=aid, changed=changed)
 
 
@@ -189,7 +193,33 @@ def save_form(
 def _collection_context(call: Call, collection: CollectionPublic) -> dict[str, Any]:
     viewer_id = _viewer_id(call.request)
     owner = viewer_id is not None and collection.owner_id == viewer_id
-    return {"collection": collection, "owner": owner, "page_title": collection.name}
+    return {
+        "collection": collection,
+        "owner": owner,
+        "page_title": collection.name,
+        "errors": {},
+        "add_value": "",
+    }
+
+
+def _add_failed(call: Call, exc: HTTPException) -> Response | None:
+    """The collection's page again, with why the paper could not be added beside the
+    "Add a paper" field (a missing collection stays the 404 page)."""
+    if not isinstance(exc, FormError):
+        return None
+    collection_id = call.args["collection_id"]
+    found = call.args["comm"].collections.view(collection_id, call.args["account"].id)
+    if found is None:
+        return None
+    context = {
+        **_collection_context(call, found),
+        "errors": exc.errors,
+        "add_value": call.value("arxiv_id").strip()[:300],
+    }
+    href = f"/api/collections/{collection_id}"
+    return render(
+        call.request, "collection.html", context, status_code=exc.status_code, json_href=href
+    )
 
 
 @twin(
@@ -253,7 +283,12 @@ def delete(comm: Comm, account: RequireAccount, collection_id: RowId) -> None:
     "POST /api/collections/{collection_id}/papers",
     CollectionItemResult,
     "Add a paper to a collection",
-    Page("POST /collections/{collection_id:int}/papers", form=_paper_form, respond=_to_collection),
+    Page(
+        "POST /collections/{collection_id:int}/papers",
+        form=_paper_form,
+        respond=_to_collection,
+        failed=_add_failed,
+    ),
 )
 def add(
     comm: Comm, account: RequireAccount, collection_id: RowId, data: CollectionPaperAdd

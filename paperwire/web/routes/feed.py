@@ -56,6 +56,7 @@ def _context(call: Call, result: Shown[FeedPage]) -> dict[str, Any]:
         "prev_url": feed_url(page.prev_date, page.period) if page.prev_date else None,
         "next_url": feed_url(page.next_date, page.period) if page.next_date else None,
         "page_title": f"{_TITLES[page.period]} · {heading(page)}",
+        "default_day": call.args["params"].date is None,
     }
 
 

@@ -21,7 +21,9 @@ from paperwire.models.common import ErrorPublic
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
+from paperwire.services.clock import data_clock
 from paperwire.web.dependencies import PW, RowId, Search
+from paperwire.web.formatting import quoted
 
 # What every feed route answers besides 422 (documented app-wide): the feed itself,
 # 304 for a matching If-None-Match, 404 for another format (or a missing collection).
@@ -80,13 +82,13 @@ def _respond(request: Request, feed: Feed, fmt: str) -> Response:
 
 @router.get("/feeds/daily.{fmt}", summary="Daily papers of the last 7 featured days (Atom/RSS)")
 def daily_feed(request: Request, pw: PW, fmt: FmtParam) -> Response:
-    """Papers featured in the last seven days up to the latest featured day, newest day
-    first, most upvoted first within a day."""
+    """Papers of the seven latest days that have featured papers (up to today; quiet
+    days do not count, so one paper featured today leaves six more days in the feed),
+    newest day first, most upvoted first within a day."""
     fmt = _format(fmt)
     today = dt.datetime.now(dt.UTC).date()
-    _, last = pw.store.feature_day_bounds()
-    end = min(last, today) if last else today
-    cards = pw.store.feed(end - dt.timedelta(days=DAILY_DAYS - 1), end, limit=DAILY_LIMIT)
+    days = pw.store.featured_days(today, DAILY_DAYS)
+    cards = pw.store.feed(days[-1], days[0], limit=DAILY_LIMIT) if days else []
     cards.sort(key=lambda c: (c.featured_on or dt.date.min, c.upvotes), reverse=True)
     feed = _feed(pw, request, "daily papers", "Papers featured each day.", "/", cards)
     return _respond(request, feed, fmt)
@@ -95,10 +97,10 @@ def daily_feed(request: Request, pw: PW, fmt: FmtParam) -> Response:
 @router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
 def trending_feed(request: Request, pw: PW, fmt: FmtParam) -> Response:
     fmt = _format(fmt)
-    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT)]
-    feed = _feed(
-        pw, request, "trending", "Papers gaining upvotes fastest right now.", "/trending", cards
-    )
+    clock = data_clock(pw)
+    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT, clock.now)]
+    subtitle = f"Papers gaining upvotes fastest{f', {clock.note}' if clock.note else ' right now'}."
+    feed = _feed(pw, request, "trending", subtitle, "/trending", cards)
     return _respond(request, feed, fmt)
 
 
@@ -113,7 +115,9 @@ def search_feed(request: Request, pw: PW, fmt: FmtParam, params: Search) -> Resp
     req = params.request.model_copy(update={"sort": sort, "limit": SEARCH_LIMIT, "offset": 0})
     cards = [hit.paper for hit in pw.search.search(req).hits]
     q = params.raw.get("q") or "all papers"
-    feed = _feed(pw, request, f"search “{q}”", f"Newest papers matching {q}.", params.url(), cards)
+    feed = _feed(
+        pw, request, f"search {quoted(q)}", f"Newest papers matching {q}.", params.url(), cards
+    )
     return _respond(request, feed, fmt)
 
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from paperwire.core import Paperwire
 from paperwire.models.common import ErrorPublic
 from paperwire.models.search import SearchMode, SearchResponse
-from paperwire.web.dependencies import PW, Search, SearchParams
+from paperwire.web.dependencies import PW, Search, SearchParams, check_page, page_count
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, Page, twin
 
@@ -43,9 +43,7 @@ def _notice(pw: Paperwire, response: SearchResponse | None) -> str | None:
 def _render(call: Call, response: SearchResponse | None) -> Response:
     """The results page; with the form's errors (422) when ``response`` is None."""
     params: SearchParams = call.args["params"]
-    pages = 0
-    if response is not None and response.limit:
-        pages = (response.total + response.limit - 1) // response.limit
+    pages = page_count(response.total, params.limit) if response is not None else 0
     q = params.raw["q"]
     return render(
         call.request,
@@ -88,4 +86,6 @@ def search(pw: PW, params: Search) -> SearchResponse:
     """Without ``q`` it lists papers matching the filters (newest first)."""
     if params.request is None:
         raise HTTPException(status_code=422, detail=params.message)
-    return pw.search.search(params.request)
+    found = pw.search.search(params.request)
+    check_page(params, found.total)
+    return found

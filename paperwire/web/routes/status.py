@@ -10,6 +10,7 @@ from fastapi import APIRouter
 import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.status import StatusPublic
+from paperwire.services.clock import data_clock
 from paperwire.web.auth import CurrentUser
 from paperwire.web.dependencies import PW
 from paperwire.web.twin import Api, Call, Page, twin
@@ -36,6 +37,7 @@ def build_status(pw: Paperwire) -> StatusPublic:
         index=pw.index.name,
         version=paperwire.__version__,
         index_pending=pw.journal.pending_count(),
+        clock=data_clock(pw),
     )
 
 

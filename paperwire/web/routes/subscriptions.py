@@ -567,7 +567,11 @@ def _saved_search_refused(call: Call, exc: HTTPException) -> Response:
         "POST /api/saved-searches",
         SavedSearchCreated,
         status=201,
-        errors={401: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
+        errors={
+            401: {"model": ErrorPublic},
+            409: {"model": ErrorPublic},
+            429: {"model": ErrorPublic, "description": "Too many requests; see `Retry-After`."},
+        },
         summary="Save a search: its new matches come with your email digest",
     ),
     Page(

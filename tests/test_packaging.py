@@ -1,0 +1,22 @@
+"""The package metadata as setuptools reads it on every ``pip install``."""
+
+from __future__ import annotations
+
+import warnings
+
+from setuptools.config.pyprojecttoml import apply_configuration
+from setuptools.dist import Distribution
+
+from tests.conftest import REPO
+
+
+def test_pyproject_reads_without_deprecation_warnings() -> None:
+    """``license = {text = …}`` printed three setuptools deprecation warnings per install;
+    the SPDX string and ``license-files`` are what current setuptools wants."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dist = apply_configuration(Distribution(), REPO / "pyproject.toml")
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    assert dist.metadata.license_expression == "Apache-2.0"
+    assert dist.metadata.license_files == ["LICENSE"]
+    assert "Apache License" in (REPO / "LICENSE").read_text()
