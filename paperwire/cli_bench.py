@@ -353,3 +353,113 @@ def relevance(
         highlight=False,
         soft_wrap=True,
     )
+
+
+@bench_app.command("known-item")
+def known_item(
+    corpus: Annotated[str, typer.Option(help="`74k` (arXiv listings) or `hf`.")] = "74k",
+    titles: Annotated[int, typer.Option(min=0, help="Whole titles to search.")] = 1000,
+    spans: Annotated[int, typer.Option(min=0, help="2–4-word title spans to search.")] = 500,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option("--mode", help="hybrid, keyword, semantic (repeatable; default: all)."),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the corpus install lives (default: ~/.cache/paperwire/bench)."),
+    ] = None,
+    show_misses: Annotated[
+        int, typer.Option("--misses", min=0, help="Print this many misses per row.")
+    ] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Known-item search: hit@1 and MRR@10 of papers searched by their title or a span of it.
+
+    The first run builds the corpus install (ingest, then title + abstract embeddings:
+    20–40 min for 74k on two cores, resumable); later runs reuse it.
+    """
+    from paperwire.bench.corpus import CORPORA
+    from paperwire.bench.known_item import MODES, run_known_item
+
+    chosen = list(dict.fromkeys(mode or MODES))
+    if corpus not in CORPORA or any(m not in MODES for m in chosen):
+        _err.print(f"[red]error:[/] corpus: {', '.join(CORPORA)}; modes: {', '.join(MODES)}")
+        raise typer.Exit(2)
+    result = run_known_item(
+        corpus, titles=titles, spans=spans, modes=chosen, cache_dir=cache_dir, say=_say
+    )
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    table = Table(
+        title=f"known-item: {result.corpus}, {result.papers} papers, {result.vectors} vectors"
+    )
+    for col in ("queries", "mode", "n", "hit@1", "MRR@10", "ms/query"):
+        table.add_column(col, justify="left" if col in ("queries", "mode") else "right")
+    for r in result.rows:
+        table.add_row(
+            r.kind,
+            r.mode,
+            str(r.queries),
+            f"{r.hit_at_1:.3f}",
+            f"{r.mrr_at_10:.3f}",
+            f"{r.ms_per_query:.1f}",
+        )
+    _out.print(table)
+    for key, misses in result.misses.items():
+        for aid, q, got in misses[:show_misses]:
+            _out.print(f"  {key}: {aid} {q!r} → {got}", highlight=False, soft_wrap=True)
+
+
+@bench_app.command("floor")
+def floor(
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corpus",
+            "-c",
+            help="scifact, cacm, hf, 74k (repeatable; default: scifact, cacm, hf).",
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Embedding cache and corpus installs (default: ~/.cache/paperwire/bench)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Calibrate the semantic floor: relevant cosines kept vs off-topic queries let through."""
+    from paperwire.bench.floor import run_floor_bench
+
+    chosen = list(dict.fromkeys(corpus or ["scifact", "cacm", "hf"]))
+    unknown = [c for c in chosen if c not in ("scifact", "cacm", "hf", "74k")]
+    if unknown:
+        _err.print(f"[red]error:[/] unknown corpus {escape(', '.join(unknown))}")
+        raise typer.Exit(2)
+    result = run_floor_bench(chosen, cache_dir=cache_dir, say=_say)
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    for c in result.corpora:
+        off = list(c.rows[0].noise_per_10k) if c.rows else []
+        table = Table(title=f"semantic floor: {c.corpus}, {c.documents} docs ({c.notes})")
+        table.add_column("floor", justify="right")
+        table.add_column("kept", justify="right")
+        for name in off:
+            table.add_column(f"{name}: docs/10k", justify="right")
+            table.add_column("queries hit", justify="right")
+        for r in c.rows:
+            cells = [f"{r.floor:.2f}", "-" if r.kept is None else f"{r.kept:.3f}"]
+            for name in off:
+                cells += [f"{r.noise_per_10k[name]:.2f}", f"{r.noise_queries[name]:.2f}"]
+            table.add_row(*cells)
+        _out.print(table)

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paperwire.search.matches import DEFAULT_KEYWORD_COVERAGE, DEFAULT_SEMANTIC_FLOOR
+
 DEFAULT_HOME = Path(".paperwire")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
@@ -73,6 +75,22 @@ class Settings(BaseSettings):
         0.3, ge=0, le=1, description="`weighted` fusion: the weight of the BM25 side."
     )
     rrf_k: int = Field(60, ge=0, description="`rrf` fusion: the k in 1 / (k + rank).")
+    semantic_floor: float = Field(
+        DEFAULT_SEMANTIC_FLOOR,
+        ge=-1,
+        le=1,
+        description="Cosine a paper needs to match a query by meaning; below it, it is not "
+        "a result (an off-topic query finds nothing rather than noise). Calibrated for "
+        "all-MiniLM-L6-v2 in docs/benchmarks.md (Semantic floor); recalibrate for another "
+        "model.",
+    )
+    keyword_coverage: float = Field(
+        DEFAULT_KEYWORD_COVERAGE,
+        ge=0,
+        le=1,
+        description="Share of a query's word weight (IDF) a paper must hold to be a keyword "
+        "match: what totals count and newest/most-upvoted sort. See docs/benchmarks.md.",
+    )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")
     arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai")

@@ -338,6 +338,8 @@ def service_for(pw: Paperwire, depth: int = DEPTH, **kwargs: Any) -> SearchServi
         "fusion": s.fusion,
         "keyword_weight": s.fusion_keyword_weight,
         "rrf_k": s.rrf_k,
+        "semantic_floor": s.semantic_floor,
+        "keyword_coverage": s.keyword_coverage,
         **kwargs,
     }
     return SearchService(pw.store, pw.index, pw.embedder, depth=depth, **params)

@@ -65,7 +65,16 @@ from typing import Any
 
 import numpy as np
 
-from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, Vector
+from paperwire.index.base import (
+    IndexDoc,
+    KeywordQuery,
+    Ranked,
+    TermStat,
+    Vector,
+    bm25_idf,
+    coverage_units,
+    required_units,
+)
 from paperwire.index.vectors import VectorDimensionError
 from paperwire.models import SearchFilters
 
@@ -794,3 +803,97 @@ class MilvusIndex:
                 return Ranked()
             raise
         return self._ranked({str(h["arxiv_id"]): float(h["distance"]) for h in hits}, k)
+
+    # ------------------------------------------------------------------ match sets
+    # Straightforward versions of the match-set contract (exact totals and full sorts,
+    # "more like this"): one TEXT_MATCH query per distinct term, coverage counted here.
+
+    def _rows(self, expr: str, fields: Sequence[str]) -> list[dict[str, Any]]:
+        """Every row matching ``expr`` (a query iterator: one query is capped at 16,384)."""
+        it = self._client.query_iterator(
+            self.collection,
+            batch_size=MAX_TOPK // 2,
+            filter=expr,
+            output_fields=["arxiv_id", *fields],
+        )
+        rows: list[dict[str, Any]] = []
+        try:
+            while batch := it.next():
+                rows.extend(batch)
+        finally:
+            it.close()
+        return rows
+
+    def _doc_freq(self, word: str) -> int:
+        return self._count(f"TEXT_MATCH(text, {milvus_literal(word)})")
+
+    def keyword_match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        if not self._exists:
+            return []
+        phrase_words = [p for p in (self._text.words(p) for p in query.phrases) if p]
+        words = list(dict.fromkeys(w for t in query.terms for w in self._text.words(t)))
+        if words:  # phrase words count towards coverage (as in the embedded backend)
+            words = list(dict.fromkeys([*words, *(w for p in phrase_words for w in p)]))
+        author_words = [a for a in (self._names.words(a) for a in query.authors) if a]
+        parts = self.filter_expression(filters)
+        for ws in phrase_words:
+            parts += [f"TEXT_MATCH(text, {milvus_literal(w)})" for w in dict.fromkeys(ws)]
+        for ws in author_words:
+            parts += [f"TEXT_MATCH(authors, {milvus_literal(w)})" for w in dict.fromkeys(ws)]
+        check = self._phrase_check(
+            [self._text.tokens(" ".join(p)) for p in phrase_words],
+            [self._names.tokens(" ".join(a)) for a in author_words],
+        )
+        fields = ["title", "text", "authors"] if check else []
+
+        def passing(expr_parts: list[str]) -> set[str]:
+            rows = self._rows(self._join(expr_parts), fields)
+            return {str(r["arxiv_id"]) for r in rows if check is None or check(r)}
+
+        try:
+            found: set[str] = set()
+            if words:
+                docs = max(1, self.keyword_count())
+                units = coverage_units([bm25_idf(self._doc_freq(w), docs) for w in words])
+                need = required_units(units, min_coverage)
+                weight: dict[str, int] = {}
+                for w, u in zip(words, units, strict=True):
+                    if u:
+                        for i in passing([*parts, f"TEXT_MATCH(text, {milvus_literal(w)})"]):
+                            weight[i] = weight.get(i, 0) + u
+                found = {i for i, total in weight.items() if total >= need}
+            elif phrase_words or author_words:
+                found = passing(parts)
+            if also:
+                ids = f"arxiv_id in [{', '.join(milvus_literal(i) for i in also)}]"
+                found |= passing([*parts, ids])
+        except Exception as exc:
+            if self._missing(exc):
+                return []
+            raise
+        return sorted(found)
+
+    def vector_range(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
+    ) -> Ranked:
+        """The nearest ``min(limit, 16,384)`` (Milvus's top-k cap) cut at ``min_score``."""
+        near = self.vector_search(vector, filters, min(limit, MAX_TOPK))
+        keep = sum(1 for s in near.scores if s >= min_score)
+        return Ranked(near.ids[:keep], near.scores[:keep])
+
+    def term_statistics(self, text: str) -> list[TermStat]:
+        counts: dict[str, int] = {}
+        first: dict[str, str] = {}
+        words = self._text.words(text)
+        for word, term in zip(words, self._text.tokens(" ".join(words)), strict=True):
+            counts[term] = counts.get(term, 0) + 1
+            first.setdefault(term, word)
+        if not self._exists:
+            return [TermStat(first[t], t, n, 0) for t, n in counts.items()]
+        return [TermStat(first[t], t, n, self._doc_freq(first[t])) for t, n in counts.items()]

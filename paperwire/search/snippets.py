@@ -36,7 +36,7 @@ import Stemmer
 from paperwire.models import SnippetPart
 from paperwire.search.query import tokenize, word_or_mark_pattern, word_pattern
 
-__all__ = ["best_snippet", "highlight", "teaser"]
+__all__ = ["best_snippet", "highlight", "teaser", "terms_present"]
 
 ELLIPSIS = "…"
 
@@ -313,6 +313,30 @@ def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> 
     """Mark ``terms`` in the whole ``text`` (e.g. a title), cut to ``max_chars`` if set."""
     norm = _normalize(text)
     return _head(norm, _find_hits(norm, terms), max_chars)
+
+
+def terms_present(texts: Sequence[str], terms: Sequence[str]) -> list[str]:
+    """The ``terms`` (their first spelling, in order) that ``texts`` contain, matched as
+    highlighting matches them (stems, plural fallback, stop words only when every term
+    is one): what a "matched by words: …" label or a "shared terms" line shows."""
+    matcher = _matcher(tuple(terms))
+    if not matcher:
+        return []
+    found: set[int] = set()
+    for text in texts:
+        for word in set(_WORD.findall(text)):
+            hit = matcher.match(word)
+            if hit is not None:
+                found.add(hit)
+    out: list[str] = []
+    seen: set[int] = set()
+    for term in terms:
+        for token in tokenize(term):
+            term_id = matcher.match(token)
+            if term_id in found and term_id not in seen:
+                seen.add(term_id)
+                out.append(token)
+    return out
 
 
 def teaser(text: str, max_chars: int = 220) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ from paperwire.store.convert import (
     public_of,
 )
 from paperwire.store.db import Database
+from paperwire.store.match_sort import sort_page
 from paperwire.store.schema import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
@@ -280,6 +282,12 @@ class PaperStore:
             when = as_utc(published)
             out[aid] = (when.timestamp() if when else 0.0, int(upvotes or 0))
         return out
+
+    def sort_page(
+        self, members: AbstractSet[str], sort: SortOrder, limit: int, offset: int
+    ) -> list[str]:
+        """One page of a search's match set in a store order (see ``match_sort``)."""
+        return sort_page(self.db, members, sort, limit, offset, self.count())
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(title, abstract)`` per id, for snippets."""
