@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from paperwire.bench.collections import Collection
 
 bench_app = typer.Typer(
     help="Benchmarks (each builds a temporary paperwire install; your data is not touched).",
@@ -272,6 +275,29 @@ def relevance(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Embed every document, keep nothing.")
     ] = False,
+    stripped: Annotated[
+        bool,
+        typer.Option(
+            "--stripped",
+            help="Also rank the queries with their punctuation stripped (typed vs plain).",
+        ),
+    ] = False,
+    similar: Annotated[
+        bool,
+        typer.Option(
+            "--similar",
+            help="Doc-to-doc instead: each relevant document of a query is a seed paper, "
+            "the query's other relevant documents its targets; ranks vector neighbours, "
+            "'more like this' keywords and both fused.",
+        ),
+    ] = False,
+    similar_weight: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--similar-weight",
+            help="With --similar: also fuse with this keyword weight (repeatable).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per ranking on stdout.")
     ] = False,
@@ -299,6 +325,9 @@ def relevance(
         _err.print(f"[red]error:[/] {escape(coll.name)}: no judged queries")
         raise typer.Exit(1)
     cache = None if no_cache else (cache_dir or default_cache_dir())
+    if similar:
+        _doc_to_doc(coll, cache, similar_weight or [], out, as_json)
+        return
     variants = {f"hybrid:{f}": {"fusion": f} for f in extra}
     with _progress() as progress:
         result = run_relevance(
@@ -306,6 +335,7 @@ def relevance(
             cache_dir=cache,
             variants=variants,
             step=lambda description, total: _BarStep(progress, description, total),
+            stripped=stripped,
         )
 
     _write_json(
@@ -353,6 +383,41 @@ def relevance(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _doc_to_doc(
+    coll: Collection, cache: Path | None, weights: list[float], out: Path | None, as_json: bool
+) -> None:
+    from paperwire.bench.doc_to_doc import run_doc_to_doc
+
+    with _progress() as progress:
+        result = run_doc_to_doc(
+            coll,
+            cache_dir=cache,
+            weights=weights,
+            step=lambda description, total: _BarStep(progress, description, total),
+        )
+    rows = [
+        {"ranking": r.ranking, **r.metrics, "seeds": result.seeds, "collection": coll.name}
+        for r in result.rankings
+    ]
+    _write_json(out, {"collection": coll.name, "seeds": result.seeds, "rankings": rows})
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    table = Table(
+        title=f"similar papers: {coll.name}, {result.documents} docs, {result.seeds} seed papers"
+    )
+    table.add_column("ranking")
+    for col in ("nDCG@10", "Recall@100", "MRR@10"):
+        table.add_column(col, justify="right")
+    for r in result.rankings:
+        m = r.metrics
+        table.add_row(
+            r.ranking, f"{m['ndcg@10']:.4f}", f"{m['recall@100']:.4f}", f"{m['mrr@10']:.4f}"
+        )
+    _out.print(table)
 
 
 @bench_app.command("known-item")

@@ -14,10 +14,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from paperwire.search.matches import DEFAULT_KEYWORD_COVERAGE, DEFAULT_SEMANTIC_FLOOR
-
 DEFAULT_HOME = Path(".paperwire")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_SEMANTIC_FLOOR = 0.35
+"""Cosine (all-MiniLM-L6-v2) a semantic match needs; calibrated in docs/benchmarks.md."""
+DEFAULT_KEYWORD_COVERAGE = 0.75
+"""Share of a short query's IDF weight a keyword match holds (``search.matches``)."""
+DEFAULT_PARTIAL_COVERAGE = 0.15
+"""Share of a query's IDF weight a partial match (ranked by relevance) holds."""
 
 
 class Settings(BaseSettings):
@@ -88,8 +92,16 @@ class Settings(BaseSettings):
         DEFAULT_KEYWORD_COVERAGE,
         ge=0,
         le=1,
-        description="Share of a query's word weight (IDF) a paper must hold to be a keyword "
-        "match: what totals count and newest/most-upvoted sort. See docs/benchmarks.md.",
+        description="Share of a short query's word weight (IDF) a paper must hold to be "
+        "listed when results are sorted newest or most upvoted (and in search feeds); "
+        "longer queries need less. See docs/benchmarks.md (Match sets).",
+    )
+    partial_coverage: float = Field(
+        DEFAULT_PARTIAL_COVERAGE,
+        ge=0,
+        le=1,
+        description="Share of a query's word weight a paper must hold to be ranked in "
+        "relevance order as a partial keyword match.",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")

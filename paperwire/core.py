@@ -63,6 +63,7 @@ class Paperwire:
             keyword_weight=s.fusion_keyword_weight,
             semantic_floor=s.semantic_floor,
             keyword_coverage=s.keyword_coverage,
+            partial_coverage=s.partial_coverage,
         )
 
     def status(self) -> StatusPublic:

@@ -1,41 +1,73 @@
-"""What a query matches: the set every sort order pages through and every total counts.
+"""What a query matches: the set a sort order pages through and its total counts.
 
-A paper matches a query when (``QueryMatches``):
+A paper matches a query when it passes the filters, holds the quoted phrases and
+``author:`` names, and (``QueryMatches``):
 
-* it is a **keyword match**: it passes the filters, holds the quoted phrases and
-  ``author:`` names, and holds query words worth at least ``keyword_coverage`` of the
-  query's IDF weight (``SearchIndex.keyword_match_ids``; rare words weigh most, "the"
-  nothing). "zebra migration" is not matched by "migration" alone; a one-word query is
-  matched by every paper holding the word; a pasted abstract only by near-copies (its
-  related work comes from the semantic side);
-* or it is a **semantic match**: its cosine to the query is at least ``semantic_floor``
-  (and it passes the filters, phrases and names);
-* or its arXiv id was typed into the query.
+* it is a **keyword match**: it holds query words worth at least a share of the query's
+  IDF weight (``SearchIndex.keyword_match_ids``; rare words weigh most, "the" nothing);
+* or it is a **semantic match**: its cosine to the query is at least ``semantic_floor``;
+* or its arXiv id was typed into the query (whatever the filters).
 
-Relevance order ranks these matches (``SearchService``); "newest" and "most upvoted"
-sort all of them in the store (``PaperStore.sort_page``); the total is their number.
+The share depends on the order, because only relevance order can put a partial match
+below a full one:
+
+* **newest / most upvoted** (and the search feeds) list every match in the store's order
+  (``PaperStore.sort_page``), so a keyword match must hold (nearly) every word:
+  ``required_coverage``. For a query of up to ``SHORT_QUERY_TERMS`` distinct content
+  words that is ``keyword_coverage`` (0.75: all the words but a common one); longer
+  queries need the weight of about as many words (``keyword_coverage ×
+  SHORT_QUERY_TERMS / n``), and at least ``LONG_QUERY_COVERAGE`` of the total (as
+  Elasticsearch's "more like this" asks 30% of its terms). "video diffusion" is not
+  matched by "video" alone.
+* **relevance** also ranks partial matches: papers holding words worth
+  ``partial_coverage`` (0.15) of the weight. BM25 and the cosine put them below the full
+  matches unless they are closer in meaning; a rare word of the query is evidence
+  ("CCL19 is absent within dLNs" finds CCL19 papers), common words alone are not ("zebra
+  migration patterns in the serengeti" is not matched by "patterns", nor by "the").
+
+Each order's total is the number of its matches. docs/benchmarks.md ("Match sets")
+shows how the shares and the floor were chosen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from paperwire.config import (
+    DEFAULT_KEYWORD_COVERAGE,
+    DEFAULT_PARTIAL_COVERAGE,
+    DEFAULT_SEMANTIC_FLOOR,
+)
 from paperwire.index.base import Ranked, Vector
+from paperwire.search.query import ParsedQuery, tokenize
+from paperwire.search.snippets import STOP_WORDS
 
 __all__ = [
     "DEFAULT_KEYWORD_COVERAGE",
+    "DEFAULT_PARTIAL_COVERAGE",
     "DEFAULT_SEMANTIC_FLOOR",
     "MAX_SEMANTIC_MATCHES",
     "QueryMatches",
     "constrained",
+    "describe_match",
+    "required_coverage",
 ]
 
-DEFAULT_SEMANTIC_FLOOR = 0.35
-"""Cosine (all-MiniLM-L6-v2) a semantic match needs; calibrated in docs/benchmarks.md."""
-DEFAULT_KEYWORD_COVERAGE = 0.75
-"""Share of a query's IDF weight a keyword match must hold; see docs/benchmarks.md."""
 MAX_SEMANTIC_MATCHES = 100_000
 """Semantic matches kept per query (totals are exact up to this many)."""
+SHORT_QUERY_TERMS = 4
+"""Queries of up to this many distinct content words need ``keyword_coverage``."""
+LONG_QUERY_COVERAGE = 0.3
+"""The least share of a long query's weight a keyword match holds."""
+
+
+def required_coverage(parsed: ParsedQuery, keyword_coverage: float) -> float:
+    """The share of the query's IDF weight a keyword match must hold (module docstring)."""
+    words = [*parsed.keyword.terms, *(t for p in parsed.keyword.phrases for t in tokenize(p))]
+    n = len({w for w in words if w not in STOP_WORDS}) or len(set(words))
+    if n <= SHORT_QUERY_TERMS:
+        return keyword_coverage
+    return max(min(keyword_coverage, LONG_QUERY_COVERAGE), keyword_coverage * SHORT_QUERY_TERMS / n)
 
 
 @dataclass
@@ -69,3 +101,22 @@ def constrained(semantic: Ranked, allowed: set[str] | None) -> Ranked:
         return semantic
     keep = [(i, s) for i, s in zip(semantic.ids, semantic.scores, strict=True) if i in allowed]
     return Ranked([i for i, _ in keep], [s for _, s in keep])
+
+
+MATCH_LABELS = {"id": "arXiv id", "keyword": "words", "semantic": "meaning"}
+_TERMS_SHOWN = 5
+
+
+def describe_match(matched_by: list[str], matched_terms: list[str]) -> str:
+    """``words: video, diffusion + meaning``: why a result matched, for cards and the CLI.
+
+    ``words`` names the query's words the paper holds (a keyword match); ``meaning`` says
+    it is close to the query above the semantic floor; ``arXiv id`` that it was typed."""
+    parts: list[str] = []
+    for method in dict.fromkeys(matched_by):
+        label = MATCH_LABELS.get(method, method)
+        if method == "keyword" and matched_terms:
+            shown = ", ".join(matched_terms[:_TERMS_SHOWN])
+            label += f": {shown}{', …' if len(matched_terms) > _TERMS_SHOWN else ''}"
+        parts.append(label)
+    return " + ".join(parts)

@@ -39,13 +39,20 @@ from paperwire.models import (
 from paperwire.search.fusion import reciprocal_rank_fusion
 from paperwire.search.matches import (
     DEFAULT_KEYWORD_COVERAGE,
+    DEFAULT_PARTIAL_COVERAGE,
     DEFAULT_SEMANTIC_FLOOR,
     MAX_SEMANTIC_MATCHES,
     QueryMatches,
     constrained,
+    required_coverage,
 )
 from paperwire.search.query import ParsedQuery, parse_query
-from paperwire.search.similar import SALIENT_SHOWN, mlt_text, more_like_this
+from paperwire.search.similar import (
+    SALIENT_SHOWN,
+    SIMILAR_KEYWORD_WEIGHT,
+    mlt_text,
+    more_like_this,
+)
 from paperwire.search.snippets import best_snippet, highlight, terms_present
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
@@ -66,8 +73,12 @@ def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilte
 
 @dataclass(frozen=True)
 class SimilarRanking:
-    """Papers ranked by similarity to a seed, and the seed's salient words (for "why")."""
+    """Papers ranked by similarity to a seed: the "more like this" keyword ranking, the
+    vector neighbours, and the ranking shown (both fused, else whichever exists), with
+    the seed's salient words (for the "why" line)."""
 
+    keyword: Ranked
+    semantic: Ranked
     ranked: Ranked
     method: str | None
     salient: list[str]
@@ -86,6 +97,8 @@ class SearchService:
         keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
         semantic_floor: float = DEFAULT_SEMANTIC_FLOOR,
         keyword_coverage: float = DEFAULT_KEYWORD_COVERAGE,
+        partial_coverage: float = DEFAULT_PARTIAL_COVERAGE,
+        similar_keyword_weight: float = SIMILAR_KEYWORD_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
@@ -93,12 +106,15 @@ class SearchService:
             raise ValueError(f"keyword_weight must be in [0, 1], got {keyword_weight!r}")
         if not -1.0 <= semantic_floor <= 1.0:
             raise ValueError(f"semantic_floor must be in [-1, 1], got {semantic_floor!r}")
-        if not 0.0 <= keyword_coverage <= 1.0:
-            raise ValueError(f"keyword_coverage must be in [0, 1], got {keyword_coverage!r}")
+        for name, value in (("keyword", keyword_coverage), ("partial", partial_coverage)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}_coverage must be in [0, 1], got {value!r}")
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
         self.semantic_floor = semantic_floor
         self.keyword_coverage = keyword_coverage
+        self.partial_coverage = partial_coverage
+        self.similar_keyword_weight = similar_keyword_weight
         self.store = store
         self.index = index
         self.embedder = embedder
@@ -131,7 +147,7 @@ class SearchService:
             hits = [self._hit(c, 0.0, [], parsed, None) for c in cards]
             return self._response(req, parsed, filters, total, hits, False, t0)
 
-        matches = self.matches(parsed, filters, req.mode)
+        matches = self.matches(parsed, filters, req.mode, req.sort)
         scores: dict[str, float] = {}
         if req.sort == SortOrder.relevance:
             ranked = self._relevance(parsed, filters, req.mode, matches, req.offset + req.limit)
@@ -153,14 +169,21 @@ class SearchService:
         return self._response(req, parsed, filters, total, hits, semantic_used, t0)
 
     def matches(
-        self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        mode: SearchMode,
+        sort: SortOrder = SortOrder.relevance,
     ) -> QueryMatches:
-        """Every match of ``parsed`` (see ``search.matches``)."""
+        """Every match of ``parsed`` in ``sort`` order's sense (see ``search.matches``)."""
         keyword: set[str] = set()
         if mode != SearchMode.semantic and not parsed.keyword.is_empty():
-            keyword = set(
-                self.index.keyword_match_ids(parsed.keyword, filters, self.keyword_coverage)
+            coverage = (
+                self.partial_coverage
+                if sort == SortOrder.relevance
+                else required_coverage(parsed, self.keyword_coverage)
             )
+            keyword = set(self.index.keyword_match_ids(parsed.keyword, filters, coverage))
         semantic, vector = Ranked(), None
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
             found = self._semantic(parsed, filters)
@@ -201,11 +224,16 @@ class SearchService:
         """The matches in relevance order, at least the first ``need`` of them."""
         depth = max(self.depth, need)
         rankings: list[Ranked] = []
+        best_bm25: float | None = None
         if mode != SearchMode.semantic and not parsed.keyword.is_empty() and matches.members:
-            rankings.append(self._keyword_ranking(parsed.keyword, filters, matches.members, depth))
+            keyword, best_bm25 = self._keyword_ranking(
+                parsed.keyword, filters, matches.members, depth
+            )
+            rankings.append(keyword)
         if matches.semantic.ids:
             rankings.append(Ranked(matches.semantic.ids[:depth], matches.semantic.scores[:depth]))
-        fused = self._fuse(rankings, matches.vector if len(rankings) == 2 else None)
+        vector = matches.vector if len(rankings) == 2 else None
+        fused = self._fuse(rankings, vector, best_bm25)
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))
         # Ids typed into the query go first: the user asked for exactly that paper.
@@ -219,19 +247,23 @@ class SearchService:
 
     def _keyword_ranking(
         self, query: KeywordQuery, filters: SearchFilters, members: set[str], depth: int
-    ) -> Ranked:
+    ) -> tuple[Ranked, float | None]:
         """BM25 over every query word, keeping matches only, ``depth`` of them if there
-        are that many (fetching deeper while non-matches crowd the top)."""
+        are that many (fetching deeper while non-matches crowd the top); and the best
+        BM25 score of all (matches are scored against it, as if nothing was dropped)."""
         k = depth
         while True:
             raw = self.index.keyword_search(query, filters, k)
             keep = [(i, s) for i, s in zip(raw.ids, raw.scores, strict=True) if i in members]
             if len(keep) >= depth or len(raw) < k or k >= _MAX_KEYWORD_DEPTH:
                 keep = keep[:depth]
-                return Ranked([i for i, _ in keep], [s for _, s in keep])
+                best = raw.scores[0] if raw.scores else None
+                return Ranked([i for i, _ in keep], [s for _, s in keep]), best
             k = min(4 * k, _MAX_KEYWORD_DEPTH)
 
-    def _fuse(self, rankings: list[Ranked], query_vector: Vector | None) -> Ranked:
+    def _fuse(
+        self, rankings: list[Ranked], query_vector: Vector | None, best_bm25: float | None = None
+    ) -> Ranked:
         if not rankings:
             return Ranked()
         if len(rankings) == 1:
@@ -240,7 +272,7 @@ class SearchService:
             return reciprocal_rank_fusion(rankings, k=self.rrf_k)
         keyword, semantic = rankings
         semantic = self._with_cosines(semantic, keyword.ids, query_vector)
-        return weighted_fusion(keyword, semantic, self.keyword_weight)
+        return weighted_fusion(keyword, semantic, self.keyword_weight, best_bm25)
 
     def _with_cosines(self, semantic: Ranked, ids: Sequence[str], query_vector: Vector) -> Ranked:
         """``semantic`` plus the exact cosine of each of ``ids`` it lacks (those with a
@@ -335,14 +367,14 @@ class SearchService:
             semantic = self.index.vector_search(vec, filters, depth, exclude=[arxiv_id])
         if keyword.ids and semantic.ids:
             assert vec is not None
-            semantic = self._with_cosines(semantic, keyword.ids, vec)
-            fused = weighted_fusion(keyword, semantic, self.keyword_weight)
-            return SimilarRanking(fused, "fused", mlt.words)
+            scored = self._with_cosines(semantic, keyword.ids, vec)
+            fused = weighted_fusion(keyword, scored, self.similar_keyword_weight)
+            return SimilarRanking(keyword, semantic, fused, "fused", mlt.words)
         if semantic.ids:
-            return SimilarRanking(semantic, "semantic", mlt.words)
+            return SimilarRanking(keyword, semantic, semantic, "semantic", mlt.words)
         if keyword.ids:
-            return SimilarRanking(keyword, "keyword", mlt.words)
-        return SimilarRanking(Ranked(), None, mlt.words)
+            return SimilarRanking(keyword, semantic, keyword, "keyword", mlt.words)
+        return SimilarRanking(keyword, semantic, Ranked(), None, mlt.words)
 
     def similar_page(
         self, arxiv_id: str, filters: SearchFilters, limit: int, offset: int = 0

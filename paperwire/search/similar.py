@@ -25,6 +25,7 @@ from paperwire.index.base import KeywordQuery, TermStat, bm25_idf
 __all__ = [
     "MLT_TERMS",
     "SALIENT_SHOWN",
+    "SIMILAR_KEYWORD_WEIGHT",
     "MoreLikeThis",
     "more_like_this",
 ]
@@ -35,6 +36,8 @@ MLT_MAX_DOC_FRACTION = 0.5
 MLT_MIN_WORD_CHARS = 3
 MLT_MAX_COUNT = 5
 SALIENT_SHOWN = 4
+SIMILAR_KEYWORD_WEIGHT = 0.3
+"""Weight of the "more like this" BM25 side when fused with the vector neighbours."""
 
 
 @dataclass(frozen=True)
