@@ -52,13 +52,14 @@ test-fast: install
 	$(BIN)/pytest -q -m "not browser and not slow"
 
 lint: install
-	$(BIN)/ruff check paperwire tests bench
-	$(BIN)/ruff format --check paperwire tests bench
+	$(BIN)/ruff check paperwire tests
+	$(BIN)/ruff format --check paperwire tests
 	$(BIN)/mypy paperwire
+	$(BIN)/lint-imports --no-logo
 
 format: install
-	$(BIN)/ruff format paperwire tests bench
-	$(BIN)/ruff check --fix paperwire tests bench
+	$(BIN)/ruff format paperwire tests
+	$(BIN)/ruff check --fix paperwire tests
 
 # Every benchmark of docs/benchmarks.md, one after another (~1 h on 2 cores; the latency
 # builds are kept in ~/.cache/paperwire/bench and reused). Tables print and land in
@@ -69,11 +70,11 @@ bench: install
 	$(BENCH) relevance -c cacm --fusion rrf --out bench/results/relevance-cacm.json
 	$(BENCH) embed --out bench/results/embed.json
 	$(BENCH) latency --out bench/results/latency.json
-	$(BIN)/python bench/ingest_search.py
+	$(BENCH) ingest-search
 
 # SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers (~15 min).
 bench-backends: install
-	$(BIN)/python bench/backends.py
+	$(BENCH) backends
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-results
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache test-results

@@ -13,9 +13,10 @@ from functools import cached_property
 import paperwire
 from paperwire.config import Settings
 from paperwire.index.base import SearchIndex
-from paperwire.index.embedder import Embedder, load_embedder
+from paperwire.index.embedding.base import Embedder
+from paperwire.index.embedding.loader import load_embedder
 from paperwire.index.factory import open_index
-from paperwire.models import StatusPublic
+from paperwire.models.status import StatusPublic
 from paperwire.search.service import SearchService
 from paperwire.store import Database, PaperStore
 

@@ -20,7 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from paperwire.cli import app
-from paperwire.models import SearchResponse, StatusPublic
+from paperwire.models.search import SearchResponse
+from paperwire.models.status import StatusPublic
 from tests.conftest import HF_DAILY, REPO
 
 runner = CliRunner()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import SearchMode, SearchRequest
+from paperwire.models.search import SearchMode, SearchRequest
+from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from tests.conftest import HF_DAILY
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from paperwire.config import Settings
-from paperwire.mail import MailError, build_message, send_message
+from paperwire.services.mail import MailError, build_message, send_message
 from tests.conftest import SmtpSink, _free_port
 
 

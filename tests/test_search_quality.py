@@ -11,9 +11,9 @@ import pytest
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.jobs.embed import embed_backlog
-from paperwire.jobs.ingest import ingest_records
 from paperwire.jobs.reindex import rebuild_index
-from paperwire.models import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from tests.conftest import HF_DAILY
 

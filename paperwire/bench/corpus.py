@@ -82,7 +82,7 @@ def corpus_install(
     pw = BenchPaperwire(cfg, cache, CORPORA[name])
     try:
         if not ready:
-            from paperwire.jobs.ingest import ingest_records
+            from paperwire.services.ingest import ingest_records
 
             t0 = time.perf_counter()
             say(f"[{name}] ingesting into {home}")

@@ -31,7 +31,7 @@ from paperwire.bench.relevance import (
     service_for,
 )
 from paperwire.index.base import Ranked
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["DocToDocResult", "doc_to_doc_pairs", "run_doc_to_doc"]
 

@@ -31,7 +31,8 @@ import numpy as np
 
 from paperwire.config import Settings
 from paperwire.index.base import Vector
-from paperwire.index.embedder import Embedder, SentenceTransformerEmbedder, document_text
+from paperwire.index.embedding.base import Embedder, document_text
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 
 __all__ = ["BACKENDS", "BackendResult", "EmbedBenchResult", "load_abstracts", "run_embed_bench"]
 
@@ -131,7 +132,7 @@ def load_backend(
         return SentenceTransformerEmbedder(
             settings.embedding_model, max_tokens=max_tokens, batch_size=batch_size, threads=threads
         )
-    from paperwire.index.onnx_embedder import export_dir, open_onnx_embedder
+    from paperwire.index.embedding.onnx import export_dir, open_onnx_embedder
 
     embedder = open_onnx_embedder(settings)
     if embedder is None:
@@ -200,7 +201,7 @@ def run_embed_bench(
     queries = {b: np.stack([embedders[b].encode_query(t) for t in titles]) for b in names}
     ref_docs, ref_top = vectors["torch"], _top10(queries["torch"], vectors["torch"])
 
-    from paperwire.index.onnx_embedder import OnnxEmbedder
+    from paperwire.index.embedding.onnx import OnnxEmbedder
 
     onnx = next((e for e in embedders.values() if isinstance(e, OnnxEmbedder)), None)
     lengths = onnx.token_counts(texts) if onnx is not None else []

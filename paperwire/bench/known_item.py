@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paperwire.search.snippets import STOP_WORDS
+from paperwire.text.snippets import STOP_WORDS
 
 __all__ = ["KnownItemResult", "run_known_item", "title_span"]
 
@@ -98,7 +98,7 @@ def score_known_item(
 ) -> tuple[float, float, float, list[tuple[str, str, str | None]]]:
     """hit@1, MRR@10, ms per query and the misses (id, query, first result) of
     ``search`` (a ``SearchService``) over ``queries`` in ``mode``."""
-    from paperwire.models import SearchMode, SearchRequest
+    from paperwire.models.search import SearchMode, SearchRequest
 
     hits = 0
     rr = 0.0

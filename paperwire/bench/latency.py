@@ -277,7 +277,7 @@ class TitleVectors:
 
     def embed(self, titles: Sequence[str], backend: str, threads: int | None, say: Say) -> int:
         """Embed the titles not cached yet; returns how many were embedded now."""
-        from paperwire.index.embedder import load_embedder
+        from paperwire.index.embedding.loader import load_embedder
 
         todo = sorted({t for t in titles if _text_key(t) not in self.vectors})
         if not todo:
@@ -331,8 +331,8 @@ def build_install(
     """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
     from paperwire.core import Paperwire
     from paperwire.index.embedded import EmbeddedIndex
-    from paperwire.jobs.ingest import ingest_records
-    from paperwire.models import PaperRecord
+    from paperwire.models.papers import PaperRecord
+    from paperwire.services.ingest import ingest_records
 
     say = _say
     if home.exists():
@@ -594,7 +594,7 @@ def measure_install(
     """Time every query in every (mode, filter) pair, in a fresh process."""
     from paperwire.core import Paperwire
     from paperwire.index import vectors as vectors_module
-    from paperwire.models import SearchFilters, SearchMode, SearchRequest
+    from paperwire.models.search import SearchFilters, SearchMode, SearchRequest
 
     rss: dict[str, float] = {"start": _rss().get("VmRSS", 0.0)}
     queries = _queries(home, n_queries)
@@ -753,7 +753,7 @@ def run_latency_bench(
     say = progress or _say
     work = work_dir or default_work_dir()
     work.mkdir(parents=True, exist_ok=True)
-    from paperwire.index.onnx_embedder import model_slug
+    from paperwire.index.embedding.onnx import model_slug
 
     cache = work / f"titles-{model_slug(Settings().embedding_model)}-{backend}.npz"
     result = LatencyBenchResult(

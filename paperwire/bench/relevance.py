@@ -39,8 +39,9 @@ from paperwire.bench.collections import Collection, IdMap
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import Vector
-from paperwire.index.embedder import Embedder
-from paperwire.models import PaperRecord, SearchMode, SearchRequest
+from paperwire.index.embedding.base import Embedder
+from paperwire.models.papers import PaperRecord
+from paperwire.models.search import SearchMode, SearchRequest
 from paperwire.search.service import SearchService
 from paperwire.sources.normalize import clean_text
 
@@ -401,7 +402,7 @@ def open_install(
         pw = BenchPaperwire(cfg, cache_dir, collection.name)
         try:
             from paperwire.jobs.embed import embed_backlog
-            from paperwire.jobs.ingest import ingest_records
+            from paperwire.services.ingest import ingest_records
 
             t0 = time.perf_counter()
             bar = step("load", len(collection.docs))

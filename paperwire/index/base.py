@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 Vector = npt.NDArray[np.float32]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, TermStat, Vector
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["EmbeddedIndex"]
 

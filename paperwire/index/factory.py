@@ -22,7 +22,7 @@ def _declared_dim(model: str) -> int | None:
     import json
     from pathlib import Path
 
-    from paperwire.index.embedder import EmbedderError, resolve_model
+    from paperwire.index.embedding.base import EmbedderError, resolve_model
 
     try:
         path = Path(resolve_model(model))
@@ -41,7 +41,7 @@ def _milvus(settings: Settings) -> SearchIndex:
     from paperwire.index.milvus import MilvusIndex
 
     def model_dim() -> int:  # only when a new collection gets its first, vector-less rows
-        from paperwire.index.embedder import load_embedder
+        from paperwire.index.embedding.loader import load_embedder
 
         return _declared_dim(settings.embedding_model) or load_embedder(settings).dim
 

@@ -45,7 +45,7 @@ from paperwire.index.base import (
     coverage_units,
     required_units,
 )
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"]
 

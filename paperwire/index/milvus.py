@@ -76,7 +76,7 @@ from paperwire.index.base import (
     required_units,
 )
 from paperwire.index.vectors import VectorDimensionError
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 __all__ = ["MilvusIndex", "MilvusIndexError", "milvus_literal"]
 

@@ -45,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperwire.index.base import IndexDoc, Ranked, Vector
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 try:  # POSIX only; elsewhere commits from several processes are not serialised.
     import fcntl

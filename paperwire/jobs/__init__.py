@@ -1,6 +1,8 @@
-"""Jobs: the pipeline's stages, each runnable from the CLI (and later a scheduler).
+"""Jobs: the pipeline's stages and the scheduled work, each runnable from the CLI.
 
-``ingest`` stores records and indexes them for keyword search at once; ``embed``
-computes the embedding backlog (resumable: progress lives in the database);
-``reindex`` rebuilds the derived index files from the store.
+``embed`` computes the embedding backlog (resumable: progress lives in the database);
+``reindex`` rebuilds the derived index files from the store; ``migrate`` copies the store
+to another database; ``sync`` fetches what is new from the sources (and ingests it with
+``services.ingest``); ``digest`` plans and sends the email digests; ``worker`` runs
+them all on their schedules.
 """

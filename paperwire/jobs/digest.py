@@ -32,11 +32,11 @@ from email.message import EmailMessage
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.mail import MailError, build_message
-from paperwire.models import PaperCard
-from paperwire.models_subscriptions import Frequency
+from paperwire.models.papers import PaperCard
+from paperwire.models.subscriptions import Frequency
+from paperwire.services.mail import MailError, build_message
+from paperwire.services.subscriptions import period_key, subscriptions_of, utc_now
 from paperwire.store.subscriptions import NewDigest, OutboxRow
-from paperwire.subscriptions import period_key, subscriptions_of, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ source are not deleted in the target).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from sqlalchemy.sql import ColumnElement
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import IndexDoc, KeywordQuery, SearchIndex
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 from paperwire.store import Database
 
 __all__ = [
@@ -79,10 +78,8 @@ class MigrationReport:
 def _schema_tables(target: Database) -> list[Table]:
     """The target's tables in foreign-key order, with the declared (ORM) column types
     where paperwire declares the table, reflected ones otherwise."""
-    from paperwire.store import schema
+    from paperwire.store import schema  # the package registers every table
 
-    with contextlib.suppress(ImportError):  # the community tables' own module
-        import paperwire.store.schema_community  # noqa: F401
     declared = schema.Base.metadata.tables
     reflected = MetaData()
     reflected.reflect(target.engine)

@@ -7,8 +7,9 @@ Runs as ``paperwire sync`` (cron/systemd) and as the worker's ``sync`` job. Sour
 * ``hf-daily:DIR`` — a folder of ``YYYY-MM-DD.json`` day files (offline mirrors).
 * ``arxiv:CATEGORY`` — the arXiv API for one category, from the last synced day.
 
-Each source is ingested with ``jobs.ingest`` (idempotent, batched, keyword-indexed); where
-it got to is kept in the store's meta table, so a failed sync simply retries that range.
+Each source is ingested with ``services.ingest`` (idempotent, batched, keyword-indexed);
+where it got to is kept in the store's meta table, so a failed sync simply retries that
+range.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import IngestSummary
+from paperwire.models.papers import IngestSummary
+from paperwire.services.ingest import ingest_records
 
 log = logging.getLogger(__name__)
 FIRST_SYNC_DAYS = 7

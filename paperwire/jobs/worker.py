@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from croniter import croniter
 
 from paperwire.core import Paperwire
-from paperwire.models_subscriptions import Frequency
+from paperwire.models.subscriptions import Frequency
 
 log = logging.getLogger("paperwire.worker")
 Clock = Callable[[], dt.datetime]

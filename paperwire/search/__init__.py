@@ -1,7 +1,7 @@
-"""Query understanding, rank fusion and snippets: the pure functions behind search.
+"""Query understanding, rank fusion and the whole search.
 
 ``query.parse_query`` turns what a reader typed into keyword/semantic parts, arXiv ids
-and inline filters; ``fusion`` merges the ``Ranked`` lists that index backends return;
-``snippets`` builds highlighted, plain-text ``SnippetPart`` lists for result cards.
-Nothing here does I/O.
+and inline filters; ``fusion`` and ``weighted`` merge the ``Ranked`` lists that index
+backends return; ``service.SearchService`` runs a search end to end (cards from the store,
+snippets from ``paperwire.text.snippets``).
 """

@@ -39,8 +39,9 @@ from paperwire.config import (
     DEFAULT_SEMANTIC_FLOOR,
 )
 from paperwire.index.base import Ranked, Vector
-from paperwire.search.query import ParsedQuery, tokenize
-from paperwire.search.snippets import STOP_WORDS
+from paperwire.search.query import ParsedQuery
+from paperwire.text.snippets import STOP_WORDS
+from paperwire.text.tokens import tokenize
 
 __all__ = [
     "DEFAULT_KEYWORD_COVERAGE",

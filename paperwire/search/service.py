@@ -24,9 +24,9 @@ from typing import Literal
 import numpy as np
 
 from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
-from paperwire.index.embedder import Embedder
-from paperwire.models import (
-    PaperCard,
+from paperwire.index.embedding.base import Embedder
+from paperwire.models.papers import PaperCard
+from paperwire.models.search import (
     SearchFilters,
     SearchHit,
     SearchMode,
@@ -53,9 +53,9 @@ from paperwire.search.similar import (
     mlt_text,
     more_like_this,
 )
-from paperwire.search.snippets import best_snippet, highlight, terms_present
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
+from paperwire.text.snippets import best_snippet, highlight, terms_present
 
 EmbedderProvider = Callable[[], Embedder | None]
 Fusion = Literal["weighted", "rrf"]

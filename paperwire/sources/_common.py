@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.normalize import (
     InvalidArxivId,
     clean_text,

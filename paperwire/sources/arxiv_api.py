@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources import _common as f
 from paperwire.sources.http import Sleep, SourceError, get_with_retries
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources import _common as f
 
 SOURCE = "arxiv-listings"

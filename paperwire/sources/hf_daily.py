@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources import _common as f
 from paperwire.sources.http import Sleep, get_with_retries
 

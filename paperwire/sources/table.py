@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources import _common as f
 
 SOURCE = "table"

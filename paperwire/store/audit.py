@@ -2,7 +2,7 @@
 
 Each moderation method changes papers and writes its audit rows in one transaction,
 so there is never a hidden paper without the entry that says who hid it. Removing
-hidden papers from the search index is the caller's job (``paperwire.community``):
+hidden papers from the search index is the caller's job (``paperwire.services.community``):
 the store never touches the index.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from paperwire.models_community import AuditEntryPublic, ModerationResult
+from paperwire.models.community import AuditEntryPublic, ModerationResult
 from paperwire.store.db import Database
-from paperwire.store.schema import Featured, Paper
-from paperwire.store.schema_community import AuditEntry, Submission, User
+from paperwire.store.schema.community import AuditEntry, Submission, User
+from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.submissions import SOURCE as SUBMISSION_SOURCE
 from paperwire.store.users import Account, utcnow
 

@@ -13,18 +13,18 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperwire.models import PaperCard
-from paperwire.models_community import (
+from paperwire.models.community import (
     CollectionCreate,
     CollectionExportRow,
     CollectionPublic,
     CollectionSummary,
     CollectionUpdate,
 )
+from paperwire.models.papers import PaperCard
 from paperwire.store.convert import as_utc, card_of, links_for
 from paperwire.store.db import Database
-from paperwire.store.schema import Paper
-from paperwire.store.schema_community import Collection, CollectionItem, User
+from paperwire.store.schema.community import Collection, CollectionItem, User
+from paperwire.store.schema.papers import Paper
 from paperwire.store.users import utcnow
 from paperwire.store.votes import PaperNotFound
 

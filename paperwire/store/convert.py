@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from paperwire.index.base import IndexDoc
-from paperwire.models import Links, PaperCard, PaperPublic
-from paperwire.search.snippets import teaser
-from paperwire.store.schema import Paper
+from paperwire.models.papers import Links, PaperCard, PaperPublic
+from paperwire.store.schema.papers import Paper
+from paperwire.text.snippets import teaser
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
-from paperwire.models import SortOrder
+from paperwire.models.search import SortOrder
 from paperwire.store.db import Database
-from paperwire.store.schema import Paper
+from paperwire.store.schema.papers import Paper
 
 __all__ = ["sort_key", "sort_page"]
 

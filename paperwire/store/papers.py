@@ -22,14 +22,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from paperwire.index.base import IndexDoc, Vector
-from paperwire.models import (
-    PaperCard,
-    PaperPublic,
-    PaperRecord,
-    Rejection,
-    SearchFilters,
-    SortOrder,
-)
+from paperwire.models.papers import PaperCard, PaperPublic, PaperRecord, Rejection
+from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
     as_utc,
@@ -40,7 +34,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.match_sort import sort_page
-from paperwire.store.schema import Embedding, Featured, Meta, Paper, PaperSource
+from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
 BIBLIOGRAPHIC = ("title", "abstract", "authors", "comment")

@@ -12,10 +12,10 @@ import json
 
 from sqlalchemy import String, cast, func, or_, select
 
-from paperwire.models import PaperCard
+from paperwire.models.papers import PaperCard
 from paperwire.store.convert import card_of
 from paperwire.store.db import Database
-from paperwire.store.schema import Paper
+from paperwire.store.schema.papers import Paper
 
 _ORDER = (
     Paper.upvotes.desc(),

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from paperwire.models_community import SubmissionAdminRow
+from paperwire.models.community import SubmissionAdminRow
 from paperwire.store.db import Database
-from paperwire.store.schema import Featured, Paper
-from paperwire.store.schema_community import Submission, User
+from paperwire.store.schema.community import Submission, User
+from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.users import utcnow
 
 SOURCE = "submission"

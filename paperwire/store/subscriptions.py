@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperwire.models import SearchFilters
-from paperwire.models_subscriptions import (
+from paperwire.models.search import SearchFilters
+from paperwire.models.subscriptions import (
     DigestQueue,
     Frequency,
     SavedSearchPublic,
@@ -33,7 +33,7 @@ from paperwire.models_subscriptions import (
 )
 from paperwire.store.convert import as_utc
 from paperwire.store.db import Database
-from paperwire.store.schema_subscriptions import (
+from paperwire.store.schema.subscriptions import (
     DigestOutbox,
     DigestSentPaper,
     SavedSearch,

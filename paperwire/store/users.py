@@ -1,6 +1,6 @@
 """``UserStore``: accounts and server-side login sessions.
 
-Passwords arrive here already hashed (argon2id, ``paperwire.community``); session
+Passwords arrive here already hashed (argon2id, ``paperwire.services.community``); session
 tokens arrive as their SHA-256 so a leaked database holds no usable cookie.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperwire.models_community import UserAccount, UserPublic
+from paperwire.models.community import UserAccount, UserPublic
 from paperwire.store.db import Database
-from paperwire.store.schema_community import User, UserSession
+from paperwire.store.schema.community import User, UserSession
 
 
 def utcnow() -> dt.datetime:

@@ -20,10 +20,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from paperwire.models_community import VoteState
+from paperwire.models.community import VoteState
 from paperwire.store.db import Database
-from paperwire.store.schema import Paper
-from paperwire.store.schema_community import Vote
+from paperwire.store.schema.community import Vote
+from paperwire.store.schema.papers import Paper
 from paperwire.store.users import utcnow
 
 

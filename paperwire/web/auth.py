@@ -29,9 +29,9 @@ from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from paperwire.community import Community, community_of
 from paperwire.core import Paperwire
-from paperwire.models_community import CollectionSummary, UserAccount
+from paperwire.models.community import CollectionSummary, UserAccount
+from paperwire.services.community import Community, community_of
 from paperwire.store.users import Account
 from paperwire.web.ratelimit import RateLimiter
 

@@ -17,19 +17,25 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Query, Request
 
 from paperwire.core import Paperwire
-from paperwire.models import (
-    Period,
-    SearchFilters,
-    SearchMode,
-    SearchRequest,
-    SortOrder,
-)
+from paperwire.models.papers import Period
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_QUERY_CHARS = 2000
 MAX_OFFSET = 1000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
+
+
+def arxiv_id_or_error(raw: str, status: int = 422, detail: str | None = None) -> str:
+    """The canonical arXiv id of an id or URL someone typed; else ``status`` (422 naming
+    the value, or ``detail``)."""
+    try:
+        return normalize_arxiv_id(raw)
+    except InvalidArxivId:
+        shown = detail or f"{raw.strip()[:80]!r} is not an arXiv id or URL"
+        raise HTTPException(status_code=status, detail=shown) from None
 
 
 def get_pw(request: Request) -> Paperwire:

@@ -27,10 +27,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from paperwire.community import Community, community_of
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
+from paperwire.services.community import Community, community_of
+from paperwire.services.ingest import ingest_records
 from paperwire.web import create_app
 from tests.conftest import AppFactory, _free_port
 

@@ -7,7 +7,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from paperwire.community import token_hash
+from paperwire.services.community import token_hash
 from paperwire.store.users import utcnow
 from tests.community.conftest import PASSWORD, Env, html, make_env, text_of
 from tests.conftest import AppFactory, SmtpSink
@@ -231,7 +231,7 @@ def test_expired_and_tampered_reset_tokens_are_rejected(env: Env) -> None:
 def make_forged(env: Env, user_id: int) -> str:
     from itsdangerous import URLSafeTimedSerializer
 
-    from paperwire.community import RESET_SALT
+    from paperwire.services.community import RESET_SALT
 
     return str(
         URLSafeTimedSerializer("not the key", salt=RESET_SALT).dumps({"u": user_id, "f": "x"})

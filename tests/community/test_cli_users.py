@@ -8,11 +8,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from paperwire.cli import app
-from paperwire.community import community_of
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models_community import CollectionCreate
+from paperwire.models.community import CollectionCreate
+from paperwire.services.community import community_of
+from paperwire.services.ingest import ingest_records
 from tests.community.conftest import COLD, EXISTING, corpus
 
 runner = CliRunner()

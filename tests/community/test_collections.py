@@ -126,9 +126,9 @@ def test_exports(env: Env) -> None:
 def test_bibtex_escaping() -> None:
     import datetime as dt
 
-    from paperwire.export import bibtex
-    from paperwire.models import Links
-    from paperwire.models_community import CollectionExportRow
+    from paperwire.formats.export import bibtex
+    from paperwire.models.community import CollectionExportRow
+    from paperwire.models.papers import Links
 
     def row(aid: str, title: str, authors: list[str]) -> CollectionExportRow:
         return CollectionExportRow(

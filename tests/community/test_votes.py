@@ -110,8 +110,8 @@ def test_vote_api_keeps_source_and_local_counts_apart(env: Env) -> None:
     assert b.c.get(f"/api/votes/{HOT}").json()["voted"] is True
     assert env.client().get(f"/api/votes/{HOT}").json()["voted"] is False
     # an importer re-reporting its own count never touches the local votes
-    from paperwire.jobs.ingest import ingest_records
-    from paperwire.models import PaperRecord
+    from paperwire.models.papers import PaperRecord
+    from paperwire.services.ingest import ingest_records
 
     ingest_records(env.pw, [PaperRecord(arxiv_id=HOT, source="hf-daily", upvotes=15)], "hf-daily")
     state = env.client().get(f"/api/votes/{HOT}").json()

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from paperwire.index.base import IndexDoc, SearchIndex
-from paperwire.index.embedder import SentenceTransformerEmbedder, document_text
+from paperwire.index.embedding.base import document_text
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LISTING = DATA / "arxiv-listings" / "2025-03.jsonl.gz"

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, SearchIndex
-from paperwire.index.embedder import SentenceTransformerEmbedder
-from paperwire.models import SearchFilters
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
+from paperwire.models.search import SearchFilters
 
 from .conftest import IndexFactory, bm25_statistics_are_global, reads_snapshots, stems
 

@@ -16,7 +16,7 @@ from paperwire.index.embedded import EmbeddedIndex
 from paperwire.index.factory import open_index
 from paperwire.index.keyword import KeywordIndexLockedError, TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex, VectorIndexError
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 NO_FILTER = SearchFilters()
 

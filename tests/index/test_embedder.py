@@ -10,14 +10,9 @@ import pytest
 
 from paperwire.config import Settings
 from paperwire.index.base import IndexDoc
-from paperwire.index.embedder import (
-    Embedder,
-    EmbedderError,
-    SentenceTransformerEmbedder,
-    document_text,
-    load_embedder,
-    resolve_model,
-)
+from paperwire.index.embedding.base import Embedder, EmbedderError, document_text, resolve_model
+from paperwire.index.embedding.loader import load_embedder
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +107,8 @@ def test_load_embedder_is_cached() -> None:
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, paperwire.index.embedder, paperwire.index.embedded, paperwire.index.factory;"
+        "import sys, paperwire.index.embedding.loader, paperwire.index.embedded,"
+        " paperwire.index.factory;"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers')"
         " if m in sys.modules];"
         "assert not heavy, heavy"

@@ -18,8 +18,8 @@ from paperwire.index.base import (
     coverage_units,
     required_units,
 )
-from paperwire.index.embedder import SentenceTransformerEmbedder
-from paperwire.models import SearchFilters
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
+from paperwire.models.search import SearchFilters
 
 from .conftest import is_milvus_lite, stems
 

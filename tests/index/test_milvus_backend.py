@@ -15,7 +15,7 @@ from paperwire.index.base import IndexDoc, KeywordQuery
 from paperwire.index.factory import open_index
 from paperwire.index.milvus import MilvusIndex, milvus_literal
 from paperwire.index.vectors import VectorDimensionError
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 NO_FILTER = SearchFilters()
 

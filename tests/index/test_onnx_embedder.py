@@ -16,26 +16,17 @@ import pytest
 from typer.testing import CliRunner
 
 from paperwire.config import Settings
-from paperwire.index.embedder import (
-    Embedder,
-    SentenceTransformerEmbedder,
-    document_text,
-    load_embedder,
-    resolve_model,
-)
-from paperwire.index.onnx_embedder import (
-    OnnxEmbedder,
-    export_dir,
-    model_slug,
-    open_onnx_embedder,
-)
-from paperwire.index.onnx_export import (
+from paperwire.index.embedding.base import Embedder, document_text, resolve_model
+from paperwire.index.embedding.loader import load_embedder
+from paperwire.index.embedding.onnx import OnnxEmbedder, export_dir, model_slug, open_onnx_embedder
+from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     INT8_FILE,
     MANIFEST,
     export_onnx,
     read_manifest,
 )
+from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from tests.index.conftest import LISTING
 
 pytestmark = pytest.mark.slow
@@ -219,7 +210,7 @@ def test_cli_export_refuses_a_hub_name(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, paperwire.index.onnx_embedder, paperwire.index.onnx_export;"
+        "import sys, paperwire.index.embedding.onnx, paperwire.index.embedding.onnx_export;"
         "heavy = [m for m in ('torch', 'onnxruntime', 'onnx', 'tokenizers', 'transformers')"
         " if m in sys.modules];"
         "assert not heavy, heavy"

@@ -14,7 +14,7 @@ import pytest
 from paperwire.index import vectors
 from paperwire.index.base import IndexDoc
 from paperwire.index.vectors import NumpyVectorIndex, binary_codes, hamming_candidates
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 
 
 @pytest.fixture

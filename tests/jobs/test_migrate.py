@@ -14,7 +14,6 @@ from paperwire.cli import app
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.factory import open_index
-from paperwire.jobs.ingest import ingest_records
 from paperwire.jobs.migrate import (
     MigrateError,
     compare_indexes,
@@ -23,7 +22,8 @@ from paperwire.jobs.migrate import (
     sample_queries,
     settings_with_index,
 )
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from tests.conftest import HF_DAILY
 

@@ -20,16 +20,11 @@ import Stemmer
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import bm25_idf, coverage_units, required_units
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import (
-    PaperRecord,
-    SearchFilters,
-    SearchMode,
-    SearchRequest,
-    SortOrder,
-)
+from paperwire.models.papers import PaperRecord
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperwire.search.matches import required_coverage
 from paperwire.search.query import parse_query
+from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.match_sort import sort_key
 from tests.conftest import HF_DAILY, TEST_BACKEND, _create_database, _drop_database

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from paperwire.models import SearchFilters
+from paperwire.models.search import SearchFilters
 from paperwire.search.query import (
     MAX_ITEMS,
     MAX_SEMANTIC_CHARS,
@@ -16,8 +16,8 @@ from paperwire.search.query import (
     ParsedQuery,
     extract_arxiv_id,
     parse_query,
-    tokenize,
 )
+from paperwire.text.tokens import tokenize
 
 # --- free terms ---------------------------------------------------------------------
 

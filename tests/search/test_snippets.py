@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.models import SnippetPart
+from paperwire.models.search import SnippetPart
 from paperwire.search.query import parse_query
-from paperwire.search.snippets import best_snippet, highlight, teaser
+from paperwire.text.snippets import best_snippet, highlight, teaser
 
 ELLIPSIS = "…"
 
@@ -368,7 +368,7 @@ def test_thread_safe(abstracts: list[str]):
 
 def test_teaser_of_a_prefix_equals_teaser_of_the_whole_text() -> None:
     """``teaser`` normalises only a prefix of long texts; the result must not change."""
-    from paperwire.search.snippets import _head, _normalize
+    from paperwire.text.snippets import _head, _normalize
 
     rng = random.Random(7)
     words = ["alpha", "beta", "γάμμα", "x" * 50, "end.", "a", "\u00a0", "\t\n", " " * 40]
@@ -382,7 +382,7 @@ def test_teaser_of_a_prefix_equals_teaser_of_the_whole_text() -> None:
 def test_find_hits_equals_a_scan_of_every_word() -> None:
     """The fast ``_find_hits`` finds exactly what checking every token would find,
     including words inside longer words, combining marks and repeated words."""
-    from paperwire.search.snippets import _WORD, _find_hits, _matcher
+    from paperwire.text.snippets import _WORD, _find_hits, _matcher
 
     rng = random.Random(11)
     pieces = [

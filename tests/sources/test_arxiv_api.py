@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.arxiv_api import (
     fetch_arxiv_api,
     fetch_arxiv_ids,

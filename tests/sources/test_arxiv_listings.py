@@ -7,7 +7,7 @@ import gzip
 import json
 import re
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.arxiv_listings import read_arxiv_listings
 
 VERSIONLESS = re.compile(r"^\d{4}\.\d{4,5}$")

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.hf_daily import fetch_hf_daily, parse_daily_payload, read_hf_daily_dir
 from paperwire.sources.http import SourceError, make_client
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from paperwire.models import PaperRecord, Rejection
+from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.table import parse_mapping, read_table
 
 ID_LINE = re.compile(r"^\d{4}\.\d{4,5}(v\d+)?$")

@@ -7,7 +7,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from paperwire.models import PaperRecord, SearchFilters, SortOrder
+from paperwire.models.papers import PaperRecord
+from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store import Database, PaperStore
 from paperwire.store.papers import text_hash

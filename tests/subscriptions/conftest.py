@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import lxml.html
 import pytest
 
-from paperwire.models_subscriptions import Frequency
+from paperwire.models.subscriptions import Frequency
+from paperwire.services.subscriptions import Subscriptions, subscriptions_of
 from paperwire.store.subscriptions import SubscriptionRow
-from paperwire.subscriptions import Subscriptions, subscriptions_of
 from tests.community.conftest import Env, make_env
 from tests.conftest import AppFactory, SmtpSink
 

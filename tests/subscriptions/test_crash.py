@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from paperwire.jobs.digest import CRASH_ENV
-from paperwire.models_subscriptions import Frequency
+from paperwire.models.subscriptions import Frequency
 from paperwire.store.subscriptions import OutboxRow
 from tests.conftest import REPO
 from tests.subscriptions.conftest import SECRET, SubEnv, wait_for

@@ -10,8 +10,8 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
 from tests.community.conftest import COLD, HOT, TODAY, WARM
 from tests.subscriptions.conftest import BASE_URL, SubEnv
 

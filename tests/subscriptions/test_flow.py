@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from paperwire.cli import app
 from paperwire.jobs.digest import plan_digests, send_queued
-from paperwire.models_subscriptions import Frequency, SubscriptionStatus
-from paperwire.subscriptions import MANAGE_SALT
+from paperwire.models.subscriptions import Frequency, SubscriptionStatus
+from paperwire.services.subscriptions import MANAGE_SALT
 from tests.community.conftest import HOT, WARM
 from tests.conftest import AppFactory, SmtpSink, _free_port
 from tests.subscriptions.conftest import (

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from paperwire.cli import app
 from paperwire.jobs.digest import DigestSendError, plan_digests, send_queued
-from paperwire.jobs.ingest import ingest_records
-from paperwire.mail import MailError
-from paperwire.models import PaperRecord
-from paperwire.models_subscriptions import Frequency, SubscriptionStatus
-from paperwire.subscriptions import period_key
+from paperwire.models.papers import PaperRecord
+from paperwire.models.subscriptions import Frequency, SubscriptionStatus
+from paperwire.services.ingest import ingest_records
+from paperwire.services.mail import MailError
+from paperwire.services.subscriptions import period_key
 from tests.community.conftest import COLD, HOT, TODAY, WARM
 from tests.conftest import SmtpSink, _free_port
 from tests.subscriptions.conftest import (

@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
-from paperwire.jobs.ingest import ingest_records
-from paperwire.models import PaperRecord
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.web import create_app
 

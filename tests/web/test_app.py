@@ -54,7 +54,7 @@ def test_status_page(client: TestClient) -> None:
 def test_status_page_refreshes_while_embedding(tmp_path_factory: pytest.TempPathFactory) -> None:
     from paperwire.config import Settings
     from paperwire.core import Paperwire
-    from paperwire.jobs.ingest import ingest_records
+    from paperwire.services.ingest import ingest_records
     from tests.web.conftest import extra_records
 
     pw = Paperwire(Settings(home=tmp_path_factory.mktemp("semantic-home"), semantic=True))

@@ -3,9 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import paperwire.store.schema_community  # noqa: F401
-from paperwire.store import schema_subscriptions  # noqa: F401
-from paperwire.store.schema import Base
+from paperwire.store.schema.base import Base  # the package registers every table
 
 config = context.config
 target_metadata = Base.metadata

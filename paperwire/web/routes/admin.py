@@ -7,50 +7,20 @@ the index); every action writes an audit-log row. Admins are created from the CL
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.models import ErrorPublic
-from paperwire.models_community import AuditEntryPublic, ModerationResult, UserAccount
-from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
+from paperwire.web.dependencies import arxiv_id_or_error
 from paperwire.web.templating import render
+from paperwire.web.twin import Api, Errors, Page, Register, twin
 
 router = APIRouter(tags=["admin"])
-FormStr = Annotated[str, Form()]
-
-
-def _arxiv(raw: str) -> str:
-    try:
-        return normalize_arxiv_id(raw)
-    except InvalidArxivId:
-        raise HTTPException(
-            status_code=422, detail=f"{raw.strip()[:80]!r} is not an arXiv id or URL"
-        ) from None
-
-
-def _hide(comm: Comm, admin: RequireAdmin, raw: str, reason: str) -> ModerationResult:
-    aid = _arxiv(raw)
-    if comm.submissions.is_hidden(aid) is None:
-        raise HTTPException(status_code=404, detail=f"Paper {aid} is not in this index")
-    return comm.hide_papers(admin, [aid], reason.strip())
-
-
-def _unhide(comm: Comm, admin: RequireAdmin, raw: str) -> ModerationResult:
-    aid = _arxiv(raw)
-    if comm.submissions.is_hidden(aid) is None:
-        raise HTTPException(status_code=404, detail=f"Paper {aid} is not in this index")
-    return comm.unhide_papers(admin, [aid])
-
-
-def _hide_user(comm: Comm, admin: RequireAdmin, user_id: int, reason: str) -> ModerationResult:
-    try:
-        return comm.hide_submissions_of(admin, user_id, reason.strip())
-    except LookupError:
-        raise HTTPException(status_code=404, detail=f"There is no user {user_id}") from None
 
 
 # -- page -----------------------------------------------------------------------------------
@@ -86,71 +56,73 @@ def _back(result: ModerationResult) -> Response:
     return RedirectResponse("/admin?done=" + quote(done), status_code=303)
 
 
-@router.post("/admin/papers/hide", include_in_schema=False, dependencies=[CSRF])
-def hide_form(
-    comm: Comm, admin: RequireAdmin, arxiv_id: FormStr = "", reason: FormStr = ""
-) -> Response:
-    return _back(_hide(comm, admin, arxiv_id, reason))
-
-
-@router.post("/admin/papers/unhide", include_in_schema=False, dependencies=[CSRF])
-def unhide_form(comm: Comm, admin: RequireAdmin, arxiv_id: FormStr = "") -> Response:
-    return _back(_unhide(comm, admin, arxiv_id))
-
-
-@router.post(
-    "/admin/users/{user_id:int}/hide-submissions", include_in_schema=False, dependencies=[CSRF]
-)
-def hide_user_form(comm: Comm, admin: RequireAdmin, user_id: int, reason: FormStr = "") -> Response:
-    return _back(_hide_user(comm, admin, user_id, reason))
-
-
-# -- JSON API -------------------------------------------------------------------------------
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
+_ERRORS: Errors = {
     401: {"model": ErrorPublic, "description": "Not logged in."},
     403: {"model": ErrorPublic, "description": "Not an admin, or CSRF token missing/wrong."},
     404: {"model": ErrorPublic, "description": "Unknown paper or user."},
 }
+Reason = Annotated[str, Query()]
 
 
-@router.post(
+def _moderation(api: str, page: str, summary: str, *fields: str) -> Register:
+    """Register a moderation view: its JSON route, and the admin page's form (``fields``
+    come from the form) answered by a redirect to /admin saying what changed."""
+    return twin(
+        router,
+        Api(f"POST {api}", ModerationResult, errors=_ERRORS, summary=summary),
+        Page(
+            f"POST {page}",
+            form=lambda call: {name: call.value(name) for name in fields},
+            form_params=fields,
+            respond=lambda call, result: _back(result),
+        ),
+        CSRF,
+    )
+
+
+def _known(comm: Comm, raw: str) -> str:
+    aid = arxiv_id_or_error(raw)
+    if comm.submissions.is_hidden(aid) is None:
+        raise HTTPException(status_code=404, detail=f"Paper {aid} is not in this index")
+    return aid
+
+
+@_moderation(
     "/api/admin/papers/{arxiv_id:path}/hide",
-    response_model=ModerationResult,
-    responses=_ERRORS,
-    dependencies=[CSRF],
-    summary="Hide a paper (feeds, pages, search)",
+    "/admin/papers/hide",
+    "Hide a paper (feeds, pages, search)",
+    "arxiv_id",
+    "reason",
 )
-def hide_api(
-    comm: Comm, admin: RequireAdmin, arxiv_id: str, reason: Annotated[str, Query()] = ""
-) -> ModerationResult:
-    return _hide(comm, admin, arxiv_id, reason)
+def hide(comm: Comm, admin: RequireAdmin, arxiv_id: str, reason: Reason = "") -> ModerationResult:
+    return comm.hide_papers(admin, [_known(comm, arxiv_id)], reason.strip())
 
 
-@router.post(
+@_moderation(
     "/api/admin/papers/{arxiv_id:path}/unhide",
-    response_model=ModerationResult,
-    responses=_ERRORS,
-    dependencies=[CSRF],
-    summary="Make a hidden paper visible again",
+    "/admin/papers/unhide",
+    "Make a hidden paper visible again",
+    "arxiv_id",
 )
-def unhide_api(comm: Comm, admin: RequireAdmin, arxiv_id: str) -> ModerationResult:
-    return _unhide(comm, admin, arxiv_id)
+def unhide(comm: Comm, admin: RequireAdmin, arxiv_id: str) -> ModerationResult:
+    return comm.unhide_papers(admin, [_known(comm, arxiv_id)])
 
 
-@router.post(
+@_moderation(
     "/api/admin/users/{user_id}/hide-submissions",
-    response_model=ModerationResult,
-    responses=_ERRORS,
-    dependencies=[CSRF],
-    summary="Hide every paper a user's submissions added",
+    "/admin/users/{user_id:int}/hide-submissions",
+    "Hide every paper a user's submissions added",
+    "reason",
 )
-def hide_user_api(
-    comm: Comm, admin: RequireAdmin, user_id: int, reason: Annotated[str, Query()] = ""
+def hide_user(
+    comm: Comm, admin: RequireAdmin, user_id: int, reason: Reason = ""
 ) -> ModerationResult:
     """Papers the user added are hidden; papers that were already here stay visible but
     lose the featuring the user's submissions gave them."""
-    return _hide_user(comm, admin, user_id, reason)
+    try:
+        return comm.hide_submissions_of(admin, user_id, reason.strip())
+    except LookupError:
+        raise HTTPException(status_code=404, detail=f"There is no user {user_id}") from None
 
 
 @router.get(

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.community import ResetTokenError
-from paperwire.mail import MailError
-from paperwire.models import ErrorPublic
-from paperwire.models_community import (
+from paperwire.models.common import ErrorPublic, normalize_email
+from paperwire.models.community import (
     MeResponse,
     PasswordResetConfirm,
     PasswordResetRequest,
     UserCreate,
     UserLogin,
-    normalize_email,
 )
+from paperwire.services.community import ResetTokenError
+from paperwire.services.mail import MailError
 from paperwire.store.users import Account, AccountExists
 from paperwire.web.auth import (
     CSRF,
@@ -32,15 +30,14 @@ from paperwire.web.auth import (
     set_session_cookie,
     viewer_of,
 )
-from paperwire.web.dependencies import PW
 from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Errors, FormError, Page, parse_form, twin
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["account"])
 
-FormStr = Annotated[str, Form()]
-NextField = Annotated[str, Form(alias="next")]
+LABELS = {"display_name": "Display name", "email": "Email", "password": "Password"}
 RESET_SENT = (
     "If an account uses that address, a link to choose a new password is on its way. "
     "It works for {minutes} minutes."
@@ -51,26 +48,18 @@ MAIL_DOWN = (
 )
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for err in exc.errors():
-        name = str(err["loc"][0]) if err.get("loc") else "form"
-        msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-        label = {"display_name": "Display name", "email": "Email", "password": "Password"}.get(
-            name, name
-        )
-        out.setdefault(name, f"{label}: {msg}")
-    return out
+def _limit(request: Request, what: str, email: str, per: int, window: int, label: str) -> None:
+    """At most ``per`` requests of a kind per ``window`` seconds, per IP and per email."""
+    limiter = limiter_of(request)
+    enforce(request, limiter, f"{what}:ip:{client_ip(request)}", per, window, label)
+    if email:
+        key = f"{what}:email:{email.strip().lower()}"
+        enforce(request, limiter, key, per, window, label)
 
 
 def _limit_login(request: Request, email: str) -> None:
-    s = request.app.state.pw.settings
-    limiter = limiter_of(request)
-    per_minute = s.rate_login_per_minute
-    enforce(request, limiter, f"login:ip:{client_ip(request)}", per_minute, 60, "login attempts")
-    if email:
-        key = f"login:email:{email.strip().lower()}"
-        enforce(request, limiter, key, per_minute, 60, "login attempts")
+    per_minute = request.app.state.pw.settings.rate_login_per_minute
+    _limit(request, "login", email, per_minute, 60, "login attempts")
 
 
 def _limit_signup(request: Request) -> None:
@@ -80,94 +69,58 @@ def _limit_signup(request: Request) -> None:
 
 
 def _limit_reset(request: Request, email: str) -> None:
-    s = request.app.state.pw.settings
-    limiter = limiter_of(request)
-    per_hour = s.rate_reset_per_hour
-    enforce(request, limiter, f"reset:ip:{client_ip(request)}", per_hour, 3600, "reset requests")
-    if email:
-        key = f"reset:email:{email.strip().lower()}"
-        enforce(request, limiter, key, per_hour, 3600, "reset requests")
+    per_hour = request.app.state.pw.settings.rate_reset_per_hour
+    _limit(request, "reset", email, per_hour, 3600, "reset requests")
 
 
-def _logged_in(request: Request, comm: Comm, account: Account, target: str) -> Response:
+def _email_form(
+    request: Request,
+    template: str,
+    title: str,
+    *,
+    email: str = "",
+    error: str | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+    json_href: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page whose form asks for an email address (log in, reset), with its message."""
+    shown = {"email": email, "error": error, "notice": notice, "page_title": title, **context}
+    return render(request, template, shown, status_code=status_code, json_href=json_href)
+
+
+def _start_session(request: Request, comm: Comm, account: Account, response: Response) -> str:
+    """A fresh session for ``account`` (this browser's previous one ends); sets the cookie."""
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         comm.end_session(old)
     token = comm.start_session(account)
-    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, comm.pw, token)
-    return response
+    return token
 
 
 def _me(comm: Comm, account: Account, token: str) -> MeResponse:
     return MeResponse(user=account.private(), csrf_token=csrf_for_session(comm.pw, token))
 
 
-# -- log in ---------------------------------------------------------------------------------
+def _to_next(call: Call, result: object) -> Response:
+    """After logging in or signing up: the page the visitor came from."""
+    return RedirectResponse(safe_next(call.value("next", "/")), status_code=303)
 
 
-def _login_page(
-    request: Request,
-    *,
-    email: str = "",
-    next_url: str = "/",
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "login.html",
-        {
-            "email": email,
-            "next": safe_next(next_url),
-            "error": error,
-            "notice": notice,
-            "nav": "login",
-            "page_title": "Log in",
-        },
-        status_code=status_code,
-        json_href="/api/me",
-    )
+_ERRORS: Errors = {
+    403: {"model": ErrorPublic, "description": "CSRF token missing or wrong."},
+    429: {"model": ErrorPublic, "description": "Rate limited; see `Retry-After`."},
+}
 
 
-@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, next: str | None = None, reset: str | None = None) -> Response:
-    if viewer_of(request).account is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
-    notice = "Your password was changed. Log in with the new one." if reset else None
-    return _login_page(request, next_url=next or "/", notice=notice)
-
-
-@router.post("/login", include_in_schema=False, dependencies=[CSRF])
-def login_submit(
-    request: Request,
-    comm: Comm,
-    email: FormStr = "",
-    password: FormStr = "",
-    next_url: NextField = "/",
-) -> Response:
-    _limit_login(request, email)
-    account = comm.authenticate(email, password)
-    if account is None:
-        return _login_page(
-            request,
-            email=email.strip(),
-            next_url=next_url,
-            error="Wrong email or password.",
-            status_code=401,
-        )
-    return _logged_in(request, comm, account, safe_next(next_url))
-
-
-@router.post("/logout", include_in_schema=False, dependencies=[CSRF])
-def logout(request: Request, comm: Comm) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        comm.end_session(token)
-    response = RedirectResponse("/", status_code=303)
-    clear_session_cookie(response, comm.pw)
-    return response
+@router.get("/api/me", response_model=MeResponse, summary="The signed-in user and a CSRF token")
+def me_api(request: Request) -> MeResponse:
+    """``user`` is null when signed out. Send ``csrf_token`` as the ``X-CSRF-Token``
+    header on every POST/PATCH/DELETE made with this session's cookies."""
+    v = viewer_of(request)
+    return MeResponse(user=v.user, csrf_token=v.csrf_token)
 
 
 # -- sign up --------------------------------------------------------------------------------
@@ -204,69 +157,123 @@ def signup_page(request: Request, next: str | None = None) -> Response:
     return _signup_page(request, {"email": "", "display_name": ""}, next_url=next or "/")
 
 
-@router.post("/signup", include_in_schema=False, dependencies=[CSRF])
-def signup_submit(
-    request: Request,
-    comm: Comm,
-    email: FormStr = "",
-    display_name: FormStr = "",
-    password: FormStr = "",
-    next_url: NextField = "/",
-) -> Response:
-    form = {"email": email.strip(), "display_name": display_name.strip()}
-    try:
-        data = UserCreate(email=email, display_name=display_name, password=password)
-    except ValidationError as exc:
-        return _signup_page(
-            request, form, errors=_field_errors(exc), next_url=next_url, status_code=422
-        )
+def _signup_form(call: Call) -> dict[str, Any]:
+    fields = {k: call.value(k) for k in ("email", "display_name", "password")}
+    return {"data": parse_form(UserCreate, fields, LABELS)}
+
+
+def _signup_refused(call: Call, exc: HTTPException) -> Response | None:
+    if not isinstance(exc, FormError):
+        return None
+    form = {
+        "email": call.value("email").strip(),
+        "display_name": call.value("display_name").strip(),
+    }
+    return _signup_page(
+        call.request,
+        form,
+        errors=exc.errors,
+        next_url=call.value("next", "/"),
+        status_code=exc.status_code,
+    )
+
+
+@twin(
+    router,
+    Api(
+        "POST /api/auth/signup",
+        MeResponse,
+        status=201,
+        errors={**_ERRORS, 409: {"model": ErrorPublic, "description": "Email or name taken."}},
+        summary="Create an account and log in",
+    ),
+    Page("POST /signup", form=_signup_form, respond=_to_next, failed=_signup_refused),
+    CSRF,
+)
+def signup(request: Request, response: Response, comm: Comm, data: UserCreate) -> MeResponse:
     _limit_signup(request)
     try:
         account = comm.signup(data)
     except AccountExists as exc:
-        return _signup_page(
-            request,
-            form,
-            errors={exc.field: str(exc).capitalize() + "."},
-            next_url=next_url,
-            status_code=409,
-        )
-    return _logged_in(request, comm, account, safe_next(next_url))
+        message = str(exc)
+        raise FormError({exc.field: message.capitalize() + "."}, 409, detail=message) from None
+    return _me(comm, account, _start_session(request, comm, account, response))
+
+
+# -- log in ---------------------------------------------------------------------------------
+
+
+def _login_page(request: Request, next_url: str = "/", **shown: Any) -> HTMLResponse:
+    next_url = safe_next(next_url)
+    return _email_form(
+        request, "login.html", "Log in", json_href="/api/me", next=next_url, nav="login", **shown
+    )
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, next: str | None = None, reset: str | None = None) -> Response:
+    if viewer_of(request).account is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    notice = "Your password was changed. Log in with the new one." if reset else None
+    return _login_page(request, next_url=next or "/", notice=notice)
+
+
+def _login_refused(call: Call, exc: HTTPException) -> Response | None:
+    if exc.status_code != 401:
+        return None
+    email, next_url = call.value("email").strip(), call.value("next", "/")
+    return _login_page(
+        call.request, email=email, next_url=next_url, error=str(exc.detail), status_code=401
+    )
+
+
+@twin(
+    router,
+    Api(
+        "POST /api/auth/login",
+        MeResponse,
+        errors={
+            **_ERRORS,
+            401: {"model": ErrorPublic, "description": "Wrong email or password."},
+        },
+        summary="Log in (sets the session cookie)",
+    ),
+    Page(
+        "POST /login",
+        form=lambda call: {
+            "data": UserLogin(email=call.value("email"), password=call.value("password"))
+        },
+        respond=_to_next,
+        failed=_login_refused,
+    ),
+    CSRF,
+)
+def login(request: Request, response: Response, comm: Comm, data: UserLogin) -> MeResponse:
+    _limit_login(request, data.email)
+    account = comm.authenticate(data.email, data.password)
+    if account is None:
+        raise HTTPException(status_code=401, detail="Wrong email or password.")
+    return _me(comm, account, _start_session(request, comm, account, response))
+
+
+@twin(
+    router,
+    Api("POST /api/auth/logout", status=204, errors=_ERRORS, summary="Log out (ends the session)"),
+    Page("POST /logout", respond=lambda call, _: RedirectResponse("/", status_code=303)),
+    CSRF,
+)
+def logout(request: Request, response: Response, comm: Comm) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        comm.end_session(token)
+    clear_session_cookie(response, comm.pw)
 
 
 # -- password reset -------------------------------------------------------------------------
 
 
-def _reset_request_page(
-    request: Request,
-    *,
-    email: str = "",
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return render(
-        request,
-        "reset_request.html",
-        {"email": email, "error": error, "notice": notice, "page_title": "Reset password"},
-        status_code=status_code,
-    )
-
-
-def _send_reset(request: Request, comm: Comm, email: str) -> None:
-    """Mail a link when the account exists; raises ``MailError``."""
-    _limit_reset(request, email)
-    try:
-        address = normalize_email(email)
-    except ValueError:
-        return
-    account = comm.users.by_email(address)
-    if account is not None:
-        comm.send_reset_email(account)
-
-
-def _sent_message(comm: Comm) -> str:
-    return RESET_SENT.format(minutes=max(1, comm.pw.settings.password_reset_max_age // 60))
+def _reset_request_page(request: Request, **shown: Any) -> HTMLResponse:
+    return _email_form(request, "reset_request.html", "Reset password", **shown)
 
 
 @router.get("/reset", response_class=HTMLResponse, include_in_schema=False)
@@ -274,14 +281,46 @@ def reset_request_page(request: Request) -> HTMLResponse:
     return _reset_request_page(request)
 
 
-@router.post("/reset", include_in_schema=False, dependencies=[CSRF])
-def reset_request_submit(request: Request, comm: Comm, email: FormStr = "") -> Response:
+def _mail_down(call: Call, exc: HTTPException) -> Response | None:
+    if exc.status_code != 503:
+        return None
+    email = call.value("email")
+    return _reset_request_page(call.request, email=email, error=MAIL_DOWN, status_code=503)
+
+
+@twin(
+    router,
+    Api(
+        "POST /api/auth/reset",
+        ErrorPublic,
+        status=202,
+        errors={**_ERRORS, 503: {"model": ErrorPublic, "description": "Mail server down."}},
+        summary="Email a password-reset link",
+    ),
+    Page(
+        "POST /reset",
+        form=lambda call: {"data": PasswordResetRequest(email=call.value("email"))},
+        respond=lambda call, sent: _reset_request_page(call.request, notice=sent.detail),
+        failed=_mail_down,
+    ),
+    CSRF,
+)
+def reset_request(request: Request, comm: Comm, data: PasswordResetRequest) -> ErrorPublic:
+    """Answers the same whether or not the address has an account."""
+    _limit_reset(request, data.email)
     try:
-        _send_reset(request, comm, email)
-    except MailError:
-        log.exception("password reset mail failed")
-        return _reset_request_page(request, email=email, error=MAIL_DOWN, status_code=503)
-    return _reset_request_page(request, notice=_sent_message(comm))
+        address = normalize_email(data.email)
+    except ValueError:
+        address = None
+    account = comm.users.by_email(address) if address else None
+    if account is not None:
+        try:
+            comm.send_reset_email(account)
+        except MailError:
+            log.exception("password reset mail failed")
+            raise HTTPException(status_code=503, detail=MAIL_DOWN) from None
+    minutes = max(1, comm.pw.settings.password_reset_max_age // 60)
+    return ErrorPublic(detail=RESET_SENT.format(minutes=minutes))
 
 
 @router.get("/reset/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -308,125 +347,42 @@ def _reset_password_page(
     )
 
 
-@router.post("/reset/{token}", include_in_schema=False, dependencies=[CSRF])
-def reset_submit(request: Request, comm: Comm, token: str, password: FormStr = "") -> Response:
+def _reset_refused(call: Call, exc: HTTPException) -> Response | None:
+    """A used or expired link: ask for a new one; a bad password: the form again."""
+    comm: Comm = call.args["comm"]
     try:
-        account = comm.account_for_reset(token)
-    except ResetTokenError as exc:
-        return _reset_request_page(request, error=str(exc), status_code=400)
-    try:
-        data = PasswordResetConfirm(password=password)
-    except ValidationError as exc:
-        return _reset_password_page(
-            request, token, account.email, _field_errors(exc), status_code=422
-        )
-    comm.reset_password(token, data.password)
-    response = RedirectResponse("/login?reset=done", status_code=303)
-    clear_session_cookie(response, comm.pw)
-    return response
+        account = comm.account_for_reset(call.args["token"])
+    except ResetTokenError as bad:
+        return _reset_request_page(call.request, error=str(bad), status_code=400)
+    if not isinstance(exc, FormError):
+        return None
+    return _reset_password_page(
+        call.request, call.args["token"], account.email, exc.errors, status_code=422
+    )
 
 
-# -- JSON API -------------------------------------------------------------------------------
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorPublic, "description": "CSRF token missing or wrong."},
-    429: {"model": ErrorPublic, "description": "Rate limited; see `Retry-After`."},
-}
-
-
-@router.get("/api/me", response_model=MeResponse, summary="The signed-in user and a CSRF token")
-def me_api(request: Request) -> MeResponse:
-    """``user`` is null when signed out. Send ``csrf_token`` as the ``X-CSRF-Token``
-    header on every POST/PATCH/DELETE made with this session's cookies."""
-    v = viewer_of(request)
-    return MeResponse(user=v.user, csrf_token=v.csrf_token)
-
-
-@router.post(
-    "/api/auth/signup",
-    response_model=MeResponse,
-    status_code=201,
-    responses={**_ERRORS, 409: {"model": ErrorPublic, "description": "Email or name taken."}},
-    dependencies=[CSRF],
-    summary="Create an account and log in",
+@twin(
+    router,
+    Api(
+        "POST /api/auth/reset/{token}",
+        ErrorPublic,
+        errors={**_ERRORS, 400: {"model": ErrorPublic, "description": "Expired or invalid."}},
+        summary="Set a new password with a reset token",
+    ),
+    Page(
+        "POST /reset/{token}",
+        form=lambda call: {
+            "data": parse_form(PasswordResetConfirm, {"password": call.value("password")}, LABELS)
+        },
+        respond=lambda call, _: RedirectResponse("/login?reset=done", status_code=303),
+        failed=_reset_refused,
+    ),
+    CSRF,
 )
-def signup_api(request: Request, comm: Comm, data: UserCreate) -> JSONResponse:
-    _limit_signup(request)
-    try:
-        account = comm.signup(data)
-    except AccountExists as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from None
-    token = comm.start_session(account)
-    response = JSONResponse(_me(comm, account, token).model_dump(mode="json"), status_code=201)
-    set_session_cookie(response, comm.pw, token)
-    return response
-
-
-@router.post(
-    "/api/auth/login",
-    response_model=MeResponse,
-    responses={**_ERRORS, 401: {"model": ErrorPublic, "description": "Wrong email or password."}},
-    dependencies=[CSRF],
-    summary="Log in (sets the session cookie)",
-)
-def login_api(request: Request, comm: Comm, data: UserLogin) -> JSONResponse:
-    _limit_login(request, data.email)
-    account = comm.authenticate(data.email, data.password)
-    if account is None:
-        raise HTTPException(status_code=401, detail="Wrong email or password.")
-    old = request.cookies.get(SESSION_COOKIE)
-    if old:
-        comm.end_session(old)
-    token = comm.start_session(account)
-    response = JSONResponse(_me(comm, account, token).model_dump(mode="json"))
-    set_session_cookie(response, comm.pw, token)
-    return response
-
-
-@router.post(
-    "/api/auth/logout",
-    status_code=204,
-    responses=_ERRORS,
-    dependencies=[CSRF],
-    summary="Log out (ends the session)",
-)
-def logout_api(request: Request, pw: PW, comm: Comm) -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
-    if token:
-        comm.end_session(token)
-    response = Response(status_code=204)
-    clear_session_cookie(response, pw)
-    return response
-
-
-@router.post(
-    "/api/auth/reset",
-    status_code=202,
-    response_model=ErrorPublic,
-    responses={**_ERRORS, 503: {"model": ErrorPublic, "description": "Mail server down."}},
-    dependencies=[CSRF],
-    summary="Email a password-reset link",
-)
-def reset_request_api(request: Request, comm: Comm, data: PasswordResetRequest) -> ErrorPublic:
-    """Answers the same whether or not the address has an account."""
-    try:
-        _send_reset(request, comm, data.email)
-    except MailError:
-        log.exception("password reset mail failed")
-        raise HTTPException(status_code=503, detail=MAIL_DOWN) from None
-    return ErrorPublic(detail=_sent_message(comm))
-
-
-@router.post(
-    "/api/auth/reset/{token}",
-    response_model=ErrorPublic,
-    responses={**_ERRORS, 400: {"model": ErrorPublic, "description": "Expired or invalid."}},
-    dependencies=[CSRF],
-    summary="Set a new password with a reset token",
-)
-def reset_api(comm: Comm, token: str, data: PasswordResetConfirm) -> ErrorPublic:
+def reset(response: Response, comm: Comm, token: str, data: PasswordResetConfirm) -> ErrorPublic:
     try:
         comm.reset_password(token, data.password)
     except ResetTokenError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+    clear_session_cookie(response, comm.pw)  # every session of the account ended
     return ErrorPublic(detail="Password changed; every session of this account was logged out.")

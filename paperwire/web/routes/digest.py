@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from paperwire.models import ErrorPublic
-from paperwire.models_subscriptions import Digest, Frequency
-from paperwire.subscriptions import subscriptions_of
+from paperwire.models.common import ErrorPublic
+from paperwire.models.subscriptions import Digest, Frequency
+from paperwire.services.subscriptions import subscriptions_of
 from paperwire.web.dependencies import PW
+from paperwire.web.twin import Api, Call, Page, twin
 
 router = APIRouter(tags=["subscriptions"])
+SUMMARY = "What the daily or weekly digest holds right now"
 
 # The email's own stylesheet is inline (mail clients need that); nothing else is allowed.
 PREVIEW_CSP = (
@@ -33,26 +35,21 @@ def _frequency(value: str) -> Frequency:
         ) from None
 
 
-@router.get("/digest/preview", include_in_schema=False)
-def digest_preview(
-    pw: PW,
-    frequency: FrequencyParam = "daily",
-    format: Annotated[str, Query(description="`html` or `text`.")] = "html",
-) -> Response:
-    subs = subscriptions_of(pw)
-    rendered = subs.render(subs.compose(_frequency(frequency)))
-    if format == "text":
+def _email(call: Call, digest: Digest) -> Response:
+    """The email itself: its HTML part (``format=html``) or its plain-text part."""
+    rendered = subscriptions_of(call.args["pw"]).render(digest)
+    fmt = call.request.query_params.get("format", "html")
+    if fmt == "text":
         return PlainTextResponse(rendered.text)
-    if format != "html":
-        raise HTTPException(status_code=422, detail=f"format: {format!r} is not html or text")
+    if fmt != "html":
+        raise HTTPException(status_code=422, detail=f"format: {fmt!r} is not html or text")
     return HTMLResponse(rendered.html, headers={"Content-Security-Policy": PREVIEW_CSP})
 
 
-@router.get(
-    "/api/digest/preview",
-    response_model=Digest,
-    responses={422: {"model": ErrorPublic}},
-    summary="What the daily or weekly digest holds right now",
+@twin(
+    router,
+    Api("/api/digest/preview", Digest, errors={422: {"model": ErrorPublic}}, summary=SUMMARY),
+    Page("/digest/preview", respond=_email),  # `format=text`: the plain-text part
 )
-def digest_preview_api(pw: PW, frequency: FrequencyParam = "daily") -> Digest:
+def digest_preview(pw: PW, frequency: FrequencyParam = "daily") -> Digest:
     return subscriptions_of(pw).compose(_frequency(frequency))

@@ -15,8 +15,10 @@ from fastapi.responses import Response
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
-from paperwire.models import PaperCard, SortOrder
+from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
+from paperwire.models.papers import PaperCard
+from paperwire.models.search import SortOrder
+from paperwire.services import papers
 from paperwire.web.dependencies import PW, Search
 
 router = APIRouter(tags=["feeds"])
@@ -80,15 +82,7 @@ def daily_feed(request: Request, pw: PW, fmt: str) -> Response:
 @router.get("/feeds/trending.{fmt}", summary="Trending papers (Atom/RSS)")
 def trending_feed(request: Request, pw: PW, fmt: str) -> Response:
     fmt = _format(fmt)
-    s = pw.settings
-    ranked = pw.store.trending(
-        dt.datetime.now(dt.UTC),
-        gravity=s.trending_gravity,
-        offset_hours=s.trending_offset_hours,
-        window_days=s.trending_window_days,
-        limit=TRENDING_LIMIT,
-    )
-    cards = [card for card, _ in ranked]
+    cards = [card for card, _ in papers.trending_cards(pw, TRENDING_LIMIT)]
     feed = _feed(
         pw, request, "trending", "Papers gaining upvotes fastest right now.", "/trending", cards
     )
@@ -114,7 +108,7 @@ def search_feed(request: Request, pw: PW, fmt: str, params: Search) -> Response:
 def collection_feed(request: Request, pw: PW, collection_id: int, fmt: str) -> Response:
     """Newest additions first; each entry is dated when it was added. Private
     collections are 404, as on their page."""
-    from paperwire.community import community_of
+    from paperwire.services.community import community_of
     from paperwire.store.collections import CollectionNotFound
 
     fmt = _format(fmt)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import logging
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import RedirectResponse, Response
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
-from paperwire.core import Paperwire
-from paperwire.models import ErrorPublic, PaperPublic
+from paperwire.models.common import ErrorPublic
+from paperwire.models.papers import PaperPublic
+from paperwire.services import papers
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.web.dependencies import PW
-from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Errors, Moved, Page, twin
 
-log = logging.getLogger(__name__)
 router = APIRouter(tags=["papers"])
-SIMILAR = 6
+SUMMARY = "One paper with its similar papers"
 
 
 class PaperNotFound(HTTPException):
@@ -39,47 +37,37 @@ def canonical_id(raw: str) -> str:
         ) from None
 
 
-def load_paper(pw: Paperwire, arxiv_id: str) -> PaperPublic:
-    paper = pw.store.get(arxiv_id)
-    if paper is None:
-        raise PaperNotFound(f"Paper {arxiv_id} is not in this index (yet)", arxiv_id, arxiv_id)
-    try:
-        similar, method = pw.search.similar(arxiv_id, SIMILAR)
-    except Exception:  # similar papers are a bonus; the page must not fail over them
-        log.exception("similar papers failed for %s", arxiv_id)
-        similar, method = [], None
-    return paper.model_copy(update={"similar": similar, "similar_method": method})
-
-
-@router.get("/papers/{arxiv_id:path}", response_class=HTMLResponse, include_in_schema=False)
-def paper_page(request: Request, pw: PW, arxiv_id: str) -> Response:
-    if not arxiv_id.strip("/"):
+def _feed(call: Call, exc: HTTPException) -> Response | None:
+    """``/papers/`` (no id) is the feed."""
+    if isinstance(exc, PaperNotFound) and not call.args["arxiv_id"].strip("/"):
         return RedirectResponse("/papers", status_code=307)
-    canonical = canonical_id(arxiv_id)
-    if canonical != arxiv_id:
-        return RedirectResponse(f"/papers/{canonical}", status_code=301)
-    paper = load_paper(pw, canonical)
-    return render(
-        request,
+    return None
+
+
+_ERRORS: Errors = {
+    301: {"description": "Redirect to the canonical (versionless) id."},
+    404: {"model": ErrorPublic, "description": "Unknown paper or not an arXiv id."},
+}
+
+
+@twin(
+    router,
+    Api("/api/papers/{arxiv_id:path}", PaperPublic, errors=_ERRORS, summary=SUMMARY),
+    Page(
+        "/papers/{arxiv_id:path}",
         "paper.html",
-        {"paper": paper, "page_title": paper.title},
-        json_href=f"/api/papers/{canonical}",
-    )
-
-
-@router.get(
-    "/api/papers/{arxiv_id:path}",
-    response_model=PaperPublic,
-    responses={
-        301: {"description": "Redirect to the canonical (versionless) id."},
-        404: {"model": ErrorPublic, "description": "Unknown paper or not an arXiv id."},
-    },
-    summary="One paper with its similar papers",
+        context=lambda call, paper: {"paper": paper, "page_title": paper.title},
+        json_href=lambda call, paper: f"/api/papers/{paper.arxiv_id}",
+        failed=_feed,
+    ),
 )
-def paper_api(pw: PW, arxiv_id: str) -> Response | PaperPublic:
+def paper(pw: PW, arxiv_id: str) -> PaperPublic:
     """Accepts versions (``2506.08007v2``), ``arXiv:`` prefixes and old-style ids
     (``hep-th/9901001``); non-canonical forms redirect (301) to the canonical id."""
     canonical = canonical_id(arxiv_id)
     if canonical != arxiv_id:
-        return RedirectResponse(f"/api/papers/{canonical}", status_code=301)
-    return load_paper(pw, canonical)
+        raise Moved(arxiv_id=canonical)
+    found = papers.paper(pw, canonical)
+    if found is None:
+        raise PaperNotFound(f"Paper {canonical} is not in this index (yet)", canonical, canonical)
+    return found

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException, Query
 
-from paperwire.models import ErrorPublic
-from paperwire.models_community import PeopleKind, PeoplePage
+from paperwire.models.common import ErrorPublic
+from paperwire.models.community import PeopleKind, PeoplePage
 from paperwire.web.auth import Comm
 from paperwire.web.dependencies import ParamError, parse_int
-from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Errors, Page, Register, twin
 
 router = APIRouter(tags=["people"])
 PAGE_SIZE = 30
@@ -60,59 +59,56 @@ def build_people(comm: Comm, kind: PeopleKind, key: str, page: str | None) -> Pe
     )
 
 
-def _render(request: Request, page: PeoplePage, base: str) -> HTMLResponse:
+def _context(call: Call, page: PeoplePage) -> dict[str, Any]:
     n = page.offset // page.limit + 1
     pages = max(1, (page.total + page.limit - 1) // page.limit)
-    return render(
-        request,
-        "people.html",
-        {
-            "page": page,
-            "page_no": n,
-            "pages": pages,
-            "prev_url": (f"{base}?page={n - 1}" if n > 2 else base) if n > 1 else None,
-            "next_url": f"{base}?page={n + 1}" if n < pages else None,
-            "page_title": page.name,
-        },
-        json_href="/api" + base + (f"?page={n}" if n > 1 else ""),
-    )
+    base = _base(call)
+    return {
+        "page": page,
+        "page_no": n,
+        "pages": pages,
+        "prev_url": (f"{base}?page={n - 1}" if n > 2 else base) if n > 1 else None,
+        "next_url": f"{base}?page={n + 1}" if n < pages else None,
+        "page_title": page.name,
+    }
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
+def _base(call: Call) -> str:
+    """The page's own path: ``/orgs/{org}`` or ``/authors/{name}``."""
+    if "org" in call.args:
+        return org_path(call.args["org"])
+    return author_url(call.args["name"])
+
+
+def _json_href(call: Call, page: PeoplePage) -> str:
+    n = page.offset // page.limit + 1
+    return "/api" + _base(call) + (f"?page={n}" if n > 1 else "")
+
+
+_RESPONSES: Errors = {
     404: {"model": ErrorPublic, "description": "No visible papers."},
     422: {"model": ErrorPublic, "description": "Invalid page."},
 }
 
 
-@router.get("/orgs/{org:path}", response_class=HTMLResponse, include_in_schema=False)
-def org_page(request: Request, comm: Comm, org: str, page: PageParam = None) -> HTMLResponse:
-    result = build_people(comm, PeopleKind.org, org, page)
-    return _render(request, result, org_path(org))
+def _people(api: str, page: str, summary: str) -> Register:
+    """Register a people view: its JSON route and its page (``people.html``)."""
+    return twin(
+        router,
+        Api(api, PeoplePage, errors=_RESPONSES, summary=summary),
+        Page(page, "people.html", context=_context, json_href=_json_href),
+    )
 
 
-@router.get(
-    "/api/orgs/{org:path}",
-    response_model=PeoplePage,
-    responses=_RESPONSES,
-    summary="An organisation's papers, most upvoted first",
-)
-def org_api(comm: Comm, org: str, page: PageParam = None) -> PeoplePage:
+@_people("/api/orgs/{org:path}", "/orgs/{org:path}", "An organisation's papers, most upvoted first")
+def org(comm: Comm, org: str, page: PageParam = None) -> PeoplePage:
     """``org`` is the slug (``organization_id``, e.g. ``nvidia``) or the display name."""
     return build_people(comm, PeopleKind.org, org, page)
 
 
-@router.get("/authors/{name:path}", response_class=HTMLResponse, include_in_schema=False)
-def author_page(request: Request, comm: Comm, name: str, page: PageParam = None) -> HTMLResponse:
-    result = build_people(comm, PeopleKind.author, name, page)
-    return _render(request, result, author_url(name))
-
-
-@router.get(
-    "/api/authors/{name:path}",
-    response_model=PeoplePage,
-    responses=_RESPONSES,
-    summary="An author's papers, most upvoted first",
+@_people(
+    "/api/authors/{name:path}", "/authors/{name:path}", "An author's papers, most upvoted first"
 )
-def author_api(comm: Comm, name: str, page: PageParam = None) -> PeoplePage:
+def author(comm: Comm, name: str, page: PageParam = None) -> PeoplePage:
     """Names match exactly as written on the papers, ignoring case and extra spaces."""
     return build_people(comm, PeopleKind.author, name, page)

@@ -2,53 +2,58 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
 
-from paperwire.models import ErrorPublic, SearchMode, SearchResponse
-from paperwire.web.dependencies import PW, Search
+from paperwire.core import Paperwire
+from paperwire.models.common import ErrorPublic
+from paperwire.models.search import SearchMode, SearchResponse
+from paperwire.web.dependencies import PW, Search, SearchParams
 from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Errors, Page, twin
 
 router = APIRouter(tags=["search"])
+SUMMARY = "Hybrid keyword + semantic search with filters"
 
 SORTS = [("relevance", "Relevance"), ("newest", "Newest"), ("upvotes", "Most upvoted")]
 MODES = [("hybrid", "Hybrid"), ("keyword", "Keyword"), ("semantic", "Meaning (semantic)")]
 HAS_CODE = [("", "Any"), ("true", "With code"), ("false", "Without code")]
 
 
-@router.get("/search", response_class=HTMLResponse, include_in_schema=False)
-def search_page(request: Request, pw: PW, params: Search) -> HTMLResponse:
-    response: SearchResponse | None = None
-    if params.request is not None:
-        response = pw.search.search(params.request)
-    notice = None
-    if response is not None and response.query.strip() and not response.semantic_used:
-        if response.mode == SearchMode.hybrid:
-            notice = (
-                "Semantic search is warming up: these results match your keywords only. "
-                "Matches by meaning join in as soon as papers are embedded."
-                if pw.settings.semantic
-                else "Semantic search is turned off on this server: "
-                "results match your keywords only."
-            )
-        elif response.mode == SearchMode.semantic:
-            notice = (
-                "Semantic search is not ready yet (papers are still being embedded). "
-                "Try the hybrid or keyword mode."
-                if pw.settings.semantic
-                else "Semantic search is turned off on this server. Try the keyword mode."
-            )
+def _notice(pw: Paperwire, response: SearchResponse | None) -> str | None:
+    if response is None or not response.query.strip() or response.semantic_used:
+        return None
+    if response.mode == SearchMode.hybrid:
+        return (
+            "Semantic search is warming up: these results match your keywords only. "
+            "Matches by meaning join in as soon as papers are embedded."
+            if pw.settings.semantic
+            else "Semantic search is turned off on this server: results match your keywords only."
+        )
+    if response.mode == SearchMode.semantic:
+        return (
+            "Semantic search is not ready yet (papers are still being embedded). "
+            "Try the hybrid or keyword mode."
+            if pw.settings.semantic
+            else "Semantic search is turned off on this server. Try the keyword mode."
+        )
+    return None
+
+
+def _render(call: Call, response: SearchResponse | None) -> Response:
+    """The results page; with the form's errors (422) when ``response`` is None."""
+    params: SearchParams = call.args["params"]
     pages = 0
     if response is not None and response.limit:
         pages = (response.total + response.limit - 1) // response.limit
     q = params.raw["q"]
     return render(
-        request,
+        call.request,
         "search.html",
         {
             "params": params,
             "response": response,
-            "notice": notice,
+            "notice": _notice(call.args["pw"], response),
             "pages": pages,
             "prev_url": params.url(page=params.page - 1 if params.page > 2 else None)
             if params.page > 1
@@ -67,13 +72,19 @@ def search_page(request: Request, pw: PW, params: Search) -> HTMLResponse:
     )
 
 
-@router.get(
-    "/api/search",
-    response_model=SearchResponse,
-    responses={422: {"model": ErrorPublic, "description": "A parameter has an invalid value."}},
-    summary="Hybrid keyword + semantic search with filters",
+def _form_errors(call: Call, exc: HTTPException) -> Response | None:
+    return _render(call, None) if call.args["params"].errors else None
+
+
+_INVALID: Errors = {422: {"model": ErrorPublic, "description": "A parameter has an invalid value."}}
+
+
+@twin(
+    router,
+    Api("/api/search", SearchResponse, errors=_INVALID, summary=SUMMARY),
+    Page("/search", respond=_render, failed=_form_errors),
 )
-def search_api(pw: PW, params: Search) -> SearchResponse:
+def search(pw: PW, params: Search) -> SearchResponse:
     """Without ``q`` it lists papers matching the filters (newest first)."""
     if params.request is None:
         raise HTTPException(status_code=422, detail=params.message)

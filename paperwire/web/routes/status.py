@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from typing import Any
+
+from fastapi import APIRouter
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.models import StatusPublic
+from paperwire.models.status import StatusPublic
 from paperwire.web.dependencies import PW
-from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Page, twin
 
 router = APIRouter(tags=["status"])
 REFRESH_SECONDS = 5
@@ -34,28 +35,25 @@ def build_status(pw: Paperwire) -> StatusPublic:
     )
 
 
-@router.get("/status", response_class=HTMLResponse, include_in_schema=False)
-def status_page(request: Request, pw: PW) -> HTMLResponse:
-    status = build_status(pw)
+def _context(call: Call, status: StatusPublic) -> dict[str, Any]:
+    pw: Paperwire = call.args["pw"]
     embedding = pw.settings.semantic and status.embedding_backlog > 0
-    percent = round(100 * status.embedded / status.papers) if status.papers else 0
-    return render(
-        request,
-        "status.html",
-        {
-            "status": status,
-            "semantic_enabled": pw.settings.semantic,
-            "percent": percent,
-            "nav": "status",
-            "page_title": "Status",
-            "refresh_seconds": REFRESH_SECONDS if embedding else None,
-        },
-        json_href="/api/status",
-    )
+    return {
+        "status": status,
+        "semantic_enabled": pw.settings.semantic,
+        "percent": round(100 * status.embedded / status.papers) if status.papers else 0,
+        "nav": "status",
+        "page_title": "Status",
+        "refresh_seconds": REFRESH_SECONDS if embedding else None,
+    }
 
 
-@router.get("/api/status", response_model=StatusPublic, summary="Corpus and index status")
-def status_api(pw: PW) -> StatusPublic:
+@twin(
+    router,
+    Api("/api/status", StatusPublic, summary="Corpus and index status"),
+    Page("/status", "status.html", context=_context, json_href=lambda call, _: "/api/status"),
+)
+def status(pw: PW) -> StatusPublic:
     return build_status(pw)
 
 

@@ -17,16 +17,17 @@ CSRF: the subscribe and saved-search forms use the community module's tokens
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from paperwire.mail import MailError
-from paperwire.models import ErrorPublic, SearchFilters
-from paperwire.models_community import UserAccount, normalize_email
-from paperwire.models_subscriptions import (
+from paperwire.models.common import ErrorPublic, normalize_email
+from paperwire.models.community import UserAccount
+from paperwire.models.search import SearchFilters
+from paperwire.models.subscriptions import (
     Frequency,
     SavedSearchCreate,
     SavedSearchCreated,
@@ -37,17 +38,18 @@ from paperwire.models_subscriptions import (
     SubscriptionStatus,
     SubscriptionUpdate,
 )
+from paperwire.services.mail import MailError
+from paperwire.services.subscriptions import Subscriptions, TokenError, subscriptions_of
 from paperwire.store.subscriptions import SubscriptionRow, TooManySavedSearchesError
-from paperwire.subscriptions import Subscriptions, TokenError, subscriptions_of
 from paperwire.web.auth import CSRF, RequireUser, limiter_of
 from paperwire.web.dependencies import PW, ParamError, parse_bool, parse_date
 from paperwire.web.ratelimit import client_ip, enforce
 from paperwire.web.templating import render
+from paperwire.web.twin import Api, Call, Errors, FormError, Page, Register, Shown, twin
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["subscriptions"])
 
-FormStr = Annotated[str, Form()]
 Token = Annotated[str, Query(max_length=2000, description="The signed token from the email.")]
 CHECK_INBOX = (
     "Almost done: we sent a confirmation link to {email}. Open it to start your "
@@ -57,13 +59,15 @@ MAIL_DOWN = (
     "We could not send the confirmation email right now (the mail server is unavailable). "
     "Please try again later."
 )
-TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorPublic, "description": "Invalid or expired link."}
-}
+TOKEN_ERRORS: Errors = {400: {"model": ErrorPublic, "description": "Invalid or expired link."}}
 
 
-def _subs(pw: Any) -> Subscriptions:
-    return subscriptions_of(pw)
+class LinkError(HTTPException):
+    """400 for a signed link that cannot be used; ``reason``: ``expired`` or ``invalid``."""
+
+    def __init__(self, exc: TokenError) -> None:
+        super().__init__(status_code=400, detail=exc.message)
+        self.reason = exc.reason
 
 
 def _limit(request: Request, email: str) -> None:
@@ -73,8 +77,11 @@ def _limit(request: Request, email: str) -> None:
     enforce(request, limiter, f"subscribe:email:{email}", per_hour, 3600, "requests")
 
 
-def _token_error(exc: TokenError) -> HTTPException:
-    return HTTPException(status_code=400, detail=exc.message)
+def _read_manage(subs: Subscriptions, token: str) -> SubscriptionRow:
+    try:
+        return subs.read_manage(token)
+    except TokenError as exc:
+        raise LinkError(exc) from None
 
 
 def _message(
@@ -108,15 +115,48 @@ def _message(
     )
 
 
-def _bad_link(request: Request, exc: TokenError) -> HTMLResponse:
-    heading = "This link has expired" if exc.reason == "expired" else "This link does not work"
+def _bad_link(request: Request, reason: str, message: str) -> HTMLResponse:
+    heading = "This link has expired" if reason == "expired" else "This link does not work"
     return _message(
         request,
         heading,
-        exc.message + " Subscribe again to get a fresh link.",
+        message + " Subscribe again to get a fresh link.",
         status_code=400,
         links=[("Subscribe", "/subscribe")],
     )
+
+
+def _link_failed(call: Call, exc: HTTPException) -> Response | None:
+    """A page for a link that does not work (other errors: the error page)."""
+    if not isinstance(exc, LinkError):
+        return None
+    return _bad_link(call.request, exc.reason, str(exc.detail))
+
+
+def _link(api: str, summary: str, page: str, respond: Callable[[Call, Any], Response]) -> Register:
+    """Register a view of a signed email link: the JSON route (400 for a link that does
+    not work) and the page (``respond``; a page explaining a bad link)."""
+    return twin(
+        router,
+        Api(api, SubscriptionPublic, errors=TOKEN_ERRORS, summary=summary),
+        Page(page, respond=respond, failed=_link_failed),
+    )
+
+
+def _manage_path(subs: Subscriptions, sub: SubscriptionRow) -> str:
+    return "/subscriptions/manage?token=" + subs.manage_token(sub)
+
+
+def _by_link(
+    pw: PW, token: str, act: Callable[[Subscriptions, str], SubscriptionRow]
+) -> Shown[SubscriptionPublic]:
+    """Confirm or unsubscribe by a signed link: the subscription, and its manage link."""
+    subs = subscriptions_of(pw)
+    try:
+        sub = act(subs, token)
+    except TokenError as exc:
+        raise LinkError(exc) from None
+    return Shown(subs.store.public(sub), {"manage": _manage_path(subs, sub)})
 
 
 # -- subscribe ------------------------------------------------------------------------------
@@ -153,60 +193,63 @@ def subscribe_page(request: Request, frequency: str = "daily") -> HTMLResponse:
     return _subscribe_page(request, frequency=frequency)
 
 
-@router.post(
-    "/subscribe", response_class=HTMLResponse, include_in_schema=False, dependencies=[CSRF]
-)
-def subscribe_form(
-    request: Request, pw: PW, email: FormStr = "", frequency: FormStr = "daily"
-) -> HTMLResponse:
+def _subscribe_form(call: Call) -> dict[str, Any]:
     try:
-        address = normalize_email(email)
+        email = normalize_email(call.value("email"))
     except ValueError as exc:
-        return _subscribe_page(
-            request,
-            email=email,
-            frequency=frequency,
-            errors={"email": f"Email: {exc}"},
-            status_code=422,
-        )
+        raise FormError({"email": f"Email: {exc}"}) from None
     try:
-        freq = Frequency(frequency)
+        frequency = Frequency(call.value("frequency", "daily"))
     except ValueError:
-        return _subscribe_page(
-            request,
-            email=email,
-            errors={"frequency": "How often: choose daily or weekly"},
-            status_code=422,
-        )
-    _limit(request, address)
-    try:
-        _subs(pw).request(address, freq)
-    except MailError as exc:
-        log.error("subscription confirmation to %s not sent: %s", address, exc)
-        return _subscribe_page(
-            request, email=email, frequency=frequency, error=MAIL_DOWN, status_code=503
-        )
-    notice = CHECK_INBOX.format(email=address, frequency=freq.value)
-    return _subscribe_page(request, frequency=freq.value, notice=notice)
+        raise FormError({"frequency": "How often: choose daily or weekly"}) from None
+    return {"body": SubscriptionCreate(email=email, frequency=frequency)}
 
 
-@router.post(
-    "/api/subscriptions",
-    status_code=202,
-    response_model=SubscriptionAccepted,
-    dependencies=[CSRF],
-    responses={
-        429: {"model": ErrorPublic, "description": "Too many requests."},
-        503: {"model": ErrorPublic, "description": "The mail server is unavailable."},
-    },
-    summary="Subscribe an email address to the digest (double opt-in)",
+def _subscribe_failed(call: Call, exc: HTTPException) -> Response | None:
+    if isinstance(exc, FormError):
+        error, errors = None, exc.errors
+    elif exc.status_code == 503:
+        error, errors = MAIL_DOWN, None
+    else:
+        return None
+    return _subscribe_page(
+        call.request,
+        email=call.value("email"),
+        frequency=call.value("frequency", "daily"),
+        error=error,
+        errors=errors,
+        status_code=exc.status_code,
+    )
+
+
+@twin(
+    router,
+    Api(
+        "POST /api/subscriptions",
+        SubscriptionAccepted,
+        status=202,
+        errors={
+            429: {"model": ErrorPublic, "description": "Too many requests."},
+            503: {"model": ErrorPublic, "description": "The mail server is unavailable."},
+        },
+        summary="Subscribe an email address to the digest (double opt-in)",
+    ),
+    Page(
+        "POST /subscribe",
+        form=_subscribe_form,
+        respond=lambda call, accepted: _subscribe_page(
+            call.request, frequency=call.args["body"].frequency.value, notice=accepted.message
+        ),
+        failed=_subscribe_failed,
+    ),
+    CSRF,
 )
-def subscribe_api(request: Request, pw: PW, body: SubscriptionCreate) -> SubscriptionAccepted:
+def subscribe(request: Request, pw: PW, body: SubscriptionCreate) -> SubscriptionAccepted:
     """Sends a confirmation link; nothing else is sent until it is opened. The answer is
     the same whether or not the address was already subscribed."""
     _limit(request, body.email)
     try:
-        _subs(pw).request(body.email, body.frequency)
+        subscriptions_of(pw).request(body.email, body.frequency)
     except MailError as exc:
         log.error("subscription confirmation to %s not sent: %s", body.email, exc)
         raise HTTPException(status_code=503, detail=MAIL_DOWN) from None
@@ -218,16 +261,12 @@ def subscribe_api(request: Request, pw: PW, body: SubscriptionCreate) -> Subscri
 # -- confirm --------------------------------------------------------------------------------
 
 
-def _manage_path(subs: Subscriptions, sub: SubscriptionRow) -> str:
-    return "/subscriptions/manage?token=" + subs.manage_token(sub)
-
-
 @router.get("/subscriptions/confirm", response_class=HTMLResponse, include_in_schema=False)
 def confirm_page(request: Request, pw: PW, token: Token) -> HTMLResponse:
     try:
-        sub, frequency, trending = _subs(pw).read_confirm(token)
+        sub, frequency, trending = subscriptions_of(pw).read_confirm(token)
     except TokenError as exc:
-        return _bad_link(request, exc)
+        return _bad_link(request, exc.reason, exc.message)
     return _message(
         request,
         "Confirm your subscription",
@@ -238,35 +277,26 @@ def confirm_page(request: Request, pw: PW, token: Token) -> HTMLResponse:
     )
 
 
-@router.post("/subscriptions/confirm", response_class=HTMLResponse, include_in_schema=False)
-def confirm_form(request: Request, pw: PW, token: Token) -> HTMLResponse:
-    subs = _subs(pw)
-    try:
-        sub = subs.confirm(token)
-    except TokenError as exc:
-        return _bad_link(request, exc)
+def _subscribed(call: Call, result: Shown[SubscriptionPublic]) -> Response:
+    sub = result.model
     what = f"the {sub.frequency.value} digest" if sub.trending else "your saved-search alerts"
     return _message(
-        request,
+        call.request,
         "You are subscribed",
         f"{sub.email} will get {what}. Every email has a link to change or stop it.",
         ok=True,
-        links=[("Manage your subscription", _manage_path(subs, sub)), ("Back to papers", "/")],
+        links=[("Manage your subscription", result.extra["manage"]), ("Back to papers", "/")],
     )
 
 
-@router.post(
-    "/api/subscriptions/confirm",
-    response_model=SubscriptionPublic,
-    responses=TOKEN_ERRORS,
-    summary="Confirm a subscription (the link in the confirmation email)",
+@_link(
+    "POST /api/subscriptions/confirm",
+    "Confirm a subscription (the link in the confirmation email)",
+    "POST /subscriptions/confirm",
+    _subscribed,
 )
-def confirm_api(pw: PW, token: Token) -> SubscriptionPublic:
-    subs = _subs(pw)
-    try:
-        return subs.store.public(subs.confirm(token))
-    except TokenError as exc:
-        raise _token_error(exc) from None
+def confirm(pw: PW, token: Token) -> Shown[SubscriptionPublic]:
+    return _by_link(pw, token, Subscriptions.confirm)
 
 
 # -- unsubscribe (RFC 8058) -------------------------------------------------------------------
@@ -274,11 +304,11 @@ def confirm_api(pw: PW, token: Token) -> SubscriptionPublic:
 
 @router.get("/unsubscribe", response_class=HTMLResponse, include_in_schema=False)
 def unsubscribe_page(request: Request, pw: PW, token: Token) -> HTMLResponse:
-    subs = _subs(pw)
+    subs = subscriptions_of(pw)
     try:
         sub = subs.read_manage(token)
     except TokenError as exc:
-        return _bad_link(request, exc)
+        return _bad_link(request, exc.reason, exc.message)
     if sub.status == SubscriptionStatus.unsubscribed:
         return _message(
             request,
@@ -297,50 +327,38 @@ def unsubscribe_page(request: Request, pw: PW, token: Token) -> HTMLResponse:
     )
 
 
-@router.post("/unsubscribe", response_class=HTMLResponse, include_in_schema=False)
-def unsubscribe_one_click(request: Request, pw: PW, token: Token) -> HTMLResponse:
-    """RFC 8058 one-click (``List-Unsubscribe=One-Click`` in the body) and the button on
-    the confirm page: no cookie, no CSRF token — the signed token is the authority."""
-    subs = _subs(pw)
-    try:
-        sub = subs.unsubscribe(token)
-    except TokenError as exc:
-        return _bad_link(request, exc)
+def _unsubscribed(call: Call, result: Shown[SubscriptionPublic]) -> Response:
     return _message(
-        request,
+        call.request,
         "You are unsubscribed",
-        f"Nothing more will be sent to {sub.email}.",
+        f"Nothing more will be sent to {result.model.email}.",
         ok=True,
-        links=[("Changed your mind? Subscribe again", _manage_path(subs, sub))],
+        links=[("Changed your mind? Subscribe again", result.extra["manage"])],
     )
 
 
-@router.post(
-    "/api/subscriptions/unsubscribe",
-    response_model=SubscriptionPublic,
-    responses=TOKEN_ERRORS,
-    summary="Unsubscribe (the token from an email's unsubscribe link)",
+@_link(
+    "POST /api/subscriptions/unsubscribe",
+    "Unsubscribe (the token from an email's unsubscribe link)",
+    "POST /unsubscribe",
+    _unsubscribed,
 )
-def unsubscribe_api(pw: PW, token: Token) -> SubscriptionPublic:
-    subs = _subs(pw)
-    try:
-        return subs.store.public(subs.unsubscribe(token))
-    except TokenError as exc:
-        raise _token_error(exc) from None
+def unsubscribe(pw: PW, token: Token) -> Shown[SubscriptionPublic]:
+    return _by_link(pw, token, Subscriptions.unsubscribe)
 
 
 # -- manage ---------------------------------------------------------------------------------
 
 
 def _manage_page(
-    request: Request, subs: Subscriptions, sub: SubscriptionRow, token: str, notice: str | None
+    request: Request, subs: Subscriptions, sub: SubscriptionPublic, token: str, notice: str | None
 ) -> HTMLResponse:
     q = quote(token, safe="")
     return render(
         request,
         "subscription_manage.html",
         {
-            "sub": subs.store.public(sub),
+            "sub": sub,
             "token": q,
             "action_url": f"/subscriptions/manage?token={q}",
             "unsubscribe_url": f"/unsubscribe?token={q}",
@@ -352,44 +370,79 @@ def _manage_page(
     )
 
 
-@router.get("/subscriptions/manage", response_class=HTMLResponse, include_in_schema=False)
-def manage_page(request: Request, pw: PW, token: Token) -> HTMLResponse:
-    subs = _subs(pw)
-    try:
-        sub = subs.read_manage(token)
-    except TokenError as exc:
-        return _bad_link(request, exc)
-    return _manage_page(request, subs, sub, token, None)
+@_link(
+    "/api/subscriptions/manage",
+    "A subscription, from the token in its emails",
+    "/subscriptions/manage",
+    lambda call, sub: _manage_page(
+        call.request, subscriptions_of(call.args["pw"]), sub, call.args["token"], None
+    ),
+)
+def manage(pw: PW, token: Token) -> SubscriptionPublic:
+    subs = subscriptions_of(pw)
+    return subs.store.public(_read_manage(subs, token))
 
 
-@router.post("/subscriptions/manage", response_class=HTMLResponse, include_in_schema=False)
-def manage_form(
-    request: Request,
-    pw: PW,
-    token: Token,
-    action: FormStr = "update",
-    frequency: FormStr = "",
-    trending: FormStr = "",
-) -> HTMLResponse:
-    subs = _subs(pw)
+def _manage_form(call: Call) -> dict[str, Any]:
+    if call.value("action", "update") == "resubscribe":
+        return {"body": SubscriptionUpdate(), "resubscribe": True}
+    frequency = call.value("frequency")
     try:
-        sub = subs.read_manage(token)
-    except TokenError as exc:
-        return _bad_link(request, exc)
-    if action == "resubscribe":
-        # The token came by mail to this address: that is the confirmation.
+        freq = Frequency(frequency) if frequency else None
+    except ValueError:
+        raise FormError({"frequency": "frequency: daily or weekly"}) from None
+    update = SubscriptionUpdate(frequency=freq, trending=bool(call.value("trending")))
+    return {"body": update, "resubscribe": False}
+
+
+def _manage_failed(call: Call, exc: HTTPException) -> Response | None:
+    """A link that does not work first (as the page checks it first); then the error."""
+    try:
+        subscriptions_of(call.args["pw"]).read_manage(call.args["token"])
+    except TokenError as bad:
+        return _bad_link(call.request, bad.reason, bad.message)
+    return _link_failed(call, exc)
+
+
+@twin(
+    router,
+    Api(
+        "PATCH /api/subscriptions/manage",
+        SubscriptionPublic,
+        errors=TOKEN_ERRORS,
+        summary="Change a subscription's frequency or trending part",
+        fixed={"resubscribe": False},
+    ),
+    Page(
+        "POST /subscriptions/manage",
+        form=_manage_form,
+        form_params=["body", "resubscribe"],
+        respond=lambda call, result: _manage_page(
+            call.request,
+            subscriptions_of(call.args["pw"]),
+            result.model,
+            call.args["token"],
+            result.extra["notice"],
+        ),
+        failed=_manage_failed,
+    ),
+)
+def manage_update(
+    pw: PW, token: Token, body: SubscriptionUpdate, resubscribe: bool
+) -> Shown[SubscriptionPublic]:
+    subs = subscriptions_of(pw)
+    sub = _read_manage(subs, token)
+    if resubscribe:
         found = subs.store.activate(sub.id, sub.email, None)
         notice = "Welcome back: your digest is on again."
     else:
-        try:
-            freq = Frequency(frequency) if frequency else None
-        except ValueError:
-            raise HTTPException(status_code=422, detail="frequency: daily or weekly") from None
-        found = subs.store.update(sub.id, sub.email, frequency=freq, trending=bool(trending))
+        found = subs.store.update(
+            sub.id, sub.email, frequency=body.frequency, trending=body.trending
+        )
         notice = "Saved."
     if found is None:
-        return _bad_link(request, TokenError("invalid", "This link belongs to no subscription."))
-    return _manage_page(request, subs, found, token, notice)
+        raise LinkError(TokenError("invalid", "This link belongs to no subscription."))
+    return Shown(subs.store.public(found), {"notice": notice})
 
 
 @router.post(
@@ -398,45 +451,14 @@ def manage_form(
     include_in_schema=False,
 )
 def manage_delete_search(request: Request, pw: PW, search_id: int, token: Token) -> HTMLResponse:
-    subs = _subs(pw)
+    subs = subscriptions_of(pw)
     try:
         sub = subs.read_manage(token)
     except TokenError as exc:
-        return _bad_link(request, exc)
+        return _bad_link(request, exc.reason, exc.message)
     gone = subs.store.delete_search(search_id, subscription_id=sub.id)
-    return _manage_page(request, subs, sub, token, "Alert removed." if gone else None)
-
-
-@router.get(
-    "/api/subscriptions/manage",
-    response_model=SubscriptionPublic,
-    responses=TOKEN_ERRORS,
-    summary="A subscription, from the token in its emails",
-)
-def manage_api(pw: PW, token: Token) -> SubscriptionPublic:
-    subs = _subs(pw)
-    try:
-        return subs.store.public(subs.read_manage(token))
-    except TokenError as exc:
-        raise _token_error(exc) from None
-
-
-@router.patch(
-    "/api/subscriptions/manage",
-    response_model=SubscriptionPublic,
-    responses=TOKEN_ERRORS,
-    summary="Change a subscription's frequency or trending part",
-)
-def manage_update_api(pw: PW, token: Token, body: SubscriptionUpdate) -> SubscriptionPublic:
-    subs = _subs(pw)
-    try:
-        sub = subs.read_manage(token)
-    except TokenError as exc:
-        raise _token_error(exc) from None
-    found = subs.store.update(sub.id, sub.email, frequency=body.frequency, trending=body.trending)
-    if found is None:
-        raise HTTPException(status_code=400, detail="This link belongs to no subscription.")
-    return subs.store.public(found)
+    notice = "Alert removed." if gone else None
+    return _manage_page(request, subs, subs.store.public(sub), token, notice)
 
 
 # -- saved searches (accounts) ----------------------------------------------------------------
@@ -455,25 +477,25 @@ def _saved_page(subs: Subscriptions, user: UserAccount) -> tuple[SavedSearchesPa
 
 
 def _render_saved(
-    request: Request,
-    subs: Subscriptions,
-    user: UserAccount,
+    call: Call,
     *,
     form: dict[str, str] | None = None,
     notice: str | None = None,
     error: str | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    shown: Shown[SavedSearchesPage] | None = None,
 ) -> HTMLResponse:
-    page, manage = _saved_page(subs, user)
+    if shown is None:
+        shown = saved_searches(call.args["pw"], call.args["user"])
     fields = {"q": "", "name": "", "category": "", "org": "", "has_code": ""}
     fields.update(form or {})
     return render(
-        request,
+        call.request,
         "saved_searches.html",
         {
-            "page": page,
-            "manage_url": manage,
+            "page": shown.model,
+            "manage_url": shown.extra["manage"],
             "form": fields,
             "notice": notice,
             "error": error,
@@ -486,9 +508,84 @@ def _render_saved(
     )
 
 
-def _save(subs: Subscriptions, user: UserAccount, data: SavedSearchCreate) -> SavedSearchCreated:
+def _prefilled(call: Call, shown: Shown[SavedSearchesPage]) -> Response:
+    """The page, its form filled from the search it was opened from."""
+    q = call.request.query_params
+    form = {
+        "q": q.get("q", "")[:500],
+        "category": q.get("category", "")[:32],
+        "org": q.get("org", "")[:200],
+        "has_code": q.get("has_code", ""),
+    }
+    return _render_saved(call, form=form, shown=shown)
+
+
+@twin(
+    router,
+    Api(
+        "/api/saved-searches",
+        SavedSearchesPage,
+        errors={401: {"model": ErrorPublic}},
+        summary="Your saved searches and where their alerts go",
+    ),
+    Page("/saved-searches", respond=_prefilled),
+)
+def saved_searches(pw: PW, user: RequireUser) -> Shown[SavedSearchesPage]:
+    page, manage = _saved_page(subscriptions_of(pw), user)
+    return Shown(page, {"manage": manage})
+
+
+def _saved_search_form(call: Call) -> dict[str, Any]:
     try:
-        saved, sub, confirmation = subs.save_search(user.id, user.email, data)
+        filters = SearchFilters(
+            date_from=parse_date(call.value("from"), "from"),
+            date_to=parse_date(call.value("to"), "to"),
+            category=call.value("category").strip() or None,
+            organization=call.value("org").strip() or None,
+            has_code=True if parse_bool(call.value("has_code"), "has_code") else None,
+        )
+    except ParamError as exc:
+        raise FormError({exc.field: exc.message}) from None
+    name = call.value("name").strip()[:120] or None
+    data = SavedSearchCreate(q=call.value("q")[:500], filters=filters, name=name)
+    if not data.q and filters.is_empty():
+        raise FormError({"q": "Query: type something to search for (or pick a filter)"})
+    return {"body": data}
+
+
+def _saved_search_refused(call: Call, exc: HTTPException) -> Response:
+    """The form again: with its field errors, or with why it was not saved."""
+    form = {k: call.value(k) for k in ("q", "name", "category", "org", "has_code")}
+    if isinstance(exc, FormError):
+        return _render_saved(call, form=form, errors=exc.errors, status_code=exc.status_code)
+    return _render_saved(call, form=form, error=str(exc.detail), status_code=exc.status_code)
+
+
+@twin(
+    router,
+    Api(
+        "POST /api/saved-searches",
+        SavedSearchCreated,
+        status=201,
+        errors={401: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
+        summary="Save a search: its new matches come with your email digest",
+    ),
+    Page(
+        "POST /saved-searches",
+        form=_saved_search_form,
+        respond=lambda call, created: _render_saved(call, notice=created.message),
+        failed=_saved_search_refused,
+    ),
+    CSRF,
+)
+def saved_search_create(
+    request: Request, pw: PW, user: RequireUser, body: SavedSearchCreate
+) -> SavedSearchCreated:
+    if not body.q and body.filters.is_empty():
+        raise HTTPException(status_code=422, detail="q: give a query or at least one filter")
+    _limit(request, user.email)  # saving may mail a confirmation link
+    try:
+        saved, sub, confirmation = subscriptions_of(pw).save_search(user.id, user.email, body)
     except TooManySavedSearchesError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     if confirmation == "sent":
@@ -504,110 +601,25 @@ def _save(subs: Subscriptions, user: UserAccount, data: SavedSearchCreate) -> Sa
     return SavedSearchCreated(saved_search=saved.public(), alerts=sub.status, message=message)
 
 
-@router.get("/saved-searches", response_class=HTMLResponse, include_in_schema=False)
-def saved_searches_page(
-    request: Request,
-    pw: PW,
-    user: RequireUser,
-    q: str = "",
-    category: str = "",
-    org: str = "",
-    has_code: str = "",
-) -> HTMLResponse:
-    form = {"q": q[:500], "category": category[:32], "org": org[:200], "has_code": has_code}
-    return _render_saved(request, _subs(pw), user, form=form)
-
-
-@router.post(
-    "/saved-searches", response_class=HTMLResponse, include_in_schema=False, dependencies=[CSRF]
-)
-def saved_searches_form(
-    request: Request,
-    pw: PW,
-    user: RequireUser,
-    q: FormStr = "",
-    name: FormStr = "",
-    category: FormStr = "",
-    org: FormStr = "",
-    has_code: FormStr = "",
-    date_from: Annotated[str, Form(alias="from")] = "",
-    date_to: Annotated[str, Form(alias="to")] = "",
-) -> HTMLResponse:
-    subs = _subs(pw)
-    form = {"q": q, "name": name, "category": category, "org": org, "has_code": has_code}
-    try:
-        filters = SearchFilters(
-            date_from=parse_date(date_from, "from"),
-            date_to=parse_date(date_to, "to"),
-            category=category.strip() or None,
-            organization=org.strip() or None,
-            has_code=True if parse_bool(has_code, "has_code") else None,
-        )
-        data = SavedSearchCreate(q=q[:500], filters=filters, name=name.strip()[:120] or None)
-    except ParamError as exc:
-        return _render_saved(
-            request, subs, user, form=form, errors={exc.field: exc.message}, status_code=422
-        )
-    if not data.q and filters.is_empty():
-        return _render_saved(
-            request,
-            subs,
-            user,
-            form=form,
-            errors={"q": "Query: type something to search for (or pick a filter)"},
-            status_code=422,
-        )
-    try:
-        _limit(request, user.email)  # saving may mail a confirmation link
-        created = _save(subs, user, data)
-    except HTTPException as exc:
-        return _render_saved(
-            request, subs, user, form=form, error=str(exc.detail), status_code=exc.status_code
-        )
-    return _render_saved(request, subs, user, notice=created.message)
-
-
-@router.post("/saved-searches/{search_id}/delete", include_in_schema=False, dependencies=[CSRF])
-def saved_search_delete_form(pw: PW, user: RequireUser, search_id: int) -> Response:
-    _subs(pw).store.delete_search(search_id, user_id=user.id)
+def _to_saved_searches(call: Call, result: object) -> Response:
     return RedirectResponse("/saved-searches", status_code=303)
 
 
-@router.get(
-    "/api/saved-searches",
-    response_model=SavedSearchesPage,
-    responses={401: {"model": ErrorPublic}},
-    summary="Your saved searches and where their alerts go",
+@twin(
+    router,
+    Api(
+        "DELETE /api/saved-searches/{search_id}",
+        status=204,
+        errors={401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}},
+        summary="Delete one of your saved searches",
+    ),
+    Page(
+        "POST /saved-searches/{search_id}/delete",
+        respond=_to_saved_searches,
+        failed=lambda call, exc: _to_saved_searches(call, None) if exc.status_code == 404 else None,
+    ),
+    CSRF,
 )
-def saved_searches_api(pw: PW, user: RequireUser) -> SavedSearchesPage:
-    return _saved_page(_subs(pw), user)[0]
-
-
-@router.post(
-    "/api/saved-searches",
-    status_code=201,
-    response_model=SavedSearchCreated,
-    dependencies=[CSRF],
-    responses={401: {"model": ErrorPublic}, 409: {"model": ErrorPublic}},
-    summary="Save a search: its new matches come with your email digest",
-)
-def saved_search_create_api(
-    request: Request, pw: PW, user: RequireUser, body: SavedSearchCreate
-) -> SavedSearchCreated:
-    if not body.q and body.filters.is_empty():
-        raise HTTPException(status_code=422, detail="q: give a query or at least one filter")
-    _limit(request, user.email)  # saving may mail a confirmation link
-    return _save(_subs(pw), user, body)
-
-
-@router.delete(
-    "/api/saved-searches/{search_id}",
-    status_code=204,
-    dependencies=[CSRF],
-    responses={401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}},
-    summary="Delete one of your saved searches",
-)
-def saved_search_delete_api(pw: PW, user: RequireUser, search_id: int) -> Response:
-    if not _subs(pw).store.delete_search(search_id, user_id=user.id):
+def saved_search_delete(pw: PW, user: RequireUser, search_id: int) -> None:
+    if not subscriptions_of(pw).store.delete_search(search_id, user_id=user.id):
         raise HTTPException(status_code=404, detail="You have no saved search with that id.")
-    return Response(status_code=204)

@@ -1,0 +1,409 @@
+"""``paperwire ingest …``, ``paperwire search``, ``paperwire show``, ``paperwire status``:
+papers in (every source, idempotent) and papers out (the same models the web API returns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from paperwire.cli.common import (
+    EmbedOpt,
+    HomeOpt,
+    console,
+    error,
+    open_app,
+    out,
+    progress_bar,
+    run_embed,
+)
+from paperwire.core import Paperwire
+from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.search.matches import describe_match
+
+app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
+ingest_app = typer.Typer(
+    help="Import papers from a source (idempotent; safe to rerun).", no_args_is_help=True
+)
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    t = Table(title=f"ingest {summary.source}", show_header=True)
+    for col in ("added", "updated", "unchanged", "rejected", "seconds"):
+        t.add_column(col, justify="right")
+    t.add_row(
+        *(
+            str(getattr(summary, c))
+            for c in ("added", "updated", "unchanged", "rejected", "seconds")
+        )
+    )
+    console.print(t)
+    for r in summary.rejections[:50]:
+        console.print(f"[yellow]rejected[/] {escape(str(r))}", soft_wrap=True, highlight=False)
+    if summary.rejected > 50:
+        console.print(f"[yellow]… and {summary.rejected - 50} more rejections[/]")
+
+
+def run_ingest(
+    pw: Paperwire, items: Iterable[PaperRecord | Rejection], source: str, total: int | None = None
+) -> IngestSummary:
+    from paperwire.services.ingest import ingest_records
+
+    with progress_bar() as bar:
+        task = bar.add_task(f"ingest {source}", total=total)
+        try:
+            summary = ingest_records(pw, items, source, on_progress=lambda n: bar.advance(task, n))
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
+            raise typer.Exit(130) from None
+    _print_summary(summary)
+    return summary
+
+
+def _exit_for(summary: IngestSummary) -> None:
+    # Exit 2 tells scripts that something was rejected while the rest landed.
+    if summary.rejected:
+        raise typer.Exit(2)
+
+
+def _count_day_files(path: Path, since: dt.date | None, until: dt.date | None) -> int:
+    n = 0
+    for f in path.glob("*.json"):
+        try:
+            day = dt.date.fromisoformat(f.stem)
+        except ValueError:
+            continue
+        if (since is None or day >= since) and (until is None or day <= until):
+            try:
+                n += len(json.loads(f.read_bytes()))
+            except ValueError:
+                n += 1  # reported as one rejection by the importer
+
+    return n
+
+
+@ingest_app.command("hf-daily")
+def ingest_hf_daily(
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="Folder of YYYY-MM-DD.json files (offline); omit to fetch the live API."
+        ),
+    ] = None,
+    since: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"], help="First day (default: 7 days ago for live fetches)."
+        ),
+    ] = None,
+    until: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default: today).")
+    ] = None,
+    embed: EmbedOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Hugging Face daily papers: live `/api/daily_papers` or a folder of day files."""
+    from paperwire.sources.http import SourceError
+
+    pw = open_app(home)
+    d_since = since.date() if since else None
+    d_until = until.date() if until else None
+    try:
+        summary = ingest_hf(pw, from_dir, d_since, d_until)
+    except SourceError as e:
+        # Days fetched before the failure are stored; the next run fetches the rest.
+        # (`paperwire up` catches this itself to fall back to --offline-dir.)
+        error(f"{e}")
+        raise typer.Exit(1) from None
+    if embed:
+        run_embed(pw)
+    _exit_for(summary)
+
+
+def ingest_hf(
+    pw: Paperwire, from_dir: Path | None, since: dt.date | None, until: dt.date | None
+) -> IngestSummary:
+    """HF daily papers from a folder of day files, or live (also ``paperwire up``)."""
+    from paperwire.sources import hf_daily
+    from paperwire.sources.http import make_client
+
+    if from_dir is not None:
+        if not from_dir.is_dir():
+            error(f"--from {from_dir}: not a directory")
+            raise typer.Exit(1)
+        total = _count_day_files(from_dir, since, until)
+        return run_ingest(pw, hf_daily.read_hf_daily_dir(from_dir, since, until), "hf-daily", total)
+    today = dt.datetime.now(dt.UTC).date()
+    since = since or today - dt.timedelta(days=7)
+    until = until or today
+    s = pw.settings
+    with make_client(s.http_timeout) as client:
+        items = hf_daily.fetch_hf_daily(client, s.hf_api_url, since, until, s.http_retries)
+        summary = run_ingest(pw, items, "hf-daily")
+    pw.store.set_meta("hf-daily:last_day", until.isoformat())
+    return summary
+
+
+@ingest_app.command("arxiv-listings")
+def ingest_arxiv_listings(
+    path: Annotated[
+        Path, typer.Argument(help="A .jsonl(.gz) file or a folder of them.", exists=True)
+    ],
+    embed: EmbedOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """arXiv listing rows (id, title, authors, categories, comment, summary, listing_date)."""
+    from paperwire.sources.arxiv_listings import read_arxiv_listings
+
+    pw = open_app(home)
+    summary = run_ingest(pw, read_arxiv_listings(path), "arxiv-listings")
+    if embed:
+        run_embed(pw)
+    _exit_for(summary)
+
+
+@ingest_app.command("arxiv")
+def ingest_arxiv(
+    category: Annotated[
+        str, typer.Option(help="arXiv category (API) or set (OAI), e.g. cs.CL or cs.")
+    ] = "cs.CL",
+    since: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    until: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"])] = None,
+    oai: Annotated[
+        bool,
+        typer.Option(
+            "--oai",
+            help="Bulk harvest via OAI-PMH (arXiv metadata format) instead of the search API.",
+        ),
+    ] = False,
+    embed: EmbedOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """The live arXiv API (Atom) by category and submission date, or OAI-PMH for bulk."""
+    from paperwire.sources import arxiv_api
+    from paperwire.sources.http import SourceError, make_client
+
+    pw = open_app(home)
+    s = pw.settings
+    today = dt.datetime.now(dt.UTC).date()
+    d_until = until.date() if until else today
+    d_since = since.date() if since else d_until - dt.timedelta(days=2)
+    with make_client(s.http_timeout) as client:
+        if oai:
+            items = arxiv_api.fetch_arxiv_oai(
+                client, s.arxiv_oai_url, category, d_since, d_until, retries=s.http_retries
+            )
+        else:
+            items = arxiv_api.fetch_arxiv_api(
+                client, s.arxiv_api_url, category, d_since, d_until, retries=s.http_retries
+            )
+        try:
+            summary = run_ingest(pw, items, "arxiv")
+        except SourceError as e:
+            error(f"{e}")
+            raise typer.Exit(1) from None
+    if embed:
+        run_embed(pw)
+    _exit_for(summary)
+
+
+@ingest_app.command("table")
+def ingest_table(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSON, JSONL(.gz) or Parquet file.", exists=True, dir_okay=False
+        ),
+    ],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="FIELD=COLUMN, repeatable, e.g. --map abstract=paper_abstract."),
+    ] = None,
+    embed: EmbedOpt = False,
+    home: HomeOpt = None,
+) -> None:
+    """Any table of papers; columns are matched by name or mapped with --map."""
+    from paperwire.sources.table import parse_mapping, read_table
+
+    try:
+        mapping = parse_mapping(map_ or [])
+        items: Iterator[PaperRecord | Rejection] = read_table(path, mapping or None)
+        pw = open_app(home)
+        summary = run_ingest(pw, items, "table")
+    except ValueError as e:
+        error(f"{e}")
+        raise typer.Exit(1) from None
+    if embed:
+        run_embed(pw)
+    _exit_for(summary)
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str | None,
+        typer.Argument(
+            help='Words, "quoted phrases", author:"Name", arXiv ids (see README, Query '
+            "syntax). Long prose (a pasted abstract) is searched as plain text."
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Search by example: the text of this file (an abstract, a draft, `-` for "
+            "stdin), as plain text (no query syntax).",
+        ),
+    ] = None,
+    date_from: Annotated[
+        dt.datetime | None,
+        typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after."),
+    ] = None,
+    date_to: Annotated[
+        dt.datetime | None,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Published on or before."),
+    ] = None,
+    category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation (name or slug).")] = None,
+    has_code: Annotated[
+        bool | None,
+        typer.Option(
+            "--has-code/--no-code", help="Only papers with (or without) a code repository."
+        ),
+    ] = None,
+    sort: Annotated[
+        SortOrder,
+        typer.Option(help="relevance, or newest / upvotes: every match, sorted."),
+    ] = SortOrder.relevance,
+    mode: Annotated[SearchMode, typer.Option(help="hybrid, keyword or semantic.")] = (
+        SearchMode.hybrid
+    ),
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    offset: Annotated[int, typer.Option(min=0, max=1000, help="Skip this many results.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the SearchResponse as JSON.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Search papers (hybrid keyword + semantic by default)."""
+    if (query is None) == (file is None):
+        error("give a query or --file, not both")
+        raise typer.Exit(2)
+    if file is not None:
+        try:
+            text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            error(f"cannot read {file}: {e}")
+            raise typer.Exit(1) from None
+        if not text.strip():
+            error(f"{file} is empty")
+            raise typer.Exit(1)
+    else:
+        text = query or ""
+    pw = open_app(home)
+    req = SearchRequest(
+        q=text,
+        filters=SearchFilters(
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            category=category,
+            organization=org,
+            has_code=has_code,
+        ),
+        sort=sort,
+        mode=mode,
+        limit=limit,
+        offset=offset,
+        as_text=file is not None,
+    )
+    res = pw.search.search(req)
+    if as_json:
+        sys.stdout.write(res.model_dump_json(indent=2) + "\n")
+        return
+    if not res.hits:
+        out.print(
+            "no results: no paper holds these words or is close in meaning"
+            if res.semantic_used
+            else "no results"
+        )
+    for n, hit in enumerate(res.hits, offset + 1):
+        p = hit.paper
+        title = "".join(f"[bold yellow]{x.text}[/]" if x.hit else x.text for x in hit.title_parts)
+        snippet = "".join(f"[yellow]{x.text}[/]" if x.hit else x.text for x in hit.snippet)
+        date = p.published_at.date().isoformat() if p.published_at else "?"
+        who = p.organization or f"{p.author_count} authors"
+        out.print(f"[bold]{n}.[/] {title}", highlight=False)
+        why = describe_match(hit.matched_by, hit.matched_terms)
+        out.print(
+            f"   {p.arxiv_id} · {date} · {who} · ▲ {p.upvotes} · {why}",
+            highlight=False,
+            style="dim",
+        )
+        out.print(f"   {snippet}", highlight=False)
+    note = (
+        ""
+        if res.semantic_used or mode == SearchMode.keyword
+        else " (keyword only: no embeddings yet — run `paperwire embed`)"
+    )
+    plain = " (searched as plain text)" if res.as_text and file is None else ""
+    console.print(f"{res.total} results in {res.took_ms:.1f} ms{note}{plain}")
+
+
+@app.command()
+def show(
+    arxiv_id: Annotated[str, typer.Argument(help="arXiv id or URL.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Print one paper with its similar papers."""
+    from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
+
+    pw = open_app(home)
+    try:
+        aid = normalize_arxiv_id(arxiv_id)
+    except InvalidArxivId as e:
+        error(f"{e}")
+        raise typer.Exit(1) from None
+    from paperwire.services.papers import paper as paper_with_similar
+
+    paper = paper_with_similar(pw, aid)
+    if paper is None:
+        error(f"paper {aid} is not in this paperwire (ingest it first)")
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(paper.model_dump_json(indent=2) + "\n")
+        return
+    out.print(f"[bold]{paper.title}[/]", highlight=False)
+    out.print(", ".join(paper.authors), style="dim", highlight=False)
+    out.print(f"{paper.links.arxiv} · ▲ {paper.upvotes}", highlight=False)
+    out.print(paper.abstract, highlight=False)
+    if paper.similar:
+        out.print(f"\n[bold]Similar papers[/] ({paper.similar_method}):")
+        for c in paper.similar:
+            out.print(f"  {c.arxiv_id}  {c.title}", highlight=False)
+            shared = paper.similar_terms.get(c.arxiv_id)
+            if shared:
+                out.print(f"      shares: {', '.join(shared)}", style="dim", highlight=False)
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Counts: papers, embeddings done and pending, index documents."""
+    st = open_app(home).status()
+    if as_json:
+        sys.stdout.write(st.model_dump_json(indent=2) + "\n")
+        return
+    for k, v in st.model_dump().items():
+        out.print(f"{k:>20}: {v}", highlight=False)

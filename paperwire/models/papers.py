@@ -1,0 +1,138 @@
+"""Papers: what an importer produces, what a list or a page shows, what a feed returns.
+
+Schemas per use: ``PaperRecord`` is what an importer produces (``Rejection`` what it could
+not use, ``IngestSummary`` the count of one import), ``PaperCard`` what a list shows,
+``PaperPublic`` what a paper page shows, ``FeedPage`` what the daily/weekly/monthly feed
+and its JSON twin return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PaperRecord(BaseModel):
+    """One normalised paper as a source saw it (not yet merged with other sources)."""
+
+    model_config = ConfigDict(frozen=False)
+
+    arxiv_id: str
+    source: str = Field(description="Importer that produced the record, e.g. `hf-daily`.")
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    organization: str | None = Field(None, description="Display name, e.g. `NVIDIA`.")
+    organization_id: str | None = Field(None, description="Slug, e.g. `nvidia`.")
+    published_at: dt.datetime | None = None
+    featured_on: dt.date | None = Field(None, description="Day the paper was featured.")
+    upvotes: int | None = None
+    num_comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    ai_summary: str | None = None
+    thumbnail: str | None = None
+    submitted_by: str | None = None
+
+
+class Rejection(BaseModel):
+    """A record an importer could not use: where it was and why."""
+
+    location: str = Field(description="File and line (or record number / URL).")
+    record: str | None = Field(None, description="The record's id when it could be read.")
+    field: str | None = None
+    reason: str
+
+    def __str__(self) -> str:
+        parts = [self.location]
+        if self.record:
+            parts.append(f"record {self.record}")
+        if self.field:
+            parts.append(f"field {self.field!r}")
+        return f"{': '.join(parts)}: {self.reason}"
+
+
+class IngestSummary(BaseModel):
+    source: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+class Links(BaseModel):
+    arxiv: str
+    pdf: str
+    github: str | None = None
+    project_page: str | None = None
+    page: str = Field(description="This paper's page on the paperwire site.")
+
+
+class PaperCard(BaseModel):
+    """What a feed or result list shows for one paper (mirrors the anchor's cards)."""
+
+    arxiv_id: str
+    title: str
+    teaser: str
+    author_count: int
+    first_authors: list[str]
+    organization: str | None = None
+    organization_id: str | None = None
+    published_at: dt.datetime | None = None
+    featured_on: dt.date | None = None
+    upvotes: int = 0
+    num_comments: int = 0
+    github_stars: int | None = None
+    has_code: bool = False
+    categories: list[str] = Field(default_factory=list)
+    links: Links
+
+
+class PaperPublic(PaperCard):
+    """Everything on a paper page."""
+
+    abstract: str
+    authors: list[str]
+    comment: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    ai_summary: str | None = None
+    github_repo: str | None = None
+    project_page: str | None = None
+    featured_days: list[dt.date] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    similar: list[PaperCard] = Field(default_factory=list)
+    similar_method: str | None = Field(
+        None, description="`fused` (meaning + shared terms), `semantic` or `keyword`."
+    )
+    similar_terms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per similar paper (arXiv id): the key terms it shares with this one.",
+    )
+
+
+class Period(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+
+
+class FeedPage(BaseModel):
+    date: dt.date
+    period: Period
+    start: dt.date
+    end: dt.date = Field(description="Inclusive last day of the period.")
+    prev_date: dt.date | None = Field(None, description="Nearest earlier period with papers.")
+    next_date: dt.date | None = Field(None, description="Nearest later period with papers.")
+    papers: list[PaperCard]

@@ -1,0 +1,107 @@
+"""Search: the request (filters, sort, mode), the response and its highlighted hits.
+
+``SearchFilters`` is also the filter contract every index backend honours
+(``paperwire.index.base``) and what a saved search stores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from paperwire.models.papers import PaperCard
+
+
+class SortOrder(StrEnum):
+    relevance = "relevance"
+    newest = "newest"
+    upvotes = "upvotes"
+
+
+class SearchMode(StrEnum):
+    hybrid = "hybrid"
+    keyword = "keyword"
+    semantic = "semantic"
+
+
+class SearchFilters(BaseModel):
+    """Filters every index backend must honour."""
+
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    category: str | None = None
+    organization: str | None = None
+    has_code: bool | None = None
+
+    def is_empty(self) -> bool:
+        return not any(v is not None for v in self.model_dump().values())
+
+
+class SearchRequest(BaseModel):
+    q: str = ""
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    sort: SortOrder = SortOrder.relevance
+    mode: SearchMode = SearchMode.hybrid
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=1000)
+    as_text: bool = Field(
+        False, description="Search the query as plain text: no quotes, operators or ids."
+    )
+
+
+class SnippetPart(BaseModel):
+    text: str
+    hit: bool = False
+
+
+class SearchHit(BaseModel):
+    paper: PaperCard
+    score: float
+    matched_by: list[str] = Field(
+        description="`id` (typed), `keyword` (holds the query's words: a keyword match), "
+        "`semantic` (close in meaning: above the semantic floor)."
+    )
+    matched_terms: list[str] = Field(
+        default_factory=list, description="The query's words found in the title or abstract."
+    )
+    title_parts: list[SnippetPart]
+    snippet: list[SnippetPart]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    mode: SearchMode
+    sort: SortOrder
+    filters: SearchFilters
+    total: int = Field(
+        description="Every match of this order: in relevance order full and partial keyword "
+        "matches, else full ones; semantic matches above the floor; typed ids."
+    )
+    offset: int
+    limit: int
+    semantic_used: bool
+    took_ms: float
+    hits: list[SearchHit]
+    as_text: bool = Field(False, description="The query was searched as plain text.")
+
+
+class SimilarHit(BaseModel):
+    paper: PaperCard
+    score: float
+    shared_terms: list[str] = Field(
+        default_factory=list, description="Key terms of the seed paper this one also has."
+    )
+
+
+class SimilarPage(BaseModel):
+    """Papers ranked by similarity to one paper, a page at a time."""
+
+    paper: PaperCard
+    method: str | None = Field(None, description="`fused`, `semantic` or `keyword`.")
+    filters: SearchFilters
+    total: int = Field(description="Papers that can be paged through in this ranking.")
+    offset: int
+    limit: int
+    hits: list[SimilarHit]

@@ -1,0 +1,11 @@
+"""The tables, one module per area: ``papers``, ``community``, ``subscriptions``.
+
+Importing this package registers every table on ``Base.metadata`` (what Alembic's
+``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
+in ``store/migrations/versions``.
+"""
+
+from paperwire.store.schema import community, papers, subscriptions
+from paperwire.store.schema.base import Base
+
+__all__ = ["Base", "community", "papers", "subscriptions"]

@@ -1,0 +1,423 @@
+"""Highlighted snippets and teasers for result cards (plain text; templates escape).
+
+Rules shared by every function here:
+
+* The text is whitespace-normalised first (runs of whitespace, including arXiv's hard
+  line breaks, become one space; ends stripped). Joining ``part.text`` of the returned
+  parts gives exactly the snippet: that normalised text, or a window of it with "…"
+  where it was cut.
+* Words are runs of letters, digits and combining marks (the same definition as
+  ``paperwire.text.tokens.tokenize``); only whole words are marked, so ``cat`` never
+  lights up inside ``category``, and each hit part is exactly one matched word.
+* Matching is case-insensitive and stemming-aware (Snowball English via PyStemmer):
+  ``pruning`` marks ``pruned`` and ``Pruning``. Words the stemmer leaves alone get a
+  plural fallback so ``LLM`` marks ``LLMs``. Terms are tokenised like queries, so a
+  phrase passed as one term marks each of its words.
+* Common English stop words (``the``, ``of``, …) are not highlighted unless every term
+  is one.
+* Cuts fall on whitespace. Only when no whitespace is in reach (a very long URL,
+  unspaced CJK text, a tiny ``max_chars``) is a word cut, at a word-character boundary
+  if possible. The result never exceeds ``max_chars`` characters (for
+  ``max_chars`` >= 1).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import Stemmer
+
+from paperwire.models.search import SnippetPart
+from paperwire.text.tokens import tokenize, word_or_mark_pattern, word_pattern
+
+__all__ = ["best_snippet", "highlight", "teaser", "terms_present"]
+
+ELLIPSIS = "…"
+
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "being",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "may",
+        "might",
+        "more",
+        "most",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "over",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "under",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "you",
+        "your",
+    ]
+)
+
+_WORD = word_pattern()
+_WORD_OR_MARK = word_or_mark_pattern()
+_WS = re.compile(r"\s+")
+# End of a sentence: terminal punctuation, optional closing quotes/brackets, a space.
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?= )")
+_SENTENCE_CLOSE = re.compile(r"[.!?…][\"')\]]*$")
+_TRAILING_JOINERS = ",;:-–—(/"
+
+_local = threading.local()
+
+
+def _stem(word: str) -> str:
+    """Snowball English stem; one stemmer per thread (they are not thread-safe)."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = Stemmer.Stemmer("english")
+        _local.stemmer = stemmer
+    try:
+        return str(stemmer.stemWord(word))
+    except (UnicodeError, ValueError):  # e.g. lone surrogates
+        return word
+
+
+def _keys(word: str) -> list[str]:
+    """Match keys of a lowercase word: itself, its stem, a plural fallback."""
+    stem = _stem(word)
+    keys = [word, stem]
+    if stem == word and len(word) > 2 and word.endswith("s"):
+        keys.append(_stem(word[:-1]))
+    return keys
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_keys(word: str) -> tuple[str, ...]:
+    """``_keys`` of a word as it appears in text (NFKC, lowercased), cached: snippets of
+    one result page stem thousands of words, mostly the same few hundred."""
+    return tuple(_keys(unicodedata.normalize("NFKC", word).lower()))
+
+
+class _Matcher:
+    def __init__(self, terms: Sequence[str]) -> None:
+        tokens = [t for term in terms for t in tokenize(term)]
+        content = [t for t in tokens if t not in STOP_WORDS]
+        self._ids: dict[str, int] = {}
+        for token in content or tokens:
+            term_id = self._ids.get(_stem(token), len(self._ids))
+            for key in _keys(token):
+                self._ids.setdefault(key, term_id)
+        # word as written → term id (-1: no term); matchers are shared per query
+        # (``_matcher``), so a result page looks each distinct word up once.
+        self._memo: dict[str, int] = {}
+        # Stemming keeps a word's first letter (Snowball English removes no prefixes),
+        # so an ASCII word whose first letter starts no key cannot match: no stemming.
+        self.first_letters = frozenset(key[0] for key in self._ids if key)
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    def match(self, word: str) -> int | None:
+        """The id of the query term that ``word`` matches (same id per stem), or None."""
+        term_id = self._memo.get(word)
+        if term_id is None:
+            term_id = next((self._ids[k] for k in _word_keys(word) if k in self._ids), -1)
+            if len(self._memo) < 100_000:
+                self._memo[word] = term_id
+        return None if term_id < 0 else term_id
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(terms: tuple[str, ...]) -> _Matcher:
+    return _Matcher(terms)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    term: int
+
+
+def _normalize(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
+    """Every word of ``text`` that matches a query term, in text order.
+
+    The hot path of a result page (~200 words per abstract, 20–30 abstracts): instead of
+    a Python step per word, the distinct words are collected by the regex engine, matched
+    once each, and only the few that match are located again with ``str.find``.
+    """
+    matcher = _matcher(tuple(terms))
+    if not matcher:
+        return []
+    found: dict[str, int] = {}
+    for word in set(_WORD.findall(text)):
+        if word.isascii() and word[0].lower() not in matcher.first_letters:
+            continue
+        term = matcher.match(word)
+        if term is not None:
+            found[word] = term
+    hits: list[_Hit] = []
+    for word, term in found.items():
+        size = len(word)
+        at = text.find(word)
+        while at >= 0:
+            if _is_token(text, at, size):
+                hits.append(_Hit(at, at + size, term))
+            at = text.find(word, at + 1)
+    hits.sort(key=lambda hit: hit.start)
+    return hits
+
+
+def _is_token(text: str, start: int, size: int) -> bool:
+    """Whether ``_WORD.finditer(text)`` yields a token at exactly ``[start, start+size)``."""
+    m = _WORD.match(text, start)
+    if m is None or m.end() != start + size:
+        return False
+    before = start - 1
+    while before >= 0 and _WORD_OR_MARK.match(text, before) and not _WORD.match(text, before):
+        before -= 1  # combining marks: part of a token only if a letter/digit precedes them
+    return before < 0 or not _WORD.match(text, before)
+
+
+def _is_word_char(ch: str) -> bool:
+    return _WORD.fullmatch(ch) is not None or unicodedata.category(ch).startswith("M")
+
+
+def _cut_end(text: str, start: int, limit: int) -> int:
+    """The best end ``e`` with ``start < e <= limit`` that does not split a word."""
+    if limit >= len(text):
+        return len(text)
+    if limit <= start:
+        return min(start + 1, len(text))
+    space = text.rfind(" ", start + 1, limit + 1)
+    if space > start:
+        end = space
+        while end > start + 1 and text[end - 1] in _TRAILING_JOINERS + " ":
+            end -= 1
+        return end
+    for end in range(limit, start, -1):  # no whitespace in reach: word-char boundary
+        if not (_is_word_char(text[end - 1]) and _is_word_char(text[end])):
+            return end
+    return limit
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Start offsets of sentences: after ``. ``/``! ``/``? `` unless lowercase follows."""
+    starts = [0]
+    for m in _SENTENCE_END.finditer(text):
+        nxt = m.end() + 1
+        if nxt < len(text) and not text[nxt].islower():
+            starts.append(nxt)
+    return starts
+
+
+def _ends_sentence(text: str, end: int) -> bool:
+    return _SENTENCE_CLOSE.search(text, max(0, end - 8), end) is not None
+
+
+def _parts(
+    text: str, start: int, end: int, hits: Sequence[_Hit], prefix: str, suffix: str
+) -> list[SnippetPart]:
+    parts: list[SnippetPart] = []
+    plain = prefix
+    pos = start
+    for hit in hits:
+        if hit.start < start or hit.end > end:
+            continue
+        plain += text[pos : hit.start]
+        if plain:
+            parts.append(SnippetPart(text=plain))
+        parts.append(SnippetPart(text=text[hit.start : hit.end], hit=True))
+        plain = ""
+        pos = hit.end
+    plain += text[pos:end] + suffix
+    if plain:
+        parts.append(SnippetPart(text=plain))
+    return parts
+
+
+def _head(text: str, hits: Sequence[_Hit], max_chars: int | None) -> list[SnippetPart]:
+    """The whole text, or its first ``max_chars`` characters cut at a word with "…"."""
+    if not text or (max_chars is not None and max_chars <= 0):
+        return []
+    if max_chars is None or len(text) <= max_chars:
+        return _parts(text, 0, len(text), hits, "", "")
+    end = _cut_end(text, 0, max_chars - len(ELLIPSIS))
+    if end > max_chars - len(ELLIPSIS):  # max_chars == 1: nothing fits before "…"
+        return [SnippetPart(text=ELLIPSIS)]
+    return _parts(text, 0, end, hits, "", ELLIPSIS)
+
+
+def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> list[SnippetPart]:
+    """Mark ``terms`` in the whole ``text`` (e.g. a title), cut to ``max_chars`` if set."""
+    norm = _normalize(text)
+    return _head(norm, _find_hits(norm, terms), max_chars)
+
+
+def terms_present(texts: Sequence[str], terms: Sequence[str]) -> list[str]:
+    """The ``terms`` (their first spelling, in order) that ``texts`` contain, matched as
+    highlighting matches them (stems, plural fallback, stop words only when every term
+    is one): what a "matched by words: …" label or a "shared terms" line shows."""
+    matcher = _matcher(tuple(terms))
+    if not matcher:
+        return []
+    found: set[int] = set()
+    for text in texts:
+        for word in set(_WORD.findall(text)):
+            hit = matcher.match(word)
+            if hit is not None:
+                found.add(hit)
+    out: list[str] = []
+    seen: set[int] = set()
+    for term in terms:
+        for token in tokenize(term):
+            term_id = matcher.match(token)
+            if term_id in found and term_id not in seen:
+                seen.add(term_id)
+                out.append(token)
+    return out
+
+
+def teaser(text: str, max_chars: int = 220) -> str:
+    """The start of ``text`` for a card: at most ``max_chars``, cut at a word with "…"."""
+    # Normalise only a prefix when it already yields more than max_chars: the cut
+    # happens before its end, so the result is the same as for the whole text.
+    head = text[: 2 * max_chars + 64]
+    norm = _normalize(head)
+    if len(head) < len(text) and len(norm) <= max_chars:
+        norm = _normalize(text)  # mostly whitespace up front: look at everything
+    return "".join(part.text for part in _head(norm, [], max_chars))
+
+
+@dataclass(frozen=True)
+class _Window:
+    start: int
+    end: int
+    prefix: str
+    suffix: str
+    aligned: bool
+
+
+def _window(text: str, start: int, aligned: bool, sentences: Sequence[int], budget: int) -> _Window:
+    """The window from ``start``: whole sentences while they fit, then filled with words
+    up to the budget when more than a third of it is left."""
+    prefix = "" if start == 0 else (ELLIPSIS + " " if aligned else ELLIPSIS)
+    if len(prefix) + len(text) - start <= budget:
+        return _Window(start, len(text), prefix, "", aligned)
+    room = budget - len(prefix) - 2  # worst-case suffix " …"
+    limit = start + max(room, 1)
+    end = start
+    for s in sentences[bisect_left(sentences, start + 1) :]:
+        if s - 1 > limit:
+            break
+        end = s - 1  # the space before the next sentence
+    if end <= start or limit - end > budget // 3:
+        end = _cut_end(text, start, limit)
+    suffix = " " + ELLIPSIS if _ends_sentence(text, end) else ELLIPSIS
+    if len(prefix) + (end - start) + len(suffix) > budget:  # tiny budgets
+        suffix = ELLIPSIS
+    return _Window(start, end, prefix, suffix, aligned)
+
+
+def best_snippet(text: str, terms: Sequence[str], max_chars: int = 280) -> list[SnippetPart]:
+    """The ``max_chars`` window of ``text`` that shows the most distinct query terms.
+
+    Candidate windows start at each sentence and shortly before each hit; they are
+    ranked by distinct terms shown, then sentence alignment, then hits shown, then how
+    soon the first hit comes, then earliest start. Cut ends get "…". The whole text is
+    returned when it fits; with no hit the result is the start of the text, cut at a
+    word with "…".
+    """
+    norm = _normalize(text)
+    hits = _find_hits(norm, terms)
+    if not hits or not norm or max_chars < 8 or len(norm) <= max_chars:
+        return _head(norm, hits, max_chars)
+    sentences = _sentence_starts(norm)
+    starts: dict[int, bool] = dict.fromkeys(sentences, True)
+    lead = max_chars // 4
+    for hit in hits[:500]:
+        sentence = sentences[bisect_left(sentences, hit.start + 1) - 1]
+        if hit.start - sentence <= lead:
+            continue  # the sentence's own window starts close enough
+        space = norm.rfind(" ", 0, hit.start - lead + 1)
+        starts.setdefault(space + 1, False)
+    hit_starts = [hit.start for hit in hits]
+    best: tuple[tuple[int, bool, int, int, int], _Window] | None = None
+    for start, aligned in starts.items():
+        win = _window(norm, start, aligned, sentences, max_chars)
+        shown: list[_Hit] = []
+        for hit in hits[bisect_left(hit_starts, win.start) :]:
+            if hit.end > win.end:
+                break
+            shown.append(hit)
+        if not shown:
+            continue
+        gap = shown[0].start - win.start
+        score = (len({h.term for h in shown}), win.aligned, len(shown), -gap, -win.start)
+        if best is None or score > best[0]:
+            best = (score, win)
+    if best is None:
+        return _head(norm, hits, max_chars)
+    win = best[1]
+    return _parts(norm, win.start, win.end, hits, win.prefix, win.suffix)
