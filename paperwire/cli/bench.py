@@ -547,3 +547,46 @@ def _script(name: str, summary: str) -> None:
 
 for _name, _summary in SCRIPTS.items():
     _script(_name, _summary)
+
+
+@app.command("sorted")
+def sorted_latency(
+    corpus: Annotated[str, typer.Option(help="`74k` (arXiv listings) or `hf`.")] = "74k",
+    rounds: Annotated[int, typer.Option(min=1, help="Times each query runs per sort.")] = 3,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the corpus install lives (default: ~/.cache/paperwire/bench)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Search latency over large match sets in relevance, newest and most-upvoted order."""
+    from paperwire.bench.corpus import CORPORA
+    from paperwire.bench.sorted import run_sorted_bench
+
+    if corpus not in CORPORA:
+        _err.print(f"[red]error:[/] corpus must be one of {', '.join(CORPORA)}")
+        raise typer.Exit(2)
+    result = run_sorted_bench(corpus, rounds=rounds, cache_dir=cache_dir, say=_say)
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    table = Table(
+        title=f"sorted search: {result.corpus}, {result.papers} papers, {result.vectors} vectors"
+    )
+    for col in ("queries", "sort", "n", "p50 ms", "p95 ms", "p99 ms", "median total"):
+        table.add_column(col, justify="left" if col in ("queries", "sort") else "right")
+    for r in result.rows:
+        table.add_row(
+            r.kind,
+            r.sort,
+            str(r.n),
+            f"{r.p50:.1f}",
+            f"{r.p95:.1f}",
+            f"{r.p99:.1f}",
+            f"{r.median_total:.0f}",
+        )
+    _out.print(table)

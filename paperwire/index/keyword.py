@@ -439,8 +439,17 @@ class TantivyKeywordIndex:
             else tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in must])
         )
         hits = searcher.search(q, limit=searcher.num_docs, count=False).hits
-        found = (self._id_of(searcher, cache, address) for _, address in hits)
-        return [arxiv_id for arxiv_id in found if arxiv_id is not None]
+        # The hot loop of a large match set (40k ids at 74.7k papers): inlined _id_of.
+        ids: list[str] = []
+        known = cache.get
+        for _, address in hits:
+            arxiv_id = known((address.segment_ord, address.doc))
+            if arxiv_id is None:
+                arxiv_id = self._id_of(searcher, cache, address)
+                if arxiv_id is None:
+                    continue
+            ids.append(arxiv_id)
+        return ids
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -55,7 +55,7 @@ from paperwire.search.similar import (
 )
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
-from paperwire.text.snippets import best_snippet, highlight, terms_present
+from paperwire.text.snippets import annotate, terms_present
 
 EmbedderProvider = Callable[[], Embedder | None]
 Fusion = Literal["weighted", "rrf"]
@@ -154,7 +154,8 @@ class SearchService:
             scores = dict(zip(ranked.ids, ranked.scores, strict=True))
             page = ranked.ids[req.offset : req.offset + req.limit]
         else:
-            page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset)
+            visible = self.index.keyword_count()
+            page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
 
         # Cards (the expensive part: rows, teasers, links) for the requested page only.
         by_id = self.store.cards(page)
@@ -310,14 +311,14 @@ class SearchService:
         text: tuple[str, str] | None,
     ) -> SearchHit:
         title, abstract = text if text else (card.title, card.teaser)
-        terms = parsed.highlight_terms
+        title_parts, snippet, present = annotate(title, abstract, parsed.highlight_terms)
         return SearchHit(
             paper=card,
             score=score,
             matched_by=matched,
-            matched_terms=terms_present([title, abstract], terms) if terms else [],
-            title_parts=highlight(title, terms, None),
-            snippet=best_snippet(abstract, terms),
+            matched_terms=present,
+            title_parts=title_parts,
+            snippet=snippet,
         )
 
     def _response(

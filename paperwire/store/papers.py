@@ -278,10 +278,16 @@ class PaperStore:
         return out
 
     def sort_page(
-        self, members: AbstractSet[str], sort: SortOrder, limit: int, offset: int
+        self,
+        members: AbstractSet[str],
+        sort: SortOrder,
+        limit: int,
+        offset: int,
+        visible: int | None = None,
     ) -> list[str]:
-        """One page of a search's match set in a store order (see ``match_sort``)."""
-        return sort_page(self.db, members, sort, limit, offset, self.count())
+        """One page of a search's match set in a store order (see ``match_sort``);
+        ``visible`` (papers shown anywhere, e.g. the index's count) saves a count."""
+        return sort_page(self.db, members, sort, limit, offset, visible or self.count())
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(title, abstract)`` per id, for snippets."""

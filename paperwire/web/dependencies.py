@@ -22,7 +22,7 @@ from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, So
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_QUERY_CHARS = 2000
+MAX_QUERY_CHARS = 4000  # room for a pasted abstract (search by example)
 MAX_OFFSET = 1000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
@@ -151,7 +151,7 @@ def feed_params(
 
 # -- search -------------------------------------------------------------------------------
 
-SEARCH_FIELDS = ("q", "from", "to", "category", "org", "has_code", "sort", "mode")
+SEARCH_FIELDS = ("q", "from", "to", "category", "org", "has_code", "sort", "mode", "as_text")
 
 
 @dataclass
@@ -183,6 +183,11 @@ class SearchParams:
         return f"{base}?{qs}" if qs else base
 
     @property
+    def request_as_text(self) -> bool:
+        """Whether the reader asked for plain text (the "similar to this text" box)."""
+        return self.request is not None and self.request.as_text
+
+    @property
     def has_filters(self) -> bool:
         return any(self.raw.get(k) for k in ("from", "to", "category", "org", "has_code"))
 
@@ -209,6 +214,13 @@ def search_params(
     ] = None,
     sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
     mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
+    as_text: Annotated[
+        str | None,
+        Query(
+            description="`true`: search `q` as plain text (no quotes, operators or ids), e.g. "
+            "an abstract to find related work. Prose is detected anyway; see the README."
+        ),
+    ] = None,
     page: Annotated[str | None, Query(description="Result page, from 1.")] = None,
 ) -> SearchParams:
     """Parse the search params; errors are collected per field, never raised."""
@@ -221,6 +233,7 @@ def search_params(
         "has_code": (has_code or "").strip(),
         "sort": (sort or "").strip(),
         "mode": (mode or "").strip(),
+        "as_text": (as_text or "").strip(),
     }
     limit = min(pw.settings.page_size, 100)
     out = SearchParams(raw=raw, limit=limit)
@@ -239,6 +252,7 @@ def search_params(
     d_from = attempt(lambda: parse_date(raw["from"], "from"), None)
     d_to = attempt(lambda: parse_date(raw["to"], "to"), None)
     has = attempt(lambda: parse_bool(raw["has_code"], "has_code"), None)
+    literal = attempt(lambda: parse_bool(raw["as_text"], "as_text"), None)
     order = attempt(
         lambda: _choice(raw["sort"], SortOrder, "sort", SortOrder.relevance), SortOrder.relevance
     )
@@ -264,9 +278,30 @@ def search_params(
         mode=how,
         limit=limit,
         offset=(out.page - 1) * limit,
+        as_text=bool(literal),
     )
     return out
 
 
+def similar_params(
+    pw: PW,
+    date_from: Annotated[
+        str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(alias="to", description="Published on or before (YYYY-MM-DD).")
+    ] = None,
+    category: Annotated[str | None, Query(description="arXiv category, e.g. cs.CL.")] = None,
+    org: Annotated[str | None, Query(description="Organisation slug or name, e.g. nvidia.")] = None,
+    has_code: Annotated[
+        str | None, Query(description="`true`: only papers with code; `false`: only without.")
+    ] = None,
+    page: Annotated[str | None, Query(description="Result page, from 1.")] = None,
+) -> SearchParams:
+    """The similar-papers page's filters and page: the search form without a query."""
+    return search_params(pw, None, date_from, date_to, category, org, has_code, page=page)
+
+
 Search = Annotated[SearchParams, Depends(search_params)]
+SimilarFilters = Annotated[SearchParams, Depends(similar_params)]
 Feed = Annotated[FeedParams, Depends(feed_params)]

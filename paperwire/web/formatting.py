@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from paperwire.models.search import SearchHit
+from paperwire.search.matches import describe_match
+
 MONTHS = (
     "January",
     "February",
@@ -122,13 +125,9 @@ def external_url(value: str | None) -> str:
     return ""
 
 
-MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
-
-
-def matched_by(methods: list[str]) -> str:
-    """``keyword + meaning`` from a hit's ``matched_by``."""
-    labels = [MATCH_LABELS.get(m, m) for m in dict.fromkeys(methods)]
-    return " + ".join(labels)
+def match_label(hit: SearchHit) -> str:
+    """``words: video, diffusion + meaning``: why a search result matched."""
+    return describe_match(hit.matched_by, hit.matched_terms)
 
 
 FILTERS = {
@@ -138,6 +137,6 @@ FILTERS = {
     "compact_number": compact_number,
     "plural": plural,
     "byline": byline,
-    "matched_by": matched_by,
+    "match_label": match_label,
     "external_url": external_url,
 }

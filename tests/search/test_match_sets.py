@@ -13,9 +13,11 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
+import lxml.html
 import numpy as np
 import pytest
 import Stemmer
+from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
@@ -27,6 +29,7 @@ from paperwire.search.query import parse_query
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.match_sort import sort_key
+from paperwire.web import create_app
 from tests.conftest import HF_DAILY, TEST_BACKEND, _create_database, _drop_database
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]
@@ -196,19 +199,30 @@ def test_relevance_ranks_full_and_partial_matches(app: Paperwire) -> None:
 
 
 def test_off_topic_queries_with_filters_find_nothing(app: Paperwire) -> None:
-    orgs = Counter(d.organization for d in Oracle(app).docs if d.organization)
+    docs = Oracle(app).docs
+    orgs = Counter(d.organization for d in docs if d.organization)
     assert orgs["nvidia"] >= 10
     nvidia = SearchFilters(organization="nvidia")
+    recent = SearchFilters(date_from=dt.date(2026, 7, 1))
     for q in (
         "zebra migration patterns in the serengeti",
         "how to bake sourdough bread at home",
         "medieval castles of scotland",
     ):
-        for f in (nvidia, SearchFilters(date_from=dt.date(2026, 7, 1)), SearchFilters()):
+        for f in (nvidia, recent):
             for sort in (SortOrder.relevance, SortOrder.upvotes):
                 res = app.search.search(SearchRequest(q=q, filters=f, sort=sort))
                 assert res.total <= 2, (q, f, sort, [h.paper.title for h in res.hits])
                 assert res.semantic_used
+        # Without filters: a handful at most (the floor lets ~1 in 10,000 papers through
+        # for an off-topic sentence); relevance order may also rank the few papers that
+        # hold a rare word of the query ("migration"), and says which.
+        every = app.search.search(SearchRequest(q=q, sort=SortOrder.upvotes))
+        assert every.total <= 3, (q, [h.paper.title for h in every.hits])
+        ranked = app.search.search(SearchRequest(q=q, limit=100))
+        assert ranked.total <= len(docs) / 100
+        for hit in ranked.hits:
+            assert "keyword" not in hit.matched_by or hit.matched_terms, hit
 
 
 def test_filtered_on_topic_query_lists_only_real_matches(app: Paperwire) -> None:
@@ -308,3 +322,81 @@ def test_store_sort_walk_and_id_paths_agree(app: Paperwire) -> None:
             for offset in (0, 37):
                 got = app.store.sort_page(members, sort, 25, offset)
                 assert got == want[offset : offset + 25]
+
+
+# --- the pages: notices, the "similar to this text" box, similar papers, feeds ---------
+
+
+@pytest.fixture(scope="module")
+def client(app: Paperwire) -> Iterator[TestClient]:
+    with TestClient(create_app(app)) as c:
+        yield c
+
+
+def test_off_topic_page_says_no_close_matches(client: TestClient) -> None:
+    q = {"q": "zebra migration patterns in the serengeti", "org": "nvidia"}
+    api = client.get("/api/search", params=q).json()
+    assert api["total"] == 0 and api["semantic_used"]
+    page = lxml.html.fromstring(client.get("/search", params=q).text)
+    notices = [" ".join(n.text_content().split()) for n in page.xpath("//p[@class='notice']")]
+    assert any("No close matches" in n and "rather than noise" in n for n in notices)
+
+
+def test_search_by_example_box_and_api_flag(client: TestClient, records: list[PaperRecord]) -> None:
+    source = next(r for r in records if r.abstract and len(r.abstract) > 600)
+    text = f'Related to: "{source.title}" {source.abstract}'[:3900]
+    api = client.get("/api/search", params={"q": text, "as_text": "true"}).json()
+    assert api["as_text"] and api["hits"][0]["paper"]["arxiv_id"] == source.arxiv_id
+    page = client.get("/search", params={"q": text, "as_text": "true"})
+    doc = lxml.html.fromstring(page.text)
+    box = doc.xpath("//details[@class='by-example']")
+    assert box and box[0].get("open") is not None
+    assert doc.xpath("//details[@class='by-example']//textarea[@name='q']")[0].text == text
+    assert doc.xpath("//details//input[@name='as_text']/@value") == ["true"]
+    bad = client.get("/api/search", params={"q": "x", "as_text": "maybe"})
+    assert bad.status_code == 422 and "as_text" in bad.json()["detail"]
+
+
+def test_similar_page_and_its_json_twin(client: TestClient, app: Paperwire) -> None:
+    seed = Oracle(app).docs[25].arxiv_id
+    api = client.get(f"/api/papers/{seed}/similar").json()
+    assert api["paper"]["arxiv_id"] == seed and api["method"] == "fused"
+    assert api["total"] > 100 and len(api["hits"]) == api["limit"]
+    page = client.get(f"/papers/{seed}/similar")
+    assert page.status_code == 200
+    doc = lxml.html.fromstring(page.text)
+    links = doc.xpath("//section[@class='cards']//article//h2/a/@href")
+    assert links == [h["paper"]["links"]["page"] for h in api["hits"]]
+    why = doc.xpath("//p[@class='card-why']")
+    assert len(why) == sum(1 for h in api["hits"] if h["shared_terms"])
+    assert doc.xpath("//link[@rel='alternate'][@type='application/json']/@href") == [
+        f"/api/papers/{seed}/similar"
+    ]
+    second = client.get(f"/api/papers/{seed}/similar", params={"page": 2}).json()
+    assert second["offset"] == api["limit"]
+    assert not {h["paper"]["arxiv_id"] for h in second["hits"]} & {
+        h["paper"]["arxiv_id"] for h in api["hits"]
+    }
+    assert 'rel="next"' in page.text
+    coded = client.get(f"/api/papers/{seed}/similar", params={"has_code": "true"}).json()
+    assert coded["hits"] and all(h["paper"]["has_code"] for h in coded["hits"])
+    moved = client.get(f"/api/papers/{seed}v3/similar", follow_redirects=False)
+    assert moved.status_code == 301
+    assert moved.headers["location"] == f"/api/papers/{seed}/similar"
+    assert client.get("/api/papers/2501.99999/similar").status_code == 404
+    bad = client.get(f"/papers/{seed}/similar", params={"from": "yesterday"})
+    assert bad.status_code == 422 and "from" in bad.text
+    # The paper page links here and says why each similar paper is similar.
+    paper = lxml.html.fromstring(client.get(f"/papers/{seed}").text)
+    assert f"/papers/{seed}/similar" in paper.xpath("//a/@href")
+    assert paper.xpath("//section[@class='similar']//p[@class='card-why']")
+
+
+def test_search_feed_lists_the_newest_of_every_match(client: TestClient, app: Paperwire) -> None:
+    q = "video generation"
+    newest = app.search.search(SearchRequest(q=q, sort=SortOrder.newest, limit=50))
+    feed = client.get("/feeds/search.atom", params={"q": q})
+    assert feed.status_code == 200
+    ids = re.findall(r"<id>[^<]*/papers/([^<]+)</id>", feed.text)
+    assert ids == [h.paper.arxiv_id for h in newest.hits]
+    assert newest.total > 50
