@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path(".paperwire")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
-DEFAULT_SEMANTIC_FLOOR = 0.35
+DEFAULT_SEMANTIC_FLOOR = 0.3
 """Cosine (all-MiniLM-L6-v2) a semantic match needs; calibrated in docs/benchmarks.md."""
 DEFAULT_KEYWORD_COVERAGE = 0.75
 """Share of a short query's IDF weight a keyword match holds (``search.matches``)."""

@@ -124,12 +124,14 @@ def run_known_item(
     spans: int = 500,
     modes: Sequence[str] = MODES,
     cache_dir: Path | None = None,
+    embed: bool = True,
     say: Say = _quiet,
 ) -> KnownItemResult:
+    """``embed=False`` skips finishing the corpus's embeddings (for keyword mode)."""
     from paperwire.bench.corpus import corpus_install
     from paperwire.bench.relevance import service_for
 
-    with corpus_install(corpus, cache_dir=cache_dir, say=say) as pw:
+    with corpus_install(corpus, cache_dir=cache_dir, embed=embed, say=say) as pw:
         papers = [(d.arxiv_id, d.title) for b in pw.store.iter_index_docs(None) for d in b]
         queries = sample_queries(papers, titles, spans)
         service = service_for(pw)

@@ -419,6 +419,13 @@ def known_item(
     show_misses: Annotated[
         int, typer.Option("--misses", min=0, help="Print this many misses per row.")
     ] = 0,
+    no_embed: Annotated[
+        bool,
+        typer.Option(
+            "--no-embed",
+            help="Do not finish the corpus's embeddings first (for --mode keyword).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
@@ -437,7 +444,13 @@ def known_item(
         _err.print(f"[red]error:[/] corpus: {', '.join(CORPORA)}; modes: {', '.join(MODES)}")
         raise typer.Exit(2)
     result = run_known_item(
-        corpus, titles=titles, spans=spans, modes=chosen, cache_dir=cache_dir, say=_say
+        corpus,
+        titles=titles,
+        spans=spans,
+        modes=chosen,
+        cache_dir=cache_dir,
+        embed=not no_embed,
+        say=_say,
     )
     _write_json(out, result.as_json())
     if as_json:
