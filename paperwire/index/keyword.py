@@ -340,15 +340,7 @@ class TantivyKeywordIndex:
             # Nested so the SHOULDs stay required-one-of next to the MUST clauses below.
             scoring.append(tantivy.Query.boolean_query(should))
 
-        for phrase in query.phrases:
-            pq = self._phrase(_F_TEXT, phrase, stem=True)
-            if pq is not None:
-                scoring.append(pq)
-        for author in query.authors:
-            aq = self._phrase(_F_AUTHORS, author, stem=False)
-            if aq is not None:
-                scoring.append(aq)
-
+        scoring += self._constraint_clauses(query)
         if not scoring:
             return None
         must = scoring + self._filter_clauses(filters)

@@ -192,15 +192,7 @@ class SearchParams:
         return any(self.raw.get(k) for k in ("from", "to", "category", "org", "has_code"))
 
 
-def search_params(
-    pw: PW,
-    q: Annotated[
-        str | None,
-        Query(
-            description='Query text: words, "quoted phrases", author:Name, arXiv ids, '
-            "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."
-        ),
-    ] = None,
+def filter_query(
     date_from: Annotated[
         str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
     ] = None,
@@ -211,6 +203,28 @@ def search_params(
     org: Annotated[str | None, Query(description="Organisation slug or name, e.g. nvidia.")] = None,
     has_code: Annotated[
         str | None, Query(description="`true`: only papers with code; `false`: only without.")
+    ] = None,
+) -> dict[str, str]:
+    """The filter params as typed (stripped): what the search and similar pages share."""
+    values = {"from": date_from, "to": date_to, "category": category, "org": org}
+    return {
+        **{k: (v or "").strip() for k, v in values.items()},
+        "has_code": (has_code or "").strip(),
+    }
+
+
+FilterQuery = Annotated[dict[str, str], Depends(filter_query)]
+
+
+def search_params(
+    pw: PW,
+    filters: FilterQuery,
+    q: Annotated[
+        str | None,
+        Query(
+            description='Query text: words, "quoted phrases", author:Name, arXiv ids, '
+            "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."
+        ),
     ] = None,
     sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
     mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
@@ -226,11 +240,7 @@ def search_params(
     """Parse the search params; errors are collected per field, never raised."""
     raw = {
         "q": (q or "").strip(),
-        "from": (date_from or "").strip(),
-        "to": (date_to or "").strip(),
-        "category": (category or "").strip(),
-        "org": (org or "").strip(),
-        "has_code": (has_code or "").strip(),
+        **filters,
         "sort": (sort or "").strip(),
         "mode": (mode or "").strip(),
         "as_text": (as_text or "").strip(),
@@ -285,21 +295,11 @@ def search_params(
 
 def similar_params(
     pw: PW,
-    date_from: Annotated[
-        str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
-    ] = None,
-    date_to: Annotated[
-        str | None, Query(alias="to", description="Published on or before (YYYY-MM-DD).")
-    ] = None,
-    category: Annotated[str | None, Query(description="arXiv category, e.g. cs.CL.")] = None,
-    org: Annotated[str | None, Query(description="Organisation slug or name, e.g. nvidia.")] = None,
-    has_code: Annotated[
-        str | None, Query(description="`true`: only papers with code; `false`: only without.")
-    ] = None,
+    filters: FilterQuery,
     page: Annotated[str | None, Query(description="Result page, from 1.")] = None,
 ) -> SearchParams:
     """The similar-papers page's filters and page: the search form without a query."""
-    return search_params(pw, None, date_from, date_to, category, org, has_code, page=page)
+    return search_params(pw, filters, page=page)
 
 
 Search = Annotated[SearchParams, Depends(search_params)]
