@@ -20,10 +20,13 @@ below a full one:
   Elasticsearch's "more like this" asks 30% of its terms). "video diffusion" is not
   matched by "video" alone.
 * **relevance** also ranks partial matches: papers holding words worth
-  ``partial_coverage`` (0.15) of the weight. BM25 and the cosine put them below the full
-  matches unless they are closer in meaning; a rare word of the query is evidence
-  ("CCL19 is absent within dLNs" finds CCL19 papers), common words alone are not ("zebra
-  migration patterns in the serengeti" is not matched by "patterns", nor by "the").
+  ``partial_coverage`` (0.15) of the weight of a query of up to ``SHORT_QUERY_TERMS``
+  content words, proportionally less of a longer one (``partial_share``). BM25 and the
+  cosine put them below the full matches unless they are closer in meaning; a rare word of
+  the query is evidence ("CCL19 is absent within dLNs" finds CCL19 papers, a paragraph
+  finds the papers sharing a rare word or two with it), common words alone are not
+  ("zebra migration patterns in the serengeti" is not matched by "patterns", nor by
+  "the").
 
 Each order's total is the number of its matches. docs/benchmarks.md ("Match sets")
 shows how the shares and the floor were chosen.
@@ -51,6 +54,7 @@ __all__ = [
     "QueryMatches",
     "constrained",
     "describe_match",
+    "partial_share",
     "required_coverage",
 ]
 
@@ -62,13 +66,26 @@ LONG_QUERY_COVERAGE = 0.3
 """The least share of a long query's weight a keyword match holds."""
 
 
-def required_coverage(parsed: ParsedQuery, keyword_coverage: float) -> float:
-    """The share of the query's IDF weight a keyword match must hold (module docstring)."""
+def _content_words(parsed: ParsedQuery) -> int:
     words = [*parsed.keyword.terms, *(t for p in parsed.keyword.phrases for t in tokenize(p))]
-    n = len({w for w in words if w not in STOP_WORDS}) or len(set(words))
+    return len({w for w in words if w not in STOP_WORDS}) or len(set(words))
+
+
+def required_coverage(parsed: ParsedQuery, keyword_coverage: float) -> float:
+    """The share of the query's IDF weight a full keyword match holds (module docstring)."""
+    n = _content_words(parsed)
     if n <= SHORT_QUERY_TERMS:
         return keyword_coverage
-    return max(min(keyword_coverage, LONG_QUERY_COVERAGE), keyword_coverage * SHORT_QUERY_TERMS / n)
+    long_share = min(keyword_coverage, LONG_QUERY_COVERAGE)
+    return max(long_share, keyword_coverage * SHORT_QUERY_TERMS / n)
+
+
+def partial_share(parsed: ParsedQuery, partial_coverage: float) -> float:
+    """The share a partial match (relevance order) holds: ``partial_coverage`` for up to
+    ``SHORT_QUERY_TERMS`` content words, shrinking with longer queries, so that a paper
+    sharing a rare word or two with a paragraph still ranks."""
+    n = _content_words(parsed)
+    return partial_coverage * min(1.0, SHORT_QUERY_TERMS / max(1, n))
 
 
 @dataclass

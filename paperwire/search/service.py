@@ -44,6 +44,7 @@ from paperwire.search.matches import (
     MAX_SEMANTIC_MATCHES,
     QueryMatches,
     constrained,
+    partial_share,
     required_coverage,
 )
 from paperwire.search.query import ParsedQuery, parse_query
@@ -180,7 +181,7 @@ class SearchService:
         keyword: set[str] = set()
         if mode != SearchMode.semantic and not parsed.keyword.is_empty():
             coverage = (
-                self.partial_coverage
+                partial_share(parsed, self.partial_coverage)
                 if sort == SortOrder.relevance
                 else required_coverage(parsed, self.keyword_coverage)
             )

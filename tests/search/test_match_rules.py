@@ -61,3 +61,11 @@ def test_more_like_this_picks_salient_terms() -> None:
     assert mlt.query.terms == ["sparse"] * 4 + ["attention"] * 3
     many = [TermStat(f"term{i}", f"term{i}", 1, 10 + i) for i in range(60)]
     assert len(more_like_this(many, docs).words) == MLT_TERMS
+
+
+def test_partial_share_shrinks_with_long_queries() -> None:
+    from paperwire.search.matches import partial_share
+
+    assert partial_share(parse_query("zebra migration patterns serengeti"), 0.15) == 0.15
+    long = parse_query(" ".join(f"w{i}" for i in range(40)))
+    assert partial_share(long, 0.15) == pytest.approx(0.15 * SHORT_QUERY_TERMS / 40)

@@ -24,7 +24,7 @@ from paperwire.core import Paperwire
 from paperwire.index.base import bm25_idf, coverage_units, required_units
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
-from paperwire.search.matches import required_coverage
+from paperwire.search.matches import partial_share, required_coverage
 from paperwire.search.query import parse_query
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
@@ -119,7 +119,7 @@ class Oracle:
         parsed = parse_query(q)
         svc = self.pw.search
         coverage = (
-            svc.partial_coverage
+            partial_share(parsed, svc.partial_coverage)
             if sort == SortOrder.relevance
             else required_coverage(parsed, svc.keyword_coverage)
         )
