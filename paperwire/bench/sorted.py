@@ -105,14 +105,16 @@ def run_sorted_bench(
     *,
     rounds: int = 3,
     cache_dir: Path | None = None,
+    embed: bool = True,
     say: Say = _quiet,
 ) -> SortedResult:
+    """``embed=False`` times the install as it is (vectors of the papers embedded so far)."""
     from paperwire.bench.corpus import corpus_install
     from paperwire.bench.relevance import service_for
     from paperwire.models.search import SearchRequest, SortOrder
 
     queries = {"broad": BROAD_QUERIES, "topics": SHORT_QUERIES, "deep": BROAD_QUERIES}
-    with corpus_install(corpus, cache_dir=cache_dir, say=say) as pw:
+    with corpus_install(corpus, cache_dir=cache_dir, embed=embed, say=say) as pw:
         service = service_for(pw)
         embedder = pw.embedder()
         cached = _CachedQueries(embedder)

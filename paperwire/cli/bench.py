@@ -566,6 +566,10 @@ for _name, _summary in SCRIPTS.items():
 def sorted_latency(
     corpus: Annotated[str, typer.Option(help="`74k` (arXiv listings) or `hf`.")] = "74k",
     rounds: Annotated[int, typer.Option(min=1, help="Times each query runs per sort.")] = 3,
+    no_embed: Annotated[
+        bool,
+        typer.Option("--no-embed", help="Time the install as it is (do not finish embedding)."),
+    ] = False,
     cache_dir: Annotated[
         Path | None,
         typer.Option(help="Where the corpus install lives (default: ~/.cache/paperwire/bench)."),
@@ -582,7 +586,9 @@ def sorted_latency(
     if corpus not in CORPORA:
         _err.print(f"[red]error:[/] corpus must be one of {', '.join(CORPORA)}")
         raise typer.Exit(2)
-    result = run_sorted_bench(corpus, rounds=rounds, cache_dir=cache_dir, say=_say)
+    result = run_sorted_bench(
+        corpus, rounds=rounds, cache_dir=cache_dir, embed=not no_embed, say=_say
+    )
     _write_json(out, result.as_json())
     if as_json:
         sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
