@@ -265,7 +265,9 @@ def test_semantic_mode_keeps_quoted_phrases(app: Paperwire) -> None:
     assert res.total > 0 and res.hits
     stem = getattr(app.index, "analyzer", "english") != "standard"
     for hit in res.hits:
-        text = " ".join(p.text for p in hit.title_parts + hit.snippet).lower()
+        text = " ".join(
+            "".join(p.text for p in parts) for parts in (hit.title_parts, hit.snippet)
+        ).lower()
         if not stem:
             assert "reinforcement learning" in text
         assert hit.matched_by == ["semantic"]
