@@ -75,8 +75,13 @@ format: install
 # bench/results/. Run on a quiet machine: they time things.
 bench: install
 	mkdir -p bench/results
-	$(BENCH) relevance -c scifact --fusion rrf --out bench/results/relevance-scifact.json
-	$(BENCH) relevance -c cacm --fusion rrf --out bench/results/relevance-cacm.json
+	$(BENCH) relevance -c scifact --fusion rrf --stripped --out bench/results/relevance-scifact.json
+	$(BENCH) relevance -c cacm --fusion rrf --stripped --out bench/results/relevance-cacm.json
+	$(BENCH) relevance -c cacm --similar --out bench/results/similar-cacm.json
+	$(BENCH) relevance -c scifact --similar --out bench/results/similar-scifact.json
+	$(BENCH) floor -c scifact -c cacm -c hf -c 74k --out bench/results/floor.json
+	$(BENCH) known-item --out bench/results/known-item.json
+	$(BENCH) sorted --out bench/results/sorted.json
 	$(BENCH) embed --out bench/results/embed.json
 	$(BENCH) latency --out bench/results/latency.json
 	$(BENCH) ingest-search

@@ -16,6 +16,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path(".paperwire")
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+DEFAULT_SEMANTIC_FLOOR = 0.3
+"""Cosine (all-MiniLM-L6-v2) a semantic match needs; calibrated in docs/benchmarks.md."""
+DEFAULT_KEYWORD_COVERAGE = 0.75
+"""Share of a short query's IDF weight a keyword match holds (``search.matches``)."""
+DEFAULT_PARTIAL_COVERAGE = 0.15
+"""Share of a query's IDF weight a partial match (ranked by relevance) holds."""
 
 
 class Settings(BaseSettings):
@@ -102,6 +108,30 @@ class Settings(BaseSettings):
         0.3, ge=0, le=1, description="`weighted` fusion: the weight of the BM25 side."
     )
     rrf_k: int = Field(60, ge=0, description="`rrf` fusion: the k in 1 / (k + rank).")
+    semantic_floor: float = Field(
+        DEFAULT_SEMANTIC_FLOOR,
+        ge=-1,
+        le=1,
+        description="Cosine a paper needs to match a query by meaning; below it, it is not "
+        "a result (an off-topic query finds nothing rather than noise). Calibrated for "
+        "all-MiniLM-L6-v2 in docs/benchmarks.md (Semantic floor); recalibrate for another "
+        "model.",
+    )
+    keyword_coverage: float = Field(
+        DEFAULT_KEYWORD_COVERAGE,
+        ge=0,
+        le=1,
+        description="Share of a short query's word weight (IDF) a paper must hold to be "
+        "listed when results are sorted newest or most upvoted (and in search feeds); "
+        "longer queries need less. See docs/benchmarks.md (Match sets).",
+    )
+    partial_coverage: float = Field(
+        DEFAULT_PARTIAL_COVERAGE,
+        ge=0,
+        le=1,
+        description="Share of a query's word weight a paper must hold to be ranked in "
+        "relevance order as a partial keyword match.",
+    )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")
     arxiv_oai_url: str = Field("https://oaipmh.arxiv.org/oai")

@@ -64,6 +64,9 @@ class Paperwire:
             rrf_k=s.rrf_k,
             fusion=s.fusion,
             keyword_weight=s.fusion_keyword_weight,
+            semantic_floor=s.semantic_floor,
+            keyword_coverage=s.keyword_coverage,
+            partial_coverage=s.partial_coverage,
         )
 
     def status(self) -> StatusPublic:

@@ -130,6 +130,26 @@ def test_search_summary_counts_in_words_and_blames_embeddings_only_when_missing(
         assert code == 0 and "embeddings" not in output, output
 
 
+def test_search_by_example_from_a_file(home: Path, tmp_path: Path) -> None:
+    """``search --file``: a pasted abstract, quotes and labels included, is plain text."""
+    ingest_day(home)
+    entries = json.loads((HF_DAILY / f"{DAY}.json").read_text())
+    source = next(e["paper"] for e in entries if e["paper"]["id"] == "2506.08007")
+    words = " ".join(source["summary"].split()).split(" ")
+    pasted = f'Abstract: "{words[0]} {words[1]}" ' + " ".join(words[2:])
+    path = tmp_path / "abstract.txt"
+    path.write_text(pasted, encoding="utf-8")
+    code, output = run(home, "search", "--file", str(path), "--json", "--mode", "keyword")
+    assert code == 0, output
+    res = SearchResponse.model_validate_json(output)
+    assert res.as_text and res.hits[0].paper.arxiv_id == "2506.08007"
+    # The same text typed as a short query keeps its syntax; both at once is an error.
+    code, output = run(home, "search", "x", "--file", str(path))
+    assert code == 2 and "not both" in output
+    code, output = run(home, "search", "--file", str(tmp_path / "missing.txt"))
+    assert code == 1 and "cannot read" in output
+
+
 @pytest.mark.parametrize(
     "args",
     [

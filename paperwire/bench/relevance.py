@@ -341,6 +341,9 @@ def service_for(pw: Paperwire, depth: int = DEPTH, **kwargs: Any) -> SearchServi
         "fusion": s.fusion,
         "keyword_weight": s.fusion_keyword_weight,
         "rrf_k": s.rrf_k,
+        "semantic_floor": s.semantic_floor,
+        "keyword_coverage": s.keyword_coverage,
+        "partial_coverage": s.partial_coverage,
         **kwargs,
     }
     return SearchService(pw.store, pw.index, pw.embedder, depth=depth, **params)
@@ -426,6 +429,14 @@ def open_install(
             pw.close()
 
 
+_PUNCTUATION = re.compile(r"[^\w\s]+", re.UNICODE)
+
+
+def strip_punctuation(text: str) -> str:
+    """``text`` with every run of punctuation (quotes, colons, brackets, …) made a space."""
+    return " ".join(_PUNCTUATION.sub(" ", text).split())
+
+
 def run_relevance(
     collection: Collection,
     *,
@@ -435,12 +446,15 @@ def run_relevance(
     step: StepFn = _no_progress,
     keep_runs: bool = False,
     settings: Mapping[str, Any] | None = None,
+    stripped: bool = False,
 ) -> BenchResult:
     """Load ``collection`` into a temporary install, run its queries, score the rankings.
 
     ``variants`` adds hybrid rankings: name → ``SearchService`` keyword arguments (e.g.
     ``{"hybrid:rrf": {"fusion": "rrf"}}``); ``cache_dir=None`` disables the embedding
     cache; ``settings`` overrides ``Settings`` fields of the temporary install.
+    ``stripped`` also runs keyword, semantic and hybrid on the queries with their
+    punctuation stripped (``NAME (stripped)``): typed syntax against plain text.
     """
     timings: dict[str, float] = {}
     hits = misses = 0
@@ -456,6 +470,13 @@ def run_relevance(
             services[name] = (service_for(pw, depth=depth, **kwargs), SearchMode.hybrid)
         t0 = time.perf_counter()
         runs, per_query = run_rankings(services, collection.queries, ids, depth, step)
+        if stripped:
+            plain = {q: strip_punctuation(t) for q, t in collection.queries.items()}
+            base_only = {name: services[name] for name in RANKINGS}
+            more, more_ms = run_rankings(base_only, plain, ids, depth, step)
+            for name in RANKINGS:
+                runs[f"{name} (stripped)"] = more[name]
+                per_query[f"{name} (stripped)"] = more_ms[name]
         timings["queries"] = time.perf_counter() - t0
         if pw.cache is not None:
             hits, misses = pw.cache.hits, pw.cache.misses

@@ -15,7 +15,7 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -25,6 +25,9 @@ from rich.table import Table
 from paperwire.cli.common import console as _err
 from paperwire.cli.common import out as _out
 from paperwire.cli.common import progress_bar
+
+if TYPE_CHECKING:
+    from paperwire.bench.collections import Collection
 
 app = typer.Typer(
     help="Benchmarks (each builds a temporary paperwire install; your data is not touched).",
@@ -255,6 +258,29 @@ def relevance(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Embed every document, keep nothing.")
     ] = False,
+    stripped: Annotated[
+        bool,
+        typer.Option(
+            "--stripped",
+            help="Also rank the queries with their punctuation stripped (typed vs plain).",
+        ),
+    ] = False,
+    similar: Annotated[
+        bool,
+        typer.Option(
+            "--similar",
+            help="Doc-to-doc instead: each relevant document of a query is a seed paper, "
+            "the query's other relevant documents its targets; ranks vector neighbours, "
+            "'more like this' keywords and both fused.",
+        ),
+    ] = False,
+    similar_weight: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--similar-weight",
+            help="With --similar: also fuse with this keyword weight (repeatable).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per ranking on stdout.")
     ] = False,
@@ -282,6 +308,9 @@ def relevance(
         _err.print(f"[red]error:[/] {escape(coll.name)}: no judged queries")
         raise typer.Exit(1)
     cache = None if no_cache else (cache_dir or default_cache_dir())
+    if similar:
+        _doc_to_doc(coll, cache, similar_weight or [], out, as_json)
+        return
     variants = {f"hybrid:{f}": {"fusion": f} for f in extra}
     with progress_bar() as progress:
         result = run_relevance(
@@ -289,6 +318,7 @@ def relevance(
             cache_dir=cache,
             variants=variants,
             step=lambda description, total: _BarStep(progress, description, total),
+            stripped=stripped,
         )
 
     _write_json(
@@ -338,6 +368,164 @@ def relevance(
     )
 
 
+def _doc_to_doc(
+    coll: Collection, cache: Path | None, weights: list[float], out: Path | None, as_json: bool
+) -> None:
+    from paperwire.bench.doc_to_doc import run_doc_to_doc
+
+    with progress_bar() as progress:
+        result = run_doc_to_doc(
+            coll,
+            cache_dir=cache,
+            weights=weights,
+            step=lambda description, total: _BarStep(progress, description, total),
+        )
+    rows = [
+        {"ranking": r.ranking, **r.metrics, "seeds": result.seeds, "collection": coll.name}
+        for r in result.rankings
+    ]
+    _write_json(out, {"collection": coll.name, "seeds": result.seeds, "rankings": rows})
+    if as_json:
+        for row in rows:
+            sys.stdout.write(json.dumps(row) + "\n")
+        return
+    table = Table(
+        title=f"similar papers: {coll.name}, {result.documents} docs, {result.seeds} seed papers"
+    )
+    table.add_column("ranking")
+    for col in ("nDCG@10", "Recall@100", "MRR@10"):
+        table.add_column(col, justify="right")
+    for r in result.rankings:
+        m = r.metrics
+        table.add_row(
+            r.ranking, f"{m['ndcg@10']:.4f}", f"{m['recall@100']:.4f}", f"{m['mrr@10']:.4f}"
+        )
+    _out.print(table)
+
+
+@app.command("known-item")
+def known_item(
+    corpus: Annotated[str, typer.Option(help="`74k` (arXiv listings) or `hf`.")] = "74k",
+    titles: Annotated[int, typer.Option(min=0, help="Whole titles to search.")] = 1000,
+    spans: Annotated[int, typer.Option(min=0, help="2–4-word title spans to search.")] = 500,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option("--mode", help="hybrid, keyword, semantic (repeatable; default: all)."),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the corpus install lives (default: ~/.cache/paperwire/bench)."),
+    ] = None,
+    show_misses: Annotated[
+        int, typer.Option("--misses", min=0, help="Print this many misses per row.")
+    ] = 0,
+    no_embed: Annotated[
+        bool,
+        typer.Option(
+            "--no-embed",
+            help="Do not finish the corpus's embeddings first (for --mode keyword).",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Known-item search: hit@1 and MRR@10 of papers searched by their title or a span of it.
+
+    The first run builds the corpus install (ingest, then title + abstract embeddings:
+    20–40 min for 74k on two cores, resumable); later runs reuse it.
+    """
+    from paperwire.bench.corpus import CORPORA
+    from paperwire.bench.known_item import MODES, run_known_item
+
+    chosen = list(dict.fromkeys(mode or MODES))
+    if corpus not in CORPORA or any(m not in MODES for m in chosen):
+        _err.print(f"[red]error:[/] corpus: {', '.join(CORPORA)}; modes: {', '.join(MODES)}")
+        raise typer.Exit(2)
+    result = run_known_item(
+        corpus,
+        titles=titles,
+        spans=spans,
+        modes=chosen,
+        cache_dir=cache_dir,
+        embed=not no_embed,
+        say=_say,
+    )
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    table = Table(
+        title=f"known-item: {result.corpus}, {result.papers} papers, {result.vectors} vectors"
+    )
+    for col in ("queries", "mode", "n", "hit@1", "MRR@10", "ms/query"):
+        table.add_column(col, justify="left" if col in ("queries", "mode") else "right")
+    for r in result.rows:
+        table.add_row(
+            r.kind,
+            r.mode,
+            str(r.queries),
+            f"{r.hit_at_1:.3f}",
+            f"{r.mrr_at_10:.3f}",
+            f"{r.ms_per_query:.1f}",
+        )
+    _out.print(table)
+    for key, misses in result.misses.items():
+        for aid, q, got in misses[:show_misses]:
+            _out.print(f"  {key}: {aid} {q!r} → {got}", highlight=False, soft_wrap=True)
+
+
+@app.command("floor")
+def floor(
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--corpus",
+            "-c",
+            help="scifact, cacm, hf, 74k (repeatable; default: scifact, cacm, hf).",
+        ),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Embedding cache and corpus installs (default: ~/.cache/paperwire/bench)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Calibrate the semantic floor: relevant cosines kept vs off-topic queries let through."""
+    from paperwire.bench.floor import run_floor_bench
+
+    chosen = list(dict.fromkeys(corpus or ["scifact", "cacm", "hf"]))
+    unknown = [c for c in chosen if c not in ("scifact", "cacm", "hf", "74k")]
+    if unknown:
+        _err.print(f"[red]error:[/] unknown corpus {escape(', '.join(unknown))}")
+        raise typer.Exit(2)
+    result = run_floor_bench(chosen, cache_dir=cache_dir, say=_say)
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    for c in result.corpora:
+        off = list(c.rows[0].noise_per_10k) if c.rows else []
+        table = Table(title=f"semantic floor: {c.corpus}, {c.documents} docs ({c.notes})")
+        table.add_column("floor", justify="right")
+        table.add_column("kept", justify="right")
+        for name in off:
+            table.add_column(f"{name}: docs/10k", justify="right")
+            table.add_column("queries hit", justify="right")
+        for r in c.rows:
+            cells = [f"{r.floor:.2f}", "-" if r.kept is None else f"{r.kept:.3f}"]
+            for name in off:
+                cells += [f"{r.noise_per_10k[name]:.2f}", f"{r.noise_queries[name]:.2f}"]
+            table.add_row(*cells)
+        _out.print(table)
+
+
 # -- benchmarks that parse their own options ---------------------------------------------
 
 SCRIPTS = {
@@ -372,3 +560,52 @@ def _script(name: str, summary: str) -> None:
 
 for _name, _summary in SCRIPTS.items():
     _script(_name, _summary)
+
+
+@app.command("sorted")
+def sorted_latency(
+    corpus: Annotated[str, typer.Option(help="`74k` (arXiv listings) or `hf`.")] = "74k",
+    rounds: Annotated[int, typer.Option(min=1, help="Times each query runs per sort.")] = 3,
+    no_embed: Annotated[
+        bool,
+        typer.Option("--no-embed", help="Time the install as it is (do not finish embedding)."),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the corpus install lives (default: ~/.cache/paperwire/bench)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
+    ] = None,
+) -> None:
+    """Search latency over large match sets in relevance, newest and most-upvoted order."""
+    from paperwire.bench.corpus import CORPORA
+    from paperwire.bench.sorted import run_sorted_bench
+
+    if corpus not in CORPORA:
+        _err.print(f"[red]error:[/] corpus must be one of {', '.join(CORPORA)}")
+        raise typer.Exit(2)
+    result = run_sorted_bench(
+        corpus, rounds=rounds, cache_dir=cache_dir, embed=not no_embed, say=_say
+    )
+    _write_json(out, result.as_json())
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+        return
+    table = Table(
+        title=f"sorted search: {result.corpus}, {result.papers} papers, {result.vectors} vectors"
+    )
+    for col in ("queries", "sort", "n", "p50 ms", "p95 ms", "p99 ms", "median total"):
+        table.add_column(col, justify="left" if col in ("queries", "sort") else "right")
+    for r in result.rows:
+        table.add_row(
+            r.kind,
+            r.sort,
+            str(r.n),
+            f"{r.p50:.1f}",
+            f"{r.p95:.1f}",
+            f"{r.p99:.1f}",
+            f"{r.median_total:.0f}",
+        )
+    _out.print(table)

@@ -36,6 +36,7 @@ from paperwire.models.search import (
     SearchResponse,
     SortOrder,
 )
+from paperwire.search.matches import describe_match
 from paperwire.services.clock import data_clock
 from paperwire.web.formatting import plural
 
@@ -292,8 +293,21 @@ def ingest_table(
 @app.command()
 def search(
     query: Annotated[
-        str, typer.Argument(help='Words, "quoted phrases", author:"Name", arXiv ids.')
-    ],
+        str | None,
+        typer.Argument(
+            help='Words, "quoted phrases", author:"Name", arXiv ids (see README, Query '
+            "syntax). Long prose (a pasted abstract) is searched as plain text."
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Search by example: the text of this file (an abstract, a draft, `-` for "
+            "stdin), as plain text (no query syntax).",
+        ),
+    ] = None,
     date_from: Annotated[
         dt.datetime | None,
         typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after."),
@@ -310,20 +324,38 @@ def search(
             "--has-code/--no-code", help="Only papers with (or without) a code repository."
         ),
     ] = None,
-    sort: Annotated[SortOrder, typer.Option(help="Result order.")] = SortOrder.relevance,
+    sort: Annotated[
+        SortOrder,
+        typer.Option(help="relevance, or newest / upvotes: every match, sorted."),
+    ] = SortOrder.relevance,
     mode: Annotated[SearchMode, typer.Option(help="hybrid, keyword or semantic.")] = (
         SearchMode.hybrid
     ),
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    offset: Annotated[int, typer.Option(min=0, max=1000, help="Skip this many results.")] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the SearchResponse as JSON.")
     ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Search papers (hybrid keyword + semantic by default)."""
+    if (query is None) == (file is None):
+        error("give a query or --file, not both")
+        raise typer.Exit(2)
+    if file is not None:
+        try:
+            text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            error(f"cannot read {file}: {e}")
+            raise typer.Exit(1) from None
+        if not text.strip():
+            error(f"{file} is empty")
+            raise typer.Exit(1)
+    else:
+        text = query or ""
     pw = open_app(home)
     req = SearchRequest(
-        q=query,
+        q=text,
         filters=SearchFilters(
             date_from=date_from.date() if date_from else None,
             date_to=date_to.date() if date_to else None,
@@ -334,27 +366,36 @@ def search(
         sort=sort,
         mode=mode,
         limit=limit,
+        offset=offset,
+        as_text=file is not None,
     )
     res = pw.search.search(req)
     if as_json:
         sys.stdout.write(res.model_dump_json(indent=2) + "\n")
         return
     if not res.hits:
-        out.print("no results")
-    for n, hit in enumerate(res.hits, 1):
+        out.print(
+            "no results: no paper holds these words or is close in meaning"
+            if res.semantic_used
+            else "no results"
+        )
+    for n, hit in enumerate(res.hits, offset + 1):
         p = hit.paper
         title = "".join(f"[bold yellow]{x.text}[/]" if x.hit else x.text for x in hit.title_parts)
         snippet = "".join(f"[yellow]{x.text}[/]" if x.hit else x.text for x in hit.snippet)
         date = p.published_at.date().isoformat() if p.published_at else "?"
         who = p.organization or f"{p.author_count} authors"
         out.print(f"[bold]{n}.[/] {title}", highlight=False)
+        why = describe_match(hit.matched_by, hit.matched_terms)
         out.print(
-            f"   {p.arxiv_id} · {date} · {who} · ▲ {p.upvotes} · {'+'.join(hit.matched_by)}",
+            f"   {p.arxiv_id} · {date} · {who} · ▲ {p.upvotes} · {why}",
             highlight=False,
             style="dim",
         )
         out.print(f"   {snippet}", highlight=False)
-    console.print(f"{plural(res.total, 'result')} in {res.took_ms:.1f} ms{_keyword_only(pw, res)}")
+    plain = " (searched as plain text)" if res.as_text and file is None else ""
+    note = _keyword_only(pw, res)
+    console.print(f"{plural(res.total, 'result')} in {res.took_ms:.1f} ms{note}{plain}")
 
 
 def _keyword_only(pw: Paperwire, res: SearchResponse) -> str:
@@ -387,11 +428,12 @@ def show(
     except InvalidArxivId as e:
         error(f"{e}")
         raise typer.Exit(1) from None
-    paper = pw.store.get(aid)
+    from paperwire.services.papers import paper as paper_with_similar
+
+    paper = paper_with_similar(pw, aid)
     if paper is None:
         error(f"paper {aid} is not in this paperwire (ingest it first)")
         raise typer.Exit(1)
-    paper.similar, paper.similar_method = pw.search.similar(aid)
     if as_json:
         sys.stdout.write(paper.model_dump_json(indent=2) + "\n")
         return
@@ -403,6 +445,9 @@ def show(
         out.print(f"\n[bold]Similar papers[/] ({paper.similar_method}):")
         for c in paper.similar:
             out.print(f"  {c.arxiv_id}  {c.title}", highlight=False)
+            shared = paper.similar_terms.get(c.arxiv_id)
+            if shared:
+                out.print(f"      shares: {', '.join(shared)}", style="dim", highlight=False)
 
 
 @app.command()

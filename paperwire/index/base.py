@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -98,6 +99,46 @@ class KeywordQuery:
     def is_empty(self) -> bool:
         return not (self.terms or self.phrases or self.authors)
 
+    def constraints(self) -> KeywordQuery:
+        """Only the hard constraints (phrases and authors), without the free terms."""
+        return KeywordQuery(phrases=list(self.phrases), authors=list(self.authors))
+
+
+@dataclass(frozen=True)
+class TermStat:
+    """One analysed term of a text (``term_statistics``): ``word`` is its first surface
+    form in the text (a backend analyses it back to ``term``), ``count`` its occurrences
+    there, ``doc_freq`` the number of indexed documents holding it."""
+
+    word: str
+    term: str
+    count: int
+    doc_freq: int
+
+
+def bm25_idf(doc_freq: int, docs: int) -> float:
+    """BM25's inverse document frequency (Lucene's, always positive)."""
+    return math.log(1.0 + (docs - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def coverage_units(idfs: Sequence[float]) -> list[int]:
+    """Each term's weight for ``keyword_match_ids``: its IDF in half units, rounded.
+
+    A whole-number weight lets a backend express "documents holding terms worth at least
+    ``min_coverage`` of the query's weight" as a minimum-should-match query (a term of
+    weight ``u`` is ``u`` identical clauses). Words in almost every document (idf < 0.25:
+    "the", "of") weigh 0; when every term weighs 0, each counts 1.
+    """
+    units = [max(0, round(2.0 * x)) for x in idfs]
+    if units and not any(units):
+        return [1] * len(units)
+    return units
+
+
+def required_units(units: Sequence[int], min_coverage: float) -> int:
+    """How many of ``sum(units)`` a keyword match must reach (at least 1)."""
+    return max(1, math.ceil(min_coverage * sum(units) - 1e-9))
+
 
 @runtime_checkable
 class SearchIndex(Protocol):
@@ -134,6 +175,33 @@ class SearchIndex(Protocol):
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors of those of ``arxiv_ids`` that have one, read at once: a
         server-side index answers in one round trip instead of one per paper."""
+
+    def keyword_match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        """Every document (unordered) that passes ``filters`` and the query's phrases and
+        authors and either is a keyword match of its terms or is one of ``also``.
+
+        A keyword match holds terms whose ``coverage_units`` (IDF weights over the whole
+        index) reach ``required_units(units, min_coverage)`` of the query's distinct
+        analysed terms and phrase words: "zebra migration" is not matched by "migration"
+        alone, "the" alone matches nothing once a rarer word is asked for. Without terms,
+        every document passing the phrases and authors matches (none when there are
+        neither)."""
+
+    def vector_range(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
+    ) -> Ranked:
+        """Every document with a cosine of at least ``min_score`` to ``vector`` (best
+        first, at most ``limit``): the semantic matches of a query above the floor."""
+
+    def term_statistics(self, text: str) -> list[TermStat]:
+        """The analysed terms of ``text`` with their counts there and their document
+        frequencies in the index, in order of first occurrence (for "more like this")."""
 
     def keyword_count(self) -> int: ...
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from paperwire.index.base import IndexDoc, IndexInventory, KeywordQuery, Ranked, Vector
+from paperwire.index.base import (
+    IndexDoc,
+    IndexInventory,
+    KeywordQuery,
+    Ranked,
+    TermStat,
+    Vector,
+)
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
 from paperwire.models.search import SearchFilters
@@ -72,6 +79,23 @@ class EmbeddedIndex:
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         found = {i: self.vectors.vector_of(i) for i in dict.fromkeys(arxiv_ids)}
         return {i: v for i, v in found.items() if v is not None}
+
+    def keyword_match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        return self.keyword.match_ids(query, filters, min_coverage, also)
+
+    def vector_range(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
+    ) -> Ranked:
+        return self.vectors.vector_range(vector, filters, min_score, limit)
+
+    def term_statistics(self, text: str) -> list[TermStat]:
+        return self.keyword.term_statistics(text)
 
     def keyword_count(self) -> int:
         return self.keyword.count()

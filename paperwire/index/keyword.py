@@ -15,6 +15,12 @@ Design notes (see ``shared/notes/measurements.md``):
   punctuation, LaTeX and unbalanced quotes cannot raise.
 * Filters are MUST clauses with a constant score of 0, so they restrict without changing
   the BM25 ranking.
+* ``match_ids`` (every keyword match, for exact totals and full sorts) expresses the
+  coverage rule of ``base.SearchIndex.keyword_match_ids`` as a minimum-should-match
+  query: a term of weight ``u`` is ``u`` identical SHOULD clauses, so tantivy counts the
+  weight in Rust. Ids of hits are read from the doc store once per index snapshot and
+  kept (``_id_of``): a match set of 40k papers costs ~60 ms to read the first time,
+  a few ms afterwards.
 * Only one ``IndexWriter`` may exist per index across all processes. The writer is opened
   on the first write and released by the next :meth:`TantivyKeywordIndex.commit` (or
   ``close``), so a process holds the lock only while it writes a batch; a process that
@@ -34,7 +40,15 @@ from pathlib import Path
 
 import tantivy
 
-from paperwire.index.base import IndexDoc, KeywordQuery, Ranked
+from paperwire.index.base import (
+    IndexDoc,
+    KeywordQuery,
+    Ranked,
+    TermStat,
+    bm25_idf,
+    coverage_units,
+    required_units,
+)
 from paperwire.models.search import SearchFilters
 
 __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"]
@@ -43,6 +57,14 @@ __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"
 AUTHOR_NAME_BOOST = 3.0
 # Longer free-text queries are not names; skip the author clause for them.
 MAX_AUTHOR_NAME_TOKENS = 6
+# Known-item search: a query whose words appear in a title as one phrase (in order, at
+# most TITLE_PHRASE_SLOP words apart in total) adds that phrase's BM25 on the title field,
+# × TITLE_PHRASE_BOOST: "Reason with Tools" ranks the paper titled "Teaching Language
+# Models to Reason with Tools" first. Claims and abstracts never appear in a title, so
+# they are unaffected (unlike a flat title boost). See docs/benchmarks.md (Known item).
+TITLE_PHRASE_BOOST = 1.0
+TITLE_PHRASE_SLOP = 2
+TITLE_PHRASE_MAX_TOKENS = 40
 # Bytes; tantivy's own ``en_stem`` / ``default`` tokenizers drop tokens of 40+ bytes.
 _LONG_TOKEN_LIMIT = 40
 
@@ -137,6 +159,9 @@ class TantivyKeywordIndex:
         self._text_analyzer = _analyzer(stem=True)
         self._name_analyzer = _analyzer(stem=False)
         self._meta_stamp = _stamp(self.path / "meta.json")
+        # (segment ordinal, doc id) -> arXiv id of the current snapshot (see _id_of)
+        self._id_cache: dict[tuple[int, int], str] = {}
+        self._stems: dict[str, str] = {}
 
     # ------------------------------------------------------------------ writing
 
@@ -224,6 +249,26 @@ class TantivyKeywordIndex:
     def _reload(self) -> None:
         self._index.reload()
         self._meta_stamp = _stamp(self.path / "meta.json")
+        self._id_cache = {}  # doc addresses are per snapshot
+
+    def _snapshot(self) -> tuple[tantivy.Searcher, dict[tuple[int, int], str]]:
+        """A searcher and the id cache of the same snapshot."""
+        with self._lock:
+            return self._index.searcher(), self._id_cache
+
+    @staticmethod
+    def _id_of(
+        searcher: tantivy.Searcher, cache: dict[tuple[int, int], str], address: tantivy.DocAddress
+    ) -> str | None:
+        """The arXiv id at ``address``, read from the doc store once per snapshot."""
+        key = (address.segment_ord, address.doc)
+        arxiv_id = cache.get(key)
+        if arxiv_id is None:
+            value = searcher.doc(address).get_first(_F_ID)
+            if value is None:
+                return None
+            arxiv_id = cache[key] = str(value)
+        return arxiv_id
 
     def refresh(self) -> None:
         """See commits made by other processes (cheap when nothing changed)."""
@@ -252,7 +297,7 @@ class TantivyKeywordIndex:
         analyzer = self._text_analyzer if stem else self._name_analyzer
         return list(analyzer.analyze(text))
 
-    def _phrase(self, field: str, text: str, *, stem: bool) -> tantivy.Query | None:
+    def _phrase(self, field: str, text: str, *, stem: bool, slop: int = 0) -> tantivy.Query | None:
         """A phrase (or term) query for ``text`` on ``field``; None when it has no tokens."""
         analyzer = self._text_analyzer if stem else self._name_analyzer
         tokens = analyzer.pre_tokenize(text).tokens
@@ -262,7 +307,7 @@ class TantivyKeywordIndex:
             return tantivy.Query.term_query(self._schema, field, tokens[0].text)
         first = tokens[0].position
         words: list[str | tuple[int, str]] = [(t.position - first, t.text) for t in tokens]
-        return tantivy.Query.phrase_query(self._schema, field, words)
+        return tantivy.Query.phrase_query(self._schema, field, words, slop)
 
     def _filter_clauses(self, filters: SearchFilters) -> list[tantivy.Query]:
         schema = self._schema
@@ -311,19 +356,18 @@ class TantivyKeywordIndex:
                 if author_q is not None:
                     boosted = tantivy.Query.boost_query(author_q, AUTHOR_NAME_BOOST)
                     should.append((tantivy.Occur.Should, boosted))
+        if should and 2 <= len(query.terms) <= TITLE_PHRASE_MAX_TOKENS:
+            title_q = self._phrase(
+                _F_TITLE, " ".join(query.terms), stem=True, slop=TITLE_PHRASE_SLOP
+            )
+            if title_q is not None:
+                boosted = tantivy.Query.boost_query(title_q, TITLE_PHRASE_BOOST)
+                should.append((tantivy.Occur.Should, boosted))
         if should:
             # Nested so the SHOULDs stay required-one-of next to the MUST clauses below.
             scoring.append(tantivy.Query.boolean_query(should))
 
-        for phrase in query.phrases:
-            pq = self._phrase(_F_TEXT, phrase, stem=True)
-            if pq is not None:
-                scoring.append(pq)
-        for author in query.authors:
-            aq = self._phrase(_F_AUTHORS, author, stem=False)
-            if aq is not None:
-                scoring.append(aq)
-
+        scoring += self._constraint_clauses(query)
         if not scoring:
             return None
         must = scoring + self._filter_clauses(filters)
@@ -337,13 +381,109 @@ class TantivyKeywordIndex:
         q = self.build_query(query, filters)
         if q is None:
             return Ranked()
-        searcher = self._index.searcher()
-        result = searcher.search(q, limit=k, count=False)
+        searcher, cache = self._snapshot()
         ids: list[str] = []
         scores: list[float] = []
-        for score, address in result.hits:
-            arxiv_id = searcher.doc(address).get_first(_F_ID)
+        for score, address in searcher.search(q, limit=k, count=False).hits:
+            arxiv_id = self._id_of(searcher, cache, address)
             if arxiv_id is not None:
-                ids.append(str(arxiv_id))
+                ids.append(arxiv_id)
                 scores.append(float(score))
         return Ranked(ids=ids, scores=scores)
+
+    # ------------------------------------------------------------------ match sets
+
+    def _constraint_clauses(self, query: KeywordQuery) -> list[tantivy.Query]:
+        clauses: list[tantivy.Query] = []
+        for phrase in query.phrases:
+            pq = self._phrase(_F_TEXT, phrase, stem=True)
+            if pq is not None:
+                clauses.append(pq)
+        for author in query.authors:
+            aq = self._phrase(_F_AUTHORS, author, stem=False)
+            if aq is not None:
+                clauses.append(aq)
+        return clauses
+
+    def _coverage_query(
+        self, searcher: tantivy.Searcher, terms: Sequence[str], min_coverage: float
+    ) -> tantivy.Query | None:
+        """Documents whose terms reach ``min_coverage`` of the query's IDF weight."""
+        tokens = list(dict.fromkeys(tok for t in terms for tok in self._tokens(t, stem=True)))
+        if not tokens:
+            return None
+        docs = max(1, searcher.num_docs)
+        units = coverage_units([bm25_idf(searcher.doc_freq(_F_TEXT, t), docs) for t in tokens])
+        clauses = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, _F_TEXT, token))
+            for token, u in zip(tokens, units, strict=True)
+            for _ in range(u)
+        ]
+        need = required_units(units, min_coverage)
+        return tantivy.Query.boolean_query(clauses, minimum_number_should_match=need)
+
+    def match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        """See ``SearchIndex.keyword_match_ids``."""
+        searcher, cache = self._snapshot()
+        if searcher.num_docs == 0:
+            return []
+        constraints = self._constraint_clauses(query)
+        ways: list[tantivy.Query] = []
+        # Phrase words count towards coverage too: "bootstrapping" extraction patterns
+        # asks for a paper about extraction patterns that says "bootstrapping".
+        words = [*query.terms, *query.phrases] if query.terms else []
+        coverage = self._coverage_query(searcher, words, min_coverage)
+        if coverage is not None:
+            ways.append(coverage)
+        elif constraints:
+            ways.append(tantivy.Query.all_query())
+        if also:
+            ways.append(tantivy.Query.term_set_query(self._schema, _F_ID, list(also)))
+        if not ways:
+            return []
+        either = ways[0]
+        if len(ways) > 1:
+            either = tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in ways])
+        must = [tantivy.Query.const_score_query(either, 0.0), *constraints]
+        must += self._filter_clauses(filters)
+        q = (
+            must[0]
+            if len(must) == 1
+            else tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in must])
+        )
+        hits = searcher.search(q, limit=searcher.num_docs, count=False).hits
+        # The hot loop of a large match set (40k ids at 74.7k papers): inlined _id_of.
+        ids: list[str] = []
+        known = cache.get
+        for _, address in hits:
+            arxiv_id = known((address.segment_ord, address.doc))
+            if arxiv_id is None:
+                arxiv_id = self._id_of(searcher, cache, address)
+                if arxiv_id is None:
+                    continue
+            ids.append(arxiv_id)
+        return ids
+
+    def term_statistics(self, text: str) -> list[TermStat]:
+        """See ``SearchIndex.term_statistics``."""
+        searcher, _ = self._snapshot()
+        counts: Counter[str] = Counter()
+        first: dict[str, str] = {}
+        for word in self._tokens(text, stem=False):
+            term = self._stems.get(word)
+            if term is None:
+                stemmed = self._tokens(word, stem=True)
+                term = stemmed[0] if stemmed else word
+                if len(self._stems) < 100_000:
+                    self._stems[word] = term
+            counts[term] += 1
+            first.setdefault(term, word)
+        return [
+            TermStat(first[t], t, n, int(searcher.doc_freq(_F_TEXT, t))) for t, n in counts.items()
+        ]

@@ -79,7 +79,17 @@ from typing import Any
 
 import numpy as np
 
-from paperwire.index.base import IndexDoc, IndexInventory, KeywordQuery, Ranked, Vector
+from paperwire.index.base import (
+    IndexDoc,
+    IndexInventory,
+    KeywordQuery,
+    Ranked,
+    TermStat,
+    Vector,
+    bm25_idf,
+    coverage_units,
+    required_units,
+)
 from paperwire.index.vectors import VectorDimensionError
 from paperwire.models.search import SearchFilters
 
@@ -962,6 +972,112 @@ class MilvusIndex:
                 return Ranked()
             raise
         return self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, k)
+
+    # ------------------------------------------------------------------ match sets
+    # The match-set contract (exact totals and full sorts, "more like this") without
+    # ``TEXT_MATCH`` (Milvus Lite 2.5 has none): the documents holding a word are the hits
+    # of a one-word BM25 search (every hit holds it), cut at Milvus's top-k cap.
+
+    def _word_ids(self, field: str, word: str, parts: Sequence[str]) -> list[str]:
+        """Ids of the documents (passing ``parts``) whose ``field`` holds ``word``; at most
+        ``MAX_TOPK`` (the engine's cap), the best by BM25 first."""
+        return [i for i, _ in self._bm25(field, [word], parts, MAX_TOPK)]
+
+    def _doc_freq(self, word: str) -> int:
+        return len(self._word_ids("text_sparse", word, []))
+
+    def keyword_match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        if not self._exists:
+            return []
+        self._require_current()
+        phrase_words = [p for p in (self._text.words(p) for p in query.phrases) if p]
+        words = list(dict.fromkeys(w for t in query.terms for w in self._text.words(t)))
+        if words:  # phrase words count towards coverage (as in the embedded backend)
+            words = list(dict.fromkeys([*words, *(w for p in phrase_words for w in p)]))
+        names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
+        phrases = [self._text.tokens(" ".join(p)) for p in phrase_words]
+        parts = self.filter_expression(filters)
+        try:
+            allowed: set[str] | None = None
+            if names:
+                allowed = set(self._author_matches(names, parts, phrases, MAX_TOPK))
+            found: set[str] = set()
+            if words:
+                docs = max(1, self.keyword_count())
+                units = coverage_units([bm25_idf(self._doc_freq(w), docs) for w in words])
+                need = required_units(units, min_coverage)
+                weight: dict[str, int] = {}
+                for w, u in zip(words, units, strict=True):
+                    if u:
+                        for i in self._word_ids("text_sparse", w, parts):
+                            weight[i] = weight.get(i, 0) + u
+                found = {i for i, total in weight.items() if total >= need}
+            elif phrase_words:
+                rare = min((w for p in phrase_words for w in p), key=self._doc_freq)
+                found = set(self._word_ids("text_sparse", rare, parts))
+            elif allowed is not None:
+                found = set(allowed)
+            if allowed is not None:
+                found &= allowed
+            found |= self._passing_ids(also, parts, allowed)
+            return sorted(self._with_phrases(found, phrases))
+        except Exception as exc:
+            if self._missing(exc):
+                return []
+            raise
+
+    def _passing_ids(
+        self, ids: Sequence[str], parts: Sequence[str], allowed: set[str] | None
+    ) -> set[str]:
+        """Those of ``ids`` that pass the filter ``parts`` (and ``allowed``, if given)."""
+        if not ids:
+            return set()
+        rows = self._client.query(
+            self.collection,
+            filter=self._join([*parts, _id_list(ids)]),
+            output_fields=["arxiv_id"],
+        )
+        return {str(r["arxiv_id"]) for r in rows if allowed is None or r["arxiv_id"] in allowed}
+
+    def _with_phrases(self, ids: set[str], phrases: list[list[str]]) -> set[str]:
+        """Those of ``ids`` whose title or abstract holds every phrase (checked here)."""
+        if not phrases or not ids:
+            return ids
+        check = _Constraints(phrases, []).check(self._text, self._names)
+        kept: set[str] = set()
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _ID_FILTER_MAX):
+            chunk = ordered[start : start + _ID_FILTER_MAX]
+            rows = self._client.query(
+                self.collection, filter=_id_list(chunk), output_fields=["arxiv_id", "text"]
+            )
+            kept |= {str(r["arxiv_id"]) for r in rows if check is None or check(r)}
+        return kept
+
+    def vector_range(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
+    ) -> Ranked:
+        """The nearest ``min(limit, 16,384)`` (Milvus's top-k cap) cut at ``min_score``."""
+        near = self.vector_search(vector, filters, min(limit, MAX_TOPK))
+        keep = sum(1 for s in near.scores if s >= min_score)
+        return Ranked(near.ids[:keep], near.scores[:keep])
+
+    def term_statistics(self, text: str) -> list[TermStat]:
+        counts: dict[str, int] = {}
+        first: dict[str, str] = {}
+        words = self._text.words(text)
+        for word, term in zip(words, self._text.tokens(" ".join(words)), strict=True):
+            counts[term] = counts.get(term, 0) + 1
+            first.setdefault(term, word)
+        if not self._exists:
+            return [TermStat(first[t], t, n, 0) for t, n in counts.items()]
+        return [TermStat(first[t], t, n, self._doc_freq(first[t])) for t, n in counts.items()]
 
 
 class LiteServer:

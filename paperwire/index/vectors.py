@@ -691,13 +691,11 @@ class NumpyVectorIndex:
             return None
         return np.array(snap.matrix[row], dtype=np.float32)
 
-    def vector_search(
-        self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
-    ) -> Ranked:
-        snap = self._snap  # one consistent generation for the whole search
-        n = len(snap)
-        if k <= 0 or n == 0:
-            return Ranked()
+    def _prepare(
+        self, snap: _Snapshot, vector: Vector, filters: SearchFilters, exclude: Sequence[str]
+    ) -> tuple[Vector, npt.NDArray[np.intp] | None, BoolArray | None] | None:
+        """The unit query vector, the selected rows (None: all) and their mask; None when
+        nothing can match (empty selection, zero or non-finite query)."""
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != snap.matrix.shape[1]:
             raise VectorDimensionError(
@@ -705,9 +703,9 @@ class NumpyVectorIndex:
             )
         norm = float(np.linalg.norm(q))
         if not np.isfinite(norm) or norm == 0.0:
-            return Ranked()
+            return None
         q = q / norm
-
+        n = len(snap)
         excluded = [r for r in (snap.row_of.get(i) for i in exclude) if r is not None]
         mask = snap.filter_mask(filters)
         rows: npt.NDArray[np.intp] | None = None
@@ -719,22 +717,31 @@ class NumpyVectorIndex:
             mask[excluded] = False
             rows = np.flatnonzero(mask)
             if rows.size == 0:
-                return Ranked()
-        selected = n if rows is None else rows.size
-        candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
-        if selected >= COARSE_MIN_ROWS and candidates < selected:
-            # Large scan: binary codes pick the candidates, fp32 scores them exactly.
-            codes, center = snap.codes()
-            qcode = _query_code(q, center, codes.shape[0])
-            rows = hamming_candidates(codes, qcode, candidates, mask)
-            scores = snap.matrix[rows] @ q
-        elif rows is None:
-            scores = snap.matrix @ q
-        elif rows.size <= _GATHER_MAX_FRACTION * n:
-            scores = snap.matrix[rows] @ q  # filter first: only selected rows
-        else:
-            scores = (snap.matrix @ q)[rows]
+                return None
+        return q, rows, mask
+
+    @staticmethod
+    def _exact_scores(
+        snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
+    ) -> npt.NDArray[np.float32]:
+        """Cosines of the selected rows (all rows when ``rows`` is None), in row order."""
+        if rows is None:
+            return snap.matrix @ q
+        if rows.size <= _GATHER_MAX_FRACTION * len(snap):
+            return snap.matrix[rows] @ q  # filter first: only selected rows
+        return (snap.matrix @ q)[rows]
+
+    @staticmethod
+    def _ranked(
+        snap: _Snapshot,
+        rows: npt.NDArray[np.intp] | None,
+        scores: npt.NDArray[np.float32],
+        k: int,
+    ) -> Ranked:
+        """The best ``k`` of ``scores`` (``rows[i]`` is the row of ``scores[i]``)."""
         kk = min(k, scores.shape[0])
+        if kk <= 0:
+            return Ranked()
         if kk < scores.shape[0]:
             top = np.argpartition(-scores, kk - 1)[:kk]
         else:
@@ -745,3 +752,51 @@ class NumpyVectorIndex:
             ids=[str(i) for i in snap.ids[picked].tolist()],
             scores=[float(s) for s in scores[top].tolist()],
         )
+
+    def vector_search(
+        self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
+    ) -> Ranked:
+        snap = self._snap  # one consistent generation for the whole search
+        if k <= 0 or len(snap) == 0:
+            return Ranked()
+        prepared = self._prepare(snap, vector, filters, exclude)
+        if prepared is None:
+            return Ranked()
+        q, rows, mask = prepared
+        selected = len(snap) if rows is None else rows.size
+        candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
+        if selected >= COARSE_MIN_ROWS and candidates < selected:
+            # Large scan: binary codes pick the candidates, fp32 scores them exactly.
+            codes, center = snap.codes()
+            qcode = _query_code(q, center, codes.shape[0])
+            rows = hamming_candidates(codes, qcode, candidates, mask)
+            return self._ranked(snap, rows, snap.matrix[rows] @ q, k)
+        return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
+
+    def vector_range(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
+    ) -> Ranked:
+        """Every row with a cosine of at least ``min_score`` (best first, ``limit`` at
+        most). Large indexes first score the binary-code candidates; only when half of
+        them pass the floor (the set may be larger than the candidates) do they fall back
+        to the full scan, so the answer is the exact set either way in practice."""
+        snap = self._snap
+        if limit <= 0 or len(snap) == 0:
+            return Ranked()
+        prepared = self._prepare(snap, vector, filters, ())
+        if prepared is None:
+            return Ranked()
+        q, rows, mask = prepared
+        selected = len(snap) if rows is None else rows.size
+        if selected >= COARSE_MIN_ROWS and selected > COARSE_CANDIDATES:
+            codes, center = snap.codes()
+            qcode = _query_code(q, center, codes.shape[0])
+            near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask)
+            scores = snap.matrix[near] @ q
+            passing = np.flatnonzero(scores >= min_score)
+            if passing.size < COARSE_CANDIDATES // 2:
+                return self._ranked(snap, near[passing], scores[passing], limit)
+        scores = self._exact_scores(snap, q, rows)
+        passing = np.flatnonzero(scores >= min_score)
+        picked = passing if rows is None else rows[passing]
+        return self._ranked(snap, picked, scores[passing], limit)

@@ -134,7 +134,13 @@ class PaperPublic(PaperCard):
     featured_days: list[dt.date] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     similar: list[PaperCard] = Field(default_factory=list)
-    similar_method: str | None = Field(None, description="`semantic` or `keyword`.")
+    similar_method: str | None = Field(
+        None, description="`fused` (meaning + shared terms), `semantic` or `keyword`."
+    )
+    similar_terms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per similar paper (arXiv id): the key terms it shares with this one.",
+    )
 
 
 class Period(StrEnum):

@@ -46,6 +46,9 @@ class SearchRequest(BaseModel):
     mode: SearchMode = SearchMode.hybrid
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=1000)
+    as_text: bool = Field(
+        False, description="Search the query as plain text: no quotes, operators or ids."
+    )
 
 
 class SnippetPart(BaseModel):
@@ -56,7 +59,13 @@ class SnippetPart(BaseModel):
 class SearchHit(BaseModel):
     paper: PaperCard
     score: float
-    matched_by: list[str] = Field(description="`keyword`, `semantic`, `id`, `author`.")
+    matched_by: list[str] = Field(
+        description="`id` (typed), `keyword` (holds the query's words: a keyword match), "
+        "`semantic` (close in meaning: above the semantic floor)."
+    )
+    matched_terms: list[str] = Field(
+        default_factory=list, description="The query's words found in the title or abstract."
+    )
     title_parts: list[SnippetPart]
     snippet: list[SnippetPart]
 
@@ -66,9 +75,33 @@ class SearchResponse(BaseModel):
     mode: SearchMode
     sort: SortOrder
     filters: SearchFilters
-    total: int = Field(description="Candidates found (capped by the fusion depth).")
+    total: int = Field(
+        description="Every match of this order: in relevance order full and partial keyword "
+        "matches, else full ones; semantic matches above the floor; typed ids."
+    )
     offset: int
     limit: int
     semantic_used: bool
     took_ms: float
     hits: list[SearchHit]
+    as_text: bool = Field(False, description="The query was searched as plain text.")
+
+
+class SimilarHit(BaseModel):
+    paper: PaperCard
+    score: float
+    shared_terms: list[str] = Field(
+        default_factory=list, description="Key terms of the seed paper this one also has."
+    )
+
+
+class SimilarPage(BaseModel):
+    """Papers ranked by similarity to one paper, a page at a time."""
+
+    paper: PaperCard
+    method: str | None = Field(None, description="`fused`, `semantic` or `keyword`.")
+    filters: SearchFilters
+    total: int = Field(description="Papers that can be paged through in this ranking.")
+    offset: int
+    limit: int
+    hits: list[SimilarHit]

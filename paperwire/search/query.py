@@ -18,6 +18,18 @@ Syntax (everything else is free text):
 
 There are no boolean operators: ``OR``, ``AND`` and ``-word`` are ordinary words.
 
+Syntax applies only where it is well-formed and meant (``reads_as_text``): text that reads
+as prose — a pasted abstract, a paragraph, a long description — is searched as text, with
+its quotes, ``word:`` labels and ids as plain words. That is the case when the query has
+at least ``PROSE_MIN_WORDS`` words and is long (``PROSE_LONG_WORDS`` words or more), holds
+a sentence break (``. `` followed by a capital letter or digit) or a ``Label:`` (a word
+ending in a colon, followed by a space), *and* has at most one syntax item (quoted
+phrase or well-formed operator) per ``PROSE_WORDS_PER_SYNTAX`` words. A quoted span of
+more than ``MAX_PHRASE_WORDS`` words is never a phrase constraint (it is text) either:
+people quote a term or a short phrase, not a paragraph. ``parse_query(text,
+as_text=True)`` switches syntax off explicitly (``paperwire search --file``, the search
+page's "similar to this text" box, ``as_text=true`` in the API).
+
 Free-text terms come from ``tokenize``: NFKC-normalised, lowercased runs of letters,
 digits and combining marks (so ``pre-training`` → ``pre``, ``training`` and
 ``$\\alpha$-divergence`` → ``alpha``, ``divergence``). One-character tokens are dropped
@@ -44,14 +56,24 @@ MAX_ITEMS = 100
 """Phrases, authors and arXiv ids kept per query, each."""
 MAX_SEMANTIC_CHARS = 20_000
 """Longest ``semantic_text``; embedding models truncate far earlier anyway."""
+MAX_PHRASE_WORDS = 8
+"""Longest quoted span taken as a phrase constraint; longer ones are searched as text."""
+PROSE_MIN_WORDS = 12
+"""Shorter queries are always parsed for syntax (see ``reads_as_text``)."""
+PROSE_LONG_WORDS = 25
+"""From this many words on, a query reads as prose unless it is dense with syntax."""
+PROSE_WORDS_PER_SYNTAX = 12
+"""Prose has at most one quoted phrase or operator per this many words."""
 
 __all__ = [
     "MAX_ITEMS",
+    "MAX_PHRASE_WORDS",
     "MAX_SEMANTIC_CHARS",
     "MAX_TERMS",
     "ParsedQuery",
     "extract_arxiv_id",
     "parse_query",
+    "reads_as_text",
     "tokenize",
     "word_pattern",
 ]
@@ -65,6 +87,8 @@ class ParsedQuery:
     without operators, filters or arXiv ids. ``filters`` holds only filters typed
     inline; merging them with the form's filters is the caller's job.
     ``highlight_terms`` are the distinct terms and phrase words, for snippets.
+    ``as_text`` is True when the query was searched as plain text (no syntax), either
+    because the caller asked or because it reads as prose (``reads_as_text``).
     """
 
     raw: str
@@ -73,6 +97,7 @@ class ParsedQuery:
     arxiv_ids: list[str] = field(default_factory=list)
     filters: SearchFilters = field(default_factory=SearchFilters)
     highlight_terms: list[str] = field(default_factory=list)
+    as_text: bool = False
 
     def is_empty(self) -> bool:
         """True when there is nothing to search for (filters alone do not count)."""
@@ -173,7 +198,11 @@ class _Builder:
 
     def add_phrase(self, text: str) -> None:
         phrase = _WS.sub(" ", text).strip()
-        if not phrase or not tokenize(phrase, keep_short=True):
+        words = tokenize(phrase, keep_short=True)
+        if not phrase or not words:
+            return
+        if len(words) > MAX_PHRASE_WORDS:  # a quoted sentence: searched as text
+            self.add_free(phrase)
             return
         self.add_semantic(phrase)
         if len(self.phrases) < MAX_ITEMS:
@@ -215,7 +244,7 @@ class _Builder:
         self.filters["date_from" if key == "after" else "date_to"] = date
         return True
 
-    def build(self, raw: str) -> ParsedQuery:
+    def build(self, raw: str, as_text: bool = False) -> ParsedQuery:
         highlight: list[str] = []
         seen: set[str] = set()
         words = [*self.terms, *(t for p in self.phrases for t in tokenize(p))]
@@ -230,11 +259,58 @@ class _Builder:
             arxiv_ids=self.ids,
             filters=SearchFilters.model_validate(self.filters),
             highlight_terms=highlight,
+            as_text=as_text,
         )
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Parse a search-box query. Never raises: anything unrecognised is free text."""
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]]*\s+[\"'(\[]?[A-Z0-9]")
+_LABEL = re.compile(r"(?:^|\s)[A-Za-z][\w-]*:(?=\s)")
+
+
+def _syntax_items(s: str) -> int:
+    """Quoted phrases and well-formed known-key operators in ``s`` (quotes normalised)."""
+    items = 0
+    inside = False
+    for chunk in re.split(r'(")', s):
+        if chunk == '"':
+            inside = not inside
+            items += inside  # count opening quotes only
+            continue
+        if inside:
+            continue
+        for word in chunk.split():
+            op = _OPERATOR.match(word)
+            if op and op.group(1).lower() in _KEYS and op.group(2).strip(",;"):
+                items += 1
+    return items
+
+
+def reads_as_text(text: str) -> bool:
+    """Whether ``text`` reads as prose (a pasted abstract, a paragraph) rather than a typed
+    query with syntax; the rule is in the module docstring."""
+    s = text.translate(_QUOTES)
+    words = len(tokenize(s, keep_short=True))
+    if words < PROSE_MIN_WORDS:
+        return False
+    prose = words >= PROSE_LONG_WORDS or bool(_SENTENCE_BREAK.search(s) or _LABEL.search(s))
+    return prose and _syntax_items(s) * PROSE_WORDS_PER_SYNTAX <= words
+
+
+def _as_text(text: str) -> ParsedQuery:
+    b = _Builder()
+    b.add_free(text.translate(_QUOTES).replace('"', " "))
+    b.semantic = [" ".join(text.split())[:MAX_SEMANTIC_CHARS]]
+    return b.build(text, as_text=True)
+
+
+def parse_query(text: str, *, as_text: bool = False) -> ParsedQuery:
+    """Parse a search-box query. Never raises: anything unrecognised is free text.
+
+    With ``as_text`` (or when ``reads_as_text``), the whole text is free text: no
+    phrases, operators, filters or arXiv ids.
+    """
+    if as_text or reads_as_text(text):
+        return _as_text(text)
     s = text.translate(_QUOTES)
     b = _Builder()
     i, n = 0, len(s)

@@ -1,17 +1,24 @@
-"""``SearchService``: query → candidates from the index → fusion → sort → cards + snippets.
+"""``SearchService``: query → matches → order → one page of cards with snippets.
 
-Keyword (BM25) and semantic (embedding) rankings are fused by ``fusion``: ``weighted``
-(default; ``search.weighted.weighted_fusion``: ``w · BM25/max BM25 + (1 − w) · cosine``,
-with the exact cosine of every keyword candidate) or ``rrf`` (reciprocal rank fusion,
-``rrf_k``). Quoted phrases and ``author:`` are hard constraints, so semantic candidates
-must also satisfy them. Semantic search joins in as soon as vectors exist.
+* **Matches** (``search.matches``): keyword matches (the query's words by IDF weight,
+  phrases, names, filters), semantic matches above the floor, typed ids. The total is
+  their number, in every sort order.
+* **Relevance order** fuses a keyword (BM25) and a semantic (cosine) ranking of those
+  matches: ``fusion`` ``weighted`` (default; ``search.weighted.weighted_fusion``,
+  ``w · BM25/max BM25 + (1 − w) · cosine``, with the exact cosine of every keyword
+  candidate) or ``rrf`` (reciprocal rank fusion, ``rrf_k``). BM25 ranks by every query
+  word (a paper holding some of the words ranks by them), but only matches take part,
+  so a paper holding one common word and far in meaning is not a result.
+* **Newest / most upvoted** order every match, in the store (``PaperStore.sort_page``).
+* **Similar papers** fuse vector neighbours with a "more like this" keyword query
+  (``search.similar``) and page through the corpus.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -25,18 +32,37 @@ from paperwire.models.search import (
     SearchMode,
     SearchRequest,
     SearchResponse,
+    SimilarHit,
+    SimilarPage,
     SortOrder,
 )
 from paperwire.search.fusion import reciprocal_rank_fusion
+from paperwire.search.matches import (
+    DEFAULT_KEYWORD_COVERAGE,
+    DEFAULT_PARTIAL_COVERAGE,
+    DEFAULT_SEMANTIC_FLOOR,
+    MAX_SEMANTIC_MATCHES,
+    QueryMatches,
+    constrained,
+    partial_share,
+    required_coverage,
+)
 from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.similar import (
+    SALIENT_SHOWN,
+    SIMILAR_KEYWORD_WEIGHT,
+    mlt_text,
+    more_like_this,
+)
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
-from paperwire.text.snippets import best_snippet, highlight
+from paperwire.text.snippets import annotate, terms_present
 
 EmbedderProvider = Callable[[], Embedder | None]
 Fusion = Literal["weighted", "rrf"]
 FUSIONS: tuple[Fusion, ...] = ("weighted", "rrf")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Deepest keyword ranking fetched to fill a page with matches (Milvus's top-k cap).
+_MAX_KEYWORD_DEPTH = 16_384
 
 
 def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
@@ -44,6 +70,19 @@ def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilte
     data = inline.model_dump()
     data.update({k: v for k, v in explicit.model_dump().items() if v is not None})
     return SearchFilters(**data)
+
+
+@dataclass(frozen=True)
+class SimilarRanking:
+    """Papers ranked by similarity to a seed: the "more like this" keyword ranking, the
+    vector neighbours, and the ranking shown (both fused, else whichever exists), with
+    the seed's salient words (for the "why" line)."""
+
+    keyword: Ranked
+    semantic: Ranked
+    ranked: Ranked
+    method: str | None
+    salient: list[str]
 
 
 class SearchService:
@@ -54,23 +93,34 @@ class SearchService:
         embedder: EmbedderProvider,
         depth: int = 100,
         rrf_k: int = 60,
-        sorted_semantic_depth: int = 20,
         refresh_interval: float = 2.0,
         fusion: Fusion = "weighted",
         keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+        semantic_floor: float = DEFAULT_SEMANTIC_FLOOR,
+        keyword_coverage: float = DEFAULT_KEYWORD_COVERAGE,
+        partial_coverage: float = DEFAULT_PARTIAL_COVERAGE,
+        similar_keyword_weight: float = SIMILAR_KEYWORD_WEIGHT,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
         if not 0.0 <= keyword_weight <= 1.0:
             raise ValueError(f"keyword_weight must be in [0, 1], got {keyword_weight!r}")
+        if not -1.0 <= semantic_floor <= 1.0:
+            raise ValueError(f"semantic_floor must be in [-1, 1], got {semantic_floor!r}")
+        for name, value in (("keyword", keyword_coverage), ("partial", partial_coverage)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}_coverage must be in [0, 1], got {value!r}")
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
+        self.semantic_floor = semantic_floor
+        self.keyword_coverage = keyword_coverage
+        self.partial_coverage = partial_coverage
+        self.similar_keyword_weight = similar_keyword_weight
         self.store = store
         self.index = index
         self.embedder = embedder
         self.depth = depth
         self.rrf_k = rrf_k
-        self.sorted_semantic_depth = sorted_semantic_depth
         self.refresh_interval = refresh_interval
         self._refreshed_at = time.monotonic()
 
@@ -84,73 +134,138 @@ class SearchService:
     def semantic_ready(self) -> bool:
         return self.index.vector_count() > 0 and self.embedder() is not None
 
+    # ------------------------------------------------------------------ search
+
     def search(self, req: SearchRequest) -> SearchResponse:
         t0 = time.perf_counter()
         self._maybe_refresh()
-        parsed = parse_query(req.q)
+        parsed = parse_query(req.q, as_text=req.as_text)
         filters = merge_filters(req.filters, parsed.filters)
-        matched: dict[str, list[str]] = {}
-        semantic_used = False
-        query_vector: Vector | None = None
 
-        if parsed.keyword.is_empty() and not parsed.arxiv_ids:
+        if parsed.is_empty():
             sort = SortOrder.newest if req.sort == SortOrder.relevance else req.sort
             total, cards = self.store.browse(filters, sort, req.limit, req.offset)
             hits = [self._hit(c, 0.0, [], parsed, None) for c in cards]
-            return self._response(req, filters, total, hits, False, t0)
+            return self._response(req, parsed, filters, total, hits, False, t0)
 
-        rankings: list[Ranked] = []
-        if req.mode != SearchMode.semantic and not parsed.keyword.is_empty():
-            kw = self.index.keyword_search(parsed.keyword, filters, self.depth)
-            rankings.append(kw)
-            for i in kw.ids:
-                matched.setdefault(i, []).append("keyword")
-        if req.mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters, rankings[0] if rankings else None)
-            sem, query_vector = found if found is not None else (None, None)
-            if sem is not None and req.sort != SortOrder.relevance and rankings:
-                # Sorting by date or votes discards relevance order, so only the closest
-                # semantic neighbours may join the keyword matches there.
-                sem = Ranked(
-                    sem.ids[: self.sorted_semantic_depth], sem.scores[: self.sorted_semantic_depth]
-                )
-            if sem is not None:
-                semantic_used = True
-                rankings.append(sem)
-                for i in sem.ids:
-                    matched.setdefault(i, []).append("semantic")
+        matches = self.matches(parsed, filters, req.mode, req.sort)
+        scores: dict[str, float] = {}
+        if req.sort == SortOrder.relevance:
+            ranked = self._relevance(parsed, filters, req.mode, matches, req.offset + req.limit)
+            scores = dict(zip(ranked.ids, ranked.scores, strict=True))
+            page = ranked.ids[req.offset : req.offset + req.limit]
+        else:
+            visible = self.index.keyword_count()
+            page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
 
-        fused = self._fuse(rankings, query_vector)
-        ids = list(fused.ids)
-        scores = dict(zip(fused.ids, fused.scores, strict=True))
-        # Ids typed into the query go first: the user asked for exactly that paper.
-        for aid in reversed(parsed.arxiv_ids):
-            if aid in ids:
-                ids.remove(aid)
-            ids.insert(0, aid)
-            matched.setdefault(aid, []).insert(0, "id")
-            scores[aid] = max(scores.values(), default=0.0) + 1.0
-
-        # Cards (the expensive part: ORM rows, teasers, links) are built for the
-        # requested page only. Other orders sort all candidates on two columns first
-        # (which also drops hidden papers); relevance order needs no store read, since
-        # hiding a paper removes it from the index.
-        if req.sort in (SortOrder.newest, SortOrder.upvotes):
-            keys = self.store.sort_keys(ids)
-            ids = [i for i in ids if i in keys]
-            column = 0 if req.sort == SortOrder.newest else 1
-            ids.sort(key=lambda i: keys[i][column], reverse=True)
-        page = ids[req.offset : req.offset + req.limit]
+        # Cards (the expensive part: rows, teasers, links) for the requested page only.
         by_id = self.store.cards(page)
         page = [i for i in page if i in by_id]  # hidden between the two reads
         texts = self.store.texts(page)
         hits = [
-            self._hit(by_id[i], scores.get(i, 0.0), matched.get(i, []), parsed, texts.get(i))
+            self._hit(by_id[i], scores.get(i, 0.0), matches.labels(i), parsed, texts.get(i))
             for i in page
         ]
-        return self._response(req, filters, len(ids), hits, semantic_used, t0)
+        semantic_used = matches.vector is not None
+        total = len(matches.members)
+        return self._response(req, parsed, filters, total, hits, semantic_used, t0)
 
-    def _fuse(self, rankings: list[Ranked], query_vector: Vector | None) -> Ranked:
+    def matches(
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        mode: SearchMode,
+        sort: SortOrder = SortOrder.relevance,
+    ) -> QueryMatches:
+        """Every match of ``parsed`` in ``sort`` order's sense (see ``search.matches``)."""
+        keyword: set[str] = set()
+        if mode != SearchMode.semantic and not parsed.keyword.is_empty():
+            coverage = (
+                partial_share(parsed, self.partial_coverage)
+                if sort == SortOrder.relevance
+                else required_coverage(parsed, self.keyword_coverage)
+            )
+            keyword = set(self.index.keyword_match_ids(parsed.keyword, filters, coverage))
+        semantic, vector = Ranked(), None
+        if mode != SearchMode.keyword and parsed.semantic_text.strip():
+            found = self._semantic(parsed, filters)
+            if found is not None:
+                semantic, vector = found
+        typed = parsed.arxiv_ids
+        if typed:  # a typed id names a paper in the store, whatever the filters
+            present = self.store.sort_keys(typed)
+            typed = [i for i in typed if i in present]
+        return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
+
+    def _semantic(
+        self, parsed: ParsedQuery, filters: SearchFilters
+    ) -> tuple[Ranked, Vector] | None:
+        """Semantic matches above the floor (holding the query's phrases and names) and
+        the query vector; None when semantic search is off or not ready."""
+        if self.index.vector_count() == 0:
+            return None
+        embedder = self.embedder()
+        if embedder is None:
+            return None
+        vec = embedder.encode_query(parsed.semantic_text)
+        sem = self.index.vector_range(vec, filters, self.semantic_floor, MAX_SEMANTIC_MATCHES)
+        constraints = parsed.keyword.constraints()
+        if not constraints.is_empty():
+            allowed = set(self.index.keyword_match_ids(constraints, filters, self.keyword_coverage))
+            sem = constrained(sem, allowed)
+        return sem, vec
+
+    def _relevance(
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        mode: SearchMode,
+        matches: QueryMatches,
+        need: int,
+    ) -> Ranked:
+        """The matches in relevance order, at least the first ``need`` of them."""
+        depth = max(self.depth, need)
+        rankings: list[Ranked] = []
+        best_bm25: float | None = None
+        if mode != SearchMode.semantic and not parsed.keyword.is_empty() and matches.members:
+            keyword, best_bm25 = self._keyword_ranking(
+                parsed.keyword, filters, matches.members, depth
+            )
+            rankings.append(keyword)
+        if matches.semantic.ids:
+            rankings.append(Ranked(matches.semantic.ids[:depth], matches.semantic.scores[:depth]))
+        vector = matches.vector if len(rankings) == 2 else None
+        fused = self._fuse(rankings, vector, best_bm25)
+        ids = list(fused.ids)
+        scores = dict(zip(fused.ids, fused.scores, strict=True))
+        # Ids typed into the query go first: the user asked for exactly that paper.
+        top = max(scores.values(), default=0.0) + 1.0
+        for aid in reversed(matches.ids):
+            if aid in scores:
+                ids.remove(aid)
+            ids.insert(0, aid)
+            scores[aid] = top
+        return Ranked(ids, [scores[i] for i in ids])
+
+    def _keyword_ranking(
+        self, query: KeywordQuery, filters: SearchFilters, members: set[str], depth: int
+    ) -> tuple[Ranked, float | None]:
+        """BM25 over every query word, keeping matches only, ``depth`` of them if there
+        are that many (fetching deeper while non-matches crowd the top); and the best
+        BM25 score of all (matches are scored against it, as if nothing was dropped)."""
+        k = depth
+        while True:
+            raw = self.index.keyword_search(query, filters, k)
+            keep = [(i, s) for i, s in zip(raw.ids, raw.scores, strict=True) if i in members]
+            if len(keep) >= depth or len(raw) < k or k >= _MAX_KEYWORD_DEPTH:
+                keep = keep[:depth]
+                best = raw.scores[0] if raw.scores else None
+                return Ranked([i for i, _ in keep], [s for _, s in keep]), best
+            k = min(4 * k, _MAX_KEYWORD_DEPTH)
+
+    def _fuse(
+        self, rankings: list[Ranked], query_vector: Vector | None, best_bm25: float | None = None
+    ) -> Ranked:
         if not rankings:
             return Ranked()
         if len(rankings) == 1:
@@ -159,7 +274,7 @@ class SearchService:
             return reciprocal_rank_fusion(rankings, k=self.rrf_k)
         keyword, semantic = rankings
         semantic = self._with_cosines(semantic, keyword.ids, query_vector)
-        return weighted_fusion(keyword, semantic, self.keyword_weight)
+        return weighted_fusion(keyword, semantic, self.keyword_weight, best_bm25)
 
     def _with_cosines(self, semantic: Ranked, ids: Sequence[str], query_vector: Vector) -> Ranked:
         """``semantic`` plus the exact cosine of each of ``ids`` it lacks (those with a
@@ -189,23 +304,6 @@ class SearchService:
             return semantic
         return Ranked([*semantic.ids, *extra_ids], [*semantic.scores, *extra_scores])
 
-    def _semantic(
-        self, parsed: ParsedQuery, filters: SearchFilters, keyword: Ranked | None
-    ) -> tuple[Ranked, Vector] | None:
-        """The semantic ranking and the query vector; None when semantic search is off."""
-        if self.index.vector_count() == 0:
-            return None
-        embedder = self.embedder()
-        if embedder is None:
-            return None
-        vec = embedder.encode_query(parsed.semantic_text)
-        sem = self.index.vector_search(vec, filters, self.depth)
-        if parsed.keyword.phrases or parsed.keyword.authors:
-            allowed = set(keyword.ids) if keyword else set()
-            keep = [(i, s) for i, s in zip(sem.ids, sem.scores, strict=True) if i in allowed]
-            sem = Ranked([i for i, _ in keep], [s for _, s in keep])
-        return sem, vec
-
     def _hit(
         self,
         card: PaperCard,
@@ -215,18 +313,20 @@ class SearchService:
         text: tuple[str, str] | None,
     ) -> SearchHit:
         title, abstract = text if text else (card.title, card.teaser)
-        terms = parsed.highlight_terms
+        title_parts, snippet, present = annotate(title, abstract, parsed.highlight_terms)
         return SearchHit(
             paper=card,
             score=score,
             matched_by=matched,
-            title_parts=highlight(title, terms, None),
-            snippet=best_snippet(abstract, terms),
+            matched_terms=present,
+            title_parts=title_parts,
+            snippet=snippet,
         )
 
     def _response(
         self,
         req: SearchRequest,
+        parsed: ParsedQuery,
         filters: SearchFilters,
         total: int,
         hits: list[SearchHit],
@@ -244,24 +344,83 @@ class SearchService:
             semantic_used=semantic_used,
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
+            as_text=parsed.as_text,
+        )
+
+    # ------------------------------------------------------------------ similar papers
+
+    def similar_ranking(
+        self, arxiv_id: str, filters: SearchFilters, depth: int
+    ) -> SimilarRanking | None:
+        """Papers ranked by similarity to ``arxiv_id`` (itself excluded), at least
+        ``depth`` deep when there are that many; None when the paper is unknown."""
+        text = self.store.texts([arxiv_id]).get(arxiv_id)
+        if not text:
+            return None
+        docs = max(1, self.index.keyword_count())
+        mlt = more_like_this(self.index.term_statistics(mlt_text(*text)), docs)
+        keyword = Ranked()
+        if mlt.query.terms:
+            found = self.index.keyword_search(mlt.query, filters, depth + 1)
+            keep = [(i, s) for i, s in zip(found.ids, found.scores, strict=True) if i != arxiv_id]
+            keyword = Ranked([i for i, _ in keep], [s for _, s in keep])
+        vec = self.index.vector_of(arxiv_id)
+        semantic = Ranked()
+        if vec is not None:
+            semantic = self.index.vector_search(vec, filters, depth, exclude=[arxiv_id])
+        if keyword.ids and semantic.ids:
+            assert vec is not None
+            scored = self._with_cosines(semantic, keyword.ids, vec)
+            fused = weighted_fusion(keyword, scored, self.similar_keyword_weight)
+            return SimilarRanking(keyword, semantic, fused, "fused", mlt.words)
+        if semantic.ids:
+            return SimilarRanking(keyword, semantic, semantic, "semantic", mlt.words)
+        if keyword.ids:
+            return SimilarRanking(keyword, semantic, keyword, "keyword", mlt.words)
+        return SimilarRanking(keyword, semantic, Ranked(), None, mlt.words)
+
+    def similar_page(
+        self, arxiv_id: str, filters: SearchFilters, limit: int, offset: int = 0
+    ) -> SimilarPage | None:
+        """One page of papers similar to ``arxiv_id``, with the key terms each shares
+        with it; None when the paper is not in the store."""
+        seed = self.store.cards([arxiv_id]).get(arxiv_id)
+        if seed is None:
+            return None
+        self._maybe_refresh()
+        depth = max(self.depth, offset + limit)
+        found = self.similar_ranking(arxiv_id, filters, depth)
+        ranking = found.ranked if found is not None else Ranked()
+        scores = dict(zip(ranking.ids, ranking.scores, strict=True))
+        ids = ranking.ids[offset : offset + limit]
+        cards = self.store.cards(ids)
+        texts = self.store.texts(ids)
+        salient = found.salient if found is not None else []
+        hits = [
+            SimilarHit(
+                paper=cards[i],
+                score=scores[i],
+                shared_terms=terms_present(list(texts.get(i, ("", ""))), salient)[:SALIENT_SHOWN],
+            )
+            for i in ids
+            if i in cards
+        ]
+        total = len(ranking)
+        if total >= depth:  # the ranking goes on through the rest of the corpus
+            total = max(total, self.store.browse(filters, SortOrder.newest, 1, 0)[0] - 1)
+        return SimilarPage(
+            paper=seed,
+            method=found.method if found is not None else None,
+            filters=filters,
+            total=total,
+            offset=offset,
+            limit=limit,
+            hits=hits,
         )
 
     def similar(self, arxiv_id: str, k: int = 6) -> tuple[list[PaperCard], str | None]:
-        """Nearest papers by embedding; BM25 over the paper's own text when not embedded."""
-        vec = self.index.vector_of(arxiv_id)
-        method: str | None
-        if vec is not None:
-            ranked = self.index.vector_search(vec, SearchFilters(), k + 1, exclude=[arxiv_id])
-            method = "semantic"
-        else:
-            text = self.store.texts([arxiv_id]).get(arxiv_id)
-            if not text:
-                return [], None
-            words = [w.lower() for w in _WORD.findall(f"{text[0]} {text[0]} {text[1]}")]
-            ranked = self.index.keyword_search(
-                KeywordQuery(terms=words[:300]), SearchFilters(), k + 1
-            )
-            method = "keyword"
-        ids = [i for i in ranked.ids if i != arxiv_id][:k]
-        cards = self.store.cards(ids)
-        return [cards[i] for i in ids if i in cards], method
+        """The first ``k`` similar papers and the method that ranked them."""
+        page = self.similar_page(arxiv_id, SearchFilters(), k)
+        if page is None:
+            return [], None
+        return [h.paper for h in page.hits], page.method

@@ -46,9 +46,17 @@ def _first_scores(ranking: Ranked) -> tuple[dict[str, float], dict[str, int]]:
 
 
 def weighted_fusion(
-    keyword: Ranked, semantic: Ranked, keyword_weight: float = DEFAULT_KEYWORD_WEIGHT
+    keyword: Ranked,
+    semantic: Ranked,
+    keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+    keyword_max: float | None = None,
 ) -> Ranked:
-    """Fuse a BM25 ranking and a cosine ranking (see the module docstring)."""
+    """Fuse a BM25 ranking and a cosine ranking (see the module docstring).
+
+    ``keyword_max`` is the best BM25 score to divide by when ``keyword`` was cut from a
+    longer ranking (search keeps only the matches of its BM25 ranking): the documents
+    kept then score exactly as they would have in the whole ranking.
+    """
     w = float(keyword_weight)
     if not math.isfinite(w) or not 0.0 <= w <= 1.0:
         raise ValueError(f"keyword_weight must be in [0, 1], got {keyword_weight!r}")
@@ -56,6 +64,8 @@ def weighted_fusion(
     sem, sem_rank = _first_scores(semantic)
 
     kw_max = max(kw.values(), default=0.0)
+    if keyword_max is not None and math.isfinite(keyword_max) and keyword_max > kw_max:
+        kw_max = float(keyword_max)
     kw_last = min(kw.values(), default=0.0)
     sem_last = min(sem.values(), default=0.0)
 

@@ -15,6 +15,7 @@ from paperwire.core import Paperwire
 from paperwire.models.common import DataClock
 from paperwire.models.community import TrendingItem, TrendingPage
 from paperwire.models.papers import FeedPage, PaperCard, PaperPublic, Period
+from paperwire.models.search import SearchFilters
 from paperwire.services.clock import data_clock
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,19 @@ def paper(pw: Paperwire, arxiv_id: str) -> PaperPublic | None:
     if found is None:
         return None
     try:
-        similar, method = pw.search.similar(arxiv_id, SIMILAR)
+        page = pw.search.similar_page(arxiv_id, SearchFilters(), SIMILAR)
     except Exception:  # similar papers are a bonus; the page must not fail over them
         log.exception("similar papers failed for %s", arxiv_id)
-        similar, method = [], None
-    return found.model_copy(update={"similar": similar, "similar_method": method})
+        page = None
+    if page is None:
+        return found
+    return found.model_copy(
+        update={
+            "similar": [h.paper for h in page.hits],
+            "similar_method": page.method,
+            "similar_terms": {h.paper.arxiv_id: h.shared_terms for h in page.hits},
+        }
+    )
 
 
 def trending_cards(pw: Paperwire, limit: int, now: dt.datetime) -> list[tuple[PaperCard, float]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
+from paperwire.store.match_sort import sort_page
 from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
@@ -296,6 +298,18 @@ class PaperStore:
             when = as_utc(published)
             out[aid] = (when.timestamp() if when else 0.0, int(upvotes or 0))
         return out
+
+    def sort_page(
+        self,
+        members: AbstractSet[str],
+        sort: SortOrder,
+        limit: int,
+        offset: int,
+        visible: int | None = None,
+    ) -> list[str]:
+        """One page of a search's match set in a store order (see ``match_sort``);
+        ``visible`` (papers shown anywhere, e.g. the index's count) saves a count."""
+        return sort_page(self.db, members, sort, limit, offset, visible or self.count())
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """``(title, abstract)`` per id, for snippets."""

@@ -36,7 +36,7 @@ import Stemmer
 from paperwire.models.search import SnippetPart
 from paperwire.text.tokens import tokenize, word_or_mark_pattern, word_pattern
 
-__all__ = ["best_snippet", "highlight", "teaser"]
+__all__ = ["annotate", "best_snippet", "highlight", "teaser", "terms_present"]
 
 ELLIPSIS = "…"
 
@@ -315,6 +315,42 @@ def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> 
     return _head(norm, _find_hits(norm, terms), max_chars)
 
 
+def _present(hits: Sequence[_Hit], terms: Sequence[str]) -> list[str]:
+    """The terms (first spelling, query order) that ``hits`` matched."""
+    matcher = _matcher(tuple(terms))
+    found = {hit.term for hit in hits}
+    out: list[str] = []
+    seen: set[int] = set()
+    for term in terms:
+        for token in tokenize(term):
+            term_id = matcher.match(token)
+            if term_id is not None and term_id in found and term_id not in seen:
+                seen.add(term_id)
+                out.append(token)
+    return out
+
+
+def terms_present(texts: Sequence[str], terms: Sequence[str]) -> list[str]:
+    """The ``terms`` (their first spelling, in order) that ``texts`` contain, matched as
+    highlighting matches them (stems, plural fallback, stop words only when every term
+    is one): what a "matched by words: …" label or a "shared terms" line shows."""
+    return _present([h for text in texts for h in _find_hits(_normalize(text), terms)], terms)
+
+
+def annotate(
+    title: str, abstract: str, terms: Sequence[str], max_chars: int = 280
+) -> tuple[list[SnippetPart], list[SnippetPart], list[str]]:
+    """A search hit's highlighted title, best snippet and the terms it holds, finding
+    the terms in each text once (``highlight`` + ``best_snippet`` + ``terms_present``)."""
+    t_norm, a_norm = _normalize(title), _normalize(abstract)
+    t_hits, a_hits = _find_hits(t_norm, terms), _find_hits(a_norm, terms)
+    return (
+        _head(t_norm, t_hits, None),
+        _best(a_norm, a_hits, max_chars),
+        _present([*t_hits, *a_hits], terms),
+    )
+
+
 def teaser(text: str, max_chars: int = 220) -> str:
     """The start of ``text`` for a card: at most ``max_chars``, cut at a word with "…"."""
     # Normalise only a prefix when it already yields more than max_chars: the cut
@@ -366,7 +402,11 @@ def best_snippet(text: str, terms: Sequence[str], max_chars: int = 280) -> list[
     word with "…".
     """
     norm = _normalize(text)
-    hits = _find_hits(norm, terms)
+    return _best(norm, _find_hits(norm, terms), max_chars)
+
+
+def _best(norm: str, hits: Sequence[_Hit], max_chars: int) -> list[SnippetPart]:
+    """``best_snippet`` of normalised text whose hits are known."""
     if not hits or not norm or max_chars < 8 or len(norm) <= max_chars:
         return _head(norm, hits, max_chars)
     sentences = _sentence_starts(norm)

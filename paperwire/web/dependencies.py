@@ -26,7 +26,7 @@ from paperwire.models.subscriptions import Frequency
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_QUERY_CHARS = 2000
+MAX_QUERY_CHARS = 4000  # room for a pasted abstract (search by example)
 MAX_OFFSET = 1000
 MAX_PAGE_NUMBER = 1_000_000
 FEED_DEFAULT_LIMIT = 100
@@ -193,7 +193,7 @@ def feed_params(
 
 # -- search -------------------------------------------------------------------------------
 
-SEARCH_FIELDS = ("q", "from", "to", "category", "org", "has_code", "sort", "mode")
+SEARCH_FIELDS = ("q", "from", "to", "category", "org", "has_code", "sort", "mode", "as_text")
 
 
 @dataclass
@@ -225,19 +225,16 @@ class SearchParams:
         return f"{base}?{qs}" if qs else base
 
     @property
+    def request_as_text(self) -> bool:
+        """Whether the reader asked for plain text (the "similar to this text" box)."""
+        return self.request is not None and self.request.as_text
+
+    @property
     def has_filters(self) -> bool:
         return any(self.raw.get(k) for k in ("from", "to", "category", "org", "has_code"))
 
 
-def search_params(
-    pw: PW,
-    q: Annotated[
-        str | None,
-        Query(
-            description='Query text: words, "quoted phrases", author:Name, arXiv ids, '
-            "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."
-        ),
-    ] = None,
+def filter_query(
     date_from: Annotated[
         str | None, Query(alias="from", description="Published on or after (YYYY-MM-DD).")
     ] = None,
@@ -249,8 +246,37 @@ def search_params(
     has_code: Annotated[
         str | None, Query(description="`true`: only papers with code; `false`: only without.")
     ] = None,
+) -> dict[str, str]:
+    """The filter params as typed (stripped): what the search and similar pages share."""
+    values = {"from": date_from, "to": date_to, "category": category, "org": org}
+    return {
+        **{k: (v or "").strip() for k, v in values.items()},
+        "has_code": (has_code or "").strip(),
+    }
+
+
+FilterQuery = Annotated[dict[str, str], Depends(filter_query)]
+
+
+def search_params(
+    pw: PW,
+    filters: FilterQuery,
+    q: Annotated[
+        str | None,
+        Query(
+            description='Query text: words, "quoted phrases", author:Name, arXiv ids, '
+            "inline filters (category:cs.CL, org:nvidia, has:code, after:/before:)."
+        ),
+    ] = None,
     sort: Annotated[str | None, Query(description="`relevance`, `newest` or `upvotes`.")] = None,
     mode: Annotated[str | None, Query(description="`hybrid`, `keyword` or `semantic`.")] = None,
+    as_text: Annotated[
+        str | None,
+        Query(
+            description="`true`: search `q` as plain text (no quotes, operators or ids), e.g. "
+            "an abstract to find related work. Prose is detected anyway; see the README."
+        ),
+    ] = None,
     page: Annotated[
         SearchPage | None,
         BLANK_IS_NONE,
@@ -260,13 +286,10 @@ def search_params(
     """Parse the search params; errors are collected per field, never raised."""
     raw = {
         "q": (q or "").strip(),
-        "from": (date_from or "").strip(),
-        "to": (date_to or "").strip(),
-        "category": (category or "").strip(),
-        "org": (org or "").strip(),
-        "has_code": (has_code or "").strip(),
+        **filters,
         "sort": (sort or "").strip(),
         "mode": (mode or "").strip(),
+        "as_text": (as_text or "").strip(),
     }
     limit = min(pw.settings.page_size, 100)
     out = SearchParams(raw=raw, limit=limit)
@@ -285,6 +308,7 @@ def search_params(
     d_from = attempt(lambda: parse_date(raw["from"], "from"), None)
     d_to = attempt(lambda: parse_date(raw["to"], "to"), None)
     has = attempt(lambda: parse_bool(raw["has_code"], "has_code"), None)
+    literal = attempt(lambda: parse_bool(raw["as_text"], "as_text"), None)
     order = attempt(
         lambda: _choice(raw["sort"], SortOrder, "sort", SortOrder.relevance), SortOrder.relevance
     )
@@ -311,6 +335,7 @@ def search_params(
         mode=how,
         limit=limit,
         offset=min((out.page - 1) * limit, MAX_OFFSET),
+        as_text=bool(literal),
     )
     return out
 
@@ -329,5 +354,17 @@ def check_page(params: SearchParams, total: int) -> None:
         raise HTTPException(status_code=422, detail=params.message)
 
 
+def similar_params(
+    pw: PW,
+    filters: FilterQuery,
+    page: Annotated[
+        SearchPage | None, BLANK_IS_NONE, Query(description="Result page, from 1.")
+    ] = None,
+) -> SearchParams:
+    """The similar-papers page's filters and page: the search form without a query."""
+    return search_params(pw, filters, page=page)
+
+
 Search = Annotated[SearchParams, Depends(search_params)]
+SimilarFilters = Annotated[SearchParams, Depends(similar_params)]
 Feed = Annotated[FeedParams, Depends(feed_params)]

@@ -11,6 +11,8 @@ import datetime as dt
 from typing import Protocol
 
 from paperwire.models.common import safe_url
+from paperwire.models.search import SearchHit
+from paperwire.search.matches import describe_match
 
 MONTHS = (
     "January",
@@ -118,13 +120,9 @@ def quoted(text: str) -> str:
     return text if '"' in text else f"“{text}”"
 
 
-MATCH_LABELS = {"keyword": "keyword", "semantic": "meaning", "id": "arXiv id", "author": "author"}
-
-
-def matched_by(methods: list[str]) -> str:
-    """``keyword + meaning`` from a hit's ``matched_by``."""
-    labels = [MATCH_LABELS.get(m, m) for m in dict.fromkeys(methods)]
-    return " + ".join(labels)
+def match_label(hit: SearchHit) -> str:
+    """``words: video, diffusion + meaning``: why a search result matched."""
+    return describe_match(hit.matched_by, hit.matched_terms)
 
 
 FILTERS = {
@@ -134,7 +132,7 @@ FILTERS = {
     "compact_number": compact_number,
     "plural": plural,
     "byline": byline,
-    "matched_by": matched_by,
+    "match_label": match_label,
     "external_url": safe_url,
     "quoted": quoted,
 }

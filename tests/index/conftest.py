@@ -57,6 +57,11 @@ def stems(index: SearchIndex) -> bool:
     return getattr(index, "analyzer", "english") != "standard"
 
 
+def is_milvus(index: SearchIndex) -> bool:
+    """Milvus's analyzers tokenise a few words differently from ours (``project_page``)."""
+    return index.name == "milvus"
+
+
 def reads_snapshots(index: SearchIndex) -> bool:
     """Whether a reader keeps its snapshot until ``refresh()`` (the embedded files do);
     a server-side index (Milvus) shows another client's commit at once."""

@@ -11,11 +11,13 @@ import pytest
 from paperwire.models.search import SearchFilters
 from paperwire.search.query import (
     MAX_ITEMS,
+    MAX_PHRASE_WORDS,
     MAX_SEMANTIC_CHARS,
     MAX_TERMS,
     ParsedQuery,
     extract_arxiv_id,
     parse_query,
+    reads_as_text,
 )
 from paperwire.text.tokens import tokenize
 
@@ -448,3 +450,67 @@ def test_long_queries_are_fast():
     q = parse_query(big)
     assert len(q.keyword.terms) == MAX_TERMS
     assert time.perf_counter() - start < 5.0
+
+
+# --- prose is text, syntax only where meant -------------------------------------------
+
+ABSTRACT = (
+    'We study "test-time scaling" for reasoning models. Results: a 7B model with '
+    "best-of-n sampling and a verifier matches a 70B model on math benchmarks, while "
+    "author:nobody style tokens and before:yesterday stay plain words of the abstract."
+)
+
+
+def test_pasted_abstract_is_plain_text():
+    q = parse_query(ABSTRACT)
+    assert reads_as_text(ABSTRACT) and q.as_text
+    assert q.keyword.phrases == [] and q.keyword.authors == []
+    assert q.filters == SearchFilters() and q.arxiv_ids == []
+    assert q.keyword.terms[:5] == ["we", "study", "test", "time", "scaling"]
+    assert {"results", "author", "nobody", "before", "yesterday"} <= set(q.keyword.terms)
+    assert q.semantic_text == " ".join(ABSTRACT.split())
+
+
+def test_as_text_flag_switches_syntax_off():
+    q = parse_query('"reinforcement learning" author:Dong 2406.07522', as_text=True)
+    assert q.as_text and q.keyword.phrases == [] and q.keyword.authors == []
+    assert q.arxiv_ids == []
+    assert q.keyword.terms == ["reinforcement", "learning", "author", "dong", "2406", "07522"]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '"test-time scaling" author:"Furu Wei"',
+        "video diffusion org:nvidia has:code after:2025-01-01",
+        "Teaching Language Models to Reason with Tools",
+        '"Do Anything Now": Characterizing and Evaluating In-The-Wild Jailbreak Prompts',
+        " ".join(f'"p{i}" author:a{i}' for i in range(20)),  # dense syntax: meant
+        "diffusion models. video generation",  # two sentences, but short
+    ],
+)
+def test_typed_queries_keep_their_syntax(typed: str):
+    assert not reads_as_text(typed)
+    assert not parse_query(typed).as_text
+
+
+@pytest.mark.parametrize(
+    "prose",
+    [
+        "Background: sparse attention cuts the cost of long contexts in transformers a lot",
+        "Transformers are slow on long inputs. We propose a sparse attention kernel for GPUs.",
+        " ".join(["word"] * 30),
+        ABSTRACT,
+    ],
+)
+def test_prose_reads_as_text(prose: str):
+    assert reads_as_text(prose)
+
+
+def test_long_quoted_span_is_text_not_a_phrase():
+    long = '"' + " ".join(f"w{i}" for i in range(MAX_PHRASE_WORDS + 1)) + '" diffusion'
+    q = parse_query(long)
+    assert q.keyword.phrases == []
+    assert q.keyword.terms[0] == "w0" and q.keyword.terms[-1] == "diffusion"
+    short = parse_query('"' + " ".join(["w"] * MAX_PHRASE_WORDS) + '"')
+    assert len(short.keyword.phrases) == 1

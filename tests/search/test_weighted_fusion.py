@@ -77,3 +77,22 @@ def test_default_weight_is_the_tuned_one() -> None:
     from paperwire.config import Settings
 
     assert Settings().fusion_keyword_weight == DEFAULT_KEYWORD_WEIGHT == 0.3
+
+
+def test_keyword_max_scores_a_cut_ranking_as_the_whole_one() -> None:
+    from paperwire.index.base import Ranked
+
+    whole = Ranked(["a", "b", "c"], [10.0, 5.0, 4.0])
+    cut = Ranked(["b", "c"], [5.0, 4.0])  # "a" was not a match
+    sem = Ranked(["b", "c"], [0.5, 0.6])
+    full = weighted_fusion(whole, sem, 0.3)
+    kept = weighted_fusion(cut, sem, 0.3, keyword_max=10.0)
+    scores = dict(zip(full.ids, full.scores, strict=True))
+    assert dict(zip(kept.ids, kept.scores, strict=True)) == {i: scores[i] for i in ("b", "c")}
+    # Without it the best kept match would be divided by itself and gain.
+    assert weighted_fusion(cut, sem, 0.3).scores[0] > kept.scores[0]
+    # A smaller or unusable keyword_max is ignored.
+    assert (
+        weighted_fusion(cut, sem, 0.3, keyword_max=1.0).scores
+        == weighted_fusion(cut, sem, 0.3).scores
+    )

@@ -93,10 +93,17 @@ def test_byline_prefers_the_organisation() -> None:
     assert f.byline(_Card("", 1)) == "1 author"
 
 
-def test_matched_by_labels() -> None:
-    assert f.matched_by(["keyword", "semantic"]) == "keyword + meaning"
-    assert f.matched_by(["id", "keyword", "keyword"]) == "arXiv id + keyword"
-    assert f.matched_by([]) == ""
+def test_match_labels_say_what_matched() -> None:
+    from paperwire.search.matches import describe_match
+
+    assert describe_match(["keyword", "semantic"], ["video", "diffusion"]) == (
+        "words: video, diffusion + meaning"
+    )
+    assert describe_match(["id", "keyword", "keyword"], []) == "arXiv id + words"
+    assert describe_match(["semantic"], ["video"]) == "meaning"
+    many = ["a1", "b2", "c3", "d4", "e5", "f6"]
+    assert describe_match(["keyword"], many) == "words: a1, b2, c3, d4, e5, …"
+    assert describe_match([], []) == ""
 
 
 @pytest.mark.parametrize(

@@ -76,7 +76,12 @@ def test_json_twin_matches_the_page(client: TestClient) -> None:
     assert "2506.08007" not in [s["arxiv_id"] for s in api["similar"]]
     similar_links = doc.xpath("//section[@class='similar']//article//h3/a/@href")
     assert similar_links == [s["links"]["page"] for s in api["similar"]]
-    assert "similar by keywords" in text
+    assert "similar by key terms" in text
+    # Each similar paper says which key terms it shares with this one.
+    why = texts(doc, "//section[@class='similar']//p[@class='card-why']")
+    assert why and all(w.startswith("Similar in: ") for w in why)
+    assert all(api["similar_terms"][s["arxiv_id"]] for s in api["similar"][: len(why)])
+    assert "/papers/2506.08007/similar" in doc.xpath("//a/@href")
 
 
 @pytest.mark.parametrize(

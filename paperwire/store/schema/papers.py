@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,6 +58,16 @@ class Paper(Base):
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    # Search's "most upvoted" order walks this index (migration 0004_search_sort).
+    __table_args__ = (
+        Index(
+            "ix_papers_upvotes_sort",
+            text("(source_upvotes + local_upvotes)"),
+            "published_at",
+            "arxiv_id",
+        ),
+    )
 
     features: Mapped[list[Featured]] = relationship(
         back_populates="paper", cascade="all, delete-orphan", lazy="selectin"

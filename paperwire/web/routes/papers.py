@@ -1,15 +1,21 @@
-"""Paper pages: ``/papers/{arxiv_id}`` and ``/api/papers/{arxiv_id}``."""
+"""Paper pages: ``/papers/{arxiv_id}`` and ``/api/papers/{arxiv_id}``; the papers most
+similar to one, page by page: ``/papers/{arxiv_id}/similar`` and its JSON twin."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.papers import PaperPublic
+from paperwire.models.search import SimilarPage
 from paperwire.services import papers
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
-from paperwire.web.dependencies import PW
+from paperwire.web.dependencies import MAX_OFFSET, PW, SearchParams, SimilarFilters
+from paperwire.web.routes.search import HAS_CODE
+from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, Moved, Page, twin
 
 router = APIRouter(tags=["papers"])
@@ -48,6 +54,81 @@ _ERRORS: Errors = {
     301: {"description": "Redirect to the canonical (versionless) id."},
     404: {"model": ErrorPublic, "description": "Unknown paper or not an arXiv id."},
 }
+
+
+_SIMILAR_ERRORS: Errors = {
+    **_ERRORS,
+    422: {"model": ErrorPublic, "description": "A filter has an invalid value."},
+}
+
+
+def _similar_page(call: Call, page: SimilarPage) -> dict[str, Any]:
+    params: SearchParams = call.args["params"]
+    base = f"/papers/{page.paper.arxiv_id}/similar"
+    pages = (page.total + page.limit - 1) // page.limit if page.limit else 0
+    last = min(pages, MAX_OFFSET // page.limit + 1)
+    return {
+        "page": page,
+        "params": params,
+        "base": base,
+        "pages": last,
+        "prev_url": params.url(base=base, page=params.page - 1 if params.page > 2 else None)
+        if params.page > 1
+        else None,
+        "next_url": params.url(base=base, page=params.page + 1) if params.page < last else None,
+        "has_code_choices": HAS_CODE,
+        "page_title": f"Similar to {page.paper.title}",
+    }
+
+
+def _similar_failed(call: Call, exc: HTTPException) -> Response | None:
+    """A bad filter shows the page's form with its errors (422)."""
+    params: SearchParams = call.args["params"]
+    if not params.errors:
+        return None
+    return render(
+        call.request,
+        "similar.html",
+        {"page": None, "params": params, "has_code_choices": HAS_CODE, "page_title": "Similar"},
+        status_code=422,
+    )
+
+
+# Registered before ``/papers/{arxiv_id:path}``, which would take ".../similar" as an id.
+@twin(
+    router,
+    Api(
+        "/api/papers/{arxiv_id:path}/similar",
+        SimilarPage,
+        errors=_SIMILAR_ERRORS,
+        summary="Papers similar to one paper, best first, page by page",
+    ),
+    Page(
+        "/papers/{arxiv_id:path}/similar",
+        "similar.html",
+        context=_similar_page,
+        json_href=lambda call, page: call.args["params"].url(
+            base=f"/api/papers/{page.paper.arxiv_id}/similar",
+            page=call.args["params"].page if call.args["params"].page > 1 else None,
+        ),
+        failed=_similar_failed,
+    ),
+)
+def similar(pw: PW, arxiv_id: str, params: SimilarFilters) -> SimilarPage:
+    """Every paper ranked by similarity to this one (its embedding's neighbours fused with
+    a "more like this" query of its key terms), with the key terms each shares with it;
+    takes the search filters (``from``, ``to``, ``category``, ``org``, ``has_code``) and
+    ``page``."""
+    canonical = canonical_id(arxiv_id)
+    if canonical != arxiv_id:
+        raise Moved(arxiv_id=canonical)
+    if params.request is None:
+        raise HTTPException(status_code=422, detail=params.message)
+    req = params.request
+    found = pw.search.similar_page(canonical, req.filters, req.limit, req.offset)
+    if found is None:
+        raise PaperNotFound(f"Paper {canonical} is not in this index (yet)", canonical, canonical)
+    return found
 
 
 @twin(

@@ -20,8 +20,34 @@ MODES = [("hybrid", "Hybrid"), ("keyword", "Keyword"), ("semantic", "Meaning (se
 HAS_CODE = [("", "Any"), ("true", "With code"), ("false", "Without code")]
 
 
-def _notice(pw: Paperwire, response: SearchResponse | None) -> str | None:
-    if response is None or not response.query.strip() or response.semantic_used:
+NO_CLOSE_MATCHES = (
+    "No close matches: no paper holds these words or comes close enough in meaning, "
+    "so this shows nothing rather than noise."
+)
+AS_TEXT = (
+    "Searched as plain text: this reads like prose, so its quotes and labels are part "
+    "of the text, not query syntax."
+)
+
+
+def _notices(pw: Paperwire, params: SearchParams, response: SearchResponse | None) -> list[str]:
+    """What the page says above the results: semantic search not ready, no close
+    matches, a query searched as plain text."""
+    if response is None or not response.query.strip():
+        return []
+    out = []
+    warming = _warming(pw, response)
+    if warming:
+        out.append(warming)
+    elif response.total == 0 and response.mode != SearchMode.keyword:
+        out.append(NO_CLOSE_MATCHES)
+    if response.as_text and not params.request_as_text:
+        out.append(AS_TEXT)
+    return out
+
+
+def _warming(pw: Paperwire, response: SearchResponse) -> str | None:
+    if response.semantic_used:
         return None
     if response.mode == SearchMode.hybrid:
         return (
@@ -51,7 +77,7 @@ def _render(call: Call, response: SearchResponse | None) -> Response:
         {
             "params": params,
             "response": response,
-            "notice": _notice(call.args["pw"], response),
+            "notices": _notices(call.args["pw"], params, response),
             "pages": pages,
             "prev_url": params.url(page=params.page - 1 if params.page > 2 else None)
             if params.page > 1

@@ -1,0 +1,140 @@
+"""What a query matches: the set a sort order pages through and its total counts.
+
+A paper matches a query when it passes the filters, holds the quoted phrases and
+``author:`` names, and (``QueryMatches``):
+
+* it is a **keyword match**: it holds query words worth at least a share of the query's
+  IDF weight (``SearchIndex.keyword_match_ids``; rare words weigh most, "the" nothing);
+* or it is a **semantic match**: its cosine to the query is at least ``semantic_floor``;
+* or its arXiv id was typed into the query (whatever the filters).
+
+The share depends on the order, because only relevance order can put a partial match
+below a full one:
+
+* **newest / most upvoted** (and the search feeds) list every match in the store's order
+  (``PaperStore.sort_page``), so a keyword match must hold (nearly) every word:
+  ``required_coverage``. For a query of up to ``SHORT_QUERY_TERMS`` distinct content
+  words that is ``keyword_coverage`` (0.75: all the words but a common one); longer
+  queries need the weight of about as many words (``keyword_coverage ×
+  SHORT_QUERY_TERMS / n``), and at least ``LONG_QUERY_COVERAGE`` of the total (as
+  Elasticsearch's "more like this" asks 30% of its terms). "video diffusion" is not
+  matched by "video" alone.
+* **relevance** also ranks partial matches: papers holding words worth
+  ``partial_coverage`` (0.15) of the weight of a query of up to ``SHORT_QUERY_TERMS``
+  content words, proportionally less of a longer one (``partial_share``). BM25 and the
+  cosine put them below the full matches unless they are closer in meaning; a rare word of
+  the query is evidence ("CCL19 is absent within dLNs" finds CCL19 papers, a paragraph
+  finds the papers sharing a rare word or two with it), common words alone are not
+  ("zebra migration patterns in the serengeti" is not matched by "patterns", nor by
+  "the").
+
+Each order's total is the number of its matches. docs/benchmarks.md ("Match sets")
+shows how the shares and the floor were chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paperwire.config import (
+    DEFAULT_KEYWORD_COVERAGE,
+    DEFAULT_PARTIAL_COVERAGE,
+    DEFAULT_SEMANTIC_FLOOR,
+)
+from paperwire.index.base import Ranked, Vector
+from paperwire.search.query import ParsedQuery
+from paperwire.text.snippets import STOP_WORDS
+from paperwire.text.tokens import tokenize
+
+__all__ = [
+    "DEFAULT_KEYWORD_COVERAGE",
+    "DEFAULT_PARTIAL_COVERAGE",
+    "DEFAULT_SEMANTIC_FLOOR",
+    "MAX_SEMANTIC_MATCHES",
+    "QueryMatches",
+    "constrained",
+    "describe_match",
+    "partial_share",
+    "required_coverage",
+]
+
+MAX_SEMANTIC_MATCHES = 100_000
+"""Semantic matches kept per query (totals are exact up to this many)."""
+SHORT_QUERY_TERMS = 4
+"""Queries of up to this many distinct content words need ``keyword_coverage``."""
+LONG_QUERY_COVERAGE = 0.3
+"""The least share of a long query's weight a keyword match holds."""
+
+
+def _content_words(parsed: ParsedQuery) -> int:
+    words = [*parsed.keyword.terms, *(t for p in parsed.keyword.phrases for t in tokenize(p))]
+    return len({w for w in words if w not in STOP_WORDS}) or len(set(words))
+
+
+def required_coverage(parsed: ParsedQuery, keyword_coverage: float) -> float:
+    """The share of the query's IDF weight a full keyword match holds (module docstring)."""
+    n = _content_words(parsed)
+    if n <= SHORT_QUERY_TERMS:
+        return keyword_coverage
+    long_share = min(keyword_coverage, LONG_QUERY_COVERAGE)
+    return max(long_share, keyword_coverage * SHORT_QUERY_TERMS / n)
+
+
+def partial_share(parsed: ParsedQuery, partial_coverage: float) -> float:
+    """The share a partial match (relevance order) holds: ``partial_coverage`` for up to
+    ``SHORT_QUERY_TERMS`` content words, shrinking with longer queries, so that a paper
+    sharing a rare word or two with a paragraph still ranks."""
+    n = _content_words(parsed)
+    return partial_coverage * min(1.0, SHORT_QUERY_TERMS / max(1, n))
+
+
+@dataclass
+class QueryMatches:
+    """The matches of one query (see the module docstring)."""
+
+    keyword: set[str] = field(default_factory=set)
+    semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor
+    ids: list[str] = field(default_factory=list)  # typed ids that name a stored paper
+    vector: Vector | None = None  # the query embedding (None: semantic side off)
+
+    def __post_init__(self) -> None:
+        self._semantic_set = set(self.semantic.ids)
+        self.members: set[str] = self.keyword | self._semantic_set | set(self.ids)
+
+    def labels(self, arxiv_id: str) -> list[str]:
+        """Why ``arxiv_id`` matched: ``id``, ``keyword``, ``semantic`` (in that order)."""
+        out: list[str] = []
+        if arxiv_id in self.ids:
+            out.append("id")
+        if arxiv_id in self.keyword:
+            out.append("keyword")
+        if arxiv_id in self._semantic_set:
+            out.append("semantic")
+        return out
+
+
+def constrained(semantic: Ranked, allowed: set[str] | None) -> Ranked:
+    """``semantic`` without the papers outside ``allowed`` (None: no constraint)."""
+    if allowed is None:
+        return semantic
+    keep = [(i, s) for i, s in zip(semantic.ids, semantic.scores, strict=True) if i in allowed]
+    return Ranked([i for i, _ in keep], [s for _, s in keep])
+
+
+MATCH_LABELS = {"id": "arXiv id", "keyword": "words", "semantic": "meaning"}
+_TERMS_SHOWN = 5
+
+
+def describe_match(matched_by: list[str], matched_terms: list[str]) -> str:
+    """``words: video, diffusion + meaning``: why a result matched, for cards and the CLI.
+
+    ``words`` names the query's words the paper holds (a keyword match); ``meaning`` says
+    it is close to the query above the semantic floor; ``arXiv id`` that it was typed."""
+    parts: list[str] = []
+    for method in dict.fromkeys(matched_by):
+        label = MATCH_LABELS.get(method, method)
+        if method == "keyword" and matched_terms:
+            shown = ", ".join(matched_terms[:_TERMS_SHOWN])
+            label += f": {shown}{', …' if len(matched_terms) > _TERMS_SHOWN else ''}"
+        parts.append(label)
+    return " + ".join(parts)

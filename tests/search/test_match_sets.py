@@ -1,0 +1,404 @@
+"""Search you can trust, end to end on ~2,000 real Hugging Face papers, per backend:
+off-topic queries with filters, full-set sorts against a brute-force scan of the store,
+pasted text, matched-by labels and similar papers.
+
+Vectors: the papers' titles embedded with the real model (title + abstract would cost
+minutes of two cores per backend), written straight into the index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import lxml.html
+import numpy as np
+import pytest
+import Stemmer
+from fastapi.testclient import TestClient
+
+from paperwire.config import Settings
+from paperwire.core import Paperwire
+from paperwire.index.base import bm25_idf, coverage_units, required_units
+from paperwire.models.papers import PaperRecord
+from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.search.matches import partial_share, required_coverage
+from paperwire.search.query import parse_query
+from paperwire.services.ingest import ingest_records
+from paperwire.sources.hf_daily import read_hf_daily_dir
+from paperwire.store.match_sort import sort_key
+from paperwire.web import create_app
+from tests.conftest import HF_DAILY, TEST_BACKEND, _create_database, _drop_database
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend]
+
+SINCE, UNTIL = dt.date(2026, 5, 1), dt.date(2026, 7, 31)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@pytest.fixture(scope="module")
+def records() -> list[PaperRecord]:
+    recs = [r for r in read_hf_daily_dir(HF_DAILY, SINCE, UNTIL) if isinstance(r, PaperRecord)]
+    assert len({r.arxiv_id for r in recs}) > 1500
+    return recs
+
+
+@pytest.fixture(scope="module")
+def app(
+    records: list[PaperRecord],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Paperwire]:
+    """One install per module and backend (as ``make_app`` would build it)."""
+    home = tmp_path_factory.mktemp("matchsets")
+    overrides: dict[str, object] = {}
+    database = None
+    if TEST_BACKEND == "pg-milvus":
+        database = _create_database(request.getfixturevalue("postgres_server"))
+        overrides = {"database_url": database, "index": "milvus"}
+    pw = Paperwire(Settings(home=home, **overrides))
+    summary = ingest_records(pw, iter(records), "hf-daily")
+    assert summary.rejected == 0
+    embedder = pw.embedder()
+    assert embedder is not None
+    for batch in pw.store.iter_index_docs(None):
+        vectors = embedder.encode_documents([" ".join(d.title.split()) for d in batch])
+        for doc, vec in zip(batch, vectors, strict=True):
+            doc.vector = vec
+        pw.index.upsert(batch)
+    pw.index.commit()
+    yield pw
+    pw.close()
+    if database is not None:
+        _drop_database(database)
+
+
+# --- a brute-force scan of the store: the oracle ------------------------------------
+
+
+class Oracle:
+    """Every paper of the store with its analysed words and vector, matched by hand."""
+
+    def __init__(self, pw: Paperwire) -> None:
+        self.pw = pw
+        self.stem = getattr(pw.index, "analyzer", "english") != "standard"
+        self.docs = [d for batch in pw.store.iter_index_docs(None) for d in batch]
+        self.words = [self.analysed(f"{d.title} {d.abstract}") for d in self.docs]
+        vecs = np.stack([pw.index.vector_of(d.arxiv_id) for d in self.docs]).astype(np.float32)
+        self.unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    def tokens(self, text: str) -> list[str]:
+        words = re.findall(r"[^\W_]+", text.lower())
+        return [_STEMMER.stemWord(w) for w in words] if self.stem else words
+
+    def analysed(self, text: str) -> set[str]:
+        return set(self.tokens(text))
+
+    def holds(self, i: int, phrase: str) -> bool:
+        want = self.tokens(phrase)
+        d = self.docs[i]
+        for part in (d.title, d.abstract):
+            t = self.tokens(part)
+            if any(t[j : j + len(want)] == want for j in range(len(t))):
+                return True
+        return False
+
+    def passes(self, i: int, f: SearchFilters) -> bool:
+        d = self.docs[i]
+        if f.date_from and (d.published is None or d.published < f.date_from):
+            return False
+        if f.date_to and (d.published is None or d.published > f.date_to):
+            return False
+        if f.organization and (d.organization or "").lower() != f.organization.lower():
+            return False
+        return f.has_code is None or d.has_code == f.has_code
+
+    def matches(self, q: str, f: SearchFilters, sort: SortOrder = SortOrder.newest) -> set[str]:
+        parsed = parse_query(q)
+        svc = self.pw.search
+        coverage = (
+            partial_share(parsed, svc.partial_coverage)
+            if sort == SortOrder.relevance
+            else required_coverage(parsed, svc.keyword_coverage)
+        )
+        terms = [*parsed.keyword.terms, *parsed.keyword.phrases]
+        keys = list(dict.fromkeys(k for t in terms for k in self.analysed(t)))
+        df = [sum(1 for w in self.words if k in w) for k in keys]
+        units = coverage_units([bm25_idf(x, len(self.docs)) for x in df])
+        need = required_units(units, coverage)
+        embedder = self.pw.embedder()
+        assert embedder is not None
+        qv = np.asarray(embedder.encode_query(parsed.semantic_text), dtype=np.float32)
+        cos = self.unit @ (qv / np.linalg.norm(qv))
+        out = set()
+        for i, words in enumerate(self.words):
+            if not self.passes(i, f):
+                continue
+            if not all(self.holds(i, p) for p in parsed.keyword.phrases):
+                continue
+            held = sum(u for k, u in zip(keys, units, strict=True) if k in words)
+            if held >= need or cos[i] >= svc.semantic_floor + 1e-5:
+                out.add(self.docs[i].arxiv_id)
+        return out
+
+    def ordered(self, ids: set[str], sort: SortOrder) -> list[str]:
+        keys = {}
+        for aid in ids:
+            card = self.pw.store.get(aid)
+            assert card is not None
+            keys[aid] = sort_key(sort, aid, card.published_at, card.upvotes)
+        return sorted(ids, key=keys.__getitem__)
+
+
+def all_pages(pw: Paperwire, q: str, f: SearchFilters, sort: SortOrder) -> tuple[int, list[str]]:
+    ids: list[str] = []
+    total = -1
+    for offset in range(0, 1001, 100):
+        res = pw.search.search(SearchRequest(q=q, filters=f, sort=sort, limit=100, offset=offset))
+        total = res.total
+        ids += [h.paper.arxiv_id for h in res.hits]
+        if offset + 100 >= res.total:
+            break
+    return total, ids
+
+
+@pytest.mark.parametrize("sort", [SortOrder.newest, SortOrder.upvotes])
+def test_sorts_order_every_match_like_a_scan_of_the_store(app: Paperwire, sort: SortOrder) -> None:
+    oracle = Oracle(app)
+    cases = [
+        ("video diffusion", SearchFilters()),
+        ("reinforcement learning", SearchFilters(date_from=dt.date(2026, 6, 15))),
+        ("multimodal reasoning benchmark", SearchFilters(has_code=True)),
+        ("language model", SearchFilters()),  # a match set larger than one page walk
+        ('"chain of thought" reasoning', SearchFilters()),
+    ]
+    for q, f in cases:
+        want = oracle.ordered(oracle.matches(q, f, sort), sort)
+        total, got = all_pages(app, q, f, sort)
+        assert total == len(want), (q, sort)
+        assert got == want[: len(got)], (q, sort)
+        assert len(got) == min(len(want), 1100)
+        assert len(set(got)) == len(got)
+
+
+def test_relevance_ranks_full_and_partial_matches(app: Paperwire) -> None:
+    oracle = Oracle(app)
+    for q in ("video diffusion", "agent", "kv cache compression"):
+        full = oracle.matches(q, SearchFilters(), SortOrder.newest)
+        partial = oracle.matches(q, SearchFilters(), SortOrder.relevance)
+        res = app.search.search(SearchRequest(q=q, limit=100))
+        assert res.total == len(partial) >= len(full)
+        assert {h.paper.arxiv_id for h in res.hits} <= partial
+        newest = app.search.search(SearchRequest(q=q, limit=100, sort=SortOrder.newest))
+        assert newest.total == len(full)
+    # One word, one way to match: both orders count the same papers.
+    one = app.search.search(SearchRequest(q="agent", sort=SortOrder.upvotes))
+    assert one.total == app.search.search(SearchRequest(q="agent")).total
+
+
+def test_off_topic_queries_with_filters_find_nothing(app: Paperwire) -> None:
+    docs = Oracle(app).docs
+    orgs = Counter(d.organization for d in docs if d.organization)
+    assert orgs["nvidia"] >= 10
+    nvidia = SearchFilters(organization="nvidia")
+    recent = SearchFilters(date_from=dt.date(2026, 7, 1))
+    for q in (
+        "zebra migration patterns in the serengeti",
+        "how to bake sourdough bread at home",
+        "medieval castles of scotland",
+    ):
+        for f in (nvidia, recent):
+            for sort in (SortOrder.relevance, SortOrder.upvotes):
+                res = app.search.search(SearchRequest(q=q, filters=f, sort=sort))
+                assert res.total <= 2, (q, f, sort, [h.paper.title for h in res.hits])
+                assert res.semantic_used
+        # Without filters: a handful at most (the floor lets ~1 in 10,000 papers through
+        # for an off-topic sentence); relevance order may also rank the few papers that
+        # hold a rare word of the query ("migration"), and says which.
+        every = app.search.search(SearchRequest(q=q, sort=SortOrder.upvotes))
+        assert every.total <= 3, (q, [h.paper.title for h in every.hits])
+        ranked = app.search.search(SearchRequest(q=q, limit=100))
+        assert ranked.total <= len(docs) / 100
+        for hit in ranked.hits:
+            assert "keyword" not in hit.matched_by or hit.matched_terms, hit
+
+
+def test_filtered_on_topic_query_lists_only_real_matches(app: Paperwire) -> None:
+    f = SearchFilters(has_code=True)
+    res = app.search.search(SearchRequest(q="video diffusion", filters=f, sort=SortOrder.upvotes))
+    everything = app.search.search(SearchRequest(q="", filters=f, limit=1))
+    assert 0 < res.total < everything.total / 4
+    for hit in res.hits:
+        assert hit.paper.has_code
+        assert hit.matched_by, hit.paper.title
+        if hit.matched_by == ["semantic"]:
+            continue
+        assert set(hit.matched_terms) == {"video", "diffusion"}, hit.paper.title
+
+
+def test_pasted_abstract_with_quotes_ranks_like_plain_text(
+    app: Paperwire, records: list[PaperRecord]
+) -> None:
+    source = next(r for r in records if r.abstract and len(r.abstract.split()) > 120)
+    words = " ".join((source.abstract or "").split()).split(" ")
+    quoted = " ".join(
+        [f"Abstract: {words[0]}", *words[1:5], f'"{words[5]}', f'{words[6]}"', *words[7:]]
+    )
+    plain = re.sub(r"[\":]", " ", quoted)
+    typed = app.search.search(SearchRequest(q=quoted, limit=10))
+    clean = app.search.search(SearchRequest(q=plain, limit=10))
+    assert typed.as_text
+    assert parse_query(quoted).keyword.phrases == []
+    got = [h.paper.arxiv_id for h in typed.hits]
+    want = [h.paper.arxiv_id for h in clean.hits]
+    assert got[0] == want[0] == source.arxiv_id
+    assert len(set(got) & set(want)) >= 8
+    semantic = app.search.search(SearchRequest(q=quoted, mode=SearchMode.semantic, limit=10))
+    assert semantic.hits, "semantic mode must not lose quoted text"
+
+
+def test_semantic_mode_keeps_quoted_phrases(app: Paperwire) -> None:
+    q = '"reinforcement learning" reasoning'
+    res = app.search.search(SearchRequest(q=q, mode=SearchMode.semantic, limit=20))
+    assert res.total > 0 and res.hits
+    stem = getattr(app.index, "analyzer", "english") != "standard"
+    for hit in res.hits:
+        text = " ".join(
+            "".join(p.text for p in parts) for parts in (hit.title_parts, hit.snippet)
+        ).lower()
+        if not stem:
+            assert "reinforcement learning" in text
+        assert hit.matched_by == ["semantic"]
+
+
+def test_matched_by_says_what_matched(app: Paperwire) -> None:
+    oracle = Oracle(app)
+    # A paper whose title holds every query word is a keyword match, never "meaning" only.
+    doc = next(d for d in oracle.docs if len(d.title.split()) >= 6)
+    words = [w for w in re.findall(r"[A-Za-z]{4,}", doc.title)][:3]
+    res = app.search.search(SearchRequest(q=" ".join(words), limit=100))
+    hit = next(h for h in res.hits if h.paper.arxiv_id == doc.arxiv_id)
+    assert "keyword" in hit.matched_by
+    assert {w.lower() for w in words} <= set(hit.matched_terms)
+    # Far from the query's words but close in meaning: "semantic" alone.
+    for hit in res.hits:
+        if "keyword" not in hit.matched_by:
+            assert hit.matched_by == ["semantic"]
+    # An id typed into the query.
+    typed = app.search.search(SearchRequest(q=f"{doc.arxiv_id} zebra", limit=5))
+    assert typed.hits[0].paper.arxiv_id == doc.arxiv_id
+    assert typed.hits[0].matched_by[0] == "id"
+
+
+def test_similar_papers_fuse_and_page_through(app: Paperwire) -> None:
+    doc = Oracle(app).docs[10]
+    first = app.search.similar_page(doc.arxiv_id, SearchFilters(), limit=10)
+    assert first is not None and first.method == "fused"
+    assert len(first.hits) == 10 and first.total > 100
+    ids = [h.paper.arxiv_id for h in first.hits]
+    assert doc.arxiv_id not in ids
+    assert any(h.shared_terms for h in first.hits)
+    for h in first.hits:
+        text = (
+            h.paper.title + " " + (app.store.texts([h.paper.arxiv_id])[h.paper.arxiv_id][1])
+        ).lower()
+        for term in h.shared_terms:
+            assert term.lower()[:4] in text
+    second = app.search.similar_page(doc.arxiv_id, SearchFilters(), limit=10, offset=10)
+    assert second is not None
+    assert not set(ids) & {h.paper.arxiv_id for h in second.hits}
+    coded = app.search.similar_page(doc.arxiv_id, SearchFilters(has_code=True), limit=20)
+    assert coded is not None and all(h.paper.has_code for h in coded.hits)
+    assert app.search.similar_page("2501.99999", SearchFilters(), limit=5) is None
+
+
+def test_store_sort_walk_and_id_paths_agree(app: Paperwire) -> None:
+    oracle = Oracle(app)
+    every = {d.arxiv_id for d in oracle.docs}
+    few = set(sorted(every)[::97])
+    for members in (every, few):
+        for sort in (SortOrder.newest, SortOrder.upvotes):
+            want = oracle.ordered(members, sort)
+            for offset in (0, 37):
+                got = app.store.sort_page(members, sort, 25, offset)
+                assert got == want[offset : offset + 25]
+
+
+# --- the pages: notices, the "similar to this text" box, similar papers, feeds ---------
+
+
+@pytest.fixture(scope="module")
+def client(app: Paperwire) -> Iterator[TestClient]:
+    with TestClient(create_app(app)) as c:
+        yield c
+
+
+def test_off_topic_page_says_no_close_matches(client: TestClient) -> None:
+    q = {"q": "zebra migration patterns in the serengeti", "org": "nvidia"}
+    api = client.get("/api/search", params=q).json()
+    assert api["total"] == 0 and api["semantic_used"]
+    page = lxml.html.fromstring(client.get("/search", params=q).text)
+    notices = [" ".join(n.text_content().split()) for n in page.xpath("//p[@class='notice']")]
+    assert any("No close matches" in n and "rather than noise" in n for n in notices)
+
+
+def test_search_by_example_box_and_api_flag(client: TestClient, records: list[PaperRecord]) -> None:
+    source = next(r for r in records if r.abstract and len(r.abstract) > 600)
+    text = f'Related to: "{source.title}" {source.abstract}'[:3900]
+    api = client.get("/api/search", params={"q": text, "as_text": "true"}).json()
+    assert api["as_text"] and api["hits"][0]["paper"]["arxiv_id"] == source.arxiv_id
+    page = client.get("/search", params={"q": text, "as_text": "true"})
+    doc = lxml.html.fromstring(page.text)
+    box = doc.xpath("//details[@class='by-example']")
+    assert box and box[0].get("open") is not None
+    assert doc.xpath("//details[@class='by-example']//textarea[@name='q']")[0].text == text
+    assert doc.xpath("//details//input[@name='as_text']/@value") == ["true"]
+    bad = client.get("/api/search", params={"q": "x", "as_text": "maybe"})
+    assert bad.status_code == 422 and "as_text" in bad.json()["detail"]
+
+
+def test_similar_page_and_its_json_twin(client: TestClient, app: Paperwire) -> None:
+    seed = Oracle(app).docs[25].arxiv_id
+    api = client.get(f"/api/papers/{seed}/similar").json()
+    assert api["paper"]["arxiv_id"] == seed and api["method"] == "fused"
+    assert api["total"] > 100 and len(api["hits"]) == api["limit"]
+    page = client.get(f"/papers/{seed}/similar")
+    assert page.status_code == 200
+    doc = lxml.html.fromstring(page.text)
+    links = doc.xpath("//section[@class='cards']//article//h2/a/@href")
+    assert links == [h["paper"]["links"]["page"] for h in api["hits"]]
+    why = doc.xpath("//p[@class='card-why']")
+    assert len(why) == sum(1 for h in api["hits"] if h["shared_terms"])
+    assert doc.xpath("//link[@rel='alternate'][@type='application/json']/@href") == [
+        f"/api/papers/{seed}/similar"
+    ]
+    second = client.get(f"/api/papers/{seed}/similar", params={"page": 2}).json()
+    assert second["offset"] == api["limit"]
+    assert not {h["paper"]["arxiv_id"] for h in second["hits"]} & {
+        h["paper"]["arxiv_id"] for h in api["hits"]
+    }
+    assert 'rel="next"' in page.text
+    coded = client.get(f"/api/papers/{seed}/similar", params={"has_code": "true"}).json()
+    assert coded["hits"] and all(h["paper"]["has_code"] for h in coded["hits"])
+    moved = client.get(f"/api/papers/{seed}v3/similar", follow_redirects=False)
+    assert moved.status_code == 301
+    assert moved.headers["location"] == f"/api/papers/{seed}/similar"
+    assert client.get("/api/papers/2501.99999/similar").status_code == 404
+    bad = client.get(f"/papers/{seed}/similar", params={"from": "yesterday"})
+    assert bad.status_code == 422 and "from" in bad.text
+    # The paper page links here and says why each similar paper is similar.
+    paper = lxml.html.fromstring(client.get(f"/papers/{seed}").text)
+    assert f"/papers/{seed}/similar" in paper.xpath("//a/@href")
+    assert paper.xpath("//section[@class='similar']//p[@class='card-why']")
+
+
+def test_search_feed_lists_the_newest_of_every_match(client: TestClient, app: Paperwire) -> None:
+    q = "video generation"
+    newest = app.search.search(SearchRequest(q=q, sort=SortOrder.newest, limit=50))
+    feed = client.get("/feeds/search.atom", params={"q": q})
+    assert feed.status_code == 200
+    ids = re.findall(r"<id>[^<]*/papers/([^<]+)</id>", feed.text)
+    assert ids == [h.paper.arxiv_id for h in newest.hits]
+    assert newest.total > 50
