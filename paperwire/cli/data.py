@@ -22,7 +22,9 @@ from paperwire.cli.common import (
     open_app,
     progress_bar,
 )
+from paperwire.core import Paperwire
 from paperwire.formats.dataset import DatasetFormat
+from paperwire.formats.references import ReferenceFormat
 
 export_app = typer.Typer(
     help="Export data: the corpus as a dataset, a user's takeout.", no_args_is_help=True
@@ -87,3 +89,110 @@ def export_corpus(
         soft_wrap=True,
         highlight=False,
     )
+
+
+def _account_id(pw: Paperwire, email: str) -> tuple[int, str]:
+    from paperwire.services.community import community_of
+
+    account = community_of(pw).users.by_email(email)
+    if account is None:
+        error(f"no account with the email {email} (create it: paperwire users create EMAIL)")
+        raise typer.Exit(1)
+    return account.id, account.email
+
+
+@export_app.command("takeout")
+def export_takeout(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .zip file to write.")],
+    home: HomeOpt = None,
+) -> None:
+    """Everything an account owns as one zip archive (what /api/me/takeout downloads)."""
+    from paperwire.services.takeout import write_takeout
+
+    pw = open_app(home)
+    user_id, _ = _account_id(pw, email)
+    partial = output.with_name(f".{output.name}.partial")
+    with partial.open("wb") as sink:
+        manifest = write_takeout(pw, user_id, sink)
+    partial.replace(output)
+    kinds = ", ".join(f"{n} {k}" for k, n in manifest.kinds.items())
+    console.print(f"wrote {escape(str(output))}: {kinds}", soft_wrap=True, highlight=False)
+
+
+@import_app.command("collection")
+def import_collection(
+    path: Annotated[
+        Path,
+        typer.Argument(help="BibTeX, RIS or CSL-JSON file (e.g. a Zotero export).", exists=True),
+    ],
+    email: Annotated[str, typer.Option("--user", help="The owner's email address.")],
+    name: Annotated[
+        str | None, typer.Option(help="The new collection's name (default: the file's).")
+    ] = None,
+    fmt: Annotated[
+        ReferenceFormat | None,
+        typer.Option("--format", help="bibtex, ris or csl-json (default: by extension)."),
+    ] = None,
+    public: Annotated[bool, typer.Option("--public", help="Make the collection public.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """A library file as a new collection: papers matched by arXiv id, DOI or title; every
+    entry that matched no paper is listed (exit 2 when there are any)."""
+    from paperwire.services.library import import_library
+
+    pw = open_app(home)
+    user_id, _ = _account_id(pw, email)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        report = import_library(
+            pw, user_id, text, path.name, name=name or path.stem, fmt=fmt, public=public
+        )
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        error(f"{path}: {e}")
+        raise typer.Exit(1) from None
+    how = ", ".join(f"{n} by {k}" for k, n in report.matched.items()) or "none"
+    console.print(
+        f"collection #{report.collection_id} {escape(report.collection)}: {report.added} papers "
+        f"added of {report.entries} entries (matched: {how}; duplicates: {report.duplicates})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    for miss in report.unmatched:
+        what = f" {miss.title!r}" if miss.title else ""
+        console.print(
+            f"[yellow]unmatched[/] {escape(miss.location)}{escape(what)}: {escape(miss.reason)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    if report.unmatched:
+        raise typer.Exit(2)
+
+
+@import_app.command("takeout")
+def import_takeout(
+    path: Annotated[
+        Path, typer.Argument(help="A takeout .zip from any paperwire.", exists=True, dir_okay=False)
+    ],
+    email: Annotated[str, typer.Option("--user", help="The account to import into (email).")],
+    home: HomeOpt = None,
+) -> None:
+    """A takeout archive into an account here: collections, alerts, votes, follows …
+    (subscriptions wait for their confirmation link)."""
+    from paperwire.services.takeout import TakeoutError
+    from paperwire.services.takeout import import_takeout as run
+
+    pw = open_app(home)
+    user_id, address = _account_id(pw, email)
+    try:
+        with path.open("rb") as source:
+            report = run(pw, user_id, address, source)
+    except TakeoutError as e:
+        error(f"{path}: {e}")
+        raise typer.Exit(1) from None
+    kinds = ", ".join(f"{n} {k}" for k, n in report.imported.items())
+    console.print(f"imported {kinds}", soft_wrap=True, highlight=False)
+    if report.skipped:
+        console.print(f"kept for the record only: {', '.join(report.skipped)}")
+    for line in report.unmatched:
+        console.print(f"[yellow]not on this site[/] {escape(line)}", soft_wrap=True)
