@@ -65,25 +65,26 @@ def test_zotero_style_entries_match_by_url_doi_or_title(site: Paperwire) -> None
     user = _user(site)
     a, b, c = (site.store.get(x) for x in ids(site, 3))
     assert a and b and c
+    end = ""  # Zotero ends each entry with "ER  - " (the trailing space is the format's)
     zotero_ris = f"""TY  - PREPRINT
 TI  - Something Zotero abbreviated
 AU  - Doe, Jane
 UR  - http://arxiv.org/abs/{a.arxiv_id}v2
-ER  - 
+ER  - {end}
 
 TY  - JOUR
 TI  - Another
 DO  - 10.48550/ARXIV.{b.arxiv_id}
-ER  - 
+ER  - {end}
 
 TY  - JOUR
 TI  - {c.title.upper()}
-ER  - 
+ER  - {end}
 
 TY  - JOUR
 TI  - A title nobody wrote
 DO  - 10.1000/not-arxiv
-ER  - 
+ER  - {end}
 
 TY  - JOUR
 TI  - never ended
