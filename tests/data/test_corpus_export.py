@@ -222,3 +222,12 @@ def test_cli_export_corpus(filled: Paperwire, tmp_path: Path) -> None:
         env={**backend_env(filled.settings), "PAPERWIRE_HOME": str(filled.settings.home)},
     )
     assert again.exit_code == 1 and "not an empty directory" in again.output
+
+
+def test_docs_name_every_column() -> None:
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    for col in COLUMNS:
+        assert any(f"`{col.name}`" in line for line in table), col.name

@@ -182,3 +182,16 @@ def test_deleting_an_account_leaves_nothing_of_it(make_app: AppFactory) -> None:
     assert SubscriptionStore(pw.db).by_email("reader@example.org") is None
     assert community_of(pw).votes.voted_ids(other) == {voted}  # others keep theirs
     assert TakeoutStore(pw.db).export(user)["collections"] == []
+
+
+def test_docs_list_every_kind_and_what_deletion_does() -> None:
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
+    for kind in KINDS.values():
+        row = next(
+            (line for line in text.splitlines() if line.startswith(f"| `{kind.name}` |")), ""
+        )
+        assert row, f"docs/data.md has no row for the kind {kind.name}"
+        assert all(f"`{t}`" in row for t in kind.tables), row
+        assert f"| {kind.deletion}" in row, row
