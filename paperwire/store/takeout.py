@@ -18,7 +18,7 @@ To add a kind: write ``_export_x``/``_import_x``/``_delete_x`` for your tables a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,6 +65,21 @@ class ImportContext:
                 select(Paper.id).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
             )
         return self._papers[arxiv_id]
+
+    def new_papers(
+        self, rows: Iterable[Record], what: str, have: set[int]
+    ) -> Iterator[tuple[int, Record]]:
+        """``(paper id, row)`` for each row naming a paper here that is not in ``have``
+        (then added to it); a row naming a paper this install lacks is listed as
+        unmatched under ``what``."""
+        for row in rows:
+            aid = str(row.get("arxiv_id", ""))
+            pid = self.paper_id(aid)
+            if pid is None:
+                self.unmatched.append(f"{what}: {aid}")
+            elif pid not in have:
+                have.add(pid)
+                yield pid, row
 
 
 Exporter = Callable[[Session, int], list[Record]]
@@ -205,15 +220,9 @@ def _import_votes(ctx: ImportContext, rows: list[Record]) -> int:
     s = ctx.session
     have = set(s.scalars(select(Vote.paper_id).where(Vote.user_id == ctx.user_id)))
     new: list[int] = []
-    for row in rows:
-        aid = str(row.get("arxiv_id", ""))
-        pid = ctx.paper_id(aid)
-        if pid is None:
-            ctx.unmatched.append(f"votes: {aid}")
-        elif pid not in have:
-            have.add(pid)
-            new.append(pid)
-            s.add(Vote(user_id=ctx.user_id, paper_id=pid, created_at=_when(row.get("created_at"))))
+    for pid, row in ctx.new_papers(rows, "votes", have):
+        new.append(pid)
+        s.add(Vote(user_id=ctx.user_id, paper_id=pid, created_at=_when(row.get("created_at"))))
     s.flush()
     _bump(s, new, +1)
     return len(new)
@@ -299,19 +308,12 @@ def _import_collections(ctx: ImportContext, rows: list[Record]) -> int:
         )
         s.add(c)
         s.flush()
-        seen: set[int] = set()
-        for item in row.get("papers") or []:
-            aid = str(item.get("arxiv_id", ""))
-            pid = ctx.paper_id(aid)
-            if pid is None:
-                ctx.unmatched.append(f"collection {name!r}: {aid}")
-            elif pid not in seen:
-                seen.add(pid)
-                s.add(
-                    CollectionItem(
-                        collection_id=c.id, paper_id=pid, added_at=_when(item.get("added_at"))
-                    )
+        for pid, item in ctx.new_papers(row.get("papers") or [], f"collection {name!r}", set()):
+            s.add(
+                CollectionItem(
+                    collection_id=c.id, paper_id=pid, added_at=_when(item.get("added_at"))
                 )
+            )
     s.flush()
     return len(rows)
 
