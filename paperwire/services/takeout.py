@@ -15,7 +15,6 @@ anonymised.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import re
 import zipfile
@@ -65,12 +64,6 @@ def write_takeout(pw: Paperwire, user_id: int, sink: IO[bytes]) -> TakeoutManife
                 manifest.collections.append(f"{stem}.{ext}")
         archive.writestr("manifest.json", manifest.model_dump_json(indent=2) + "\n")
     return manifest
-
-
-def takeout_bytes(pw: Paperwire, user_id: int) -> bytes:
-    buffer = io.BytesIO()
-    write_takeout(pw, user_id, buffer)
-    return buffer.getvalue()
 
 
 def _read_jsonl(archive: zipfile.ZipFile, member: str) -> list[dict[str, Any]]:

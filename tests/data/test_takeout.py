@@ -16,7 +16,7 @@ from paperwire.models.community import CollectionCreate, UserCreate
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import Frequency
 from paperwire.services.community import community_of
-from paperwire.services.takeout import delete_account, import_takeout, takeout_bytes
+from paperwire.services.takeout import delete_account, import_takeout, write_takeout
 from paperwire.store.schema import Base
 from paperwire.store.schema.community import AuditEntry
 from paperwire.store.schema.papers import Paper
@@ -64,6 +64,12 @@ def account(pw: Paperwire, email: str, name: str) -> int:
         .signup(UserCreate(email=email, password="a long password", display_name=name))
         .id
     )
+
+
+def takeout_bytes(pw: Paperwire, user: int) -> bytes:
+    buffer = io.BytesIO()
+    write_takeout(pw, user, buffer)
+    return buffer.getvalue()
 
 
 def ids(pw: Paperwire, n: int) -> list[str]:

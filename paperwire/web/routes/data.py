@@ -13,7 +13,9 @@ Each is rate-limited per user (``PAPERWIRE_RATE_EXPORTS_PER_HOUR``).
 
 from __future__ import annotations
 
-from typing import Annotated
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -25,7 +27,7 @@ from paperwire.models.data import AccountDeleted, LibraryImport
 from paperwire.models.search import SearchFilters
 from paperwire.services.corpus_export import stream_jsonl, stream_parquet
 from paperwire.services.library import import_library
-from paperwire.services.takeout import delete_account, takeout_bytes
+from paperwire.services.takeout import delete_account, write_takeout
 from paperwire.store.users import Account
 from paperwire.web.auth import (
     CSRF,
@@ -41,6 +43,7 @@ from paperwire.web.templating import render
 
 router = APIRouter(tags=["data"])
 MAX_UPLOAD = 5 * 1024 * 1024  # a library of ~10,000 entries
+SPOOL_BYTES = 8 * 1024 * 1024  # a takeout larger than this is spooled to disk
 
 _AUTH: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorPublic, "description": "Not logged in."},
@@ -117,20 +120,30 @@ def data_page(request: Request, account: RequireAccount) -> HTMLResponse:
 
 @router.get(
     "/api/me/takeout",
-    response_class=Response,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/zip": {}}}, **_AUTH},
     summary="Download everything of yours (takeout archive)",
 )
-def takeout(request: Request, comm: Comm, account: RequireAccount) -> Response:
+def takeout(request: Request, comm: Comm, account: RequireAccount) -> StreamingResponse:
     """A zip archive: `manifest.json`, one JSONL file per kind of data (profile, votes,
     collections, subscriptions, saved searches, …) and each collection as BibTeX,
     CSL-JSON and RIS. `paperwire import takeout` reads it on another paperwire."""
     _limit(request, account)
-    return Response(
-        takeout_bytes(comm.pw, account.id),
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by the response
+    write_takeout(comm.pw, account.id, spool)
+    spool.seek(0)
+    return StreamingResponse(
+        _chunks(spool),
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="paperwire-takeout.zip"'},
     )
+
+
+def _chunks(spool: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """The archive in chunks (a large one was spooled to disk, not kept in memory)."""
+    with spool:
+        while chunk := spool.read(size):
+            yield chunk
 
 
 async def _read_upload(upload: UploadFile) -> tuple[str, str]:
