@@ -67,12 +67,15 @@ class ImportContext:
         return self._papers[arxiv_id]
 
     def new_papers(
-        self, rows: Iterable[Record], what: str, have: set[int]
+        self, rows: Iterable[object], what: str, have: set[int]
     ) -> Iterator[tuple[int, Record]]:
         """``(paper id, row)`` for each row naming a paper here that is not in ``have``
         (then added to it); a row naming a paper this install lacks is listed as
         unmatched under ``what``."""
-        for row in rows:
+        for n, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                self.unmatched.append(f"{what}: entry {n} is not an object")
+                continue
             aid = str(row.get("arxiv_id", ""))
             pid = self.paper_id(aid)
             if pid is None:
@@ -308,7 +311,11 @@ def _import_collections(ctx: ImportContext, rows: list[Record]) -> int:
         )
         s.add(c)
         s.flush()
-        for pid, item in ctx.new_papers(row.get("papers") or [], f"collection {name!r}", set()):
+        papers = row.get("papers") or []
+        if not isinstance(papers, list):
+            ctx.unmatched.append(f"collection {name!r}: `papers` is not a list")
+            papers = []
+        for pid, item in ctx.new_papers(papers, f"collection {name!r}", set()):
             s.add(
                 CollectionItem(
                     collection_id=c.id, paper_id=pid, added_at=_when(item.get("added_at"))

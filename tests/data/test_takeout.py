@@ -8,6 +8,7 @@ import json
 import zipfile
 from typing import Any
 
+import pytest
 from sqlalchemy import Table, func, select
 
 from paperwire.core import Paperwire
@@ -201,3 +202,61 @@ def test_docs_list_every_kind_and_what_deletion_does() -> None:
         assert row, f"docs/data.md has no row for the kind {kind.name}"
         assert all(f"`{t}`" in row for t in kind.tables), row
         assert f"| {kind.deletion}" in row, row
+
+
+def test_a_malformed_archive_is_refused_or_its_bad_records_listed(make_app: AppFactory) -> None:
+    from paperwire.services.takeout import TakeoutError
+
+    pw = make_app(**FAST)
+    fill(pw, listing_rows=20)
+    user = account(pw, "reader@example.org", "Reader")
+    known = ids(pw, 1)[0]
+
+    def archive(members: dict[str, str]) -> io.BytesIO:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as z:
+            for name, text in members.items():
+                z.writestr(name, text)
+        buffer.seek(0)
+        return buffer
+
+    manifest = json.dumps(
+        {
+            "generated_at": "2026-12-01T00:00:00Z",
+            "site": "https://elsewhere.example",
+            "kinds": {"collections": 2, "votes": 2},
+        }
+    )
+    collections = [
+        {"name": "Odd", "papers": "not a list"},
+        {"name": "Fine", "papers": [7, {"arxiv_id": known}, {"arxiv_id": "2901.00001"}]},
+    ]
+    votes = [{"arxiv_id": known, "created_at": "yesterday"}, {"arxiv_id": 12}]
+    report = import_takeout(
+        pw,
+        user,
+        "reader@example.org",
+        archive(
+            {
+                "manifest.json": manifest,
+                "collections.jsonl": "".join(json.dumps(c) + "\n" for c in collections),
+                "votes.jsonl": "".join(json.dumps(v) + "\n" for v in votes),
+            }
+        ),
+    )
+    assert report.imported == {"collections": 2, "votes": 1}
+    assert sorted(report.unmatched) == sorted(
+        [
+            "collection 'Odd': `papers` is not a list",
+            "collection 'Fine': entry 1 is not an object",
+            "collection 'Fine': 2901.00001",
+            "votes: 12",
+        ]
+    )
+    for members, message in (
+        ({"votes.jsonl": "{}"}, "no manifest.json"),
+        ({"manifest.json": "[]"}, "manifest.json"),
+        ({"manifest.json": manifest, "votes.jsonl": "[1]\n"}, "votes.jsonl:1: expected a JSON"),
+    ):
+        with pytest.raises(TakeoutError, match=message):
+            import_takeout(pw, user, "reader@example.org", archive(members))

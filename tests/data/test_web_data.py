@@ -105,3 +105,30 @@ def test_delete_account_needs_the_password(make_app: AppFactory) -> None:
     assert r.status_code == 403 and "Wrong password" in r.text
     r = other.post("/account/delete", {"password": PASSWORD}, token_from="/account/data")
     assert r.status_code == 303 and env.comm.users.by_email("other@example.org") is None
+
+
+def test_moving_here_with_a_takeout(make_app: AppFactory) -> None:
+    source = make_env(make_app)
+    mover = source.account("mover@example.org", "Mover")
+    c = mover.api("POST", "/api/collections", json={"name": "Reading"}).json()
+    for aid in (HOT, COLD):
+        r = mover.api("POST", f"/api/collections/{c['id']}/papers", json={"arxiv_id": aid})
+        assert r.status_code in (200, 201), r.text
+    archive = mover.c.get("/api/me/takeout").content
+
+    target = make_env(make_app)
+    moved = target.account("mover@example.org", "Mover")
+    r = moved.api("POST", "/api/me/takeout", files={"file": ("t.zip", archive, "application/zip")})
+    assert r.status_code == 200, r.text
+    assert r.json()["imported"]["collections"] == 1 and r.json()["unmatched"] == []
+    [mine] = moved.c.get("/api/collections").json()
+    assert (mine["name"], mine["paper_count"]) == ("Reading", 2)
+
+    bad = moved.api("POST", "/api/me/takeout", files={"file": ("t.zip", b"PK nope", "x")})
+    assert bad.status_code == 422 and "archive" in bad.json()["detail"]
+    page = moved.c.post(
+        "/account/takeout",
+        data={"csrf_token": moved.csrf("/account/data")},
+        files={"file": ("t.zip", archive, "application/zip")},
+    )
+    assert page.status_code == 200 and "Takeout imported" in page.text

@@ -3,7 +3,8 @@ its JSON routes; the corpus as streamed downloads for admins.
 
 * ``GET /api/export/corpus.parquet`` and ``.jsonl`` (admins): every visible paper (or
   those matching the search filters), streamed a batch at a time, never held whole.
-* ``GET /api/me/takeout``: the signed-in user's archive (``services.takeout``).
+* ``GET /api/me/takeout``: the signed-in user's archive (``services.takeout``);
+  ``POST /api/me/takeout`` imports one (a user moving here from another paperwire).
 * ``POST /api/collections/import``: a BibTeX/RIS/CSL-JSON upload as a new collection;
   the answer lists every entry that matched no paper.
 * ``POST /api/me/delete``: delete the account (password required), see docs/data.md.
@@ -13,6 +14,7 @@ Each is rate-limited per user (``PAPERWIRE_RATE_EXPORTS_PER_HOUR``).
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Annotated
@@ -23,11 +25,16 @@ from pydantic import BaseModel, Field
 
 from paperwire.formats.references import ReferenceFormat
 from paperwire.models.common import ErrorPublic
-from paperwire.models.data import AccountDeleted, LibraryImport
+from paperwire.models.data import AccountDeleted, LibraryImport, TakeoutImport
 from paperwire.models.search import SearchFilters
 from paperwire.services.corpus_export import stream_jsonl, stream_parquet
 from paperwire.services.library import import_library
-from paperwire.services.takeout import delete_account, write_takeout
+from paperwire.services.takeout import (
+    TakeoutError,
+    delete_account,
+    import_takeout,
+    write_takeout,
+)
 from paperwire.store.users import Account
 from paperwire.web.auth import (
     CSRF,
@@ -43,6 +50,7 @@ from paperwire.web.templating import render
 
 router = APIRouter(tags=["data"])
 MAX_UPLOAD = 5 * 1024 * 1024  # a library of ~10,000 entries
+MAX_ARCHIVE_UPLOAD = 32 * 1024 * 1024  # a takeout, compressed
 SPOOL_BYTES = 8 * 1024 * 1024  # a takeout larger than this is spooled to disk
 
 _AUTH: dict[int | str, dict[str, object]] = {
@@ -109,13 +117,32 @@ def corpus_jsonl(
 # -- your data ----------------------------------------------------------------------------
 
 
-@router.get("/account/data", response_class=HTMLResponse, include_in_schema=False)
-def data_page(request: Request, account: RequireAccount) -> HTMLResponse:
+def _page(
+    request: Request,
+    *,
+    error: object = "",
+    report: LibraryImport | None = None,
+    moved: TakeoutImport | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """``/account/data``, with the outcome of what was just done on it."""
     return render(
         request,
         "account_data.html",
-        {"nav": "data", "page_title": "Your data", "error": "", "report": None},
+        {
+            "nav": "data",
+            "page_title": "Your data",
+            "error": error,
+            "report": report,
+            "moved": moved,
+        },
+        status_code=status_code,
     )
+
+
+@router.get("/account/data", response_class=HTMLResponse, include_in_schema=False)
+def data_page(request: Request, account: RequireAccount) -> HTMLResponse:
+    return _page(request)
 
 
 @router.get(
@@ -146,10 +173,15 @@ def _chunks(spool: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
             yield chunk
 
 
+async def _read_bytes(upload: UploadFile, limit: int) -> bytes:
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(status_code=413, detail=f"The file is over {limit} bytes.")
+    return data
+
+
 async def _read_upload(upload: UploadFile) -> tuple[str, str]:
-    data = await upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(status_code=413, detail=f"The file is over {MAX_UPLOAD} bytes.")
+    data = await _read_bytes(upload, MAX_UPLOAD)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -216,12 +248,47 @@ async def import_page(
 ) -> HTMLResponse:
     _limit(request, account)
     text, filename = await _read_upload(file)
-    report = _run_import(comm, account, text, filename, name, None)
-    return render(
-        request,
-        "account_data.html",
-        {"nav": "data", "page_title": "Your data", "error": "", "report": report},
-    )
+    return _page(request, report=_run_import(comm, account, text, filename, name, None))
+
+
+def _run_takeout_import(comm: Comm, account: Account, data: bytes) -> TakeoutImport:
+    try:
+        return import_takeout(comm.pw, account.id, account.email, io.BytesIO(data))
+    except TakeoutError as exc:
+        raise HTTPException(status_code=422, detail=f"archive: {exc}") from None
+
+
+@router.post(
+    "/api/me/takeout",
+    response_model=TakeoutImport,
+    responses={413: {"model": ErrorPublic, "description": "Archive too large."}, **_AUTH},
+    dependencies=[CSRF],
+    summary="Import a takeout archive (from any paperwire) into your account",
+)
+async def takeout_import(
+    request: Request,
+    comm: Comm,
+    account: RequireAccount,
+    file: Annotated[UploadFile, File(description="A takeout .zip.")],
+) -> TakeoutImport:
+    """Collections, saved searches (alerts), votes and what other features register are
+    recreated here; `unmatched` lists what named a paper this site does not have; an
+    imported subscription waits for its confirmation link."""
+    _limit(request, account)
+    return _run_takeout_import(comm, account, await _read_bytes(file, MAX_ARCHIVE_UPLOAD))
+
+
+@router.post("/account/takeout", response_class=HTMLResponse, include_in_schema=False)
+async def takeout_import_page(
+    request: Request,
+    comm: Comm,
+    account: RequireAccount,
+    file: Annotated[UploadFile, File()],
+    _csrf: None = CSRF,
+) -> HTMLResponse:
+    _limit(request, account)
+    moved = _run_takeout_import(comm, account, await _read_bytes(file, MAX_ARCHIVE_UPLOAD))
+    return _page(request, moved=moved)
 
 
 class AccountDelete(BaseModel):
@@ -266,10 +333,5 @@ def delete_page(
     try:
         _delete(request, redirect, comm, account, password)
     except HTTPException as exc:
-        return render(
-            request,
-            "account_data.html",
-            {"nav": "data", "page_title": "Your data", "error": exc.detail, "report": None},
-            status_code=exc.status_code,
-        )
+        return _page(request, error=exc.detail, status_code=exc.status_code)
     return redirect
