@@ -3,8 +3,8 @@
 A directory export is atomic: shards and the card are written into a hidden sibling
 (``.DIR.partial-…``) that is renamed onto ``DIR`` only when everything is written, so a
 reader (or a sync to the Hub) never sees half a dataset, and a killed export leaves
-nothing at ``DIR`` (rerun it; the leftover ``.partial`` folder is removed by the next
-run). Shards are named once the total is known (``train-00000-of-00003``): rows are
+nothing at ``DIR`` (rerun it; the next run removes the leftover ``.partial`` folder of a
+process that is gone). Shards are named once the total is known (``train-00000-of-00003``): rows are
 counted before writing and papers added meanwhile are left out (``CorpusReader.upto``).
 
 Memory is bounded by one batch (``batch_size`` rows, a Parquet row group each), whatever
@@ -69,11 +69,25 @@ def describe_filters(filters: SearchFilters) -> str:
     return ", ".join(f"{k}={v}" for k, v in filters.model_dump(exclude_none=True).items())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _prepare_target(out: Path) -> None:
+    """Refuse a target that holds anything; remove the work folders of killed exports
+    (named ``.NAME.partial-PID-…``; a running export's folder is left alone)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out} exists and is not an empty directory; choose a new one")
     for stale in out.parent.glob(f".{out.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        pid = stale.name.removeprefix(f".{out.name}.partial-").split("-", 1)[0]
+        if not pid.isdigit() or not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def export_corpus(
@@ -102,7 +116,7 @@ def export_corpus(
     if on_start:
         on_start(total)
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent))
     result = CorpusExport(path=out, format=fmt, embedding_model=model)
     try:
         n_shards = max(1, math.ceil(total / shard_rows))

@@ -231,3 +231,24 @@ def test_docs_name_every_column() -> None:
     table = [line for line in text.splitlines() if line.startswith("| `")]
     for col in COLUMNS:
         assert any(f"`{col.name}`" in line for line in table), col.name
+
+
+def test_a_killed_exports_work_folder_goes_a_running_ones_stays(
+    filled: Paperwire, tmp_path: Path
+) -> None:
+    import os
+
+    dead = tmp_path / f".corpus.partial-{_ended_pid()}-x"  # its process has ended
+    dead.mkdir()
+    live = tmp_path / f".corpus.partial-{os.getpid()}-y"
+    live.mkdir()
+    export_corpus(filled, tmp_path / "corpus", DatasetFormat.jsonl)
+    assert not dead.exists() and live.exists()
+
+
+def _ended_pid() -> int:
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid

@@ -65,7 +65,7 @@ def _limit(request: Request, account: Account) -> None:
     enforce(request, limiter_of(request), f"export:user:{account.id}", per_hour, 3600, "exports")
 
 
-def _filters(request: Request, comm: Comm, filters: FilterQuery) -> SearchFilters:
+def _filters(comm: Comm, filters: FilterQuery) -> SearchFilters:
     """The search page's filter params, checked the same way (422 naming the field)."""
     params = search_params(comm.pw, filters)
     if params.errors or params.request is None:
@@ -92,7 +92,7 @@ def corpus_parquet(
 ) -> StreamingResponse:
     """Every visible paper (or those matching the filters) in the dataset schema of
     `paperwire export corpus`, one row group per batch, streamed as it is written."""
-    chosen = _filters(request, comm, filters)
+    chosen = _filters(comm, filters)
     _limit(request, admin)
     return _download(
         stream_parquet(comm.pw, chosen), "application/vnd.apache.parquet", "corpus.parquet"
@@ -109,7 +109,7 @@ def corpus_jsonl(
     request: Request, comm: Comm, admin: RequireAdmin, filters: FilterQuery
 ) -> StreamingResponse:
     """One paper per line, same fields as the Parquet file; streamed."""
-    chosen = _filters(request, comm, filters)
+    chosen = _filters(comm, filters)
     _limit(request, admin)
     return _download(stream_jsonl(comm.pw, chosen), "application/x-ndjson", "corpus.jsonl")
 
