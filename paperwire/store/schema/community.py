@@ -41,6 +41,9 @@ class User(Base):
     name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     handle: Mapped[str] = mapped_column(String(30), unique=True)
     handle_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # Set by a moderator (``0006_discussions``): every comment of the user is hidden and
+    # they cannot comment.
+    comments_hidden_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
