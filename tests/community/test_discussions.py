@@ -143,3 +143,28 @@ def test_limits_and_refusals(make_app: AppFactory) -> None:
     # a refused form keeps the text too (422, the page names the field)
     r = ada.post(f"/papers/{HOT}/comments", {"body": " "}, token_from=f"/papers/{HOT}")
     assert r.status_code in (422, 429)
+
+
+def test_atom_feed_per_thread(env: Env) -> None:
+    import feedparser
+
+    ada = env.account("ada@example.org", "Ada")
+    bob = env.account("bob@example.org", "Bob")
+    first = comment(ada, HOT, "Why $O(n^2)$? <script>x</script>")
+    reply = comment(bob, HOT, "Because **reasons**", first)
+    gone = comment(bob, HOT, "never mind")
+    bob.api("DELETE", f"/api/comments/{gone}")
+    r = env.client().get(f"/feeds/comments/{HOT}.atom")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(r.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert [e.id.rsplit("#comment-", 1)[1] for e in feed.entries] == [str(reply), str(first)]
+    assert (
+        feed.entries[0].author == "Bob"
+        and "<strong>reasons</strong>" in feed.entries[0].content[0].value
+    )
+    assert "<script>" not in feed.entries[1].content[0].value
+    assert env.client().get(f"/feeds/comments/{HOT}.rss").status_code == 200
+    assert env.client().get("/feeds/comments/2511.99999.atom").status_code == 404
+    # the paper page links to it
+    assert f'href="/feeds/comments/{HOT}.atom"' in ada.c.get(f"/papers/{HOT}").text
