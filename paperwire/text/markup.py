@@ -66,6 +66,13 @@ def _parser() -> MarkdownIt:
     return md
 
 
+def _lower_headings(tokens: list[Token]) -> None:
+    """``#`` and ``##`` in a comment become h3 and h4 (h5, h6 below): the page owns h1/h2."""
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+
+
 def _texts(tokens: Iterable[Token]) -> Iterable[Token]:
     """Every plain-text inline token (code spans, code blocks and math are other types)."""
     for token in tokens:
@@ -130,6 +137,7 @@ def render(source: str, known: Callable[[list[str]], set[str]] = lambda hs: set(
     md = _parser()
     env: dict[str, Any] = {}
     tokens = md.parse(source, env)
+    _lower_headings(tokens)
     texts = list(_texts(tokens))
     wanted: dict[str, None] = {}
     for token in texts:

@@ -1,6 +1,7 @@
 """Atom and RSS feeds: ``/feeds/{daily,trending}.{atom,rss}``, ``/feeds/search.{atom,rss}?q=…``
 (the search page's parameters, newest first), ``/feeds/collections/{id}.{atom,rss}``
-(public collections) and ``/feeds/comments/{arxiv_id}.{atom,rss}`` (a paper's discussion). Entry ids are paper page URLs; responses carry an ``ETag`` and
+(public collections) and ``/feeds/comments/{arxiv_id}.{atom,rss}`` (a paper's
+discussion). Entry ids are paper (or comment) page URLs; responses carry an ``ETag`` and
 answer ``If-None-Match`` with 304, so polling readers cost little.
 """
 
