@@ -3,10 +3,13 @@ by the ``0006_handles`` migration for accounts that existed before it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
+from sqlalchemy import inspect as sa_inspect
 
 from paperwire.store.db import MIGRATIONS
 from paperwire.store.users import HandleTaken
@@ -87,3 +90,36 @@ def test_migration_backfills_existing_accounts(database_url: str) -> None:
         ("Grace  Hopper.", "grace-hopper-2"),
         ("Émile", "emile"),
     ]
+
+
+def test_discussion_migrations_go_down_and_up(database_url: str) -> None:
+    """``0006_discussions`` then ``0006_handles`` undo cleanly, and apply again."""
+    cfg = _alembic(database_url)
+    engine = create_engine(database_url)
+    try:
+        for target, method in [
+            ("heads", command.upgrade),
+            ("0005_one_head", command.downgrade),
+            ("heads", command.upgrade),
+        ]:
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                method(cfg, target)
+                tables = set(sa_inspect(conn).get_table_names())
+                users = {c["name"] for c in sa_inspect(conn).get_columns("users")}
+                indexes = {
+                    i["name"] for i in sa_inspect(conn).get_indexes("papers")
+                } | _expression_indexes(conn)
+            assert "ix_papers_upvotes_sort" in indexes  # 0004_search_sort's, kept
+            present = target == "heads"
+            assert ("comments" in tables) is present and ("notifications" in tables) is present
+            assert ("handle" in users) is present and ("comments_hidden_at" in users) is present
+    finally:
+        engine.dispose()
+
+
+def _expression_indexes(conn: Any) -> set[str]:
+    """Index names SQLAlchemy cannot reflect on SQLite (expression indexes)."""
+    if conn.dialect.name != "sqlite":
+        return set()
+    return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())

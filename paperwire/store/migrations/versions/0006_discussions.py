@@ -115,3 +115,10 @@ def downgrade() -> None:
         batch_op.drop_column("comments_hidden_at")
     with op.batch_alter_table("papers", schema=None) as batch_op:
         batch_op.drop_column("local_comments")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's batch mode rebuilt the table without the expression index (it cannot
+        # reflect it): put back 0004_search_sort's index.
+        op.execute(
+            "CREATE INDEX IF NOT EXISTS ix_papers_upvotes_sort ON papers "
+            "((source_upvotes + local_upvotes), published_at, arxiv_id)"
+        )
