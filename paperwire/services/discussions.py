@@ -190,36 +190,31 @@ class Discussions:
         if row.parent_id is not None:
             parent = self.comments.get(row.parent_id)
             author = self.users.get(parent.user_id) if parent else None
-            if author is not None and author.id != account.id:
-                self.notifier.notify(
-                    author,
-                    COMMENT_REPLY.name,
-                    f"{account.display_name} replied to your comment on “{row.paper_title}”",
-                    comment_url(row),
-                    actor=account,
-                    excerpt=row.body[:EXCERPT],
-                    detail={"comment_id": cid},
-                )
+            if author is not None:
+                self._tell(author, COMMENT_REPLY.name, "replied to your comment", account, row)
                 told.add(author.id)
         self._notify_mentions(account, row, mentioned(row.body), told)
         return self.public(row, viewer=account)
+
+    def _tell(self, person: Account, kind: str, what: str, actor: Account, row: CommentRow) -> None:
+        """One notification about ``row`` (never to its own author: ``notify`` skips)."""
+        self.notifier.notify(
+            person,
+            kind,
+            f"{actor.display_name} {what} on “{row.paper_title}”",
+            comment_url(row),
+            actor=actor,
+            excerpt=row.body[:EXCERPT],
+            detail={"comment_id": row.id},
+        )
 
     def _notify_mentions(
         self, account: Account, row: CommentRow, handles: list[str], told: set[int]
     ) -> None:
         for person in self.users.by_handles(handles).values():
-            if person.id in told or person.id == account.id:
-                continue
-            told.add(person.id)
-            self.notifier.notify(
-                person,
-                COMMENT_MENTION.name,
-                f"{account.display_name} mentioned you in a comment on “{row.paper_title}”",
-                comment_url(row),
-                actor=account,
-                excerpt=row.body[:EXCERPT],
-                detail={"comment_id": row.id},
-            )
+            if person.id not in told:
+                told.add(person.id)
+                self._tell(person, COMMENT_MENTION.name, "mentioned you in a comment", account, row)
 
     def edit(self, account: Account, comment_id: int, data: CommentUpdate) -> CommentPublic:
         """The author changes the text; handles it newly mentions are notified."""

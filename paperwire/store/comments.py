@@ -117,6 +117,15 @@ def _row(r: tuple[Comment, str, str | None, str, str, str, dt.datetime | None]) 
     )
 
 
+# A comment is shown when neither its author nor a moderator took it away (the query
+# must join ``users`` on ``Comment.user_id``).
+SHOWN = (
+    Comment.deleted_at.is_(None),
+    Comment.hidden_at.is_(None),
+    User.comments_hidden_at.is_(None),
+)
+
+
 def _insert_new(s: Session, dialect: str, table: Any, values: dict[str, Any]) -> bool:
     """``INSERT … ON CONFLICT DO NOTHING``: True when a row was inserted (RETURNING, as
     ``store.votes`` does: rowcount is not reliable on PostgreSQL)."""
@@ -181,9 +190,7 @@ class CommentStore:
                 _rows_query()
                 .where(
                     Comment.user_id == user_id,
-                    Comment.deleted_at.is_(None),
-                    Comment.hidden_at.is_(None),
-                    User.comments_hidden_at.is_(None),
+                    *SHOWN,
                     Paper.hidden.is_(False),
                 )
                 .order_by(Comment.created_at.desc(), Comment.id.desc())
@@ -229,9 +236,7 @@ class CommentStore:
                     .where(
                         Comment.id == parent_id,
                         Comment.paper_id == pid,
-                        Comment.deleted_at.is_(None),
-                        Comment.hidden_at.is_(None),
-                        User.comments_hidden_at.is_(None),
+                        *SHOWN,
                     )
                 )
                 if parent is None:
@@ -298,9 +303,7 @@ class CommentStore:
                 .join(Paper, Paper.id == Comment.paper_id)
                 .where(
                     Comment.id == comment_id,
-                    Comment.deleted_at.is_(None),
-                    Comment.hidden_at.is_(None),
-                    User.comments_hidden_at.is_(None),
+                    *SHOWN,
                     Paper.hidden.is_(False),
                 )
             ).scalar()
@@ -481,9 +484,7 @@ class CommentStore:
                 .join(User, User.id == Comment.user_id)
                 .where(
                     Comment.paper_id == pid,
-                    Comment.deleted_at.is_(None),
-                    Comment.hidden_at.is_(None),
-                    User.comments_hidden_at.is_(None),
+                    *SHOWN,
                 )
             )
             return local, counted or 0

@@ -8,9 +8,8 @@ from __future__ import annotations
 import httpx
 
 from paperwire.store.comments import CommentStore
-from paperwire.web.auth import csrf_for_session
 from tests.community.conftest import HOT, LiveServer, make_env
-from tests.community.test_concurrent_votes import _all_at_once
+from tests.community.test_concurrent_votes import _all_at_once, session_clients
 from tests.conftest import AppFactory
 
 USERS = 20
@@ -27,15 +26,7 @@ def test_concurrent_comments_count_exactly(make_app: AppFactory, database_url: s
     tokens = [comm.start_session(a) for a in accounts]
     store = CommentStore(env.pw.db)
     with LiveServer(env.app) as server:
-        clients = [
-            httpx.Client(
-                base_url=server.url,
-                cookies={"pw_session": token},
-                headers={"X-CSRF-Token": csrf_for_session(env.pw, token)},
-                timeout=60,
-            )
-            for token in tokens
-        ]
+        clients = session_clients(env.pw, server.url, tokens)
         try:
             url = f"/api/papers/{HOT}/comments"
             codes = _all_at_once(clients, lambda c: c.post(url, json={"body": "hi"}).status_code)
