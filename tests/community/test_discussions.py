@@ -101,6 +101,10 @@ def test_cards_count_source_plus_local(env: Env) -> None:
     comment(ada, WARM, "one")
     comment(ada, WARM, "two")
     assert env.client().get(f"/api/papers/{WARM}").json()["num_comments"] == before + 2
+    # the card's count opens the discussion
+    comment(ada, HOT, "today")
+    links = html(env.client().get("/").text).xpath(f"//a[@href='/papers/{HOT}#comments']")
+    assert [a.text_content() for a in links] == ["1 comment"]
 
 
 def test_sort_by_top_and_newest_and_comment_votes(env: Env) -> None:
