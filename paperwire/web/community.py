@@ -13,6 +13,7 @@ from paperwire.store.ratelimits import RateLimitStore
 from paperwire.web.auth import CommunityMiddleware, viewer
 from paperwire.web.mailer import AccountMailer
 from paperwire.web.routes import (
+    account,
     admin,
     auth,
     collections,
@@ -37,7 +38,17 @@ templates.env.globals.update(
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, votes, submit, collections, trending, people, admin, notifications):
+    for module in (
+        auth,
+        account,
+        votes,
+        submit,
+        collections,
+        trending,
+        people,
+        admin,
+        notifications,
+    ):
         app.include_router(module.router)
     app.state.rate_limiter = RateLimitStore(app.state.pw.db)
     app.state.account_mailer = AccountMailer(app.state.pw)

@@ -123,3 +123,23 @@ def _expression_indexes(conn: Any) -> set[str]:
     if conn.dialect.name != "sqlite":
         return set()
     return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'")).scalars())
+
+
+def test_account_page_changes_the_handle(env: Env) -> None:
+    env.account("b@example.org", "bobl")
+    carol = env.account("c@example.org", "Carol")
+    page = carol.c.get("/account")
+    assert page.status_code == 200 and "@carol" in page.text
+    r = carol.post("/account/handle", {"handle": "bob1"}, token_from="/account")
+    assert r.status_code == 409 and "looks like @bobl" in r.text and 'value="bob1"' in r.text
+    r = carol.post("/account/handle", {"handle": "-x-"}, token_from="/account")
+    assert r.status_code == 422 and "lower-case letters" in r.text
+    r = carol.post("/account/handle", {"handle": "Carol-H"}, token_from="/account")
+    assert r.status_code == 303 and r.headers["location"] == "/account?saved=1"
+    assert carol.me() is not None and carol.me()["handle"] == "carol-h"  # type: ignore[index]
+    r = carol.api("PUT", "/api/me/handle", json={"handle": "bobl"})
+    assert r.status_code == 409
+    r = carol.api("PUT", "/api/me/handle", json={"handle": "carol"})
+    assert r.status_code == 200 and r.json()["handle"] == "carol"
+    actions = [e.action for e in env.comm.audit.recent(5)]
+    assert actions[:2] == ["user.handle", "user.handle"]

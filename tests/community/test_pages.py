@@ -20,7 +20,16 @@ ANON_PAGES = [
     "/",
     f"/papers/{HOT}",
 ]
-USER_PAGES = [*ANON_PAGES[3:], "/collections", "/collections/1", f"/papers/{EXISTING}", "/admin"]
+USER_PAGES = [
+    *ANON_PAGES[3:],
+    "/collections",
+    "/collections/1",
+    f"/papers/{EXISTING}",
+    "/admin",
+    "/account",
+    "/notifications",
+    "/notifications/settings",
+]
 
 
 def _check(client: TestClient, path: str) -> None:
@@ -54,6 +63,10 @@ def test_pages_have_the_basics(env: Env, who: str) -> None:
         person.api("POST", "/api/collections", json={"name": "Mine", "public": False})
         person.api("POST", "/api/collections/1/papers", json={"arxiv_id": HOT})
         person.api("POST", f"/api/papers/{HOT}/vote")
+        mine = person.api("POST", f"/api/papers/{HOT}/comments", json={"body": "hi $x$"})
+        other = env.account("other@example.org", "Other")
+        reply = {"body": "@pages hello", "parent_id": mine.json()["id"]}
+        assert other.api("POST", f"/api/papers/{HOT}/comments", json=reply).status_code == 201
         client = person.c
         pages = USER_PAGES
     for path in pages:
