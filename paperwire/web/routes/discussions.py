@@ -303,18 +303,21 @@ def edit_comment(
 @twin(
     router,
     Api("DELETE /api/comments/{comment_id}", None, 204, _ERRORS, "Delete your comment"),
-    Page(
-        "POST /comments/{comment_id}/delete",
-        respond=lambda call, arxiv_id: RedirectResponse(f"/papers/{arxiv_id}#comments", 303),
-    ),
+    Page("POST /comments/{comment_id}/delete", respond=lambda call, _: _to_paper(call)),
     CSRF,
 )
-def delete_comment(comm: Comm, account: RequireAccount, comment_id: RowId) -> str:
+def delete_comment(comm: Comm, account: RequireAccount, comment_id: RowId) -> None:
     """Its text is gone; where replies exist it stays as a tombstone ("deleted")."""
-    comment = _mine(comm, account, comment_id)
+    _mine(comm, account, comment_id)
     with _found():
         _disc(comm).delete(account, comment_id)
-    return comment.arxiv_id
+
+
+def _to_paper(call: Call) -> Response:
+    """After deleting: the paper's discussion (the row stays, without its text)."""
+    with _found():
+        row = _disc(call.args["comm"]).row(call.args["comment_id"])
+    return RedirectResponse(f"/papers/{row.arxiv_id}#comments", 303)
 
 
 _UP = {"1", "up", "true", "yes", "on"}
