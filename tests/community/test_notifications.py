@@ -4,8 +4,10 @@ moderators hide comments or users, with audit entries (issue 14)."""
 
 from __future__ import annotations
 
+from paperwire.jobs.digest import send_queued
 from paperwire.services.notifications import KINDS, NotificationKind, notifier_of, register
 from paperwire.store.comments import CommentStore
+from paperwire.store.subscriptions import SubscriptionStore
 from tests.community.conftest import HOT, Env, html, make_env, text_of
 from tests.community.test_auth import mail_done
 from tests.community.test_discussions import comment, thread
@@ -136,3 +138,23 @@ def test_report_then_admin_hides_comment_and_user(env: Env) -> None:
     r = admin.api("POST", f"/api/admin/users/{troll_id}/unhide-comments")
     assert r.status_code == 200 and r.json()["comments"] == [other]
     assert CommentStore(env.pw.db).counts_agree(HOT) == (2, 2)
+
+
+def test_notification_mail_waits_in_the_outbox_while_smtp_is_down(make_app: AppFactory) -> None:
+    sink = SmtpSink()  # not started yet: the mail server is down
+    env = make_env(make_app, smtp_port=sink.port, smtp_timeout=2)
+    ada = env.account("ada@example.org", "Ada")
+    bob = env.account("bob@example.org", "Bob")
+    r = bob.post(f"/papers/{HOT}/comments", {"body": "hi @ada"}, token_from=f"/papers/{HOT}")
+    assert r.status_code == 303  # the comment does not wait for the mail
+    mail_done(env)
+    queued = [row for row in SubscriptionStore(env.pw.db).outbox() if row.sent_at is None]
+    assert [row.recipient for row in queued] == ["ada@example.org"]
+    assert ada.c.get("/api/notifications").json()["unread"] == 1
+    sink.start()  # back: the worker's outbox job delivers what waited
+    try:
+        assert send_queued(env.pw).sent == 1
+    finally:
+        sink.stop()
+    assert [m["To"] for m in sink.messages] == ["ada@example.org"]
+    assert "Bob mentioned you" in sink.messages[0]["Subject"]
