@@ -48,6 +48,7 @@ class Account:
     password_hash: str
     created_at: dt.datetime
     handle: str
+    comments_hidden: bool = False  # a moderator hid every comment of the user
 
     def public(self) -> UserPublic:
         return UserPublic(
@@ -71,6 +72,7 @@ def _account(u: User) -> Account:
         password_hash=u.password_hash,
         created_at=u.created_at,
         handle=u.handle,
+        comments_hidden=u.comments_hidden_at is not None,
     )
 
 

@@ -134,6 +134,9 @@ def test_report_then_admin_hides_comment_and_user(env: Env) -> None:
     assert CommentStore(env.pw.db).counts_agree(HOT) == (1, 1)
     actions = [e["action"] for e in admin.c.get("/api/admin/audit").json()]
     assert actions[:2] == ["user.hide_comments", "comment.hide"]
+    admin_page = html(admin.c.get("/admin").text)
+    assert admin_page.xpath(f"//form[@action='/admin/users/{troll_id}/unhide-comments']")
+    assert "comments hidden" in text_of(admin_page)
     # and back
     r = admin.api("POST", f"/api/admin/users/{troll_id}/unhide-comments")
     assert r.status_code == 200 and r.json()["comments"] == [other]
