@@ -14,13 +14,27 @@ PORT   ?= 8000
 export HF_HUB_OFFLINE ?= 1
 # Benchmarks print wide tables: give rich room when the output is not a terminal.
 BENCH  := COLUMNS=200 $(BIN)/paperwire bench
+KATEX  := paperwire/web/static/vendor/katex
 
-.PHONY: install up serve test test-fast lint format bench bench-backends browsers latex clean
+.PHONY: install up serve test test-fast lint format bench bench-backends browsers latex node clean
 
 # The ONNX export of the bundled embedding model (~30 s once; then an "up to date" check):
 # the default embedding backend. Written to $PAPERWIRE_MODELS_DIR or ~/.cache/paperwire/models.
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(KATEX)/.installed
 	$(BIN)/paperwire model export
+
+# KaTeX (math in comments, titles and abstracts), pinned in package.json/package-lock.json,
+# served from our own origin: `npm ci` here, then the files pages load are copied under
+# static/vendor/ (not committed). Without npm the pages still work: math shows as TeX.
+$(KATEX)/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error && \
+	  rm -rf $(KATEX) && mkdir -p $(KATEX)/fonts $(KATEX)/contrib && \
+	  cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(KATEX)/ && \
+	  cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX)/contrib/ && \
+	  cp node_modules/katex/dist/fonts/*.woff2 $(KATEX)/fonts/ && \
+	  cp node_modules/katex/LICENSE $(KATEX)/ && touch $@; \
+	else echo "npm not found: KaTeX not installed, math shows as TeX source"; fi
 
 # torch first, pinned to the CPU wheel: any other spec would pull a multi-GB CUDA build.
 $(VENV)/.installed: pyproject.toml
@@ -35,6 +49,12 @@ browsers:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+# npm (Debian's) for KaTeX, so that the tests see math rendered as readers with JS do.
+node:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq npm; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq npm; fi; }
 
 # pdflatex + bibtex (Debian's texlive-latex-base, ~110 MB, no recommends) for the test that
 # compiles the BibTeX export of the whole corpus.
@@ -53,7 +73,7 @@ serve: install
 
 # Twice: every test on SQLite + the embedded index, then the tests that depend on the
 # store or index backend (marker `backend`, see tests/conftest.py) on PostgreSQL + Milvus Lite.
-test: install browsers latex
+test: node install browsers latex
 	PAPERWIRE_TEST_BACKEND=sqlite-embedded $(BIN)/pytest -q -n 2 --dist loadfile
 	PAPERWIRE_TEST_BACKEND=pg-milvus $(BIN)/pytest -q -n 2 --dist loadfile -m backend
 

@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     rate_exports_per_hour: int = Field(
         10, ge=1, description="Per user: corpus downloads, takeouts and library imports."
     )
+    rate_comments_per_hour: int = Field(
+        30, ge=1, description="Comments, replies and edits per user."
+    )
+    rate_reports_per_hour: int = Field(20, ge=1, description="Comment reports per user.")
 
     # -- subscriptions: digests, alerts, feeds, the worker (see README "Subscriptions") ---
     digest_size: int = Field(10, ge=1, le=100, description="Trending papers per digest.")

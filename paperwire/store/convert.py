@@ -47,6 +47,7 @@ CARD_COLUMNS = (
     Paper.organization_id,
     Paper.published_at,
     Paper.num_comments,
+    Paper.local_comments,
     Paper.github_stars,
     Paper.github_repo,
     Paper.project_page,
@@ -70,7 +71,8 @@ def card_from(row: Any, upvotes: int, featured_on: dt.date | None) -> PaperCard:
         published_at=as_utc(row.published_at),
         featured_on=featured_on,
         upvotes=upvotes,
-        num_comments=row.num_comments or 0,
+        # the source's count plus the comments written here
+        num_comments=(row.num_comments or 0) + (row.local_comments or 0),
         github_stars=row.github_stars,
         has_code=bool(row.github_repo),
         categories=list(row.categories or []),

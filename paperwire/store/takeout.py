@@ -18,6 +18,7 @@ To add a kind: write ``_export_x``/``_import_x``/``_delete_x`` for your tables a
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,6 +37,13 @@ from paperwire.store.schema.community import (
     User,
     UserSession,
     Vote,
+)
+from paperwire.store.schema.discussions import (
+    Comment,
+    CommentReport,
+    CommentVote,
+    Notification,
+    NotificationSetting,
 )
 from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.schema.subscriptions import (
@@ -181,6 +189,7 @@ def _export_profile(s: Session, user_id: int) -> list[Record]:
         {
             "email": u.email,
             "display_name": u.display_name,
+            "handle": u.handle,
             "is_admin": u.is_admin,
             "created_at": _iso(u.created_at),
         }
@@ -486,6 +495,161 @@ def _delete_audit(s: Session, user_id: int) -> None:
     )
 
 
+# -- discussions: comments, their votes and reports, notifications ---------------------------
+
+# Comments that others answered outlive their author as tombstones (as on GitHub, whose
+# "ghost" owns them): they move to this account, which no one can sign up as (a display
+# name with brackets, a handle starting with "-", an email without "@") or sign in to.
+GHOST_NAME = "[deleted]"
+GHOST_HANDLE = "-deleted"
+GHOST_EMAIL = "(deleted account)"
+NO_SIGN_IN = "!"  # matches no argon2 hash
+
+
+def ghost_account(s: Session) -> int:
+    """The id of the account that keeps the tombstones of deleted accounts' comments."""
+    found = s.scalar(select(User.id).where(User.handle == GHOST_HANDLE))
+    if found is not None:
+        return found
+    ghost = User(
+        email=GHOST_EMAIL,
+        display_name=GHOST_NAME,
+        name_key=GHOST_NAME,
+        handle=GHOST_HANDLE,
+        handle_key=GHOST_HANDLE,
+        password_hash=NO_SIGN_IN,
+        is_admin=False,
+        created_at=utcnow(),
+    )
+    s.add(ghost)
+    s.flush()
+    return ghost.id
+
+
+def _export_comments(s: Session, user_id: int) -> list[Record]:
+    rows = s.execute(
+        select(Comment, Paper.arxiv_id)
+        .join(Paper, Paper.id == Comment.paper_id)
+        .where(Comment.user_id == user_id)
+        .order_by(Comment.id)
+    ).all()
+    return [
+        {
+            "id": c.id,  # this instance's: only to link replies within the archive
+            "arxiv_id": aid,
+            "parent_id": c.parent_id,
+            "body": c.body,
+            "created_at": _iso(c.created_at),
+            "edited_at": _iso(c.edited_at),
+            "deleted": c.deleted_at is not None,
+            "hidden_by_moderator": c.hidden_at is not None,
+        }
+        for c, aid in rows
+    ]
+
+
+def _delete_comments(s: Session, user_id: int) -> None:
+    """Comments nobody answered are removed; answered ones become tombstones (no text, no
+    author) so the replies keep their thread. Paper comment counts follow."""
+    author_hidden = s.scalar(select(User.comments_hidden_at).where(User.id == user_id))
+    mine = s.execute(
+        select(Comment.id, Comment.paper_id, Comment.deleted_at, Comment.hidden_at).where(
+            Comment.user_id == user_id
+        )
+    ).all()
+    if not mine:
+        return
+    ids = [r.id for r in mine]
+    shown = Counter(
+        r.paper_id
+        for r in mine
+        if r.deleted_at is None and r.hidden_at is None and author_hidden is None
+    )
+    for paper_id, n in shown.items():
+        s.execute(
+            update(Paper)
+            .where(Paper.id == paper_id)
+            .values(local_comments=Paper.local_comments - n)
+        )
+    answered = set(s.scalars(select(Comment.parent_id).where(Comment.parent_id.in_(ids))))
+    gone = [i for i in ids if i not in answered]
+    if answered:
+        s.execute(
+            update(Comment)
+            .where(Comment.id.in_(answered))
+            .values(user_id=ghost_account(s), body="", deleted_at=utcnow())
+        )
+    if gone:
+        s.execute(delete(CommentVote).where(CommentVote.comment_id.in_(gone)))
+        s.execute(delete(CommentReport).where(CommentReport.comment_id.in_(gone)))
+        s.execute(delete(Comment).where(Comment.id.in_(gone)))
+
+
+def _export_comment_votes(s: Session, user_id: int) -> list[Record]:
+    rows = s.execute(
+        select(CommentVote.comment_id, Paper.arxiv_id, CommentVote.created_at)
+        .join(Comment, Comment.id == CommentVote.comment_id)
+        .join(Paper, Paper.id == Comment.paper_id)
+        .where(CommentVote.user_id == user_id)
+        .order_by(CommentVote.id)
+    ).all()
+    return [{"comment_id": c, "arxiv_id": a, "created_at": _iso(at)} for c, a, at in rows]
+
+
+def _delete_comment_votes(s: Session, user_id: int) -> None:
+    """The votes go and the comments' counts go down with them."""
+    voted = list(s.scalars(select(CommentVote.comment_id).where(CommentVote.user_id == user_id)))
+    if voted:
+        s.execute(update(Comment).where(Comment.id.in_(voted)).values(upvotes=Comment.upvotes - 1))
+    s.execute(delete(CommentVote).where(CommentVote.user_id == user_id))
+
+
+def _export_comment_reports(s: Session, user_id: int) -> list[Record]:
+    rows = s.execute(
+        select(CommentReport).where(CommentReport.reporter_id == user_id).order_by(CommentReport.id)
+    ).scalars()
+    return [
+        {
+            "comment_id": r.comment_id,
+            "reason": r.reason,
+            "created_at": _iso(r.created_at),
+            "resolution": r.resolution,
+        }
+        for r in rows
+    ]
+
+
+def _delete_comment_reports(s: Session, user_id: int) -> None:
+    s.execute(delete(CommentReport).where(CommentReport.reporter_id == user_id))
+
+
+def _export_notifications(s: Session, user_id: int) -> list[Record]:
+    rows = s.scalars(
+        select(Notification).where(Notification.user_id == user_id).order_by(Notification.id)
+    )
+    settings = s.scalars(select(NotificationSetting).where(NotificationSetting.user_id == user_id))
+    return [
+        *(
+            {
+                "kind": n.kind,
+                "text": n.text,
+                "url": n.url,
+                "created_at": _iso(n.created_at),
+                "read": n.read_at is not None,
+            }
+            for n in rows
+        ),
+        *({"setting": t.kind, "web": t.web, "email": t.email} for t in settings),
+    ]
+
+
+def _delete_notifications(s: Session, user_id: int) -> None:
+    """Theirs are removed; those they caused others stay, without naming them."""
+    s.execute(delete(Notification).where(Notification.user_id == user_id))
+    s.execute(delete(NotificationSetting).where(NotificationSetting.user_id == user_id))
+    s.execute(update(Notification).where(Notification.actor_id == user_id).values(actor_id=None))
+
+
 # -- registrations, in deletion order reversed (profile is deleted last) ---------------------
 
 register(
@@ -569,5 +733,45 @@ register(
         "anonymised",
         _delete_audit,
         export=_export_audit,
+    )
+)
+register(
+    Kind(
+        "comments",
+        ("comments",),
+        "Your comments and replies; answered ones stay as tombstones without text or name.",
+        "anonymised",
+        _delete_comments,
+        export=_export_comments,
+    )
+)
+register(
+    Kind(
+        "comment_votes",
+        ("comment_votes",),
+        "Comments you upvoted; deleting them takes their points back.",
+        "removed",
+        _delete_comment_votes,
+        export=_export_comment_votes,
+    )
+)
+register(
+    Kind(
+        "comment_reports",
+        ("comment_reports",),
+        "Comments you reported to the moderators.",
+        "removed",
+        _delete_comment_reports,
+        export=_export_comment_reports,
+    )
+)
+register(
+    Kind(
+        "notifications",
+        ("notifications", "notification_settings"),
+        "Your notifications and their settings; those you caused others stay, unnamed.",
+        "removed",
+        _delete_notifications,
+        export=_export_notifications,
     )
 )

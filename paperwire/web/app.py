@@ -21,7 +21,16 @@ from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
 from paperwire.web import community
 from paperwire.web.inputs import refuse_control_chars
-from paperwire.web.routes import digest, feed, feeds, papers, search, status, subscriptions
+from paperwire.web.routes import (
+    digest,
+    discussions,
+    feed,
+    feeds,
+    papers,
+    search,
+    status,
+    subscriptions,
+)
 from paperwire.web.templating import STATIC_DIR, render
 from paperwire.web.twin import FormError
 
@@ -237,7 +246,8 @@ def create_app(pw: Paperwire) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Browsers ask for /favicon.ico on pages without an icon link (the digest preview)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
-    for module in (feed, papers, search, status):
+    # discussions first: /papers/{arxiv_id:path} would take ".../comments" as an id
+    for module in (feed, discussions, papers, search, status):
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin
     for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS

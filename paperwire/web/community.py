@@ -13,23 +13,44 @@ from paperwire.store.ratelimits import RateLimitStore
 from paperwire.web.auth import CommunityMiddleware, viewer
 from paperwire.web.mailer import AccountMailer
 from paperwire.web.routes import (
+    account,
     admin,
     auth,
     collections,
     data,
+    notifications,
     people,
     submit,
     trending,
     votes,
 )
+from paperwire.web.routes.discussions import thread_for
+from paperwire.web.routes.notifications import unread_notifications
 from paperwire.web.routes.people import author_url, org_url
 from paperwire.web.templating import templates
 
-templates.env.globals.update(viewer=viewer, org_url=org_url, author_url=author_url)
+templates.env.globals.update(
+    viewer=viewer,
+    org_url=org_url,
+    author_url=author_url,
+    discussion=thread_for,
+    unread_notifications=unread_notifications,
+)
 
 
 def install(app: FastAPI) -> None:
-    for module in (auth, votes, submit, collections, trending, people, admin, data):
+    for module in (
+        auth,
+        account,
+        votes,
+        submit,
+        collections,
+        trending,
+        people,
+        admin,
+        notifications,
+        data,
+    ):
         app.include_router(module.router)
     app.state.rate_limiter = RateLimitStore(app.state.pw.db)
     app.state.account_mailer = AccountMailer(app.state.pw)

@@ -35,12 +35,17 @@ class AccountMailer:
         self._lock = threading.Lock()
 
     def submit(self, email: str) -> None:
-        """Ask for a reset link to ``email`` (nothing is sent when it has no account)."""
+        """Ask for a reset link to ``email`` (nothing is sent when it has no account;
+        an empty ``email`` only sends what is queued)."""
         self._queue.put(email)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="mailer", daemon=True)
                 self._thread.start()
+
+    def flush(self) -> None:
+        """Send the queued account mail now (e.g. notifications a request queued)."""
+        self.submit("")
 
     def wait_idle(self) -> None:
         """Block until every submitted address has been handled (tests, shutdown)."""
@@ -54,7 +59,7 @@ class AccountMailer:
             except queue.Empty:
                 email = None  # time to retry what is still queued
             try:
-                if email is not None:
+                if email:
                     community_of(self.pw).queue_reset_email(email)
                 send_queued(self.pw, kinds=[OUTBOX_ACCOUNT])
                 retry = None

@@ -16,6 +16,9 @@ from paperwire.web.formatting import FILTERS
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
+# KaTeX, copied here by `make install` (npm); pages load it only when it is there, so an
+# install without npm serves no broken links (math then shows as its TeX source).
+KATEX_DIR = STATIC_DIR / "vendor" / "katex"
 
 
 def _environment() -> jinja2.Environment:
@@ -27,6 +30,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(FILTERS)
+    env.globals["katex"] = (KATEX_DIR / "katex.min.js").is_file()
     return env
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
+from paperwire.core import Paperwire
 from paperwire.web.auth import csrf_for_session
 from tests.community.conftest import HOT, LiveServer, make_env
 from tests.conftest import AppFactory
@@ -31,6 +32,19 @@ def _all_at_once(clients: list[httpx.Client], action: Callable[[httpx.Client], i
     return codes
 
 
+def session_clients(pw: Paperwire, base_url: str, tokens: list[str]) -> list[httpx.Client]:
+    """One API client per session token (cookie and CSRF header set)."""
+    return [
+        httpx.Client(
+            base_url=base_url,
+            cookies={"pw_session": token},
+            headers={"X-CSRF-Token": csrf_for_session(pw, token)},
+            timeout=60,
+        )
+        for token in tokens
+    ]
+
+
 def test_fifty_concurrent_voters_count_exactly(make_app: AppFactory, database_url: str) -> None:
     env = make_env(make_app, database_url=database_url)
     comm = env.comm
@@ -40,15 +54,7 @@ def test_fifty_concurrent_voters_count_exactly(make_app: AppFactory, database_ur
         account = comm.users.create(f"u{i}@example.org", f"User {i}", password_hash)
         tokens.append(comm.start_session(account))
     with LiveServer(env.app) as server:
-        clients = [
-            httpx.Client(
-                base_url=server.url,
-                cookies={"pw_session": token},
-                headers={"X-CSRF-Token": csrf_for_session(env.pw, token)},
-                timeout=60,
-            )
-            for token in tokens
-        ]
+        clients = session_clients(env.pw, server.url, tokens)
         try:
             url = f"/api/papers/{HOT}/vote"
             codes = _all_at_once(clients, lambda c: c.post(url).status_code)

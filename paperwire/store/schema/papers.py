@@ -46,7 +46,9 @@ class Paper(Base):
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     source_upvotes: Mapped[int] = mapped_column(Integer, default=0)
     local_upvotes: Mapped[int] = mapped_column(Integer, default=0)
-    num_comments: Mapped[int] = mapped_column(Integer, default=0)
+    num_comments: Mapped[int] = mapped_column(Integer, default=0)  # the source's count
+    # Shown comments written here (``0006_discussions``); pages show the sum of the two.
+    local_comments: Mapped[int] = mapped_column(Integer, default=0)
     github_repo: Mapped[str | None] = mapped_column(String(500))
     github_stars: Mapped[int | None] = mapped_column(Integer)
     project_page: Mapped[str | None] = mapped_column(String(1000))

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
+from paperwire.services.discussions import discussions_of
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
 from paperwire.web.dependencies import RowId, arxiv_id_or_error
 from paperwire.web.templating import render
@@ -28,14 +29,17 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
 def admin_page(request: Request, comm: Comm, admin: RequireAdmin, done: str = "") -> HTMLResponse:
+    accounts = comm.users.list_all()
     return render(
         request,
         "admin.html",
         {
             "submissions": comm.submissions.recent(50),
             "hidden": comm.pw.store.hidden_ids(),
-            "users": [a.private() for a in comm.users.list_all()],
+            "users": [a.private() for a in accounts],
+            "comments_hidden": {a.id for a in accounts if a.comments_hidden},
             "audit": comm.audit.recent(50),
+            "reports": discussions_of(comm.pw).reports(),
             "done": done[:200],
             "nav": "admin",
             "page_title": "Admin",

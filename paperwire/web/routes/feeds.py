@@ -1,6 +1,7 @@
 """Atom and RSS feeds: ``/feeds/{daily,trending}.{atom,rss}``, ``/feeds/search.{atom,rss}?q=…``
-(the search page's parameters, newest first) and ``/feeds/collections/{id}.{atom,rss}``
-(public collections). Entry ids are paper page URLs; responses carry an ``ETag`` and
+(the search page's parameters, newest first), ``/feeds/collections/{id}.{atom,rss}``
+(public collections) and ``/feeds/comments/{arxiv_id}.{atom,rss}`` (a paper's
+discussion). Entry ids are paper (or comment) page URLs; responses carry an ``ETag`` and
 answer ``If-None-Match`` with 304, so polling readers cost little.
 """
 
@@ -16,7 +17,7 @@ from fastapi.responses import Response
 
 import paperwire
 from paperwire.core import Paperwire
-from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, atom, paper_entry, rss
+from paperwire.formats.feeds import ATOM_TYPE, RSS_TYPE, Feed, FeedEntry, atom, paper_entry, rss
 from paperwire.models.common import ErrorPublic
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
@@ -148,4 +149,52 @@ def collection_feed(request: Request, pw: PW, collection_id: RowId, fmt: FmtPara
     )
     base = pw.settings.base_url
     feed.entries = [paper_entry(c, base, added.get(c.arxiv_id)) for c in found.papers]
+    return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/comments/{arxiv_id:path}.{fmt}", summary="A paper's discussion (Atom/RSS)")
+def comments_feed(request: Request, pw: PW, arxiv_id: str, fmt: FmtParam) -> Response:
+    """Every shown comment of the paper, newest first; each entry is the comment (as on
+    the page: sanitised HTML, math as TeX), dated when it was written or last edited."""
+    from paperwire.models.discussions import CommentSort
+    from paperwire.services.discussions import discussions_of
+    from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
+    from paperwire.store.comments import PaperNotFound
+
+    fmt = _format(fmt)
+    try:
+        aid = normalize_arxiv_id(arxiv_id)
+        found = discussions_of(pw).thread(aid, None, CommentSort.newest)
+    except (InvalidArxivId, PaperNotFound):
+        raise HTTPException(status_code=404, detail=f"No paper {arxiv_id[:80]!r}") from None
+    feed = _feed(
+        pw,
+        request,
+        f"discussion of “{found.title}”",
+        f"Comments on arXiv:{aid}.",
+        f"/papers/{aid}#comments",
+        [],
+    )
+    base = pw.settings.base_url.rstrip("/")
+    shown = sorted(
+        (c for c in found.comments if c.author is not None),
+        key=lambda c: (c.created_at, c.id),
+        reverse=True,
+    )
+    feed.entries = [
+        FeedEntry(
+            id=f"{base}/papers/{aid}#comment-{c.id}",
+            title=f"{'Reply' if c.parent_id else 'Comment'} by {c.author.display_name}",
+            link=f"{base}/papers/{aid}#comment-{c.id}",
+            updated=c.edited_at or c.created_at,
+            published=c.created_at,
+            summary=c.body[:500],
+            content_html=c.html,
+            authors=[c.author.display_name],
+        )
+        for c in shown
+        if c.author is not None
+    ]
+    if not feed.entries:
+        feed.updated = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     return _respond(request, feed, fmt)
