@@ -159,9 +159,8 @@ class SearchService:
             page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
 
         # Cards (the expensive part: rows, teasers, links) for the requested page only.
-        by_id = self.store.cards(page)
+        by_id, texts = self.store.cards_and_texts(page)
         page = [i for i in page if i in by_id]  # hidden between the two reads
-        texts = self.store.texts(page)
         hits = [
             self._hit(by_id[i], scores.get(i, 0.0), matches.labels(i), parsed, texts.get(i))
             for i in page
