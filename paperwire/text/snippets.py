@@ -28,7 +28,7 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import Stemmer
@@ -167,8 +167,6 @@ class _Matcher:
         # word as written → term id (-1: no term); matchers are shared per query
         # (``_matcher``), so a result page looks each distinct word up once.
         self._memo: dict[str, int] = {}
-        self._candidates: dict[str, int] | None = None  # see ``matching``
-        self._generation = -1
         # Stemming keeps a word's first letter (Snowball English removes no prefixes),
         # so an ASCII word whose first letter starts no key cannot match: no stemming.
         self.first_letters = frozenset(key[0] for key in self._ids if key)
@@ -197,15 +195,12 @@ class _Matcher:
         """The words among ``words`` that match a term, with its id.
 
         Set operations, not a Python step per word: every word seen in any text is
-        filed once under its match keys (``_VOCABULARY``), so a query's matching words
-        are the words filed under its keys, intersected with ``words``."""
+        filed once under its match keys (``_VOCABULARY``), so the words that match are
+        ``words`` intersected with the words filed under the query's keys; only those
+        few are looked up (``match``: the first of a word's keys decides its term)."""
         unfiled = _VOCABULARY.file(words)
-        candidates = self._candidates
-        if candidates is None or self._generation != _VOCABULARY.generation:
-            self._generation = _VOCABULARY.generation
-            candidates = self._candidates = _VOCABULARY.words_under(self._ids)
-        found = {word: candidates[word] for word in words.intersection(candidates)}
-        for word in unfiled:  # the vocabulary is full: one lookup each
+        found: dict[str, int] = {}
+        for word in _VOCABULARY.under(words, self._ids) | unfiled:
             term_id = self.match(word)
             if term_id is not None:
                 found[word] = term_id
@@ -214,11 +209,11 @@ class _Matcher:
 
 class _Vocabulary:
     """Every distinct word seen in snippet texts, filed under its match keys (``_keys``
-    of the word as written), up to ``limit`` words (~300 bytes each)."""
+    of the word as written), up to ``limit`` words (~300 bytes each); beyond it, new
+    words are looked up one by one."""
 
     def __init__(self, limit: int = 400_000) -> None:
         self.limit = limit
-        self.generation = 0  # bumped when words are filed
         self._known: set[str] = set()
         self._by_key: dict[str, set[str]] = {}
         self._lock = threading.Lock()
@@ -237,19 +232,17 @@ class _Vocabulary:
                 for key in _word_keys(word):
                     self._by_key.setdefault(key, set()).add(word)
             self._known |= filed
-            self.generation += 1
             return new - filed
 
-    def words_under(self, ids: dict[str, int]) -> dict[str, int]:
-        """Word → term id of the filed words with a key in ``ids`` (a query's keys): as
-        ``_Matcher.match``, the first of the word's keys that is a query key decides."""
+    def under(self, words: set[str], keys: Iterable[str]) -> set[str]:
+        """The filed words among ``words`` that have one of ``keys``."""
+        found: set[str] = set()
         with self._lock:
-            words = [w for key in ids for w in self._by_key.get(key, ())]
-        out: dict[str, int] = {}
-        for word in words:
-            if word not in out:
-                out[word] = next(ids[k] for k in _word_keys(word) if k in ids)
-        return out
+            for key in keys:
+                filed = self._by_key.get(key)
+                if filed:
+                    found |= words.intersection(filed)
+        return found
 
 
 _VOCABULARY = _Vocabulary()

@@ -20,6 +20,7 @@ import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
 from paperwire.web import community
+from paperwire.web.cache import PageCache
 from paperwire.web.inputs import refuse_control_chars
 from paperwire.web.routes import digest, feed, feeds, papers, search, status, subscriptions
 from paperwire.web.templating import STATIC_DIR, render
@@ -240,6 +241,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     for module in (feed, papers, search, status):
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin
+    app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
