@@ -11,10 +11,12 @@ target serves the same data. The bench creates ``--clients`` accounts in each co
 Then, per target and round (rounds alternate the targets, so a change of machine load
 hits all of them alike), ``--clients`` concurrent keep-alive connections send requests
 for ``--seconds`` (after ``--warmup`` seconds that are not counted), at most
-``--requests`` in all, each drawn from a fixed mix: ``/``, ``/papers?period=week``,
-``/search?q=…``, ``/papers/{id}``, ``/api/search?q=…`` (anonymous), ``/`` signed in and
-a signed-in upvote toggle (``POST``/``DELETE /api/papers/{id}/vote``). Queries are short
-topical phrases and real titles; paper ids are drawn from the install.
+``--requests`` in all, each drawn from a fixed mix (``MIX``): ``/`` 20%,
+``/papers?period=week`` 10%, ``/search?q=…`` 15%, ``/papers/{id}`` 25%,
+``/api/search?q=…`` 15% (signed out), ``/`` signed in 10% and a signed-in upvote toggle
+5% (``POST``/``DELETE /api/papers/{id}/vote`` on one of the 100 most recently featured
+papers). Queries are short topical phrases and real titles; paper pages are one of the
+100 most recently featured papers (80%: what a morning crowd reads) or any paper.
 
 Only loopback (127.0.0.1) is ever contacted; seconds, requests and clients are capped.
 ``--client-cpus`` pins this process (the load generator) and ``--server-cpus`` the
@@ -64,9 +66,11 @@ MIX: dict[str, float] = {
     "/search?q=": 0.15,
     "/papers/{id}": 0.25,
     "/api/search?q=": 0.15,
-    "/ (signed in)": 0.05,
-    "vote (signed in)": 0.10,
+    "/ (signed in)": 0.10,
+    "vote (signed in)": 0.05,
 }
+HOT_SHARE = 0.8  # of paper pages: one of the HOT most recently featured papers
+HOT = 100
 
 # Run by each target's own Python code: create the accounts (same API on every version
 # this bench compares).
@@ -203,10 +207,19 @@ class Connection:
 
 
 def sample_install(home: Path, n: int = 2000, seed: int = 11) -> tuple[list[str], list[str]]:
-    """``n`` visible paper ids and 200 titles (as queries) of the install at ``home``."""
+    """Paper ids (the ``HOT`` most recently featured first, then ``n`` random visible
+    ones) and 200 titles (as queries) of the install at ``home``."""
     con = sqlite3.connect(f"file:{home / 'paperwire.db'}?mode=ro", uri=True)
     try:
         ids = [r[0] for r in con.execute("SELECT arxiv_id FROM papers WHERE hidden = 0")]
+        hot = [
+            r[0]
+            for r in con.execute(
+                "SELECT p.arxiv_id FROM papers p JOIN featured f ON f.paper_id = p.id "
+                "WHERE p.hidden = 0 GROUP BY p.id ORDER BY max(f.day) DESC, p.id LIMIT ?",
+                (HOT,),
+            )
+        ]
         titles = [
             " ".join(str(r[0]).split())
             for r in con.execute("SELECT title FROM papers ORDER BY id LIMIT 5000")
@@ -214,7 +227,7 @@ def sample_install(home: Path, n: int = 2000, seed: int = 11) -> tuple[list[str]
     finally:
         con.close()
     rng = random.Random(seed)
-    return rng.sample(ids, min(n, len(ids))), rng.sample(titles, min(200, len(titles)))
+    return hot + rng.sample(ids, min(n, len(ids))), rng.sample(titles, min(200, len(titles)))
 
 
 def _env(target: Target, home: Path, secret: str) -> dict[str, str]:
@@ -323,11 +336,12 @@ async def client(
                 path = "/api/search?q=" + quote(rng.choice(plan.queries))
                 headers = {"Accept": "application/json"}
             elif route == "/papers/{id}":
-                path = "/papers/" + rng.choice(plan.ids)
+                hot = rng.random() < HOT_SHARE
+                path = "/papers/" + rng.choice(plan.ids[:HOT] if hot else plan.ids[HOT:])
             elif route == "/ (signed in)":
                 path, headers = "/", {"Accept": "text/html", "Cookie": f"pw_session={token}"}
             else:
-                aid = rng.choice(plan.ids[:200])
+                aid = rng.choice(plan.ids[:HOT])
                 method = "DELETE" if aid in voted else "POST"
                 voted.symmetric_difference_update({aid})
                 path = f"/api/papers/{aid}/vote"
