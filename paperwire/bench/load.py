@@ -505,9 +505,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     plan = Plan(ids, queries, creds)
                     print(f"[{t.name}] round {rnd}: {args.clients} clients, {args.seconds:g} s")
                     measured = asyncio.run(
-                        drive(
-                            port, plan, args.clients, args.seconds, args.warmup, args.requests
-                        )
+                        drive(port, plan, args.clients, args.seconds, args.warmup, args.requests)
                     )
                 finally:
                     server.terminate()

@@ -42,9 +42,7 @@ _WORD_OR_MARK = re.compile(r"[^\W_]|[" + _MARKS + r"]")
 # ASCII text (most abstracts): a word is a run of ASCII letters and digits, so mapping
 # every other byte to a space and splitting finds the same words as ``_WORD`` at C speed
 # (the regex engine costs ~70 ns a character with its combining-mark class).
-_ASCII_SPLIT = bytes(
-    b if chr(b).isascii() and chr(b).isalnum() else 0x20 for b in range(256)
-)
+_ASCII_SPLIT = bytes(b if chr(b).isascii() and chr(b).isalnum() else 0x20 for b in range(256))
 
 
 def words(text: str) -> list[str]:

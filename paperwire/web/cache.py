@@ -79,7 +79,9 @@ def _etag_matches(scope: Scope, etag: bytes) -> bool:
     return etag in tags or b"*" in tags
 
 
-def _with(headers: list[tuple[bytes, bytes]], extra: dict[bytes, bytes]) -> list[tuple[bytes, bytes]]:
+def _with(
+    headers: list[tuple[bytes, bytes]], extra: dict[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in headers if k.lower() not in extra] + list(extra.items())
 
 
@@ -182,7 +184,9 @@ class PageCache:
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": entry.status, "headers": entry.headers})
+        await send(
+            {"type": "http.response.start", "status": entry.status, "headers": entry.headers}
+        )
         await send({"type": "http.response.body", "body": entry.body})
 
     def _keep(self, key: tuple[str, int, str], entry: _Entry) -> None:

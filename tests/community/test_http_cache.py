@@ -121,4 +121,6 @@ def test_without_kept_pages_etags_still_work(make_app) -> None:  # type: ignore[
     r = c.get(f"/api/papers/{HOT}")
     assert r.json()["title"] == "Renamed out of band"
     assert r.headers["cache-control"] == "public, no-cache"
-    assert c.get(f"/api/papers/{HOT}", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert (
+        c.get(f"/api/papers/{HOT}", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    )

@@ -88,6 +88,8 @@ def test_two_workers_share_sessions_tokens_and_the_data_version(
         r = httpx.get(base + "/", headers={"If-None-Match": etag})
         assert r.status_code == 200
         assert r.headers["etag"] != etag
-        papers = {p["arxiv_id"]: p["upvotes"] for p in httpx.get(base + "/api/daily").json()["papers"]}
+        papers = {
+            p["arxiv_id"]: p["upvotes"] for p in httpx.get(base + "/api/daily").json()["papers"]
+        }
         assert papers[HOT] == 11
     assert "2 workers" in log.read_text() or "Started parent process" in log.read_text()
