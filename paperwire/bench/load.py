@@ -461,6 +461,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="seconds to wait after the server answers (its start-up index check runs)",
+    )
     ap.add_argument("--requests", type=int, default=200_000, help="cap per run")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--client-cpus", default=None, help="pin this process, e.g. 0")
@@ -501,6 +507,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 server = start_server(t, home, port, secret, args.server_cpus)
                 try:
                     asyncio.run(wait_ready(port, server, home))
+                    time.sleep(args.settle)
                     creds = asyncio.run(login(port, args.clients))
                     plan = Plan(ids, queries, creds)
                     print(f"[{t.name}] round {rnd}: {args.clients} clients, {args.seconds:g} s")
