@@ -276,6 +276,24 @@ async def wait_ready(port: int, server: subprocess.Popen[bytes], home: Path) -> 
     raise SystemExit(f"server not ready after 180 s: {(home / 'server.log').read_text()[-2000:]}")
 
 
+def drained(home: Path, limit: float = 600.0) -> None:
+    """Wait until the server has applied the index journal of its fresh copy (a copy
+    of an install made before the journal existed queues every paper once)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        con = sqlite3.connect(f"file:{home / 'paperwire.db'}?mode=ro", uri=True)
+        try:
+            pending = con.execute("SELECT count(*) FROM index_journal").fetchone()[0]
+        except sqlite3.OperationalError:  # a version without the journal
+            return
+        finally:
+            con.close()
+        if not pending:
+            return
+        time.sleep(1.0)
+    raise SystemExit(f"the index journal of {home} was not applied within {limit:g} s")
+
+
 async def login(port: int, n: int) -> list[tuple[str, str]]:
     """``(session cookie, CSRF token)`` of each account, logged in over HTTP."""
     out = []
@@ -507,6 +525,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 server = start_server(t, home, port, secret, args.server_cpus)
                 try:
                     asyncio.run(wait_ready(port, server, home))
+                    drained(home)  # the start-up index check, not the load, is measured
                     time.sleep(args.settle)
                     creds = asyncio.run(login(port, args.clients))
                     plan = Plan(ids, queries, creds)

@@ -72,6 +72,13 @@ def serve(
         # Each worker builds its app from the environment (``web.asgi``): the same home,
         # and the same secret key (a generated one too), so tokens hold across workers.
         os.environ["PAPERWIRE_HOME"] = str(pw.settings.home.resolve())
+        # Workers answer requests side by side: the cores are shared among them, not
+        # each given every core for its query embedding and vector math (oversubscribed
+        # threads spin against each other).
+        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        os.environ.setdefault("PAPERWIRE_EMBEDDING_THREADS", share)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, share)
         os.environ["PAPERWIRE_SECRET_KEY"] = pw.settings.secret_key
         if pw.settings.database_url:
             os.environ["PAPERWIRE_DATABASE_URL"] = pw.settings.database_url
