@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     environment: Literal["development", "production"] = "development"
     page_size: int = Field(30, ge=1, le=200)
+    page_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long a rendered signed-out page (feed, paper page, Atom/RSS) is "
+        "kept at most; any data change ends it sooner. 0: not kept (ETags stay).",
+    )
+    page_cache_mb: float = Field(64.0, ge=0, description="Memory for kept pages, per worker.")
 
     # -- public URL and email -----------------------------------------------------------
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails/feeds.")

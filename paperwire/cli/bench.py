@@ -530,6 +530,7 @@ def floor(
 # -- benchmarks that parse their own options ---------------------------------------------
 
 SCRIPTS = {
+    "load": "A mixed load (feed, search, paper pages, votes) on loopback, versions side by side.",
     "backends": "SQLite + embedded vs PostgreSQL + Milvus Lite on the 74,728 arXiv papers.",
     "digests": "Digest throughput to a loopback SMTP server.",
     "votes": "Sustained upvote throughput through the JSON API on loopback.",

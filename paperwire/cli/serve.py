@@ -1,11 +1,13 @@
 """``paperwire serve`` and ``paperwire up`` (ingest, serve at once, embed meanwhile).
 
 Both run an ``IndexFollower``: papers that other processes store (a cron ingest, the
-worker, ``paperwire ingest`` in a terminal) become searchable within seconds."""
+worker, ``paperwire ingest`` in a terminal) become searchable within seconds.
+``serve --workers N`` runs N uvicorn worker processes (``web.asgi``) beside it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,15 @@ def _server(pw: Paperwire, host: str, port: int) -> Iterator[threading.Thread]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes (about one per CPU core). They share the database; "
+            "this process applies the index journal for all of them.",
+        ),
+    ] = 1,
     home: HomeOpt = None,
 ) -> None:
     """Serve the web UI and JSON API."""
@@ -52,9 +63,33 @@ def serve(
 
     pw = open_app(home)
     h, p = host or pw.settings.host, port or pw.settings.port
-    console.print(f"paperwire serving http://{h}:{p}  (API docs: http://{h}:{p}/docs)")
+    shown = f"{workers} workers, " if workers > 1 else ""
+    console.print(f"paperwire serving http://{h}:{p}  ({shown}API docs: http://{h}:{p}/docs)")
     with IndexFollower(pw):
-        uvicorn.run(create_app(pw), host=h, port=p, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(pw), host=h, port=p, log_level="info")
+            return
+        # Each worker builds its app from the environment (``web.asgi``): the same home,
+        # and the same secret key (a generated one too), so tokens hold across workers.
+        os.environ["PAPERWIRE_HOME"] = str(pw.settings.home.resolve())
+        # Workers answer requests side by side: the cores are shared among them, not
+        # each given every core for its query embedding and vector math (oversubscribed
+        # threads spin against each other).
+        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        os.environ.setdefault("PAPERWIRE_EMBEDDING_THREADS", share)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, share)
+        os.environ["PAPERWIRE_SECRET_KEY"] = pw.settings.secret_key
+        if pw.settings.database_url:
+            os.environ["PAPERWIRE_DATABASE_URL"] = pw.settings.database_url
+        uvicorn.run(
+            "paperwire.web.asgi:worker_app",
+            factory=True,
+            workers=workers,
+            host=h,
+            port=p,
+            log_level="info",
+        )
 
 
 @app.command()

@@ -159,9 +159,8 @@ class SearchService:
             page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
 
         # Cards (the expensive part: rows, teasers, links) for the requested page only.
-        by_id = self.store.cards(page)
+        by_id, texts = self.store.cards_and_texts(page)
         page = [i for i in page if i in by_id]  # hidden between the two reads
-        texts = self.store.texts(page)
         hits = [
             self._hit(by_id[i], scores.get(i, 0.0), matches.labels(i), parsed, texts.get(i))
             for i in page
@@ -380,10 +379,17 @@ class SearchService:
         return SimilarRanking(keyword, semantic, Ranked(), None, mlt.words)
 
     def similar_page(
-        self, arxiv_id: str, filters: SearchFilters, limit: int, offset: int = 0
+        self,
+        arxiv_id: str,
+        filters: SearchFilters,
+        limit: int,
+        offset: int = 0,
+        count: bool = True,
     ) -> SimilarPage | None:
         """One page of papers similar to ``arxiv_id``, with the key terms each shares
-        with it; None when the paper is not in the store."""
+        with it; None when the paper is not in the store. ``count=False`` skips counting
+        the whole corpus for ``total`` (then: the ranking's length), for a caller that
+        shows the first hits only (a paper page)."""
         seed = self.store.cards([arxiv_id]).get(arxiv_id)
         if seed is None:
             return None
@@ -406,7 +412,7 @@ class SearchService:
             if i in cards
         ]
         total = len(ranking)
-        if total >= depth:  # the ranking goes on through the rest of the corpus
+        if count and total >= depth:  # the ranking goes on through the rest of the corpus
             total = max(total, self.store.browse(filters, SortOrder.newest, 1, 0)[0] - 1)
         return SimilarPage(
             paper=seed,
@@ -420,7 +426,7 @@ class SearchService:
 
     def similar(self, arxiv_id: str, k: int = 6) -> tuple[list[PaperCard], str | None]:
         """The first ``k`` similar papers and the method that ranked them."""
-        page = self.similar_page(arxiv_id, SearchFilters(), k)
+        page = self.similar_page(arxiv_id, SearchFilters(), k, count=False)
         if page is None:
             return [], None
         return [h.paper for h in page.hits], page.method

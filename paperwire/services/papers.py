@@ -77,7 +77,7 @@ def paper(pw: Paperwire, arxiv_id: str) -> PaperPublic | None:
     if found is None:
         return None
     try:
-        page = pw.search.similar_page(arxiv_id, SearchFilters(), SIMILAR)
+        page = pw.search.similar_page(arxiv_id, SearchFilters(), SIMILAR, count=False)
     except Exception:  # similar papers are a bonus; the page must not fail over them
         log.exception("similar papers failed for %s", arxiv_id)
         page = None

@@ -6,6 +6,7 @@ embedding job writes; PostgreSQL is selected by URL with the same code.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,8 @@ from typing import Any
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from paperwire.store.versions import read_version, track_writes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,6 +49,7 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        track_writes(self._sessions)  # every data-changing commit raises the data version
 
     @property
     def display_url(self) -> str:
@@ -73,6 +77,10 @@ class Database:
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")
+
+    def data_version(self) -> tuple[int, dt.datetime | None]:
+        """``(version, changed_at)`` of the data (``store.versions``)."""
+        return read_version(self.engine)
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

@@ -259,8 +259,15 @@ class PaperStore:
 
     def cards(self, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
         """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
+        return self.cards_and_texts(arxiv_ids)[0]
+
+    def cards_and_texts(
+        self, arxiv_ids: Sequence[str]
+    ) -> tuple[dict[str, PaperCard], dict[str, tuple[str, str]]]:
+        """``cards`` and the ``texts`` of the same visible papers, from one read: a
+        result page needs both (cards, and the full texts its snippets come from)."""
         if not arxiv_ids:
-            return {}
+            return {}, {}
         # Plain columns, not ``Paper`` objects: a result page builds 20–30 cards per
         # search, and ORM rows with their relationships cost several times more.
         with self.db.session() as s:
@@ -277,7 +284,8 @@ class PaperStore:
             ):
                 if pk not in last_day or day > last_day[pk]:
                     last_day[pk] = day
-        return {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
+        cards = {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
+        return cards, {r.arxiv_id: (r.title, r.abstract) for r in rows}
 
     def sort_keys(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
         """``(published timestamp, upvotes)`` of each visible paper among ``arxiv_ids``

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["tokenize", "word_or_mark_pattern", "word_pattern"]
+__all__ = ["distinct_words", "tokenize", "word_or_mark_pattern", "word_pattern", "words"]
 
 
 def _mark_class() -> str:
@@ -39,6 +39,26 @@ _WORD = re.compile(r"[^\W_](?:[^\W_]|[" + _MARKS + r"])*")
 _WORD_OR_MARK = re.compile(r"[^\W_]|[" + _MARKS + r"]")
 
 
+# ASCII text (most abstracts): a word is a run of ASCII letters and digits, so mapping
+# every other byte to a space and splitting finds the same words as ``_WORD`` at C speed
+# (the regex engine costs ~70 ns a character with its combining-mark class).
+_ASCII_SPLIT = bytes(b if chr(b).isascii() and chr(b).isalnum() else 0x20 for b in range(256))
+
+
+def words(text: str) -> list[str]:
+    """Every word of ``text`` as written, in order: ``word_pattern().findall(text)``."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split()
+    return _WORD.findall(text)
+
+
+def distinct_words(text: str) -> set[str]:
+    """The distinct words of ``text`` as written (``set(words(text))``)."""
+    if text.isascii():
+        return set(text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split())
+    return set(_WORD.findall(text))
+
+
 def word_pattern() -> re.Pattern[str]:
     """The pattern of one word (letters/digits/combining marks) shared with snippets."""
     return _WORD
@@ -61,7 +81,7 @@ def tokenize(text: str, *, keep_short: bool = False) -> list[str]:
     ``keep_short`` keeps one-character tokens too.
     """
     norm = unicodedata.normalize("NFKC", text).lower()
-    tokens = _WORD.findall(norm)
+    tokens = words(norm)
     if keep_short:
         return tokens
     return [t for t in tokens if _keep_token(t)]

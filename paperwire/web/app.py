@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
-from paperwire.web import community
+from paperwire.web import community, docs
+from paperwire.web.cache import PageCache
 from paperwire.web.inputs import refuse_control_chars
 from paperwire.web.routes import (
     digest,
@@ -36,34 +37,28 @@ from paperwire.web.twin import FormError
 
 log = logging.getLogger(__name__)
 
-# Pages are self-contained: no CDN, no inline script. Swagger UI (/docs) and ReDoc load
-# their assets from jsDelivr and start with an inline script, so they get their own policy.
+# Pages are self-contained: no CDN, no inline script. The API docs (/docs, /redoc) run
+# Swagger UI and ReDoc from this site with an inline start script: their own policy
+# (``web.docs.docs_csp``).
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-DOCS_CSP = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net "
-    "https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
-DOCS_PATHS = ("/docs", "/redoc")
 
 
 class SecurityHeaders:
     """Adds security headers to every HTTP response (pure ASGI: streams untouched)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, docs_csp: str = CSP) -> None:
         self.app = app
+        self.docs_csp = docs_csp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = DOCS_CSP if path.startswith(DOCS_PATHS) else CSP
+        csp = self.docs_csp if path.startswith(docs.DOCS_PATHS) else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -233,6 +228,8 @@ def create_app(pw: Paperwire) -> FastAPI:
         "Every HTML page has a JSON twin under `/api`.",
         # Every route refuses control characters (422) and answers every 422 alike.
         dependencies=[Depends(refuse_control_chars)],
+        docs_url=None,  # web.docs serves them with their assets from this install
+        redoc_url=None,
         responses={
             422: {
                 "model": InvalidRequest,
@@ -242,7 +239,8 @@ def create_app(pw: Paperwire) -> FastAPI:
         },
     )
     app.state.pw = pw
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, docs_csp=docs.docs_csp(app))
+    docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Browsers ask for /favicon.ico on pages without an icon link (the digest preview)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
@@ -250,6 +248,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     for module in (feed, discussions, papers, search, status):
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin
+    app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)

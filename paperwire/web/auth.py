@@ -94,6 +94,9 @@ class Viewer:
         self._resolved = False
         self._voted: set[str] | None = None
         self._submitters: dict[str, str] | None = None
+        # A page that handed out a CSRF token is this visitor's own (the token is bound
+        # to their cookie): the page cache must not serve it to anyone else.
+        self.personal = False
 
     # -- identity -------------------------------------------------------------------------
 
@@ -134,6 +137,7 @@ class Viewer:
         """The token forms must send back (sets the ``pw_anon`` cookie when needed)."""
         binding = self._binding(create=True)
         assert binding is not None
+        self.personal = True
         return _csrf_for(self.community.pw.settings.secret_key, binding)
 
     @property

@@ -423,3 +423,37 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
         ]
         got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
         assert got == expected, (text, terms)
+
+
+def test_words_equal_the_word_pattern_on_random_text() -> None:
+    """``words`` (byte operations for ASCII text) finds exactly the regex's words."""
+    from paperwire.text.tokens import distinct_words, word_pattern, words
+
+    rng = random.Random(23)
+    alphabet = [*"abcXYZ019_-.,;:'\"()[]{}$\\/@#!?*+=<>|~`^%& \t\n\r\x0b\x0c\x00\x7f"]
+    unicode_bits = ["é", "e\u0301", "\u0301", "ß", "大", "\u00a0", "\u2003", "Ⅻ", "٣"]
+    for n in range(4000):
+        pool = alphabet if n % 2 else alphabet + unicode_bits
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 80)))
+        expected = word_pattern().findall(text)
+        assert words(text) == expected, text
+        assert distinct_words(text) == set(expected), text
+
+
+def test_snippets_same_when_the_vocabulary_is_full(abstracts: list[str]) -> None:
+    """Words that no longer fit the shared vocabulary are looked up one by one, with
+    the same result."""
+    from paperwire.text import snippets
+
+    terms = ["language models", "reasoning", "training data"]
+    expected = [snippets.annotate("A title on reasoning", a, terms) for a in abstracts]
+    full = snippets._Vocabulary(limit=50)
+    saved, snippets._VOCABULARY = snippets._VOCABULARY, full
+    snippets._matcher.cache_clear()
+    try:
+        got = [snippets.annotate("A title on reasoning", a, terms) for a in abstracts]
+    finally:
+        snippets._VOCABULARY = saved
+        snippets._matcher.cache_clear()
+    assert len(full._known) == 50
+    assert got == expected

@@ -115,11 +115,21 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), else every core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class OnnxEmbedder:
     """An ``Embedder`` running an exported model file with ONNX Runtime on the CPU.
 
     ``source`` is the original model directory (tokenizer, pooling config);
-    ``threads`` sets the session's intra-op thread count (None: one per core).
+    ``threads`` sets the session's intra-op thread count (None: one per core this
+    process may run on: ONNX Runtime's own default counts every core of the machine, so a
+    process pinned to fewer, e.g. by ``taskset``, would run more threads than cores).
     """
 
     def __init__(
@@ -165,8 +175,7 @@ class OnnxEmbedder:
         assert isinstance(prompts, dict)
 
         opts = ort.SessionOptions()
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = threads or _usable_cores()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -1,12 +1,19 @@
 """The tables, one module per area: ``papers``, ``community``, ``subscriptions``,
-``ratelimits``, ``discussions``.
+``ratelimits``, ``discussions``, ``versions``.
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's
 ``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
 in ``store/migrations/versions``.
 """
 
-from paperwire.store.schema import community, discussions, papers, ratelimits, subscriptions
+from paperwire.store.schema import (
+    community,
+    discussions,
+    papers,
+    ratelimits,
+    subscriptions,
+    versions,
+)
 from paperwire.store.schema.base import Base
 
-__all__ = ["Base", "community", "discussions", "papers", "ratelimits", "subscriptions"]
+__all__ = ["Base", "community", "discussions", "papers", "ratelimits", "subscriptions", "versions"]

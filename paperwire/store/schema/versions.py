@@ -1,0 +1,26 @@
+"""The data version (``0006_speed``): one row counting the commits that changed data.
+
+Every committed write that changes what a page shows (papers, votes, submissions,
+collections, the index journal, …) raises ``version`` in the same transaction
+(``store.versions``), so every process of a deployment agrees on "has anything changed
+since I rendered this?" with one small read: the anonymous page cache and the ``ETag``
+of the web layer key on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy.orm import Mapped, mapped_column
+
+from paperwire.store.schema.base import Base
+
+
+class DataVersion(Base):
+    __tablename__ = "data_version"
+
+    # one row, id 1, written by the first commit that changes data
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)

@@ -1,0 +1,209 @@
+"""HTTP caching of the pages everyone sees alike: the feed, paper pages, Atom/RSS.
+
+``PageCache`` (pure ASGI, outermost) handles ``GET`` of the feed (``/``, ``/papers``,
+``/api/daily``), paper pages and their JSON twins (``/papers/…``, ``/api/papers/…``) and
+the feeds (``/feeds/…``):
+
+* **signed out** (no session cookie): the answer carries an ``ETag`` (a hash of the
+  body), ``Last-Modified`` (the data version's time) and ``Cache-Control: public,
+  no-cache`` (a browser or proxy may keep it but asks again each time: a matching
+  ``If-None-Match`` gets ``304 Not Modified``), with ``Vary: Cookie``. The rendered
+  answer is kept in memory, keyed by the URL, the **data version** (``store.versions``:
+  every commit that changes data raises it, in any process, so each worker of
+  ``paperwire serve --workers N`` sees a vote or an edit made through another) and the
+  UTC day (the feed's default day follows the clock); one read of the version per
+  request decides whether the kept answer is still current. Entries also expire after
+  ``page_cache_seconds`` (what comes from the search index, e.g. similar papers, follows
+  the store within seconds, not in the same transaction) and the cache holds at most
+  ``page_cache_mb``.
+* a page that is the visitor's own is never kept nor marked public: any request with a
+  session cookie, an answer that sets a cookie, or a page that handed out a CSRF token
+  (``Viewer.personal``) gets ``Cache-Control: private, no-cache``.
+
+Only ``200`` answers are kept; errors and redirects pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from email.utils import format_datetime
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire.core import Paperwire
+
+__all__ = ["PageCache", "cacheable_path"]
+
+_EXACT = frozenset({"/", "/papers", "/api/daily"})
+_PREFIXES = ("/papers/", "/api/papers/", "/feeds/")
+SESSION_COOKIE = b"pw_session="
+PUBLIC = b"public, no-cache"
+PRIVATE = b"private, no-cache"
+_MAX_ENTRY = 4 * 1024 * 1024  # bytes: larger answers are not kept
+
+
+def cacheable_path(path: str) -> bool:
+    """Whether ``GET path`` shows the same thing to every signed-out visitor."""
+    return path in _EXACT or path.startswith(_PREFIXES)
+
+
+@dataclass
+class _Entry:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+    born: float
+
+
+def _header(scope: Scope, name: bytes) -> bytes:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value)
+    return b""
+
+
+def _signed_in(scope: Scope) -> bool:
+    return SESSION_COOKIE in _header(scope, b"cookie")
+
+
+def _etag_matches(scope: Scope, etag: bytes) -> bool:
+    sent = _header(scope, b"if-none-match")
+    if not sent:
+        return False
+    tags = {t.strip().removeprefix(b"W/") for t in sent.split(b",")}
+    return etag in tags or b"*" in tags
+
+
+def _with(
+    headers: list[tuple[bytes, bytes]], extra: dict[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in headers if k.lower() not in extra] + list(extra.items())
+
+
+class PageCache:
+    def __init__(self, app: ASGIApp, pw: Paperwire) -> None:
+        self.app = app
+        self.pw = pw
+        self.seconds = pw.settings.page_cache_seconds
+        self.limit = int(pw.settings.page_cache_mb * 1024 * 1024)
+        self._entries: OrderedDict[tuple[str, int, str], _Entry] = OrderedDict()
+        self._bytes = 0
+        self._current: tuple[int, str] = (-1, "")  # the data version and day kept
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not cacheable_path(scope.get("path", ""))
+        ):
+            await self.app(scope, receive, send)
+            return
+        if _signed_in(scope):
+            await self._private(scope, receive, send)
+            return
+        version, changed_at = self.pw.db.data_version()
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        query = scope.get("query_string", b"").decode("latin-1")
+        key = (scope["path"] + ("?" + query if query else ""), version, day)
+        entry = self._entries.get(key)
+        if entry is not None and time.monotonic() - entry.born > self.seconds:
+            self._drop(key)
+            entry = None
+        if entry is not None:
+            self._entries.move_to_end(key)
+        else:
+            entry = await self._render(scope, receive, send, changed_at)
+            if entry is None:  # answered already (not shareable)
+                return
+            if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY:
+                self._keep(key, entry)
+        await self._answer(scope, send, entry)
+
+    async def _private(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = _with(
+                    list(message.get("headers", [])),
+                    {b"cache-control": PRIVATE, b"vary": b"Cookie"},
+                )
+            await send(message)
+
+        await self.app(scope, receive, marked)
+
+    async def _render(
+        self, scope: Scope, receive: Receive, send: Send, changed_at: dt.datetime | None
+    ) -> _Entry | None:
+        """Run the app; the answer if every signed-out visitor may share it, else send
+        it on as the app made it (private) and return None."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+        done = False
+
+        async def capture(message: Message) -> None:
+            nonlocal start, done
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                done = not message.get("more_body", False)
+
+        await self.app(scope, receive, capture)
+        assert start is not None, "the app sent no response"
+        headers = list(start.get("headers", []))
+        viewer = scope.get("state", {}).get("viewer")
+        shared = (
+            start["status"] == 200
+            and done
+            and not any(k.lower() == b"set-cookie" for k, _ in headers)
+            and not getattr(viewer, "personal", False)
+        )
+        body = b"".join(chunks)
+        if not shared:
+            if start["status"] == 200:
+                headers = _with(headers, {b"cache-control": PRIVATE, b"vary": b"Cookie"})
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return None
+        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+        extra = {b"etag": etag, b"cache-control": PUBLIC, b"vary": b"Cookie"}
+        if changed_at is not None:
+            extra[b"last-modified"] = format_datetime(
+                changed_at.replace(tzinfo=dt.UTC), usegmt=True
+            ).encode()
+        return _Entry(start["status"], _with(headers, extra), body, etag, time.monotonic())
+
+    async def _answer(self, scope: Scope, send: Send, entry: _Entry) -> None:
+        if _etag_matches(scope, entry.etag):
+            kept = {b"etag", b"cache-control", b"vary", b"last-modified"}
+            headers = [(k, v) for k, v in entry.headers if k.lower() in kept]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(
+            {"type": "http.response.start", "status": entry.status, "headers": entry.headers}
+        )
+        await send({"type": "http.response.body", "body": entry.body})
+
+    def _keep(self, key: tuple[str, int, str], entry: _Entry) -> None:
+        current = (key[1], key[2])
+        if current < self._current:
+            return  # rendered from data older than what is now kept
+        if current > self._current:  # the data changed: nothing kept is asked for again
+            self._entries.clear()
+            self._bytes = 0
+            self._current = current
+        self._drop(key)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
+        while self._bytes > self.limit and self._entries:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[str, int, str]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)

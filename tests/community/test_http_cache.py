@@ -1,0 +1,126 @@
+"""HTTP caching: ETags, 304s, ``Cache-Control`` for signed-out pages only, and the
+rendered-page cache invalidated by every data change (votes, edits, ingest), in this
+process and in another one (the data version lives in the database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from paperwire.core import Paperwire
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
+from tests.community.conftest import COLD, HOT, Env
+
+CACHED = ["/", "/papers?period=week", f"/papers/{HOT}", "/api/daily", f"/api/papers/{HOT}"]
+
+
+def test_signed_out_pages_have_etags_and_answer_304(env: Env) -> None:
+    c = env.client()
+    for path in CACHED:
+        r = c.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["cache-control"] == "public, no-cache", path
+        assert r.headers["vary"] == "Cookie"
+        etag = r.headers["etag"]
+        assert r.headers["last-modified"].endswith("GMT")
+        again = c.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304, path
+        assert again.content == b""
+        assert again.headers["etag"] == etag
+        other = c.get(path, headers={"If-None-Match": '"something-else"'})
+        assert other.status_code == 200
+        assert other.content == r.content
+
+
+def test_a_vote_changes_the_feed_for_everyone(env: Env) -> None:
+    anon = env.client()
+    before = anon.get("/")
+    assert before.status_code == 200
+    etag = before.headers["etag"]
+    assert anon.get("/", headers={"If-None-Match": etag}).status_code == 304
+
+    voter = env.account("voter@example.org", "Voter")
+    r = voter.api("POST", f"/api/papers/{HOT}/vote")
+    assert r.status_code == 200, r.text
+    after = anon.get("/", headers={"If-None-Match": etag})
+    assert after.status_code == 200  # not the kept page: the data changed
+    assert after.headers["etag"] != etag
+    up = {p["arxiv_id"]: p["upvotes"] for p in anon.get("/api/daily").json()["papers"]}
+    assert up[HOT] == 11
+
+
+def test_signed_in_pages_are_private_and_never_served_to_others(env: Env) -> None:
+    person = env.account("me@example.org", "Someone Signed In")
+    mine = person.c.get("/")
+    assert mine.status_code == 200
+    assert mine.headers["cache-control"] == "private, no-cache"
+    assert "etag" not in mine.headers
+    assert "Someone Signed In" in mine.text or "csrf_token" in mine.text
+    anon = env.client().get("/")
+    assert "Someone Signed In" not in anon.text
+    assert 'name="csrf_token"' not in anon.text
+    assert anon.headers["cache-control"] == "public, no-cache"
+
+
+def test_pages_with_a_csrf_token_are_not_shared(env: Env) -> None:
+    """The login form's token is bound to the visitor's own cookie."""
+    first = env.client().get("/login")
+    second = env.client().get("/login")
+    assert first.headers.get("cache-control") != "public, no-cache"
+    assert "set-cookie" in first.headers and "set-cookie" in second.headers
+
+
+def test_an_edit_in_another_process_ends_the_kept_page(env: Env, make_app) -> None:  # type: ignore[no-untyped-def]
+    """Another ``Paperwire`` on the same home (another worker, a CLI ingest) changes the
+    data: the kept page is not served again."""
+    c = env.client()
+    first = c.get(f"/api/papers/{COLD}").json()
+    other: Paperwire = make_app(home=env.pw.settings.home, semantic=False)
+    day = dt.datetime.now(dt.UTC).date()
+    record = PaperRecord(
+        arxiv_id=COLD,
+        source="hf-daily",
+        title="Cold storage of retrieval indexes, revised",
+        abstract=first["abstract"],
+        authors=first["authors"],
+        featured_on=day,
+        upvotes=first["upvotes"],
+    )
+    ingest_records(other, [record], "hf-daily")
+    again = c.get(f"/api/papers/{COLD}").json()
+    assert again["title"] == "Cold storage of retrieval indexes, revised"
+
+
+def _rename_behind_the_stores_back(pw: Paperwire, arxiv_id: str, title: str) -> None:
+    """A write that bypasses the store's sessions (so the data version stays)."""
+    with pw.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE papers SET title = %s WHERE arxiv_id = %s"
+            if pw.db.dialect == "postgresql"
+            else "UPDATE papers SET title = ? WHERE arxiv_id = ?",
+            (title, arxiv_id),
+        )
+
+
+def test_pages_are_kept_until_the_version_changes(env: Env) -> None:
+    c = env.client()
+    assert c.get(f"/api/papers/{HOT}").json()["title"] == "Hot takes on sparse attention"
+    _rename_behind_the_stores_back(env.pw, HOT, "Renamed out of band")
+    assert c.get(f"/api/papers/{HOT}").json()["title"] == "Hot takes on sparse attention"
+    env.comm.users.create("x@example.org", "Someone New", env.comm.hash_password("pw" * 8))
+    assert c.get(f"/api/papers/{HOT}").json()["title"] == "Renamed out of band"
+
+
+def test_without_kept_pages_etags_still_work(make_app) -> None:  # type: ignore[no-untyped-def]
+    from tests.community.conftest import make_env
+
+    env = make_env(make_app, page_cache_seconds=0)
+    c = env.client()
+    assert c.get(f"/api/papers/{HOT}").json()["title"] == "Hot takes on sparse attention"
+    _rename_behind_the_stores_back(env.pw, HOT, "Renamed out of band")
+    r = c.get(f"/api/papers/{HOT}")
+    assert r.json()["title"] == "Renamed out of band"
+    assert r.headers["cache-control"] == "public, no-cache"
+    assert (
+        c.get(f"/api/papers/{HOT}", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    )
