@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
+from paperwire.services.people import people_of
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
 from paperwire.web.dependencies import RowId, arxiv_id_or_error
 from paperwire.web.templating import render
@@ -36,6 +37,7 @@ def admin_page(request: Request, comm: Comm, admin: RequireAdmin, done: str = ""
             "hidden": comm.pw.store.hidden_ids(),
             "users": [a.private() for a in comm.users.list_all()],
             "audit": comm.audit.recent(50),
+            "claims": people_of(comm.pw).pending_claims(),
             "done": done[:200],
             "nav": "admin",
             "page_title": "Admin",

@@ -1,0 +1,69 @@
+"""Images served from our own origin: organisation avatars (a letter icon),
+paper thumbnails (the cached copy, or a neutral placeholder), and the feed's
+"Get trending papers in your email inbox!" banner dismissal (a cookie set by a form)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from paperwire.services.images import PLACEHOLDER_SVG, letter_svg
+from paperwire.services.media import media_of
+from paperwire.store.thumbnails import ThumbnailStore
+from paperwire.web.auth import CSRF, safe_next
+from paperwire.web.dependencies import PW
+from paperwire.web.routes.profiles import image_response
+
+router = APIRouter(tags=["media"])
+BANNER_COOKIE = "pw_banner"
+BANNER_DAYS = 365
+
+
+@router.get(
+    "/avatars/orgs/{key}.svg",
+    summary="An organisation's avatar (its initial)",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def org_avatar(request: Request, key: str) -> Response:
+    """Drawn from the organisation's slug: the same organisation, the same picture."""
+    return image_response(request, letter_svg(key).encode(), "image/svg+xml", immutable=False)
+
+
+@router.get(
+    "/thumbnails/{arxiv_id:path}",
+    summary="A paper's thumbnail (cached copy, or a placeholder)",
+    response_class=Response,
+    responses={200: {"content": {"image/webp": {}, "image/svg+xml": {}}}},
+)
+def thumbnail(request: Request, pw: PW, arxiv_id: str) -> Response:
+    """The copy cached at ingest (``paperwire thumbnails``), never the source's URL (the
+    page's CSP allows only this site); a neutral placeholder when none is cached."""
+    found = ThumbnailStore(pw.db).cached(arxiv_id[:64])
+    if found is not None:
+        data = media_of(pw).get(found[0])
+        if data is not None:
+            return image_response(request, data, found[1], immutable=False)
+    return image_response(request, PLACEHOLDER_SVG.encode(), "image/svg+xml", immutable=False)
+
+
+@router.post("/banner/dismiss", include_in_schema=False, dependencies=[CSRF])
+def dismiss_banner(request: Request, next: Annotated[str, Form(max_length=2000)] = "/") -> Response:
+    """Remember (a cookie, a year) that this browser does not want the email banner."""
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        BANNER_COOKIE,
+        "dismissed",
+        max_age=BANNER_DAYS * 86400,
+        path="/",
+        httponly=False,
+        samesite="lax",
+        secure=request.app.state.pw.settings.base_url.lower().startswith("https://"),
+    )
+    return response
+
+
+def banner_dismissed(request: Request) -> bool:
+    return request.cookies.get(BANNER_COOKIE) == "dismissed"
