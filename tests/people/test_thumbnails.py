@@ -1,0 +1,135 @@
+"""Thumbnails: cached at ingest from a real (loopback) HTTP server, then shown with the
+server gone; a placeholder when nothing is cached; unreachable hosts are skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
+from paperwire.services.thumbnails import cache_thumbnails
+from paperwire.store.schema.people import Thumbnail
+from paperwire.store.thumbnails import MAX_TRIES
+from tests.community.conftest import TODAY, Env, html
+from tests.conftest import _free_port
+
+
+def _jpeg(colour: str) -> bytes:
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "camera secrets"  # ImageDescription
+    Image.new("RGB", (1200, 630), colour).save(buf, format="JPEG", exif=exif)
+    return buf.getvalue()
+
+
+class ImageServer:
+    """Serves generated images on loopback: ``/ok/<name>.jpg`` an image, ``/text`` a page,
+    anything else 404."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                sink.hits.append(self.path)
+                if self.path.startswith("/ok/"):
+                    body, kind, status = _jpeg("navy"), "image/jpeg", 200
+                elif self.path == "/text":
+                    body, kind, status = b"<html>not an image</html>", "text/html", 200
+                else:
+                    body, kind, status = b"missing", "text/plain", 404
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def images() -> Iterator[ImageServer]:
+    server = ImageServer()
+    server.thread.start()
+    yield server
+    server.close()
+
+
+def _papers(env: Env, thumbs: dict[str, str]) -> None:
+    records = [
+        PaperRecord(
+            arxiv_id=aid,
+            source="hf-daily",
+            title=f"Picture paper {aid}",
+            authors=["Pic Author"],
+            published_at=dt.datetime.combine(TODAY, dt.time(8), tzinfo=dt.UTC),
+            featured_on=TODAY,
+            thumbnail=url,
+        )
+        for aid, url in thumbs.items()
+    ]
+    assert ingest_records(env.pw, records, "hf-daily").added == len(records)
+
+
+def test_thumbnails_cached_then_shown_offline(env: Env, images: ImageServer) -> None:
+    dead = f"http://127.0.0.1:{_free_port()}/gone.jpg"  # nothing listens there
+    _papers(
+        env,
+        {
+            "2512.00201": f"{images.url}/ok/a.jpg",
+            "2512.00202": f"{images.url}/missing.jpg",
+            "2512.00203": f"{images.url}/text",
+            "2512.00204": dead,
+            "2512.00205": "javascript:alert(1)",
+        },
+    )
+    report = cache_thumbnails(env.pw)
+    assert (report.cached, report.failed) == (1, 3)
+    # later runs: the cached one is not fetched again; failures are tried up to MAX_TRIES;
+    # the unreachable host is tried again each run without counting against its paper
+    for _ in range(MAX_TRIES + 1):
+        cache_thumbnails(env.pw)
+    assert images.hits.count("/ok/a.jpg") == 1
+    assert images.hits.count("/missing.jpg") == MAX_TRIES
+    with env.pw.db.session() as s:
+        rows = {r.source_url: r for r in s.scalars(select(Thumbnail)).all()}
+    assert dead not in rows
+    assert rows[f"{images.url}/missing.jpg"].error == "HTTP 404"
+    images.close()  # offline from now on
+
+    c = env.client()
+    r = c.get("/thumbnails/2512.00201")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+    img = Image.open(io.BytesIO(r.content))
+    assert img.size == (480, 252) and b"camera secrets" not in r.content
+    for aid in ("2512.00202", "2512.00204", "2511.00001"):  # failed, unreachable, none
+        r = c.get(f"/thumbnails/{aid}")
+        assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
+    doc = html(c.get("/").text)
+    assert doc.xpath("//article//img[@src='/thumbnails/2512.00201']")
+    assert not doc.xpath("//article[.//a[@href='/papers/2511.00001']]//img[contains(@src,'thumbnails')]")
+    assert all(src.startswith("/") for src in doc.xpath("//img/@src"))  # our origin only
+    assert "img-src 'self' data:" in c.get("/").headers["content-security-policy"]
+
