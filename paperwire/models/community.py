@@ -91,6 +91,7 @@ class UserPublic(BaseModel):
 
     id: int
     display_name: str
+    handle: str = Field(description="Unique, lower-case; `@handle` mentions the user.")
     is_admin: bool = False
     created_at: dt.datetime
 

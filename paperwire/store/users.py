@@ -11,16 +11,22 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from paperwire.models.community import UserAccount, UserPublic
 from paperwire.store.db import Database
 from paperwire.store.schema.community import User, UserSession
 from paperwire.text.confusables import skeleton
+from paperwire.text.handles import candidates, check_handle, handle_key, slug
 
 
 def utcnow() -> dt.datetime:
     """Naive UTC, like every timestamp in the store."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class HandleTaken(ValueError):  # noqa: N818 - reads best at call sites
+    """A handle another account has (or one that looks like it)."""
 
 
 class AccountExists(ValueError):  # noqa: N818 - reads best at call sites
@@ -41,11 +47,13 @@ class Account:
     is_admin: bool
     password_hash: str
     created_at: dt.datetime
+    handle: str
 
     def public(self) -> UserPublic:
         return UserPublic(
             id=self.id,
             display_name=self.display_name,
+            handle=self.handle,
             is_admin=self.is_admin,
             created_at=self.created_at.replace(tzinfo=dt.UTC),
         )
@@ -62,7 +70,17 @@ def _account(u: User) -> Account:
         is_admin=u.is_admin,
         password_hash=u.password_hash,
         created_at=u.created_at,
+        handle=u.handle,
     )
+
+
+def _free_handle(s: Session, base: str) -> tuple[str, str]:
+    """The first of ``base``, ``base-2``, … whose look-alike key no account has."""
+    for handle in candidates(base):
+        key = handle_key(handle)
+        if s.scalar(select(User.id).where(User.handle_key == key)) is None:
+            return handle, key
+    raise AssertionError("candidates() is endless")  # pragma: no cover
 
 
 class UserStore:
@@ -91,10 +109,13 @@ class UserStore:
                 raise AccountExists(
                     "display_name", f"this display name looks too much like {taken!r}"
                 )
+            handle, hkey = _free_handle(s, slug(display_name))
             user = User(
                 email=email,
                 display_name=display_name,
                 name_key=key,
+                handle=handle,
+                handle_key=hkey,
                 password_hash=password_hash,
                 is_admin=is_admin,
                 created_at=utcnow(),
@@ -120,6 +141,42 @@ class UserStore:
         with self.db.session() as s:
             user = s.scalar(select(User).where(func.lower(User.display_name) == name.lower()))
             return _account(user) if user else None
+
+    def by_handle(self, handle: str) -> Account | None:
+        """The account with this handle (any case), or None."""
+        with self.db.session() as s:
+            user = s.scalar(select(User).where(User.handle == handle.strip().lower()))
+            return _account(user) if user else None
+
+    def by_handles(self, handles: list[str]) -> dict[str, Account]:
+        """Lower-cased handle → account, for the handles that exist (@mentions)."""
+        wanted = sorted({h.lower() for h in handles})
+        if not wanted:
+            return {}
+        with self.db.session() as s:
+            rows = s.scalars(select(User).where(User.handle.in_(wanted)))
+            return {u.handle: _account(u) for u in rows}
+
+    def set_handle(self, user_id: int, value: str) -> Account:
+        """Change a handle (``ValueError`` for a malformed one, ``HandleTaken`` when
+        another account has it or one that looks like it)."""
+        handle = check_handle(value)
+        key = handle_key(handle)
+        with self.db.session() as s:
+            other = s.scalar(select(User.handle).where(User.handle_key == key, User.id != user_id))
+            if other is not None:
+                raise HandleTaken(
+                    f"@{handle} is taken" if other == handle else f"@{handle} looks like @{other}"
+                )
+            user = s.get(User, user_id)
+            if user is None:
+                raise KeyError(user_id)
+            user.handle, user.handle_key = handle, key
+            try:
+                s.flush()
+            except IntegrityError:  # lost a race for the same handle
+                raise HandleTaken(f"@{handle} is taken") from None
+            return _account(user)
 
     def list_all(self) -> list[Account]:
         with self.db.session() as s:

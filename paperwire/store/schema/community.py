@@ -29,7 +29,9 @@ from paperwire.store.schema.base import Base
 
 class User(Base):
     """An account. ``email`` is stored lower-cased; ``display_name`` is public;
-    ``name_key`` is its TR39 skeleton (``text.confusables``): no two accounts share one."""
+    ``name_key`` is its TR39 skeleton (``text.confusables``): no two accounts share one.
+    ``handle`` (``text.handles``: lower-case, URL- and mention-safe) names the account in
+    ``/users/{handle}`` and ``@handle``; ``handle_key`` is its skeleton, also unique."""
 
     __tablename__ = "users"
 
@@ -37,6 +39,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     display_name: Mapped[str] = mapped_column(String(40), unique=True)
     name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    handle: Mapped[str] = mapped_column(String(30), unique=True)
+    handle_key: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
