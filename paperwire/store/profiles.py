@@ -1,7 +1,8 @@
 """``ProfileStore``: what users tell about themselves, and what their profile lists.
 
-``PROFILE_NAME`` is the column a profile URL names (``/users/{name}``): the display name
-today (unique, look-alikes refused); one definition, so a separate handle can replace it.
+``PROFILE_NAME`` is the column a profile URL names (``/users/{name}``): the account's
+handle (unique, lower-case, look-alikes refused). A display name finds the profile too
+(the page then redirects to the handle), so credits stored by display name still link.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from paperwire.store.schema.papers import Paper
 from paperwire.store.schema.people import Profile
 from paperwire.store.users import utcnow
 
-PROFILE_NAME = User.display_name
+PROFILE_NAME = User.handle
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class ProfileStore:
             }
         return ProfileRow(
             user_id=user.id,
-            name=user.display_name,
+            name=user.handle,
             display_name=user.display_name,
             email=user.email,
             is_admin=user.is_admin,
@@ -67,9 +68,13 @@ class ProfileStore:
         )
 
     def by_name(self, name: str) -> ProfileRow | None:
-        """The profile of ``/users/{name}`` (the name ignoring case), or None."""
+        """The profile of ``/users/{name}``: the handle, else the display name (both
+        ignoring case), or None."""
+        key = name.strip().lower()
         with self.db.session() as s:
-            user = s.scalar(select(User).where(func.lower(PROFILE_NAME) == name.strip().lower()))
+            user = s.scalar(select(User).where(key == PROFILE_NAME))
+            if user is None:
+                user = s.scalar(select(User).where(func.lower(User.display_name) == key))
             return self._row(user, s.get(Profile, user.id)) if user else None
 
     def by_id(self, user_id: int) -> ProfileRow | None:
@@ -117,18 +122,6 @@ class ProfileStore:
             return int(
                 s.scalar(select(Profile.avatar_version).where(Profile.user_id == user_id)) or 0
             )
-
-    def avatar_keys(self, names: list[str]) -> dict[str, tuple[str | None, int]]:
-        """Profile name (lower-cased) → (avatar key, version), for cards of a page."""
-        if not names:
-            return {}
-        with self.db.session() as s:
-            rows = s.execute(
-                select(PROFILE_NAME, Profile.avatar_key, Profile.avatar_version)
-                .outerjoin(Profile, Profile.user_id == User.id)
-                .where(func.lower(PROFILE_NAME).in_([n.lower() for n in names]))
-            ).all()
-            return {name.lower(): (key, version or 0) for name, key, version in rows}
 
     def submissions(self, user_id: int, limit: int) -> list[PaperCard]:
         """Visible papers the user submitted, newest submission first."""

@@ -15,7 +15,9 @@ def test_claim_confirm_and_links(env: Env) -> None:
     [form] = doc.xpath("//details[@class='claim-box']//form")
     assert form.get("action") == f"/papers/{LAB_TOP}/claim"
     assert form.xpath(".//option/@value") == ["Grace Hopper", "Émile Borel"]
-    r = grace.post(f"/papers/{LAB_TOP}/claim", {"author": "grace  hopper"}, token_from=f"/papers/{LAB_TOP}")
+    r = grace.post(
+        f"/papers/{LAB_TOP}/claim", {"author": "grace  hopper"}, token_from=f"/papers/{LAB_TOP}"
+    )
     assert r.status_code == 303
     shown = html(grace.c.get(r.headers["location"]).text)
     assert "Your claim to be Grace Hopper is pending." in text_of(shown)
@@ -23,7 +25,7 @@ def test_claim_confirm_and_links(env: Env) -> None:
     assert grace.c.get("/api/users/Grace%20H").json()["claimed"] == []
 
     [pending] = admin.c.get("/api/admin/claims").json()
-    assert pending["user"] == "Grace H" and pending["author"] == "Grace Hopper"
+    assert pending["user"] == "grace-h" and pending["author"] == "Grace Hopper"
     admin_doc = html(admin.c.get("/admin").text)
     [decide] = admin_doc.xpath(f"//form[@action='/admin/claims/{pending['id']}']")
     assert decide.xpath(".//button[@value='confirm']")
@@ -35,7 +37,7 @@ def test_claim_confirm_and_links(env: Env) -> None:
     assert [p["arxiv_id"] for p in profile["claimed"]] == [LAB_TOP]
     author = html(env.client().get("/authors/" + quote("Grace Hopper")).text)
     [link] = author.xpath("//p[@class='claimed-by']//a")
-    assert link.get("href") == "/users/Grace%20H"
+    assert link.get("href") == "/users/grace-h"
     audit = [e["action"] for e in admin.c.get("/api/admin/audit").json()]
     assert "claim.confirm" in audit and "claim.create" in audit
 
@@ -45,7 +47,9 @@ def test_claim_refusals(env: Env) -> None:
     other = env.account("other@example.org", "Other")
     r = grace.api("POST", f"/api/papers/{EXISTING}/claims", json={"author": "Grace Hopper"})
     assert r.status_code == 422 and "not among the authors" in r.json()["detail"]
-    assert grace.api("POST", "/api/papers/2599.99999/claims", json={"author": "X"}).status_code == 404
+    assert (
+        grace.api("POST", "/api/papers/2599.99999/claims", json={"author": "X"}).status_code == 404
+    )
     made = grace.api("POST", f"/api/papers/{EXISTING}/claims", json={"author": "Li Dong"})
     assert made.status_code == 201 and made.json()["status"] == "pending"
     again = grace.api("POST", f"/api/papers/{EXISTING}/claims", json={"author": "li dong"})
@@ -53,7 +57,10 @@ def test_claim_refusals(env: Env) -> None:
     # only admins decide
     r = other.api("POST", f"/api/admin/claims/{made.json()['id']}", json={"confirm": True})
     assert r.status_code == 403
-    assert env.client().post(f"/api/papers/{EXISTING}/claims", json={"author": "Li Dong"}).status_code == 401
+    assert (
+        env.client().post(f"/api/papers/{EXISTING}/claims", json={"author": "Li Dong"}).status_code
+        == 401
+    )
     admin = env.account("root@example.org", "Root", admin=True)
     assert admin.api("POST", "/api/admin/claims/999", json={"confirm": True}).status_code == 404
     r = admin.api("POST", f"/api/admin/claims/{made.json()['id']}", json={"confirm": True})

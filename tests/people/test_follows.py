@@ -61,9 +61,12 @@ def test_follow_an_author_then_their_new_paper_is_on_following(env: Env) -> None
         "url": page,
     }
     # following twice changes nothing; unfollowing empties the feed
-    assert ada.api("POST", "/api/follows", json={"kind": "author", "target": "Émile Borel"}).json()[
-        "followers"
-    ] == 1
+    assert (
+        ada.api("POST", "/api/follows", json={"kind": "author", "target": "Émile Borel"}).json()[
+            "followers"
+        ]
+        == 1
+    )
     r = ada.post("/unfollow", {"kind": "author", "target": "émile borel", "next": "/following"})
     assert r.status_code == 303
     doc = html(ada.c.get("/following").text)
@@ -73,7 +76,9 @@ def test_follow_an_author_then_their_new_paper_is_on_following(env: Env) -> None
 def test_follow_org_category_and_user(env: Env) -> None:
     ada = env.account("ada@example.org", "Ada")
     bob = env.account("bob@example.org", "Bob")
-    assert ada.api("POST", "/api/follows", json={"kind": "org", "target": "paperwire-lab"}).is_success
+    assert ada.api(
+        "POST", "/api/follows", json={"kind": "org", "target": "paperwire-lab"}
+    ).is_success
     assert [p["arxiv_id"] for p in ada.c.get("/api/following").json()["papers"]] == [COLD, LAB_TOP]
     ada.api("POST", "/api/follows/remove", json={"kind": "org", "target": "PAPERWIRE-LAB"})
     assert ada.c.get("/api/following").json()["papers"] == []
@@ -89,13 +94,18 @@ def test_follow_org_category_and_user(env: Env) -> None:
     env.comm.submissions.record(account.id, EXISTING, created_paper=False, featured_on=None)
     doc = html(ada.c.get("/users/Bob").text)
     assert doc.xpath("//form[@action='/follows']//input[@name='kind'][@value='user']")
-    assert ada.post("/follows", {"kind": "user", "target": "Bob", "next": "/users/Bob"}).status_code == 303
+    assert (
+        ada.post("/follows", {"kind": "user", "target": "Bob", "next": "/users/Bob"}).status_code
+        == 303
+    )
     assert [p["arxiv_id"] for p in ada.c.get("/api/following").json()["papers"]] == [EXISTING]
     assert bob.c.get("/api/users/Bob").json()["followers"] == 1
     # nobody by that name: 404; yourself: refused
     r = ada.api("POST", "/api/follows", json={"kind": "user", "target": "Nobody"})
     assert r.status_code == 404
-    assert ada.api("POST", "/api/follows", json={"kind": "user", "target": "Ada"}).status_code == 404
+    assert (
+        ada.api("POST", "/api/follows", json={"kind": "user", "target": "Ada"}).status_code == 404
+    )
 
 
 def test_following_needs_an_account_and_valid_input(env: Env) -> None:

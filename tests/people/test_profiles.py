@@ -32,7 +32,11 @@ def test_profile_page_and_twin(env: Env) -> None:
     ada = env.account("ada@example.org", "Ada")
     r = ada.post(
         "/settings/profile",
-        {"bio": "I write <b>papers</b>.", "links": "https://ada.example.org\n", "show_upvotes": "1"},
+        {
+            "bio": "I write <b>papers</b>.",
+            "links": "https://ada.example.org\n",
+            "show_upvotes": "1",
+        },
         token_from="/settings/profile",
     )
     assert r.status_code == 303
@@ -44,7 +48,9 @@ def test_profile_page_and_twin(env: Env) -> None:
     ada.api("POST", "/api/collections", json={"name": "Secret", "public": False})
 
     visitor = env.client()
-    r = visitor.get("/users/ada")  # the name ignoring case
+    r = visitor.get("/users/Ada", follow_redirects=False)  # a display name: to the handle
+    assert r.status_code == 301 and r.headers["location"] == "/users/ada"
+    r = visitor.get("/users/ada")
     assert r.status_code == 200
     doc = html(r.text)
     text = text_of(doc)
@@ -53,7 +59,9 @@ def test_profile_page_and_twin(env: Env) -> None:
     assert "Reading" in text and "Secret" not in text
     assert doc.xpath(f"//section[@aria-labelledby='submitted-h']//a[@href='/papers/{EXISTING}']")
     assert doc.xpath(f"//section[@aria-labelledby='upvoted-h']//a[@href='/papers/{HOT}']")
-    assert doc.xpath("//link[@rel='alternate'][@type='application/json']/@href") == ["/api/users/Ada"]
+    assert doc.xpath("//link[@rel='alternate'][@type='application/json']/@href") == [
+        "/api/users/ada"
+    ]
 
     data = visitor.get("/api/users/Ada").json()
     assert data["bio"] == "I write <b>papers</b>." and data["links"] == ["https://ada.example.org"]
@@ -70,7 +78,9 @@ def test_profile_page_and_twin(env: Env) -> None:
 def test_profile_settings_refuse_bad_links(env: Env) -> None:
     ada = env.account("ada@example.org", "Ada")
     r = ada.post(
-        "/settings/profile", {"bio": "x", "links": "javascript:alert(1)"}, token_from="/settings/profile"
+        "/settings/profile",
+        {"bio": "x", "links": "javascript:alert(1)"},
+        token_from="/settings/profile",
     )
     assert r.status_code == 422
     assert "is not an http(s) link" in text_of(html(r.text))
@@ -166,5 +176,5 @@ def test_org_avatar_and_submitter_on_cards(env: Env) -> None:
     ingest_records(env.pw, [record], "submission")
     doc = html(c.get("/").text)
     [credit] = doc.xpath("//article[.//a[@href='/papers/2512.00090']]//span[@class='submitted-by']")
-    assert credit.xpath(".//a/@href") == ["/users/Ada"]
+    assert credit.xpath(".//a/@href") == ["/users/Ada"]  # the credit's name: redirects
     assert credit.xpath(".//img/@src") == ["/users/Ada/avatar?size=64"]

@@ -129,7 +129,8 @@ def test_thumbnails_cached_then_shown_offline(env: Env, images: ImageServer) -> 
         assert r.status_code == 200 and r.headers["content-type"] == "image/svg+xml"
     doc = html(c.get("/").text)
     assert doc.xpath("//article//img[@src='/thumbnails/2512.00201']")
-    assert not doc.xpath("//article[.//a[@href='/papers/2511.00001']]//img[contains(@src,'thumbnails')]")
+    assert not doc.xpath(
+        "//article[.//a[@href='/papers/2511.00001']]//img[contains(@src,'thumbnails')]"
+    )
     assert all(src.startswith("/") for src in doc.xpath("//img/@src"))  # our origin only
     assert "img-src 'self' data:" in c.get("/").headers["content-security-policy"]
-

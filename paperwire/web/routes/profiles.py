@@ -20,7 +20,7 @@ from paperwire.services.people import People
 from paperwire.web.auth import CSRF, RequireAccount, require_account, viewer_of
 from paperwire.web.routes.follows import Ppl
 from paperwire.web.templating import render
-from paperwire.web.twin import Api, Call, Errors, FormError, Page, parse_form, twin
+from paperwire.web.twin import Api, Call, Errors, FormError, Moved, Page, parse_form, twin
 
 router = APIRouter(tags=["profiles"])
 # What a multipart body adds around the image (boundaries, headers, the CSRF field).
@@ -66,8 +66,12 @@ def _context(call: Call, page: ProfilePublic) -> dict[str, Any]:
 )
 def profile(people: Ppl, name: str) -> ProfilePublic:
     """Display name, bio, links, avatar, submissions, confirmed authorship, public
-    collections, and upvotes when the user chose to show them."""
-    return _profile(people, name)
+    collections, and upvotes when the user chose to show them. ``name`` is the handle;
+    a display name answers a redirect to it."""
+    found = _profile(people, name)
+    if name != found.name:
+        raise Moved(name=found.name)
+    return found
 
 
 SizeParam = Annotated[int, Query(ge=16, le=512, description="Pixels (the nearest stored size).")]

@@ -1,7 +1,7 @@
 """people: profiles, follows, authorship claims, cached thumbnails
 
 Revision ID: 0006_people
-Revises: 0005_one_head
+Revises: 0006_handles
 Create Date: 2026-12-01
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_people"
-down_revision = "0005_one_head"
+down_revision = "0006_handles"
 branch_labels = None
 depends_on = None
 
