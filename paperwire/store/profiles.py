@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from paperwire.models.papers import PaperCard
 from paperwire.store.convert import card_of
@@ -21,7 +21,7 @@ from paperwire.store.schema.papers import Paper
 from paperwire.store.schema.people import Profile
 from paperwire.store.users import utcnow
 
-PROFILE_NAME = User.handle
+PROFILE_NAME: InstrumentedAttribute[str] = User.handle
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class ProfileStore:
         ignoring case), or None."""
         key = name.strip().lower()
         with self.db.session() as s:
-            user = s.scalar(select(User).where(key == PROFILE_NAME))
+            user = s.scalar(select(User).where(PROFILE_NAME.in_([key])))
             if user is None:
                 user = s.scalar(select(User).where(func.lower(User.display_name) == key))
             return self._row(user, s.get(Profile, user.id)) if user else None
@@ -148,12 +148,12 @@ class ProfileStore:
             ).all()
             return [card_of(p) for p in rows]
 
-    def digest_follow_users(self) -> dict[str, int]:
-        """Email → user id of every account that wants its follows in its digests."""
+    def digest_follows_of(self, email: str) -> int | None:
+        """The id of the account with this email when it wants what it follows in its
+        digests; else None."""
         with self.db.session() as s:
-            rows = s.execute(
-                select(User.email, User.id)
+            return s.scalar(
+                select(User.id)
                 .join(Profile, Profile.user_id == User.id)
-                .where(Profile.digest_follows.is_(True))
-            ).all()
-            return {email: uid for email, uid in rows}
+                .where(User.email == email.strip().lower(), Profile.digest_follows.is_(True))
+            )
