@@ -68,7 +68,10 @@ def claim(request: Request, people: Ppl, arxiv_id: str, data: ClaimCreate) -> Cl
     response_model=list[ClaimPublic],
     tags=["admin"],
     summary="Authorship claims waiting for a decision",
-    responses={403: {"model": ErrorPublic, "description": "Not an admin."}},
+    responses={
+        401: {"model": ErrorPublic, "description": "Not logged in."},
+        403: {"model": ErrorPublic, "description": "Not an admin."},
+    },
 )
 def pending_claims(people: Ppl, admin: RequireAdmin) -> list[ClaimPublic]:
     return people.pending_claims()
