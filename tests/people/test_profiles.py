@@ -150,6 +150,13 @@ def test_avatar_upload_refusals(env: Env) -> None:
     r = _upload(ada, bomb)
     assert r.status_code == 422  # type: ignore[attr-defined]
     assert "too many pixels" in text_of(html(r.text))  # type: ignore[attr-defined]
+    # the API names the field
+    r = ada.c.post(
+        "/api/me/avatar",
+        files={"avatar": ("a.txt", b"hello", "text/plain")},
+        headers={"X-CSRF-Token": ada.api_token()},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "avatar"]
     # no CSRF token
     r = ada.c.post("/settings/avatar", files={"avatar": ("a.png", _png(), "image/png")})
     assert r.status_code == 403

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,7 @@ from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
 from paperwire.services.thumbnails import cache_thumbnails
 from paperwire.store.schema.people import Thumbnail
-from paperwire.store.thumbnails import MAX_TRIES
+from paperwire.store.thumbnails import MAX_TRIES, ThumbnailStore
 from tests.community.conftest import TODAY, Env, html
 from tests.conftest import _free_port
 
@@ -134,3 +136,40 @@ def test_thumbnails_cached_then_shown_offline(env: Env, images: ImageServer) -> 
     )
     assert all(src.startswith("/") for src in doc.xpath("//img/@src"))  # our origin only
     assert "img-src 'self' data:" in c.get("/").headers["content-security-policy"]
+
+
+def test_cli_ingest_caches_thumbnails(images: ImageServer, tmp_path: Path) -> None:
+    """``paperwire ingest hf-daily`` caches the day's thumbnails (real HF records, their
+    URLs pointed at the loopback server); ``paperwire thumbnails`` reports the rest."""
+    from typer.testing import CliRunner
+
+    from paperwire.cli import app
+    from paperwire.config import Settings
+    from paperwire.core import Paperwire
+    from tests.conftest import HF_DAILY
+
+    items = json.loads((HF_DAILY / "2025-06-10.json").read_text())[:3]
+    for n, item in enumerate(items):
+        item["thumbnail"] = f"{images.url}/ok/{n}.png"
+    src = tmp_path / "days"
+    src.mkdir()
+    (src / "2025-06-10.json").write_text(json.dumps(items))
+    home = tmp_path / "home"
+    env = {"PAPERWIRE_THUMBNAIL_CACHE": "true", "PAPERWIRE_SEMANTIC": "false"}
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["ingest", "hf-daily", "--from", str(src), "--home", str(home)], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "thumbnails: 3 cached, 0 failed" in result.output
+    result = runner.invoke(app, ["thumbnails", "--home", str(home)], env=env)
+    assert "thumbnails: 0 cached, 0 failed" in result.output
+    pw = Paperwire(Settings(home=home, semantic=False))
+    try:
+        store = ThumbnailStore(pw.db)
+        aid = items[0]["paper"]["id"]
+        found = store.cached(aid)
+        assert found is not None and found[1] == "image/webp"
+        assert (pw.settings.media_root / found[0]).is_file()
+    finally:
+        pw.close()

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from paperwire.models.common import ErrorPublic
+from paperwire.models.common import ErrorPublic, InvalidRequest
 from paperwire.models.people import FollowKind, ProfilePublic, ProfileUpdate
 from paperwire.services.images import ImageRejected
 from paperwire.services.people import People
@@ -237,7 +237,7 @@ async def upload_avatar_page(request: Request, people: Ppl) -> Response:
         **_ERRORS,
         411: {"model": ErrorPublic, "description": "No Content-Length."},
         413: {"model": ErrorPublic, "description": "Larger than the limit."},
-        422: {"model": ErrorPublic, "description": "Not an image we accept."},
+        422: {"model": InvalidRequest, "description": "Not an image we accept."},
     },
     dependencies=UPLOAD_DEPENDENCIES,
 )
@@ -246,7 +246,7 @@ async def upload_avatar_api(request: Request, people: Ppl) -> ProfilePublic:
     PNGs (256 and 64 pixels) without any metadata of the original."""
     account_id, error = await _upload(request, people)
     if error is not None:
-        raise HTTPException(status_code=422, detail=error)
+        raise FormError({AVATAR_FIELD: error})
     row = people.profiles.by_id(account_id)
     assert row is not None
     return _profile(people, row.name)
