@@ -173,3 +173,10 @@ def test_cli_ingest_caches_thumbnails(images: ImageServer, tmp_path: Path) -> No
         assert (pw.settings.media_root / found[0]).is_file()
     finally:
         pw.close()
+
+
+def test_unknown_papers_and_organisations_have_no_pictures(env: Env) -> None:
+    c = env.client()
+    assert c.get("/thumbnails/2599.99999").status_code == 404
+    assert c.get("/avatars/orgs/no-such-lab.svg").status_code == 404
+    assert c.get("/avatars/orgs/Paperwire%20Lab.svg").status_code == 200  # the name works too

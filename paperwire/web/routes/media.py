@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from paperwire.models.common import ErrorPublic
 from paperwire.services.images import PLACEHOLDER_SVG, letter_svg
 from paperwire.services.media import media_of
+from paperwire.store.people import PeopleStore
 from paperwire.store.thumbnails import ThumbnailStore
 from paperwire.web.auth import CSRF, safe_next
 from paperwire.web.dependencies import PW
@@ -25,10 +27,15 @@ BANNER_DAYS = 365
     "/avatars/orgs/{key}.svg",
     summary="An organisation's avatar (its initial)",
     response_class=Response,
-    responses={200: {"content": {"image/svg+xml": {}}}},
+    responses={
+        200: {"content": {"image/svg+xml": {}}},
+        404: {"model": ErrorPublic, "description": "No papers from that organisation."},
+    },
 )
-def org_avatar(request: Request, key: str) -> Response:
+def org_avatar(request: Request, pw: PW, key: str) -> Response:
     """Drawn from the organisation's slug: the same organisation, the same picture."""
+    if PeopleStore(pw.db).org_name(key) is None:
+        raise HTTPException(status_code=404, detail=f"No organisation {key!r} on this site.")
     return image_response(request, letter_svg(key).encode(), "image/svg+xml", immutable=False)
 
 
@@ -36,7 +43,10 @@ def org_avatar(request: Request, key: str) -> Response:
     "/thumbnails/{arxiv_id:path}",
     summary="A paper's thumbnail (cached copy, or a placeholder)",
     response_class=Response,
-    responses={200: {"content": {"image/webp": {}, "image/svg+xml": {}}}},
+    responses={
+        200: {"content": {"image/webp": {}, "image/svg+xml": {}}},
+        404: {"model": ErrorPublic, "description": "No such paper (or hidden)."},
+    },
 )
 def thumbnail(request: Request, pw: PW, arxiv_id: str) -> Response:
     """The copy cached at ingest (``paperwire thumbnails``), never the source's URL (the
@@ -46,6 +56,8 @@ def thumbnail(request: Request, pw: PW, arxiv_id: str) -> Response:
         data = media_of(pw).get(found[0])
         if data is not None:
             return image_response(request, data, found[1], immutable=False)
+    if not pw.store.cards([arxiv_id[:64]]):
+        raise HTTPException(status_code=404, detail=f"No paper {arxiv_id[:64]!r} on this site.")
     return image_response(request, PLACEHOLDER_SVG.encode(), "image/svg+xml", immutable=False)
 
 
