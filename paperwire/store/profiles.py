@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -83,45 +84,35 @@ class ProfileStore:
             return self._row(user, s.get(Profile, user_id)) if user else None
 
     @staticmethod
-    def _ensure(s: Session, user_id: int) -> None:
+    def _set(s: Session, user_id: int, **values: Any) -> None:
+        """Update the user's profile row (created with defaults on first write)."""
         if s.get(Profile, user_id) is None:
             s.add(Profile(user_id=user_id, bio="", links=[], updated_at=utcnow()))
             s.flush()
+        s.execute(
+            update(Profile).where(Profile.user_id == user_id).values(**values, updated_at=utcnow())
+        )
 
     def update(
         self, user_id: int, *, bio: str, links: list[str], show_upvotes: bool, digest_follows: bool
     ) -> None:
         with self.db.session() as s:
-            self._ensure(s, user_id)
-            s.execute(
-                update(Profile)
-                .where(Profile.user_id == user_id)
-                .values(
-                    bio=bio,
-                    links=links,
-                    show_upvotes=show_upvotes,
-                    digest_follows=digest_follows,
-                    updated_at=utcnow(),
-                )
+            self._set(
+                s,
+                user_id,
+                bio=bio,
+                links=links,
+                show_upvotes=show_upvotes,
+                digest_follows=digest_follows,
             )
 
     def set_avatar(self, user_id: int, key: str | None) -> int:
         """Point the profile at a stored avatar (None: back to the identicon); returns
         the new version (part of the avatar's URL, so caches see the change)."""
         with self.db.session() as s:
-            self._ensure(s, user_id)
-            s.execute(
-                update(Profile)
-                .where(Profile.user_id == user_id)
-                .values(
-                    avatar_key=key,
-                    avatar_version=Profile.avatar_version + 1,
-                    updated_at=utcnow(),
-                )
-            )
-            return int(
-                s.scalar(select(Profile.avatar_version).where(Profile.user_id == user_id)) or 0
-            )
+            self._set(s, user_id, avatar_key=key, avatar_version=Profile.avatar_version + 1)
+            version = s.scalar(select(Profile.avatar_version).where(Profile.user_id == user_id))
+            return int(version or 0)
 
     def submissions(self, user_id: int, limit: int) -> list[PaperCard]:
         """Visible papers the user submitted, newest submission first."""

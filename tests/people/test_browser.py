@@ -5,7 +5,6 @@ from the local cache with their source offline; the email banner dismissed."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,12 +15,9 @@ from PIL import Image
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
 from paperwire.services.thumbnails import cache_thumbnails
-from tests.community.conftest import PASSWORD, TODAY, Env, LiveServer, make_env
-from tests.conftest import AppFactory
+from tests.community.conftest import PASSWORD, TODAY, Env
+from tests.community.test_browser import CHROMIUM
 from tests.people.test_thumbnails import ImageServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,23 +25,6 @@ pytestmark = [
 ]
 playwright_sync = pytest.importorskip("playwright.sync_api")
 MODES = pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-
-
-@pytest.fixture
-def live(make_app: AppFactory) -> Iterator[tuple[Env, str]]:
-    env = make_env(make_app)
-    with LiveServer(env.app) as server:
-        yield env, server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _page(browser: Any, js: bool) -> tuple[Any, Any, list[str]]:
