@@ -20,7 +20,10 @@ def test_claim_confirm_and_links(env: Env) -> None:
     )
     assert r.status_code == 303
     shown = html(grace.c.get(r.headers["location"]).text)
-    assert "Your claim to be Grace Hopper is pending." in text_of(shown)
+    assert r.headers["location"] == f"/papers/{LAB_TOP}?claim=pending"
+    assert "an administrator will check your authorship claim" in text_of(shown)
+    forged = text_of(html(grace.c.get(f"/papers/{LAB_TOP}?claim=Send+your+password").text))
+    assert "Send your password" not in forged
     # pending: nothing public yet
     assert grace.c.get("/api/users/Grace%20H").json()["claimed"] == []
 

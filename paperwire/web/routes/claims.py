@@ -37,8 +37,9 @@ def _claim_form(call: Call) -> dict[str, Any]:
 
 
 def _to_paper(call: Call, claim: ClaimPublic) -> Response:
-    note = quote(f"Your claim to be {claim.author} is {claim.status.value}.")
-    return RedirectResponse(f"/papers/{claim.arxiv_id}?claim={note}", status_code=303)
+    """Back to the paper, whose page says where the claim stands (a fixed message per
+    status: nothing from the URL is shown as text)."""
+    return RedirectResponse(f"/papers/{claim.arxiv_id}?claim={claim.status.value}", status_code=303)
 
 
 @twin(
