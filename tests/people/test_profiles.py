@@ -150,6 +150,16 @@ def test_avatar_upload_refusals(env: Env) -> None:
     r = _upload(ada, bomb)
     assert r.status_code == 422  # type: ignore[attr-defined]
     assert "too many pixels" in text_of(html(r.text))  # type: ignore[attr-defined]
+    # a body without a declared length (chunked) is refused before it is read
+    r = ada.c.post(
+        "/api/me/avatar",
+        content=iter([b"--x\r\n", b"data"]),
+        headers={
+            "X-CSRF-Token": ada.api_token(),
+            "Content-Type": "multipart/form-data; boundary=x",
+        },
+    )
+    assert r.status_code == 411
     # the API names the field
     r = ada.c.post(
         "/api/me/avatar",
