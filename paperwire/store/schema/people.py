@@ -19,10 +19,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paperwire.store.schema.base import Base
+from paperwire.store.schema.papers import Paper
+
+# Organisation follows (and pages) match the slug or the name in any case: these indexes
+# let ``/following`` find a followed organisation's papers without scanning every paper.
+Index("ix_papers_org_id_lower", func.lower(Paper.organization_id))
+Index("ix_papers_org_name_lower", func.lower(Paper.organization))
 
 
 class Profile(Base):

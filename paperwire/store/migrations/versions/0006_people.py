@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_papers_org_id_lower", "papers", [sa.text("lower(organization_id)")])
+    op.create_index("ix_papers_org_name_lower", "papers", [sa.text("lower(organization)")])
     op.create_table(
         "profiles",
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -77,6 +79,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_papers_org_name_lower", table_name="papers")
+    op.drop_index("ix_papers_org_id_lower", table_name="papers")
     op.drop_table("thumbnails")
     with op.batch_alter_table("author_claims", schema=None) as batch_op:
         batch_op.drop_index("ix_author_claims_status")
