@@ -107,6 +107,18 @@ class FollowStore:
                 or 0
             )
 
+    def targets(self, user_id: int, kind: FollowKind) -> frozenset[str]:
+        """The normalised targets of one kind a user follows (e.g. author keys, for
+        recommendations)."""
+        with self.db.session() as s:
+            return frozenset(
+                s.scalars(
+                    select(Follow.target).where(
+                        Follow.user_id == user_id, Follow.kind == kind.value
+                    )
+                )
+            )
+
     def list_for(self, user_id: int) -> list[FollowRow]:
         with self.db.session() as s:
             rows = s.scalars(

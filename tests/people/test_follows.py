@@ -9,7 +9,9 @@ from urllib.parse import quote
 import feedparser
 
 from paperwire.models.papers import PaperRecord
+from paperwire.models.people import FollowKind
 from paperwire.services.ingest import ingest_records
+from paperwire.services.people import people_of
 from tests.community.conftest import COLD, EXISTING, HOT, LAB_TOP, TODAY, Env, html, text_of
 
 
@@ -60,6 +62,10 @@ def test_follow_an_author_then_their_new_paper_is_on_following(env: Env) -> None
         "label": "Émile Borel",
         "url": page,
     }
+    account = env.comm.users.by_email("ada@example.org")
+    assert account is not None
+    keys = people_of(env.pw).follows.targets(account.id, FollowKind.author)
+    assert keys == frozenset({"émile borel"})  # what recommendations read
     # following twice changes nothing; unfollowing empties the feed
     assert (
         ada.api("POST", "/api/follows", json={"kind": "author", "target": "Émile Borel"}).json()[
