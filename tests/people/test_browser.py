@@ -125,7 +125,7 @@ def test_thumbnails_show_offline_from_the_cache_and_banner_dismisses(
 ) -> None:
     env, url = live
     images = ImageServer()
-    images.thread.start()
+    images.start()
     record = PaperRecord(
         arxiv_id="2512.00500",
         source="hf-daily",

@@ -6,11 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -21,7 +18,7 @@ from paperwire.services.ingest import ingest_records
 from paperwire.services.thumbnails import cache_thumbnails
 from paperwire.store.schema.people import Thumbnail
 from paperwire.store.thumbnails import MAX_TRIES, ThumbnailStore
-from tests.community.conftest import TODAY, Env, html
+from tests.community.conftest import TODAY, Env, LoopbackServer, html
 from tests.conftest import _free_port
 
 
@@ -33,48 +30,26 @@ def _jpeg(colour: str) -> bytes:
     return buf.getvalue()
 
 
-class ImageServer:
-    """Serves generated images on loopback: ``/ok/<name>.jpg`` an image, ``/text`` a page,
+class ImageServer(LoopbackServer):
+    """Serves generated images: ``/ok/<name>`` a JPEG (with EXIF), ``/text`` a page,
     anything else 404."""
 
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                sink.hits.append(self.path)
-                if self.path.startswith("/ok/"):
-                    body, kind, status = _jpeg("navy"), "image/jpeg", 200
-                elif self.path == "/text":
-                    body, kind, status = b"<html>not an image</html>", "text/html", 200
-                else:
-                    body, kind, status = b"missing", "text/plain", 404
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        if path.startswith("/ok/"):
+            return 200, "image/jpeg", _jpeg("navy")
+        if path == "/text":
+            return 200, "text/html", b"<html>not an image</html>"
+        return 404, "text/plain", b"missing"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        return self.root
 
 
 @pytest.fixture
 def images() -> Iterator[ImageServer]:
     server = ImageServer()
-    server.thread.start()
+    server.start()
     yield server
     server.close()
 
@@ -113,8 +88,8 @@ def test_thumbnails_cached_then_shown_offline(env: Env, images: ImageServer) -> 
     # the unreachable host is tried again each run without counting against its paper
     for _ in range(MAX_TRIES + 1):
         cache_thumbnails(env.pw)
-    assert images.hits.count("/ok/a.jpg") == 1
-    assert images.hits.count("/missing.jpg") == MAX_TRIES
+    assert images.requests.count("/ok/a.jpg") == 1
+    assert images.requests.count("/missing.jpg") == MAX_TRIES
     with env.pw.db.session() as s:
         rows = {r.source_url: r for r in s.scalars(select(Thumbnail)).all()}
     assert dead not in rows
