@@ -192,6 +192,23 @@ class Settings(BaseSettings):
     )
     rate_reports_per_hour: int = Field(20, ge=1, description="Comment reports per user.")
 
+    # -- people: profiles, avatars, thumbnails (see docs/community.md "People") -----------
+    media_dir: Path | None = Field(
+        None, description="Where avatars and cached thumbnails are stored; default: `home/media`."
+    )
+    avatar_max_bytes: int = Field(
+        2_000_000, ge=1024, description="Largest avatar upload, in bytes (checked before decoding)."
+    )
+    avatar_max_pixels: int = Field(
+        16_000_000, ge=1, description="Largest avatar image, in pixels (width x height)."
+    )
+    thumbnail_cache: bool = Field(
+        True, description="`paperwire ingest`/`sync` cache papers' thumbnails when reachable."
+    )
+    thumbnail_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for one thumbnail before giving up on it."
+    )
+
     # -- subscriptions: digests, alerts, feeds, the worker (see README "Subscriptions") ---
     digest_size: int = Field(10, ge=1, le=100, description="Trending papers per digest.")
     digest_search_size: int = Field(10, ge=1, le=100, description="New matches per alert.")
@@ -249,6 +266,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def media_root(self) -> Path:
+        return self.media_dir or self.home / "media"
 
     @property
     def milvus_target(self) -> str:

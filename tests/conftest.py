@@ -30,6 +30,9 @@ ARXIV_LISTINGS = SHARED_DATA / "arxiv-listings"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Ingest caches thumbnails from the URLs in the data: tests never reach the internet
+# (tests/people turn it on against a loopback server).
+os.environ.setdefault("PAPERWIRE_THUMBNAIL_CACHE", "false")
 
 # Which store + index the backend-dependent tests use (`make test` runs both):
 #   unset            every variant (SQLite and PostgreSQL stores, every index backend)

@@ -108,7 +108,34 @@ def run_ingest(
     if summary.stopped:
         console.print("[yellow]stopped: finished batches are stored; rerun to resume[/]")
         raise typer.Exit(EXIT_SIGTERM)
+    if pw.settings.thumbnail_cache and summary.added + summary.updated:
+        _cache_thumbnails(pw, THUMBNAILS_AT_INGEST)
     return summary
+
+
+THUMBNAILS_AT_INGEST = 2000
+
+
+def _cache_thumbnails(pw: Paperwire, limit: int) -> None:
+    from paperwire.services.thumbnails import cache_thumbnails
+
+    with stop_on_sigterm() as stop:
+        report = cache_thumbnails(pw, limit, stop=stop)
+    line = f"thumbnails: {report.cached} cached, {report.failed} failed"
+    if report.unreachable_hosts:
+        line += f"; unreachable now: {', '.join(report.unreachable_hosts)} (rerun later)"
+    console.print(escape(line), highlight=False)
+
+
+@app.command("thumbnails")
+def thumbnails(
+    limit: Annotated[int, typer.Option(min=1, help="At most this many papers.")] = 5000,
+    home: HomeOpt = None,
+) -> None:
+    """Cache papers' thumbnails locally (newest first; those not cached yet), so pages
+    show them without loading images from other sites. `paperwire ingest` does this
+    too unless PAPERWIRE_THUMBNAIL_CACHE=false."""
+    _cache_thumbnails(open_app(home), limit)
 
 
 def _exit_for(summary: IngestSummary) -> None:

@@ -107,6 +107,9 @@ def sync_source(
     return summary
 
 
+SYNC_THUMBNAILS = 2000  # per sync: the new papers' thumbnails, newest first
+
+
 def sync_all(
     pw: Paperwire,
     sources: list[str] | None = None,
@@ -136,6 +139,11 @@ def sync_all(
             summary.rejected,
         )
         report.summaries.append(summary)
+    if pw.settings.thumbnail_cache and report.changed and not (stop and stop.is_set()):
+        from paperwire.services.thumbnails import cache_thumbnails
+
+        thumbs = cache_thumbnails(pw, SYNC_THUMBNAILS, stop=stop)
+        log.info("sync: %d thumbnails cached, %d failed", thumbs.cached, thumbs.failed)
     if report.errors:
         detail = "; ".join(f"{k}: {v}" for k, v in report.errors.items())
         raise SyncError(f"{len(report.errors)} source(s) failed: {detail}", report)

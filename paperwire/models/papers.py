@@ -99,6 +99,11 @@ class Links(BaseModel):
     github: str | None = None
     project_page: str | None = None
     page: str = Field(description="This paper's page on the paperwire site.")
+    thumbnail: str | None = Field(
+        None,
+        description="This site's copy of the source's thumbnail (a neutral placeholder "
+        "until it is cached); None when the source has none.",
+    )
 
 
 class PaperCard(BaseModel):

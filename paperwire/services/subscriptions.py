@@ -34,6 +34,8 @@ from paperwire.services import papers
 from paperwire.services.clock import data_clock
 from paperwire.services.mail import MailError, build_message, send_message
 from paperwire.services.signing import link_serializer
+from paperwire.store.follows import FollowStore
+from paperwire.store.profiles import ProfileStore
 from paperwire.store.subscriptions import (
     SavedSearchRow,
     SubscriptionRow,
@@ -313,6 +315,22 @@ class Subscriptions:
             cache[key] = cards
         return cards
 
+    def followed_papers(self, email: str, now: dt.datetime) -> list[PaperCard]:
+        """New papers (published within ``digest_search_days`` before ``now``) from what
+        the account with this email follows, when it chose to get them in its digests
+        (``profiles.digest_follows``); newest first."""
+        user_id = ProfileStore(self.pw.db).digest_follows_of(email)
+        if user_id is None:
+            return []
+        follows = FollowStore(self.pw.db)
+        since = now.astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(
+            days=self.settings.digest_search_days
+        )
+        cards, _ = follows.papers(
+            follows.list_for(user_id), self.settings.digest_search_size * 5, since=since
+        )
+        return cards
+
     def compose(
         self,
         frequency: Frequency,
@@ -340,6 +358,8 @@ class Subscriptions:
         candidates: list[list[PaperCard]] = [pool or []] if want_trending else []
         matches = [self.search_matches(x, clock.now, cache) for x in searches]
         candidates += matches
+        followed = self.followed_papers(sub.email, clock.now) if sub is not None else []
+        candidates.append(followed)
         sent: set[str] = set()
         if sub is not None:
             sent = self.store.sent_ids(sub.id, [c.arxiv_id for cs in candidates for c in cs])
@@ -367,6 +387,15 @@ class Subscriptions:
                     papers=take(found, s.digest_search_size),
                 )
             )
+        if followed:
+            sections.append(
+                DigestSection(
+                    kind="following",
+                    title="New from what you follow",
+                    search_url=self.url("/following"),
+                    papers=take(followed, s.digest_search_size),
+                )
+            )
         label = period_label(frequency, when)
         trending_n = sum(len(x.papers) for x in sections if x.kind == "trending")
         alert_n = sum(len(x.papers) for x in sections if x.kind == "search")
@@ -376,6 +405,9 @@ class Subscriptions:
             parts.append(f"{trending_n} {noun} {'paper' if trending_n == 1 else 'papers'}")
         if alert_n:
             parts.append(f"{alert_n} new for your {'search' if len(searches) == 1 else 'searches'}")
+        follow_n = sum(len(x.papers) for x in sections if x.kind == "following")
+        if follow_n:
+            parts.append(f"{follow_n} from what you follow")
         subject = f"{s.site_name} {frequency.value}: " + (" + ".join(parts) or "nothing new")
         return Digest(
             frequency=frequency,

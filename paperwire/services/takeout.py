@@ -118,5 +118,11 @@ def import_takeout(pw: Paperwire, user_id: int, email: str, source: IO[bytes]) -
 
 def delete_account(pw: Paperwire, user_id: int) -> AccountDeleted:
     """Remove or anonymise everything the account owns, then the account (one transaction)."""
+    from paperwire.services.people import people_of
+
+    people = people_of(pw)
+    profile = people.profiles.by_id(user_id)
     TakeoutStore(pw.db).delete_user(user_id)
+    if profile is not None and profile.avatar_key:  # the files, once the rows are gone
+        people.forget_avatar_files(profile)
     return AccountDeleted(user_id=user_id, kinds={k.name: k.deletion for k in KINDS.values()})

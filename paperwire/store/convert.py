@@ -35,6 +35,7 @@ def links_for(paper: Any) -> Links:
         github=link(paper.github_repo),
         project_page=link(paper.project_page),
         page=f"/papers/{aid}",
+        thumbnail=f"/thumbnails/{aid}" if getattr(paper, "thumbnail", None) else None,
     )
 
 
@@ -52,6 +53,7 @@ CARD_COLUMNS = (
     Paper.github_repo,
     Paper.project_page,
     Paper.categories,
+    Paper.thumbnail,
 )
 """What a card needs from the papers table (``card_from``): lists of cards select these
 columns instead of loading whole ``Paper`` objects with their relationships."""

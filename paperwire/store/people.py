@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import ColumnElement, String, cast, func, or_, select
 
 from paperwire.models.papers import PaperCard
 from paperwire.store.convert import card_of
@@ -28,16 +28,31 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _org_match(org: str) -> ColumnElement[bool]:
+    """Papers of an organisation named by its slug or display name, any case."""
+    key = org.strip().lower()
+    return or_(func.lower(Paper.organization_id) == key, func.lower(Paper.organization) == key)
+
+
 class PeopleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def org_name(self, org: str) -> str | None:
+        """The display name of an organisation (slug or name, any case) with a visible
+        paper; None when it has none (the slug when no paper names it otherwise)."""
+        cond = _org_match(org)
+        with self.db.session() as s:
+            row = s.execute(
+                select(Paper.organization).where(cond, Paper.hidden.is_(False)).limit(1)
+            ).first()
+            return None if row is None else (row[0] or org)
 
     def by_org(
         self, org: str, limit: int, offset: int = 0
     ) -> tuple[str | None, int, list[PaperCard]]:
         """``(display name, total, page of cards)``; the name is None when nothing matches."""
-        key = org.strip().lower()
-        cond = or_(func.lower(Paper.organization_id) == key, func.lower(Paper.organization) == key)
+        cond = _org_match(org)
         with self.db.session() as s:
             where = (cond, Paper.hidden.is_(False))
             total = s.scalar(select(func.count(Paper.id)).where(*where)) or 0

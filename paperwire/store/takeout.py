@@ -46,6 +46,7 @@ from paperwire.store.schema.discussions import (
     NotificationSetting,
 )
 from paperwire.store.schema.papers import Featured, Paper
+from paperwire.store.schema.people import AuthorClaim, Follow, Profile
 from paperwire.store.schema.subscriptions import (
     DigestOutbox,
     SavedSearch,
@@ -650,6 +651,105 @@ def _delete_notifications(s: Session, user_id: int) -> None:
     s.execute(update(Notification).where(Notification.actor_id == user_id).values(actor_id=None))
 
 
+# -- people: the profile page, follows, authorship claims ------------------------------------
+
+
+def _export_profile_page(s: Session, user_id: int) -> list[Record]:
+    p = s.get(Profile, user_id)
+    if p is None:
+        return []
+    return [
+        {
+            "bio": p.bio,
+            "links": list(p.links or []),
+            "show_upvotes": p.show_upvotes,
+            "digest_follows": p.digest_follows,
+            "has_avatar": p.avatar_key is not None,
+        }
+    ]
+
+
+def _import_profile_page(ctx: ImportContext, rows: list[Record]) -> int:
+    """Bio, links and choices (the avatar image does not travel: upload it again)."""
+    for r in rows[:1]:
+        row = ctx.session.get(Profile, ctx.user_id)
+        if row is None:
+            row = Profile(user_id=ctx.user_id, avatar_version=0, updated_at=utcnow())
+            ctx.session.add(row)
+        row.bio = str(r.get("bio") or "")[:2000]
+        row.links = [str(x)[:500] for x in (r.get("links") or []) if isinstance(x, str)][:10]
+        row.show_upvotes = bool(r.get("show_upvotes"))
+        row.digest_follows = bool(r.get("digest_follows"))
+        return 1
+    return 0
+
+
+def _delete_profile_page(s: Session, user_id: int) -> None:
+    """The row goes here; ``services.takeout.delete_account`` removes the avatar files."""
+    s.execute(delete(Profile).where(Profile.user_id == user_id))
+
+
+def _export_follows(s: Session, user_id: int) -> list[Record]:
+    rows = s.scalars(select(Follow).where(Follow.user_id == user_id).order_by(Follow.id))
+    return [
+        {"kind": f.kind, "target": f.target, "label": f.label, "created_at": _iso(f.created_at)}
+        for f in rows
+    ]
+
+
+def _import_follows(ctx: ImportContext, rows: list[Record]) -> int:
+    have = {
+        (k, t)
+        for k, t in ctx.session.execute(
+            select(Follow.kind, Follow.target).where(Follow.user_id == ctx.user_id)
+        )
+    }
+    added = 0
+    for r in rows:
+        kind, target = str(r.get("kind") or ""), str(r.get("target") or "")
+        if kind not in {"author", "org", "category", "user"} or not target or len(target) > 300:
+            ctx.unmatched.append(f"follows: {kind or '?'} {target[:80]!r} is not a follow")
+            continue
+        if (kind, target) in have:
+            continue
+        have.add((kind, target))
+        ctx.session.add(
+            Follow(
+                user_id=ctx.user_id,
+                kind=kind,
+                target=target,
+                label=str(r.get("label") or target)[:300],
+                created_at=_when(r.get("created_at")),
+            )
+        )
+        added += 1
+    return added
+
+
+def _delete_follows(s: Session, user_id: int) -> None:
+    s.execute(delete(Follow).where(Follow.user_id == user_id))
+
+
+def _export_claims(s: Session, user_id: int) -> list[Record]:
+    rows = s.execute(
+        select(AuthorClaim, Paper.arxiv_id)
+        .join(Paper, Paper.id == AuthorClaim.paper_id)
+        .where(AuthorClaim.user_id == user_id)
+        .order_by(AuthorClaim.id)
+    ).all()
+    return [
+        {"arxiv_id": aid, "author": c.author, "status": c.status, "created_at": _iso(c.created_at)}
+        for c, aid in rows
+    ]
+
+
+def _delete_claims(s: Session, user_id: int) -> None:
+    """Their claims go (the author pages stop linking them); decisions they took as an
+    admin stay, without naming them."""
+    s.execute(delete(AuthorClaim).where(AuthorClaim.user_id == user_id))
+    s.execute(update(AuthorClaim).where(AuthorClaim.decided_by == user_id).values(decided_by=None))
+
+
 # -- registrations, in deletion order reversed (profile is deleted last) ---------------------
 
 register(
@@ -773,5 +873,37 @@ register(
         "removed",
         _delete_notifications,
         export=_export_notifications,
+    )
+)
+register(
+    Kind(
+        "profile_page",
+        ("profiles",),
+        "Your profile page: bio, links, choices, whether you uploaded an avatar.",
+        "removed",
+        _delete_profile_page,
+        export=_export_profile_page,
+        import_=_import_profile_page,
+    )
+)
+register(
+    Kind(
+        "follows",
+        ("follows",),
+        "The authors, organisations, categories and people you follow.",
+        "removed",
+        _delete_follows,
+        export=_export_follows,
+        import_=_import_follows,
+    )
+)
+register(
+    Kind(
+        "author_claims",
+        ("author_claims",),
+        "Authorship you claimed on papers, and how it was decided.",
+        "removed",
+        _delete_claims,
+        export=_export_claims,
     )
 )

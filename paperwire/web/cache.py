@@ -31,10 +31,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import format_datetime
+from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.core import Paperwire
+from paperwire.web.routes.media import BANNER_COOKIE
 
 __all__ = ["PageCache", "cacheable_path"]
 
@@ -69,6 +71,20 @@ def _header(scope: Scope, name: bytes) -> bytes:
 
 def _signed_in(scope: Scope) -> bool:
     return SESSION_COOKIE in _header(scope, b"cookie")
+
+
+# Cookies that change what a signed-out page shows (the dismissed email banner): each of
+# their values is a page of its own in the cache.
+VARIANT_COOKIES = (BANNER_COOKIE,)
+
+
+def _variant(scope: Scope) -> str:
+    jar = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie").decode("latin-1"))
+    except CookieError:
+        return ""
+    return "&".join(f"{n}={jar[n].value}" for n in VARIANT_COOKIES if n in jar)
 
 
 def _etag_matches(scope: Scope, etag: bytes) -> bool:
@@ -109,7 +125,8 @@ class PageCache:
         version, changed_at = self.pw.db.data_version()
         day = dt.datetime.now(dt.UTC).date().isoformat()
         query = scope.get("query_string", b"").decode("latin-1")
-        key = (scope["path"] + ("?" + query if query else ""), version, day)
+        url = scope["path"] + ("?" + query if query else "")
+        key = (url + "|" + _variant(scope), version, day)
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry.born > self.seconds:
             self._drop(key)

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from paperwire.models.people import FollowKind, FollowState
+from paperwire.services.people import avatar_url, page_path, people_of
 from paperwire.store.ratelimits import RateLimitStore
-from paperwire.web.auth import CommunityMiddleware, viewer
+from paperwire.web.auth import CommunityMiddleware, Viewer, viewer
 from paperwire.web.mailer import AccountMailer
 from paperwire.web.routes import (
     account,
     admin,
     auth,
+    claims,
     collections,
     data,
+    follows,
+    media,
     notifications,
     people,
+    profiles,
     submit,
     trending,
     votes,
@@ -29,28 +35,43 @@ from paperwire.web.routes.notifications import unread_notifications
 from paperwire.web.routes.people import author_url, org_url
 from paperwire.web.templating import templates
 
+
+def user_url(name: str) -> str:
+    """Template global: a user's profile page."""
+    return page_path(FollowKind.user, name)
+
+
+def user_avatar(name: str, size: int = 64) -> str:
+    """Template global: a user's avatar (unversioned: cached for minutes)."""
+    return avatar_url(name, None, size)
+
+
+def follow_state(kind: str, target: str) -> FollowState:
+    """Template global: whether the viewer follows something, and how many do."""
+    v = viewer()
+    me = v.account if isinstance(v, Viewer) else None
+    pw = v.community.pw if isinstance(v, Viewer) else None
+    if pw is None:
+        return FollowState(kind=FollowKind(kind), target=target, following=False, followers=0)
+    return people_of(pw).state(me, FollowKind(kind), target)
+
+
 templates.env.globals.update(
+    follow_state=follow_state,
     viewer=viewer,
     org_url=org_url,
     author_url=author_url,
+    user_url=user_url,
+    user_avatar=user_avatar,
+    banner_dismissed=media.banner_dismissed,
     discussion=thread_for,
     unread_notifications=unread_notifications,
 )
 
 
 def install(app: FastAPI) -> None:
-    for module in (
-        auth,
-        account,
-        votes,
-        submit,
-        collections,
-        trending,
-        people,
-        admin,
-        notifications,
-        data,
-    ):
+    modules = (auth, account, votes, submit, collections, trending, people, admin)
+    for module in (*modules, notifications, data, follows, profiles, claims, media):
         app.include_router(module.router)
     app.state.rate_limiter = RateLimitStore(app.state.pw.db)
     app.state.account_mailer = AccountMailer(app.state.pw)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -214,15 +214,9 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-class ArxivServer:
-    """Serves the recorded arXiv API responses: ``id_list`` decides which file answers."""
-
-    ROUTES: ClassVar[dict[str, tuple[str, int]]] = {
-        "2506.00637": ("api_id_list.xml", 200),  # real metadata (+ two other entries)
-        "2506.00483": ("api_id_list.xml", 200),
-        "2506.99999": ("api_empty.xml", 200),  # no such paper: an empty feed
-        "2406.07500": ("api_error.xml", 400),  # arXiv's error feed (incorrect id format)
-    }
+class LoopbackServer:
+    """A real HTTP server on a free loopback port, in a thread: ``answer(path)`` says what
+    each GET gets (status, content type, body); ``requests`` lists the paths asked."""
 
     def __init__(self) -> None:
         self.requests: list[str] = []
@@ -231,11 +225,9 @@ class ArxivServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 sink.requests.append(self.path)
-                ids = parse_qs(urlsplit(self.path).query).get("id_list", [""])[0].split(",")
-                name, status = sink.ROUTES.get(ids[0], ("api_empty.xml", 200))
-                body = (FIXTURES / name).read_bytes()
+                status, kind, body = sink.answer(self.path)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/atom+xml; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -246,17 +238,46 @@ class ArxivServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/api/query"
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        raise NotImplementedError
 
-    def __enter__(self) -> ArxivServer:
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def start(self) -> None:
         self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> Self:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.close()
+
+
+class ArxivServer(LoopbackServer):
+    """Serves the recorded arXiv API responses: ``id_list`` decides which file answers."""
+
+    ROUTES: ClassVar[dict[str, tuple[str, int]]] = {
+        "2506.00637": ("api_id_list.xml", 200),  # real metadata (+ two other entries)
+        "2506.00483": ("api_id_list.xml", 200),
+        "2506.99999": ("api_empty.xml", 200),  # no such paper: an empty feed
+        "2406.07500": ("api_error.xml", 400),  # arXiv's error feed (incorrect id format)
+    }
+
+    def answer(self, path: str) -> tuple[int, str, bytes]:
+        ids = parse_qs(urlsplit(path).query).get("id_list", [""])[0].split(",")
+        name, status = self.ROUTES.get(ids[0], ("api_empty.xml", 200))
+        return status, "application/atom+xml; charset=utf-8", (FIXTURES / name).read_bytes()
+
+    @property
+    def url(self) -> str:
+        return self.root + "/api/query"
 
 
 @pytest.fixture

@@ -25,7 +25,8 @@ def test_anonymous_upvote_button_leads_to_login(env: Env) -> None:
     [link] = box.xpath(".//a[contains(@class,'upvote-button')]")  # type: ignore[attr-defined]
     assert link.get("href") == "/login?next=/"
     assert not box.xpath(".//form")  # type: ignore[attr-defined]
-    r = c.post("/api/papers/2511.00001/vote")
+    # a fresh client (the feed's banner form gave `c` an anonymous CSRF cookie)
+    r = env.client().post("/api/papers/2511.00001/vote")
     assert r.status_code == 401  # no cookie: nothing to forge, but nobody to vote as
 
 

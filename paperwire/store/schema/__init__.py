@@ -1,5 +1,5 @@
 """The tables, one module per area: ``papers``, ``community``, ``subscriptions``,
-``ratelimits``, ``discussions``, ``versions``.
+``ratelimits``, ``discussions``, ``people``, ``versions``.
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's
 ``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
@@ -10,10 +10,20 @@ from paperwire.store.schema import (
     community,
     discussions,
     papers,
+    people,
     ratelimits,
     subscriptions,
     versions,
 )
 from paperwire.store.schema.base import Base
 
-__all__ = ["Base", "community", "discussions", "papers", "ratelimits", "subscriptions", "versions"]
+__all__ = [
+    "Base",
+    "community",
+    "discussions",
+    "papers",
+    "people",
+    "ratelimits",
+    "subscriptions",
+    "versions",
+]

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import AuditEntryPublic, ModerationResult, UserAccount
 from paperwire.services.discussions import discussions_of
+from paperwire.services.people import people_of
 from paperwire.web.auth import CSRF, Comm, RequireAdmin
 from paperwire.web.dependencies import RowId, arxiv_id_or_error
 from paperwire.web.templating import render
@@ -40,6 +41,7 @@ def admin_page(request: Request, comm: Comm, admin: RequireAdmin, done: str = ""
             "comments_hidden": {a.id for a in accounts if a.comments_hidden},
             "audit": comm.audit.recent(50),
             "reports": discussions_of(comm.pw).reports(),
+            "claims": people_of(comm.pw).pending_claims(),
             "done": done[:200],
             "nav": "admin",
             "page_title": "Admin",

@@ -12,7 +12,7 @@ import hashlib
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 
 import paperwire
@@ -23,6 +23,7 @@ from paperwire.models.papers import PaperCard
 from paperwire.models.search import SortOrder
 from paperwire.services import papers
 from paperwire.services.clock import data_clock
+from paperwire.services.people import people_of
 from paperwire.web.dependencies import PW, RowId, Search
 from paperwire.web.formatting import quoted
 
@@ -197,4 +198,23 @@ def comments_feed(request: Request, pw: PW, arxiv_id: str, fmt: FmtParam) -> Res
     ]
     if not feed.entries:
         feed.updated = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/following.{fmt}", summary="New papers from what you follow (private link)")
+def following_feed(
+    request: Request,
+    pw: PW,
+    fmt: FmtParam,
+    token: Annotated[str, Query(max_length=200, description="From the /following page.")],
+) -> Response:
+    """The first page of ``/following`` as a feed; the signed ``token`` (shown on that
+    page) stands for the account, so a feed reader needs no login."""
+    fmt = _format(fmt)
+    people = people_of(pw)
+    user_id = people.feed_user(token)
+    if user_id is None:
+        raise HTTPException(status_code=404, detail="No such feed (the link is not valid).")
+    cards = people.following(user_id, 1, SEARCH_LIMIT).papers
+    feed = _feed(pw, request, "following", "New papers from what you follow.", "/following", cards)
     return _respond(request, feed, fmt)

@@ -4,14 +4,15 @@ twins; every visible paper, most upvoted first, a page at a time."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field
 
 from paperwire.models.common import ErrorPublic
 from paperwire.models.community import PeopleKind, PeoplePage
-from paperwire.web.auth import Comm
+from paperwire.models.people import FollowKind
+from paperwire.services.people import page_path, people_of
+from paperwire.web.auth import Comm, viewer_of
 from paperwire.web.dependencies import BLANK_IS_NONE
 from paperwire.web.twin import Api, Call, Errors, Page, Register, twin
 
@@ -24,7 +25,7 @@ PageParam = Annotated[PageNumber | None, BLANK_IS_NONE, Query(description="Page 
 
 
 def org_path(key: str) -> str:
-    return "/orgs/" + quote(key, safe="")
+    return page_path(FollowKind.org, key)
 
 
 def org_url(card: object) -> str:
@@ -35,7 +36,7 @@ def org_url(card: object) -> str:
 
 def author_url(name: str) -> str:
     """Template global: an author's page."""
-    return "/authors/" + quote(" ".join(name.split()), safe="")
+    return page_path(FollowKind.author, name)
 
 
 def build_people(comm: Comm, kind: PeopleKind, key: str, page: int | None) -> PeoplePage:
@@ -65,6 +66,21 @@ def _context(call: Call, page: PeoplePage) -> dict[str, Any]:
         "prev_url": (f"{base}?page={n - 1}" if n > 2 else base) if n > 1 else None,
         "next_url": f"{base}?page={n + 1}" if n < pages else None,
         "page_title": page.name,
+        **_people_extra(call, page),
+    }
+
+
+def _people_extra(call: Call, page: PeoplePage) -> dict[str, Any]:
+    """The follow button's state; an author's confirmed claimants (their profiles)."""
+    people = people_of(call.request.app.state.pw)
+    account = viewer_of(call.request).account
+    kind = FollowKind.org if page.kind == PeopleKind.org else FollowKind.author
+    target = page.key if kind == FollowKind.org else page.name
+    return {
+        "follow_kind": kind.value,
+        "follow_target": target,
+        "follow": people.state(account, kind, target),
+        "claimants": people.claims.claimants(page.name) if kind == FollowKind.author else [],
     }
 
 

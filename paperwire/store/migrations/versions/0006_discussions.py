@@ -113,12 +113,20 @@ def downgrade() -> None:
     op.drop_table("comments")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("comments_hidden_at")
+    bind = op.get_bind()
+    # SQLite's batch mode rebuilds the table without its expression indexes (it cannot
+    # reflect them: 0004_search_sort's, and any later revision's): keep their SQL and put
+    # them back afterwards.
+    kept: list[str] = []
+    if bind.dialect.name == "sqlite":
+        kept = [
+            str(sql)
+            for (sql,) in bind.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'papers'"
+                " AND sql IS NOT NULL AND sql LIKE '%(%(%'"
+            )
+        ]
     with op.batch_alter_table("papers", schema=None) as batch_op:
         batch_op.drop_column("local_comments")
-    if op.get_bind().dialect.name == "sqlite":
-        # SQLite's batch mode rebuilt the table without the expression index (it cannot
-        # reflect it): put back 0004_search_sort's index.
-        op.execute(
-            "CREATE INDEX IF NOT EXISTS ix_papers_upvotes_sort ON papers "
-            "((source_upvotes + local_upvotes), published_at, arxiv_id)"
-        )
+    for sql in kept:
+        op.execute(sql.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
