@@ -73,7 +73,7 @@ class NotInterestedResult(BaseModel):
 
 
 class CollectionPicks(BaseModel):
-    """"More like this collection": recommendations from a collection's papers."""
+    """ "More like this collection": recommendations from a collection's papers."""
 
     collection_id: int
     name: str

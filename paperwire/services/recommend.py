@@ -181,7 +181,7 @@ def recommend_for_user(pw: Paperwire, user_id: int, limit: int = 20) -> Picks:
 def recommend_for_collection(
     pw: Paperwire, collection_id: int, limit: int = 20, exclude: Sequence[str] = ()
 ) -> Picks:
-    """"More like this collection": picks from the collection's papers alone (the caller
+    """ "More like this collection": picks from the collection's papers alone (the caller
     decides who may see the collection)."""
     seeds = rec_store(pw).collection_papers(collection_id)
     if not seeds:
@@ -193,4 +193,3 @@ def recommend_for_collection(
 def liked_count(pw: Paperwire, user_id: int) -> int:
     settings = rec_store(pw).settings(user_id)
     return len(rec_store(pw).liked(user_id, since=settings.reset_at))
-

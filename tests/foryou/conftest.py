@@ -67,5 +67,3 @@ def make_topic_env(make_app: AppFactory, corpus: TopicCorpus, **overrides: Any) 
 @pytest.fixture
 def topic_env(make_app: AppFactory, topic_corpus: TopicCorpus) -> Env:
     return make_topic_env(make_app, topic_corpus)
-
-

@@ -192,9 +192,7 @@ def update_settings(pw: PW, account: RequireAccount, data: ForYouSettingsUpdate)
 
 def feed_token(pw: Paperwire, collection_id: int, owner_id: int) -> str:
     """The private token of a collection's picks feed (signed: collection + owner)."""
-    return str(
-        link_serializer(pw.settings.secret_key, FEED_SALT).dumps([collection_id, owner_id])
-    )
+    return str(link_serializer(pw.settings.secret_key, FEED_SALT).dumps([collection_id, owner_id]))
 
 
 def _picks(pw: Paperwire, comm: Any, request: Request, collection_id: int, limit: int) -> Any:
