@@ -50,11 +50,13 @@ from paperwire.bench.embed import shared_data_dir
 from paperwire.bench.relevance import default_cache_dir
 from paperwire.search.recommend import (
     DEFAULT_WEIGHTS,
+    AuthorTable,
     Profile,
     Vector,
     Weights,
     author_key,
     centroid,
+    day_numbers,
     score,
 )
 
@@ -203,8 +205,11 @@ class EmbeddingRanker:
     def __init__(self, corpus: Corpus, weights: Weights | None) -> None:
         assert corpus.vectors is not None
         self.corpus = corpus
-        self.vectors = corpus.vectors
+        norms = np.linalg.norm(corpus.vectors, axis=1, keepdims=True)
+        self.vectors = (corpus.vectors / np.maximum(norms, 1e-12)).astype(np.float32)
         self.weights = weights
+        self.authors = AuthorTable.of(corpus.authors)
+        self.days = day_numbers(corpus.days)
 
     def rank(self, reader: Reader, k: int) -> Ranking:
         saved = list(reader.saved)
@@ -219,13 +224,14 @@ class EmbeddingRanker:
             authors=[self.corpus.authors[i] for i in saved],
             reference_day=self.corpus.days[saved[-1]],
         )
+        start = reader.first_candidate
         scored = score(
             profile,
+            len(cand),
+            self.authors.since(start),
             cand,
-            self.corpus.authors[reader.first_candidate :],
-            self.corpus.days[reader.first_candidate :],
-            None,
-            self.weights,
+            self.days[start:],
+            w=self.weights,
         )
         return _top(scored.scores, reader.first_candidate, k)
 

@@ -26,13 +26,14 @@ import datetime as dt
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 Vector = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -83,6 +84,52 @@ class Profile:
         return shares
 
 
+@dataclass(frozen=True)
+class AuthorTable:
+    """Candidates' authors as parallel arrays (candidate row, author id), so scoring
+    tens of thousands of candidates is array arithmetic, not a Python loop per name."""
+
+    rows: Ints
+    ids: Ints
+    names: list[str]
+    index: dict[str, int]  # author key → id
+
+    @classmethod
+    def of(cls, authors: Sequence[Sequence[str]]) -> AuthorTable:
+        rows: list[int] = []
+        ids: list[int] = []
+        names: list[str] = []
+        index: dict[str, int] = {}
+        for row, people in enumerate(authors):
+            for name in people:
+                key = author_key(name)
+                if key not in index:
+                    index[key] = len(names)
+                    names.append(name)
+                rows.append(row)
+                ids.append(index[key])
+        return cls(np.array(rows, dtype=np.int64), np.array(ids, dtype=np.int64), names, index)
+
+    def since(self, start: int) -> AuthorTable:
+        """The table of candidate rows ``start…``, renumbered from 0."""
+        keep = self.rows >= start
+        return AuthorTable(self.rows[keep] - start, self.ids[keep], self.names, self.index)
+
+    def weights(self, by_key: dict[str, float]) -> Floats:
+        """Author id → weight, from weights by author key (unknown authors: 0)."""
+        out = np.zeros(len(self.names), dtype=np.float64)
+        for key, value in by_key.items():
+            found = self.index.get(key)
+            if found is not None:
+                out[found] = value
+        return out
+
+    def named(self, row: int, weight: Floats) -> list[str]:
+        """Authors of candidate ``row`` whose ``weight`` is positive, in byline order."""
+        ids = self.ids[self.rows == row]
+        return [self.names[i] for i in ids if weight[i] > 0]
+
+
 @dataclass
 class Scored:
     """Candidates' scores and what produced them, row for row with the candidates."""
@@ -91,8 +138,9 @@ class Scored:
     nearest: npt.NDArray[np.intp]  # the liked paper each candidate is closest to (-1: none)
     nearest_cosine: Floats
     author_share: Floats
-    shared_authors: list[list[str]] = field(default_factory=list)
-    followed_authors: list[list[str]] = field(default_factory=list)
+    authors: AuthorTable
+    share_by_author: Floats
+    followed_by_author: Floats
 
 
 def _unit(matrix: npt.NDArray[np.floating]) -> Vector:
@@ -109,47 +157,42 @@ def centroid(vectors: Vector, weights: Floats) -> Vector:
 
 def score(
     profile: Profile,
-    vectors: Vector | None,
-    authors: Sequence[Sequence[str]],
-    published: Sequence[dt.date | None] | None = None,
-    upvotes: Sequence[int] | None = None,
+    n: int,
+    authors: AuthorTable,
+    vectors: Vector | None = None,
+    days: Floats | None = None,
+    upvotes: Floats | None = None,
     w: Weights = DEFAULT_WEIGHTS,
 ) -> Scored:
-    """Score ``len(authors)`` candidates (``vectors`` row for row, None when nothing is
-    embedded: then only authors, recency and community count)."""
-    n = len(authors)
+    """Score ``n`` candidates: their ``authors``, ``vectors`` (n × d unit rows; None
+    when nothing is embedded: then authors, recency and community count alone),
+    ``days`` (proleptic ordinals, NaN when unknown) and ``upvotes``."""
     total = np.zeros(n, dtype=np.float64)
     nearest = np.full(n, -1, dtype=np.intp)
     nearest_cos = np.zeros(n, dtype=np.float64)
     if vectors is not None and len(profile.vectors) and n:
-        cand = _unit(vectors)
-        sims = cand @ _unit(profile.vectors).T  # n × liked
+        liked = _unit(profile.vectors)
+        sims = vectors @ liked.T  # n × liked
         nearest = np.argmax(sims, axis=1).astype(np.intp)
         nearest_cos = sims[np.arange(n), nearest].astype(np.float64)
-        to_centre = (cand @ centroid(_unit(profile.vectors), profile.weights)).astype(np.float64)
+        to_centre = (vectors @ centroid(liked, profile.weights)).astype(np.float64)
         total += w.semantic * (w.nearest_share * nearest_cos + (1 - w.nearest_share) * to_centre)
         if profile.negatives is not None and len(profile.negatives):
-            against = (cand @ _unit(profile.negatives).T).max(axis=1).astype(np.float64)
+            against = (vectors @ _unit(profile.negatives).T).max(axis=1).astype(np.float64)
             total -= w.negative * np.clip(against, 0.0, None)
-    shares = profile.author_shares
-    share = np.zeros(n, dtype=np.float64)
-    shared: list[list[str]] = []
-    followed: list[list[str]] = []
-    for i, names in enumerate(authors):
-        keys = [(name, author_key(name)) for name in names]
-        hits = [name for name, key in keys if key in shares]
-        share[i] = min(1.0, sum(shares[author_key(name)] for name in hits))
-        shared.append(hits)
-        followed.append([name for name, key in keys if key in profile.followed])
-    total += w.authors * share
-    total += w.followed * np.array([1.0 if f else 0.0 for f in followed])
-    if published is not None and profile.reference_day is not None:
-        ref = profile.reference_day
-        days = np.array([abs((ref - d).days) if d else 10_000 for d in published], dtype=float)
-        total += w.recency * np.exp(-days * math.log(2) / w.half_life_days)
+    share_by = authors.weights(profile.author_shares)
+    followed_by = authors.weights(dict.fromkeys(profile.followed, 1.0))
+    share = np.minimum(
+        np.bincount(authors.rows, weights=share_by[authors.ids], minlength=n)[:n], 1.0
+    )
+    followed = np.bincount(authors.rows, weights=followed_by[authors.ids], minlength=n)[:n]
+    total += w.authors * share + w.followed * (followed > 0)
+    if days is not None and profile.reference_day is not None:
+        gap = np.abs(days - profile.reference_day.toordinal())
+        total += w.recency * np.nan_to_num(np.exp(-gap * math.log(2) / w.half_life_days))
     if upvotes is not None:
         total += w.community * np.log1p(np.asarray(upvotes, dtype=np.float64)) / math.log(101)
-    return Scored(total, nearest, nearest_cos, share, shared, followed)
+    return Scored(total, nearest, nearest_cos, share, authors, share_by, followed_by)
 
 
 def explain(
@@ -159,13 +202,18 @@ def explain(
     ``author_followed``, ``author`` or ``similar``. ``liked_why[i]`` says how the reader
     liked paper ``i`` ("upvoted", "saved in Reading list")."""
     reasons: list[tuple[str, str]] = []
-    if scored.followed_authors and scored.followed_authors[row]:
-        names = ", ".join(scored.followed_authors[row][:2])
-        reasons.append(("author_followed", f"From an author you follow: {names}"))
-    if scored.shared_authors and scored.shared_authors[row]:
-        names = ", ".join(scored.shared_authors[row][:2])
-        reasons.append(("author", f"By {names}, who wrote papers you liked"))
+    followed = scored.authors.named(row, scored.followed_by_author)
+    if followed:
+        reasons.append(("author_followed", f"From an author you follow: {', '.join(followed[:2])}"))
+    shared = scored.authors.named(row, scored.share_by_author)
+    if shared:
+        reasons.append(("author", f"By {', '.join(shared[:2])}, who wrote papers you liked"))
     best = int(scored.nearest[row])
     if best >= 0 and liked_titles:
         reasons.append(("similar", f"Like “{liked_titles[best]}”, which you {liked_why[best]}"))
     return reasons
+
+
+def day_numbers(days: Sequence[dt.date | None]) -> Floats:
+    """Dates as proleptic ordinals (NaN for unknown), what ``score`` takes."""
+    return np.array([d.toordinal() if d else np.nan for d in days], dtype=np.float64)

@@ -30,7 +30,14 @@ from paperwire.index.base import KeywordQuery
 from paperwire.models.papers import PaperCard
 from paperwire.models.recommend import Reason, ReasonKind, Recommendation
 from paperwire.models.search import SearchFilters, SortOrder
-from paperwire.search.recommend import Profile, author_key, explain, score
+from paperwire.search.recommend import (
+    AuthorTable,
+    Profile,
+    author_key,
+    day_numbers,
+    explain,
+    score,
+)
 from paperwire.services.clock import data_clock
 from paperwire.store.recommend import Liked, RecStore
 
@@ -112,23 +119,27 @@ def _score(
     liked_rows = [s for s in seeds if s.arxiv_id in vectors]
     usable = bool(liked_rows) and all(a in cand_vectors for a in pool)
     neg = [vectors[n] for n in negatives if n in vectors]
-    today = data_clock(pw).now.date()
+    liked_vectors = [vectors[s.arxiv_id] for s in liked_rows]
     profile = Profile(
-        vectors=np.stack([vectors[s.arxiv_id] for s in liked_rows]).astype(np.float32)
-        if liked_rows
-        else np.zeros((0, 1), dtype=np.float32),
+        vectors=np.stack(liked_vectors).astype(np.float32) if usable else np.zeros((0, 1)),
         weights=np.ones(len(liked_rows) if usable else len(seeds)),
         authors=[s.authors for s in (liked_rows if usable else seeds)],
         followed=followed,
         negatives=np.stack(neg).astype(np.float32) if neg and usable else None,
-        reference_day=today,
+        reference_day=data_clock(pw).now.date(),
     )
+    matrix = None
+    if usable:
+        matrix = np.stack([cand_vectors[a] for a in pool]).astype(np.float32)
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    published = [cards[a].published_at for a in pool]
     scored = score(
         profile,
-        np.stack([cand_vectors[a] for a in pool]).astype(np.float32) if usable else None,
-        authors,
-        [cards[a].published_at.date() if cards[a].published_at else None for a in pool],
-        [cards[a].upvotes for a in pool],
+        len(pool),
+        AuthorTable.of(authors),
+        matrix,
+        day_numbers([p.date() if p else None for p in published]),
+        np.array([cards[a].upvotes for a in pool], dtype=np.float64),
     )
     order = np.argsort(-scored.scores, kind="stable")[:limit]
     liked = liked_rows if usable else []
