@@ -152,6 +152,8 @@ def layout(
             local = local @ vt[:2].T
         else:
             local = local[:, :2]
+        if local.shape[1] < 2:  # fewer dimensions than two (a cluster of one or two)
+            local = np.hstack([local, np.zeros((len(local), 2 - local.shape[1]))])
         scale = np.percentile(np.hypot(local[:, 0], local[:, 1]), 95) or 1.0
         local = local / scale
         r = np.hypot(local[:, 0], local[:, 1])

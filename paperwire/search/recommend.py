@@ -49,7 +49,7 @@ class Weights:
 
     semantic: float = 1.0
     nearest_share: float = 0.5  # of the semantic signal; the rest is the centroid
-    authors: float = 0.35
+    authors: float = 1.0
     followed: float = 0.25
     recency: float = 0.05
     half_life_days: float = 120.0

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from paperwire.store.db import Database
 from paperwire.store.schema.community import Collection, CollectionItem, Vote
-from paperwire.store.schema.papers import Paper
+from paperwire.store.schema.papers import Embedding, Paper
 from paperwire.store.schema.recommend import MapBuild, NotInterested, RecSettings
 from paperwire.store.users import utcnow
 from paperwire.store.votes import PaperNotFound
@@ -218,7 +218,54 @@ class RecStore:
                 )
             )
 
-    # -- map builds -----------------------------------------------------------------------
+    # -- map builds ---------------------------------------------------------------------
+
+    def map_rows(
+        self, model: str
+    ) -> tuple[list[str], list[str], list[dt.datetime | None], list[str], list[bytes]]:
+        """Every visible paper with a current vector of ``model``: ids, titles, publication
+        times, primary categories and the raw float32 vectors (what the map lays out)."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(
+                    Paper.arxiv_id,
+                    Paper.title,
+                    Paper.published_at,
+                    Paper.primary_category,
+                    Embedding.vector,
+                )
+                .join(Embedding, Embedding.paper_id == Paper.id)
+                .where(
+                    Paper.hidden.is_(False),
+                    Embedding.model == model,
+                    Embedding.text_hash == Paper.text_hash,
+                )
+                .order_by(Paper.id)
+            ).all()
+        return (
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [r[3] or "" for r in rows],
+            [r[4] for r in rows],
+        )
+
+    def map_ids(self, model: str) -> list[str]:
+        """The ids ``map_rows`` would return, without reading any vector."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .join(Embedding, Embedding.paper_id == Paper.id)
+                    .where(
+                        Paper.hidden.is_(False),
+                        Embedding.model == model,
+                        Embedding.text_hash == Paper.text_hash,
+                    )
+                )
+            )
+
+    # -- map build records --------------------------------------------------------------
 
     def record_map(self, record: MapRecord) -> None:
         with self.db.session() as s:
