@@ -347,7 +347,8 @@ def _title_vectors(corpus: Corpus, cache: Path, say: Say) -> Vector:
                 row = {pid: i for i, pid in enumerate(ids)}
                 vectors = np.load(vec_path)
                 say(f"title vectors from {vec_path}")
-                return vectors[[row[pid] for pid in corpus.ids]].astype(np.float32)
+                out: Vector = vectors[[row[pid] for pid in corpus.ids]].astype(np.float32)
+                return out
     say(f"embedding {len(corpus)} titles (cached in {cache})")
     model = load_embedder(Settings())
     vectors = model.encode_documents(corpus.titles, batch_size=64)
@@ -387,7 +388,9 @@ def run_recommend(
             ranker = EmbeddingRanker(corpus, None)
         else:
             ranker = EmbeddingRanker(corpus, weights if name == "default" else no_authors)
-        ndcg, recall, shown = [], [], set()
+        ndcg: list[float] = []
+        recall: list[float] = []
+        shown: set[int] = set()
         for reader in chosen:
             ranking = ranker.rank(reader, 50)
             ndcg.append(ndcg_at(list(ranking), reader.targets))

@@ -146,13 +146,15 @@ class Scored:
 def _unit(matrix: npt.NDArray[np.floating]) -> Vector:
     m = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return (m / np.maximum(norms, 1e-12)).astype(np.float32)
+    out: Vector = (m / np.maximum(norms, 1e-12)).astype(np.float32)
+    return out
 
 
 def centroid(vectors: Vector, weights: Floats) -> Vector:
     """The weighted mean direction of ``vectors`` (a unit vector)."""
     mean = (vectors * weights[:, None].astype(np.float32)).sum(axis=0, keepdims=True)
-    return _unit(mean)[0]
+    out: Vector = _unit(mean)[0]
+    return out
 
 
 def score(

@@ -121,7 +121,9 @@ def _score(
     neg = [vectors[n] for n in negatives if n in vectors]
     liked_vectors = [vectors[s.arxiv_id] for s in liked_rows]
     profile = Profile(
-        vectors=np.stack(liked_vectors).astype(np.float32) if usable else np.zeros((0, 1)),
+        vectors=np.stack(liked_vectors).astype(np.float32)
+        if usable
+        else np.zeros((0, 1), dtype=np.float32),
         weights=np.ones(len(liked_rows) if usable else len(seeds)),
         authors=[s.authors for s in (liked_rows if usable else seeds)],
         followed=followed,

@@ -195,7 +195,9 @@ def feed_token(pw: Paperwire, collection_id: int, owner_id: int) -> str:
     return str(link_serializer(pw.settings.secret_key, FEED_SALT).dumps([collection_id, owner_id]))
 
 
-def _picks(pw: Paperwire, comm: Any, request: Request, collection_id: int, limit: int) -> Any:
+def _picks(
+    pw: Paperwire, comm: Any, request: Request, collection_id: int, limit: int
+) -> CollectionPicks:
     viewer = viewer_of(request).account
     found = comm.collections.view(collection_id, viewer.id if viewer else None)
     if found is None:
