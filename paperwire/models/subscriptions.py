@@ -104,7 +104,7 @@ class SavedSearchCreated(BaseModel):
 
 
 class DigestSection(BaseModel):
-    kind: str = Field(description="`trending` or `search`.")
+    kind: str = Field(description="`trending`, `search` or `collection` (its picks).")
     title: str
     saved_search_id: int | None = None
     search_url: str | None = Field(None, description="Absolute URL of the search page.")

@@ -340,6 +340,8 @@ class Subscriptions:
         candidates: list[list[PaperCard]] = [pool or []] if want_trending else []
         matches = [self.search_matches(x, clock.now, cache) for x in searches]
         candidates += matches
+        picks = self.collection_picks(sub)
+        candidates += [cards for _, _, cards in picks]
         sent: set[str] = set()
         if sub is not None:
             sent = self.store.sent_ids(sub.id, [c.arxiv_id for cs in candidates for c in cs])
@@ -367,7 +369,17 @@ class Subscriptions:
                     papers=take(found, s.digest_search_size),
                 )
             )
+        for name, url, cards in picks:
+            sections.append(
+                DigestSection(
+                    kind="collection",
+                    title=f"More like your collection “{name}”",
+                    search_url=url,
+                    papers=take(cards, s.digest_search_size),
+                )
+            )
         label = period_label(frequency, when)
+        picks_n = sum(len(x.papers) for x in sections if x.kind == "collection")
         trending_n = sum(len(x.papers) for x in sections if x.kind == "trending")
         alert_n = sum(len(x.papers) for x in sections if x.kind == "search")
         parts = []
@@ -376,6 +388,8 @@ class Subscriptions:
             parts.append(f"{trending_n} {noun} {'paper' if trending_n == 1 else 'papers'}")
         if alert_n:
             parts.append(f"{alert_n} new for your {'search' if len(searches) == 1 else 'searches'}")
+        if picks_n:
+            parts.append(f"{picks_n} like your collections")
         subject = f"{s.site_name} {frequency.value}: " + (" + ".join(parts) or "nothing new")
         return Digest(
             frequency=frequency,
@@ -386,6 +400,25 @@ class Subscriptions:
             sections=sections,
             as_of=clock,
         )
+
+    def collection_picks(
+        self, sub: SubscriptionRow | None
+    ) -> list[tuple[str, str, list[PaperCard]]]:
+        """``(collection name, its picks page URL, picks)`` for each collection of the
+        subscriber's account, when they opted in on /for-you (else nothing)."""
+        from paperwire.services.recommend import rec_store, recommend_for_collection
+        from paperwire.store.collections import CollectionStore
+
+        if sub is None or sub.user_id is None:
+            return []
+        if not rec_store(self.pw).settings(sub.user_id).digest_collections:
+            return []
+        out = []
+        for c in CollectionStore(self.pw.store.db).list_for(sub.user_id):
+            picks = recommend_for_collection(self.pw, c.id, 2 * self.settings.digest_search_size)
+            cards = [item.paper for item in picks.items()]
+            out.append((c.name, self.url(f"/collections/{c.id}/recommendations"), cards))
+        return out
 
     def render(self, digest: Digest, sub: SubscriptionRow | None = None) -> RenderedDigest:
         """Text + HTML bodies and the list headers (none for the public preview)."""
