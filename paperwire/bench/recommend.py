@@ -63,7 +63,7 @@ from paperwire.search.recommend import (
 __all__ = ["Corpus", "Reader", "RecommendResult", "load_listings", "readers_of", "run_recommend"]
 
 SAVED = 5
-RANKERS = ("svm", "centroid", "default", "default-no-authors")
+RANKERS = ("centroid", "default", "default-no-authors", "svm")
 Say = Callable[[str], None]
 
 
@@ -391,8 +391,10 @@ def run_recommend(
         ndcg: list[float] = []
         recall: list[float] = []
         shown: set[int] = set()
-        for reader in chosen:
+        for done, reader in enumerate(chosen, 1):
             ranking = ranker.rank(reader, 50)
+            if done % 20 == 0:
+                say(f"{name}: {done}/{len(chosen)} readers, {time.perf_counter() - t0:.0f} s")
             ndcg.append(ndcg_at(list(ranking), reader.targets))
             recall.append(recall_at(list(ranking), reader.targets))
             shown.update(int(r) for r in ranking[:10])

@@ -670,3 +670,34 @@ def recommend(
             f"default − svm nDCG@10: {diff['mean']:+.4f} "
             f"(95% paired bootstrap interval {diff['ci95_low']:+.4f} … {diff['ci95_high']:+.4f})"
         )
+
+
+@app.command("map")
+def map_layout(
+    text: Annotated[str, typer.Option(help="`title` or `abstract` vectors.")] = "title",
+    rounds: Annotated[int, typer.Option(min=1, max=10, help="Timed layouts.")] = 1,
+    png: Annotated[Path | None, typer.Option(help="Write the picture here.")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Vector cache (default: ~/.cache/paperwire/bench).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the result as JSON here.")] = None,
+) -> None:
+    """Time the map of the field's layout over the 74,728 arXiv listings; write its PNG."""
+    from dataclasses import asdict
+
+    from paperwire.bench.fieldmap import run_map
+
+    if text not in ("title", "abstract"):
+        _err.print("[red]error:[/] --text title|abstract")
+        raise typer.Exit(2)
+    result = run_map(text=text, rounds=rounds, png=png, cache_dir=cache_dir, say=_say)
+    _write_json(out, asdict(result))
+    table = Table(title=f"map: {result.papers} papers ({result.text} vectors), {result.method}")
+    for col in ("clusters", "seconds per layout", "largest regions"):
+        table.add_column(col)
+    table.add_row(
+        str(result.clusters),
+        ", ".join(f"{s:.1f}" for s in result.seconds),
+        "; ".join(result.labels[:5]),
+    )
+    _out.print(table)

@@ -7,6 +7,7 @@ build`` or the worker (``services.fieldmap``); everything is served from this or
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -38,7 +39,8 @@ def _info(pw: Paperwire) -> MapInfo:
     if built is None:
         return MapInfo(built_at=None, points=0, method=None, stale=True)
     r = built.record
-    return MapInfo(built_at=r.built_at, points=r.points, method=r.method, stale=is_stale(pw, built))
+    built_at = r.built_at.replace(tzinfo=dt.UTC)
+    return MapInfo(built_at=built_at, points=r.points, method=r.method, stale=is_stale(pw, built))
 
 
 def _context(call: Call, info: MapInfo) -> dict[str, Any]:

@@ -6,6 +6,7 @@ link carries a signed token), all from ``services.recommend``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -69,7 +70,7 @@ def _settings_model(pw: Paperwire, user_id: int) -> ForYouSettings:
     s = rec_store(pw).settings(user_id)
     return ForYouSettings(
         paused=s.paused,
-        reset_at=s.reset_at,
+        reset_at=s.reset_at.replace(tzinfo=dt.UTC) if s.reset_at else None,
         topics=list(s.topics),
         digest_collections=s.digest_collections,
     )
