@@ -693,11 +693,12 @@ def map_layout(
     result = run_map(text=text, rounds=rounds, png=png, cache_dir=cache_dir, say=_say)
     _write_json(out, asdict(result))
     table = Table(title=f"map: {result.papers} papers ({result.text} vectors), {result.method}")
-    for col in ("clusters", "seconds per layout", "largest regions"):
+    for col in ("clusters", "seconds per layout", "CPU seconds", "largest regions"):
         table.add_column(col)
     table.add_row(
         str(result.clusters),
         ", ".join(f"{s:.1f}" for s in result.seconds),
+        ", ".join(f"{s:.1f}" for s in result.cpu_seconds),
         "; ".join(result.labels[:5]),
     )
     _out.print(table)

@@ -96,23 +96,22 @@ def _mds(dist: Floats) -> Floats:
     return np.asarray(pts)
 
 
-def _spread(centres: Floats, radii: Floats, rounds: int = 200) -> Floats:
-    """Push overlapping discs apart (and pull them in) until they barely touch."""
+def _spread(centres: Floats, radii: Floats, rounds: int = 300) -> Floats:
+    """Push overlapping discs apart until they barely touch (all pairs at once)."""
     pts = centres.copy()
+    need = (radii[:, None] + radii[None, :]) * 1.06
+    np.fill_diagonal(need, 0.0)
     for _ in range(rounds):
-        moved = 0.0
-        for a in range(len(pts)):
-            for b in range(a + 1, len(pts)):
-                gap = pts[b] - pts[a]
-                dist = float(np.hypot(*gap)) or 1e-9
-                need = (radii[a] + radii[b]) * 1.04
-                if dist < need:
-                    push = (need - dist) / 2 * gap / dist
-                    pts[a] -= push
-                    pts[b] += push
-                    moved += need - dist
-        if moved < 1e-6:
+        gap = pts[None, :, :] - pts[:, None, :]  # a → b
+        dist = np.hypot(gap[..., 0], gap[..., 1])
+        np.fill_diagonal(dist, np.inf)
+        overlap = np.clip(need - dist, 0.0, None)
+        if overlap.max() < 1e-6:
             break
+        safe = np.where(np.isfinite(dist) & (dist > 1e-9), dist, 1.0)
+        push = (overlap / safe / 2)[..., None] * gap
+        pts -= push.sum(axis=1)
+        pts += push.sum(axis=0)
     return pts
 
 
@@ -139,7 +138,10 @@ def layout(
     dist = np.clip(1.0 - means @ means.T, 0.0, 2.0)
     radii = np.sqrt(np.maximum(sizes, 1) / max(n, 1)) * 0.5
     plane = _mds(dist)
-    plane *= (radii.sum() / max(float(np.abs(plane).max()), 1e-9)) * 0.6
+    # scale so the discs would cover most of the plane's box, then un-overlap
+    box = float(np.ptp(plane[:, 0]) * np.ptp(plane[:, 1])) if k > 2 else 0.0
+    discs = float(np.pi * (radii**2).sum())
+    plane *= math.sqrt(1.2 * discs / box) if box > 1e-12 else 1.0
     centres = _spread(plane, radii)
     xy = np.zeros((n, 2))
     for j in range(k):
@@ -161,6 +163,7 @@ def layout(
         xy[rows] = centres[j] + local * squash[:, None] * radii[j]
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     span = float(max(hi - lo)) or 1.0
+    lo = lo - (span - (hi - lo)) / 2  # centre the shorter axis
     xy = (xy - lo) / span
     centre_xy = (centres - lo) / span
     return Layout(
