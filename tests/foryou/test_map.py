@@ -86,3 +86,13 @@ def test_layout_handles_tiny_inputs() -> None:
     one = layout(np.ones((1, 4), dtype=np.float32), ["Only paper"])
     assert one.xy.shape == (1, 2) and len(one.labels) == 1
     assert layout(np.zeros((0, 4), dtype=np.float32), []).xy.shape == (0, 2)
+
+
+def test_my_papers_for_the_highlight(topic_env: Env, topic_corpus: TopicCorpus) -> None:
+    assert topic_env.client().get("/api/map/mine").status_code == 401
+    reader = topic_env.account("ada@example.org", "ada")
+    liked = topic_corpus.by_topic["speech"][0]
+    reader.api("POST", f"/api/papers/{liked}/vote")
+    assert reader.c.get("/api/map/mine").json() == [liked]
+    build_map(topic_env.pw)
+    assert 'data-mine="/api/map/mine"' in reader.c.get("/map").text
