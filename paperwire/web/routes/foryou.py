@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from itsdangerous import BadData
+from itsdangerous import BadData, URLSafeSerializer
 from pydantic import BaseModel, Field
 
 from paperwire.core import Paperwire
@@ -31,7 +31,6 @@ from paperwire.services.recommend import (
     recommend_for_collection,
     recommend_for_user,
 )
-from paperwire.services.signing import link_serializer
 from paperwire.store.votes import PaperNotFound
 from paperwire.web.auth import CSRF, Comm, RequireAccount, viewer_of
 from paperwire.web.dependencies import PW, RowId, arxiv_id_or_error
@@ -192,8 +191,13 @@ def update_settings(pw: PW, account: RequireAccount, data: ForYouSettingsUpdate)
 
 
 def feed_token(pw: Paperwire, collection_id: int, owner_id: int) -> str:
-    """The private token of a collection's picks feed (signed: collection + owner)."""
-    return str(link_serializer(pw.settings.secret_key, FEED_SALT).dumps([collection_id, owner_id]))
+    """The private token of a collection's picks feed (signed: collection + owner; no
+    timestamp, so the link a feed reader stores stays the same)."""
+    return str(_feed_signer(pw).dumps([collection_id, owner_id]))
+
+
+def _feed_signer(pw: Paperwire) -> URLSafeSerializer:
+    return URLSafeSerializer(pw.settings.secret_key, salt=FEED_SALT)
 
 
 def _picks(
@@ -253,7 +257,7 @@ def collection_picks_feed(
     """The token (from ``feed_url``) stands in for the owner's login, so a feed reader
     can poll a private collection's picks; any other token answers 404."""
     try:
-        cid, owner_id = link_serializer(pw.settings.secret_key, FEED_SALT).loads(token)
+        cid, owner_id = _feed_signer(pw).loads(token)
     except (BadData, ValueError, TypeError):
         raise HTTPException(status_code=404, detail=NOT_FOUND) from None
     found = comm.collections.view(collection_id, owner_id)
