@@ -421,7 +421,10 @@ class Subscriptions:
         return out
 
     def render(self, digest: Digest, sub: SubscriptionRow | None = None) -> RenderedDigest:
-        """Text + HTML bodies and the list headers (none for the public preview)."""
+        """Text + HTML bodies and the list headers (none for the public preview); the
+        map of the field's picture links to ``/map`` once a map was built."""
+        from paperwire.services.fieldmap import current_map
+
         s = self.settings
         base = s.base_url.rstrip("/")
         token = self.manage_token(sub) if sub is not None else None
@@ -438,6 +441,7 @@ class Subscriptions:
                 "/digest/preview?" + urlencode({"frequency": digest.frequency.value})
             ),
             "page": lambda card: base + card.links.page,
+            "map_png": self.url("/map.png") if current_map(self.pw) is not None else None,
         }
         text = self.env.get_template("digest.txt").render(context)
         html = self.env.get_template("digest.html").render(context)

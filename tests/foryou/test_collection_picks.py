@@ -6,6 +6,7 @@ from __future__ import annotations
 import feedparser
 
 from paperwire.models.subscriptions import Frequency
+from paperwire.services.fieldmap import build_map
 from paperwire.services.subscriptions import subscriptions_of
 from tests.community.conftest import Env, html
 from tests.foryou.conftest import TopicCorpus
@@ -77,3 +78,8 @@ def test_digest_carries_collection_picks_only_when_opted_in(
     digest = subs.compose(Frequency.daily, sub=sub)
     assert "like your collections" in digest.subject
     assert "More like your collection “Speech”" in subs.render(digest, sub).text
+    assert "/map.png" not in subs.render(digest, sub).html  # no map built yet
+    build_map(topic_env.pw)
+    rendered = subs.render(digest, sub)
+    assert 'src="http://127.0.0.1:8000/map.png"' in rendered.html
+    assert "A map of the field: http://127.0.0.1:8000/map" in rendered.text
