@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     digest_daily_cron: str = Field("0 7 * * *", description="Worker: daily digests (UTC).")
     digest_weekly_cron: str = Field("0 7 * * 1", description="Worker: weekly digests (UTC).")
     outbox_cron: str = Field("* * * * *", description="Worker: resend queued digests.")
+    map_cron: str = Field(
+        "30 3 * * *", description="Worker: rebuild the map of the field (`paperwire map build`)."
+    )
     worker_retry_seconds: float = Field(60.0, gt=0, description="First retry of a failed job.")
     worker_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry backoff.")
 

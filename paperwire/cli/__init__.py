@@ -2,7 +2,8 @@
 
 ``papers`` (ingest, search, show, status), ``index`` (embed, index, migrate), ``serve``
 (serve, up), ``jobs`` (sync, worker, digest), ``model``, ``users`` (users, collections),
-``data`` (export, import) and ``bench``; ``common`` holds what they share. Every command
+``data`` (export, import), ``fieldmap`` (map build) and ``bench``; ``common`` holds what
+they share. Every command
 takes ``--home DIR`` (or ``PAPERWIRE_HOME``) for the data directory and prints the same
 typed models the web API returns (``--json``).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from paperwire.cli import bench, data, index, jobs, model, papers, serve, users
+from paperwire.cli import bench, data, fieldmap, index, jobs, model, papers, serve, users
 
 app = typer.Typer(
     help="paperwire: gather papers, search them by keyword and meaning, serve a daily feed.",
@@ -28,6 +29,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.collections_app, name="collections")
 app.add_typer(data.export_app, name="export")
 app.add_typer(data.import_app, name="import")
+app.add_typer(fieldmap.app, name="map")
 app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.app)  # sync, worker, digest …
 

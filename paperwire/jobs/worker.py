@@ -12,6 +12,8 @@ digest-…   ``digest_daily_cron`` plan + send the daily / weekly digests
            ``digest_weekly_cron`` (``paperwire digest send --frequency …``)
 outbox     ``outbox_cron``       send digests still queued (after a crash or an SMTP
                                  outage); also once at start
+map        ``map_cron``          rebuild the map of the field when the embedded papers
+                                 changed (``paperwire map build``)
 ========== ===================== ===========================================
 
 A job whose last success is older than its latest scheduled time runs at start (a worker
@@ -114,6 +116,15 @@ def default_jobs(pw: Paperwire, trigger: Callable[[str], None] | None = None) ->
         sent = send_queued(pw, stop=stop)
         return f"sent {sent.sent}, {sent.remaining} still queued"
 
+    def fieldmap(stop: threading.Event) -> str:
+        from paperwire.services.fieldmap import build_map, current_map, is_stale
+
+        built = current_map(pw)
+        if built is not None and not is_stale(pw, built):
+            return "map is up to date"
+        r = build_map(pw).record
+        return f"map of {r.points} papers in {r.seconds:.1f} s"
+
     return [
         Job("outbox", check_cron("outbox_cron", s.outbox_cron), outbox, run_at_start=True),
         Job("sync", check_cron("sync_cron", s.sync_cron), sync),
@@ -128,6 +139,7 @@ def default_jobs(pw: Paperwire, trigger: Callable[[str], None] | None = None) ->
             check_cron("digest_weekly_cron", s.digest_weekly_cron),
             digest(Frequency.weekly),
         ),
+        Job("map", check_cron("map_cron", s.map_cron), fieldmap),
     ]
 
 

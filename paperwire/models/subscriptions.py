@@ -104,7 +104,10 @@ class SavedSearchCreated(BaseModel):
 
 
 class DigestSection(BaseModel):
-    kind: str = Field(description="`trending`, `search` or `following` (what you follow).")
+    kind: str = Field(
+        description="`trending`, `search`, `following` (what you follow) or `collection`"
+        " (its picks)."
+    )
     title: str
     saved_search_id: int | None = None
     search_url: str | None = Field(None, description="Absolute URL of the search page.")

@@ -360,6 +360,8 @@ class Subscriptions:
         candidates += matches
         followed = self.followed_papers(sub.email, clock.now) if sub is not None else []
         candidates.append(followed)
+        picks = self.collection_picks(sub)
+        candidates += [cards for _, _, cards in picks]
         sent: set[str] = set()
         if sub is not None:
             sent = self.store.sent_ids(sub.id, [c.arxiv_id for cs in candidates for c in cs])
@@ -396,7 +398,17 @@ class Subscriptions:
                     papers=take(followed, s.digest_search_size),
                 )
             )
+        for name, url, cards in picks:
+            sections.append(
+                DigestSection(
+                    kind="collection",
+                    title=f"More like your collection “{name}”",
+                    search_url=url,
+                    papers=take(cards, s.digest_search_size),
+                )
+            )
         label = period_label(frequency, when)
+        picks_n = sum(len(x.papers) for x in sections if x.kind == "collection")
         trending_n = sum(len(x.papers) for x in sections if x.kind == "trending")
         alert_n = sum(len(x.papers) for x in sections if x.kind == "search")
         parts = []
@@ -408,6 +420,8 @@ class Subscriptions:
         follow_n = sum(len(x.papers) for x in sections if x.kind == "following")
         if follow_n:
             parts.append(f"{follow_n} from what you follow")
+        if picks_n:
+            parts.append(f"{picks_n} like your collections")
         subject = f"{s.site_name} {frequency.value}: " + (" + ".join(parts) or "nothing new")
         return Digest(
             frequency=frequency,
@@ -419,8 +433,30 @@ class Subscriptions:
             as_of=clock,
         )
 
+    def collection_picks(
+        self, sub: SubscriptionRow | None
+    ) -> list[tuple[str, str, list[PaperCard]]]:
+        """``(collection name, its picks page URL, picks)`` for each collection of the
+        subscriber's account, when they opted in on /for-you (else nothing)."""
+        from paperwire.services.recommend import rec_store, recommend_for_collection
+        from paperwire.store.collections import CollectionStore
+
+        if sub is None or sub.user_id is None:
+            return []
+        if not rec_store(self.pw).settings(sub.user_id).digest_collections:
+            return []
+        out = []
+        for c in CollectionStore(self.pw.store.db).list_for(sub.user_id):
+            picks = recommend_for_collection(self.pw, c.id, 2 * self.settings.digest_search_size)
+            cards = [item.paper for item in picks.items()]
+            out.append((c.name, self.url(f"/collections/{c.id}/recommendations"), cards))
+        return out
+
     def render(self, digest: Digest, sub: SubscriptionRow | None = None) -> RenderedDigest:
-        """Text + HTML bodies and the list headers (none for the public preview)."""
+        """Text + HTML bodies and the list headers (none for the public preview); the
+        map of the field's picture links to ``/map`` once a map was built."""
+        from paperwire.services.fieldmap import current_map
+
         s = self.settings
         base = s.base_url.rstrip("/")
         token = self.manage_token(sub) if sub is not None else None
@@ -437,6 +473,7 @@ class Subscriptions:
                 "/digest/preview?" + urlencode({"frequency": digest.frequency.value})
             ),
             "page": lambda card: base + card.links.page,
+            "map_png": self.url("/map.png") if current_map(self.pw) is not None else None,
         }
         text = self.env.get_template("digest.txt").render(context)
         html = self.env.get_template("digest.html").render(context)

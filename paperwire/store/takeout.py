@@ -47,6 +47,7 @@ from paperwire.store.schema.discussions import (
 )
 from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.schema.people import AuthorClaim, Follow, Profile
+from paperwire.store.schema.recommend import NotInterested, RecSettings
 from paperwire.store.schema.subscriptions import (
     DigestOutbox,
     SavedSearch,
@@ -750,6 +751,63 @@ def _delete_claims(s: Session, user_id: int) -> None:
     s.execute(update(AuthorClaim).where(AuthorClaim.decided_by == user_id).values(decided_by=None))
 
 
+# -- for you: "not interested" and the feed's settings ---------------------------------------
+
+
+def _export_for_you(s: Session, user_id: int) -> list[Record]:
+    rows: list[Record] = [
+        {"not_interested": aid, "created_at": _iso(at)}
+        for aid, at in s.execute(
+            select(Paper.arxiv_id, NotInterested.created_at)
+            .join(Paper, Paper.id == NotInterested.paper_id)
+            .where(NotInterested.user_id == user_id)
+            .order_by(NotInterested.id)
+        )
+    ]
+    settings = s.get(RecSettings, user_id)
+    if settings is not None:
+        rows.append(
+            {
+                "paused": settings.paused,
+                "topics": list(settings.topics or []),
+                "digest_collections": settings.digest_collections,
+            }
+        )
+    return rows
+
+
+def _import_for_you(ctx: ImportContext, rows: list[Record]) -> int:
+    """ "Not interested" papers this install has, and the feed's settings."""
+    have = set(
+        ctx.session.scalars(
+            select(NotInterested.paper_id).where(NotInterested.user_id == ctx.user_id)
+        )
+    )
+    marked = [{"arxiv_id": r["not_interested"], **r} for r in rows if "not_interested" in r]
+    added = 0
+    for pid, r in ctx.new_papers(marked, "for_you", have):
+        when = _when(r.get("created_at"))
+        ctx.session.add(NotInterested(user_id=ctx.user_id, paper_id=pid, created_at=when))
+        added += 1
+    for r in rows:
+        if "paused" not in r:
+            continue
+        row = ctx.session.get(RecSettings, ctx.user_id)
+        if row is None:
+            row = RecSettings(user_id=ctx.user_id, updated_at=utcnow())
+            ctx.session.add(row)
+        row.paused = bool(r.get("paused"))
+        row.topics = [str(t)[:40] for t in (r.get("topics") or []) if isinstance(t, str)][:50]
+        row.digest_collections = bool(r.get("digest_collections"))
+        added += 1
+    return added
+
+
+def _delete_for_you(s: Session, user_id: int) -> None:
+    s.execute(delete(NotInterested).where(NotInterested.user_id == user_id))
+    s.execute(delete(RecSettings).where(RecSettings.user_id == user_id))
+
+
 # -- registrations, in deletion order reversed (profile is deleted last) ---------------------
 
 register(
@@ -905,5 +963,16 @@ register(
         "removed",
         _delete_claims,
         export=_export_claims,
+    )
+)
+register(
+    Kind(
+        "for_you",
+        ("not_interested", "rec_settings"),
+        'Papers you marked "not interested", and For you\'s settings (paused, topics).',
+        "removed",
+        _delete_for_you,
+        export=_export_for_you,
+        import_=_import_for_you,
     )
 )

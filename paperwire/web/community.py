@@ -21,7 +21,9 @@ from paperwire.web.routes import (
     claims,
     collections,
     data,
+    fieldmap,
     follows,
+    foryou,
     media,
     notifications,
     people,
@@ -71,7 +73,17 @@ templates.env.globals.update(
 
 def install(app: FastAPI) -> None:
     modules = (auth, account, votes, submit, collections, trending, people, admin)
-    for module in (*modules, notifications, data, follows, profiles, claims, media):
+    for module in (
+        *modules,
+        notifications,
+        data,
+        follows,
+        profiles,
+        claims,
+        media,
+        foryou,
+        fieldmap,
+    ):
         app.include_router(module.router)
     app.state.rate_limiter = RateLimitStore(app.state.pw.db)
     app.state.account_mailer = AccountMailer(app.state.pw)

@@ -1,5 +1,5 @@
 """The tables, one module per area: ``papers``, ``community``, ``subscriptions``,
-``ratelimits``, ``discussions``, ``people``, ``versions``.
+``ratelimits``, ``discussions``, ``people``, ``recommend``, ``versions``.
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's
 ``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
@@ -12,6 +12,7 @@ from paperwire.store.schema import (
     papers,
     people,
     ratelimits,
+    recommend,
     subscriptions,
     versions,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "papers",
     "people",
     "ratelimits",
+    "recommend",
     "subscriptions",
     "versions",
 ]

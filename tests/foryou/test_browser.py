@@ -1,0 +1,120 @@
+"""A real Chromium against the app under uvicorn: the For-you feed with its reasons,
+"not interested" taking a paper away, and the map drawing and opening a paper."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paperwire.services.fieldmap import build_map
+from tests.community.conftest import Env, LiveServer
+from tests.conftest import AppFactory
+from tests.foryou.conftest import TopicCorpus, make_topic_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
+]
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def live(make_app: AppFactory, topic_corpus: TopicCorpus) -> Iterator[tuple[Env, str]]:
+    env = make_topic_env(make_app, topic_corpus)
+    with LiveServer(env.app) as server:
+        yield env, server.url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser: Any) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return context, page, errors
+
+
+def _sign_up(page: Any, url: str) -> None:
+    page.goto(url + "/signup")
+    page.get_by_label("Email").fill("reader@example.org")
+    page.get_by_label("Display name").fill("Reader")
+    page.get_by_label("Password").fill("a browser password")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(url + "/")
+
+
+def test_for_you_shows_reasons_and_not_interested_removes_a_paper(
+    live: tuple[Env, str], browser: Any, topic_corpus: TopicCorpus
+) -> None:
+    _env, url = live
+    context, page, errors = _page(browser)
+    try:
+        _sign_up(page, url)
+        liked = topic_corpus.by_topic["robot"][0]
+        page.goto(f"{url}/papers/{liked}")
+        page.locator("main button.upvote-button").first.click()
+        page.wait_for_load_state()
+        page.get_by_role("link", name="For you").click()
+        page.wait_for_url(url + "/for-you")
+        items = page.locator("ol.for-you > li")
+        assert items.count() >= 3
+        first = items.first
+        dropped = first.get_attribute("data-arxiv-id")
+        title = next(r.title for r in topic_corpus.records if r.arxiv_id == liked)
+        assert f"Like “{title}”, which you upvoted" in first.locator(".reasons").inner_text()
+        assert topic_corpus.topic_of(str(dropped)) == "robot"
+        first.get_by_role("button", name="Not interested").click()
+        page.wait_for_url(url + "/for-you")
+        assert page.locator(f"ol.for-you > li[data-arxiv-id='{dropped}']").count() == 0
+        assert page.locator("ol.for-you > li").count() >= 2
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_map_renders_and_a_click_opens_the_paper(
+    live: tuple[Env, str], browser: Any, topic_corpus: TopicCorpus
+) -> None:
+    env, url = live
+    build_map(env.pw)
+    context, page, errors = _page(browser)
+    try:
+        page.goto(url + "/map")
+        page.wait_for_selector("canvas#field-map[data-ready='true']")
+        n = len(topic_corpus.records)
+        assert page.locator("#map-count").inner_text() == f"{n} of {n} papers shown"
+        assert page.locator("#map-regions li").count() >= 1
+        target = topic_corpus.by_topic["speech"][1]
+        point = page.evaluate(f"window.paperwireMap.pointOf('{target}')")
+        page.mouse.move(point["x"], point["y"])
+        title = next(r.title for r in topic_corpus.records if r.arxiv_id == target)
+        tip = page.locator("#map-tip")
+        assert tip.is_visible() and " ".join(tip.inner_text().split()) == " ".join(title.split())
+        page.mouse.click(point["x"], point["y"])
+        page.wait_for_url(f"{url}/papers/{target}")
+        # the category filter narrows what is drawn
+        page.go_back()
+        page.wait_for_selector("canvas#field-map[data-ready='true']")
+        page.select_option("#map-category", label="cs.RO")
+        shown = page.locator("#map-count").inner_text()
+        assert shown.endswith(f"of {n} papers shown") and not shown.startswith(f"{n} ")
+        assert errors == []
+    finally:
+        context.close()

@@ -1,0 +1,115 @@
+"""``/for-you`` and ``/api/for-you``: picks from what a reader liked, with reasons;
+"not interested", pause, reset and cold-start topics. Real store, index and model."""
+
+from __future__ import annotations
+
+from tests.community.conftest import Env, html, text_of
+from tests.foryou.conftest import TopicCorpus
+
+
+def _ids(page: dict) -> list[str]:  # type: ignore[type-arg]
+    return [item["paper"]["arxiv_id"] for item in page["items"]]
+
+
+def test_feed_follows_what_the_reader_liked_and_says_why(
+    topic_env: Env, topic_corpus: TopicCorpus
+) -> None:
+    reader = topic_env.account("ada@example.org", "ada")
+    liked = topic_corpus.by_topic["speech"][:2]
+    for aid in liked:
+        assert reader.api("POST", f"/api/papers/{aid}/vote").status_code == 200
+    page = reader.c.get("/api/for-you").json()
+    ids = _ids(page)
+    assert page["liked"] == 2 and not page["cold_start"]
+    assert ids and not set(ids) & set(liked)  # never what the reader already liked
+    top = ids[:3]
+    assert [topic_corpus.topic_of(a) for a in top] == ["speech"] * len(top), top
+    liked_titles = {r.title for r in topic_corpus.records if r.arxiv_id in liked}
+    for item in page["items"][:3]:
+        similar = [r for r in item["reasons"] if r["kind"] == "similar"]
+        assert similar and any(t in similar[0]["text"] for t in liked_titles), item["reasons"]
+        assert "you upvoted" in similar[0]["text"]
+    doc = html(reader.c.get("/for-you").text)
+    first = doc.xpath("//ol[contains(@class,'for-you')]/li")[0]
+    assert first.get("data-arxiv-id") == ids[0]
+    assert "which you upvoted" in text_of(first)
+    assert first.xpath(".//form[@action='/for-you/not-interested']//button")
+
+
+def test_not_interested_removes_the_paper_for_good(topic_env: Env) -> None:
+    reader = topic_env.account("ada@example.org", "ada")
+    liked = _first_ids(topic_env, 1)[0]
+    reader.api("POST", f"/api/papers/{liked}/vote")
+    before = _ids(reader.c.get("/api/for-you").json())
+    dropped = before[0]
+    r = reader.post("/for-you/not-interested", {"arxiv_id": dropped}, token_from="/for-you")
+    assert r.status_code == 303 and r.headers["location"] == "/for-you"
+    after = _ids(reader.c.get("/api/for-you").json())
+    assert dropped not in after and after
+    again = reader.api("POST", "/api/for-you/not-interested", json={"arxiv_id": dropped})
+    assert again.json() == {"arxiv_id": dropped, "changed": False}
+    missing = reader.api("POST", "/api/for-you/not-interested", json={"arxiv_id": "2501.99999"})
+    assert missing.status_code == 404
+    # Another reader's feed is their own.
+    other = topic_env.account("bob@example.org", "bob")
+    other.api("POST", f"/api/papers/{liked}/vote")
+    assert dropped in _ids(other.c.get("/api/for-you").json())
+
+
+def _first_ids(env: Env, n: int) -> list[str]:
+    ids, _ = env.pw.store.index_ids(env.pw.model_name)
+    return sorted(ids)[:n]
+
+
+def test_pause_reset_and_cold_start_topics(topic_env: Env, topic_corpus: TopicCorpus) -> None:
+    reader = topic_env.account("ada@example.org", "ada")
+    page = reader.c.get("/api/for-you").json()
+    assert page["cold_start"] and page["items"] == []
+    assert "Tell the feed what you read" in reader.c.get("/for-you").text
+    data = {"action": "topics", "topic-cs.RO": "on"}
+    assert reader.post("/for-you/settings", data, token_from="/for-you").status_code == 303
+    page = reader.c.get("/api/for-you").json()
+    assert page["settings"]["topics"] == ["cs.RO"] and page["items"]
+    for item in page["items"]:
+        assert "cs.RO" in item["paper"]["categories"]
+        assert item["reasons"] == [{"kind": "topic", "text": "New in cs.RO, a topic you picked"}]
+    bad = reader.api("PATCH", "/api/for-you/settings", json={"topics": ["<script>"]})
+    assert bad.status_code == 422
+
+    reader.api("POST", f"/api/papers/{topic_corpus.by_topic['robot'][0]}/vote")
+    assert reader.api("PATCH", "/api/for-you/settings", json={"paused": True}).json()["paused"]
+    page = reader.c.get("/api/for-you").json()
+    assert page["items"] == [] and page["settings"]["paused"]
+    assert "Your feed is paused" in reader.c.get("/for-you").text
+    reader.post("/for-you/settings", {"action": "resume"}, token_from="/for-you")
+    assert reader.c.get("/api/for-you").json()["items"]
+
+    reader.post("/for-you/settings", {"action": "reset"}, token_from="/for-you")
+    page = reader.c.get("/api/for-you").json()
+    assert page["liked"] == 0 and page["settings"]["reset_at"] is not None
+    # the vote itself stays: only the feed forgot it
+    assert reader.c.get(f"/api/papers/{topic_corpus.by_topic['robot'][0]}").json()
+
+
+def test_for_you_needs_an_account(topic_env: Env) -> None:
+    c = topic_env.client()
+    assert c.get("/api/for-you").status_code == 401
+    r = c.get("/for-you", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_a_followed_author_brings_their_papers_with_the_reason(
+    topic_env: Env, topic_corpus: TopicCorpus
+) -> None:
+    """Follows (``/api/follows``) feed For you: an author followed, nothing upvoted."""
+    reader = topic_env.account("fan@example.org", "fan")
+    record = next(r for r in topic_corpus.records if r.authors)
+    author = record.authors[0]
+    follow = reader.api("POST", "/api/follows", json={"kind": "author", "target": author})
+    assert follow.status_code == 200, follow.text
+    page = reader.c.get("/api/for-you").json()
+    by_author = {r.arxiv_id for r in topic_corpus.records if author in r.authors}
+    theirs = [i for i in page["items"] if i["paper"]["arxiv_id"] in by_author]
+    assert theirs, [i["paper"]["arxiv_id"] for i in page["items"]]
+    reasons = [r for r in theirs[0]["reasons"] if r["kind"] == "author_followed"]
+    assert reasons and author in reasons[0]["text"]
