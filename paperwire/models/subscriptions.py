@@ -104,10 +104,10 @@ class SavedSearchCreated(BaseModel):
 
 
 class DigestSection(BaseModel):
-    kind: str = Field(description="`trending` or `search`.")
+    kind: str = Field(description="`trending`, or the alert's kind: `search`, `follow`, `collection`.")
     title: str
-    saved_search_id: int | None = None
-    search_url: str | None = Field(None, description="Absolute URL of the search page.")
+    saved_search_id: int | None = Field(None, description="The alert's id.")
+    search_url: str | None = Field(None, description="Absolute URL of the alert's papers.")
     papers: list[PaperCard]
 
 

@@ -1,12 +1,12 @@
 """The tables, one module per area: ``papers``, ``community``, ``subscriptions``,
-``ratelimits``.
+``alerts``, ``ratelimits``.
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's
 ``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
 in ``store/migrations/versions``.
 """
 
-from paperwire.store.schema import community, papers, ratelimits, subscriptions
+from paperwire.store.schema import alerts, community, papers, ratelimits, subscriptions
 from paperwire.store.schema.base import Base
 
-__all__ = ["Base", "community", "papers", "ratelimits", "subscriptions"]
+__all__ = ["Base", "alerts", "community", "papers", "ratelimits", "subscriptions"]
