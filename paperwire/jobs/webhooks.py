@@ -86,9 +86,7 @@ def plan_webhooks(pw: Paperwire, now: dt.datetime | None = None) -> WebhookRepor
                 "url": base + alert.page_url,
                 "atom_url": public.atom_url,
             },
-            "papers": [
-                {**c.model_dump(mode="json"), "url": base + c.links.page} for c in papers
-            ],
+            "papers": [{**c.model_dump(mode="json"), "url": base + c.links.page} for c in papers],
         }
         queued = alerts.store.enqueue_webhook(
             alert,
@@ -107,7 +105,9 @@ def plan_webhooks(pw: Paperwire, now: dt.datetime | None = None) -> WebhookRepor
 def retry_delay(pw: Paperwire, attempts: int) -> float:
     """Seconds before the next try after ``attempts`` failed ones (doubling, capped)."""
     s = pw.settings
-    return float(min(s.webhook_retry_seconds * 2 ** max(0, attempts - 1), s.webhook_retry_max_seconds))
+    return float(
+        min(s.webhook_retry_seconds * 2 ** max(0, attempts - 1), s.webhook_retry_max_seconds)
+    )
 
 
 def _attempt(pw: Paperwire, job: WebhookJob, me: str, report: WebhookReport) -> None:

@@ -104,7 +104,9 @@ class SavedSearchCreated(BaseModel):
 
 
 class DigestSection(BaseModel):
-    kind: str = Field(description="`trending`, or the alert's kind: `search`, `follow`, `collection`.")
+    kind: str = Field(
+        description="`trending`, or the alert's kind: `search`, `follow`, `collection`."
+    )
     title: str
     saved_search_id: int | None = Field(None, description="The alert's id.")
     search_url: str | None = Field(None, description="Absolute URL of the alert's papers.")

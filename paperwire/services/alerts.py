@@ -47,7 +47,7 @@ from paperwire.store.convert import as_utc
 log = logging.getLogger(__name__)
 FEED_DAYS = 30
 FEED_LIMIT = 50
-TOKEN_PREFIX = "pw_"
+TOKEN_PREFIX = "pw_"  # noqa: S105 - how tokens start, not a secret
 
 
 class AlertError(ValueError):
@@ -191,7 +191,8 @@ class Alerts:
                 )
                 changes["subscription_id"] = sub.id
         if data.webhook_url is not None:
-            changes["webhook_url"] = self._webhook_url(data.webhook_url) if data.webhook_url else None
+            url = data.webhook_url
+            changes["webhook_url"] = self._webhook_url(url) if url else None
         if data.enable_webhook:
             changes.update(
                 webhook_disabled_at=None, webhook_disabled_reason=None, webhook_failures=0

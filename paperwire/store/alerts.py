@@ -332,7 +332,9 @@ class AlertStore:
                     DigestOutbox.kind == OUTBOX_WEBHOOK,
                     DigestOutbox.sent_at.is_(None),
                     DigestOutbox.failed_at.is_(None),
-                    or_(DigestOutbox.next_attempt_at.is_(None), DigestOutbox.next_attempt_at <= now),
+                    or_(
+                        DigestOutbox.next_attempt_at.is_(None), DigestOutbox.next_attempt_at <= now
+                    ),
                     or_(DigestOutbox.claimed_until.is_(None), DigestOutbox.claimed_until < now),
                     Alert.webhook_url.is_not(None),
                     Alert.webhook_disabled_at.is_(None),
@@ -384,7 +386,9 @@ class AlertStore:
             elif retry_at is None:
                 values.update(failed_at=now, last_error=(result.error or "")[:2000])
             else:
-                values.update(next_attempt_at=naive(retry_at), last_error=(result.error or "")[:2000])
+                values.update(
+                    next_attempt_at=naive(retry_at), last_error=(result.error or "")[:2000]
+                )
             s.execute(
                 update(DigestOutbox)
                 .where(DigestOutbox.id == job.id, DigestOutbox.claimed_by == worker)

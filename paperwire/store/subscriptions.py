@@ -29,8 +29,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperwire.models.search import SearchFilters
 from paperwire.models.alerts import AlertKind
+from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import (
     DigestQueue,
     Frequency,

@@ -21,7 +21,16 @@ from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
 from paperwire.web import community
 from paperwire.web.inputs import refuse_control_chars
-from paperwire.web.routes import digest, feed, feeds, papers, search, status, subscriptions
+from paperwire.web.routes import (
+    alerts,
+    digest,
+    feed,
+    feeds,
+    papers,
+    search,
+    status,
+    subscriptions,
+)
 from paperwire.web.templating import STATIC_DIR, render
 from paperwire.web.twin import FormError
 
@@ -240,7 +249,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     for module in (feed, papers, search, status):
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin
-    for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS
+    for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

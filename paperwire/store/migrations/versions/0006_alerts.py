@@ -11,7 +11,6 @@ owner, subscription, name, query, filters and creation time, delivered by email 
 downgrade moves ``search`` alerts back (the other kinds, webhooks and tokens are lost).
 """
 
-import datetime as dt
 import secrets
 
 import sqlalchemy as sa
@@ -64,10 +63,8 @@ def _table(name: str, *columns: str) -> sa.TableClause:
 def _restart_ids(table: str) -> None:
     """PostgreSQL: rows inserted with their ids leave the sequence behind; move it on."""
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-        )
+        sql = "SELECT setval(pg_get_serial_sequence('{0}', 'id'), COALESCE((SELECT MAX(id) FROM {0}), 0) + 1, false)"  # noqa: E501
+        op.execute(sql.format(table))
 
 
 def upgrade() -> None:
@@ -161,9 +158,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("personal_tokens", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_personal_tokens_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_personal_tokens_user_id"), ["user_id"], unique=False)
 
     # the data: every saved search becomes a search alert with the same id
     conn = op.get_bind()

@@ -1,0 +1,130 @@
+"""Webhooks: delivered to a real HTTP receiver on loopback, signed (HMAC-SHA256 over the
+timestamp and the body), retried with backoff after a 500, logged per alert, disabled
+after too many failures in a row; private targets refused unless allowed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import pytest
+
+from paperwire.jobs.webhooks import plan_webhooks, send_webhooks
+from paperwire.services.webhooks import WebhookUrlError, resolve
+from tests.alerts.conftest import Receiver
+from tests.community.conftest import HOT, Person
+from tests.subscriptions.conftest import SubEnv
+
+
+def _verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """What a receiver does (the example in docs/subscriptions.md)."""
+    timestamp = headers["x-paperwire-timestamp"]
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    if abs(time.time() - int(timestamp)) > 300:
+        return False
+    return hmac.compare_digest("sha256=" + expected.hexdigest(), headers["x-paperwire-signature"])
+
+
+def _alert(person: Person, url: str, **extra: object) -> dict[str, object]:
+    body = {"q": "sparse attention", "email": False, "webhook_url": url, **extra}
+    r = person.api("POST", "/api/alerts", json=body)
+    assert r.status_code == 201, r.text
+    alert: dict[str, object] = r.json()["alert"]
+    return alert
+
+
+def test_a_failed_delivery_is_retried_and_the_signature_verifies(
+    alert_env: SubEnv, receiver: Receiver
+) -> None:
+    receiver.statuses = [500, 200]
+    ada = alert_env.env.account("ada@example.org", "Ada")
+    alert = _alert(ada, receiver.url)
+    webhook = alert["webhook"]
+    assert isinstance(webhook, dict) and webhook["secret"].startswith("whsec_")
+    pw = alert_env.pw
+
+    planned = plan_webhooks(pw)
+    assert planned.queued == 1
+    assert plan_webhooks(pw).queued == 0  # the same hour, nothing new: a no-op
+    first = send_webhooks(pw)
+    assert (first.delivered, first.retry_later) == (0, 1)
+    assert send_webhooks(pw).delivered == 0  # not due yet: backoff
+    time.sleep(0.4)
+    second = send_webhooks(pw)
+    assert second.delivered == 1
+
+    assert len(receiver.received) == 2
+    got = receiver.received[1]
+    assert got.path == "/hook" and got.headers["content-type"] == "application/json"
+    assert got.headers["x-paperwire-event"] == "alert.papers"
+    assert _verify(webhook["secret"], got.headers, got.body)
+    assert not _verify("whsec_wrong", got.headers, got.body)
+    assert not _verify(webhook["secret"], got.headers, got.body + b" ")
+    payload = json.loads(got.body)
+    assert payload["alert"]["id"] == alert["id"]
+    assert [p["arxiv_id"] for p in payload["papers"]] == [HOT]
+    assert payload["papers"][0]["url"].endswith(f"/papers/{HOT}")
+    # the same delivery both times (same id and body), one delivery header
+    assert receiver.received[0].body == got.body
+    assert got.headers["x-paperwire-delivery"] == receiver.received[0].headers[
+        "x-paperwire-delivery"
+    ]
+
+    # the owner's delivery log: one delivery, two attempts (500, then 200)
+    log = ada.c.get(f"/api/alerts/{alert['id']}/deliveries").json()
+    [delivery] = log["deliveries"]
+    assert delivery["state"] == "delivered" and delivery["attempts"] == 2
+    assert [(t["status_code"], t["ok"]) for t in delivery["tries"]] == [(500, False), (200, True)]
+    assert "HTTP 500" in delivery["tries"][0]["error"]
+    page = ada.c.get(f"/alerts/{alert['id']}/deliveries")
+    assert page.status_code == 200 and "HTTP 500" in page.text
+    # nobody else sees it
+    grace = alert_env.env.account("grace@example.org", "Grace")
+    assert grace.c.get(f"/api/alerts/{alert['id']}/deliveries").status_code == 404
+    # a paper is sent once: the next hour brings nothing new
+    assert plan_webhooks(pw).queued == 0
+
+
+def test_failures_in_a_row_disable_the_webhook(alert_env: SubEnv, receiver: Receiver) -> None:
+    receiver.statuses = [503]
+    pw = alert_env.pw
+    pw.settings.webhook_disable_after = 2
+    ada = alert_env.env.account("ada@example.org", "Ada")
+    alert = _alert(ada, receiver.url)
+    plan_webhooks(pw)
+    assert send_webhooks(pw).retry_later == 1
+    time.sleep(0.4)
+    report = send_webhooks(pw)
+    assert report.disabled == 1
+    shown = ada.c.get("/api/alerts").json()["alerts"][0]["webhook"]
+    assert shown["disabled_at"] and "2 failed attempts in a row" in shown["disabled_reason"]
+    time.sleep(0.7)
+    assert send_webhooks(pw).delivered == 0 and len(receiver.received) == 2  # nothing sent
+    # turned back on by its owner: the queued delivery goes out
+    receiver.statuses = [200]
+    r = ada.api("PATCH", f"/api/alerts/{alert['id']}", json={"enable_webhook": True})
+    assert r.status_code == 200 and r.json()["webhook"]["disabled_at"] is None
+    assert send_webhooks(pw).delivered == 1
+
+
+def test_private_and_odd_targets_are_refused_by_default(alert_env: SubEnv) -> None:
+    pw = alert_env.pw
+    pw.settings.webhook_allow_private = False
+    ada = alert_env.env.account("ada@example.org", "Ada")
+    for url, why in [
+        ("http://127.0.0.1:9/hook", "private, loopback or link-local"),
+        ("http://169.254.169.254/latest/meta-data", "private, loopback or link-local"),
+        ("http://[::1]/x", "private, loopback or link-local"),
+        ("http://10.1.2.3/x", "private, loopback or link-local"),
+        ("ftp://example.org/x", "only http:// and https://"),
+        ("http://user:pw@example.org/x", "no user or password"),
+        ("file:///etc/passwd", "only http:// and https://"),
+    ]:
+        r = ada.api("POST", "/api/alerts", json={"q": "x", "email": False, "webhook_url": url})
+        assert r.status_code == 422, url
+        assert why in r.text, (url, r.text)
+    with pytest.raises(WebhookUrlError):
+        resolve("http://localhost/x", allow_private=False)
+    assert resolve("http://localhost:8080/x?y=1", allow_private=True).path == "/x?y=1"
