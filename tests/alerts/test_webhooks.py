@@ -68,9 +68,9 @@ def test_a_failed_delivery_is_retried_and_the_signature_verifies(
     assert payload["papers"][0]["url"].endswith(f"/papers/{HOT}")
     # the same delivery both times (same id and body), one delivery header
     assert receiver.received[0].body == got.body
-    assert got.headers["x-paperwire-delivery"] == receiver.received[0].headers[
-        "x-paperwire-delivery"
-    ]
+    assert (
+        got.headers["x-paperwire-delivery"] == receiver.received[0].headers["x-paperwire-delivery"]
+    )
 
     # the owner's delivery log: one delivery, two attempts (500, then 200)
     log = ada.c.get(f"/api/alerts/{alert['id']}/deliveries").json()
