@@ -227,6 +227,9 @@ class Settings(BaseSettings):
         description="Let webhooks call private, loopback and link-local addresses (off: "
         "a public site must not be made to call into its own network).",
     )
+    mcp_token: str | None = Field(
+        None, description="`paperwire mcp` over stdio: the personal access token it acts with."
+    )
     worker_retry_seconds: float = Field(60.0, gt=0, description="First retry of a failed job.")
     worker_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry backoff.")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typer
 
-from paperwire.cli import bench, index, jobs, model, papers, serve, users
+from paperwire.cli import alerts, bench, index, jobs, model, papers, serve, users
 
 app = typer.Typer(
     help="paperwire: gather papers, search them by keyword and meaning, serve a daily feed.",
@@ -28,6 +28,7 @@ app.add_typer(users.users_app, name="users")
 app.add_typer(users.collections_app, name="collections")
 app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.app)  # sync, worker, digest …
+app.add_typer(alerts.app)  # mcp, tokens …, webhooks
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
