@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -134,22 +135,29 @@ def mcp_http(mcp_env: tuple[Env, int, str]) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+@asynccontextmanager
+async def _over_http(url: str, token: str | None) -> AsyncIterator[Client]:
+    """The SDK's client over streamable HTTP, sending ``Authorization: Bearer token``."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        yield client
+
+
 def test_the_mcp_server_over_streamable_http(mcp_env: tuple[Env, int, str], mcp_http: str) -> None:
     env, cid, token = mcp_env
 
     async def run() -> tuple[dict[str, Any], list[str]]:
-        headers = {"Authorization": f"Bearer {token}"}
-        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-            async with Client(streamable_http_client(mcp_http, http_client=http)) as client:
-                out = await _exercise(client, env, cid)
+        async with _over_http(mcp_http, token) as client:
+            out = await _exercise(client, env, cid)
         errors = []
         for bearer in (None, "pw_not-a-token"):
-            extra = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-            async with httpx2.AsyncClient(headers=extra, timeout=30) as http:
-                async with Client(streamable_http_client(mcp_http, http_client=http)) as client:
-                    refused = await client.call_tool("get_collection", {"collection_id": cid})
-                    assert refused.is_error
-                    errors.append(str(refused.content))
+            async with _over_http(mcp_http, bearer) as client:
+                refused = await client.call_tool("get_collection", {"collection_id": cid})
+                assert refused.is_error
+                errors.append(str(refused.content))
         return out, errors
 
     out, errors = anyio.run(run)
