@@ -19,8 +19,31 @@ from paperwire.models.subscriptions import SubscriptionStatus
 
 class AlertKind(StrEnum):
     search = "search"  # new papers matching a query and filters
-    follow = "follow"  # new papers by someone followed (``target``: the author's name)
+    follow = "follow"  # new papers of an author, organisation or category (``target``)
     collection = "collection"  # recommendations for a collection (``target``: its id)
+
+
+class FollowKind(StrEnum):
+    author = "author"
+    org = "org"
+    category = "category"
+
+
+def follow_target(raw: str) -> tuple[FollowKind, str]:
+    """A follow alert's ``target``: ``author:Name``, ``org:nvidia``, ``category:cs.CL``,
+    or a bare author name; ``ValueError`` for another kind or an empty name."""
+    head, sep, rest = raw.partition(":")
+    kind, name = (
+        (head.strip().lower(), rest) if sep and " " not in head.strip() else ("author", raw)
+    )
+    name = " ".join(name.split())
+    try:
+        found = FollowKind(kind)
+    except ValueError:
+        raise ValueError(f"follow author:, org: or category:, not {kind}:") from None
+    if not name:
+        raise ValueError("say whom to follow")
+    return found, name
 
 
 class AlertCreate(BaseModel):
@@ -33,7 +56,8 @@ class AlertCreate(BaseModel):
     target: str | None = Field(
         None,
         max_length=200,
-        description="`follow`: the author's name; `collection`: the collection's id.",
+        description="`follow`: `author:Name` (or just the name), `org:…` or `category:…`; "
+        "`collection`: the collection's id.",
     )
     email: StrictBool = Field(True, description="Deliver with the email digest.")
     webhook_url: str | None = Field(

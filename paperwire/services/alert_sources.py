@@ -2,10 +2,11 @@
 
 Every channel (the email digest, the private feed, the webhook) asks ``alert_papers``,
 so an alert brings the same papers wherever it is read. ``search`` matches by keyword
-(an alert should only bring papers that contain what was asked for); ``follow`` is the
-followed author's new papers; ``collection`` recommends papers like the collection's
-newest ones (a reciprocal-rank vote over each one's similar papers). A recommender or a
-follows table that knows better plugs in with ``register_source(kind, source)``.
+(an alert should only bring papers that contain what was asked for); ``follow`` brings
+the new papers of an author, an organisation or a category; ``collection`` recommends
+papers like the collection's newest ones (a reciprocal-rank vote over each one's similar
+papers). A recommender or a follows table that knows better plugs in with
+``register_source(kind, source)``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from paperwire.core import Paperwire
-from paperwire.models.alerts import AlertKind
+from paperwire.models.alerts import AlertKind, FollowKind, follow_target
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperwire.store.alerts import AlertRow
@@ -52,11 +53,16 @@ def search_source(pw: Paperwire, alert: AlertRow, since: dt.date, limit: int) ->
 
 
 def follow_source(pw: Paperwire, alert: AlertRow, since: dt.date, limit: int) -> list[PaperCard]:
-    """New papers by the followed author (``target``), newest first."""
+    """New papers of the followed author, organisation or category, newest first."""
     if not alert.target:
         return []
-    name = alert.target.replace('"', " ")
-    return _keyword(pw, f'author:"{name}"', _since(SearchFilters(), since), limit)
+    kind, name = follow_target(alert.target)
+    if kind == FollowKind.org:
+        return _keyword(pw, "", _since(SearchFilters(organization=name), since), limit)
+    if kind == FollowKind.category:
+        return _keyword(pw, "", _since(SearchFilters(category=name), since), limit)
+    author = name.replace('"', " ")
+    return _keyword(pw, f'author:"{author}"', _since(SearchFilters(), since), limit)
 
 
 def collection_source(

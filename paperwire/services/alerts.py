@@ -24,7 +24,9 @@ from paperwire.models.alerts import (
     AlertKind,
     AlertPublic,
     AlertUpdate,
+    FollowKind,
     TokenCreated,
+    follow_target,
 )
 from paperwire.models.community import UserAccount
 from paperwire.models.papers import PaperCard
@@ -132,7 +134,12 @@ class Alerts:
             what = "an author's name" if data.kind == AlertKind.follow else "a collection id"
             raise AlertError("target", f"give {what}")
         if data.kind == AlertKind.follow:
-            return data.name or data.target, data.target
+            try:
+                kind, name = follow_target(data.target)
+            except ValueError as exc:
+                raise AlertError("target", str(exc)) from None
+            target = name if kind == FollowKind.author else f"{kind.value}:{name}"
+            return data.name or name, target
         found = (
             CollectionStore(self.pw.db).view(int(data.target), user.id)
             if data.target.isdigit()

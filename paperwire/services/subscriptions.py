@@ -91,7 +91,7 @@ def period_label(frequency: Frequency, now: dt.datetime) -> str:
 def section_title(alert: AlertRow) -> str:
     """An alert's heading in a digest (and its feed's title)."""
     if alert.kind == AlertKind.follow:
-        return f"New from {alert.target}"
+        return f"New from {alert.name}"
     if alert.kind == AlertKind.collection:
         return f"More like “{alert.name}”"
     return f"New for “{alert.name}”"

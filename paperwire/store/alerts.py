@@ -24,8 +24,10 @@ from paperwire.models.alerts import (
     AlertAttemptPublic,
     AlertDelivery,
     AlertKind,
+    FollowKind,
     TokenPublic,
     WebhookPublic,
+    follow_target,
 )
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import SavedSearchPublic
@@ -92,7 +94,10 @@ class AlertRow:
         if self.kind == AlertKind.collection and self.target:
             return f"/collections/{self.target}"
         if self.kind == AlertKind.follow and self.target:
-            return "/search?" + urlencode({"q": f'author:"{self.target}"'})
+            kind, name = follow_target(self.target)
+            if kind == FollowKind.author:
+                return "/search?" + urlencode({"q": f'author:"{name}"', "sort": "newest"})
+            return "/search?" + urlencode({kind.value: name, "sort": "newest"})
         qs = urlencode(self.search_params)
         return f"/search?{qs}" if qs else "/search"
 

@@ -11,7 +11,17 @@ import lxml.etree
 from paperwire.models.papers import PaperRecord
 from paperwire.models.subscriptions import Frequency
 from paperwire.services.ingest import ingest_records
-from tests.community.conftest import COLD, HOT, TODAY, WARM, Person, html, text_of
+from tests.community.conftest import (
+    ANCIENT,
+    COLD,
+    HOT,
+    LAB_TOP,
+    TODAY,
+    WARM,
+    Person,
+    html,
+    text_of,
+)
 from tests.subscriptions.conftest import SubEnv, messages_to, wait_for
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -110,6 +120,14 @@ def test_follow_and_collection_alerts_come_with_the_digest(alert_env: SubEnv) ->
     assert kinds["follow"].title == "New from Ada Lovelace"
     shown = {c.arxiv_id for s in digest.sections for c in s.papers}
     assert len(shown) == sum(len(s.papers) for s in digest.sections)  # no paper twice
+    # an organisation or a category can be followed too
+    lab = _make(ada, kind="follow", target="org:paperwire-lab", email=False)
+    assert lab["target"] == "org:paperwire-lab"
+    assert set(_feed_ids(ada, lab["atom_url"])) == {COLD, LAB_TOP}
+    category = _make(ada, kind="follow", target="category: cs.CL", email=False)
+    assert category["name"] == "cs.CL"
+    assert ANCIENT not in _feed_ids(ada, category["atom_url"])  # 40 days old
+    assert {HOT, WARM, COLD, LAB_TOP} == set(_feed_ids(ada, category["atom_url"]))
     # email off: out of the digest, feed still there
     r = ada.api("PATCH", f"/api/alerts/{follow['id']}", json={"email": False})
     assert r.json()["email"] is False
@@ -126,6 +144,8 @@ def test_alerts_refuse_what_they_cannot_watch(alert_env: SubEnv) -> None:
         ({"kind": "collection", "target": str(private.json()["id"])}, "no such collection"),
         ({"kind": "collection", "target": "not-a-number"}, "no such collection"),
         ({"kind": "follow"}, "target: give an author's name"),
+        ({"kind": "follow", "target": "user:12"}, "follow author:, org: or category:"),
+        ({"kind": "follow", "target": "org: "}, "say whom to follow"),
         ({"kind": "search"}, "q: give a query or at least one filter"),
         ({"kind": "nonsense", "q": "x"}, "kind"),
     ]:
