@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models.alerts import (
@@ -209,12 +209,6 @@ class AlertStore:
 
     # -- alerts -----------------------------------------------------------------------
 
-    def add(self, row: Alert) -> AlertRow:
-        with self.db.session() as s:
-            s.add(row)
-            s.flush()
-            return alert_row(row)
-
     def get(self, alert_id: int, user_id: int | None = None) -> AlertRow | None:
         """The alert (only when ``user_id`` owns it, if given)."""
         with self.db.session() as s:
@@ -227,21 +221,6 @@ class AlertStore:
         with self.db.session() as s:
             rows = s.scalars(select(Alert).where(Alert.user_id == user_id).order_by(Alert.id))
             return [alert_row(r) for r in rows.all()]
-
-    def count(self, subscription_id: int | None, user_id: int | None) -> int:
-        with self.db.session() as s:
-            conds = [Alert.subscription_id == subscription_id] if subscription_id else []
-            if user_id is not None:
-                conds.append(Alert.user_id == user_id)
-            return int(s.scalar(select(func.count(Alert.id)).where(or_(*conds))) or 0)
-
-    def delete(self, alert_id: int, user_id: int) -> bool:
-        with self.db.session() as s:
-            res = cast(
-                CursorResult[Any],
-                s.execute(delete(Alert).where(Alert.id == alert_id, Alert.user_id == user_id)),
-            )
-            return res.rowcount == 1
 
     def update(self, alert_id: int, user_id: int, **changes: Any) -> AlertRow | None:
         """Apply column changes to the user's alert. ``webhook_url`` set to a new URL gets

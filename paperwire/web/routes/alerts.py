@@ -225,7 +225,7 @@ def alert_update(pw: PW, user: RequireUser, alert_id: RowId, body: AlertUpdate) 
     CSRF,
 )
 def alert_delete(pw: PW, user: RequireUser, alert_id: RowId) -> None:
-    if not alerts_of(pw).store.delete(alert_id, user.id):
+    if not alerts_of(pw).subs.store.delete_search(alert_id, user_id=user.id):
         raise HTTPException(status_code=404, detail=NO_ALERT)
 
 
