@@ -128,3 +128,28 @@ def test_private_and_odd_targets_are_refused_by_default(alert_env: SubEnv) -> No
     with pytest.raises(WebhookUrlError):
         resolve("http://localhost/x", allow_private=False)
     assert resolve("http://localhost:8080/x?y=1", allow_private=True).path == "/x?y=1"
+
+
+def test_the_worker_delivers_a_webhook_set_on_the_alerts_page(
+    alert_env: SubEnv, receiver: Receiver
+) -> None:
+    from paperwire.jobs.worker import Worker, default_jobs
+
+    pw = alert_env.pw
+    ada = alert_env.env.account("ada@example.org", "Ada")
+    r = ada.post(
+        "/alerts",
+        {"kind": "follow", "target": "author:Ada Lovelace", "webhook_url": receiver.url},
+        token_from="/alerts",
+    )
+    assert r.status_code == 200, r.text
+    [alert] = ada.c.get("/api/alerts").json()["alerts"]
+    assert alert["email"] is False and alert["webhook"]["url"] == receiver.url
+    jobs = [j for j in default_jobs(pw) if j.name == "webhooks"]
+    [(name, ok, summary)] = Worker(pw, jobs).run_due()
+    assert ok and summary.startswith("1 queued") and "1 delivered" in summary, summary
+    [got] = receiver.received
+    assert _verify(alert["webhook"]["secret"], got.headers, got.body)
+    assert json.loads(got.body)["alert"]["title"] == "New from Ada Lovelace"
+    doc = ada.c.get(f"/alerts/{alert['id']}/deliveries").text
+    assert "delivered" in doc and "200 OK" in doc
