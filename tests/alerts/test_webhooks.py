@@ -147,6 +147,7 @@ def test_the_worker_delivers_a_webhook_set_on_the_alerts_page(
     assert alert["email"] is False and alert["webhook"]["url"] == receiver.url
     jobs = [j for j in default_jobs(pw) if j.name == "webhooks"]
     [(name, ok, summary)] = Worker(pw, jobs).run_due()
+    assert name == "webhooks"
     assert ok and summary.startswith("1 queued") and "1 delivered" in summary, summary
     [got] = receiver.received
     assert _verify(alert["webhook"]["secret"], got.headers, got.body)
