@@ -70,7 +70,7 @@ def mcp(
         import uvicorn
 
         console.print(f"paperwire MCP server on http://{host}:{port}/mcp")
-        uvicorn.run(http_app(pw), host=host, port=port, log_level="warning")
+        uvicorn.run(http_app(pw, host), host=host, port=port, log_level="warning")
 
 
 @tokens_app.command("create")

@@ -96,6 +96,9 @@ def build_server(pw: Paperwire, token: str | None = None) -> MCPServer:
         mode: SearchMode = SearchMode.hybrid,
         limit: Limit = 20,
         offset: Annotated[int, Field(ge=0, le=1000)] = 0,
+        as_text: Annotated[
+            bool, Field(description="Search q as plain text: no quotes, operators or ids.")
+        ] = False,
     ) -> SearchResponse:
         """Search papers (the /api/search answer): relevance, newest or most upvoted first;
         without q, the papers matching the filters."""
@@ -106,7 +109,9 @@ def build_server(pw: Paperwire, token: str | None = None) -> MCPServer:
             organization=organization,
             has_code=has_code,
         )
-        req = SearchRequest(q=q, filters=filters, sort=sort, mode=mode, limit=limit, offset=offset)
+        req = SearchRequest(
+            q=q, filters=filters, sort=sort, mode=mode, limit=limit, offset=offset, as_text=as_text
+        )
         return pw.search.search(req)
 
     @server.tool()
@@ -162,6 +167,7 @@ def build_server(pw: Paperwire, token: str | None = None) -> MCPServer:
     return server
 
 
-def http_app(pw: Paperwire) -> Starlette:
-    """The streamable HTTP endpoint, at ``/mcp``."""
-    return build_server(pw).streamable_http_app()
+def http_app(pw: Paperwire, host: str = "127.0.0.1") -> Starlette:
+    """The streamable HTTP endpoint, at ``/mcp``. Bound to a loopback ``host`` it refuses
+    other ``Host`` and ``Origin`` headers (DNS rebinding); elsewhere, a proxy's job."""
+    return build_server(pw).streamable_http_app(host=host)
