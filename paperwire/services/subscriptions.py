@@ -374,7 +374,9 @@ class Subscriptions:
             noun = "top" if frequency == Frequency.weekly else "trending"
             parts.append(f"{trending_n} {noun} {'paper' if trending_n == 1 else 'papers'}")
         if alert_n:
-            parts.append(f"{alert_n} new for your {'search' if len(searches) == 1 else 'searches'}")
+            searches_only = all(x.kind == AlertKind.search for x in searches)
+            one, many = ("search", "searches") if searches_only else ("alert", "alerts")
+            parts.append(f"{alert_n} new for your {one if len(searches) == 1 else many}")
         subject = f"{s.site_name} {frequency.value}: " + (" + ".join(parts) or "nothing new")
         return Digest(
             frequency=frequency,

@@ -116,6 +116,7 @@ def test_follow_and_collection_alerts_come_with_the_digest(alert_env: SubEnv) ->
     digest = alert_env.subs.compose(Frequency.daily, sub=sub)
     kinds = {s.kind: s for s in digest.sections}
     assert set(kinds) == {"follow", "collection"}  # no trending: alerts only
+    assert "new for your alerts" in digest.subject
     assert [c.arxiv_id for c in kinds["follow"].papers] == [HOT, WARM]  # the last 7 days
     assert kinds["follow"].title == "New from Ada Lovelace"
     shown = {c.arxiv_id for s in digest.sections for c in s.papers}
