@@ -123,3 +123,43 @@ def test_the_downgrade_moves_search_alerts_back(old_store: Database) -> None:
     ]
     _go(db, "upgrade", "heads")  # and up again
     assert [a.id for a in SubscriptionStore(db).searches_for([1])[1]] == [3, 7, 10]
+
+
+def test_the_sent_log_survives_every_upgrade_from_before_the_outbox_changes(
+    database_url: str,
+) -> None:
+    """SQLite rebuilds ``digest_outbox`` for ``0004_hardening``; the rebuild's cascade
+    used to empty the sent log, and subscribers then got papers they had been sent."""
+    db = Database(database_url)
+    _go(db, "upgrade", "0003")
+    _go(db, "upgrade", "0002")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (id, email, frequency, status, trending, created_at) "
+                "VALUES (1, 'ada@example.org', 'daily', 'active', :t, :w)"
+            ),
+            {"t": True, "w": WHEN},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO digest_outbox (id, subscription_id, period_key, recipient, "
+                "subject, body_text, body_html, headers, message_id, created_at, attempts) "
+                "VALUES (1, 1, 'daily:2026-11-30', 'ada@example.org', 's', 't', 'h', '{}', "
+                "'<m@x>', :w, 1)"
+            ),
+            {"w": WHEN},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO digest_sent_papers (subscription_id, arxiv_id, outbox_id, "
+                "created_at) VALUES (1, '2511.00001', 1, :w)"
+            ),
+            {"w": WHEN},
+        )
+    _go(db, "upgrade", "heads")
+    assert SubscriptionStore(db).sent_ids(1, ["2511.00001", "2511.00002"]) == {"2511.00001"}
+    _go(db, "downgrade", "0004_hardening")
+    _go(db, "downgrade", "0003")  # 0004's own downgrade rebuilds the table again
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM digest_sent_papers")).scalar() == 1
