@@ -8,11 +8,12 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 
 import pytest
 
 from paperwire.jobs.webhooks import plan_webhooks, send_webhooks
-from paperwire.services.webhooks import WebhookUrlError, resolve
+from paperwire.services.webhooks import WebhookUrlError, deliver, resolve
 from tests.alerts.conftest import Receiver
 from tests.community.conftest import HOT, Person
 from tests.subscriptions.conftest import SubEnv
@@ -154,3 +155,44 @@ def test_the_worker_delivers_a_webhook_set_on_the_alerts_page(
     assert json.loads(got.body)["alert"]["title"] == "New from Ada Lovelace"
     doc = ada.c.get(f"/alerts/{alert['id']}/deliveries").text
     assert "delivered" in doc and "200 OK" in doc
+
+
+def test_https_receivers_get_their_certificate_checked(tmp_path: Path) -> None:
+    """The pinned HTTPS connection still verifies the certificate against the host name:
+    a self-signed receiver on loopback is refused with the TLS error, not posted to."""
+    import ssl
+    import subprocess
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    posted: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"https://localhost:{server.server_address[1]}/hook"
+        result = deliver(url, "whsec_x", b"{}", 1, timeout=5, allow_private=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert not result.ok and result.status_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in (result.error or ""), result.error
+    assert posted == []
