@@ -98,7 +98,7 @@ def list_tokens(
     from paperwire.services.alerts import alerts_of
 
     pw = open_app(home)
-    tokens = alerts_of(pw).store.tokens_of(_account_id(pw, email))
+    tokens = alerts_of(pw).tokens.of_user(_account_id(pw, email))
     if as_json:
         sys.stdout.write(json.dumps([t.model_dump(mode="json") for t in tokens], indent=2) + "\n")
         return
@@ -125,7 +125,7 @@ def revoke_token(
     from paperwire.services.alerts import alerts_of
 
     pw = open_app(home)
-    if not alerts_of(pw).store.revoke_token(token_id, _account_id(pw, email)):
+    if not alerts_of(pw).tokens.revoke(token_id, _account_id(pw, email)):
         error(f"{email} has no live token {token_id}")
         raise typer.Exit(1)
     console.print(f"token {token_id} revoked")

@@ -45,6 +45,7 @@ from paperwire.store.alerts import (
 )
 from paperwire.store.collections import CollectionStore
 from paperwire.store.convert import as_utc
+from paperwire.store.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 FEED_DAYS = 30
@@ -74,6 +75,7 @@ class Alerts:
     def __init__(self, pw: Paperwire) -> None:
         self.pw = pw
         self.store = AlertStore(pw.db)
+        self.tokens = TokenStore(pw.db)
         self.subs = subscriptions_of(pw)
 
     # -- the private feed -------------------------------------------------------------
@@ -215,14 +217,14 @@ class Alerts:
     def new_token(self, user_id: int, name: str) -> TokenCreated:
         """A new token: shown once here; only its SHA-256 is stored."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        info = self.store.add_token(user_id, name, token_hash(token), token[:10])
+        info = self.tokens.add(user_id, name, token_hash(token), token[:10])
         return TokenCreated(token=token, info=info)
 
     def token_user(self, token: str) -> int | None:
         """The account of a live token, or None."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        return self.store.token_user(token_hash(token))
+        return self.tokens.user_of(token_hash(token))
 
 
 def alerts_of(pw: Paperwire) -> Alerts:

@@ -14,10 +14,10 @@ import datetime as dt
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models.alerts import (
@@ -25,26 +25,18 @@ from paperwire.models.alerts import (
     AlertDelivery,
     AlertKind,
     FollowKind,
-    TokenPublic,
     WebhookPublic,
     follow_target,
 )
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import SavedSearchPublic
-from paperwire.store.convert import as_utc
+from paperwire.store.convert import as_utc, naive_utc
 from paperwire.store.db import Database
-from paperwire.store.schema.alerts import Alert, AlertAttempt, AlertSentPaper, PersonalToken
+from paperwire.store.schema.alerts import Alert, AlertAttempt, AlertSentPaper
 from paperwire.store.schema.subscriptions import DigestOutbox
+from paperwire.store.users import utcnow
 
 OUTBOX_WEBHOOK = "webhook"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def naive(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 def new_feed_key() -> str:
@@ -307,7 +299,7 @@ class AlertStore:
 
     def due_webhooks(self, now: dt.datetime, limit: int = 200) -> list[WebhookJob]:
         """Deliveries whose time has come, of alerts whose webhook is on, oldest first."""
-        now = naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             rows = s.execute(
                 select(DigestOutbox, Alert)
@@ -351,7 +343,7 @@ class AlertStore:
         """Log one attempt and settle the row: delivered, retried at ``retry_at``, or given
         up (``retry_at`` None). A failure counts towards ``disable_after`` failures in a
         row, which disable the alert's webhook. True when this disabled it."""
-        now = naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             s.add(
                 AlertAttempt(
@@ -371,7 +363,7 @@ class AlertStore:
                 values.update(failed_at=now, last_error=(result.error or "")[:2000])
             else:
                 values.update(
-                    next_attempt_at=naive(retry_at), last_error=(result.error or "")[:2000]
+                    next_attempt_at=naive_utc(retry_at), last_error=(result.error or "")[:2000]
                 )
             s.execute(
                 update(DigestOutbox)
@@ -436,67 +428,3 @@ class AlertStore:
                     )
                 )
             return out
-
-    # -- personal access tokens ---------------------------------------------------------
-
-    def add_token(self, user_id: int, name: str, token_hash: str, prefix: str) -> TokenPublic:
-        with self.db.session() as s:
-            row = PersonalToken(
-                user_id=user_id,
-                name=name[:120],
-                token_hash=token_hash,
-                prefix=prefix,
-                created_at=utcnow(),
-            )
-            s.add(row)
-            s.flush()
-            return _token(row)
-
-    def tokens_of(self, user_id: int) -> list[TokenPublic]:
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(PersonalToken)
-                .where(PersonalToken.user_id == user_id)
-                .order_by(PersonalToken.id)
-            )
-            return [_token(r) for r in rows.all()]
-
-    def revoke_token(self, token_id: int, user_id: int) -> bool:
-        with self.db.session() as s:
-            res = cast(
-                CursorResult[Any],
-                s.execute(
-                    update(PersonalToken)
-                    .where(
-                        PersonalToken.id == token_id,
-                        PersonalToken.user_id == user_id,
-                        PersonalToken.revoked_at.is_(None),
-                    )
-                    .values(revoked_at=utcnow())
-                ),
-            )
-            return res.rowcount == 1
-
-    def token_user(self, token_hash: str) -> int | None:
-        """The account a live token belongs to (and note its use); None otherwise."""
-        with self.db.session() as s:
-            row = s.scalar(
-                select(PersonalToken).where(
-                    PersonalToken.token_hash == token_hash, PersonalToken.revoked_at.is_(None)
-                )
-            )
-            if row is None:
-                return None
-            row.last_used_at = utcnow()
-            return row.user_id
-
-
-def _token(row: PersonalToken) -> TokenPublic:
-    return TokenPublic(
-        id=row.id,
-        name=row.name,
-        prefix=row.prefix,
-        created_at=as_utc(row.created_at) or row.created_at,
-        last_used_at=as_utc(row.last_used_at),
-        revoked_at=as_utc(row.revoked_at),
-    )

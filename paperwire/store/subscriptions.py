@@ -38,7 +38,7 @@ from paperwire.models.subscriptions import (
     SubscriptionStatus,
 )
 from paperwire.store.alerts import AlertRow, alert_row, new_alert
-from paperwire.store.convert import as_utc
+from paperwire.store.convert import as_utc, naive_utc
 from paperwire.store.db import Database
 from paperwire.store.schema.alerts import Alert
 from paperwire.store.schema.subscriptions import (
@@ -52,10 +52,6 @@ MAX_SAVED_SEARCHES = 25  # alerts per subscription (and per account)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -458,7 +454,7 @@ class SubscriptionStore:
     ) -> list[OutboxRow]:
         """Unsent mail (digests of active subscriptions, account mail) that nobody holds
         a claim on, by id; ``kinds`` keeps only those kinds."""
-        now = _naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             q = (
                 select(DigestOutbox)
@@ -481,7 +477,7 @@ class SubscriptionStore:
     def claim(self, outbox_id: int, worker: str, now: dt.datetime, lease_seconds: float) -> bool:
         """Take the row for ``lease_seconds`` and count the attempt; False when it is sent,
         given up, or held by another sender."""
-        now = _naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             res = cast(
                 CursorResult[Any],
@@ -515,7 +511,9 @@ class SubscriptionStore:
             s.execute(
                 update(DigestOutbox)
                 .where(DigestOutbox.id == outbox_id, DigestOutbox.sent_at.is_(None))
-                .values(sent_at=_naive(now), claimed_by=None, claimed_until=None, last_error=None)
+                .values(
+                    sent_at=naive_utc(now), claimed_by=None, claimed_until=None, last_error=None
+                )
             )
 
     def release(
@@ -528,7 +526,7 @@ class SubscriptionStore:
             "last_error": error[:2000],
         }
         if give_up:
-            values["failed_at"] = _naive(now)
+            values["failed_at"] = naive_utc(now)
         with self.db.session() as s:
             s.execute(
                 update(DigestOutbox)

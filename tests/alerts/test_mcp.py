@@ -166,6 +166,6 @@ def test_the_mcp_server_over_streamable_http(mcp_env: tuple[Env, int, str], mcp_
     # a revoked token stops working at once
     user = env.comm.users.by_email("ada@example.org")
     assert user is not None
-    [info] = alerts_of(env.pw).store.tokens_of(user.id)
-    assert alerts_of(env.pw).store.revoke_token(info.id, user.id)
+    [info] = alerts_of(env.pw).tokens.of_user(user.id)
+    assert alerts_of(env.pw).tokens.revoke(info.id, user.id)
     assert alerts_of(env.pw).token_user(token) is None

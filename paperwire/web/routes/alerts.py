@@ -265,7 +265,7 @@ def alert_deliveries(pw: PW, user: RequireUser, alert_id: RowId) -> Shown[AlertD
 def _render_tokens(
     call: Call, created: TokenCreated | None = None, errors: dict[str, str] | None = None
 ) -> HTMLResponse:
-    tokens = alerts_of(call.args["pw"]).store.tokens_of(call.args["user"].id)
+    tokens = alerts_of(call.args["pw"]).tokens.of_user(call.args["user"].id)
     return render(
         call.request,
         "tokens.html",
@@ -288,7 +288,7 @@ def _render_tokens(
 )
 def tokens_list(pw: PW, user: RequireUser) -> TokensPage:
     """Personal access tokens (for `paperwire mcp` clients): names and prefixes only."""
-    return TokensPage(tokens=alerts_of(pw).store.tokens_of(user.id))
+    return TokensPage(tokens=alerts_of(pw).tokens.of_user(user.id))
 
 
 def _token_form(call: Call) -> dict[str, Any]:
@@ -342,5 +342,5 @@ def _to_tokens(call: Call, result: object) -> Response:
     CSRF,
 )
 def token_revoke(pw: PW, user: RequireUser, token_id: RowId) -> None:
-    if not alerts_of(pw).store.revoke_token(token_id, user.id):
+    if not alerts_of(pw).tokens.revoke(token_id, user.id):
         raise HTTPException(status_code=404, detail="You have no live token with that id.")
