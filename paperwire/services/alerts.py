@@ -45,6 +45,7 @@ from paperwire.store.alerts import (
 )
 from paperwire.store.collections import CollectionStore
 from paperwire.store.convert import as_utc
+from paperwire.store.subscriptions import SubscriptionRow
 from paperwire.store.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -156,11 +157,7 @@ class Alerts:
         ``TooManySavedSearchesError``)."""
         name, target = self._what(user, data)
         url = self._webhook_url(data.webhook_url) if data.webhook_url else None
-        sub = None
-        if data.email:
-            sub = self.subs.store.request(
-                user.email, Frequency.daily, user_id=user.id, trending=False
-            )
+        sub = self._email_subscription(user) if data.email else None
         row = new_alert(
             kind=data.kind,
             subscription_id=sub.id if sub else None,
@@ -173,16 +170,23 @@ class Alerts:
             webhook_url=url,
         )
         alert = self.subs.store.add_alert(row)
-        if sub is None:
-            return CreatedAlert(alert, "none")
+        return CreatedAlert(alert, self._confirmed(sub) if sub is not None else "none")
+
+    def _email_subscription(self, user: UserAccount) -> SubscriptionRow:
+        """The subscription email alerts go through (made ``pending`` when new)."""
+        return self.subs.store.request(user.email, Frequency.daily, user_id=user.id, trending=False)
+
+    def _confirmed(self, sub: SubscriptionRow) -> str:
+        """Whether email alerts can start: ``not-needed`` (the address is confirmed),
+        ``sent`` (a confirmation link went out) or ``failed`` (SMTP down; logged)."""
         if sub.active:
-            return CreatedAlert(alert, "not-needed")
+            return "not-needed"
         try:
             self.subs.send_confirmation(sub, sub.frequency)
         except MailError as exc:
-            log.error("alert confirmation to %s not sent: %s", user.email, exc)
-            return CreatedAlert(alert, "failed")
-        return CreatedAlert(alert, "sent")
+            log.error("alert confirmation to %s not sent: %s", sub.email, exc)
+            return "failed"
+        return "sent"
 
     def update(self, user: UserAccount, alert_id: int, data: AlertUpdate) -> AlertRow | None:
         """Change the user's alert; None when they have no such alert."""
@@ -194,11 +198,10 @@ class Alerts:
             changes["name"] = data.name.strip()[:120] or current.name
         if data.email is not None:
             changes["email"] = data.email
-            if data.email and current.subscription_id is None:
-                sub = self.subs.store.request(
-                    user.email, Frequency.daily, user_id=user.id, trending=False
-                )
+            if data.email and not current.email:  # email turned on: as when made with it
+                sub = self._email_subscription(user)
                 changes["subscription_id"] = sub.id
+                self._confirmed(sub)
         if data.webhook_url is not None:
             url = data.webhook_url
             changes["webhook_url"] = self._webhook_url(url) if url else None

@@ -129,6 +129,18 @@ def test_follow_and_collection_alerts_come_with_the_digest(alert_env: SubEnv) ->
     assert category["name"] == "cs.CL"
     assert ANCIENT not in _feed_ids(ada, category["atom_url"])  # 40 days old
     assert {HOT, WARM, COLD, LAB_TOP} == set(_feed_ids(ada, category["atom_url"]))
+    # email turned on later: an address not confirmed yet gets its confirmation link
+    grace = alert_env.env.account("grace@example.org", "Grace")
+    quiet = _make(grace, q="diffusion", email=False)
+    assert not messages_to(alert_env.smtp, "grace@example.org")
+    r = grace.api("PATCH", f"/api/alerts/{quiet['id']}", json={"email": True})
+    assert r.status_code == 200 and r.json()["email"] is True
+    wait_for(lambda: len(messages_to(alert_env.smtp, "grace@example.org")) == 1, what="link")
+    grace_sub = alert_env.subs.store.by_email("grace@example.org")
+    assert grace_sub is not None
+    assert [a.id for a in alert_env.subs.store.searches_for([grace_sub.id])[grace_sub.id]] == [
+        quiet["id"]
+    ]
     # email off: out of the digest, feed still there
     r = ada.api("PATCH", f"/api/alerts/{follow['id']}", json={"email": False})
     assert r.json()["email"] is False

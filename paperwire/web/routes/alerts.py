@@ -203,8 +203,13 @@ def _to_alerts(call: Call, result: object) -> Response:
     ),
     CSRF,
 )
-def alert_update(pw: PW, user: RequireUser, alert_id: RowId, body: AlertUpdate) -> AlertPublic:
+def alert_update(
+    request: Request, pw: PW, user: RequireUser, alert_id: RowId, body: AlertUpdate
+) -> AlertPublic:
+    """Turning email on for an address not confirmed yet mails a confirmation link."""
     alerts = alerts_of(pw)
+    if body.email:
+        limit_mail_requests(request, user.email)
     try:
         found = alerts.update(user, alert_id, body)
     except AlertError as exc:
