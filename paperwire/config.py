@@ -177,6 +177,9 @@ class Settings(BaseSettings):
     rate_reset_per_hour: int = Field(5, ge=1, description="Per client IP and per email.")
     rate_votes_per_minute: int = Field(120, ge=1, description="Per user.")
     rate_submissions_per_hour: int = Field(10, ge=1, description="Per user.")
+    rate_exports_per_hour: int = Field(
+        10, ge=1, description="Per user: corpus downloads, takeouts and library imports."
+    )
 
     # -- subscriptions: digests, alerts, feeds, the worker (see README "Subscriptions") ---
     digest_size: int = Field(10, ge=1, le=100, description="Trending papers per digest.")

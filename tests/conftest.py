@@ -224,7 +224,9 @@ def new_milvus_collection() -> str:
 def drop_milvus_collections(uri: str, names: Iterable[str]) -> None:
     from pymilvus import MilvusClient
 
-    client = MilvusClient(uri)
+    from paperwire.index.milvus import GRPC_OPTIONS
+
+    client = MilvusClient(uri, grpc_options=GRPC_OPTIONS)
     try:
         for name in names:
             client.drop_collection(name)

@@ -1,17 +1,17 @@
 """The ``paperwire`` command line (entry point ``paperwire.cli:app``), one module per group.
 
 ``papers`` (ingest, search, show, status), ``index`` (embed, index, migrate), ``serve``
-(serve, up), ``jobs`` (sync, worker, digest), ``model``, ``users`` (users, collections)
-and ``bench``; ``common`` holds what they share. Every command takes ``--home DIR`` (or
-``PAPERWIRE_HOME``) for the data directory and prints the same typed models the web API
-returns (``--json``).
+(serve, up), ``jobs`` (sync, worker, digest), ``model``, ``users`` (users, collections),
+``data`` (export, import) and ``bench``; ``common`` holds what they share. Every command
+takes ``--home DIR`` (or ``PAPERWIRE_HOME``) for the data directory and prints the same
+typed models the web API returns (``--json``).
 """
 
 from __future__ import annotations
 
 import typer
 
-from paperwire.cli import alerts, bench, index, jobs, model, papers, serve, users
+from paperwire.cli import alerts, bench, data, index, jobs, model, papers, serve, users
 
 app = typer.Typer(
     help="paperwire: gather papers, search them by keyword and meaning, serve a daily feed.",
@@ -26,6 +26,8 @@ app.add_typer(papers.ingest_app, name="ingest")
 app.add_typer(model.app, name="model")
 app.add_typer(users.users_app, name="users")
 app.add_typer(users.collections_app, name="collections")
+app.add_typer(data.export_app, name="export")
+app.add_typer(data.import_app, name="import")
 app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.app)  # sync, worker, digest …
 app.add_typer(alerts.app)  # mcp, tokens …, webhooks

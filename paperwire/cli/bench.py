@@ -3,7 +3,8 @@
 ``embed`` (embedding backends side by side), ``latency`` (search latency at three corpus
 sizes) and ``relevance`` (nDCG/Recall/MRR on judged collections) parse options here and
 print; the work lives in ``paperwire.bench``. The other benchmarks of ``paperwire.bench``
-(``backends``, ``digests``, ``votes``, ``ingest-search``, ``index-smoke``, ``tune-fusion``)
+(``backends``, ``digests``, ``votes``, ``ingest-search``, ``index-smoke``, ``tune-fusion``,
+``export``)
 parse their own options: their commands pass the arguments through unchanged, so
 ``paperwire bench backends --titles 500`` is ``python -m paperwire.bench.backends
 --titles 500``.
@@ -535,6 +536,7 @@ SCRIPTS = {
     "ingest-search": "Ingest, embedding and search latency on the HF corpus; time to first page.",
     "index-smoke": "The embedded index at arXiv-listing scale (random vectors: latency only).",
     "tune-fusion": "Tune hybrid fusion on a judged collection's train split (collect, grid).",
+    "export": "Corpus export per format (papers/s, peak RSS) and the round trip via ingest table.",
 }
 _PASS_THROUGH = {
     "allow_extra_args": True,

@@ -5,6 +5,7 @@ batch) and ``run_embed`` (embedding with a progress bar, used by ``embed``, ``in
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from rich.progress import (
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
+from paperwire.models.search import SearchFilters
 
 console = Console(stderr=True)
 out = Console()
@@ -38,6 +40,38 @@ HomeOpt = Annotated[
 EmbedOpt = Annotated[
     bool, typer.Option("--embed/--no-embed", help="Compute embeddings after ingesting.")
 ]
+
+# The search filters, shared by `search` and `export corpus` (see ``filters_of``).
+DateFromOpt = Annotated[
+    dt.datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after."),
+]
+DateToOpt = Annotated[
+    dt.datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Published on or before."),
+]
+CategoryOpt = Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")]
+OrgOpt = Annotated[str | None, typer.Option(help="Organisation (name or slug).")]
+HasCodeOpt = Annotated[
+    bool | None,
+    typer.Option("--has-code/--no-code", help="Only papers with (or without) a code repository."),
+]
+
+
+def filters_of(
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    category: str | None,
+    org: str | None,
+    has_code: bool | None,
+) -> SearchFilters:
+    return SearchFilters(
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        category=category,
+        organization=org,
+        has_code=has_code,
+    )
 
 
 # Exit status of a command stopped by SIGTERM after its current batch (128 + 15).

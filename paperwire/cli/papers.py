@@ -16,10 +16,16 @@ from rich.table import Table
 
 from paperwire.cli.common import (
     EXIT_SIGTERM,
+    CategoryOpt,
+    DateFromOpt,
+    DateToOpt,
     EmbedOpt,
+    HasCodeOpt,
     HomeOpt,
+    OrgOpt,
     console,
     error,
+    filters_of,
     open_app,
     out,
     progress_bar,
@@ -30,7 +36,6 @@ from paperwire.cli.common import (
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
 from paperwire.models.search import (
-    SearchFilters,
     SearchMode,
     SearchRequest,
     SearchResponse,
@@ -308,22 +313,11 @@ def search(
             "stdin), as plain text (no query syntax).",
         ),
     ] = None,
-    date_from: Annotated[
-        dt.datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="Published on or after."),
-    ] = None,
-    date_to: Annotated[
-        dt.datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Published on or before."),
-    ] = None,
-    category: Annotated[str | None, typer.Option(help="arXiv category, e.g. cs.CL.")] = None,
-    org: Annotated[str | None, typer.Option(help="Organisation (name or slug).")] = None,
-    has_code: Annotated[
-        bool | None,
-        typer.Option(
-            "--has-code/--no-code", help="Only papers with (or without) a code repository."
-        ),
-    ] = None,
+    date_from: DateFromOpt = None,
+    date_to: DateToOpt = None,
+    category: CategoryOpt = None,
+    org: OrgOpt = None,
+    has_code: HasCodeOpt = None,
     sort: Annotated[
         SortOrder,
         typer.Option(help="relevance, or newest / upvotes: every match, sorted."),
@@ -356,13 +350,7 @@ def search(
     pw = open_app(home)
     req = SearchRequest(
         q=text,
-        filters=SearchFilters(
-            date_from=date_from.date() if date_from else None,
-            date_to=date_to.date() if date_to else None,
-            category=category,
-            organization=org,
-            has_code=has_code,
-        ),
+        filters=filters_of(date_from, date_to, category, org, has_code),
         sort=sort,
         mode=mode,
         limit=limit,

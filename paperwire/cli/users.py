@@ -92,6 +92,29 @@ def set_admin(
     console.print(f"{escape(account.email)} is {'no longer' if revoke else 'now'} an admin")
 
 
+@users_app.command("delete")
+def delete_user(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Delete an account and everything it owns (see docs/data.md: removed or anonymised);
+    `paperwire export takeout` first keeps a copy."""
+    from paperwire.services.takeout import delete_account
+
+    comm = _open(home)
+    account = comm.users.by_email(email)
+    if account is None:
+        error(f"no account with the email {email}")
+        raise typer.Exit(1)
+    if not yes and not typer.confirm(f"Delete {account.email} and all its data?"):
+        raise typer.Exit(1)
+    done = delete_account(comm.pw, account.id)
+    comm.audit.log(None, "user.delete", "user", str(account.id), {"via": "cli"})
+    kinds = ", ".join(f"{k} {how}" for k, how in done.kinds.items())
+    console.print(f"deleted {escape(account.email)}: {kinds}", soft_wrap=True)
+
+
 @users_app.command("list")
 def list_users(as_json: JsonOpt = False, home: HomeOpt = None) -> None:
     """Every account: id, email, display name, admin, created."""

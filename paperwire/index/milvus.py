@@ -115,6 +115,12 @@ def _expected_refusal(quiet: bool = True) -> Iterator[None]:
 
 # Milvus refuses a search with offset + limit above this (``topk``).
 MAX_TOPK = 16_384
+
+# gRPC keepalive for every client. pymilvus pings every 10 s, even with no call in flight;
+# a server that keeps gRPC's default policy (Milvus Lite: at most one ping per 5 minutes
+# without calls) answers "too_many_pings" and drops the connection, failing the next call.
+# Ping only during calls, and rarely: a cluster's proxy accepts this too.
+GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
 # Like the embedded backend: an author-name match of the whole query counts 3×.
 AUTHOR_NAME_BOOST = 3.0
 MAX_AUTHOR_NAME_TOKENS = 6
@@ -362,7 +368,7 @@ class MilvusIndex:
             self._lite_path = path
             uri = path
         try:
-            self._client = MilvusClient(uri=uri, token=token or "")
+            self._client = MilvusClient(uri=uri, token=token or "", grpc_options=GRPC_OPTIONS)
         except Exception:
             self._release_lite()
             raise
@@ -1114,7 +1120,7 @@ class LiteServer:
                     f" see {log.name}"
                 )
             try:
-                client = MilvusClient(self.uri, timeout=2)
+                client = MilvusClient(self.uri, timeout=2, grpc_options=GRPC_OPTIONS)
                 client.list_collections()
                 client.close()
                 return self.uri

@@ -97,22 +97,30 @@ def resolve_columns(columns: list[str], mapping: dict[str, str] | None) -> dict[
 # --- values -----------------------------------------------------------------------------
 
 
-def _names(value: object, field: str) -> list[str]:
+def _json_list(value: object) -> object:
+    """A cell holding a JSON array (how CSV exports write lists) as the list."""
     if isinstance(value, str) and value.lstrip().startswith("["):
         with contextlib.suppress(ValueError):
-            value = json.loads(value)
+            return json.loads(value)
+    return value
+
+
+def _names(value: object, field: str) -> list[str]:
+    value = _json_list(value)
     if isinstance(value, str):
         return f.split_names(value)
     return f.str_list(value, field)
 
 
 def _terms(value: object, field: str) -> list[str]:
+    value = _json_list(value)
     if isinstance(value, str):
         return [t for t in value.replace(";", ",").replace(",", " ").split() if t]
     return f.str_list(value, field)
 
 
 def _keywords(value: object, field: str) -> list[str]:
+    value = _json_list(value)
     if isinstance(value, str):
         return [k for k in (f.text(p, field) for p in value.replace(";", ",").split(",")) if k]
     return f.str_list(value, field)

@@ -432,7 +432,7 @@ class PaperStore:
         self, filters: SearchFilters, sort: SortOrder, limit: int, offset: int
     ) -> tuple[int, list[PaperCard]]:
         """Filtered listing without a text query (search page with filters only)."""
-        conds = [Paper.hidden.is_(False), *self._filter_conditions(filters)]
+        conds = [Paper.hidden.is_(False), *self.filter_conditions(filters)]
         order = (
             [Paper.upvotes.desc(), Paper.published_at.desc()]
             if sort == SortOrder.upvotes
@@ -446,7 +446,7 @@ class PaperStore:
             return total, [card_of(p) for p in rows]
 
     @staticmethod
-    def _filter_conditions(f: SearchFilters) -> list[ColumnElement[bool]]:
+    def filter_conditions(f: SearchFilters) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = []
         if f.date_from:
             conds.append(Paper.published_at >= dt.datetime.combine(f.date_from, dt.time()))

@@ -316,7 +316,9 @@ def test_a_collection_of_an_older_schema_asks_for_a_rebuild(
 ) -> None:
     from pymilvus import DataType, MilvusClient
 
-    client = MilvusClient(milvus_server)
+    from paperwire.index.milvus import GRPC_OPTIONS
+
+    client = MilvusClient(milvus_server, grpc_options=GRPC_OPTIONS)
     schema = client.create_schema(auto_id=False)
     schema.add_field("arxiv_id", DataType.VARCHAR, is_primary=True, max_length=64)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=8)
