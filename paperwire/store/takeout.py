@@ -417,8 +417,8 @@ def _import_alerts(ctx: ImportContext, rows: list[Record]) -> int:
         return 0
     s = ctx.session
     sub = _subscription_for(ctx, Frequency.daily.value, True)
-    have = {
-        (r.kind, r.query, repr(sorted((r.filters or {}).items())), r.target or "")
+    have = {  # an alert already there (importing twice adds none)
+        (r.kind, r.name, r.query, repr(sorted((r.filters or {}).items())), r.target or "")
         for r in s.scalars(select(Alert).where(Alert.user_id == ctx.user_id))
     }
     added = 0
@@ -437,7 +437,8 @@ def _import_alerts(ctx: ImportContext, rows: list[Record]) -> int:
             ctx.unmatched.append(f"alert {name!r}: set its webhook again on /alerts")
         stored = filters.model_dump(mode="json", exclude_none=True)
         target = str(row["target"])[:200] if row.get("target") else None
-        key = (kind.value, str(row.get("query") or ""), repr(sorted(stored.items())), target or "")
+        query = str(row.get("query") or "")
+        key = (kind.value, name, query, repr(sorted(stored.items())), target or "")
         if key in have:
             continue
         have.add(key)
@@ -447,7 +448,7 @@ def _import_alerts(ctx: ImportContext, rows: list[Record]) -> int:
             subscription_id=sub.id if email else None,
             user_id=ctx.user_id,
             name=name,
-            query=key[1],
+            query=query,
             filters=filters,
             target=target,
             email=email,
