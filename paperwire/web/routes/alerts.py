@@ -192,7 +192,10 @@ def _to_alerts(call: Call, result: object) -> Response:
     Api(
         "PATCH /api/alerts/{alert_id}",
         AlertPublic,
-        errors=OWNED,
+        errors={
+            **OWNED,
+            429: {"model": ErrorPublic, "description": "Too many requests; see `Retry-After`."},
+        },
         summary="Change an alert: email on/off, webhook URL or secret, a new feed URL",
     ),
     Page(
