@@ -245,6 +245,25 @@ class Settings(BaseSettings):
     map_cron: str = Field(
         "30 3 * * *", description="Worker: rebuild the map of the field (`paperwire map build`)."
     )
+    # -- alerts: webhooks (see docs/subscriptions.md "Alerts") ---------------------------
+    webhook_cron: str = Field("*/5 * * * *", description="Worker: queue and send webhooks.")
+    webhook_timeout: float = Field(10.0, gt=0, le=120, description="Seconds per webhook POST.")
+    webhook_retry_seconds: float = Field(60.0, gt=0, description="First webhook retry delay.")
+    webhook_retry_max_seconds: float = Field(
+        21600.0, gt=0, description="Longest delay between two tries (doubling until then)."
+    )
+    webhook_max_attempts: int = Field(8, ge=1, le=50, description="Then a delivery is given up.")
+    webhook_disable_after: int = Field(
+        20, ge=1, description="Failed attempts in a row that disable an alert's webhook."
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks call private, loopback and link-local addresses (off: "
+        "a public site must not be made to call into its own network).",
+    )
+    mcp_token: str | None = Field(
+        None, description="`paperwire mcp` over stdio: the personal access token it acts with."
+    )
     worker_retry_seconds: float = Field(60.0, gt=0, description="First retry of a failed job.")
     worker_retry_max_seconds: float = Field(3600.0, gt=0, description="Longest retry backoff.")
 

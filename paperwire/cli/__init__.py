@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typer
 
-from paperwire.cli import bench, data, fieldmap, index, jobs, model, papers, serve, users
+from paperwire.cli import alerts, bench, data, fieldmap, index, jobs, model, papers, serve, users
 
 app = typer.Typer(
     help="paperwire: gather papers, search them by keyword and meaning, serve a daily feed.",
@@ -32,6 +32,7 @@ app.add_typer(data.import_app, name="import")
 app.add_typer(fieldmap.app, name="map")
 app.add_typer(bench.app, name="bench")
 app.add_typer(jobs.app)  # sync, worker, digest …
+app.add_typer(alerts.app)  # mcp, tokens …, webhooks
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -14,6 +14,8 @@ outbox     ``outbox_cron``       send digests still queued (after a crash or an 
                                  outage); also once at start
 map        ``map_cron``          rebuild the map of the field when the embedded papers
                                  changed (``paperwire map build``)
+webhooks   ``webhook_cron``      queue alerts' new papers for their webhooks and
+                                 deliver the due ones (``paperwire webhooks``)
 ========== ===================== ===========================================
 
 A job whose last success is older than its latest scheduled time runs at start (a worker
@@ -82,6 +84,7 @@ def default_jobs(pw: Paperwire, trigger: Callable[[str], None] | None = None) ->
     from paperwire.jobs.digest import plan_digests, send_queued
     from paperwire.jobs.embed import embed_backlog
     from paperwire.jobs.sync import sync_all
+    from paperwire.jobs.webhooks import plan_webhooks, send_webhooks
 
     s = pw.settings
 
@@ -125,9 +128,13 @@ def default_jobs(pw: Paperwire, trigger: Callable[[str], None] | None = None) ->
         r = build_map(pw).record
         return f"map of {r.points} papers in {r.seconds:.1f} s"
 
+    def webhooks(stop: threading.Event) -> str:
+        return send_webhooks(pw, stop=stop, report=plan_webhooks(pw)).summary()
+
     return [
         Job("outbox", check_cron("outbox_cron", s.outbox_cron), outbox, run_at_start=True),
         Job("sync", check_cron("sync_cron", s.sync_cron), sync),
+        Job("webhooks", check_cron("webhook_cron", s.webhook_cron), webhooks),
         Job("embed", check_cron("embed_cron", s.embed_cron), embed),
         Job(
             "digest-daily",

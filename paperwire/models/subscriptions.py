@@ -105,12 +105,12 @@ class SavedSearchCreated(BaseModel):
 
 class DigestSection(BaseModel):
     kind: str = Field(
-        description="`trending`, `search`, `following` (what you follow) or `collection`"
-        " (its picks)."
+        description="`trending`, an alert's kind (`search`, `follow`, `collection`), "
+        "`following` (what you follow) or `collection` picks of For you."
     )
     title: str
-    saved_search_id: int | None = None
-    search_url: str | None = Field(None, description="Absolute URL of the search page.")
+    saved_search_id: int | None = Field(None, description="The alert's id.")
+    search_url: str | None = Field(None, description="Absolute URL of the alert's papers.")
     papers: list[PaperCard]
 
 

@@ -26,21 +26,19 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
+from paperwire.models.alerts import AlertKind
 from paperwire.models.common import DataClock, safe_url
 from paperwire.models.papers import PaperCard
-from paperwire.models.search import SearchMode, SearchRequest, SortOrder
 from paperwire.models.subscriptions import Digest, DigestSection, Frequency, SavedSearchCreate
 from paperwire.services import papers
+from paperwire.services.alert_sources import alert_papers
 from paperwire.services.clock import data_clock
 from paperwire.services.mail import MailError, build_message, send_message
 from paperwire.services.signing import link_serializer
+from paperwire.store.alerts import AlertRow
 from paperwire.store.follows import FollowStore
 from paperwire.store.profiles import ProfileStore
-from paperwire.store.subscriptions import (
-    SavedSearchRow,
-    SubscriptionRow,
-    SubscriptionStore,
-)
+from paperwire.store.subscriptions import SubscriptionRow, SubscriptionStore
 
 log = logging.getLogger(__name__)
 CONFIRM_SALT = "paperwire.subscription-confirm"
@@ -90,6 +88,15 @@ def period_label(frequency: Frequency, now: dt.datetime) -> str:
         start = day - dt.timedelta(days=6)
         return f"week of {_short(start)} – {_short(day)}, {day.year}"
     return f"{WEEKDAYS[day.weekday()]}, {_short(day)}, {day.year}"
+
+
+def section_title(alert: AlertRow) -> str:
+    """An alert's heading in a digest (and its feed's title)."""
+    if alert.kind == AlertKind.follow:
+        return f"New from {alert.name}"
+    if alert.kind == AlertKind.collection:
+        return f"More like “{alert.name}”"
+    return f"New for “{alert.name}”"
 
 
 def _email_environment() -> jinja2.Environment:
@@ -258,7 +265,7 @@ class Subscriptions:
 
     def save_search(
         self, user_id: int, email: str, data: SavedSearchCreate
-    ) -> tuple[SavedSearchRow, SubscriptionRow, str]:
+    ) -> tuple[AlertRow, SubscriptionRow, str]:
         """Save a search for a signed-in user. Its alerts go to the user's subscription;
         a new (or not yet confirmed, or unsubscribed) address first gets a confirmation
         link. Returns the saved search, the subscription and what happened to the
@@ -288,29 +295,22 @@ class Subscriptions:
 
     def search_matches(
         self,
-        saved: SavedSearchRow,
+        saved: AlertRow,
         now: dt.datetime,
         cache: dict[str, list[PaperCard]] | None = None,
     ) -> list[PaperCard]:
-        """Papers matching a saved search published within ``digest_search_days`` before
-        ``now`` (a ``data_clock``'s), newest first (keyword matching: an alert should only
-        bring papers that contain what was asked for)."""
+        """An alert's papers published within ``digest_search_days`` before ``now`` (a
+        ``data_clock``'s), from its kind's source (``services.alert_sources``); ``cache``
+        shares the answer between alerts that ask the same."""
         since = now.astimezone(dt.UTC).date() - dt.timedelta(days=self.settings.digest_search_days)
-        f = saved.filters
-        filters = f.model_copy(
-            update={"date_from": max(f.date_from, since) if f.date_from else since}
+        key = "\x00".join(
+            [saved.kind.value, saved.query, saved.filters.model_dump_json(), saved.target or ""]
         )
-        key = saved.query + "\x00" + filters.model_dump_json()
+        if saved.kind == AlertKind.collection:
+            key += f"\x00{saved.user_id}"  # private collections: their owner's view
         if cache is not None and key in cache:
             return cache[key]
-        req = SearchRequest(
-            q=saved.query,
-            filters=filters,
-            sort=SortOrder.newest,
-            mode=SearchMode.keyword,
-            limit=min(100, self.settings.digest_search_size * 5),
-        )
-        cards = [hit.paper for hit in self.pw.search.search(req).hits]
+        cards = alert_papers(self.pw, saved, since, min(100, self.settings.digest_search_size * 5))
         if cache is not None:
             cache[key] = cards
         return cards
@@ -338,7 +338,7 @@ class Subscriptions:
         sub: SubscriptionRow | None = None,
         *,
         pool: list[PaperCard] | None = None,
-        searches: list[SavedSearchRow] | None = None,
+        searches: list[AlertRow] | None = None,
         cache: dict[str, list[PaperCard]] | None = None,
         clock: DataClock | None = None,
     ) -> Digest:
@@ -379,13 +379,12 @@ class Subscriptions:
                 DigestSection(kind="trending", title=title, papers=take(pool or [], s.digest_size))
             )
         for saved, found in zip(searches, matches, strict=True):
-            public = saved.public()
             sections.append(
                 DigestSection(
-                    kind="search",
-                    title=f"New for “{saved.name}”",
+                    kind=saved.kind.value,
+                    title=section_title(saved),
                     saved_search_id=saved.id,
-                    search_url=self.url(public.search_url),
+                    search_url=self.url(saved.page_url),
                     papers=take(found, s.digest_search_size),
                 )
             )
@@ -408,15 +407,20 @@ class Subscriptions:
                 )
             )
         label = period_label(frequency, when)
-        picks_n = sum(len(x.papers) for x in sections if x.kind == "collection")
+        # alerts' sections carry their id; "following" and collection picks do not
+        alert_n = sum(len(x.papers) for x in sections if x.saved_search_id is not None)
+        picks_n = sum(
+            len(x.papers) for x in sections if x.kind == "collection" and x.saved_search_id is None
+        )
         trending_n = sum(len(x.papers) for x in sections if x.kind == "trending")
-        alert_n = sum(len(x.papers) for x in sections if x.kind == "search")
         parts = []
         if trending_n:
             noun = "top" if frequency == Frequency.weekly else "trending"
             parts.append(f"{trending_n} {noun} {'paper' if trending_n == 1 else 'papers'}")
         if alert_n:
-            parts.append(f"{alert_n} new for your {'search' if len(searches) == 1 else 'searches'}")
+            searches_only = all(x.kind == AlertKind.search for x in searches)
+            one, many = ("search", "searches") if searches_only else ("alert", "alerts")
+            parts.append(f"{alert_n} new for your {one if len(searches) == 1 else many}")
         follow_n = sum(len(x.papers) for x in sections if x.kind == "following")
         if follow_n:
             parts.append(f"{follow_n} from what you follow")

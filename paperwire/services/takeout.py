@@ -3,10 +3,10 @@ paperwire; deleting the account.
 
 The archive holds ``manifest.json`` (``TakeoutManifest``), one ``<kind>.jsonl`` per kind
 registered in ``store.takeout`` (profile, votes, collections, subscriptions,
-saved_searches, submissions, audit …), and each collection as BibTeX, CSL-JSON and RIS
+alerts, submissions, audit …), and each collection as BibTeX, CSL-JSON and RIS
 under ``collections/`` for reference managers. Papers are named by arXiv id, so the
 archive means the same on any install; importing it (``import_takeout``) recreates
-collections, saved searches (alerts), votes and what later kinds register, and lists what
+collections, alerts (saved searches, follows), votes and what later kinds register, and lists what
 named a paper the target does not have. Deleting an account runs every kind's deleter in
 one transaction (``store.takeout``); docs/data.md says what is removed and what is
 anonymised.

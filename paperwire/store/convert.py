@@ -19,6 +19,11 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def naive_utc(value: dt.datetime) -> dt.datetime:
+    """A datetime as the store keeps it: naive UTC (an aware one is converted first)."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
 def link(value: str | None) -> str | None:
     """A stored outside link as every output shows it: http(s) only (``safe_url``), so
     pages, feeds, the JSON API and exports drop a ``javascript:`` link alike."""

@@ -1,4 +1,7 @@
-"""``SubscriptionStore``: every query behind email digests, saved searches and the outbox.
+"""``SubscriptionStore``: every query behind email digests, their alerts and the outbox.
+
+A saved search is an alert of kind ``search`` (``store.alerts``); the digest holds the new
+papers of every alert of its subscription that has email delivery on.
 
 The outbox protocol (``paperwire.jobs.digest`` drives it):
 
@@ -22,37 +25,33 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urlencode
 
 from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from paperwire.models.alerts import AlertKind
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import (
     DigestQueue,
     Frequency,
-    SavedSearchPublic,
     SubscriptionPublic,
     SubscriptionStatus,
 )
-from paperwire.store.convert import as_utc
+from paperwire.store.alerts import AlertRow, alert_row, new_alert
+from paperwire.store.convert import as_utc, naive_utc
 from paperwire.store.db import Database
+from paperwire.store.schema.alerts import Alert
 from paperwire.store.schema.subscriptions import (
     DigestOutbox,
     DigestSentPaper,
-    SavedSearch,
     Subscription,
 )
 
-MAX_SAVED_SEARCHES = 25  # per subscription
+MAX_SAVED_SEARCHES = 25  # alerts per subscription (and per account)
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -69,39 +68,6 @@ class SubscriptionRow:
     @property
     def active(self) -> bool:
         return self.status == SubscriptionStatus.active
-
-
-@dataclass(frozen=True)
-class SavedSearchRow:
-    id: int
-    subscription_id: int
-    user_id: int | None
-    name: str
-    query: str
-    filters: SearchFilters
-    created_at: dt.datetime
-
-    def public(self) -> SavedSearchPublic:
-        params = {"q": self.query}
-        f = self.filters
-        extra = {
-            "from": f.date_from.isoformat() if f.date_from else None,
-            "to": f.date_to.isoformat() if f.date_to else None,
-            "category": f.category,
-            "org": f.organization,
-            "has_code": None if f.has_code is None else str(f.has_code).lower(),
-        }
-        params.update({k: v for k, v in extra.items() if v})
-        qs = urlencode({k: v for k, v in params.items() if v})
-        return SavedSearchPublic(
-            id=self.id,
-            name=self.name,
-            q=self.query,
-            filters=self.filters,
-            created_at=as_utc(self.created_at) or self.created_at,
-            search_url=f"/search?{qs}" if qs else "/search",
-            feed_url=f"/feeds/search.atom?{qs}" if qs else "/feeds/search.atom",
-        )
 
 
 OUTBOX_DIGEST = "digest"
@@ -151,18 +117,6 @@ def _sub(row: Subscription) -> SubscriptionRow:
         user_id=row.user_id,
         created_at=row.created_at,
         confirmed_at=row.confirmed_at,
-    )
-
-
-def _search(row: SavedSearch) -> SavedSearchRow:
-    return SavedSearchRow(
-        id=row.id,
-        subscription_id=row.subscription_id,
-        user_id=row.user_id,
-        name=row.name,
-        query=row.query,
-        filters=SearchFilters.model_validate(row.filters or {}),
-        created_at=row.created_at,
     )
 
 
@@ -332,65 +286,75 @@ class SubscriptionStore:
         name: str,
         query: str,
         filters: SearchFilters,
-    ) -> SavedSearchRow:
-        with self.db.session() as s:
-            count = s.scalar(
-                select(func.count(SavedSearch.id)).where(
-                    SavedSearch.subscription_id == subscription_id
-                )
-            )
-            if (count or 0) >= MAX_SAVED_SEARCHES:
-                raise TooManySavedSearchesError(
-                    f"at most {MAX_SAVED_SEARCHES} saved searches per address; delete one first"
-                )
-            row = SavedSearch(
+    ) -> AlertRow:
+        """A search alert delivered with the subscription's digest."""
+        return self.add_alert(
+            new_alert(
+                kind=AlertKind.search,
                 subscription_id=subscription_id,
                 user_id=user_id,
-                name=name[:120],
+                name=name,
                 query=query,
-                filters=filters.model_dump(mode="json", exclude_none=True),
-                created_at=utcnow(),
+                filters=filters,
             )
+        )
+
+    def add_alert(self, row: Alert) -> AlertRow:
+        """Add an alert unless its subscription (or owner) has the most it may have."""
+        with self.db.session() as s:
+            owner = [Alert.subscription_id == row.subscription_id] if row.subscription_id else []
+            if row.user_id is not None:
+                owner.append(Alert.user_id == row.user_id)
+            count = s.scalar(select(func.count(Alert.id)).where(or_(*owner))) if owner else 0
+            if (count or 0) >= MAX_SAVED_SEARCHES:
+                raise TooManySavedSearchesError(
+                    f"at most {MAX_SAVED_SEARCHES} alerts per account; delete one first"
+                )
             s.add(row)
             s.flush()
-            return _search(row)
+            return alert_row(row)
 
-    def searches_for(self, subscription_ids: Sequence[int]) -> dict[int, list[SavedSearchRow]]:
+    def searches_for(self, subscription_ids: Sequence[int]) -> dict[int, list[AlertRow]]:
+        """The alerts each subscription's digest delivers (email on), by id."""
         if not subscription_ids:
             return {}
-        out: dict[int, list[SavedSearchRow]] = {}
+        out: dict[int, list[AlertRow]] = {}
         with self.db.session() as s:
             ids = list(subscription_ids)
             for start in range(0, len(ids), 500):
                 rows = s.scalars(
-                    select(SavedSearch)
-                    .where(SavedSearch.subscription_id.in_(ids[start : start + 500]))
-                    .order_by(SavedSearch.id)
+                    select(Alert)
+                    .where(Alert.subscription_id.in_(ids[start : start + 500]), Alert.email)
+                    .order_by(Alert.id)
                 ).all()
                 for r in rows:
-                    out.setdefault(r.subscription_id, []).append(_search(r))
+                    if r.subscription_id is not None:
+                        out.setdefault(r.subscription_id, []).append(alert_row(r))
         return out
 
-    def searches_of_user(self, user_id: int) -> list[SavedSearchRow]:
+    def searches_of_user(self, user_id: int) -> list[AlertRow]:
+        """The user's search alerts (the saved searches)."""
         with self.db.session() as s:
             rows = s.scalars(
-                select(SavedSearch).where(SavedSearch.user_id == user_id).order_by(SavedSearch.id)
+                select(Alert)
+                .where(Alert.user_id == user_id, Alert.kind == AlertKind.search.value)
+                .order_by(Alert.id)
             ).all()
-            return [_search(r) for r in rows]
+            return [alert_row(r) for r in rows]
 
     def delete_search(
         self, search_id: int, *, user_id: int | None = None, subscription_id: int | None = None
     ) -> bool:
-        """Delete a saved search owned by the user (or belonging to the subscription)."""
+        """Delete an alert owned by the user (or belonging to the subscription)."""
         if user_id is None and subscription_id is None:
             raise ValueError("delete_search needs an owner: user_id or subscription_id")
-        conds = [SavedSearch.id == search_id]
+        conds = [Alert.id == search_id]
         if user_id is not None:
-            conds.append(SavedSearch.user_id == user_id)
+            conds.append(Alert.user_id == user_id)
         if subscription_id is not None:
-            conds.append(SavedSearch.subscription_id == subscription_id)
+            conds.append(Alert.subscription_id == subscription_id)
         with self.db.session() as s:
-            res = cast(CursorResult[Any], s.execute(delete(SavedSearch).where(*conds)))
+            res = cast(CursorResult[Any], s.execute(delete(Alert).where(*conds)))
             return res.rowcount == 1
 
     # -- sent log ---------------------------------------------------------------------
@@ -490,13 +454,14 @@ class SubscriptionStore:
     ) -> list[OutboxRow]:
         """Unsent mail (digests of active subscriptions, account mail) that nobody holds
         a claim on, by id; ``kinds`` keeps only those kinds."""
-        now = _naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             q = (
                 select(DigestOutbox)
                 .outerjoin(Subscription, Subscription.id == DigestOutbox.subscription_id)
                 .where(
                     DigestOutbox.id > after_id,
+                    DigestOutbox.alert_id.is_(None),  # webhooks: ``AlertStore``
                     DigestOutbox.sent_at.is_(None),
                     DigestOutbox.failed_at.is_(None),
                     _deliverable(),
@@ -512,7 +477,7 @@ class SubscriptionStore:
     def claim(self, outbox_id: int, worker: str, now: dt.datetime, lease_seconds: float) -> bool:
         """Take the row for ``lease_seconds`` and count the attempt; False when it is sent,
         given up, or held by another sender."""
-        now = _naive(now)
+        now = naive_utc(now)
         with self.db.session() as s:
             res = cast(
                 CursorResult[Any],
@@ -525,6 +490,10 @@ class SubscriptionStore:
                         or_(
                             DigestOutbox.claimed_until.is_(None),
                             DigestOutbox.claimed_until < now,
+                        ),
+                        or_(  # a webhook's retry waits for its time
+                            DigestOutbox.next_attempt_at.is_(None),
+                            DigestOutbox.next_attempt_at <= now,
                         ),
                     )
                     .values(
@@ -542,7 +511,9 @@ class SubscriptionStore:
             s.execute(
                 update(DigestOutbox)
                 .where(DigestOutbox.id == outbox_id, DigestOutbox.sent_at.is_(None))
-                .values(sent_at=_naive(now), claimed_by=None, claimed_until=None, last_error=None)
+                .values(
+                    sent_at=naive_utc(now), claimed_by=None, claimed_until=None, last_error=None
+                )
             )
 
     def release(
@@ -555,7 +526,7 @@ class SubscriptionStore:
             "last_error": error[:2000],
         }
         if give_up:
-            values["failed_at"] = _naive(now)
+            values["failed_at"] = naive_utc(now)
         with self.db.session() as s:
             s.execute(
                 update(DigestOutbox)
@@ -581,7 +552,9 @@ class SubscriptionStore:
                     func.count(DigestOutbox.failed_at),
                     func.sum(case((and_(unsent, active), 1), else_=0)),
                     func.sum(case((and_(unsent, ~active), 1), else_=0)),
-                ).outerjoin(Subscription, Subscription.id == DigestOutbox.subscription_id)
+                )
+                .outerjoin(Subscription, Subscription.id == DigestOutbox.subscription_id)
+                .where(DigestOutbox.alert_id.is_(None))
             ).one()
             return DigestQueue(
                 sent=rows[0] or 0, failed=rows[1] or 0, queued=rows[2] or 0, cancelled=rows[3] or 0

@@ -26,9 +26,12 @@ from typing import Any, Literal
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from paperwire.models.alerts import AlertKind
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import Frequency, SubscriptionStatus
+from paperwire.store.alerts import new_alert
 from paperwire.store.db import Database
+from paperwire.store.schema.alerts import Alert, PersonalToken
 from paperwire.store.schema.community import (
     AuditEntry,
     Collection,
@@ -48,11 +51,7 @@ from paperwire.store.schema.discussions import (
 from paperwire.store.schema.papers import Featured, Paper
 from paperwire.store.schema.people import AuthorClaim, Follow, Profile
 from paperwire.store.schema.recommend import NotInterested, RecSettings
-from paperwire.store.schema.subscriptions import (
-    DigestOutbox,
-    SavedSearch,
-    Subscription,
-)
+from paperwire.store.schema.subscriptions import DigestOutbox, Subscription
 from paperwire.store.users import utcnow
 
 Record = dict[str, Any]
@@ -342,7 +341,7 @@ def _delete_collections(s: Session, user_id: int) -> None:
     s.execute(delete(Collection).where(Collection.owner_id == user_id))
 
 
-# -- subscriptions and saved searches (alerts) -----------------------------------------------
+# -- subscriptions and alerts -----------------------------------------------------------
 
 
 def _own_subscriptions(s: Session, user_id: int) -> list[Subscription]:
@@ -397,71 +396,97 @@ def _import_subscriptions(ctx: ImportContext, rows: list[Record]) -> int:
     return min(len(rows), 1)
 
 
-def _export_saved_searches(s: Session, user_id: int) -> list[Record]:
+def _export_alerts(s: Session, user_id: int) -> list[Record]:
+    """What each alert watches and how it is delivered (not its webhook secret or feed
+    key: those are made anew where it is imported)."""
     subs = [sub.id for sub in _own_subscriptions(s, user_id)]
     rows = s.scalars(
-        select(SavedSearch)
-        .where(or_(SavedSearch.user_id == user_id, SavedSearch.subscription_id.in_(subs)))
-        .order_by(SavedSearch.id)
+        select(Alert)
+        .where(or_(Alert.user_id == user_id, Alert.subscription_id.in_(subs)))
+        .order_by(Alert.id)
     )
     return [
         {
+            "kind": r.kind,
             "name": r.name,
             "query": r.query,
             "filters": dict(r.filters or {}),
+            "target": r.target,
+            "email": r.email,
+            "webhook_url": r.webhook_url,
             "created_at": _iso(r.created_at),
         }
         for r in rows
     ]
 
 
-def _import_saved_searches(ctx: ImportContext, rows: list[Record]) -> int:
+def _import_alerts(ctx: ImportContext, rows: list[Record]) -> int:
+    """Search and follow alerts come back (email as they were; webhooks and collection
+    alerts are listed to set up again: a webhook URL is checked when it is set, and the
+    imported collections have new ids)."""
     if not rows:
         return 0
     s = ctx.session
     sub = _subscription_for(ctx, Frequency.daily.value, True)
-    have = {
-        (r.query, repr(sorted((r.filters or {}).items())))
-        for r in s.scalars(select(SavedSearch).where(SavedSearch.subscription_id == sub.id))
+    have = {  # an alert already there (importing twice adds none)
+        (r.kind, r.name, r.query, repr(sorted((r.filters or {}).items())), r.target or "")
+        for r in s.scalars(select(Alert).where(Alert.user_id == ctx.user_id))
     }
     added = 0
     for row in rows:
+        name = str(row.get("name") or row.get("query") or "alert")[:120]
         try:
+            kind = AlertKind(str(row.get("kind") or AlertKind.search.value))
             filters = SearchFilters.model_validate(row.get("filters") or {})
         except ValueError:
-            ctx.unmatched.append(f"saved search {row.get('name')!r}: unreadable filters")
+            ctx.unmatched.append(f"alert {name!r}: unreadable kind or filters")
             continue
+        if kind == AlertKind.collection:
+            ctx.unmatched.append(f"alert {name!r}: make it again for the imported collection")
+            continue
+        if row.get("webhook_url"):
+            ctx.unmatched.append(f"alert {name!r}: set its webhook again on /alerts")
         stored = filters.model_dump(mode="json", exclude_none=True)
-        key = (str(row.get("query") or ""), repr(sorted(stored.items())))
+        target = str(row["target"])[:200] if row.get("target") else None
+        query = str(row.get("query") or "")
+        key = (kind.value, name, query, repr(sorted(stored.items())), target or "")
         if key in have:
             continue
         have.add(key)
-        s.add(
-            SavedSearch(
-                subscription_id=sub.id,
-                user_id=ctx.user_id,
-                name=str(row.get("name") or key[0] or "search")[:120],
-                query=key[0],
-                filters=stored,
-                created_at=_when(row.get("created_at")),
-            )
+        email = row.get("email") is not False
+        alert = new_alert(
+            kind=kind,
+            subscription_id=sub.id if email else None,
+            user_id=ctx.user_id,
+            name=name,
+            query=query,
+            filters=filters,
+            target=target,
+            email=email,
         )
+        alert.created_at = _when(row.get("created_at"))
+        s.add(alert)
         added += 1
     s.flush()
     return added
 
 
-def _delete_saved_searches(s: Session, user_id: int) -> None:
-    s.execute(delete(SavedSearch).where(SavedSearch.user_id == user_id))
+def _delete_alerts(s: Session, user_id: int) -> None:
+    """Alerts, with their webhook deliveries and logs (cascades)."""
+    s.execute(delete(Alert).where(Alert.user_id == user_id))
+
+
+def _delete_tokens(s: Session, user_id: int) -> None:
+    s.execute(delete(PersonalToken).where(PersonalToken.user_id == user_id))
 
 
 def _delete_subscriptions(s: Session, user_id: int) -> None:
-    """Subscriptions (with their saved searches, queued digests and sent log: cascades)
+    """Subscriptions (with their alerts, queued digests and sent log: cascades)
     and the account's own mail still queued (password resets) are removed."""
     subs = _own_subscriptions(s, user_id)
     ids = [sub.id for sub in subs]
     if ids:
-        s.execute(delete(SavedSearch).where(SavedSearch.subscription_id.in_(ids)))
+        s.execute(delete(Alert).where(Alert.subscription_id.in_(ids)))
         s.execute(delete(DigestOutbox).where(DigestOutbox.subscription_id.in_(ids)))
         s.execute(delete(Subscription).where(Subscription.id.in_(ids)))
     email = s.scalar(select(User.email).where(User.id == user_id))
@@ -874,13 +899,23 @@ register(
 )
 register(
     Kind(
-        "saved_searches",
-        ("saved_searches",),
-        "Saved searches (alerts): query and filters.",
+        "alerts",
+        ("alerts", "alert_sent_papers", "alert_attempts"),
+        "Alerts (saved searches, follows, collection recommendations): what each watches "
+        "and how it is delivered.",
         "removed",
-        _delete_saved_searches,
-        export=_export_saved_searches,
-        import_=_import_saved_searches,
+        _delete_alerts,
+        export=_export_alerts,
+        import_=_import_alerts,
+    )
+)
+register(
+    Kind(
+        "tokens",
+        ("personal_tokens",),
+        "Personal access tokens (not exported: they are secrets; make new ones).",
+        "removed",
+        _delete_tokens,
     )
 )
 register(

@@ -23,6 +23,7 @@ from paperwire.web import community, docs
 from paperwire.web.cache import PageCache
 from paperwire.web.inputs import refuse_control_chars
 from paperwire.web.routes import (
+    alerts,
     digest,
     discussions,
     feed,
@@ -249,7 +250,7 @@ def create_app(pw: Paperwire) -> FastAPI:
         app.include_router(module.router)
     community.install(app)  # accounts, votes, submissions, collections, trending, admin
     app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
-    for module in (subscriptions, feeds, digest):  # email digests, alerts, Atom/RSS
+    for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -45,7 +45,7 @@ def test_every_table_holding_user_data_has_a_registered_kind() -> None:
         f"tables with user data but no takeout kind: {sorted(missing)}; register one in "
         "paperwire/store/takeout.py (export, import, delete)"
     )
-    assert {"votes", "collections", "saved_searches", "subscriptions"} <= owned
+    assert {"votes", "collections", "alerts", "personal_tokens", "subscriptions"} <= owned
     for kind in KINDS.values():
         assert kind.deletion in ("removed", "anonymised")
         assert kind.description
@@ -137,7 +137,7 @@ def test_takeout_round_trips_into_a_fresh_install(make_app: AppFactory) -> None:
     moved = account(target, "reader@example.org", "Reader")
     report = import_takeout(target, moved, "reader@example.org", io.BytesIO(archive))
     assert report.imported["collections"] == 2 and report.imported["votes"] == 3
-    assert report.imported["saved_searches"] == 2
+    assert report.imported["alerts"] == 2
     missing = made["papers"][-2:]
     assert sorted(report.unmatched) == sorted(f"collection 'Reading list': {a}" for a in missing)
     assert "profile" in report.skipped
@@ -154,7 +154,7 @@ def test_takeout_round_trips_into_a_fresh_install(make_app: AppFactory) -> None:
 
     # Importing twice adds collections again but never duplicates votes or alerts.
     again = import_takeout(target, moved, "reader@example.org", io.BytesIO(archive))
-    assert again.imported["votes"] == 0 and again.imported["saved_searches"] == 0
+    assert again.imported["votes"] == 0 and again.imported["alerts"] == 0
 
 
 def test_deleting_an_account_leaves_nothing_of_it(make_app: AppFactory) -> None:

@@ -113,6 +113,7 @@ HEADER_SCRIPT = """() => {
   const header = document.querySelector('header');
   const rows = {};
   for (const a of header.querySelectorAll("nav[aria-label='Main'] a")) {
+    if (a.offsetParent === null) continue;  // hidden on phones (linked from the footer)
     const top = Math.round(a.getBoundingClientRect().top);
     rows[top] = (rows[top] || 0) + 1;
   }

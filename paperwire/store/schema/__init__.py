@@ -1,5 +1,5 @@
 """The tables, one module per area: ``papers``, ``community``, ``subscriptions``,
-``ratelimits``, ``discussions``, ``people``, ``recommend``, ``versions``.
+``ratelimits``, ``alerts``, ``discussions``, ``people``, ``recommend``, ``versions``.
 
 Importing this package registers every table on ``Base.metadata`` (what Alembic's
 ``env.py`` and ``paperwire migrate`` compare against). Changes need an Alembic revision
@@ -7,6 +7,7 @@ in ``store/migrations/versions``.
 """
 
 from paperwire.store.schema import (
+    alerts,
     community,
     discussions,
     papers,
@@ -20,6 +21,7 @@ from paperwire.store.schema.base import Base
 
 __all__ = [
     "Base",
+    "alerts",
     "community",
     "discussions",
     "papers",

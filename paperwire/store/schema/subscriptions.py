@@ -1,4 +1,6 @@
-"""Subscription tables: email subscriptions, saved searches, the digest outbox, the sent log.
+"""Subscription tables: email subscriptions, the digest outbox, the sent log.
+
+Saved searches are alerts now (``store.schema.alerts``; ``0006_alerts`` moved them).
 
 Changes here need an Alembic revision (``0003_subscriptions`` created them). Timestamps are
 naive UTC like the rest of the store. ``user_id`` refers to an account (``users.id``) but
@@ -49,28 +51,16 @@ class Subscription(Base):
     unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
-class SavedSearch(Base):
-    """A query + filters whose new matches go into the subscription's digest."""
-
-    __tablename__ = "saved_searches"
-    __table_args__ = (Index("ix_saved_searches_subscription_id", "subscription_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
-    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    name: Mapped[str] = mapped_column(String(120))
-    query: Mapped[str] = mapped_column(Text)
-    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-
-
 class DigestOutbox(Base):
-    """One email, rendered when it was queued: ``kind`` ``digest`` (one per subscription
-    and period) or ``account`` (a password-reset link: no subscription)."""
+    """One message, rendered when it was queued: ``kind`` ``digest`` (one per subscription
+    and period), ``account`` (a password-reset link: no subscription) or ``webhook`` (one
+    per alert and period: ``alert_id``, the JSON body in ``body_text``, retried at
+    ``next_attempt_at``)."""
 
     __tablename__ = "digest_outbox"
     __table_args__ = (
         UniqueConstraint("subscription_id", "period_key", name="uq_digest_outbox_period"),
+        Index("uq_digest_outbox_alert_period", "alert_id", "period_key", unique=True),
         Index("ix_digest_outbox_sent_at", "sent_at"),
     )
 
@@ -94,10 +84,15 @@ class DigestOutbox(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", name="fk_digest_outbox_alert_id", ondelete="CASCADE")
+    )
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class DigestSentPaper(Base):
-    """A paper that went (or is queued to go) to a subscription: never repeated."""
+    """A paper that went (or is queued to go) to a subscription: never repeated
+    (``saved_search_id``: the alert it came with, an ``alerts.id``)."""
 
     __tablename__ = "digest_sent_papers"
     __table_args__ = (

@@ -218,3 +218,30 @@ def following_feed(
     cards = people.following(user_id, 1, SEARCH_LIMIT).papers
     feed = _feed(pw, request, "following", "New papers from what you follow.", "/following", cards)
     return _respond(request, feed, fmt)
+
+
+@router.get("/feeds/alerts/{alert_id}.{fmt}", summary="An alert's private feed (Atom/RSS)")
+def alert_feed(
+    request: Request,
+    pw: PW,
+    alert_id: RowId,
+    fmt: FmtParam,
+    token: Annotated[str, Query(max_length=100, description="The feed's private token.")],
+) -> Response:
+    """The alert's papers of the last 30 days (its search's, its author's or its
+    collection's recommendations). The URL is the key: 404 without the right token, and
+    a new feed URL (``PATCH /api/alerts/{id}``) turns the old one off."""
+    from paperwire.services.alerts import alerts_of
+    from paperwire.services.subscriptions import section_title
+
+    fmt = _format(fmt)
+    alerts = alerts_of(pw)
+    alert = alerts.by_feed_token(alert_id, token)
+    if alert is None:
+        raise HTTPException(status_code=404, detail="There is no such feed.")
+    title = section_title(alert)
+    feed = _feed(pw, request, title, title + ".", alert.page_url, alerts.feed_papers(alert))
+    response = _respond(request, feed, fmt)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response

@@ -70,7 +70,8 @@ class LinkError(HTTPException):
         self.reason = exc.reason
 
 
-def _limit(request: Request, email: str) -> None:
+def limit_mail_requests(request: Request, email: str) -> None:
+    """Requests that may mail a confirmation link: per client IP and per address."""
     per_hour = request.app.state.pw.settings.rate_subscribe_per_hour
     limiter = limiter_of(request)
     enforce(request, limiter, f"subscribe:ip:{client_ip(request)}", per_hour, 3600, "requests")
@@ -247,7 +248,7 @@ def _subscribe_failed(call: Call, exc: HTTPException) -> Response | None:
 def subscribe(request: Request, pw: PW, body: SubscriptionCreate) -> SubscriptionAccepted:
     """Sends a confirmation link; nothing else is sent until it is opened. The answer is
     the same whether or not the address was already subscribed."""
-    _limit(request, body.email)
+    limit_mail_requests(request, body.email)
     try:
         subscriptions_of(pw).request(body.email, body.frequency)
     except MailError as exc:
@@ -587,7 +588,7 @@ def saved_search_create(
 ) -> SavedSearchCreated:
     if not body.q and body.filters.is_empty():
         raise HTTPException(status_code=422, detail="q: give a query or at least one filter")
-    _limit(request, user.email)  # saving may mail a confirmation link
+    limit_mail_requests(request, user.email)  # saving may mail a confirmation link
     try:
         saved, sub, confirmation = subscriptions_of(pw).save_search(user.id, user.email, body)
     except TooManySavedSearchesError as exc:

@@ -5,6 +5,9 @@ Revises: 0002, 0003
 Create Date: 2026-11-30
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -12,6 +15,31 @@ revision = "0004_hardening"
 down_revision = ("0002", "0003")
 branch_labels = None
 depends_on = None
+
+
+SENT_LOG = sa.table(
+    "digest_sent_papers",
+    *[
+        sa.column(name, sa.Integer)
+        for name in ("id", "subscription_id", "outbox_id", "saved_search_id")
+    ],
+    sa.column("arxiv_id", sa.String),
+    sa.column("created_at", sa.DateTime),
+)
+
+
+@contextmanager
+def _keeping_sent_log() -> Iterator[None]:
+    """SQLite rebuilds ``digest_outbox`` for a batch change (copy, drop, rename); the
+    drop's ON DELETE CASCADE empties ``digest_sent_papers``. Put its rows back after."""
+    conn = op.get_bind()
+    kept = [dict(r._mapping) for r in conn.execute(sa.select(*SENT_LOG.c)).all()]
+    yield
+    count = conn.execute(sa.select(sa.func.count()).select_from(SENT_LOG)).scalar()
+    if count != len(kept):
+        conn.execute(SENT_LOG.delete())
+        if kept:
+            conn.execute(SENT_LOG.insert(), kept)
 
 
 def upgrade() -> None:
@@ -39,7 +67,7 @@ def upgrade() -> None:
             {"key": skeleton(name), "id": user_id},
         )
 
-    with op.batch_alter_table("digest_outbox", schema=None) as batch_op:
+    with _keeping_sent_log(), op.batch_alter_table("digest_outbox", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("kind", sa.String(length=16), server_default="digest", nullable=False)
         )
@@ -48,7 +76,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM digest_outbox WHERE subscription_id IS NULL")
-    with op.batch_alter_table("digest_outbox", schema=None) as batch_op:
+    with _keeping_sent_log(), op.batch_alter_table("digest_outbox", schema=None) as batch_op:
         batch_op.alter_column("subscription_id", existing_type=sa.Integer(), nullable=False)
         batch_op.drop_column("kind")
     with op.batch_alter_table("users", schema=None) as batch_op:
