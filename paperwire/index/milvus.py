@@ -768,9 +768,9 @@ class MilvusIndex:
             self._doc_freq_cache = {}
             self._generation += 1
 
-    def _count(self, expr: str) -> int:
+    def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
-            self.collection, filter=expr, output_fields=["count(*)"], consistency_level="Strong"
+            self.collection, filter=expr, output_fields=["count(*)"], consistency_level=consistency
         )
         return int(rows[0]["count(*)"]) if rows else 0
 
@@ -1076,7 +1076,7 @@ class MilvusIndex:
         slices = self._slices
         if slices is None:
             whole = _Slice()
-            slices = self._slices = self._cut(whole, self._count(whole.expr()))
+            slices = self._slices = self._cut(whole, self._slice_count(whole))
         return slices
 
     def _cut(self, piece: _Slice, size: int) -> list[_Slice]:
@@ -1100,8 +1100,8 @@ class MilvusIndex:
         if piece.first < piece.last:
             mid = (piece.first + piece.last) // 2
             left, right = replace(piece, last=mid), replace(piece, first=mid + 1)
-            n = self._count(left.expr())
-            return [*self._split(left, n), *self._split(right, size - n)]
+            n = self._slice_count(left)
+            return [*self._split(left, n), *self._split(right, max(0, size - n))]
         ids = sorted(self._ids_in(piece.expr()))
         step = self.max_topk - 1
         starts = ids[step::step]
@@ -1109,6 +1109,11 @@ class MilvusIndex:
         sizes = [min(step, len(ids) - i * step) for i in range(len(edges) - 1)]
         pieces = [replace(piece, id_from=a, id_before=b) for a, b in itertools.pairwise(edges)]
         return list(zip(pieces, sizes, strict=True))
+
+    def _slice_count(self, piece: _Slice) -> int:
+        """Rows in ``piece`` ("Session": no wait for the cluster's latest time tick; a
+        slice that turns out too full is cut again when searched)."""
+        return self._count(piece.expr(), "Session")
 
     def _ids_in(self, expr: str) -> list[str]:
         it = self._client.query_iterator(
@@ -1149,7 +1154,7 @@ class MilvusIndex:
                 field, queries, self._join([*parts, piece.expr()]), cap, params
             )
             if any(len(h) >= cap for h in hits):  # the slice grew since it was cut
-                smaller = self._cut(piece, self._count(piece.expr()))
+                smaller = self._cut(piece, max(cap, self._slice_count(piece)))
                 if smaller != [piece]:
                     self._slices = None
                     pending.extend(smaller)
