@@ -1229,19 +1229,22 @@ class MilvusIndex:
 
     def _covering(self, words: list[str], parts: Sequence[str], min_coverage: float) -> set[str]:
         """Documents (passing ``parts``) holding words worth ``min_coverage`` of the
-        ``coverage_units`` of ``words``: without filters, one pass finds both the document
-        frequencies and the holders."""
-        holders = {} if parts else self._word_ids("text_sparse", words, [])
+        ``coverage_units`` of ``words``. Without filters and with frequencies not yet
+        kept, one pass finds both the frequencies and the holders; else only the holders
+        of words that weigh something are read (not the 60,000 holders of "model")."""
+        known, generation = self._doc_freq_cache, self._generation
+        one_pass = not parts and not all(w in known for w in words)
+        holders = self._word_ids("text_sparse", words, []) if one_pass else {}
         if holders:
             df = {w: len(ids) for w, ids in holders.items()}
-            self._remember_doc_freqs(df, self._generation)
+            self._remember_doc_freqs(df, generation)
         else:
             df = self._doc_freqs(words)
         docs = max(1, self.keyword_count())
         units = coverage_units([bm25_idf(df[w], docs) for w in words])
         need = required_units(units, min_coverage)
         weighed = {w: u for w, u in zip(words, units, strict=True) if u}
-        if parts:
+        if not holders:
             holders = self._word_ids("text_sparse", list(weighed), parts)
         weight: dict[str, int] = {}
         for w, u in weighed.items():
