@@ -57,7 +57,8 @@ Behaviour, and where it differs from the embedded backend:
   holding the word, a range search every cosine above the floor, and where the cap cuts
   an answer the search runs again per slice of the collection (ranges of ``published``,
   then of ``arxiv_id``, each under the cap). Many words go in one search; document
-  frequencies are kept until the counts are renewed.
+  frequencies are kept until this process writes, the collection's size changes or a
+  minute passes (``DOC_FREQ_TTL``).
 * ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
   every keyword candidate's).
 * Consistency: searches and vector reads use "Session" (a process reads its own commits;
@@ -126,6 +127,9 @@ MAX_TOPK = 16_384
 _NQ_MAX = 1_024
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
+# Longest a process keeps document frequencies while the collection's size stays the same
+# (another process's edits of a paper's text change them without changing the size).
+DOC_FREQ_TTL = 60.0
 _NO_DATE = -1  # ``published`` of an undated paper
 _LAST_DAY = dt.date.max.toordinal()
 # Like the embedded backend: an author-name match of the whole query counts 3×.
@@ -395,7 +399,9 @@ class MilvusIndex:
         self._pending: dict[str, _Pending | None] = {}
         self._counts: tuple[int, int] | None = None
         self._doc_freq_cache: dict[str, int] = {}
-        self._generation = 0  # renewals of the counts (see ``_remember_doc_freqs``)
+        self._generation = 0  # renewals of the document frequencies (``_remember_doc_freqs``)
+        self._doc_freq_rows = -1  # the collection's size when they were renewed
+        self._doc_freq_since = 0.0
         self._slices: list[_Slice] | None = None
         self.max_topk = max_topk
         self._counted_at = 0.0
@@ -757,16 +763,26 @@ class MilvusIndex:
         schema if the collection was created or dropped (searches need no refresh)."""
         with self._lock:
             if time.monotonic() - self._counted_at >= self.count_ttl:
-                self._forget_counts()
+                self._counts = None  # document frequencies: see ``_all_counts``
             if not self._exists or not self._client.has_collection(self.collection):
                 self._load_schema()  # created or dropped meanwhile
 
     def _forget_counts(self) -> None:
-        """Forget the cached counts and document frequencies (renewed on next use)."""
+        """Forget the cached counts and document frequencies (this process wrote)."""
         with self._lock:
             self._counts = None
             self._doc_freq_cache = {}
             self._generation += 1
+
+    def _renew_doc_freqs(self, rows: int) -> None:
+        """Forget the kept document frequencies when the collection's size changed (another
+        process wrote) or they are older than ``DOC_FREQ_TTL``: kept across the counts'
+        renewals every second, they spare the search of every common word's holders."""
+        now = time.monotonic()
+        if rows != self._doc_freq_rows or now - self._doc_freq_since > DOC_FREQ_TTL:
+            self._doc_freq_cache = {}
+            self._generation += 1
+            self._doc_freq_rows, self._doc_freq_since = rows, now
 
     def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
@@ -782,6 +798,7 @@ class MilvusIndex:
                 try:
                     self._counts = (self._count(""), self._count("has_vector == true"))
                     self._counted_at = time.monotonic()
+                    self._renew_doc_freqs(self._counts[0])
                 except Exception as exc:
                     if self._missing(exc):
                         return (0, 0)
@@ -1174,7 +1191,8 @@ class MilvusIndex:
         return {w: [_hit_id(h) for h in found] for w, found in zip(words, hits, strict=True)}
 
     def _doc_freqs(self, words: Sequence[str]) -> dict[str, int]:
-        """How many documents hold each word (kept until the counts are renewed)."""
+        """How many documents hold each word (kept: see ``_renew_doc_freqs``)."""
+        self.keyword_count()  # renews the counts, and so forgets frequencies gone stale
         known, generation = self._doc_freq_cache, self._generation
         missing = [w for w in dict.fromkeys(words) if w not in known]
         if missing:
@@ -1232,6 +1250,7 @@ class MilvusIndex:
         ``coverage_units`` of ``words``. Without filters and with frequencies not yet
         kept, one pass finds both the frequencies and the holders; else only the holders
         of words that weigh something are read (not the 60,000 holders of "model")."""
+        docs = max(1, self.keyword_count())  # first: it may forget stale frequencies
         known, generation = self._doc_freq_cache, self._generation
         one_pass = not parts and not all(w in known for w in words)
         holders = self._word_ids("text_sparse", words, []) if one_pass else {}
@@ -1240,7 +1259,6 @@ class MilvusIndex:
             self._remember_doc_freqs(df, generation)
         else:
             df = self._doc_freqs(words)
-        docs = max(1, self.keyword_count())
         units = coverage_units([bm25_idf(df[w], docs) for w in words])
         need = required_units(units, min_coverage)
         weighed = {w: u for w, u in zip(words, units, strict=True) if u}
