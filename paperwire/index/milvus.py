@@ -903,19 +903,6 @@ class MilvusIndex:
             found.extend(list(hits) for hits in result)
         return found
 
-    def _search(
-        self,
-        field: str,
-        data: list[Any],
-        expr: str,
-        limit: int,
-        params: dict[str, Any],
-        output: Sequence[str] = (),
-        offset: int = 0,
-    ) -> list[Hit]:
-        found = self._search_many(field, data[:1], expr, limit, params, output, offset)
-        return found[0] if found else []
-
     def _bm25(
         self,
         field: str,
@@ -935,7 +922,7 @@ class MilvusIndex:
         offset = 0
         kept: list[Hit] = []
         while True:
-            hits = self._search(field, [text], expr, limit, params, output, offset)
+            hits = self._search_many(field, [text], expr, limit, params, output, offset)[0]
             for hit in hits:  # best first: the first k that pass are the top k
                 if check is None or check(hit):
                     kept.append(hit)
@@ -1068,7 +1055,7 @@ class MilvusIndex:
             parts.append(f"arxiv_id not in [{', '.join(milvus_literal(i) for i in exclude)}]")
         params = self._vector_search_params(k)
         try:
-            hits = self._search("vector", [q.tolist()], self._join(parts), k, params)
+            hits = self._search_many("vector", [q.tolist()], self._join(parts), k, params)[0]
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
