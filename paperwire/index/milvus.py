@@ -127,8 +127,6 @@ MAX_TOPK = 16_384
 _NQ_MAX = 1_024
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
-# Document frequencies are first probed with a search of ``max_topk // this`` hits.
-_COUNT_PROBE_SHARE = 16
 # Longest a process keeps document frequencies while the collection's size stays the same
 # (another process's edits of a paper's text change them without changing the size).
 DOC_FREQ_TTL = 60.0
@@ -1140,18 +1138,15 @@ class MilvusIndex:
         parts: Sequence[str],
         params: dict[str, Any],
         limit: int | None = None,
-        probe: int | None = None,
     ) -> list[list[Hit]]:
         """For each of ``data``: every hit of a search on ``field`` passing ``parts`` (and
         the ``radius`` of ``params``, if any), or, when ``limit`` is at most the cap, the
-        best ``limit`` (see the section comment for the slices). ``probe`` (below the
-        cap) limits the first search: what fills it goes straight to the slices, instead
-        of bringing back a cap's worth of hits first (for counting)."""
+        best ``limit`` (see the section comment for the slices)."""
         cap = self.max_topk
-        first = min(cap, limit or cap, probe or cap)
+        first = cap if limit is None else min(limit, cap)
         found = self._search_many(field, data, self._join(parts), first, params)
-        full = [i for i, hits in enumerate(found) if len(hits) >= first]
-        if not full or (limit is not None and limit <= first):
+        full = [i for i, hits in enumerate(found) if len(hits) >= cap]
+        if not full or (limit is not None and limit <= cap):
             return found
         for i in full:
             found[i] = []
@@ -1173,14 +1168,13 @@ class MilvusIndex:
         return found
 
     def _word_ids(
-        self, field: str, words: Sequence[str], parts: Sequence[str], probe: int | None = None
+        self, field: str, words: Sequence[str], parts: Sequence[str]
     ) -> dict[str, list[str]]:
-        """The ids of the documents (passing ``parts``) whose ``field`` holds each word
-        (``probe``: see ``_search_all``)."""
+        """The ids of the documents (passing ``parts``) whose ``field`` holds each word."""
         words = list(dict.fromkeys(words))
         if not words:
             return {}
-        hits = self._search_all(field, words, parts, {"metric_type": "BM25"}, probe=probe)
+        hits = self._search_all(field, words, parts, {"metric_type": "BM25"})
         return {w: [_hit_id(h) for h in found] for w, found in zip(words, hits, strict=True)}
 
     def _doc_freqs(self, words: Sequence[str]) -> dict[str, int]:
@@ -1189,11 +1183,7 @@ class MilvusIndex:
         known, generation = self._doc_freq_cache, self._generation
         missing = [w for w in dict.fromkeys(words) if w not in known]
         if missing:
-            # Most words of a text are rare: a small first search counts them; the common
-            # ones are counted in the slices without a cap's worth of hits first.
-            probe = max(1, self.max_topk // _COUNT_PROBE_SHARE)
-            holders = self._word_ids("text_sparse", missing, [], probe)
-            counted = {w: len(ids) for w, ids in holders.items()}
+            counted = {w: len(ids) for w, ids in self._word_ids("text_sparse", missing, []).items()}
             self._remember_doc_freqs(counted, generation)
             known = {**known, **counted}
         return {w: known[w] for w in words}
