@@ -52,6 +52,13 @@ Behaviour, and where it differs from the embedded backend:
   the server has applied it (there is no per-process snapshot as with the embedded files);
   ``refresh()`` renews cached counts (at most every ``count_ttl`` seconds) and notices a
   collection created or dropped by another process.
+* Match sets (``keyword_match_ids``, ``vector_range``, ``term_statistics``) are exact
+  past Milvus's top-k cap of 16,384: a one-word BM25 search returns every document
+  holding the word, a range search every cosine above the floor, and where the cap cuts
+  an answer the search runs again per slice of the collection (ranges of ``published``,
+  then of ``arxiv_id``, each under the cap). Many words go in one search; document
+  frequencies are kept until this process writes, the collection's size changes or a
+  minute passes (``DOC_FREQ_TTL``).
 * ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
   every keyword candidate's).
 * Consistency: searches and vector reads use "Session" (a process reads its own commits;
@@ -64,6 +71,7 @@ Behaviour, and where it differs from the embedded backend:
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import logging
 import os
@@ -73,7 +81,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +129,16 @@ MAX_TOPK = 16_384
 # without calls) answers "too_many_pings" and drops the connection, failing the next call.
 # Ping only during calls, and rarely: a cluster's proxy accepts this too.
 GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": False}
+
+# Query texts or vectors sent in one search (Milvus accepts up to 16,384 ``nq``).
+_NQ_MAX = 1_024
+# A range search returns cosines strictly above its radius: lower it by float noise.
+_RADIUS_SLACK = 1e-6
+# Longest a process keeps document frequencies while the collection's size stays the same
+# (another process's edits of a paper's text change them without changing the size).
+DOC_FREQ_TTL = 60.0
+_NO_DATE = -1  # ``published`` of an undated paper
+_LAST_DAY = dt.date.max.toordinal()
 # Like the embedded backend: an author-name match of the whole query counts 3×.
 AUTHOR_NAME_BOOST = 3.0
 MAX_AUTHOR_NAME_TOKENS = 6
@@ -297,6 +315,37 @@ class _Constraints:
         return ok
 
 
+@dataclass(frozen=True)
+class _Slice:
+    """A part of the collection, for searches past the top-k cap (``_search_all``): the
+    papers published from day ``first`` to ``last`` (ordinals; -1 is undated) and, where
+    one day holds too many, with an arxiv id from ``id_from`` up to ``id_before``
+    (None: unbounded). A cut never leaves a gap, so the slices of the whole cover every
+    row, including rows written after the cut."""
+
+    first: int = _NO_DATE
+    last: int = _LAST_DAY
+    id_from: str | None = None
+    id_before: str | None = None
+
+    def joins(self, after: _Slice) -> bool:
+        """Whether ``after`` continues this slice's days (neither cut by ids)."""
+        ids = (self.id_from, self.id_before, after.id_from, after.id_before)
+        return self.last + 1 == after.first and ids == (None,) * 4
+
+    def expr(self) -> str:
+        parts = []
+        if self.first > _NO_DATE:
+            parts.append(f"published >= {self.first}")
+        if self.last < _LAST_DAY:
+            parts.append(f"published <= {self.last}")
+        if self.id_from is not None:
+            parts.append(f"arxiv_id >= {milvus_literal(self.id_from)}")
+        if self.id_before is not None:
+            parts.append(f"arxiv_id < {milvus_literal(self.id_before)}")
+        return " and ".join(parts)
+
+
 _DELETE = None
 
 _lite_lock = threading.Lock()
@@ -314,7 +363,9 @@ class MilvusIndex:
     the first vector committed, or ``dim_provider()`` (the embedding model's) when the
     first commit has no vectors. ``index_type`` (``auto`` or a Milvus index type),
     ``index_params`` and ``search_params`` choose the vector index when the collection is
-    created and how it is searched (defaults: ``VECTOR_INDEX_DEFAULTS``).
+    created and how it is searched (defaults: ``VECTOR_INDEX_DEFAULTS``). ``max_topk``
+    is the most hits one search returns (Milvus's cap; tests lower it to reach the
+    slicing of match sets with a small corpus).
 
     Counts are exact ``count(*)`` queries, cached: this process's commits renew them at
     once; ``refresh()`` (the search service calls it every 2 s) renews counts older than
@@ -337,6 +388,7 @@ class MilvusIndex:
         index_type: str = "auto",
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
+        max_topk: int = MAX_TOPK,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -353,6 +405,12 @@ class MilvusIndex:
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}
         self._counts: tuple[int, int] | None = None
+        self._doc_freq_cache: dict[str, int] = {}
+        self._generation = 0  # renewals of the document frequencies (``_remember_doc_freqs``)
+        self._doc_freq_rows = -1  # the collection's size when they were renewed
+        self._doc_freq_since = 0.0
+        self._slices: list[_Slice] | None = None
+        self.max_topk = max_topk
         self._counted_at = 0.0
         self.count_ttl = count_ttl
         self._dim: int | None = None
@@ -544,7 +602,7 @@ class MilvusIndex:
         text = str(exc).lower()
         if "not found" in text or "not exist" in text or "can't find" in text:
             self._exists = False
-            self._counts = None
+            self._forget_counts()
             return True
         return False
 
@@ -624,7 +682,7 @@ class MilvusIndex:
 
     def commit(self) -> None:
         with self._lock:
-            self._counts = None
+            self._forget_counts()
             pending = self._pending  # kept until written: a failed commit can be retried
             if not pending:
                 return
@@ -659,6 +717,7 @@ class MilvusIndex:
                 rows = [self._row(p, dim) for p in writes[start : start + _WRITE_BATCH]]
                 self._client.upsert(self.collection, rows)
             self._pending = {}
+            self._forget_counts()
 
     def rollback(self) -> None:
         with self._lock:
@@ -668,7 +727,8 @@ class MilvusIndex:
         """Drop every document and every pending change (drops the collection)."""
         with self._lock:
             self._pending = {}
-            self._counts = None
+            self._forget_counts()
+            self._slices = None
             if self._client.has_collection(self.collection):
                 self._client.drop_collection(self.collection)
             self._exists = False
@@ -710,13 +770,30 @@ class MilvusIndex:
         schema if the collection was created or dropped (searches need no refresh)."""
         with self._lock:
             if time.monotonic() - self._counted_at >= self.count_ttl:
-                self._counts = None
+                self._counts = None  # document frequencies: see ``_all_counts``
             if not self._exists or not self._client.has_collection(self.collection):
                 self._load_schema()  # created or dropped meanwhile
 
-    def _count(self, expr: str) -> int:
+    def _forget_counts(self) -> None:
+        """Forget the cached counts and document frequencies (this process wrote)."""
+        with self._lock:
+            self._counts = None
+            self._doc_freq_cache = {}
+            self._generation += 1
+
+    def _renew_doc_freqs(self, rows: int) -> None:
+        """Forget the kept document frequencies when the collection's size changed (another
+        process wrote) or they are older than ``DOC_FREQ_TTL``: kept across the counts'
+        renewals every second, they spare the search of every common word's holders."""
+        now = time.monotonic()
+        if rows != self._doc_freq_rows or now - self._doc_freq_since > DOC_FREQ_TTL:
+            self._doc_freq_cache = {}
+            self._generation += 1
+            self._doc_freq_rows, self._doc_freq_since = rows, now
+
+    def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
-            self.collection, filter=expr, output_fields=["count(*)"], consistency_level="Strong"
+            self.collection, filter=expr, output_fields=["count(*)"], consistency_level=consistency
         )
         return int(rows[0]["count(*)"]) if rows else 0
 
@@ -728,6 +805,7 @@ class MilvusIndex:
                 try:
                     self._counts = (self._count(""), self._count("has_vector == true"))
                     self._counted_at = time.monotonic()
+                    self._renew_doc_freqs(self._counts[0])
                 except Exception as exc:
                     if self._missing(exc):
                         return (0, 0)
@@ -800,11 +878,11 @@ class MilvusIndex:
 
     @staticmethod
     def _join(parts: Iterable[str]) -> str:
-        return " and ".join(parts)  # no part has a top-level ``or``
+        return " and ".join(p for p in parts if p)  # no part has a top-level ``or``
 
     # ------------------------------------------------------------------ keyword search
 
-    def _search(
+    def _search_many(
         self,
         field: str,
         data: list[Any],
@@ -813,20 +891,24 @@ class MilvusIndex:
         params: dict[str, Any],
         output: Sequence[str] = (),
         offset: int = 0,
-    ) -> list[Hit]:
+    ) -> list[list[Hit]]:
+        """The hits of each of ``data`` (one round trip per ``_NQ_MAX`` of them)."""
         extra = {"offset": offset} if offset else {}
-        result = self._client.search(
-            self.collection,
-            data=data,
-            anns_field=field,
-            limit=limit,
-            filter=expr,
-            search_params=params,
-            output_fields=list(output),
-            consistency_level="Session",
-            **extra,
-        )
-        return list(result[0]) if result else []
+        found: list[list[Hit]] = []
+        for start in range(0, len(data), _NQ_MAX):
+            result = self._client.search(
+                self.collection,
+                data=data[start : start + _NQ_MAX],
+                anns_field=field,
+                limit=limit,
+                filter=expr,
+                search_params=params,
+                output_fields=list(output),
+                consistency_level="Session",
+                **extra,
+            )
+            found.extend(list(hits) for hits in result)
+        return found
 
     def _bm25(
         self,
@@ -843,20 +925,20 @@ class MilvusIndex:
         text = " ".join(words)
         expr = self._join(parts)
         params = {"metric_type": "BM25"}
-        limit = min(k if check is None else max(2 * k, 50), MAX_TOPK)
+        limit = min(k if check is None else max(2 * k, 50), self.max_topk)
         offset = 0
         kept: list[Hit] = []
         while True:
-            hits = self._search(field, [text], expr, limit, params, output, offset)
+            hits = self._search_many(field, [text], expr, limit, params, output, offset)[0]
             for hit in hits:  # best first: the first k that pass are the top k
                 if check is None or check(hit):
                     kept.append(hit)
                     if len(kept) >= k:
                         break
             offset += len(hits)
-            if len(kept) >= k or len(hits) < limit or offset >= MAX_TOPK:
+            if len(kept) >= k or len(hits) < limit or offset >= self.max_topk:
                 break
-            limit = min(limit * 4, MAX_TOPK - offset)
+            limit = min(limit * 4, self.max_topk - offset)
         # Milvus returns BM25 scores as positive similarities, Milvus Lite 3.x as negative
         # distances; both best first, so the magnitude is the BM25 score.
         return [(_hit_id(h), abs(float(h["distance"]))) for h in kept[:k]]
@@ -878,9 +960,9 @@ class MilvusIndex:
         self, names: list[list[str]], parts: Sequence[str], phrases: list[list[str]], k: int
     ) -> dict[str, float]:
         """Ids of the papers by every one of ``names`` (``author:``), with the sum of their
-        name scores: the best ``k`` for one name, all (up to ``MAX_TOPK``) for several;
+        name scores: the best ``k`` for one name, all (up to ``max_topk``) for several;
         phrases are checked here too, as the hits carry their text."""
-        limit = k if len(names) == 1 else MAX_TOPK
+        limit = k if len(names) == 1 else self.max_topk
         found: dict[str, float] | None = None
         for name in names:
             hits = self._name_hits(name, parts, limit, _Constraints(phrases, [], found))
@@ -894,7 +976,7 @@ class MilvusIndex:
         if k <= 0 or not self._exists:
             return Ranked()
         self._require_current()
-        k = min(k, MAX_TOPK)
+        k = min(k, self.max_topk)
         term_words = [w for t in query.terms for w in self._text.words(t)]
         phrase_words = [p for p in (self._text.words(x) for x in query.phrases) if p]
         names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
@@ -904,7 +986,7 @@ class MilvusIndex:
         try:
             allowed: dict[str, float] | None = None
             if names:  # alone, the top k by name are the answer; else all candidates
-                enough = MAX_TOPK if text_words else k
+                enough = self.max_topk if text_words else k
                 allowed = self._author_matches(names, parts, phrases, enough)
                 if not text_words or not allowed:
                     return self._ranked(allowed, k)
@@ -953,11 +1035,11 @@ class MilvusIndex:
 
     # ------------------------------------------------------------------ vector search
 
-    def vector_search(
-        self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
-    ) -> Ranked:
-        if k <= 0 or not self._exists or self._dim is None:
-            return Ranked()
+    def _unit_query(self, vector: Vector) -> Vector | None:
+        """``vector`` scaled to length 1; None when there is nothing to search or it has
+        no direction."""
+        if not self._exists or self._dim is None:
+            return None
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
         if q.shape[0] != self._dim:
             raise VectorDimensionError(
@@ -965,14 +1047,22 @@ class MilvusIndex:
             )
         norm = float(np.linalg.norm(q))
         if not np.isfinite(norm) or norm == 0.0:
+            return None
+        return q / norm
+
+    def vector_search(
+        self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
+    ) -> Ranked:
+        q = self._unit_query(vector)
+        if k <= 0 or q is None:
             return Ranked()
-        k = min(k, MAX_TOPK)
+        k = min(k, self.max_topk)
         parts = ["has_vector == true", *self.filter_expression(filters)]
         if exclude:
             parts.append(f"arxiv_id not in [{', '.join(milvus_literal(i) for i in exclude)}]")
         params = self._vector_search_params(k)
         try:
-            hits = self._search("vector", [(q / norm).tolist()], self._join(parts), k, params)
+            hits = self._search_many("vector", [q.tolist()], self._join(parts), k, params)[0]
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
@@ -981,16 +1071,134 @@ class MilvusIndex:
 
     # ------------------------------------------------------------------ match sets
     # The match-set contract (exact totals and full sorts, "more like this") without
-    # ``TEXT_MATCH`` (Milvus Lite 2.5 has none): the documents holding a word are the hits
-    # of a one-word BM25 search (every hit holds it), cut at Milvus's top-k cap.
+    # ``TEXT_MATCH`` (Milvus Lite 2.5 has none). The documents holding a word are the hits
+    # of a one-word BM25 search: every hit holds the word, and a search whose limit exceeds
+    # the word's documents returns them all. The semantic matches are a range search
+    # (``radius``: every cosine above the floor). One search asks for many words at once
+    # (``nq``). A search returns at most ``max_topk`` hits (Milvus's top-k cap), so a word
+    # in more documents (or a query with more semantic matches) is searched again in each
+    # *slice* of the collection (``_Slice``): disjoint parts, each holding fewer rows than
+    # the cap, so every slice's answer is complete. Round trips per call: one search, plus
+    # one per slice when some word fills the cap (a slice search asks for all such words
+    # at once); the slices (count queries) are cut once and kept while they stay small.
 
-    def _word_ids(self, field: str, word: str, parts: Sequence[str]) -> list[str]:
-        """Ids of the documents (passing ``parts``) whose ``field`` holds ``word``; at most
-        ``MAX_TOPK`` (the engine's cap), the best by BM25 first."""
-        return [i for i, _ in self._bm25(field, [word], parts, MAX_TOPK)]
+    def _whole_slices(self) -> list[_Slice]:
+        """The collection cut into slices of fewer than ``max_topk`` rows (kept)."""
+        slices = self._slices
+        if slices is None:
+            whole = _Slice()
+            slices = self._slices = self._cut(whole, self._slice_count(whole))
+        return slices
 
-    def _doc_freq(self, word: str) -> int:
-        return len(self._word_ids("text_sparse", word, []))
+    def _cut(self, piece: _Slice, size: int) -> list[_Slice]:
+        """``piece`` (holding ``size`` rows) as slices of fewer than ``max_topk`` rows,
+        neighbours merged while they stay under it (so no empty day range is left alone,
+        and none is dropped: rows written there later must be found)."""
+        merged: list[tuple[_Slice, int]] = []
+        for part, n in self._split(piece, size):
+            if merged and merged[-1][0].joins(part) and merged[-1][1] + n < self.max_topk:
+                prev, m = merged.pop()
+                part, n = replace(prev, last=part.last), m + n
+            merged.append((part, n))
+        return [part for part, _ in merged]
+
+    def _split(self, piece: _Slice, size: int) -> list[tuple[_Slice, int]]:
+        """``piece`` (holding ``size`` rows) cut into slices of fewer than ``max_topk``
+        rows, with their sizes: halves of its days (one count query each), then, for one
+        day that holds too many, runs of arxiv ids."""
+        if size < self.max_topk:
+            return [(piece, size)]
+        if piece.first < piece.last:
+            mid = (piece.first + piece.last) // 2
+            left, right = replace(piece, last=mid), replace(piece, first=mid + 1)
+            n = self._slice_count(left)
+            return [*self._split(left, n), *self._split(right, max(0, size - n))]
+        ids = sorted(self._ids_in(piece.expr()))
+        step = self.max_topk - 1
+        starts = ids[step::step]
+        edges = [piece.id_from, *starts, piece.id_before]
+        sizes = [min(step, len(ids) - i * step) for i in range(len(edges) - 1)]
+        pieces = [replace(piece, id_from=a, id_before=b) for a, b in itertools.pairwise(edges)]
+        return list(zip(pieces, sizes, strict=True))
+
+    def _slice_count(self, piece: _Slice) -> int:
+        """Rows in ``piece`` ("Session": no wait for the cluster's latest time tick; a
+        slice that turns out too full is cut again when searched)."""
+        return self._count(piece.expr(), "Session")
+
+    def _ids_in(self, expr: str) -> list[str]:
+        it = self._client.query_iterator(
+            self.collection, batch_size=_READ_BATCH * 10, filter=expr, output_fields=["arxiv_id"]
+        )
+        found: list[str] = []
+        try:
+            while rows := it.next():
+                found.extend(str(r["arxiv_id"]) for r in rows)
+        finally:
+            it.close()
+        return found
+
+    def _search_all(
+        self,
+        field: str,
+        data: list[Any],
+        parts: Sequence[str],
+        params: dict[str, Any],
+        limit: int | None = None,
+    ) -> list[list[Hit]]:
+        """For each of ``data``: every hit of a search on ``field`` passing ``parts`` (and
+        the ``radius`` of ``params``, if any), or, when ``limit`` is at most the cap, the
+        best ``limit`` (see the section comment for the slices)."""
+        cap = self.max_topk
+        first = cap if limit is None else min(limit, cap)
+        found = self._search_many(field, data, self._join(parts), first, params)
+        full = [i for i, hits in enumerate(found) if len(hits) >= cap]
+        if not full or (limit is not None and limit <= cap):
+            return found
+        for i in full:
+            found[i] = []
+        queries = [data[i] for i in full]
+        pending = list(self._whole_slices())
+        while pending:
+            piece = pending.pop()
+            hits = self._search_many(
+                field, queries, self._join([*parts, piece.expr()]), cap, params
+            )
+            if any(len(h) >= cap for h in hits):  # the slice grew since it was cut
+                smaller = self._cut(piece, max(cap, self._slice_count(piece)))
+                if smaller != [piece]:
+                    self._slices = None
+                    pending.extend(smaller)
+                    continue
+            for i, h in zip(full, hits, strict=True):
+                found[i].extend(h)
+        return found
+
+    def _word_ids(
+        self, field: str, words: Sequence[str], parts: Sequence[str]
+    ) -> dict[str, list[str]]:
+        """The ids of the documents (passing ``parts``) whose ``field`` holds each word."""
+        words = list(dict.fromkeys(words))
+        if not words:
+            return {}
+        hits = self._search_all(field, words, parts, {"metric_type": "BM25"})
+        return {w: [_hit_id(h) for h in found] for w, found in zip(words, hits, strict=True)}
+
+    def _doc_freqs(self, words: Sequence[str]) -> dict[str, int]:
+        """How many documents hold each word (kept: see ``_renew_doc_freqs``)."""
+        self.keyword_count()  # renews the counts, and so forgets frequencies gone stale
+        known, generation = self._doc_freq_cache, self._generation
+        missing = [w for w in dict.fromkeys(words) if w not in known]
+        if missing:
+            counted = {w: len(ids) for w, ids in self._word_ids("text_sparse", missing, []).items()}
+            self._remember_doc_freqs(counted, generation)
+            known = {**known, **counted}
+        return {w: known[w] for w in words}
+
+    def _remember_doc_freqs(self, counted: Mapping[str, int], generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:  # no commit or count renewal meanwhile
+                self._doc_freq_cache.update(counted)
 
     def keyword_match_ids(
         self,
@@ -1012,21 +1220,14 @@ class MilvusIndex:
         try:
             allowed: set[str] | None = None
             if names:
-                allowed = set(self._author_matches(names, parts, phrases, MAX_TOPK))
+                allowed = set(self._author_matches(names, parts, phrases, self.max_topk))
             found: set[str] = set()
             if words:
-                docs = max(1, self.keyword_count())
-                units = coverage_units([bm25_idf(self._doc_freq(w), docs) for w in words])
-                need = required_units(units, min_coverage)
-                weight: dict[str, int] = {}
-                for w, u in zip(words, units, strict=True):
-                    if u:
-                        for i in self._word_ids("text_sparse", w, parts):
-                            weight[i] = weight.get(i, 0) + u
-                found = {i for i, total in weight.items() if total >= need}
+                found = self._covering(words, parts, min_coverage)
             elif phrase_words:
-                rare = min((w for p in phrase_words for w in p), key=self._doc_freq)
-                found = set(self._word_ids("text_sparse", rare, parts))
+                df = self._doc_freqs([w for p in phrase_words for w in p])
+                rare = min(df, key=lambda w: (df[w], w))
+                found = set(self._word_ids("text_sparse", [rare], parts)[rare])
             elif allowed is not None:
                 found = set(allowed)
             if allowed is not None:
@@ -1037,6 +1238,31 @@ class MilvusIndex:
             if self._missing(exc):
                 return []
             raise
+
+    def _covering(self, words: list[str], parts: Sequence[str], min_coverage: float) -> set[str]:
+        """Documents (passing ``parts``) holding words worth ``min_coverage`` of the
+        ``coverage_units`` of ``words``. Without filters and with frequencies not yet
+        kept, one pass finds both the frequencies and the holders; else only the holders
+        of words that weigh something are read (not the 60,000 holders of "model")."""
+        docs = max(1, self.keyword_count())  # first: it may forget stale frequencies
+        known, generation = self._doc_freq_cache, self._generation
+        one_pass = not parts and not all(w in known for w in words)
+        holders = self._word_ids("text_sparse", words, []) if one_pass else {}
+        if holders:
+            df = {w: len(ids) for w, ids in holders.items()}
+            self._remember_doc_freqs(df, generation)
+        else:
+            df = self._doc_freqs(words)
+        units = coverage_units([bm25_idf(df[w], docs) for w in words])
+        need = required_units(units, min_coverage)
+        weighed = {w: u for w, u in zip(words, units, strict=True) if u}
+        if not holders:
+            holders = self._word_ids("text_sparse", list(weighed), parts)
+        weight: dict[str, int] = {}
+        for w, u in weighed.items():
+            for i in holders[w]:
+                weight[i] = weight.get(i, 0) + u
+        return {i for i, total in weight.items() if total >= need}
 
     def _passing_ids(
         self, ids: Sequence[str], parts: Sequence[str], allowed: set[str] | None
@@ -1069,10 +1295,21 @@ class MilvusIndex:
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:
-        """The nearest ``min(limit, 16,384)`` (Milvus's top-k cap) cut at ``min_score``."""
-        near = self.vector_search(vector, filters, min(limit, MAX_TOPK))
-        keep = sum(1 for s in near.scores if s >= min_score)
-        return Ranked(near.ids[:keep], near.scores[:keep])
+        """A range search (``radius``: cosine above ``min_score``), sliced past the cap."""
+        q = self._unit_query(vector)
+        if limit <= 0 or q is None:
+            return Ranked()
+        parts = ["has_vector == true", *self.filter_expression(filters)]
+        params = self._vector_search_params(min(limit, self.max_topk))
+        if min_score > -1.0:  # Milvus: a cosine strictly above the radius
+            params["params"] = {**params["params"], "radius": min_score - _RADIUS_SLACK}
+        try:
+            hits = self._search_all("vector", [q.tolist()], parts, params, limit)[0]
+        except Exception as exc:
+            if self._missing(exc):
+                return Ranked()
+            raise
+        return self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, limit)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         counts: dict[str, int] = {}
@@ -1081,9 +1318,14 @@ class MilvusIndex:
         for word, term in zip(words, self._text.tokens(" ".join(words)), strict=True):
             counts[term] = counts.get(term, 0) + 1
             first.setdefault(term, word)
-        if not self._exists:
-            return [TermStat(first[t], t, n, 0) for t, n in counts.items()]
-        return [TermStat(first[t], t, n, self._doc_freq(first[t])) for t, n in counts.items()]
+        df: dict[str, int] = {}
+        if self._exists and counts:
+            try:
+                df = self._doc_freqs([first[t] for t in counts])
+            except Exception as exc:
+                if not self._missing(exc):
+                    raise
+        return [TermStat(first[t], t, n, df.get(first[t], 0)) for t, n in counts.items()]
 
 
 class LiteServer:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,7 +24,9 @@ from paperwire.index.base import (
 )
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from paperwire.index.milvus import _ENGLISH_STOP as ENGLISH_STOP_WORDS
+from paperwire.index.milvus import MilvusIndex
 from paperwire.models.search import SearchFilters
+from tests.conftest import drop_milvus_collections, new_milvus_collection
 
 from .conftest import is_milvus, stems
 
@@ -173,3 +179,135 @@ def test_term_statistics(loaded_index: SearchIndex, corpus: list[IndexDoc]) -> N
     if is_milvus(loaded_index):  # its ``english`` analyzer drops stop words
         words = [w for w in words if w.lower() not in ENGLISH_STOP_WORDS]
     assert math.isclose(total, len(words), rel_tol=0.25)
+
+
+# --------------------------------------------------------------------------- Milvus's cap
+# Milvus returns at most 16,384 hits per search; a word in more documents must still be
+# matched in every one. A small ``max_topk`` reaches that path with 300 papers: every
+# common word fills it, as does the undated day (12 papers) and each listing day (~15).
+
+
+class _CountingClient:
+    """The real pymilvus client, counting the round trips of each kind."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name in ("search", "query", "query_iterator"):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.calls[name] += 1
+                return attr(*args, **kwargs)
+
+            return counted
+        return attr
+
+
+@pytest.fixture
+def capped_index(
+    milvus_server: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[int], MilvusIndex]]:
+    """``capped_index(max_topk)``: an empty Milvus collection whose searches return at most
+    ``max_topk`` hits, its client counting round trips."""
+    opened: list[MilvusIndex] = []
+
+    def make(max_topk: int) -> MilvusIndex:
+        index = MilvusIndex(
+            milvus_server, collection=new_milvus_collection(), dim=384, max_topk=max_topk
+        )
+        index._client = _CountingClient(index._client)
+        opened.append(index)
+        return index
+
+    yield make
+    for index in opened:
+        index.close()
+    drop_milvus_collections(milvus_server, [i.collection for i in opened])
+
+
+def _calls(index: MilvusIndex) -> Counter[str]:
+    client = index._client
+    assert isinstance(client, _CountingClient)
+    return client.calls
+
+
+@pytest.mark.parametrize("max_topk", [40, 8])
+def test_milvus_match_sets_are_exact_past_the_top_k_cap(
+    capped_index: Callable[[int], MilvusIndex],
+    embedded_corpus: list[IndexDoc],
+    corpus: list[IndexDoc],
+    corpus_vectors: np.ndarray,
+    embedder: SentenceTransformerEmbedder,
+    max_topk: int,
+) -> None:
+    index = capped_index(max_topk)
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    terms = ["language", "model", "learning"]
+    want = expected_matches(corpus, terms, 0.3, stem=True)
+    assert len(want) > 3 * max_topk  # far past the cap
+    assert set(index.keyword_match_ids(KeywordQuery(terms=terms), NO_FILTER, 0.3)) == want
+    # with a filter, and a word alone
+    coded = {d.arxiv_id for d in corpus if d.has_code}
+    got = index.keyword_match_ids(KeywordQuery(terms=["model"]), SearchFilters(has_code=True), 1)
+    assert set(got) == expected_matches(corpus, ["model"], 1, stem=True) & coded
+    # document frequencies past the cap
+    docs = [analysed(f"{d.title} {d.abstract}", True) for d in corpus]
+    stats = {s.word: s.doc_freq for s in index.term_statistics("the language models we trained")}
+    for word in ("language", "models", "trained"):
+        want_df = sum(1 for words in docs if _STEMMER.stemWord(word) in words)
+        assert stats[word] == want_df > (max_topk if word != "trained" else 0)
+    # semantic matches past the cap
+    q = embedder.encode_query("machine learning")
+    unit = corpus_vectors / np.linalg.norm(corpus_vectors, axis=1, keepdims=True)
+    cos = unit @ (q / np.linalg.norm(q))
+    floor = float(np.sort(cos)[-3 * max_topk - 1])  # about 3 × the cap above it
+    got_range = index.vector_range(q, NO_FILTER, floor, 10_000)
+    above = {corpus[i].arxiv_id for i in range(len(corpus)) if cos[i] > floor + 1e-4}
+    assert above <= set(got_range.ids) and len(got_range.ids) <= len(above) + 3
+    assert got_range.scores == sorted(got_range.scores, reverse=True)
+    assert len(index.vector_range(q, NO_FILTER, floor, 5).ids) == 5
+
+
+def test_milvus_slices_follow_a_growing_collection(
+    capped_index: Callable[[int], MilvusIndex], corpus: list[IndexDoc]
+) -> None:
+    index = capped_index(8)
+    half = len(corpus) // 2
+    index.upsert([replace(d) for d in corpus[:half]])
+    index.commit()
+    query = KeywordQuery(terms=["model"])
+    first = set(index.keyword_match_ids(query, NO_FILTER, 1))
+    assert first == expected_matches(corpus[:half], ["model"], 1, stem=True)
+    index.upsert([replace(d) for d in corpus[half:]])  # the slices cut above now overflow
+    index.commit()
+    assert set(index.keyword_match_ids(query, NO_FILTER, 1)) == expected_matches(
+        corpus, ["model"], 1, stem=True
+    )
+
+
+def test_milvus_match_sets_cost_a_few_round_trips(
+    capped_index: Callable[[int], MilvusIndex], corpus: list[IndexDoc]
+) -> None:
+    index = capped_index(40)
+    index.upsert([replace(d) for d in corpus])
+    index.commit()
+    calls = _calls(index)
+    index.keyword_match_ids(KeywordQuery(terms=["model"]), NO_FILTER, 1)  # cuts the slices
+    slices = calls["search"] - 1  # one search for the word, then one per slice
+    assert 300 // 40 <= slices <= 300 // 10
+    calls.clear()
+    # many words, common and rare, cost what one common word costs: they share searches
+    words = ["language", "model", "learning", "data", "graph", "zebra", "segmentation"]
+    found = index.keyword_match_ids(KeywordQuery(terms=words), SearchFilters(has_code=True), 0.3)
+    assert found
+    # document frequencies (one pass, kept) + the holders under the filter (one pass)
+    assert calls["search"] <= 2 * (1 + slices)
+    assert calls["query"] + calls["query_iterator"] <= 2  # counts; no call per result
+    calls.clear()
+    stats = index.term_statistics(f"{corpus[0].title} {corpus[0].abstract}")
+    assert len(stats) > 30
+    assert calls["search"] <= 1 + slices  # every term at once (frequencies partly kept)

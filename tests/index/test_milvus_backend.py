@@ -171,6 +171,37 @@ def test_counts_are_cached_until_refresh(milvus_server: str, collection: str) ->
         reader.close()
 
 
+def test_document_frequencies_follow_another_process(
+    milvus_server: str, collection: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept across count renewals, they are renewed when the collection's size changes or
+    when ``DOC_FREQ_TTL`` passes (an edit elsewhere keeps the size)."""
+    writer = MilvusIndex(milvus_server, collection=collection, dim=8)
+    reader = MilvusIndex(milvus_server, collection=collection, count_ttl=0)
+    try:
+        writer.upsert([_doc(i) for i in range(3)])
+        writer.commit()
+        reader.refresh()
+
+        def df(word: str) -> int:
+            reader.refresh()
+            return next(s.doc_freq for s in reader.term_statistics(word))
+
+        assert df("wombats") == 3
+        writer.upsert([_doc(i) for i in range(3, 5)])  # the size changes
+        writer.commit()
+        assert df("wombats") == 5
+        writer.upsert([_doc(0, title="Paper number 0 about quokkas")])  # the size stays
+        writer.commit()
+        assert df("wombats") == 5  # kept...
+        monkeypatch.setattr("paperwire.index.milvus.DOC_FREQ_TTL", 0.0)
+        assert df("wombats") == 4  # ...until they are older than DOC_FREQ_TTL
+        assert writer.term_statistics("wombats")[0].doc_freq == 4  # the writer knows at once
+    finally:
+        writer.close()
+        reader.close()
+
+
 def test_papers_without_a_vector_hold_a_unit_placeholder_never_returned(
     index: MilvusIndex,
 ) -> None:

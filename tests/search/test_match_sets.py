@@ -30,7 +30,14 @@ from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.match_sort import sort_key
 from paperwire.web import create_app
-from tests.conftest import HF_DAILY, TEST_BACKEND, _create_database, _drop_database
+from tests.conftest import (
+    HF_DAILY,
+    TEST_BACKEND,
+    _create_database,
+    _drop_database,
+    drop_milvus_collections,
+    new_milvus_collection,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend]
 
@@ -51,13 +58,20 @@ def app(
     tmp_path_factory: pytest.TempPathFactory,
     request: pytest.FixtureRequest,
 ) -> Iterator[Paperwire]:
-    """One install per module and backend (as ``make_app`` would build it)."""
+    """One install per module and backend, as ``make_app`` builds it: on pg-milvus, a
+    fresh PostgreSQL database and a collection on the session's Milvus server."""
     home = tmp_path_factory.mktemp("matchsets")
     overrides: dict[str, object] = {}
-    database = None
+    database = collection = None
     if TEST_BACKEND == "pg-milvus":
         database = _create_database(request.getfixturevalue("postgres_server"))
-        overrides = {"database_url": database, "index": "milvus"}
+        collection = new_milvus_collection()
+        overrides = {
+            "database_url": database,
+            "index": "milvus",
+            "milvus_uri": request.getfixturevalue("milvus_server"),
+            "milvus_collection": collection,
+        }
     pw = Paperwire(Settings(home=home, **overrides))
     summary = ingest_records(pw, iter(records), "hf-daily")
     assert summary.rejected == 0
@@ -73,6 +87,8 @@ def app(
     pw.close()
     if database is not None:
         _drop_database(database)
+    if collection is not None:
+        drop_milvus_collections(request.getfixturevalue("milvus_server"), [collection])
 
 
 # --- a brute-force scan of the store: the oracle ------------------------------------
