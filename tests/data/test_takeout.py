@@ -14,10 +14,12 @@ from sqlalchemy import Table, func, select
 from paperwire.core import Paperwire
 from paperwire.formats.references import read_references
 from paperwire.models.community import CollectionCreate, UserCreate
+from paperwire.models.people import FollowKind
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import Frequency
 from paperwire.services.community import community_of
 from paperwire.services.takeout import delete_account, import_takeout, write_takeout
+from paperwire.store.follows import FollowStore
 from paperwire.store.schema import Base
 from paperwire.store.schema.community import AuditEntry
 from paperwire.store.schema.papers import Paper
@@ -94,7 +96,14 @@ def populate(pw: Paperwire, user: int) -> dict[str, Any]:
     sub = subs.request("reader@example.org", Frequency.weekly, user_id=user)
     subs.add_search(sub.id, user, "diffusion", "diffusion models", SearchFilters(category="cs.CV"))
     subs.add_search(sub.id, user, "rag", '"retrieval augmented"', SearchFilters(has_code=True))
+    follows = FollowStore(pw.db)
+    follows.follow(user, FollowKind.author, "ada lovelace", "Ada Lovelace")
+    follows.follow(user, FollowKind.category, "cs.cl", "cs.CL")
     return {"papers": papers, "reading": reading.id, "empty": empty.id}
+
+
+def follows_of(pw: Paperwire, user: int) -> list[tuple[str, str, str]]:
+    return sorted((str(r.kind), r.target, r.label) for r in FollowStore(pw.db).list_for(user))
 
 
 def collections_of(pw: Paperwire, user: int) -> list[tuple[str, str, bool, list[str]]]:
@@ -146,6 +155,8 @@ def test_takeout_round_trips_into_a_fresh_install(make_app: AppFactory) -> None:
     before = [(n, d, p, [a for a in ps if a not in missing]) for n, d, p, ps in before]
     assert collections_of(target, moved) == before
     assert alerts_of(target, moved) == alerts_of(source, user)
+    followed = follows_of(source, user)
+    assert follows_of(target, moved) == followed and len(followed) == 2
     assert community_of(target).votes.voted_ids(moved) == set(made["papers"][10:13])
     aid = made["papers"][10]
     assert target.store.get(aid).upvotes == source.store.get(aid).upvotes  # type: ignore[union-attr]
@@ -155,6 +166,7 @@ def test_takeout_round_trips_into_a_fresh_install(make_app: AppFactory) -> None:
     # Importing twice adds collections again but never duplicates votes or alerts.
     again = import_takeout(target, moved, "reader@example.org", io.BytesIO(archive))
     assert again.imported["votes"] == 0 and again.imported["alerts"] == 0
+    assert again.imported["follows"] == 0
 
 
 def test_deleting_an_account_leaves_nothing_of_it(make_app: AppFactory) -> None:
