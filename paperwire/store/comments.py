@@ -134,7 +134,8 @@ def _insert_new(s: Session, dialect: str, table: Any, values: dict[str, Any]) ->
     return s.execute(stmt).scalar() is not None
 
 
-def _bump_paper(s: Session, counts: Counter[int], sign: int) -> None:
+def bump_comment_counts(s: Session, counts: Counter[int], sign: int) -> None:
+    """Move ``papers.local_comments`` by ``sign`` × each paper's count (in ``s``)."""
     for pid, n in counts.items():
         if n:
             s.execute(
@@ -251,7 +252,7 @@ class CommentStore:
             )
             s.add(comment)
             s.flush()
-            _bump_paper(s, Counter({pid: 1}), +1)
+            bump_comment_counts(s, Counter({pid: 1}), +1)
             return comment.id
 
     def edit(self, comment_id: int, user_id: int, body: str) -> None:
@@ -290,7 +291,7 @@ class CommentStore:
                 raise CommentNotFound(comment_id)
             author_hidden = s.scalar(select(User.comments_hidden_at).where(User.id == user_id))
             if r.hidden_at is None and author_hidden is None:
-                _bump_paper(s, Counter({r.paper_id: 1}), -1)
+                bump_comment_counts(s, Counter({r.paper_id: 1}), -1)
 
     # -- votes ----------------------------------------------------------------------------
 
@@ -415,7 +416,7 @@ class CommentStore:
                 and current.deleted_at is None
                 and (current.comments_hidden_at is None)
             ):
-                _bump_paper(s, Counter({current.paper_id: 1}), -1 if hidden else +1)
+                bump_comment_counts(s, Counter({current.paper_id: 1}), -1 if hidden else +1)
             closed = self._resolve(s, [comment_id], "hidden" if hidden else "kept")
             action = "comment.hide" if hidden else "comment.unhide"
             audit_entry(s, actor, action, "comment", str(comment_id), {"reason": reason[:500]})
@@ -459,7 +460,7 @@ class CommentStore:
                     )
                 ).all()
                 affected = [r.id for r in rows]
-                _bump_paper(s, Counter(r.paper_id for r in rows), -1 if hidden else +1)
+                bump_comment_counts(s, Counter(r.paper_id for r in rows), -1 if hidden else +1)
             all_ids = list(s.scalars(select(Comment.id).where(Comment.user_id == user_id)))
             closed = self._resolve(s, all_ids, "user_hidden") if hidden else 0
             action = "user.hide_comments" if hidden else "user.unhide_comments"

@@ -30,6 +30,7 @@ from paperwire.models.alerts import AlertKind
 from paperwire.models.search import SearchFilters
 from paperwire.models.subscriptions import Frequency, SubscriptionStatus
 from paperwire.store.alerts import new_alert
+from paperwire.store.comments import bump_comment_counts
 from paperwire.store.db import Database
 from paperwire.store.schema.alerts import Alert, PersonalToken
 from paperwire.store.schema.community import (
@@ -592,12 +593,7 @@ def _delete_comments(s: Session, user_id: int) -> None:
         for r in mine
         if r.deleted_at is None and r.hidden_at is None and author_hidden is None
     )
-    for paper_id, n in shown.items():
-        s.execute(
-            update(Paper)
-            .where(Paper.id == paper_id)
-            .values(local_comments=Paper.local_comments - n)
-        )
+    bump_comment_counts(s, shown, -1)
     answered = set(s.scalars(select(Comment.parent_id).where(Comment.parent_id.in_(ids))))
     gone = [i for i in ids if i not in answered]
     if answered:
