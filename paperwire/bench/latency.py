@@ -32,8 +32,9 @@ Exact search costs the same whatever the values, but the vectors are real-lookin
 Vectors go straight into the index (the store's embeddings table stays empty: search
 never reads it). Title embeddings are cached in the work directory, keyed by text.
 
-Every search is also split into its parts (query embedding, keyword search, vector
-search, and the rest: parsing, fusion, cards from the store, snippets), timed by thin
+Every search is also split into its parts (query embedding, keyword search, the keyword
+match set, vector search including the semantic match set, and the rest: parsing,
+fusion, cards from the store, snippets), timed by thin
 wrappers around the index and the embedder of the same ``SearchService``.
 
 Builds are kept in the work directory (default ``~/.cache/paperwire/bench/latency``)
@@ -132,7 +133,8 @@ class Timing:
     p99: float
     mean: float
     # p50 / p95 ms of the parts of the same searches: query embedding, keyword search,
-    # vector search, and the rest (parsing, fusion, cards from the store, snippets).
+    # keyword match set, vector search and range, and the rest (parsing, fusion, cards
+    # from the store, snippets).
     parts: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -535,7 +537,7 @@ class _Clock:
         self.parts: dict[str, float] = {}
 
     def reset(self) -> None:
-        self.parts = {"embed": 0.0, "keyword": 0.0, "vector": 0.0}
+        self.parts = {"embed": 0.0, "keyword": 0.0, "matches": 0.0, "vector": 0.0}
 
     def add(self, part: str, since: float) -> None:
         self.parts[part] += (time.perf_counter() - since) * 1000
@@ -558,10 +560,31 @@ class _TimedIndex:
         finally:
             self._clock.add("keyword", t0)
 
+    def keyword_match_ids(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.keyword_match_ids(*args, **kwargs)
+        finally:
+            self._clock.add("matches", t0)
+
+    def keyword_match_count(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.keyword_match_count(*args, **kwargs)
+        finally:
+            self._clock.add("matches", t0)
+
     def vector_search(self, *args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
         try:
             return self._inner.vector_search(*args, **kwargs)
+        finally:
+            self._clock.add("vector", t0)
+
+    def vector_range(self, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.vector_range(*args, **kwargs)
         finally:
             self._clock.add("vector", t0)
 
@@ -599,7 +622,7 @@ def measure_install(
     rss: dict[str, float] = {"start": _rss().get("VmRSS", 0.0)}
     queries = _queries(home, n_queries)
     settings = Settings(home=home, embedding_backend=backend, embedding_threads=threads)
-    pw = Paperwire(settings, migrate=False)
+    pw = Paperwire(settings)  # a reused build catches up with this code's schema
     pw.index.vector_count()
     pw.index.keyword_count()
     rss["index_open"] = _rss().get("VmRSS", 0.0)

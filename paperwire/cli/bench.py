@@ -169,7 +169,7 @@ def latency(
         table = Table(
             title=f"{size.size}: {b.papers} papers, {b.vectors} vectors, backend {size.backend}"
         )
-        parts = ("embed", "keyword", "vector", "rest")
+        parts = ("embed", "keyword", "matches", "vector", "rest")
         cols = ("mode", "filter", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "target p95")
         for col in (*cols, *(f"{p} p50" for p in parts)):
             table.add_column(col, justify="left" if col in ("mode", "filter") else "right")

@@ -140,6 +140,56 @@ def required_units(units: Sequence[int], min_coverage: float) -> int:
     return max(1, math.ceil(min_coverage * sum(units) - 1e-9))
 
 
+MAX_COVERS = 64
+"""The most covers ``minimal_covers`` lists before it gives up (see there)."""
+
+
+def minimal_covers(
+    units: Sequence[int], need: int, limit: int = MAX_COVERS
+) -> list[list[int]] | None:
+    """The coverage rule as an OR of ANDs: every minimal set of term positions whose
+    ``units`` reach ``need`` (a document is a match exactly when it holds every term of
+    one of them); None when there are more than ``limit``.
+
+    Why: engines answer "holds one of these conjunctions" far faster than a weighted
+    minimum-should-match (tantivy: 0.75 vs 8.3 ms p50 at 74.7k papers, docs/benchmarks.md
+    "Latency"), and a query's sets are few, because any term weighing ``need`` alone is
+    a set of its own. Terms are taken heaviest first, and a set ends with the term that
+    reaches ``need``: removing any of its terms (each at least as heavy as that last one)
+    falls short, so every set listed is minimal and none is listed twice."""
+    order = sorted((i for i, u in enumerate(units) if u > 0), key=lambda i: (-units[i], i))
+    rest = [0] * (len(order) + 1)  # rest[j]: the units of order[j:]
+    for j in range(len(order) - 1, -1, -1):
+        rest[j] = rest[j + 1] + units[order[j]]
+    covers: list[list[int]] = []
+
+    def extend(start: int, chosen: list[int], total: int) -> bool:
+        for j in range(start, len(order)):
+            if total + rest[j] < need:
+                return True
+            i = order[j]
+            if total + units[i] >= need:
+                covers.append([*chosen, i])
+                if len(covers) > limit:
+                    return False
+            elif not extend(j + 1, [*chosen, i], total + units[i]):
+                return False
+        return True
+
+    return covers if extend(0, [], 0) else None
+
+
+@dataclass(frozen=True)
+class MatchCount:
+    """What ``SearchIndex.keyword_match_count`` found without listing every match:
+    ``total`` matches, those of the asked ids that are ``members``, and how many of a
+    second set of ids ``overlap`` them."""
+
+    total: int
+    members: frozenset[str] = frozenset()
+    overlap: int = 0
+
+
 @runtime_checkable
 class SearchIndex(Protocol):
     """Keyword + vector search over ``IndexDoc``s with ``SearchFilters``."""
@@ -192,6 +242,20 @@ class SearchIndex(Protocol):
         alone, "the" alone matches nothing once a rarer word is asked for. Without terms,
         every document passing the phrases and authors matches (none when there are
         neither)."""
+
+    def keyword_match_count(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        among: Sequence[str] = (),
+        overlap: Sequence[str] = (),
+    ) -> MatchCount:
+        """``keyword_match_ids(query, filters, min_coverage)`` without listing it: its
+        size, which of ``among`` are in it, and how many of ``overlap`` are. A relevance
+        search needs only these (its total, and which candidates and shown papers
+        match), and an engine counts far faster than it lists (issue 16: listing the
+        40,000 matches of a broad query took most of a search)."""
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

@@ -21,6 +21,7 @@ from paperwire.index.base import (
     IndexDoc,
     IndexInventory,
     KeywordQuery,
+    MatchCount,
     Ranked,
     TermStat,
     Vector,
@@ -88,6 +89,16 @@ class EmbeddedIndex:
         also: Sequence[str] = (),
     ) -> list[str]:
         return self.keyword.match_ids(query, filters, min_coverage, also)
+
+    def keyword_match_count(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        among: Sequence[str] = (),
+        overlap: Sequence[str] = (),
+    ) -> MatchCount:
+        return self.keyword.match_count(query, filters, min_coverage, among, overlap)
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

@@ -15,12 +15,14 @@ Design notes (see ``shared/notes/measurements.md``):
   punctuation, LaTeX and unbalanced quotes cannot raise.
 * Filters are MUST clauses with a constant score of 0, so they restrict without changing
   the BM25 ranking.
-* ``match_ids`` (every keyword match, for exact totals and full sorts) expresses the
-  coverage rule of ``base.SearchIndex.keyword_match_ids`` as a minimum-should-match
-  query: a term of weight ``u`` is ``u`` identical SHOULD clauses, so tantivy counts the
-  weight in Rust. Ids of hits are read from the doc store once per index snapshot and
-  kept (``_id_of``): a match set of 40k papers costs ~60 ms to read the first time,
-  a few ms afterwards.
+* ``match_ids`` (every keyword match, for full sorts) and ``match_count`` (their number
+  and membership, for relevance order) express the coverage rule of
+  ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
+  (``base.minimal_covers``), falling back for long queries to a minimum-should-match
+  query where a term of weight ``u`` is ``u`` identical SHOULD clauses; either way
+  tantivy weighs and counts in Rust. Ids of hits are read from the doc store once per
+  index snapshot and kept (``_id_of``): a match set of 40k papers costs ~60 ms to read
+  the first time, a few ms afterwards, which is why relevance order counts instead.
 * Only one ``IndexWriter`` may exist per index across all processes. The writer is opened
   on the first write and released by the next :meth:`TantivyKeywordIndex.commit` (or
   ``close``), so a process holds the lock only while it writes a batch; a process that
@@ -43,10 +45,12 @@ import tantivy
 from paperwire.index.base import (
     IndexDoc,
     KeywordQuery,
+    MatchCount,
     Ranked,
     TermStat,
     bm25_idf,
     coverage_units,
+    minimal_covers,
     required_units,
 )
 from paperwire.models.search import SearchFilters
@@ -118,6 +122,13 @@ def _analyzer(*, stem: bool) -> tantivy.TextAnalyzer:
 def normalize_keyword(value: str) -> str:
     """How category and organisation values are stored and matched (case-insensitive)."""
     return value.strip().lower()
+
+
+def _all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    """Documents matching every one of ``queries``."""
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
 def _stamp(path: Path) -> _Stamp | None:
@@ -405,34 +416,53 @@ class TantivyKeywordIndex:
                 clauses.append(aq)
         return clauses
 
+    def _term(self, token: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, _F_TEXT, token)
+
     def _coverage_query(
         self, searcher: tantivy.Searcher, terms: Sequence[str], min_coverage: float
     ) -> tantivy.Query | None:
-        """Documents whose terms reach ``min_coverage`` of the query's IDF weight."""
+        """Documents whose terms reach ``min_coverage`` of the query's IDF weight: an OR
+        of ``minimal_covers`` conjunctions, or where a long query has too many of them, a
+        minimum-should-match over each term repeated by its weight (~10× slower)."""
         tokens = list(dict.fromkeys(tok for t in terms for tok in self._tokens(t, stem=True)))
         if not tokens:
             return None
         docs = max(1, searcher.num_docs)
         units = coverage_units([bm25_idf(searcher.doc_freq(_F_TEXT, t), docs) for t in tokens])
-        clauses = [
-            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, _F_TEXT, token))
-            for token, u in zip(tokens, units, strict=True)
-            for _ in range(u)
-        ]
         need = required_units(units, min_coverage)
-        return tantivy.Query.boolean_query(clauses, minimum_number_should_match=need)
+        covers = minimal_covers(units, need)
+        should = tantivy.Occur.Should
+        if covers is None:
+            clauses = [
+                (should, self._term(token))
+                for token, u in zip(tokens, units, strict=True)
+                for _ in range(u)
+            ]
+            return tantivy.Query.boolean_query(clauses, minimum_number_should_match=need)
+        ways = [
+            self._term(tokens[c[0]])
+            if len(c) == 1
+            else tantivy.Query.boolean_query(
+                [(tantivy.Occur.Must, self._term(tokens[i])) for i in c]
+            )
+            for c in covers
+        ]
+        return (
+            ways[0] if len(ways) == 1 else tantivy.Query.boolean_query([(should, w) for w in ways])
+        )
 
-    def match_ids(
+    def _match_query(
         self,
+        searcher: tantivy.Searcher,
         query: KeywordQuery,
         filters: SearchFilters,
         min_coverage: float,
         also: Sequence[str] = (),
-    ) -> list[str]:
-        """See ``SearchIndex.keyword_match_ids``."""
-        searcher, cache = self._snapshot()
+    ) -> tantivy.Query | None:
+        """The query of ``match_ids`` (None: nothing can match)."""
         if searcher.num_docs == 0:
-            return []
+            return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
         # Phrase words count towards coverage too: "bootstrapping" extraction patterns
@@ -444,20 +474,24 @@ class TantivyKeywordIndex:
         elif constraints:
             ways.append(tantivy.Query.all_query())
         if also:
-            ways.append(tantivy.Query.term_set_query(self._schema, _F_ID, list(also)))
+            ways.append(self._id_set(also))
         if not ways:
-            return []
+            return None
         either = ways[0]
         if len(ways) > 1:
             either = tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in ways])
         must = [tantivy.Query.const_score_query(either, 0.0), *constraints]
         must += self._filter_clauses(filters)
-        q = (
-            must[0]
-            if len(must) == 1
-            else tantivy.Query.boolean_query([(tantivy.Occur.Must, c) for c in must])
-        )
-        hits = searcher.search(q, limit=searcher.num_docs, count=False).hits
+        return _all_of(must)
+
+    def _id_set(self, ids: Sequence[str]) -> tantivy.Query:
+        return tantivy.Query.term_set_query(self._schema, _F_ID, list(ids))
+
+    def _ids(
+        self, searcher: tantivy.Searcher, cache: dict[tuple[int, int], str], q: tantivy.Query
+    ) -> list[str]:
+        """The ids of every hit of ``q``."""
+        hits = searcher.search(q, limit=max(1, searcher.num_docs), count=False).hits
         # The hot loop of a large match set (40k ids at 74.7k papers): inlined _id_of.
         ids: list[str] = []
         known = cache.get
@@ -469,6 +503,43 @@ class TantivyKeywordIndex:
                     continue
             ids.append(arxiv_id)
         return ids
+
+    @staticmethod
+    def _count(searcher: tantivy.Searcher, q: tantivy.Query) -> int:
+        found = searcher.search(q, limit=1, count=True)
+        return int(found.count or 0)  # type: ignore[attr-defined]  # missing from the stub
+
+    def match_ids(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> list[str]:
+        """See ``SearchIndex.keyword_match_ids``."""
+        searcher, cache = self._snapshot()
+        q = self._match_query(searcher, query, filters, min_coverage, also)
+        return [] if q is None else self._ids(searcher, cache, q)
+
+    def match_count(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        among: Sequence[str] = (),
+        overlap: Sequence[str] = (),
+    ) -> MatchCount:
+        """See ``SearchIndex.keyword_match_count``: counted in tantivy, and only the
+        hits among ``among`` are read."""
+        searcher, cache = self._snapshot()
+        q = self._match_query(searcher, query, filters, min_coverage)
+        if q is None:
+            return MatchCount(0)
+        members: frozenset[str] = frozenset()
+        if among:
+            members = frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(among)])))
+        shared = self._count(searcher, _all_of([q, self._id_set(overlap)])) if overlap else 0
+        return MatchCount(self._count(searcher, q), members, shared)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -91,6 +91,7 @@ from paperwire.index.base import (
     IndexDoc,
     IndexInventory,
     KeywordQuery,
+    MatchCount,
     Ranked,
     TermStat,
     Vector,
@@ -1238,6 +1239,19 @@ class MilvusIndex:
             if self._missing(exc):
                 return []
             raise
+
+    def keyword_match_count(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        among: Sequence[str] = (),
+        overlap: Sequence[str] = (),
+    ) -> MatchCount:
+        """Milvus has no count of BM25 hits: the match set is read and counted here."""
+        found = set(self.keyword_match_ids(query, filters, min_coverage))
+        members = frozenset(i for i in among if i in found)
+        return MatchCount(len(found), members, sum(1 for i in set(overlap) if i in found))
 
     def _covering(self, words: list[str], parts: Sequence[str], min_coverage: float) -> set[str]:
         """Documents (passing ``parts``) holding words worth ``min_coverage`` of the

@@ -34,6 +34,7 @@ shows how the shares and the floor were chosen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from paperwire.config import (
@@ -41,7 +42,8 @@ from paperwire.config import (
     DEFAULT_PARTIAL_COVERAGE,
     DEFAULT_SEMANTIC_FLOOR,
 )
-from paperwire.index.base import Ranked, Vector
+from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
+from paperwire.models.search import SearchFilters
 from paperwire.search.query import ParsedQuery
 from paperwire.text.snippets import STOP_WORDS
 from paperwire.text.tokens import tokenize
@@ -51,6 +53,7 @@ __all__ = [
     "DEFAULT_PARTIAL_COVERAGE",
     "DEFAULT_SEMANTIC_FLOOR",
     "MAX_SEMANTIC_MATCHES",
+    "KeywordMembership",
     "QueryMatches",
     "constrained",
     "describe_match",
@@ -90,16 +93,34 @@ def partial_share(parsed: ParsedQuery, partial_coverage: float) -> float:
 
 @dataclass
 class QueryMatches:
-    """The matches of one query (see the module docstring)."""
+    """The matches of one query (see the module docstring).
+
+    ``keyword`` holds every keyword match when ``keyword_total`` is None (the sorted
+    orders list them all); in relevance order it holds only the keyword matches among
+    the papers asked about (candidates and shown papers), ``keyword_total`` counts them
+    all and ``semantic_overlap`` says how many semantic matches are keyword matches too,
+    which is all an exact total needs."""
 
     keyword: set[str] = field(default_factory=set)
     semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor
     ids: list[str] = field(default_factory=list)  # typed ids that name a stored paper
     vector: Vector | None = None  # the query embedding (None: semantic side off)
+    keyword_total: int | None = None
+    semantic_overlap: int = 0
 
     def __post_init__(self) -> None:
         self._semantic_set = set(self.semantic.ids)
         self.members: set[str] = self.keyword | self._semantic_set | set(self.ids)
+
+    @property
+    def total(self) -> int:
+        """How many papers match: every keyword, semantic and typed-id match, once."""
+        if self.keyword_total is None:
+            return len(self.members)
+        typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
+        return (
+            self.keyword_total + len(self._semantic_set) - self.semantic_overlap + len(typed_only)
+        )
 
     def labels(self, arxiv_id: str) -> list[str]:
         """Why ``arxiv_id`` matched: ``id``, ``keyword``, ``semantic`` (in that order)."""
@@ -111,6 +132,42 @@ class QueryMatches:
         if arxiv_id in self._semantic_set:
             out.append("semantic")
         return out
+
+
+class KeywordMembership:
+    """Which papers are keyword matches, asked of the index only for the papers a
+    relevance ranking reaches (``SearchIndex.keyword_match_count``), with the total
+    and the overlap with the semantic matches from the first call."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        coverage: float,
+        first: Sequence[str],
+        semantic: Sequence[str],
+    ) -> None:
+        self._index, self._query, self._filters = index, query, filters
+        self._coverage = coverage
+        found = self._ask(list(dict.fromkeys(first)), semantic)
+        self.total = found.total
+        self.overlap = found.overlap
+        self.known: set[str] = set(found.members)
+        self._asked: set[str] = set(first)
+
+    def _ask(self, ids: Sequence[str], overlap: Sequence[str] = ()) -> MatchCount:
+        return self._index.keyword_match_count(
+            self._query, self._filters, self._coverage, among=ids, overlap=overlap
+        )
+
+    def among(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that are keyword matches."""
+        new = [i for i in dict.fromkeys(ids) if i not in self._asked]
+        if new:
+            self.known |= self._ask(new).members
+            self._asked.update(new)
+        return {i for i in ids if i in self.known}
 
 
 def constrained(semantic: Ranked, allowed: set[str] | None) -> Ranked:

@@ -42,6 +42,7 @@ from paperwire.search.matches import (
     DEFAULT_PARTIAL_COVERAGE,
     DEFAULT_SEMANTIC_FLOOR,
     MAX_SEMANTIC_MATCHES,
+    KeywordMembership,
     QueryMatches,
     constrained,
     partial_share,
@@ -148,13 +149,13 @@ class SearchService:
             hits = [self._hit(c, 0.0, [], parsed, None) for c in cards]
             return self._response(req, parsed, filters, total, hits, False, t0)
 
-        matches = self.matches(parsed, filters, req.mode, req.sort)
         scores: dict[str, float] = {}
         if req.sort == SortOrder.relevance:
-            ranked = self._relevance(parsed, filters, req.mode, matches, req.offset + req.limit)
+            matches, ranked = self._relevance(parsed, filters, req.mode, req.offset + req.limit)
             scores = dict(zip(ranked.ids, ranked.scores, strict=True))
             page = ranked.ids[req.offset : req.offset + req.limit]
         else:
+            matches = self.matches(parsed, filters, req.mode, req.sort)
             visible = self.index.keyword_count()
             page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
 
@@ -166,8 +167,7 @@ class SearchService:
             for i in page
         ]
         semantic_used = matches.vector is not None
-        total = len(matches.members)
-        return self._response(req, parsed, filters, total, hits, semantic_used, t0)
+        return self._response(req, parsed, filters, matches.total, hits, semantic_used, t0)
 
     def matches(
         self,
@@ -176,25 +176,38 @@ class SearchService:
         mode: SearchMode,
         sort: SortOrder = SortOrder.relevance,
     ) -> QueryMatches:
-        """Every match of ``parsed`` in ``sort`` order's sense (see ``search.matches``)."""
+        """Every match of ``parsed`` in ``sort`` order's sense, listed (see
+        ``search.matches``; a relevance search lists only what it ranks: ``_relevance``)."""
         keyword: set[str] = set()
         if mode != SearchMode.semantic and not parsed.keyword.is_empty():
-            coverage = (
-                partial_share(parsed, self.partial_coverage)
-                if sort == SortOrder.relevance
-                else required_coverage(parsed, self.keyword_coverage)
-            )
+            coverage = self._coverage(parsed, sort)
             keyword = set(self.index.keyword_match_ids(parsed.keyword, filters, coverage))
-        semantic, vector = Ranked(), None
+        semantic, vector = self._semantic_side(parsed, filters, mode)
+        typed = self._typed(parsed)
+        return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
+
+    def _coverage(self, parsed: ParsedQuery, sort: SortOrder) -> float:
+        if sort == SortOrder.relevance:
+            return partial_share(parsed, self.partial_coverage)
+        return required_coverage(parsed, self.keyword_coverage)
+
+    def _semantic_side(
+        self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode
+    ) -> tuple[Ranked, Vector | None]:
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
             found = self._semantic(parsed, filters)
             if found is not None:
-                semantic, vector = found
+                return found
+        return Ranked(), None
+
+    def _typed(self, parsed: ParsedQuery) -> list[str]:
+        """The arXiv ids typed into the query that name a paper in the store (whatever
+        the filters)."""
         typed = parsed.arxiv_ids
-        if typed:  # a typed id names a paper in the store, whatever the filters
+        if typed:
             present = self.store.sort_keys(typed)
             typed = [i for i in typed if i in present]
-        return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
+        return typed
 
     def _semantic(
         self, parsed: ParsedQuery, filters: SearchFilters
@@ -209,58 +222,80 @@ class SearchService:
         vec = embedder.encode_query(parsed.semantic_text)
         sem = self.index.vector_range(vec, filters, self.semantic_floor, MAX_SEMANTIC_MATCHES)
         constraints = parsed.keyword.constraints()
-        if not constraints.is_empty():
-            allowed = set(self.index.keyword_match_ids(constraints, filters, self.keyword_coverage))
-            sem = constrained(sem, allowed)
+        if not constraints.is_empty() and sem.ids:
+            held = self.index.keyword_match_count(
+                constraints, filters, self.keyword_coverage, among=sem.ids
+            )
+            sem = constrained(sem, set(held.members))
         return sem, vec
 
     def _relevance(
-        self,
-        parsed: ParsedQuery,
-        filters: SearchFilters,
-        mode: SearchMode,
-        matches: QueryMatches,
-        need: int,
-    ) -> Ranked:
-        """The matches in relevance order, at least the first ``need`` of them."""
+        self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, need: int
+    ) -> tuple[QueryMatches, Ranked]:
+        """The matches (counted, not listed) and at least the first ``need`` of them in
+        relevance order."""
         depth = max(self.depth, need)
+        semantic, vector = self._semantic_side(parsed, filters, mode)
+        typed = self._typed(parsed)
         rankings: list[Ranked] = []
         best_bm25: float | None = None
-        if mode != SearchMode.semantic and not parsed.keyword.is_empty() and matches.members:
-            keyword, best_bm25 = self._keyword_ranking(
-                parsed.keyword, filters, matches.members, depth
+        keyword: set[str] = set()
+        keyword_total: int | None = None
+        overlap = 0
+        if mode != SearchMode.semantic and not parsed.keyword.is_empty():
+            raw = self.index.keyword_search(parsed.keyword, filters, depth)
+            membership = KeywordMembership(
+                self.index,
+                parsed.keyword,
+                filters,
+                self._coverage(parsed, SortOrder.relevance),
+                first=[*raw.ids, *semantic.ids[:depth], *typed],
+                semantic=semantic.ids,
             )
-            rankings.append(keyword)
-        if matches.semantic.ids:
-            rankings.append(Ranked(matches.semantic.ids[:depth], matches.semantic.scores[:depth]))
-        vector = matches.vector if len(rankings) == 2 else None
-        fused = self._fuse(rankings, vector, best_bm25)
+            others = {*semantic.ids, *typed}
+            ranking, best_bm25 = self._keyword_ranking(
+                parsed.keyword, filters, raw, depth, lambda ids: membership.among(ids) | others
+            )
+            if ranking.ids:
+                rankings.append(ranking)
+            keyword, keyword_total, overlap = membership.known, membership.total, membership.overlap
+        matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap)
+        if semantic.ids:
+            rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
+        fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25)
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))
         # Ids typed into the query go first: the user asked for exactly that paper.
         top = max(scores.values(), default=0.0) + 1.0
-        for aid in reversed(matches.ids):
+        for aid in reversed(typed):
             if aid in scores:
                 ids.remove(aid)
             ids.insert(0, aid)
             scores[aid] = top
-        return Ranked(ids, [scores[i] for i in ids])
+        return matches, Ranked(ids, [scores[i] for i in ids])
 
     def _keyword_ranking(
-        self, query: KeywordQuery, filters: SearchFilters, members: set[str], depth: int
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        raw: Ranked,
+        depth: int,
+        matching: Callable[[list[str]], set[str]],
     ) -> tuple[Ranked, float | None]:
-        """BM25 over every query word, keeping matches only, ``depth`` of them if there
-        are that many (fetching deeper while non-matches crowd the top); and the best
-        BM25 score of all (matches are scored against it, as if nothing was dropped)."""
+        """BM25 over every query word (``raw``: its first ``depth``), keeping matches
+        only (``matching`` says which of some ids are), ``depth`` of them if there are
+        that many (fetching deeper while non-matches crowd the top); and the best BM25
+        score of all (matches are scored against it, as if nothing was dropped)."""
         k = depth
         while True:
-            raw = self.index.keyword_search(query, filters, k)
+            members = matching(raw.ids)
             keep = [(i, s) for i, s in zip(raw.ids, raw.scores, strict=True) if i in members]
             if len(keep) >= depth or len(raw) < k or k >= _MAX_KEYWORD_DEPTH:
                 keep = keep[:depth]
                 best = raw.scores[0] if raw.scores else None
                 return Ranked([i for i, _ in keep], [s for _, s in keep]), best
             k = min(4 * k, _MAX_KEYWORD_DEPTH)
+            raw = self.index.keyword_search(query, filters, k)
 
     def _fuse(
         self, rankings: list[Ranked], query_vector: Vector | None, best_bm25: float | None = None

@@ -311,3 +311,36 @@ def test_milvus_match_sets_cost_a_few_round_trips(
     stats = index.term_statistics(f"{corpus[0].title} {corpus[0].abstract}")
     assert len(stats) > 30
     assert calls["search"] <= 1 + slices  # every term at once (frequencies partly kept)
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "coverage"),
+    [
+        (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
+        (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.15),
+        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 0.3),
+        (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
+        (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
+        (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
+        (KeywordQuery(), NO_FILTER, 0.75),
+    ],
+)
+def test_keyword_match_count_agrees_with_the_listed_set(
+    loaded_index: SearchIndex,
+    corpus: list[IndexDoc],
+    query: KeywordQuery,
+    filters: SearchFilters,
+    coverage: float,
+) -> None:
+    listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
+    ids = [d.arxiv_id for d in corpus]
+    among = ids[::3]
+    overlap = ids[1::2]
+    got = loaded_index.keyword_match_count(query, filters, coverage, among, overlap)
+    assert got.total == len(listed)
+    assert got.members == frozenset(i for i in among if i in listed)
+    assert got.overlap == sum(1 for i in overlap if i in listed)
+    if query.terms and query.terms[0] == "language":
+        assert got.members and got.overlap  # the check can fail
+    bare = loaded_index.keyword_match_count(query, filters, coverage)
+    assert (bare.total, bare.members, bare.overlap) == (len(listed), frozenset(), 0)

@@ -418,3 +418,33 @@ def test_search_feed_lists_the_newest_of_every_match(client: TestClient, app: Pa
     ids = re.findall(r"<id>[^<]*/papers/([^<]+)</id>", feed.text)
     assert ids == [h.paper.arxiv_id for h in newest.hits]
     assert newest.total > 50
+
+
+def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> None:
+    """Relevance order counts its matches (``keyword_match_count``) instead of listing
+    them: totals and "matched by" labels equal those of the listed set, in every mode,
+    with filters, phrases, names, paragraph-long text and typed ids."""
+    some = app.store.browse(SearchFilters(), SortOrder.newest, 3, 0)[1]
+    typed = some[0].arxiv_id
+    abstract = app.store.texts([some[2].arxiv_id])[some[2].arxiv_id][1]
+    cases = [
+        ("video diffusion", SearchFilters()),
+        ("language model", SearchFilters(has_code=True)),
+        ("agent", SearchFilters(date_from=dt.date(2026, 6, 15))),
+        ('"chain of thought" reasoning', SearchFilters()),
+        (f"{typed} diffusion", SearchFilters()),
+        ("zebra migration patterns in the serengeti", SearchFilters()),
+        (some[1].title, SearchFilters()),
+        (" ".join(abstract.split()[:80]), SearchFilters()),
+    ]
+    checked = 0
+    for q, f in cases:
+        parsed = parse_query(q)
+        for mode in SearchMode:
+            listed = app.search.matches(parsed, f, mode, SortOrder.relevance)
+            res = app.search.search(SearchRequest(q=q, filters=f, mode=mode, limit=30))
+            assert res.total == len(listed.members), (q, f, mode)
+            for hit in res.hits:
+                assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
+                checked += 1
+    assert checked > 200

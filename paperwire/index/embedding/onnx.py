@@ -180,6 +180,11 @@ class OnnxEmbedder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
+        # Idle threads sleep instead of spinning: a search runs numpy/BLAS (the vector
+        # scan) right after embedding its query, and spinning ONNX threads took the cores
+        # from it (74.7k papers: the scan 14.2 → 6.3 ms p50, the embedding p95 8.9 → 5.1
+        # ms; docs/benchmarks.md "Latency").
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(
                 str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
