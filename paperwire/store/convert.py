@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from paperwire.index.base import IndexDoc
@@ -44,6 +45,9 @@ def links_for(paper: Any) -> Links:
     )
 
 
+TEASERS_KEPT = 20_000
+"""Teasers kept in memory (~25 MB of abstracts as keys at most)."""
+
 CARD_COLUMNS = (
     Paper.arxiv_id,
     Paper.title,
@@ -64,13 +68,20 @@ CARD_COLUMNS = (
 columns instead of loading whole ``Paper`` objects with their relationships."""
 
 
+@functools.lru_cache(maxsize=TEASERS_KEPT)
+def cached_teaser(abstract: str) -> str:
+    """``teaser`` of an abstract, kept for the most recently shown papers: every card
+    needs one and computing it anew was ~5% of a search page (issue 16)."""
+    return teaser(abstract)
+
+
 def card_from(row: Any, upvotes: int, featured_on: dt.date | None) -> PaperCard:
     """A card from a ``Paper`` or a row of ``CARD_COLUMNS``."""
     authors = row.authors or []
     return PaperCard(
         arxiv_id=row.arxiv_id,
         title=row.title,
-        teaser=teaser(row.abstract or ""),
+        teaser=cached_teaser(row.abstract or ""),
         author_count=len(authors),
         first_authors=list(authors[:3]),
         organization=row.organization,

@@ -10,6 +10,7 @@ submitted a paper that was already here ("also submitted by": ``created_paper`` 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -26,6 +27,8 @@ SOURCE = "submission"
 class SubmissionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._kept: tuple[int, dict[str, str]] | None = None  # (data version, submitters)
+        self._lock = threading.Lock()
 
     def record(
         self, user_id: int, arxiv_id: str, *, created_paper: bool, featured_on: dt.date | None
@@ -86,6 +89,19 @@ class SubmissionStore:
             if arxiv_ids is not None:
                 q = q.where(Paper.arxiv_id.in_(list(arxiv_ids)))
             return {aid: name for aid, name in s.execute(q).all() if name}
+
+    def current_submitters(self) -> dict[str, str]:
+        """``submitters()`` of every paper, read again only when the data version moved:
+        every page of cards asks it, and reading all of it per request was 7% of a search
+        page (issue 16). Treat the result as read-only."""
+        version = self.db.data_version()[0]
+        kept = self._kept
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        found = self.submitters()
+        with self._lock:
+            self._kept = (version, found)
+        return found
 
     def recent(self, limit: int = 50) -> list[SubmissionAdminRow]:
         with self.db.session() as s:

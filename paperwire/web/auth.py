@@ -163,7 +163,7 @@ class Viewer:
 
     def submitted_by(self, arxiv_id: str) -> str | None:
         if self._submitters is None:
-            self._submitters = self.community.submissions.submitters()
+            self._submitters = self.community.submissions.current_submitters()
         return self._submitters.get(arxiv_id)
 
     def also_submitted_by(self, arxiv_id: str) -> list[str]:
