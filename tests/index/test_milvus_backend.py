@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,37 @@ def test_word_holders_stay_within_their_budget(milvus_server: str, collection: s
             count(KeywordQuery(terms=[f"{i}"]), NO_FILTER, 1.0)
         assert kept.held <= 12 and "quokka" not in kept
         assert count(KeywordQuery(terms=["quokkas"]), NO_FILTER, 1.0).total == 5  # read again
+    finally:
+        index.close()
+
+
+def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collection: str) -> None:
+    """From ``warm_min_docs`` on, the first match set after a change starts reading the
+    holders of the commonest terms in a thread; ``warm_up`` does it at once."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    try:
+        index.upsert([_doc(i, abstract="Text." if i % 10 else "Rare kiwis.") for i in range(30)])
+        index.commit()
+        q = KeywordQuery(terms=["kiwis"])
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 3
+        cache = index._holders
+        assert cache.warming
+        for thread in threading.enumerate():
+            if thread.name == "milvus-warm-up":
+                thread.join(30)
+        # in every document ("paper", "number", "wombat", "text"), not in 3 of 30 ("kiwi")
+        assert all(term in cache for term in ("wombat", "paper", "text"))
+        assert "rare" not in cache and cache.doc_freqs["wombat"] == 30
+        index.upsert([_doc(30)])
+        index.commit()  # new holders: nothing kept, until warmed up again
+        assert "wombat" not in index._holders
+        assert index.warm_up() >= 3 and "wombat" in index._holders
+        small = MilvusIndex(milvus_server, collection=collection)  # warm_min_docs: 20,000
+        try:
+            small.keyword_match_count(q, NO_FILTER, 1.0)
+            assert not small._holders.warming
+        finally:
+            small.close()
     finally:
         index.close()
 
