@@ -68,8 +68,8 @@ Behaviour, and where it differs from the embedded backend:
   (5 minutes: another process's text edit keeps the size); a cold common term costs its
   holders' reading once (~1 µs per holder: "model", 61,008 holders, 180 ms). From
   ``WARM_MIN_DOCS`` documents on, the first match set after a change starts a background
-  ``warm_up`` of the terms in 20 % of a 1,000-document sample (74.7k papers: ~100
-  terms, 2.2 M holders, 9 MB, ~3 s).
+  ``warm_up`` of the terms in 5 % of a 1,000-document sample, within 3/4 of the budget
+  (74.7k papers: ~475 terms, ~6 M holders, 24 MB, ~6 s).
 * ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
   every keyword candidate's).
 * Consistency: searches and vector reads use "Session" (a process reads its own commits;
@@ -155,12 +155,13 @@ _RADIUS_SLACK = 1e-6
 HOLDERS_TTL = 300.0
 # Word holders (and filter members) a process keeps, in ids: 4 bytes each (a numpy int32
 # position in the cache's id table, which holds each id once).
-HOLDERS_BUDGET = 4_000_000
+HOLDERS_BUDGET = 8_000_000
 # Warm-up (``MilvusIndex.warm_up``): the terms in at least WARM_SHARE of the first
-# WARM_SAMPLE documents (at most WARM_TERMS), read once the collection holds WARM_MIN_DOCS.
+# WARM_SAMPLE documents, commonest first, while their estimated holders fill at most
+# WARM_FILL of the budget; from WARM_MIN_DOCS documents on.
 WARM_SAMPLE = 1_000
-WARM_SHARE = 0.2
-WARM_TERMS = 100
+WARM_SHARE = 0.05
+WARM_FILL = 0.75
 WARM_MIN_DOCS = 20_000
 _NO_DATE = -1  # ``published`` of an undated paper
 _LAST_DAY = dt.date.max.toordinal()
@@ -1385,10 +1386,12 @@ class MilvusIndex:
 
     def _warm(self, cache: _HolderCache) -> int:
         """Read the holders of the terms in at least ``WARM_SHARE`` of the first
-        ``WARM_SAMPLE`` documents (at most ``WARM_TERMS``) into ``cache``, in one
-        search per slice. These are the words whose cold reading costs most ("model":
-        61,008 holders, 180 ms at 74.7k papers); at 74.7k papers they are ~100 terms,
-        2.2 M holders (9 MB), read in about 3 s."""
+        ``WARM_SAMPLE`` documents into ``cache`` (one search per slice), commonest first
+        while their holders, estimated from the sample, fill at most ``WARM_FILL`` of
+        its budget. These are the words whose cold reading costs most ("model": 61,008
+        holders, 180 ms at 74.7k papers); at 74.7k papers they are ~475 terms, ~6 M
+        holders (24 MB), read in about 6 s."""
+        docs = self.keyword_count()
         rows = self._client.query(
             self.collection, filter="", output_fields=["text"], limit=WARM_SAMPLE
         )
@@ -1400,7 +1403,13 @@ class MilvusIndex:
                 word_of.setdefault(str(term), word)
             seen.update({str(term) for _, term in analysed})
         least = max(1.0, WARM_SHARE * len(rows))
-        words = [word_of[t] for t, n in seen.most_common(WARM_TERMS) if n >= least]
+        room = WARM_FILL * cache.budget
+        words: list[str] = []
+        for term, n in seen.most_common():
+            room -= n / max(1, len(rows)) * docs
+            if n < least or room < 0:
+                break
+            words.append(word_of[term])
         self._word_holders(words, cache)
         return len(words)
 
@@ -1608,21 +1617,52 @@ class MilvusIndex:
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:
-        """A range search (``radius``: cosine above ``min_score``), sliced past the cap."""
+        """A range search (``radius``: cosine above ``min_score``); past the cap, in
+        bands of lower scores (``_bands``), or sliced where a band cannot advance."""
         q = self._unit_query(vector)
         if limit <= 0 or q is None:
             return Ranked()
         parts = ["has_vector == true", *self.filter_expression(filters)]
         params = self._vector_search_params(min(limit, self.max_topk))
-        if min_score > -1.0:  # Milvus: a cosine strictly above the radius
-            params["params"] = {**params["params"], "radius": min_score - _RADIUS_SLACK}
         try:
+            if min_score > -1.0:  # Milvus: a cosine strictly above the radius
+                params["params"] = {**params["params"], "radius": min_score - _RADIUS_SLACK}
+                found = self._bands(q.tolist(), self._join(parts), params, limit)
+                if found is not None:
+                    return self._ranked(found, limit)
             ids, scores = self._search_all("vector", [q.tolist()], parts, params, limit)[0]
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
             raise
         return self._ranked(dict(zip(ids, scores, strict=True)), limit)
+
+    def _bands(
+        self, q: list[float], expr: str, params: dict[str, Any], limit: int
+    ) -> dict[str, float] | None:
+        """Every hit of the range search ``params`` (best first, up to ``limit``): the
+        best ``max_topk``, then the next ones below the lowest score seen
+        (``range_filter``, inclusive: ties there come twice and are kept once), until a
+        page comes back short. None when a page brings nothing new (more ties at one
+        score than the cap): the caller slices instead.
+
+        Why: each page is one scan, so 20,000 semantic matches cost 2 scans, where the
+        slices of the collection cost one per slice plus the first (6 at 74.7k papers:
+        ~150 ms on Milvus Lite's exact scan)."""
+        cap = self.max_topk
+        found: dict[str, float] = {}
+        page_params = params
+        while True:
+            ids, scores = self._search_columns("vector", [q], expr, cap, page_params)[0]
+            before = len(found)
+            for i, score in zip(ids, scores, strict=True):
+                found.setdefault(i, score)
+            if len(ids) < cap or len(found) >= limit:
+                return found
+            if len(found) == before:
+                return None
+            inner = {**page_params["params"], "range_filter": min(scores)}
+            page_params = {**page_params, "params": inner}
 
     def term_statistics(self, text: str) -> list[TermStat]:
         counts: dict[str, int] = {}

@@ -262,16 +262,16 @@ def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collec
     holders of the commonest terms in a thread; ``warm_up`` does it at once."""
     index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
     try:
-        index.upsert([_doc(i, abstract="Text." if i % 10 else "Rare kiwis.") for i in range(30)])
+        index.upsert([_doc(i, abstract="Rare kiwis." if i == 0 else "Text.") for i in range(30)])
         index.commit()
         q = KeywordQuery(terms=["kiwis"])
-        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 3
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 1
         cache = index._holders
         assert cache.warming
         for thread in threading.enumerate():
             if thread.name == "milvus-warm-up":
                 thread.join(30)
-        # in every document ("paper", "number", "wombat", "text"), not in 3 of 30 ("kiwi")
+        # in (nearly) every document ("paper", "wombat", "text"); not in 1 of 30 ("rare")
         assert all(term in cache for term in ("wombat", "paper", "text"))
         assert "rare" not in cache and cache.doc_freqs["wombat"] == 30
         index.upsert([_doc(30)])
