@@ -147,6 +147,9 @@ GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_withou
 
 # Query texts or vectors sent in one search (Milvus accepts up to 16,384 ``nq``).
 _NQ_MAX = 1_024
+# Hits one search may return (``nq`` × limit): a reply is decoded at once, and 475 words
+# × 16,384 hits (a warm-up in one search) took the paperwire process from 0.7 to 1.2 GB.
+_REPLY_MAX = 500_000
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
 # Longest a process keeps the holders of a word (``_HolderCache``) while the collection's
@@ -396,18 +399,25 @@ class _HolderCache:
         self.warming = False  # a warm-up of this cache has begun
         self._lock = threading.Lock()
 
-    def positions(self, ids: Iterable[str]) -> npt.NDArray[np.int32]:
-        """The positions of ``ids``, adding new ids to the table."""
+    def positions(self, ids: Sequence[str]) -> npt.NDArray[np.int32]:
+        """The positions of ``ids``, adding new ids to the table (no Python int per id:
+        the table's own are read into the array)."""
+        known = self.positions_of
+        return np.fromiter((known[i] for i in self.canonical(ids)), np.int32, len(ids))
+
+    def canonical(self, ids: Iterable[str]) -> list[str]:
+        """``ids`` as the id objects of the table (adding new ones): a reply's ids are
+        fresh strings, and 6 M of them (a warm-up) would cost 360 MB until converted."""
         with self._lock:
             table, known = self.ids, self.positions_of
-            out: list[int] = []
+            out: list[str] = []
             for i in ids:
                 p = known.get(i)
                 if p is None:
                     p = known[i] = len(table)
                     table.append(i)
-                out.append(p)
-        return np.asarray(out, dtype=np.int32)
+                out.append(table[p])
+        return out
 
     def __contains__(self, key: str) -> bool:
         """Whether ``key`` is kept (without counting as a use)."""
@@ -1259,18 +1269,28 @@ class MilvusIndex:
         return found
 
     def _search_columns(
-        self, field: str, data: list[Any], expr: str, limit: int, params: dict[str, Any]
+        self,
+        field: str,
+        data: list[Any],
+        expr: str,
+        limit: int,
+        params: dict[str, Any],
+        canon: Callable[[Iterable[str]], list[str]] | None = None,
     ) -> list[_Found]:
         """The ids and scores of each of ``data``'s hits, best first, read straight from
-        the search reply (one round trip per ``_NQ_MAX`` of them).
+        the search reply (one round trip per ``_NQ_MAX`` of them, fewer where their hits
+        could pass ``_REPLY_MAX``).
 
         pymilvus turns every hit into a Python dict with an entity dict; for 16,384 hits
         that took 30-100 ms of a 13-18 ms search (74.7k papers). Its asynchronous call
         hands back the gRPC future, whose reply holds the ids and scores as two columns.
-        Where a pymilvus lacks that path, the hits are read the ordinary way."""
+        Where a pymilvus lacks that path, the hits are read the ordinary way. With
+        ``canon`` (reading holders), each reply's ids become shared objects as it comes
+        and no scores are read."""
         found: list[_Found] = []
-        for start in range(0, len(data), _NQ_MAX):
-            chunk = data[start : start + _NQ_MAX]
+        step = max(1, min(_NQ_MAX, _REPLY_MAX // max(1, limit)))
+        for start in range(0, len(data), step):
+            chunk = data[start : start + step]
             reply = self._raw_reply(field, chunk, expr, limit, params) if self._raw_search else None
             if reply is None:
                 hits = self._search_many(field, chunk, expr, limit, params)
@@ -1278,8 +1298,10 @@ class MilvusIndex:
                     ([_hit_id(h) for h in x], [float(h["distance"]) for h in x]) for x in hits
                 )
                 continue
-            ids = list(reply.ids.str_id.data)
-            scores = list(reply.scores)
+            if canon is None:
+                ids, scores = list(reply.ids.str_id.data), list(reply.scores)
+            else:  # holders: shared ids, no scores (6 M Python floats: 190 MB)
+                ids, scores = canon(reply.ids.str_id.data), []
             at = 0
             for n in reply.topks:
                 found.append((ids[at : at + n], scores[at : at + n]))
@@ -1324,6 +1346,7 @@ class MilvusIndex:
         parts: Sequence[str],
         params: dict[str, Any],
         limit: int | None = None,
+        canon: Callable[[Iterable[str]], list[str]] | None = None,
     ) -> list[_Found]:
         """For each of ``data``: the ids and scores of every hit of a search on ``field``
         passing ``parts`` (and the ``radius`` of ``params``, if any), or, when ``limit``
@@ -1331,7 +1354,7 @@ class MilvusIndex:
         slices; hits from several slices are not in score order)."""
         cap = self.max_topk
         first = cap if limit is None else min(limit, cap)
-        found = self._search_columns(field, data, self._join(parts), first, params)
+        found = self._search_columns(field, data, self._join(parts), first, params, canon)
         full = [i for i, (ids, _) in enumerate(found) if len(ids) >= cap]
         if not full or (limit is not None and limit <= cap):
             return found
@@ -1342,7 +1365,7 @@ class MilvusIndex:
         while pending:
             piece = pending.pop()
             hits = self._search_columns(
-                field, queries, self._join([*parts, piece.expr()]), cap, params
+                field, queries, self._join([*parts, piece.expr()]), cap, params, canon
             )
             if any(len(ids) >= cap for ids, _ in hits):  # the slice grew since it was cut
                 smaller = self._cut(piece, max(cap, self._slice_count(piece)))
@@ -1436,7 +1459,8 @@ class MilvusIndex:
                 by_term[term] = kept
         if missing:
             sent = list(missing.values())
-            read = self._search_all("text_sparse", sent, [], {"metric_type": "BM25"})
+            params = {"metric_type": "BM25"}
+            read = self._search_all("text_sparse", sent, [], params, canon=cache.canonical)
             for term, (ids, _) in zip(missing, read, strict=True):
                 by_term[term] = cache.positions(ids)
                 cache.doc_freqs[term] = len(ids)
@@ -1500,7 +1524,7 @@ class MilvusIndex:
             allowed = set(self._author_matches(names, parts, phrases, self.max_topk))
             found = allowed if mask is None else found & allowed
         found = self._with_phrases(found, phrases)
-        return _MatchSet(cache, cache.mask(cache.positions(found), len(cache.ids)))
+        return _MatchSet(cache, cache.mask(cache.positions(list(found)), len(cache.ids)))
 
     def _covering(
         self, words: list[str], parts: Sequence[str], min_coverage: float, cache: _HolderCache
