@@ -56,8 +56,10 @@ Behaviour, and where it differs from the embedded backend:
   ``term_statistics``) are exact past Milvus's top-k cap of 16,384: a one-word BM25
   search returns every document holding the word, a range search every cosine above the
   floor, and where the cap cuts an answer the search runs again per slice of the
-  collection (ranges of ``published``, then of ``arxiv_id``, each under the cap). Ids are
-  read straight from the search reply, not as one pymilvus object per hit.
+  collection (ranges of ``published``, then of ``arxiv_id``, each under the cap); a range
+  search pages down by score instead (``range_filter``: one scan per 16,384 matches).
+  Ids are read straight from the search reply, not as one pymilvus object per hit, in
+  replies of at most 500,000 hits.
 * Keyword match sets are computed here from each term's *holders* (unfiltered), kept in
   a cache of the index (``_HolderCache``: numpy positions, at most ``HOLDERS_BUDGET`` ids,
   least recently used out) with the members of each filter; only the terms of

@@ -216,11 +216,11 @@ def test_word_holders_are_renewed_by_this_process_commits(index: MilvusIndex) ->
     index.commit()
     q = KeywordQuery(terms=["wombats"])
     first = index.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000", "2599.00001"])
-    assert (first.total, first.members) == (4, {"2599.00000", "2599.00001"})
+    assert (first.total, first.members) == (4, frozenset({"2599.00000", "2599.00001"}))
     index.upsert([_doc(1, title="Paper number 1 about quokkas")])  # same size
     index.commit()
     after = index.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000", "2599.00001"])
-    assert (after.total, after.members) == (3, {"2599.00000"})
+    assert (after.total, after.members) == (3, frozenset({"2599.00000"}))
     assert index.keyword_match_ids(q, NO_FILTER, 1.0) == ["2599.00000", "2599.00002", "2599.00003"]
     quokkas = KeywordQuery(terms=["quokkas"])
     assert index.keyword_match_count(quokkas, NO_FILTER, 1.0).total == 1
