@@ -52,13 +52,26 @@ Behaviour, and where it differs from the embedded backend:
   the server has applied it (there is no per-process snapshot as with the embedded files);
   ``refresh()`` renews cached counts (at most every ``count_ttl`` seconds) and notices a
   collection created or dropped by another process.
-* Match sets (``keyword_match_ids``, ``vector_range``, ``term_statistics``) are exact
-  past Milvus's top-k cap of 16,384: a one-word BM25 search returns every document
-  holding the word, a range search every cosine above the floor, and where the cap cuts
-  an answer the search runs again per slice of the collection (ranges of ``published``,
-  then of ``arxiv_id``, each under the cap). Many words go in one search; document
-  frequencies are kept until this process writes, the collection's size changes or a
-  minute passes (``DOC_FREQ_TTL``).
+* Match sets (``keyword_match_ids``, ``keyword_match_count``, ``vector_range``,
+  ``term_statistics``) are exact past Milvus's top-k cap of 16,384: a one-word BM25
+  search returns every document holding the word, a range search every cosine above the
+  floor, and where the cap cuts an answer the search runs again per slice of the
+  collection (ranges of ``published``, then of ``arxiv_id``, each under the cap); a range
+  search pages down by score instead (``range_filter``: one scan per 16,384 matches).
+  Ids are read straight from the search reply, not as one pymilvus object per hit, in
+  replies of at most 500,000 hits.
+* Keyword match sets are computed here from each term's *holders* (unfiltered), kept in
+  a cache of the index (``_HolderCache``: numpy positions, at most ``HOLDERS_BUDGET`` ids,
+  least recently used out) with the members of each filter; only the terms of
+  ``base.minimal_covers`` are read (not "model" beside "zebra"), and a relevance search's
+  count, members and overlap are set operations on them (74.7k papers: ~0.3 ms warm).
+  The cache is dropped when this process commits, when the collection's size changes
+  (counts are renewed every ``count_ttl`` on ``refresh``) and after ``HOLDERS_TTL``
+  (5 minutes: another process's text edit keeps the size); a cold common term costs its
+  holders' reading once (~1 µs per holder: "model", 61,008 holders, 180 ms). From
+  ``WARM_MIN_DOCS`` documents on, the first match set after a change starts a background
+  ``warm_up`` of the terms in 5 % of a 1,000-document sample, within 3/4 of the budget
+  (74.7k papers: ~475 terms, ~6 M holders, 24 MB, ~6 s).
 * ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
   every keyword candidate's).
 * Consistency: searches and vector reads use "Session" (a process reads its own commits;
@@ -80,12 +93,14 @@ import subprocess
 import threading
 import time
 import zlib
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from paperwire.index.base import (
     IndexDoc,
@@ -97,6 +112,7 @@ from paperwire.index.base import (
     Vector,
     bm25_idf,
     coverage_units,
+    minimal_covers,
     required_units,
 )
 from paperwire.index.vectors import VectorDimensionError
@@ -133,11 +149,25 @@ GRPC_OPTIONS = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_withou
 
 # Query texts or vectors sent in one search (Milvus accepts up to 16,384 ``nq``).
 _NQ_MAX = 1_024
+# Hits one search may return (``nq`` × limit): a reply is decoded at once, and 475 words
+# × 16,384 hits (a warm-up in one search) took the paperwire process from 0.7 to 1.2 GB.
+_REPLY_MAX = 500_000
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
-# Longest a process keeps document frequencies while the collection's size stays the same
-# (another process's edits of a paper's text change them without changing the size).
-DOC_FREQ_TTL = 60.0
+# Longest a process keeps the holders of a word (``_HolderCache``) while the collection's
+# size stays the same: another process's edit of a paper's text changes them without
+# changing the size, and Milvus has no cheaper sign of it.
+HOLDERS_TTL = 300.0
+# Word holders (and filter members) a process keeps, in ids: 4 bytes each (a numpy int32
+# position in the cache's id table, which holds each id once).
+HOLDERS_BUDGET = 8_000_000
+# Warm-up (``MilvusIndex.warm_up``): the terms in at least WARM_SHARE of the first
+# WARM_SAMPLE documents, commonest first, while their estimated holders fill at most
+# WARM_FILL of the budget; from WARM_MIN_DOCS documents on.
+WARM_SAMPLE = 1_000
+WARM_SHARE = 0.05
+WARM_FILL = 0.75
+WARM_MIN_DOCS = 20_000
 _NO_DATE = -1  # ``published`` of an undated paper
 _LAST_DAY = dt.date.max.toordinal()
 # Like the embedded backend: an author-name match of the whole query counts 3×.
@@ -240,7 +270,7 @@ class _Analyzer:
 
             self._stemmer = Stemmer.Stemmer("english")
 
-    def _analyzed(self, text: str) -> list[tuple[str, str]]:
+    def analysed(self, text: str) -> list[tuple[str, str]]:
         """(word, index token) of each word that is not a stop word."""
         words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
         if self._stemmer is None:
@@ -250,11 +280,11 @@ class _Analyzer:
 
     def words(self, text: str) -> list[str]:
         """Lower-cased words (what is sent to Milvus, which analyzes them again)."""
-        return [w for w, _ in self._analyzed(text)]
+        return [w for w, _ in self.analysed(text)]
 
     def tokens(self, text: str) -> list[str]:
         """Index tokens (stemmed for ``english``), in order, for phrase matching."""
-        return [str(t) for _, t in self._analyzed(text)]
+        return [str(t) for _, t in self.analysed(text)]
 
 
 def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -274,6 +304,9 @@ Check = Callable[[Hit], bool]
 
 def _hit_id(hit: Hit) -> str:
     return str(hit.id)
+
+
+_Found = tuple[list[str], list[float]]  # one search's hits: ids and scores, as columns
 
 
 @dataclass
@@ -347,6 +380,99 @@ class _Slice:
         return " and ".join(parts)
 
 
+class _HolderCache:
+    """Which documents hold each word (unfiltered), and which pass each filter, kept
+    across searches as positions in one id table (numpy int32: 4 bytes per holder, each
+    id stored once), least recently used first out past ``budget`` positions. Document
+    frequencies are kept apart (an int per word, never evicted): a word's weight needs
+    its frequency, its holders are read again only if it weighs something.
+
+    A cache lives until the collection changes (``MilvusIndex._forget_counts`` and
+    ``_renew_holders`` put a new one in its place); a search keeps the one it began with,
+    so what it adds after a change is never seen by later searches."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.ids: list[str] = []  # position -> arxiv id
+        self.positions_of: dict[str, int] = {}
+        self.doc_freqs: dict[str, int] = {}
+        self._kept: OrderedDict[str, npt.NDArray[np.int32]] = OrderedDict()
+        self.held = 0  # positions in ``_kept``
+        self.warming = False  # a warm-up of this cache has begun
+        self._lock = threading.Lock()
+
+    def positions(self, ids: Sequence[str]) -> npt.NDArray[np.int32]:
+        """The positions of ``ids``, adding new ids to the table (no Python int per id:
+        the table's own are read into the array)."""
+        known = self.positions_of
+        return np.fromiter((known[i] for i in self.canonical(ids)), np.int32, len(ids))
+
+    def canonical(self, ids: Iterable[str]) -> list[str]:
+        """``ids`` as the id objects of the table (adding new ones): a reply's ids are
+        fresh strings, and 6 M of them (a warm-up) would cost 360 MB until converted."""
+        with self._lock:
+            table, known = self.ids, self.positions_of
+            out: list[str] = []
+            for i in ids:
+                p = known.get(i)
+                if p is None:
+                    p = known[i] = len(table)
+                    table.append(i)
+                out.append(table[p])
+        return out
+
+    def __contains__(self, key: str) -> bool:
+        """Whether ``key`` is kept (without counting as a use)."""
+        return key in self._kept
+
+    def get(self, key: str) -> npt.NDArray[np.int32] | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: str, positions: npt.NDArray[np.int32]) -> None:
+        """Keep ``positions`` under ``key`` (unless larger than the whole budget),
+        dropping the least recently used entries to stay within it."""
+        with self._lock:
+            if key in self._kept or positions.size > self.budget:
+                return
+            while self._kept and self.held + positions.size > self.budget:
+                _, dropped = self._kept.popitem(last=False)
+                self.held -= dropped.size
+            self._kept[key] = positions
+            self.held += positions.size
+
+    def mask(self, positions: npt.NDArray[np.int32], size: int) -> npt.NDArray[np.bool_]:
+        out = np.zeros(size, dtype=bool)
+        out[positions] = True
+        return out
+
+
+@dataclass(frozen=True)
+class _MatchSet:
+    """A match set as a mask over a ``_HolderCache``'s id table."""
+
+    cache: _HolderCache
+    mask: npt.NDArray[np.bool_]
+
+    def total(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    def holds(self, arxiv_id: str) -> bool:
+        p = self.cache.positions_of.get(arxiv_id)
+        return p is not None and p < self.mask.size and bool(self.mask[p])
+
+    def ids(self) -> list[str]:
+        table = self.cache.ids
+        return [table[p] for p in np.flatnonzero(self.mask)]
+
+
+def _filter_key(expr: str) -> str:
+    return f"\x00filter {expr}"  # never a word (words have no control characters)
+
+
 _DELETE = None
 
 _lite_lock = threading.Lock()
@@ -366,7 +492,9 @@ class MilvusIndex:
     ``index_params`` and ``search_params`` choose the vector index when the collection is
     created and how it is searched (defaults: ``VECTOR_INDEX_DEFAULTS``). ``max_topk``
     is the most hits one search returns (Milvus's cap; tests lower it to reach the
-    slicing of match sets with a small corpus).
+    slicing of match sets with a small corpus). ``holders_budget`` bounds the word
+    holders kept for match sets (``HOLDERS_BUDGET``, in ids); from ``warm_min_docs``
+    documents on, the first match set after a change starts ``warm_up`` in a thread.
 
     Counts are exact ``count(*)`` queries, cached: this process's commits renew them at
     once; ``refresh()`` (the search service calls it every 2 s) renews counts older than
@@ -390,6 +518,8 @@ class MilvusIndex:
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
         max_topk: int = MAX_TOPK,
+        holders_budget: int = HOLDERS_BUDGET,
+        warm_min_docs: int = WARM_MIN_DOCS,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -406,10 +536,12 @@ class MilvusIndex:
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}
         self._counts: tuple[int, int] | None = None
-        self._doc_freq_cache: dict[str, int] = {}
-        self._generation = 0  # renewals of the document frequencies (``_remember_doc_freqs``)
-        self._doc_freq_rows = -1  # the collection's size when they were renewed
-        self._doc_freq_since = 0.0
+        self.holders_budget = holders_budget
+        self._holders = _HolderCache(holders_budget)
+        self._holders_rows = -1  # the collection's size when the holders were renewed
+        self._holders_since = 0.0
+        self._raw_search = True  # read search replies' ids directly (``_search_columns``)
+        self.warm_min_docs = warm_min_docs
         self._slices: list[_Slice] | None = None
         self.max_topk = max_topk
         self._counted_at = 0.0
@@ -771,26 +903,25 @@ class MilvusIndex:
         schema if the collection was created or dropped (searches need no refresh)."""
         with self._lock:
             if time.monotonic() - self._counted_at >= self.count_ttl:
-                self._counts = None  # document frequencies: see ``_all_counts``
+                self._counts = None  # word holders: see ``_all_counts``
             if not self._exists or not self._client.has_collection(self.collection):
                 self._load_schema()  # created or dropped meanwhile
 
     def _forget_counts(self) -> None:
-        """Forget the cached counts and document frequencies (this process wrote)."""
+        """Forget the cached counts and word holders (this process wrote)."""
         with self._lock:
             self._counts = None
-            self._doc_freq_cache = {}
-            self._generation += 1
+            self._holders = _HolderCache(self.holders_budget)
 
-    def _renew_doc_freqs(self, rows: int) -> None:
-        """Forget the kept document frequencies when the collection's size changed (another
-        process wrote) or they are older than ``DOC_FREQ_TTL``: kept across the counts'
-        renewals every second, they spare the search of every common word's holders."""
+    def _renew_holders(self, rows: int) -> None:
+        """Forget the kept word holders when the collection's size changed (another
+        process wrote) or they are older than ``HOLDERS_TTL``: kept across the counts'
+        renewals every second, they spare the searches of every common word's holders.
+        A search that began before keeps filling the cache it began with, now unused."""
         now = time.monotonic()
-        if rows != self._doc_freq_rows or now - self._doc_freq_since > DOC_FREQ_TTL:
-            self._doc_freq_cache = {}
-            self._generation += 1
-            self._doc_freq_rows, self._doc_freq_since = rows, now
+        if rows != self._holders_rows or now - self._holders_since > HOLDERS_TTL:
+            self._holders = _HolderCache(self.holders_budget)
+            self._holders_rows, self._holders_since = rows, now
 
     def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
@@ -806,7 +937,7 @@ class MilvusIndex:
                 try:
                     self._counts = (self._count(""), self._count("has_vector == true"))
                     self._counted_at = time.monotonic()
-                    self._renew_doc_freqs(self._counts[0])
+                    self._renew_holders(self._counts[0])
                 except Exception as exc:
                     if self._missing(exc):
                         return (0, 0)
@@ -1139,6 +1270,77 @@ class MilvusIndex:
             it.close()
         return found
 
+    def _search_columns(
+        self,
+        field: str,
+        data: list[Any],
+        expr: str,
+        limit: int,
+        params: dict[str, Any],
+        canon: Callable[[Iterable[str]], list[str]] | None = None,
+    ) -> list[_Found]:
+        """The ids and scores of each of ``data``'s hits, best first, read straight from
+        the search reply (one round trip per ``_NQ_MAX`` of them, fewer where their hits
+        could pass ``_REPLY_MAX``).
+
+        pymilvus turns every hit into a Python dict with an entity dict; for 16,384 hits
+        that took 30-100 ms of a 13-18 ms search (74.7k papers). Its asynchronous call
+        hands back the gRPC future, whose reply holds the ids and scores as two columns.
+        Where a pymilvus lacks that path, the hits are read the ordinary way. With
+        ``canon`` (reading holders), each reply's ids become shared objects as it comes
+        and no scores are read."""
+        found: list[_Found] = []
+        step = max(1, min(_NQ_MAX, _REPLY_MAX // max(1, limit)))
+        for start in range(0, len(data), step):
+            chunk = data[start : start + step]
+            reply = self._raw_reply(field, chunk, expr, limit, params) if self._raw_search else None
+            if reply is None:
+                hits = self._search_many(field, chunk, expr, limit, params)
+                found.extend(
+                    ([_hit_id(h) for h in x], [float(h["distance"]) for h in x]) for x in hits
+                )
+                continue
+            if canon is None:
+                ids, scores = list(reply.ids.str_id.data), list(reply.scores)
+            else:  # holders: shared ids, no scores (6 M Python floats: 190 MB)
+                ids, scores = canon(reply.ids.str_id.data), []
+            at = 0
+            for n in reply.topks:
+                found.append((ids[at : at + n], scores[at : at + n]))
+                at += n
+        return found
+
+    def _raw_reply(
+        self, field: str, data: list[Any], expr: str, limit: int, params: dict[str, Any]
+    ) -> Any:
+        """The ``SearchResultData`` of one search, or None (and never again for this
+        index) where pymilvus does not hand back its gRPC future."""
+        from pymilvus.client.utils import check_status
+
+        future = self._client.search(
+            self.collection,
+            data=data,
+            anns_field=field,
+            limit=limit,
+            filter=expr,
+            search_params=params,
+            output_fields=[],
+            consistency_level="Session",
+            _async=True,
+        )
+        grpc_future: Any = getattr(future, "_future", None)
+        if not callable(getattr(grpc_future, "result", None)):
+            self._raw_search = False
+            log.info("Milvus: pymilvus returns no gRPC future; reading search hits one by one")
+            return None
+        response = grpc_future.result()
+        check_status(response.status)
+        reply = response.results
+        if len(reply.topks) != len(data) or (reply.ids.HasField("int_id") and reply.topks[0]):
+            self._raw_search = False
+            return None
+        return reply
+
     def _search_all(
         self,
         field: str,
@@ -1146,60 +1348,213 @@ class MilvusIndex:
         parts: Sequence[str],
         params: dict[str, Any],
         limit: int | None = None,
-    ) -> list[list[Hit]]:
-        """For each of ``data``: every hit of a search on ``field`` passing ``parts`` (and
-        the ``radius`` of ``params``, if any), or, when ``limit`` is at most the cap, the
-        best ``limit`` (see the section comment for the slices)."""
+        canon: Callable[[Iterable[str]], list[str]] | None = None,
+    ) -> list[_Found]:
+        """For each of ``data``: the ids and scores of every hit of a search on ``field``
+        passing ``parts`` (and the ``radius`` of ``params``, if any), or, when ``limit``
+        is at most the cap, of the best ``limit`` (see the section comment for the
+        slices; hits from several slices are not in score order)."""
         cap = self.max_topk
         first = cap if limit is None else min(limit, cap)
-        found = self._search_many(field, data, self._join(parts), first, params)
-        full = [i for i, hits in enumerate(found) if len(hits) >= cap]
+        found = self._search_columns(field, data, self._join(parts), first, params, canon)
+        full = [i for i, (ids, _) in enumerate(found) if len(ids) >= cap]
         if not full or (limit is not None and limit <= cap):
             return found
         for i in full:
-            found[i] = []
+            found[i] = ([], [])
         queries = [data[i] for i in full]
         pending = list(self._whole_slices())
         while pending:
             piece = pending.pop()
-            hits = self._search_many(
-                field, queries, self._join([*parts, piece.expr()]), cap, params
+            hits = self._search_columns(
+                field, queries, self._join([*parts, piece.expr()]), cap, params, canon
             )
-            if any(len(h) >= cap for h in hits):  # the slice grew since it was cut
+            if any(len(ids) >= cap for ids, _ in hits):  # the slice grew since it was cut
                 smaller = self._cut(piece, max(cap, self._slice_count(piece)))
                 if smaller != [piece]:
                     self._slices = None
                     pending.extend(smaller)
                     continue
-            for i, h in zip(full, hits, strict=True):
-                found[i].extend(h)
+            for i, (ids, scores) in zip(full, hits, strict=True):
+                found[i][0].extend(ids)
+                found[i][1].extend(scores)
         return found
 
-    def _word_ids(
-        self, field: str, words: Sequence[str], parts: Sequence[str]
-    ) -> dict[str, list[str]]:
-        """The ids of the documents (passing ``parts``) whose ``field`` holds each word."""
-        words = list(dict.fromkeys(words))
-        if not words:
-            return {}
-        hits = self._search_all(field, words, parts, {"metric_type": "BM25"})
-        return {w: [_hit_id(h) for h in found] for w, found in zip(words, hits, strict=True)}
+    def _cache(self) -> _HolderCache:
+        """The holders kept now (renewing the counts first, which may forget them); the
+        first call on new holders of a large collection starts their warm-up."""
+        rows = self.keyword_count()
+        cache = self._holders
+        if rows >= self.warm_min_docs and not cache.warming:
+            cache.warming = True
+            threading.Thread(
+                target=self._warm_quietly, args=(cache,), name="milvus-warm-up", daemon=True
+            ).start()
+        return cache
+
+    def _warm_quietly(self, cache: _HolderCache) -> None:
+        try:
+            self._warm(cache)
+        except Exception as exc:  # closed, dropped meanwhile: searches read what they need
+            log.info("Milvus: warm-up of word holders stopped (%s)", exc)
+
+    def warm_up(self) -> int:
+        """Read and keep the holders of the commonest terms now (see ``_warm``); the
+        number of terms read. A search process does it by itself in the background
+        after each change of the collection; a benchmark calls it to time warm searches."""
+        if not self._exists:
+            return 0
+        self.keyword_count()
+        cache = self._holders
+        cache.warming = True
+        return self._warm(cache)
+
+    def _warm(self, cache: _HolderCache) -> int:
+        """Read the holders of the terms in at least ``WARM_SHARE`` of the first
+        ``WARM_SAMPLE`` documents into ``cache`` (one search per slice), commonest first
+        while their holders, estimated from the sample, fill at most ``WARM_FILL`` of
+        its budget. These are the words whose cold reading costs most ("model": 61,008
+        holders, 180 ms at 74.7k papers); at 74.7k papers they are ~475 terms, ~6 M
+        holders (24 MB), read in about 6 s."""
+        docs = self.keyword_count()
+        rows = self._client.query(
+            self.collection, filter="", output_fields=["text"], limit=WARM_SAMPLE
+        )
+        seen: Counter[str] = Counter()
+        word_of: dict[str, str] = {}
+        for row in rows:
+            analysed = self._text.analysed(str(row.get("text", "")))
+            for word, term in analysed:
+                word_of.setdefault(str(term), word)
+            seen.update({str(term) for _, term in analysed})
+        least = max(1.0, WARM_SHARE * len(rows))
+        room = WARM_FILL * cache.budget
+        words: list[str] = []
+        for term, n in seen.most_common():
+            room -= n / max(1, len(rows)) * docs
+            if n < least or room < 0:
+                break
+            words.append(word_of[term])
+        self._word_holders(words, cache)
+        return len(words)
+
+    def _term(self, word: str) -> str:
+        """The index term of a query word (its stem for ``english``): holders and
+        frequencies are kept per term, so "model" and "models" are read once."""
+        tokens = self._text.tokens(word)
+        return tokens[0] if len(tokens) == 1 else word
+
+    def _word_holders(
+        self, words: Sequence[str], cache: _HolderCache
+    ) -> dict[str, npt.NDArray[np.int32]]:
+        """The positions (in ``cache``'s table) of the documents holding each word, from
+        ``cache`` or, for those it lacks, one search for them all (sliced past the cap);
+        their document frequencies are kept as a side effect."""
+        terms = {w: self._term(w) for w in words}
+        by_term: dict[str, npt.NDArray[np.int32]] = {}
+        missing: dict[str, str] = {}  # term -> the word sent
+        for w, term in terms.items():
+            kept = cache.get(term)
+            if kept is None:
+                missing.setdefault(term, w)
+            else:
+                by_term[term] = kept
+        if missing:
+            sent = list(missing.values())
+            params = {"metric_type": "BM25"}
+            read = self._search_all("text_sparse", sent, [], params, canon=cache.canonical)
+            for term, (ids, _) in zip(missing, read, strict=True):
+                by_term[term] = cache.positions(ids)
+                cache.doc_freqs[term] = len(ids)
+                cache.put(term, by_term[term])
+        return {w: by_term[term] for w, term in terms.items()}
+
+    def _passing(self, parts: Sequence[str], cache: _HolderCache) -> npt.NDArray[np.int32] | None:
+        """The positions of the documents passing the filter ``parts`` (kept like a
+        word's holders); None without a filter."""
+        expr = self._join(parts)
+        if not expr:
+            return None
+        key = _filter_key(expr)
+        kept = cache.get(key)
+        if kept is None:
+            kept = cache.positions(self._ids_in(expr))
+            cache.put(key, kept)
+        return kept
 
     def _doc_freqs(self, words: Sequence[str]) -> dict[str, int]:
-        """How many documents hold each word (kept: see ``_renew_doc_freqs``)."""
-        self.keyword_count()  # renews the counts, and so forgets frequencies gone stale
-        known, generation = self._doc_freq_cache, self._generation
-        missing = [w for w in dict.fromkeys(words) if w not in known]
+        """How many documents hold each word (kept: see ``_HolderCache``)."""
+        cache = self._cache()
+        missing = [w for w in dict.fromkeys(words) if self._term(w) not in cache.doc_freqs]
         if missing:
-            counted = {w: len(ids) for w, ids in self._word_ids("text_sparse", missing, []).items()}
-            self._remember_doc_freqs(counted, generation)
-            known = {**known, **counted}
-        return {w: known[w] for w in words}
+            self._word_holders(missing, cache)
+        return {w: cache.doc_freqs[self._term(w)] for w in words}
 
-    def _remember_doc_freqs(self, counted: Mapping[str, int], generation: int) -> None:
-        with self._lock:
-            if generation == self._generation:  # no commit or count renewal meanwhile
-                self._doc_freq_cache.update(counted)
+    def _matching(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float
+    ) -> _MatchSet | None:
+        """The keyword matches (without ``also``) as positions in the holder cache, or
+        None when nothing can match."""
+        phrase_words = [p for p in (self._text.words(p) for p in query.phrases) if p]
+        words = [w for t in query.terms for w in self._text.words(t)]
+        if words:  # phrase words count towards coverage (as in the embedded backend)
+            words += [w for p in phrase_words for w in p]
+        # one word per analysed term, as the contract counts terms ("models" = "model")
+        by_term: dict[str, str] = {}
+        for w in words:
+            by_term.setdefault(self._term(w), w)
+        words = list(by_term.values())
+        names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
+        phrases = [self._text.tokens(" ".join(p)) for p in phrase_words]
+        parts = self.filter_expression(filters)
+        cache = self._cache()
+        if words:
+            mask = self._covering(words, parts, min_coverage, cache)
+        elif phrase_words:
+            df = self._doc_freqs([w for p in phrase_words for w in p])
+            rare = min(df, key=lambda w: (df[w], w))
+            mask = self._covering([rare], parts, 1.0, cache)
+        elif names:
+            mask = None
+        else:
+            return None
+        if not (names or phrases):
+            assert mask is not None
+            return _MatchSet(cache, mask)
+        found = set() if mask is None else {cache.ids[p] for p in np.flatnonzero(mask)}
+        if names:
+            allowed = set(self._author_matches(names, parts, phrases, self.max_topk))
+            found = allowed if mask is None else found & allowed
+        found = self._with_phrases(found, phrases)
+        return _MatchSet(cache, cache.mask(cache.positions(list(found)), len(cache.ids)))
+
+    def _covering(
+        self, words: list[str], parts: Sequence[str], min_coverage: float, cache: _HolderCache
+    ) -> npt.NDArray[np.bool_]:
+        """Documents (passing ``parts``) holding words worth ``min_coverage`` of the
+        ``coverage_units`` of ``words``, as a mask over ``cache``'s table. Only the words
+        of ``minimal_covers`` are read: a word that weighs nothing, or too little to
+        matter ("model" beside "zebra"), is not (its frequency may be)."""
+        docs = max(1, self.keyword_count())
+        df = self._doc_freqs(words)
+        units = coverage_units([bm25_idf(df[w], docs) for w in words])
+        need = required_units(units, min_coverage)
+        covers = minimal_covers(units, need)
+        used = (
+            sorted({i for c in covers for i in c})
+            if covers is not None
+            else [i for i, u in enumerate(units) if u]
+        )
+        holders = self._word_holders([words[i] for i in used], cache)
+        passing = self._passing(parts, cache)
+        size = len(cache.ids)  # after every read above added its ids
+        weight = np.zeros(size, dtype=np.int32)
+        for i in used:
+            weight[holders[words[i]]] += units[i]
+        mask = weight >= need
+        if passing is not None:
+            mask &= cache.mask(passing, size)
+        return mask
 
     def keyword_match_ids(
         self,
@@ -1211,30 +1566,12 @@ class MilvusIndex:
         if not self._exists:
             return []
         self._require_current()
-        phrase_words = [p for p in (self._text.words(p) for p in query.phrases) if p]
-        words = list(dict.fromkeys(w for t in query.terms for w in self._text.words(t)))
-        if words:  # phrase words count towards coverage (as in the embedded backend)
-            words = list(dict.fromkeys([*words, *(w for p in phrase_words for w in p)]))
-        names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
-        phrases = [self._text.tokens(" ".join(p)) for p in phrase_words]
-        parts = self.filter_expression(filters)
         try:
-            allowed: set[str] | None = None
-            if names:
-                allowed = set(self._author_matches(names, parts, phrases, self.max_topk))
-            found: set[str] = set()
-            if words:
-                found = self._covering(words, parts, min_coverage)
-            elif phrase_words:
-                df = self._doc_freqs([w for p in phrase_words for w in p])
-                rare = min(df, key=lambda w: (df[w], w))
-                found = set(self._word_ids("text_sparse", [rare], parts)[rare])
-            elif allowed is not None:
-                found = set(allowed)
-            if allowed is not None:
-                found &= allowed
-            found |= self._passing_ids(also, parts, allowed)
-            return sorted(self._with_phrases(found, phrases))
+            matched = self._matching(query, filters, min_coverage)
+            found = set() if matched is None else set(matched.ids())
+            if also:
+                found |= self._also(query, filters, also)
+            return sorted(found)
         except Exception as exc:
             if self._missing(exc):
                 return []
@@ -1248,35 +1585,32 @@ class MilvusIndex:
         among: Sequence[str] = (),
         overlap: Sequence[str] = (),
     ) -> MatchCount:
-        """Milvus has no count of BM25 hits: the match set is read and counted here."""
-        found = set(self.keyword_match_ids(query, filters, min_coverage))
-        members = frozenset(i for i in among if i in found)
-        return MatchCount(len(found), members, sum(1 for i in set(overlap) if i in found))
+        """Counted over the kept word holders (``_HolderCache``): a warm query costs
+        no round trip, a cold one reads its words' holders once."""
+        if not self._exists:
+            return MatchCount(0)
+        self._require_current()
+        try:
+            matched = self._matching(query, filters, min_coverage)
+        except Exception as exc:
+            if self._missing(exc):
+                return MatchCount(0)
+            raise
+        if matched is None:
+            return MatchCount(0)
+        members = frozenset(i for i in among if matched.holds(i))
+        return MatchCount(
+            matched.total(), members, sum(1 for i in set(overlap) if matched.holds(i))
+        )
 
-    def _covering(self, words: list[str], parts: Sequence[str], min_coverage: float) -> set[str]:
-        """Documents (passing ``parts``) holding words worth ``min_coverage`` of the
-        ``coverage_units`` of ``words``. Without filters and with frequencies not yet
-        kept, one pass finds both the frequencies and the holders; else only the holders
-        of words that weigh something are read (not the 60,000 holders of "model")."""
-        docs = max(1, self.keyword_count())  # first: it may forget stale frequencies
-        known, generation = self._doc_freq_cache, self._generation
-        one_pass = not parts and not all(w in known for w in words)
-        holders = self._word_ids("text_sparse", words, []) if one_pass else {}
-        if holders:
-            df = {w: len(ids) for w, ids in holders.items()}
-            self._remember_doc_freqs(df, generation)
-        else:
-            df = self._doc_freqs(words)
-        units = coverage_units([bm25_idf(df[w], docs) for w in words])
-        need = required_units(units, min_coverage)
-        weighed = {w: u for w, u in zip(words, units, strict=True) if u}
-        if not holders:
-            holders = self._word_ids("text_sparse", list(weighed), parts)
-        weight: dict[str, int] = {}
-        for w, u in weighed.items():
-            for i in holders[w]:
-                weight[i] = weight.get(i, 0) + u
-        return {i for i, total in weight.items() if total >= need}
+    def _also(self, query: KeywordQuery, filters: SearchFilters, also: Sequence[str]) -> set[str]:
+        """Those of ``also`` that pass the filters, the phrases and the authors."""
+        parts = self.filter_expression(filters)
+        names = [n for n in (self._names.tokens(a) for a in query.authors) if n]
+        phrase_words = [p for p in (self._text.words(p) for p in query.phrases) if p]
+        phrases = [self._text.tokens(" ".join(p)) for p in phrase_words]
+        allowed = set(self._author_matches(names, parts, phrases, self.max_topk)) if names else None
+        return self._with_phrases(self._passing_ids(also, parts, allowed), phrases)
 
     def _passing_ids(
         self, ids: Sequence[str], parts: Sequence[str], allowed: set[str] | None
@@ -1309,21 +1643,52 @@ class MilvusIndex:
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:
-        """A range search (``radius``: cosine above ``min_score``), sliced past the cap."""
+        """A range search (``radius``: cosine above ``min_score``); past the cap, in
+        bands of lower scores (``_bands``), or sliced where a band cannot advance."""
         q = self._unit_query(vector)
         if limit <= 0 or q is None:
             return Ranked()
         parts = ["has_vector == true", *self.filter_expression(filters)]
         params = self._vector_search_params(min(limit, self.max_topk))
-        if min_score > -1.0:  # Milvus: a cosine strictly above the radius
-            params["params"] = {**params["params"], "radius": min_score - _RADIUS_SLACK}
         try:
-            hits = self._search_all("vector", [q.tolist()], parts, params, limit)[0]
+            if min_score > -1.0:  # Milvus: a cosine strictly above the radius
+                params["params"] = {**params["params"], "radius": min_score - _RADIUS_SLACK}
+                found = self._bands(q.tolist(), self._join(parts), params, limit)
+                if found is not None:
+                    return self._ranked(found, limit)
+            ids, scores = self._search_all("vector", [q.tolist()], parts, params, limit)[0]
         except Exception as exc:
             if self._missing(exc):
                 return Ranked()
             raise
-        return self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, limit)
+        return self._ranked(dict(zip(ids, scores, strict=True)), limit)
+
+    def _bands(
+        self, q: list[float], expr: str, params: dict[str, Any], limit: int
+    ) -> dict[str, float] | None:
+        """Every hit of the range search ``params`` (best first, up to ``limit``): the
+        best ``max_topk``, then the next ones below the lowest score seen
+        (``range_filter``, inclusive: ties there come twice and are kept once), until a
+        page comes back short. None when a page brings nothing new (more ties at one
+        score than the cap): the caller slices instead.
+
+        Why: each page is one scan, so 20,000 semantic matches cost 2 scans, where the
+        slices of the collection cost one per slice plus the first (6 at 74.7k papers:
+        ~150 ms on Milvus Lite's exact scan)."""
+        cap = self.max_topk
+        found: dict[str, float] = {}
+        page_params = params
+        while True:
+            ids, scores = self._search_columns("vector", [q], expr, cap, page_params)[0]
+            before = len(found)
+            for i, score in zip(ids, scores, strict=True):
+                found.setdefault(i, score)
+            if len(ids) < cap or len(found) >= limit:
+                return found
+            if len(found) == before:
+                return None
+            inner = {**page_params["params"], "range_filter": min(scores)}
+            page_params = {**page_params, "params": inner}
 
     def term_statistics(self, text: str) -> list[TermStat]:
         counts: dict[str, int] = {}

@@ -313,6 +313,55 @@ def test_milvus_match_sets_cost_a_few_round_trips(
     assert calls["search"] <= 1 + slices  # every term at once (frequencies partly kept)
 
 
+def test_milvus_semantic_matches_past_the_cap_are_read_in_bands(
+    capped_index: Callable[[int], MilvusIndex],
+    embedded_corpus: list[IndexDoc],
+    corpus: list[IndexDoc],
+    corpus_vectors: np.ndarray,
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    """Past the cap, a range search pages down by score (one search per band of
+    ``max_topk``), not per slice of the collection (no count queries)."""
+    index = capped_index(8)
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    index.vector_count()  # counts before the calls are counted
+    calls = _calls(index)
+    calls.clear()
+    q = embedder.encode_query("neural networks for language")
+    unit = corpus_vectors / np.linalg.norm(corpus_vectors, axis=1, keepdims=True)
+    cos = unit @ (q / np.linalg.norm(q))
+    floor = float(np.sort(cos)[-5 * 8 - 1])  # 5 × the cap above it
+    got = index.vector_range(q, NO_FILTER, floor, 10_000)
+    above = {corpus[i].arxiv_id for i in range(len(corpus)) if cos[i] > floor + 1e-4}
+    assert above <= set(got.ids) and len(got.ids) <= len(above) + 3
+    assert got.scores == sorted(got.scores, reverse=True)
+    assert calls["search"] <= len(got.ids) // 7 + 2  # a band repeats its lowest score
+    assert calls["query"] + calls["query_iterator"] == 0
+
+
+def test_milvus_warm_match_counts_cost_no_round_trip(
+    capped_index: Callable[[int], MilvusIndex], corpus: list[IndexDoc]
+) -> None:
+    """A relevance search's membership questions after the first are set operations on
+    the kept holders: no search, no query."""
+    index = capped_index(40)
+    index.upsert([replace(d) for d in corpus])
+    index.commit()
+    query = KeywordQuery(terms=["language", "model", "learning"])
+    ids = [d.arxiv_id for d in corpus]
+    first = index.keyword_match_count(query, SearchFilters(has_code=True), 0.3, among=ids[:50])
+    calls = _calls(index)
+    calls.clear()
+    again = index.keyword_match_count(
+        query, SearchFilters(has_code=True), 0.3, among=ids[50:], overlap=ids
+    )
+    assert sum(calls.values()) == 0
+    assert again.total == first.total == again.overlap > 0
+    listed = set(index.keyword_match_ids(query, SearchFilters(has_code=True), 0.3))
+    assert first.members | again.members == listed
+
+
 @pytest.mark.parametrize(
     ("query", "filters", "coverage"),
     [

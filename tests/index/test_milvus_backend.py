@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -171,35 +172,137 @@ def test_counts_are_cached_until_refresh(milvus_server: str, collection: str) ->
         reader.close()
 
 
-def test_document_frequencies_follow_another_process(
+def test_word_holders_follow_another_process(
     milvus_server: str, collection: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Kept across count renewals, they are renewed when the collection's size changes or
-    when ``DOC_FREQ_TTL`` passes (an edit elsewhere keeps the size)."""
+    """Kept across count renewals, a word's holders (and so its frequency and the match
+    counts) are renewed when the collection's size changes or when ``HOLDERS_TTL``
+    passes (an edit elsewhere keeps the size)."""
     writer = MilvusIndex(milvus_server, collection=collection, dim=8)
     reader = MilvusIndex(milvus_server, collection=collection, count_ttl=0)
     try:
         writer.upsert([_doc(i) for i in range(3)])
         writer.commit()
         reader.refresh()
+        q = KeywordQuery(terms=["wombats"])
 
         def df(word: str) -> int:
             reader.refresh()
             return next(s.doc_freq for s in reader.term_statistics(word))
 
-        assert df("wombats") == 3
+        def counted() -> int:
+            reader.refresh()
+            return reader.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000"]).total
+
+        assert df("wombats") == 3 and counted() == 3
         writer.upsert([_doc(i) for i in range(3, 5)])  # the size changes
         writer.commit()
-        assert df("wombats") == 5
+        assert df("wombats") == 5 and counted() == 5
         writer.upsert([_doc(0, title="Paper number 0 about quokkas")])  # the size stays
         writer.commit()
-        assert df("wombats") == 5  # kept...
-        monkeypatch.setattr("paperwire.index.milvus.DOC_FREQ_TTL", 0.0)
-        assert df("wombats") == 4  # ...until they are older than DOC_FREQ_TTL
+        assert df("wombats") == 5 and counted() == 5  # kept...
+        monkeypatch.setattr("paperwire.index.milvus.HOLDERS_TTL", 0.0)
+        assert df("wombats") == 4 and counted() == 4  # ...until older than HOLDERS_TTL
         assert writer.term_statistics("wombats")[0].doc_freq == 4  # the writer knows at once
     finally:
         writer.close()
         reader.close()
+
+
+def test_word_holders_are_renewed_by_this_process_commits(index: MilvusIndex) -> None:
+    """A commit here forgets the kept holders at once: counts, members and listed sets
+    never lag behind this process's own writes, also for an edit that keeps the size."""
+    index.upsert([_doc(i) for i in range(4)])
+    index.commit()
+    q = KeywordQuery(terms=["wombats"])
+    first = index.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000", "2599.00001"])
+    assert (first.total, first.members) == (4, frozenset({"2599.00000", "2599.00001"}))
+    index.upsert([_doc(1, title="Paper number 1 about quokkas")])  # same size
+    index.commit()
+    after = index.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000", "2599.00001"])
+    assert (after.total, after.members) == (3, frozenset({"2599.00000"}))
+    assert index.keyword_match_ids(q, NO_FILTER, 1.0) == ["2599.00000", "2599.00002", "2599.00003"]
+    quokkas = KeywordQuery(terms=["quokkas"])
+    assert index.keyword_match_count(quokkas, NO_FILTER, 1.0).total == 1
+    index.delete(["2599.00000"])
+    index.commit()
+    assert index.keyword_match_count(q, NO_FILTER, 1.0, overlap=["2599.00000"]).overlap == 0
+
+
+def test_word_holders_stay_within_their_budget(milvus_server: str, collection: str) -> None:
+    """The kept holders never exceed ``holders_budget`` ids: the least recently used
+    words go first, and a word holding more than the whole budget is read, not kept;
+    answers stay exact either way."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, holders_budget=12)
+    try:
+        docs = [
+            _doc(i, title=f"Paper {i} about wombats{' and quokkas' * (i < 5)}") for i in range(20)
+        ]
+        index.upsert(docs)
+        index.commit()
+        count = index.keyword_match_count
+        assert count(KeywordQuery(terms=["quokkas"]), NO_FILTER, 1.0).total == 5
+        assert index._holders.held == 5
+        assert count(KeywordQuery(terms=["wombats"]), NO_FILTER, 1.0).total == 20  # 20 > 12
+        assert index._holders.held == 5  # not kept
+        for i in range(5):  # words of one holder each
+            assert count(KeywordQuery(terms=[f"{i}"]), NO_FILTER, 1.0).total >= 1
+        kept = index._holders
+        assert kept.held <= 12 and "quokka" in kept  # (no use: stays least recent)
+        for i in range(5, 12):
+            count(KeywordQuery(terms=[f"{i}"]), NO_FILTER, 1.0)
+        assert kept.held <= 12 and "quokka" not in kept
+        assert count(KeywordQuery(terms=["quokkas"]), NO_FILTER, 1.0).total == 5  # read again
+    finally:
+        index.close()
+
+
+def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collection: str) -> None:
+    """From ``warm_min_docs`` on, the first match set after a change starts reading the
+    holders of the commonest terms in a thread; ``warm_up`` does it at once."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    try:
+        index.upsert([_doc(i, abstract="Rare kiwis." if i == 0 else "Text.") for i in range(30)])
+        index.commit()
+        q = KeywordQuery(terms=["kiwis"])
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 1
+        cache = index._holders
+        assert cache.warming
+        for thread in threading.enumerate():
+            if thread.name == "milvus-warm-up":
+                thread.join(30)
+        # in (nearly) every document ("paper", "wombat", "text"); not in 1 of 30 ("rare")
+        assert all(term in cache for term in ("wombat", "paper", "text"))
+        assert "rare" not in cache and cache.doc_freqs["wombat"] == 30
+        index.upsert([_doc(30)])
+        index.commit()  # new holders: nothing kept, until warmed up again
+        assert "wombat" not in index._holders
+        assert index.warm_up() >= 3 and "wombat" in index._holders
+        small = MilvusIndex(milvus_server, collection=collection)  # warm_min_docs: 20,000
+        try:
+            small.keyword_match_count(q, NO_FILTER, 1.0)
+            assert not small._holders.warming
+        finally:
+            small.close()
+    finally:
+        index.close()
+
+
+def test_match_sets_without_the_raw_search_reply_agree(index: MilvusIndex) -> None:
+    """Where pymilvus does not hand back its gRPC future, hits are read the ordinary way
+    with the same answers."""
+    index.upsert([_doc(i, has_code=i % 2 == 0) for i in range(9)])
+    index.commit()
+    q = KeywordQuery(terms=["wombats", "number"])
+    coded = SearchFilters(has_code=True)
+    fast = (index.keyword_match_ids(q, coded, 1.0), index.keyword_match_count(q, coded, 1.0))
+    assert index._raw_search and fast[1].total == 5
+    index._forget_counts()
+    index._raw_search = False
+    assert (
+        index.keyword_match_ids(q, coded, 1.0),
+        index.keyword_match_count(q, coded, 1.0),
+    ) == fast
 
 
 def test_papers_without_a_vector_hold_a_unit_placeholder_never_returned(
