@@ -543,8 +543,21 @@ class _Clock:
         self.parts[part] += (time.perf_counter() - since) * 1000
 
 
+def _timed(method: str, part: str) -> Callable[..., Any]:
+    """A method that calls the wrapped index's ``method``, adding its time to ``part``."""
+
+    def call(self: _TimedIndex, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return getattr(self._inner, method)(*args, **kwargs)
+        finally:
+            self._clock.add(part, t0)
+
+    return call
+
+
 class _TimedIndex:
-    """Delegates to the real index, timing keyword and vector searches."""
+    """Delegates to the real index, timing keyword and vector searches and match sets."""
 
     def __init__(self, inner: Any, clock: _Clock) -> None:
         self._inner = inner
@@ -553,40 +566,11 @@ class _TimedIndex:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def keyword_search(self, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._inner.keyword_search(*args, **kwargs)
-        finally:
-            self._clock.add("keyword", t0)
-
-    def keyword_match_ids(self, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._inner.keyword_match_ids(*args, **kwargs)
-        finally:
-            self._clock.add("matches", t0)
-
-    def keyword_match_count(self, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._inner.keyword_match_count(*args, **kwargs)
-        finally:
-            self._clock.add("matches", t0)
-
-    def vector_search(self, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._inner.vector_search(*args, **kwargs)
-        finally:
-            self._clock.add("vector", t0)
-
-    def vector_range(self, *args: Any, **kwargs: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return self._inner.vector_range(*args, **kwargs)
-        finally:
-            self._clock.add("vector", t0)
+    keyword_search = _timed("keyword_search", "keyword")
+    keyword_match_ids = _timed("keyword_match_ids", "matches")
+    keyword_match_count = _timed("keyword_match_count", "matches")
+    vector_search = _timed("vector_search", "vector")
+    vector_range = _timed("vector_range", "vector")
 
 
 class _TimedEmbedder:
