@@ -254,7 +254,11 @@ class SearchService:
             )
             others = {*semantic.ids, *typed}
             ranking, best_bm25 = self._keyword_ranking(
-                parsed.keyword, filters, raw, depth, lambda ids: membership.among(ids) | others
+                parsed.keyword,
+                filters,
+                raw,
+                depth,
+                lambda ids: membership.among(ids) | others.intersection(ids),
             )
             if ranking.ids:
                 rankings.append(ranking)
