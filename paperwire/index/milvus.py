@@ -168,6 +168,8 @@ WARM_SAMPLE = 1_000
 WARM_SHARE = 0.05
 WARM_FILL = 0.75
 WARM_MIN_DOCS = 20_000
+# How long a first write waits for a Milvus server that is still starting (``_while_starting``).
+STARTING_WAIT = 30.0
 _NO_DATE = -1  # ``published`` of an undated paper
 _LAST_DAY = dt.date.max.toordinal()
 # Like the embedded backend: an author-name match of the whole query counts 3×.
@@ -638,7 +640,9 @@ class MilvusIndex:
         # Searches: "Session" — a process sees its own commits at once (read-your-writes)
         # without waiting for the cluster's latest timestamp on every search, as "Strong"
         # would (up to a time tick, 200 ms by default). Counts and commit's reads: "Strong".
-        c.create_collection(self.collection, schema=s, consistency_level="Session")
+        self._while_starting(
+            lambda: c.create_collection(self.collection, schema=s, consistency_level="Session")
+        )
         try:
             self._create_indexes()
             c.load_collection(self.collection)
@@ -648,6 +652,22 @@ class MilvusIndex:
         self._exists = True
         self._outdated = set()
         self._dim = dim
+
+    @staticmethod
+    def _while_starting(call: Callable[[], Any], seconds: float = STARTING_WAIT) -> Any:
+        """``call()``, tried again while the server says it is still starting: a Milvus
+        Lite server accepts connections before its segment core is ready and refuses a
+        first ``create_collection`` with "Mmap manager has not been init" (seen once in
+        ~600 backend test runs)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                if "has not been init" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                log.info("Milvus is still starting (%s); trying again", exc)
+                time.sleep(0.5)
 
     def _create_indexes(self) -> None:
         c = self._client
