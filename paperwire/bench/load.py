@@ -4,9 +4,9 @@
 Each *target* is a checkout of paperwire (``--target NAME=DIR:WORKERS``; ``DIR`` ``.``
 is this one) served by ``paperwire serve`` in a subprocess with ``WORKERS`` processes, on
 its own copy of one install (default: the ``hf`` bench corpus, 10.6k papers with their
-vectors, built by ``paperwire bench corpus``): the copies start identical, so every
-target serves the same data. The bench creates ``--clients`` accounts in each copy
-(through that target's own code) and logs them in over HTTP.
+vectors, ``bench.corpus``: built here on first use, then kept): the copies start
+identical, so every target serves the same data. The bench creates ``--clients``
+accounts in each copy (through that target's own code) and logs them in over HTTP.
 
 Then, per target and round (rounds alternate the targets, so a change of machine load
 hits all of them alike), ``--clients`` concurrent keep-alive connections send requests
@@ -498,8 +498,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         ap.error(f"--requests must be in [1, {MAX_REQUESTS}]")
     if not 0 < args.clients <= MAX_CLIENTS:
         ap.error(f"--clients must be in [1, {MAX_CLIENTS}]")
+    if args.source == default_source() and not (args.source / "paperwire.db").is_file():
+        from paperwire.bench.corpus import corpus_install
+
+        with corpus_install("hf", say=lambda m: print(m, flush=True)):
+            pass  # built (or resumed) and kept for the next run
     if not (args.source / "paperwire.db").is_file():
-        ap.error(f"--source {args.source}: no paperwire.db (build it: paperwire bench corpus)")
+        ap.error(f"--source {args.source}: no paperwire.db (a paperwire home is expected)")
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperwire.store.versions import read_version, track_writes
+from paperwire.store.versions import read_changes, read_version, track_writes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -81,6 +81,11 @@ class Database:
     def data_version(self) -> tuple[int, dt.datetime | None]:
         """``(version, changed_at)`` of the data (``store.versions``)."""
         return read_version(self.engine)
+
+    def data_changes(self, after: int, upto: int) -> set[str] | None:
+        """What versions ``after`` (exclusive) to ``upto`` changed (``store.versions``);
+        None: anything may have."""
+        return read_changes(self.engine, after, upto)
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

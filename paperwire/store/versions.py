@@ -10,6 +10,13 @@ rolls back with the data.
 
 ``UNTRACKED`` tables hold bookkeeping no page shows to a signed-out visitor: rate-limit
 counters (written on every login attempt), sessions, the audit log, the digest outbox.
+
+Each version also gets a ``data_changes`` row saying what it changed, so a page cache
+can keep what a change does not touch: a writer that knows exactly what it changes
+declares it (``declare_changes``: a vote changes one paper's count and the order of the
+feeds of the days it was featured on, ``paper_tags``); a commit that declared nothing
+says "anything" (NULL), which is always safe. ``read_changes`` gives a reader the tags
+since the version it last saw, or None when they are no longer all kept.
 """
 
 from __future__ import annotations
@@ -18,19 +25,29 @@ import datetime as dt
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from paperwire.store.schema.versions import DataVersion
+from paperwire.store.schema.papers import Featured, Paper
+from paperwire.store.schema.versions import DataChange, DataVersion
 
-__all__ = ["UNTRACKED", "read_version", "track_writes"]
+__all__ = [
+    "CHANGES_KEPT",
+    "UNTRACKED",
+    "declare_changes",
+    "paper_tags",
+    "read_changes",
+    "read_version",
+    "track_writes",
+]
 
 UNTRACKED = frozenset(
     {
         "data_version",
+        "data_changes",
         "rate_limits",
         "user_sessions",
         "audit_log",
@@ -39,6 +56,25 @@ UNTRACKED = frozenset(
     }
 )
 _WRITTEN = "paperwire_written_tables"
+_DECLARED = "paperwire_declared_changes"
+CHANGES_KEPT = 4096  # versions whose changes stay readable (pruned every _PRUNE_EVERY)
+_PRUNE_EVERY = 256
+
+
+def declare_changes(session: Session, tags: set[str]) -> None:
+    """Say that this transaction changes only what ``tags`` name (``paper_tags``), so
+    cached pages that show none of it stay. A promise: a writer that changes anything
+    else must not declare (its commit then counts as "anything changed")."""
+    session.info.setdefault(_DECLARED, set()).update(tags)
+
+
+def paper_tags(session: Session, paper_id: int) -> set[str]:
+    """What a change to one paper's counts touches: the paper (``paper:<arxiv id>``)
+    and the feed of each day it was featured on (``day:<date>``), whose order it may
+    change."""
+    arxiv_id = session.scalar(select(Paper.arxiv_id).where(Paper.id == paper_id))
+    days = session.scalars(select(Featured.day).where(Featured.paper_id == paper_id).distinct())
+    return {f"paper:{arxiv_id}", *(f"day:{d.isoformat()}" for d in days)}
 
 
 def _note(session: Session, tables: set[str]) -> None:
@@ -60,23 +96,29 @@ def _on_execute(state: ORMExecuteState) -> None:
 def _before_commit(session: Session) -> None:
     session.flush()  # the commit's own flush comes after this hook: note its tables now
     written = session.info.pop(_WRITTEN, set())
+    declared = session.info.pop(_DECLARED, None)
     if not written - UNTRACKED:
         return
     bind = session.get_bind()
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     stmt = insert(DataVersion).values(id=1, version=1, changed_at=now)
-    session.execute(
+    version = session.execute(
         stmt.on_conflict_do_update(
             index_elements=[DataVersion.id],
             set_={"version": DataVersion.version + 1, "changed_at": now},
-        )
-    )
+        ).returning(DataVersion.version)
+    ).scalar_one()
+    tags = " ".join(sorted(declared)) if declared else None
+    session.execute(insert(DataChange).values(version=version, tags=tags))
+    if version % _PRUNE_EVERY == 0:
+        session.execute(delete(DataChange).where(DataChange.version <= version - CHANGES_KEPT))
     session.info.pop(_WRITTEN, None)
 
 
 def _forget(session: Session, *_: Any) -> None:
     session.info.pop(_WRITTEN, None)
+    session.info.pop(_DECLARED, None)
 
 
 def track_writes(sessions: sessionmaker[Session]) -> None:
@@ -96,3 +138,22 @@ def read_version(engine: Engine) -> tuple[int, dt.datetime | None]:
     with engine.connect() as conn:
         row = conn.execute(_READ).first()
     return (int(row[0]), row[1]) if row else (0, None)
+
+
+def read_changes(engine: Engine, after: int, upto: int) -> set[str] | None:
+    """The tags of versions ``after`` (exclusive) to ``upto`` (inclusive); None when one
+    of them changed anything (declared nothing) or is no longer kept."""
+    if upto <= after:
+        return set()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(DataChange.tags).where(DataChange.version > after, DataChange.version <= upto)
+        ).all()
+    if len(rows) != upto - after:
+        return None
+    tags: set[str] = set()
+    for (text,) in rows:
+        if text is None:
+            return None
+        tags.update(text.split())
+    return tags

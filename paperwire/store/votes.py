@@ -25,6 +25,7 @@ from paperwire.store.db import Database
 from paperwire.store.schema.community import Vote
 from paperwire.store.schema.papers import Paper
 from paperwire.store.users import utcnow
+from paperwire.store.versions import declare_changes, paper_tags
 
 
 class PaperNotFound(LookupError):  # noqa: N818 - reads best at call sites
@@ -35,6 +36,14 @@ def _paper_id(s: Session, arxiv_id: str) -> int:
     pid = s.scalar(select(Paper.id).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False)))
     if pid is None:
         raise PaperNotFound(arxiv_id)
+    return pid
+
+
+def _voting_on(s: Session, arxiv_id: str) -> int:
+    """The paper's row id, declaring that this transaction changes that paper's counts
+    only: a cached page that shows neither it nor its days' feeds stays."""
+    pid = _paper_id(s, arxiv_id)
+    declare_changes(s, paper_tags(s, pid))
     return pid
 
 
@@ -105,7 +114,7 @@ class VoteStore:
     def vote(self, user_id: int, arxiv_id: str) -> VoteState:
         """Upvote (idempotent); ``PaperNotFound`` for unknown or hidden papers."""
         with self._serialized(), self.db.session() as s:
-            pid = _paper_id(s, arxiv_id)
+            pid = _voting_on(s, arxiv_id)
             if self._insert_vote(s, user_id, pid):
                 return self._bump(s, pid, arxiv_id, +1, True)
             return _state(s, pid, arxiv_id, True, False)
@@ -113,7 +122,7 @@ class VoteStore:
     def unvote(self, user_id: int, arxiv_id: str) -> VoteState:
         """Take an upvote back (idempotent)."""
         with self._serialized(), self.db.session() as s:
-            pid = _paper_id(s, arxiv_id)
+            pid = _voting_on(s, arxiv_id)
             deleted = s.execute(
                 delete(Vote)
                 .where(Vote.user_id == user_id, Vote.paper_id == pid)

@@ -12,7 +12,13 @@ the feeds (``/feeds/…``):
   every commit that changes data raises it, in any process, so each worker of
   ``paperwire serve --workers N`` sees a vote or an edit made through another) and the
   UTC day (the feed's default day follows the clock); one read of the version per
-  request decides whether the kept answer is still current. Entries also expire after
+  request decides whether the kept answer is still current. When the version moved, the
+  cache reads what changed (``store.versions.read_changes``) and drops only the pages that
+  show it: a view that knows what its page depends on says so (``page_shows``: the
+  papers whose counts it shows, the days whose feed order it shows), so a vote drops
+  that paper's page and the feeds of its days, not every page; a page that says nothing,
+  or a change that declared nothing (an ingest, an edit), drops everything, as it
+  should. Entries also expire after
   ``page_cache_seconds`` (what comes from the search index, e.g. similar papers, follows
   the store within seconds, not in the same transaction) and the cache holds at most
   ``page_cache_mb``.
@@ -29,7 +35,7 @@ import datetime as dt
 import hashlib
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.cookies import CookieError, SimpleCookie
 
@@ -37,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.core import Paperwire
 from paperwire.web.routes.media import BANNER_COOKIE
+from paperwire.web.shown import SHOWN
 
 __all__ = ["PageCache", "cacheable_path"]
 
@@ -60,6 +67,7 @@ class _Entry:
     body: bytes
     etag: bytes
     born: float
+    depends: frozenset[str] | None = field(default=None)  # None: on every change
 
 
 def _header(scope: Scope, name: bytes) -> bytes:
@@ -107,9 +115,12 @@ class PageCache:
         self.pw = pw
         self.seconds = pw.settings.page_cache_seconds
         self.limit = int(pw.settings.page_cache_mb * 1024 * 1024)
-        self._entries: OrderedDict[tuple[str, int, str], _Entry] = OrderedDict()
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._by_tag: dict[str, set[str]] = {}  # tag → keys of the entries that show it
+        self._on_anything: set[str] = set()  # keys of entries that depend on every change
         self._bytes = 0
-        self._current: tuple[int, str] = (-1, "")  # the data version and day kept
+        self._seen: int | None = None  # the data version the kept entries are current at
+        self._day = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -123,10 +134,9 @@ class PageCache:
             await self._private(scope, receive, send)
             return
         version, changed_at = self.pw.db.data_version()
-        day = dt.datetime.now(dt.UTC).date().isoformat()
+        self._catch_up(version, dt.datetime.now(dt.UTC).date().isoformat())
         query = scope.get("query_string", b"").decode("latin-1")
-        url = scope["path"] + ("?" + query if query else "")
-        key = (url + "|" + _variant(scope), version, day)
+        key = scope["path"] + ("?" + query if query else "") + "|" + _variant(scope)
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() - entry.born > self.seconds:
             self._drop(key)
@@ -134,12 +144,40 @@ class PageCache:
         if entry is not None:
             self._entries.move_to_end(key)
         else:
-            entry = await self._render(scope, receive, send, changed_at)
+            shown: set[str] = set()
+            token = SHOWN.set(shown)
+            try:
+                entry = await self._render(scope, receive, send, changed_at)
+            finally:
+                SHOWN.reset(token)
             if entry is None:  # answered already (not shareable)
                 return
-            if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY:
+            entry.depends = frozenset(shown) if shown else None
+            # kept only if nothing changed meanwhile that this cache has already caught
+            # up with (a change after ``version`` is read by the next request's catch-up)
+            if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and version == self._seen:
                 self._keep(key, entry)
         await self._answer(scope, send, entry)
+
+    def _catch_up(self, version: int, day: str) -> None:
+        """Drop what the changes up to ``version`` touch: everything on a new day (the
+        feed's default day follows the clock), after a change that declared nothing, or
+        when the changes are no longer all kept; else the entries showing a changed tag
+        and those that depend on every change."""
+        seen = self._seen
+        if seen == version and day == self._day:
+            return
+        changed = (
+            self.pw.db.data_changes(seen, version)
+            if seen is not None and seen < version and day == self._day
+            else None
+        )
+        if changed is None:
+            self._clear()
+        else:
+            for key in [*self._on_anything, *(k for t in changed for k in self._by_tag.get(t, ()))]:
+                self._drop(key)
+        self._seen, self._day = version, day
 
     async def _private(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def marked(message: Message) -> None:
@@ -206,21 +244,35 @@ class PageCache:
         )
         await send({"type": "http.response.body", "body": entry.body})
 
-    def _keep(self, key: tuple[str, int, str], entry: _Entry) -> None:
-        current = (key[1], key[2])
-        if current < self._current:
-            return  # rendered from data older than what is now kept
-        if current > self._current:  # the data changed: nothing kept is asked for again
-            self._entries.clear()
-            self._bytes = 0
-            self._current = current
+    def _keep(self, key: str, entry: _Entry) -> None:
         self._drop(key)
         self._entries[key] = entry
         self._bytes += len(entry.body)
+        if entry.depends is None:
+            self._on_anything.add(key)
+        else:
+            for tag in entry.depends:
+                self._by_tag.setdefault(tag, set()).add(key)
         while self._bytes > self.limit and self._entries:
             self._drop(next(iter(self._entries)))
 
-    def _drop(self, key: tuple[str, int, str]) -> None:
+    def _drop(self, key: str) -> None:
         entry = self._entries.pop(key, None)
-        if entry is not None:
-            self._bytes -= len(entry.body)
+        if entry is None:
+            return
+        self._bytes -= len(entry.body)
+        if entry.depends is None:
+            self._on_anything.discard(key)
+            return
+        for tag in entry.depends:
+            keys = self._by_tag.get(tag)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_tag[tag]
+
+    def _clear(self) -> None:
+        self._entries.clear()
+        self._by_tag.clear()
+        self._on_anything.clear()
+        self._bytes = 0

@@ -1,6 +1,8 @@
 """HTTP caching: ETags, 304s, ``Cache-Control`` for signed-out pages only, and the
-rendered-page cache invalidated by every data change (votes, edits, ingest), in this
-process and in another one (the data version lives in the database)."""
+rendered-page cache invalidated by data changes (votes, edits, ingest), in this process
+and in another one (the data version and what each version changed live in the
+database): a vote drops the pages that show the voted paper or its days' feeds and
+keeps the rest; any other change drops everything."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ import datetime as dt
 from paperwire.core import Paperwire
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
-from tests.community.conftest import COLD, HOT, Env
+from paperwire.store.votes import VoteStore
+from tests.community.conftest import ANCIENT, COLD, EXISTING, HOT, LAB_TOP, TODAY, WARM, Env
 
 CACHED = ["/", "/papers?period=week", f"/papers/{HOT}", "/api/daily", f"/api/papers/{HOT}"]
 
@@ -124,3 +127,69 @@ def test_without_kept_pages_etags_still_work(make_app) -> None:  # type: ignore[
     assert (
         c.get(f"/api/papers/{HOT}", headers={"If-None-Match": r.headers["etag"]}).status_code == 304
     )
+
+
+PAPERS = [HOT, WARM, COLD, ANCIENT, LAB_TOP, EXISTING]
+TWIN = "2511.00006"  # added by the test below: a near-twin of HOT, featured 10 days ago
+
+
+def test_a_vote_drops_only_the_pages_that_show_the_paper_or_its_days(
+    env: Env,
+    make_app,  # type: ignore[no-untyped-def]
+) -> None:
+    """Every paper is renamed behind the store's back (the data version stays), then HOT
+    gets a vote: a page re-rendered after the vote shows a new title, a kept one the
+    old. The feeds of HOT's day and week, HOT's page and every page listing HOT among
+    its similar papers are re-rendered; the others are kept. Then another process (a
+    second worker) takes the vote back: the same split."""
+    cold_day = (TODAY - dt.timedelta(days=10)).isoformat()
+    twin = PaperRecord(
+        arxiv_id=TWIN,
+        source="hf-daily",
+        title="Hot takes on sparse attention, revisited",
+        abstract="Hot takes on sparse attention revisited: sparse attention, hot takes.",
+        authors=["Ada Lovelace"],
+        featured_on=TODAY - dt.timedelta(days=10),
+        upvotes=3,
+    )
+    ingest_records(env.pw, [twin], "hf-daily")
+    voter = env.account("voter@example.org", "Voter")  # signing up changes data: first
+    anon = env.client()
+    similar = {
+        a: {p["arxiv_id"] for p in anon.get(f"/api/papers/{a}").json()["similar"]}
+        for a in [*PAPERS, TWIN]
+    }
+    shows_hot = [f"/api/papers/{a}" for a in [*PAPERS, TWIN] if a == HOT or HOT in similar[a]]
+    kept = [f"/api/papers/{a}" for a in [*PAPERS, TWIN] if a != HOT and HOT not in similar[a]]
+    assert f"/api/papers/{TWIN}" in shows_hot and len(kept) >= 3, (shows_hot, kept)
+    touched = ["/", "/api/daily", "/papers?period=week", f"/papers/{HOT}", *shows_hot]
+    kept += [
+        f"/api/daily?date={cold_day}",
+        f"/papers?date={cold_day}",
+        "/papers?period=month&date=2025-06-10",
+    ]
+
+    for round_, vote in enumerate(("up", "down")):
+        first = {path: anon.get(path) for path in touched + kept}
+        assert all(r.status_code == 200 for r in first.values()), first
+        for aid in [*PAPERS, TWIN]:
+            _rename_behind_the_stores_back(env.pw, aid, f"Renamed {aid} in round {round_}")
+        if vote == "up":
+            assert voter.api("POST", f"/api/papers/{HOT}/vote").status_code == 200
+        else:  # another worker: its own Paperwire on the same home and database
+            other = make_app(home=env.pw.settings.home, semantic=False, database_url=env.pw.db.url)
+            account = env.comm.users.by_email("voter@example.org")
+            assert account is not None
+            assert VoteStore(other.db).unvote(account.id, HOT).changed
+        for path in touched:
+            assert f"in round {round_}" in anon.get(path).text, path
+        for path in kept:
+            again = anon.get(path)
+            assert again.content == first[path].content, path
+            assert f"in round {round_}" not in again.text, path
+        assert anon.get(f"/api/papers/{HOT}").json()["upvotes"] == (11 if vote == "up" else 10)
+        env.comm.users.create(
+            f"x{round_}@example.org", f"New {round_}", "h" * 20
+        )  # declares nothing
+        for path in kept:
+            assert f"in round {round_}" in anon.get(path).text, path

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, DateTime, Integer
+from sqlalchemy import BigInteger, DateTime, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paperwire.store.schema.base import Base
@@ -24,3 +24,19 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class DataChange(Base):
+    """What one version changed (``0008_data_changes``), so a page cache can keep the
+    pages a change does not touch.
+
+    ``tags`` lists what the commit's writer declared it changed (``store.versions.
+    declare_changes``: ``paper:<arxiv id>``, ``day:<featured day>``), space-separated;
+    NULL when it declared nothing, i.e. anything may have changed. Only the latest
+    ``CHANGES_KEPT`` versions are kept: a reader further behind starts afresh.
+    """
+
+    __tablename__ = "data_changes"
+
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tags: Mapped[str | None] = mapped_column(Text, nullable=True)

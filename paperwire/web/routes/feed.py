@@ -13,6 +13,7 @@ from paperwire.models.papers import FeedPage, Period
 from paperwire.services import papers
 from paperwire.web.dependencies import FEED_DEFAULT_LIMIT, PW, Feed
 from paperwire.web.formatting import date_range, long_date, month_name
+from paperwire.web.shown import page_shows
 from paperwire.web.twin import Api, Call, Errors, Page, Shown, twin
 
 router = APIRouter(tags=["feed"])
@@ -78,4 +79,6 @@ def daily(pw: PW, params: Feed) -> Shown[FeedPage]:
     """Most upvoted first. ``prev_date``/``next_date`` point at the nearest earlier/later
     period that has papers (for weeks and months: that period's first day)."""
     page, more = papers.feed(pw, params.date, params.period, params.limit)
+    days = (page.start + dt.timedelta(days=n) for n in range((page.end - page.start).days + 1))
+    page_shows(papers=(p.arxiv_id for p in page.papers), days=days)
     return Shown(page, {"more": more})

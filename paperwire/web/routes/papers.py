@@ -15,6 +15,7 @@ from paperwire.services import papers
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.web.dependencies import MAX_OFFSET, PW, SearchParams, SimilarFilters
 from paperwire.web.routes.search import HAS_CODE
+from paperwire.web.shown import page_shows
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, Moved, Page, twin
 
@@ -151,4 +152,5 @@ def paper(pw: PW, arxiv_id: str) -> PaperPublic:
     found = papers.paper(pw, canonical)
     if found is None:
         raise PaperNotFound(f"Paper {canonical} is not in this index (yet)", canonical, canonical)
+    page_shows(papers=[found.arxiv_id, *(p.arxiv_id for p in found.similar)])
     return found

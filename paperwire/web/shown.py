@@ -1,0 +1,25 @@
+"""What the page being rendered shows, as a view declares it (``page_shows``), for the
+page cache (``web.cache``): kept apart so views need not import the cache middleware."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from contextvars import ContextVar
+
+__all__ = ["SHOWN", "page_shows"]
+
+# Set to an empty set by the page cache around each signed-out render it may keep.
+SHOWN: ContextVar[set[str] | None] = ContextVar("paperwire_page_shows", default=None)
+
+
+def page_shows(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> None:
+    """Declare, from a view, everything a signed-out page shows that a *declared* change
+    (``store.versions.declare_changes``, e.g. a vote) can alter: the papers whose cards
+    or counts it shows and the days whose feed order it shows. The page cache then keeps
+    the page through changes to anything else. A view that does not call this depends on
+    every change. No-op outside the page cache (signed in, not cacheable)."""
+    shown = SHOWN.get()
+    if shown is not None:
+        shown.update(f"paper:{p}" for p in papers)
+        shown.update(f"day:{d.isoformat()}" for d in days)

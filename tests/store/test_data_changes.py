@@ -1,0 +1,112 @@
+"""What each data version changed (``store.versions``): a vote declares the paper and its
+feed days, anything else says "anything", and a reader too far behind is told to start
+afresh. Real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete
+
+from paperwire.models.papers import PaperRecord
+from paperwire.store import Database, PaperStore
+from paperwire.store.schema.versions import DataChange
+from paperwire.store.users import UserStore
+from paperwire.store.versions import CHANGES_KEPT
+from paperwire.store.votes import VoteStore
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    db.migrate()
+    yield db
+    db.close()
+
+
+def _paper(db: Database, aid: str, days: list[dt.date]) -> None:
+    store = PaperStore(db)
+    for day in days:
+        record = PaperRecord(
+            arxiv_id=aid,
+            source="hf-daily",
+            title=f"Paper {aid}",
+            abstract="An abstract.",
+            featured_on=day,
+        )
+        outcome = store.upsert([(record, f"test:{aid}")])
+        assert not outcome.rejections, outcome
+
+
+def test_a_vote_declares_its_paper_and_the_days_it_was_featured(db: Database) -> None:
+    _paper(db, "2511.00001", [DAY, DAY + dt.timedelta(days=3)])
+    _paper(db, "2511.00002", [DAY])
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    before, _ = db.data_version()
+    VoteStore(db).vote(user.id, "2511.00001")
+    after, _ = db.data_version()
+    assert after == before + 1
+    assert db.data_changes(before, after) == {
+        "paper:2511.00001",
+        "day:2026-11-20",
+        "day:2026-11-23",
+    }
+    VoteStore(db).unvote(user.id, "2511.00001")
+    VoteStore(db).vote(user.id, "2511.00002")
+    latest, _ = db.data_version()
+    assert db.data_changes(after, latest) == {
+        "paper:2511.00001",
+        "day:2026-11-20",
+        "day:2026-11-23",
+        "paper:2511.00002",
+    }
+    assert db.data_changes(latest, latest) == set()
+
+
+def test_a_change_that_declares_nothing_means_anything_changed(db: Database) -> None:
+    _paper(db, "2511.00001", [DAY])
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    start, _ = db.data_version()
+    VoteStore(db).vote(user.id, "2511.00001")
+    _paper(db, "2511.00003", [DAY])  # an ingest: declares nothing
+    end, _ = db.data_version()
+    assert end == start + 2
+    assert db.data_changes(start, start + 1) == {"paper:2511.00001", "day:2026-11-20"}
+    assert db.data_changes(start, end) is None
+    assert db.data_changes(start + 1, end) is None
+
+
+def test_a_reader_whose_versions_were_pruned_starts_afresh(db: Database) -> None:
+    _paper(db, "2511.00001", [DAY])
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    votes = VoteStore(db)
+    start, _ = db.data_version()
+    votes.vote(user.id, "2511.00001")
+    votes.unvote(user.id, "2511.00001")
+    end, _ = db.data_version()
+    assert db.data_changes(start, end) == {"paper:2511.00001", "day:2026-11-20"}
+    with db.session() as s:  # what pruning does to versions older than CHANGES_KEPT
+        s.execute(delete(DataChange).where(DataChange.version == start + 1))
+    assert db.data_changes(start, end) is None
+    assert db.data_changes(start + 1, end) == {"paper:2511.00001", "day:2026-11-20"}
+
+
+def test_writers_prune_old_changes(db: Database) -> None:
+    """Rows older than ``CHANGES_KEPT`` versions go (every few hundred versions)."""
+    _paper(db, "2511.00001", [DAY])
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    with db.session() as s:  # jump the version forward instead of voting 4,000 times
+        s.execute(DataChange.__table__.insert().values(version=10, tags=None))
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE data_version SET version = {CHANGES_KEPT + 255}")
+    votes = VoteStore(db)
+    votes.vote(user.id, "2511.00001")  # version CHANGES_KEPT + 256: a pruning commit
+    with db.engine.connect() as conn:
+        kept = sorted(v for (v,) in conn.exec_driver_sql("SELECT version FROM data_changes"))
+    assert 10 not in kept
+    assert kept[-1] == CHANGES_KEPT + 256
+    assert min(kept) > 256
