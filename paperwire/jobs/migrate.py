@@ -43,8 +43,10 @@ __all__ = [
     "rebuild_into",
 ]
 
-# Alembic's own bookkeeping: the target gets it from running the migrations.
-_SKIP_TABLES = frozenset({"alembic_version"})
+# Alembic's own bookkeeping: the target gets it from running the migrations. What each
+# data version changed (``data_changes``) only tells this database's page caches what to
+# drop: the target starts without it, and a cache that finds no rows drops everything.
+_SKIP_TABLES = frozenset({"alembic_version", "data_changes"})
 
 
 class MigrateError(RuntimeError):

@@ -333,10 +333,12 @@ class PaperStore:
 
     def feed(self, start: dt.date, end: dt.date, limit: int | None = None) -> list[PaperCard]:
         """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first."""
+        # Plain columns, as for search results: a feed page shows 50–500 cards, and ORM
+        # rows with their relationships were most of its cost (issue 16).
         with self.db.session() as s:
             first_day = func.min(Featured.day).label("first_day")
             q = (
-                select(Paper, first_day)
+                select(first_day, Paper.upvotes, *CARD_COLUMNS)
                 .join(Featured, Featured.paper_id == Paper.id)
                 .where(Featured.day >= start, Featured.day <= end, Paper.hidden.is_(False))
                 .group_by(Paper.id)
@@ -348,7 +350,8 @@ class PaperStore:
             )
             if limit:
                 q = q.limit(limit)
-            return [card_of(p, featured_on=day) for p, day in s.execute(q).all()]
+            rows = s.execute(q).all()
+        return [card_from(r, int(r[1] or 0), r[0]) for r in rows]
 
     def trending(
         self,

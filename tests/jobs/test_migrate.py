@@ -46,7 +46,8 @@ def ingest_week(pw: Paperwire) -> int:
 def table_counts(pw: Paperwire) -> dict[str, int]:
     with pw.db.engine.connect() as conn:
         rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))
-        names = [r[0] for r in rows if r[0] != "alembic_version"]
+        # what migrate copies: not Alembic's bookkeeping nor the page caches' change log
+        names = [r[0] for r in rows if r[0] not in ("alembic_version", "data_changes")]
         return {
             n: int(conn.execute(text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one()) for n in names
         }
