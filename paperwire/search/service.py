@@ -12,6 +12,8 @@
 * **Newest / most upvoted** order every match, in the store (``PaperStore.sort_page``).
 * **Similar papers** fuse vector neighbours with a "more like this" keyword query
   (``search.similar``) and page through the corpus.
+* Relevance rankings and similar papers are **kept** while the content stays
+  (``search.results``): a vote changes only the cards, which are read afresh.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from paperwire.search.matches import (
     required_coverage,
 )
 from paperwire.search.query import ParsedQuery, parse_query
+from paperwire.search.results import ContentGeneration, ResultCache
 from paperwire.search.similar import (
     SALIENT_SHOWN,
     SIMILAR_KEYWORD_WEIGHT,
@@ -64,6 +67,9 @@ Fusion = Literal["weighted", "rrf"]
 FUSIONS: tuple[Fusion, ...] = ("weighted", "rrf")
 # Deepest keyword ranking fetched to fill a page with matches (Milvus's top-k cap).
 _MAX_KEYWORD_DEPTH = 16_384
+# A ranking is kept only once the content has been still this long past the index's own
+# refresh interval: the index follows the store's commits within that time.
+_SETTLE = 1.0
 
 
 def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
@@ -101,6 +107,7 @@ class SearchService:
         keyword_coverage: float = DEFAULT_KEYWORD_COVERAGE,
         partial_coverage: float = DEFAULT_PARTIAL_COVERAGE,
         similar_keyword_weight: float = SIMILAR_KEYWORD_WEIGHT,
+        result_seconds: float = 0.0,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
@@ -124,6 +131,10 @@ class SearchService:
         self.rrf_k = rrf_k
         self.refresh_interval = refresh_interval
         self._refreshed_at = time.monotonic()
+        # rankings kept while the content stays (``search.results``); 0 s: never
+        self.results = ResultCache(
+            ContentGeneration(store.db), result_seconds, settle=refresh_interval + _SETTLE
+        )
 
     def _maybe_refresh(self) -> None:
         """See what another process (a cron ingest, ``paperwire embed``) committed."""
@@ -139,6 +150,26 @@ class SearchService:
 
     def search(self, req: SearchRequest) -> SearchResponse:
         t0 = time.perf_counter()
+        if req.sort != SortOrder.relevance:  # the order moves with every vote
+            return self._search(req, t0)
+        return self.results.get_or_compute(
+            "search " + req.model_dump_json(),
+            lambda: self._search(req, t0),
+            lambda kept: self._with_fresh_cards(kept, t0),
+        )
+
+    def _with_fresh_cards(self, kept: SearchResponse, t0: float) -> SearchResponse:
+        """A kept response with today's cards (their counts move with every vote)."""
+        cards = self.store.cards([h.paper.arxiv_id for h in kept.hits])
+        hits = [
+            h.model_copy(update={"paper": cards[h.paper.arxiv_id]})
+            for h in kept.hits
+            if h.paper.arxiv_id in cards
+        ]
+        took = round((time.perf_counter() - t0) * 1000, 2)
+        return kept.model_copy(update={"hits": hits, "took_ms": took})
+
+    def _search(self, req: SearchRequest, t0: float) -> SearchResponse:
         self._maybe_refresh()
         parsed = parse_query(req.q, as_text=req.as_text)
         filters = merge_filters(req.filters, parsed.filters)
@@ -429,6 +460,30 @@ class SearchService:
         with it; None when the paper is not in the store. ``count=False`` skips counting
         the whole corpus for ``total`` (then: the ranking's length), for a caller that
         shows the first hits only (a paper page)."""
+        key = f"similar {arxiv_id} {filters.model_dump_json()} {limit} {offset} {count}"
+        return self.results.get_or_compute(
+            key,
+            lambda: self._similar_page(arxiv_id, filters, limit, offset, count),
+            self._similar_with_fresh_cards,
+        )
+
+    def _similar_with_fresh_cards(self, kept: SimilarPage | None) -> SimilarPage | None:
+        if kept is None:
+            return None
+        cards = self.store.cards([kept.paper.arxiv_id, *(h.paper.arxiv_id for h in kept.hits)])
+        seed = cards.get(kept.paper.arxiv_id)
+        if seed is None:
+            return None
+        hits = [
+            h.model_copy(update={"paper": cards[h.paper.arxiv_id]})
+            for h in kept.hits
+            if h.paper.arxiv_id in cards
+        ]
+        return kept.model_copy(update={"paper": seed, "hits": hits})
+
+    def _similar_page(
+        self, arxiv_id: str, filters: SearchFilters, limit: int, offset: int, count: bool
+    ) -> SimilarPage | None:
         seed = self.store.cards([arxiv_id]).get(arxiv_id)
         if seed is None:
             return None
