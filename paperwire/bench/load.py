@@ -206,9 +206,11 @@ class Connection:
 # --------------------------------------------------------------------------- setup
 
 
-def sample_install(home: Path, n: int = 2000, seed: int = 11) -> tuple[list[str], list[str]]:
+def sample_install(
+    home: Path, n: int = 2000, seed: int = 11, titles_n: int = 200
+) -> tuple[list[str], list[str]]:
     """Paper ids (the ``HOT`` most recently featured first, then ``n`` random visible
-    ones) and 200 titles (as queries) of the install at ``home``."""
+    ones) and ``titles_n`` titles (as queries) of the install at ``home``."""
     con = sqlite3.connect(f"file:{home / 'paperwire.db'}?mode=ro", uri=True)
     try:
         ids = [r[0] for r in con.execute("SELECT arxiv_id FROM papers WHERE hidden = 0")]
@@ -221,13 +223,12 @@ def sample_install(home: Path, n: int = 2000, seed: int = 11) -> tuple[list[str]
             )
         ]
         titles = [
-            " ".join(str(r[0]).split())
-            for r in con.execute("SELECT title FROM papers ORDER BY id LIMIT 5000")
+            " ".join(str(r[0]).split()) for r in con.execute("SELECT title FROM papers ORDER BY id")
         ]
     finally:
         con.close()
     rng = random.Random(seed)
-    return hot + rng.sample(ids, min(n, len(ids))), rng.sample(titles, min(200, len(titles)))
+    return hot + rng.sample(ids, min(n, len(ids))), rng.sample(titles, min(titles_n, len(titles)))
 
 
 def _env(target: Target, home: Path, secret: str) -> dict[str, str]:
@@ -487,6 +488,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     ap.add_argument("--requests", type=int, default=200_000, help="cap per run")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument(
+        "--titles",
+        type=int,
+        default=200,
+        help="real titles among the queries (with the short phrases): fewer repeat more "
+        "(kept rankings serve repeats), the whole corpus is a long tail",
+    )
     ap.add_argument("--client-cpus", default=None, help="pin this process, e.g. 0")
     ap.add_argument("--server-cpus", default=None, help="pin the servers (taskset), e.g. 1")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
@@ -521,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 cwd=t.code,
                 check=True,
             )
-        ids, titles = sample_install(next(iter(homes.values())))
+        ids, titles = sample_install(next(iter(homes.values())), titles_n=args.titles)
         queries = SHORT_QUERIES + titles
         for rnd in range(1, args.rounds + 1):
             for t in targets:
