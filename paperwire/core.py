@@ -67,7 +67,6 @@ class Paperwire:
             semantic_floor=s.semantic_floor,
             keyword_coverage=s.keyword_coverage,
             partial_coverage=s.partial_coverage,
-            result_seconds=s.page_cache_seconds,
         )
 
     def status(self) -> StatusPublic:

@@ -31,6 +31,7 @@ def test_a_vote_keeps_the_ranking_and_shows_on_its_cards(make_app: AppFactory) -
     env = make_env(make_app)
     pw = env.pw
     pw.search.results.settle = 0.0
+    assert pw.search.results.seconds == 60.0  # create_app: a server keeps rankings
     voter = community_of(pw).users.create("v@example.org", "Voter", "h" * 20)
     first = pw.search.search(SearchRequest(q="sparse attention"))
     assert [h.paper.arxiv_id for h in first.hits][:1] == [HOT]
@@ -59,6 +60,7 @@ def test_similar_papers_are_kept_the_same_way(make_app: AppFactory) -> None:
     )
     ingest_records(pw, [twin], "hf-daily")
     pw.search.results.settle = 0.0
+    assert pw.search.results.seconds == 60.0  # create_app: a server keeps rankings
     page = pw.search.similar_page(TWIN, SearchFilters(), 5)
     assert page is not None and page.hits[0].paper.arxiv_id == HOT
     _drop_from_the_index_only(pw, HOT)
@@ -75,6 +77,7 @@ def test_nothing_is_kept_while_the_content_settles_or_once_it_is_old(
     env = make_env(make_app)
     pw = env.pw
     pw.search.results.settle = 3600.0  # the content changed "just now", for an hour
+    pw.search.results.seconds = 60.0
     assert _ids(pw)[:1] == [HOT]
     _drop_from_the_index_only(pw, HOT)
     assert HOT not in _ids(pw)
@@ -90,9 +93,13 @@ def test_nothing_is_kept_while_the_content_settles_or_once_it_is_old(
 
 
 def test_page_cache_seconds_zero_keeps_nothing(make_app: AppFactory) -> None:
+    """And outside a web app (the CLI, the benchmarks) nothing is kept either."""
+    plain = make_app(semantic=False)
+    assert plain.search.results.seconds == 0.0
     env = make_env(make_app, page_cache_seconds=0)
     pw = env.pw
     pw.search.results.settle = 0.0
+    assert pw.search.results.seconds == 0.0
     assert _ids(pw)[:1] == [HOT]
     _drop_from_the_index_only(pw, HOT)
     assert HOT not in _ids(pw)
