@@ -58,6 +58,20 @@ COLD = "2511.00003"  # featured ten days ago, many upvotes
 ANCIENT = "2511.00004"  # featured long ago: outside the trending window
 LAB_TOP = "2511.00005"  # Paperwire Lab, most upvoted of the lab
 EXISTING = "2506.08007"  # a real HF daily paper, featured on OLD_DAY only
+TWIN = "2511.00006"  # not in the corpus: ``hot_twin`` adds it
+
+
+def hot_twin(featured_on: dt.date) -> PaperRecord:
+    """A near-twin of HOT (its similar papers start with HOT), featured on a given day."""
+    return PaperRecord(
+        arxiv_id=TWIN,
+        source="hf-daily",
+        title="Hot takes on sparse attention, revisited",
+        abstract="Hot takes on sparse attention revisited: sparse attention, hot takes.",
+        authors=["Ada Lovelace"],
+        featured_on=featured_on,
+        upvotes=3,
+    )
 
 
 def corpus() -> list[PaperRecord]:

@@ -12,7 +12,18 @@ from paperwire.core import Paperwire
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
 from paperwire.store.votes import VoteStore
-from tests.community.conftest import ANCIENT, COLD, EXISTING, HOT, LAB_TOP, TODAY, WARM, Env
+from tests.community.conftest import (
+    ANCIENT,
+    COLD,
+    EXISTING,
+    HOT,
+    LAB_TOP,
+    TODAY,
+    TWIN,
+    WARM,
+    Env,
+    hot_twin,
+)
 
 CACHED = ["/", "/papers?period=week", f"/papers/{HOT}", "/api/daily", f"/api/papers/{HOT}"]
 
@@ -130,7 +141,6 @@ def test_without_kept_pages_etags_still_work(make_app) -> None:  # type: ignore[
 
 
 PAPERS = [HOT, WARM, COLD, ANCIENT, LAB_TOP, EXISTING]
-TWIN = "2511.00006"  # added by the test below: a near-twin of HOT, featured 10 days ago
 
 
 def test_a_vote_drops_only_the_pages_that_show_the_paper_or_its_days(
@@ -143,16 +153,7 @@ def test_a_vote_drops_only_the_pages_that_show_the_paper_or_its_days(
     its similar papers are re-rendered; the others are kept. Then another process (a
     second worker) takes the vote back: the same split."""
     cold_day = (TODAY - dt.timedelta(days=10)).isoformat()
-    twin = PaperRecord(
-        arxiv_id=TWIN,
-        source="hf-daily",
-        title="Hot takes on sparse attention, revisited",
-        abstract="Hot takes on sparse attention revisited: sparse attention, hot takes.",
-        authors=["Ada Lovelace"],
-        featured_on=TODAY - dt.timedelta(days=10),
-        upvotes=3,
-    )
-    ingest_records(env.pw, [twin], "hf-daily")
+    ingest_records(env.pw, [hot_twin(TODAY - dt.timedelta(days=10))], "hf-daily")
     voter = env.account("voter@example.org", "Voter")  # signing up changes data: first
     anon = env.client()
     similar = {

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import time
 
-from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchRequest, SortOrder
 from paperwire.services.community import community_of
 from paperwire.services.ingest import ingest_records
 from paperwire.store.votes import VoteStore
-from tests.community.conftest import HOT, TODAY, make_env
+from tests.community.conftest import HOT, TODAY, TWIN, hot_twin, make_env
 from tests.conftest import AppFactory
-
-TWIN = "2511.00006"
 
 
 def _ids(pw, q: str = "sparse attention", sort: SortOrder = SortOrder.relevance) -> list[str]:  # type: ignore[no-untyped-def]
@@ -50,15 +47,7 @@ def test_a_vote_keeps_the_ranking_and_shows_on_its_cards(make_app: AppFactory) -
 def test_similar_papers_are_kept_the_same_way(make_app: AppFactory) -> None:
     env = make_env(make_app)
     pw = env.pw
-    twin = PaperRecord(
-        arxiv_id=TWIN,
-        source="hf-daily",
-        title="Hot takes on sparse attention, revisited",
-        abstract="Hot takes on sparse attention revisited: sparse attention, hot takes.",
-        authors=["Ada Lovelace"],
-        featured_on=TODAY,
-    )
-    ingest_records(pw, [twin], "hf-daily")
+    ingest_records(pw, [hot_twin(TODAY)], "hf-daily")
     pw.search.results.settle = 0.0
     assert pw.search.results.seconds == 60.0  # create_app: a server keeps rankings
     page = pw.search.similar_page(TWIN, SearchFilters(), 5)
