@@ -72,8 +72,11 @@ Behaviour, and where it differs from the embedded backend:
   ``WARM_MIN_DOCS`` documents on, the first match set after a change starts a background
   ``warm_up`` of the terms in 5 % of a 1,000-document sample, within 3/4 of the budget
   (74.7k papers: ~475 terms, ~6 M holders, 24 MB, ~6 s).
-* ``vectors_of`` reads the vectors of many papers in one query (hybrid search asks for
-  every keyword candidate's).
+* ``vectors_of`` reads the vectors of many papers in one query; ``cosines_of`` scores
+  many papers against a query in one id-filtered search (hybrid search asks it for the
+  keyword candidates below the semantic floor: ~18 ms on Lite whatever their number).
+* Searches may run at once from several threads (``parallel_reads``: a relevance search
+  runs its BM25 search beside the query embedding, the range scan and the holders).
 * Consistency: searches and vector reads use "Session" (a process reads its own commits;
   others' within the cluster's staleness bound), counts and the reads of ``commit``
   "Strong".
