@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
+from paperwire.index.base import KeywordQuery, Ranked, Vector
 from paperwire.jobs.embed import embed_backlog
 from paperwire.jobs.reindex import rebuild_index
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
@@ -102,6 +103,38 @@ def test_sorts_and_snippets(corpus_app: Paperwire) -> None:
         )
     )
     assert 0 < keyword_only.total <= res.total
+
+
+def test_hybrid_takes_known_cosines_from_the_range_result(
+    corpus_app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Weighted fusion scores every keyword candidate by its exact cosine: those among the
+    semantic matches from the range result at hand, only the others (below the floor)
+    asked of the index; the same ranking as asking for all of them."""
+    pw, svc = corpus_app, corpus_app.search
+    embedder = pw.embedder()
+    assert embedder is not None
+    vec = embedder.encode_query("video diffusion")
+    semantic = pw.index.vector_range(vec, SearchFilters(), svc.semantic_floor, 100_000)
+    head = Ranked(semantic.ids[:3], semantic.scores[:3])
+    candidates = pw.index.keyword_search(
+        KeywordQuery(terms=["video", "diffusion"]), SearchFilters(), 100
+    )
+    above = set(semantic.ids[3:]) & set(candidates.ids)
+    assert above and set(candidates.ids) - set(semantic.ids)  # both kinds present
+    plain = svc._with_cosines(head, candidates.ids, vec)
+    asked: list[str] = []
+    real = pw.index.cosines_of
+
+    def recorded(vector: Vector, ids: Sequence[str]) -> dict[str, float]:
+        asked.extend(ids)
+        return real(vector, ids)
+
+    monkeypatch.setattr(pw.index, "cosines_of", recorded)
+    fast = svc._with_cosines(head, candidates.ids, vec, known=semantic)
+    assert asked and not set(asked) & set(semantic.ids)
+    assert fast.ids == plain.ids
+    assert fast.scores == pytest.approx(plain.scores, abs=1e-5)
 
 
 @pytest.mark.slow

@@ -179,6 +179,25 @@ def minimal_covers(
     return covers if extend(0, [], 0) else None
 
 
+def cosines(query: Vector, vectors: dict[str, Vector]) -> dict[str, float]:
+    """The cosine of ``query`` to each of ``vectors`` (of the same length and a length
+    above zero; others are left out); empty when ``query`` has no direction."""
+    q = np.asarray(query, dtype=np.float32).reshape(-1)
+    q_norm = float(np.linalg.norm(q))
+    if not np.isfinite(q_norm) or q_norm == 0.0:
+        return {}
+    found: dict[str, float] = {}
+    for doc_id, vec in vectors.items():
+        v = np.asarray(vec, dtype=np.float32).reshape(-1)
+        if v.shape != q.shape:
+            continue
+        v_norm = float(np.linalg.norm(v))
+        if not np.isfinite(v_norm) or v_norm == 0.0:
+            continue
+        found[doc_id] = float(np.dot(v, q)) / (v_norm * q_norm)
+    return found
+
+
 @dataclass(frozen=True)
 class MatchCount:
     """What ``SearchIndex.keyword_match_count`` found without listing every match:
@@ -195,6 +214,9 @@ class SearchIndex(Protocol):
     """Keyword + vector search over ``IndexDoc``s with ``SearchFilters``."""
 
     name: str
+    # Whether searches gain by running at once in two threads (a server-side index: each
+    # is a round trip, the server works while this process waits) and may do so safely.
+    parallel_reads: bool
 
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
         """Insert or replace documents. A doc whose ``vector`` is None keeps the vector
@@ -225,6 +247,12 @@ class SearchIndex(Protocol):
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors of those of ``arxiv_ids`` that have one, read at once: a
         server-side index answers in one round trip instead of one per paper."""
+
+    def cosines_of(self, vector: Vector, arxiv_ids: Sequence[str]) -> dict[str, float]:
+        """The cosine of ``vector`` to the stored vector of each of ``arxiv_ids`` that has
+        one (``cosines``'s answer on ``vectors_of``): hybrid search scores every keyword
+        candidate by its own cosine, and a server-side index scores them where the
+        vectors are, in one round trip, instead of sending every vector back."""
 
     def keyword_match_ids(
         self,

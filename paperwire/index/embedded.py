@@ -25,6 +25,7 @@ from paperwire.index.base import (
     Ranked,
     TermStat,
     Vector,
+    cosines,
 )
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
@@ -40,6 +41,7 @@ class EmbeddedIndex:
     """``SearchIndex`` over ``index_dir``; ``dim`` (optional) guards the vector size."""
 
     name = "embedded"
+    parallel_reads = False  # in-process, CPU-bound: nothing to overlap
 
     def __init__(self, index_dir: Path, *, dim: int | None = None) -> None:
         self.index_dir = Path(index_dir)
@@ -80,6 +82,9 @@ class EmbeddedIndex:
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         found = {i: self.vectors.vector_of(i) for i in dict.fromkeys(arxiv_ids)}
         return {i: v for i, v in found.items() if v is not None}
+
+    def cosines_of(self, vector: Vector, arxiv_ids: Sequence[str]) -> dict[str, float]:
+        return cosines(vector, self.vectors_of(arxiv_ids))
 
     def keyword_match_ids(
         self,

@@ -18,12 +18,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
-
-import numpy as np
 
 from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
@@ -70,6 +70,20 @@ _MAX_KEYWORD_DEPTH = 16_384
 # A ranking is kept only once the content has been still this long past the index's own
 # refresh interval: the index follows the store's commits within that time.
 _SETTLE = 1.0
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for the searches of a request that run beside its own (one process-wide
+    pool: a thread per concurrent request at most, started on first use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search")
+        return _POOL
 
 
 def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
@@ -266,15 +280,28 @@ class SearchService:
         """The matches (counted, not listed) and at least the first ``need`` of them in
         relevance order."""
         depth = max(self.depth, need)
-        semantic, vector = self._semantic_side(parsed, filters, mode)
-        typed = self._typed(parsed)
+        use_keywords = mode != SearchMode.semantic and not parsed.keyword.is_empty()
+        # A server-side index runs the BM25 search while this thread embeds the query, scans
+        # the vectors and reads the words' holders (independent round trips).
+        pending: Future[Ranked] | None = None
+        if use_keywords and self.index.parallel_reads:
+            pending = _pool().submit(self.index.keyword_search, parsed.keyword, filters, depth)
+        try:
+            semantic, vector = self._semantic_side(parsed, filters, mode)
+            typed = self._typed(parsed)
+        except BaseException:
+            if pending is not None:
+                pending.cancel()
+            raise
         rankings: list[Ranked] = []
         best_bm25: float | None = None
         keyword: set[str] = set()
         keyword_total: int | None = None
         overlap = 0
-        if mode != SearchMode.semantic and not parsed.keyword.is_empty():
-            raw = self.index.keyword_search(parsed.keyword, filters, depth)
+        if use_keywords:
+            raw = Ranked()
+            if pending is None:
+                raw = self.index.keyword_search(parsed.keyword, filters, depth)
             membership = KeywordMembership(
                 self.index,
                 parsed.keyword,
@@ -283,6 +310,8 @@ class SearchService:
                 first=[*raw.ids, *semantic.ids[:depth], *typed],
                 semantic=semantic.ids,
             )
+            if pending is not None:
+                raw = pending.result()
             others = {*semantic.ids, *typed}
             ranking, best_bm25 = self._keyword_ranking(
                 parsed.keyword,
@@ -297,7 +326,7 @@ class SearchService:
         matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap)
         if semantic.ids:
             rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
-        fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25)
+        fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25, semantic)
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))
         # Ids typed into the query go first: the user asked for exactly that paper.
@@ -333,7 +362,11 @@ class SearchService:
             raw = self.index.keyword_search(query, filters, k)
 
     def _fuse(
-        self, rankings: list[Ranked], query_vector: Vector | None, best_bm25: float | None = None
+        self,
+        rankings: list[Ranked],
+        query_vector: Vector | None,
+        best_bm25: float | None = None,
+        known: Ranked | None = None,
     ) -> Ranked:
         if not rankings:
             return Ranked()
@@ -342,36 +375,34 @@ class SearchService:
         if self.fusion == "rrf" or query_vector is None or len(rankings) != 2:
             return reciprocal_rank_fusion(rankings, k=self.rrf_k)
         keyword, semantic = rankings
-        semantic = self._with_cosines(semantic, keyword.ids, query_vector)
+        semantic = self._with_cosines(semantic, keyword.ids, query_vector, known)
         return weighted_fusion(keyword, semantic, self.keyword_weight, best_bm25)
 
-    def _with_cosines(self, semantic: Ranked, ids: Sequence[str], query_vector: Vector) -> Ranked:
+    def _with_cosines(
+        self,
+        semantic: Ranked,
+        ids: Sequence[str],
+        query_vector: Vector,
+        known: Ranked | None = None,
+    ) -> Ranked:
         """``semantic`` plus the exact cosine of each of ``ids`` it lacks (those with a
         vector), appended after it: weighted fusion then scores every keyword candidate
-        by its own cosine instead of a guess."""
-        q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-        q_norm = float(np.linalg.norm(q))
-        if not np.isfinite(q_norm) or q_norm == 0.0:
-            return semantic
+        by its own cosine instead of a guess. ``known``: cosines at hand (the whole range
+        result, of which ``semantic`` is the head); only the others are asked of the
+        index (those below the floor), in one round trip and only if there are any."""
         have = set(semantic.ids)
-        extra_ids: list[str] = []
-        extra_scores: list[float] = []
-        vectors = self.index.vectors_of([i for i in ids if i not in have])
-        for doc_id in ids:
-            if doc_id in have:
-                continue
-            have.add(doc_id)
-            vec = vectors.get(doc_id)
-            if vec is None or vec.shape != q.shape:
-                continue
-            v_norm = float(np.linalg.norm(vec))
-            if not np.isfinite(v_norm) or v_norm == 0.0:
-                continue
-            extra_ids.append(doc_id)
-            extra_scores.append(float(np.dot(vec, q)) / (v_norm * q_norm))
-        if not extra_ids:
+        missing = [i for i in dict.fromkeys(ids) if i not in have]
+        found: dict[str, float] = {}
+        if known is not None and missing:
+            wanted = set(missing)
+            found = {i: s for i, s in zip(known.ids, known.scores, strict=True) if i in wanted}
+        rest = [i for i in missing if i not in found]
+        if rest:
+            found.update(self.index.cosines_of(query_vector, rest))
+        extra = [i for i in missing if i in found]
+        if not extra:
             return semantic
-        return Ranked([*semantic.ids, *extra_ids], [*semantic.scores, *extra_scores])
+        return Ranked([*semantic.ids, *extra], [*semantic.scores, *(found[i] for i in extra)])
 
     def _hit(
         self,

@@ -439,6 +439,30 @@ def test_vectors_of_reads_many_at_once(
     assert loaded_index.vectors_of([]) == {}
 
 
+def test_cosines_of_scores_many_at_once(
+    loaded_index: SearchIndex, embedded_corpus: list[IndexDoc]
+) -> None:
+    """The exact cosine of the query to each asked paper with a vector, whatever its
+    rank (the last of 50 scores too), as ``vectors_of`` + numpy would give it."""
+    docs = embedded_corpus[10:60]
+    loaded_index.upsert([replace(embedded_corpus[61], arxiv_id="2599.00031", vector=None)])
+    loaded_index.delete([docs[3].arxiv_id])
+    loaded_index.commit()
+    q = embedded_corpus[0].vector
+    assert q is not None
+    asked = [d.arxiv_id for d in docs] + ["2599.00031", "nosuch", docs[0].arxiv_id]
+    found = loaded_index.cosines_of(3.0 * q, asked)  # any length: a cosine
+    # Deleted, unknown and vector-less ids are left out; repeats are harmless.
+    assert set(found) == {d.arxiv_id for d in docs} - {docs[3].arxiv_id}
+    unit = q / np.linalg.norm(q)
+    for d in docs:
+        if d.arxiv_id in found:
+            v = np.asarray(d.vector)
+            assert found[d.arxiv_id] == pytest.approx(float(v @ unit / np.linalg.norm(v)), abs=1e-5)
+    assert loaded_index.cosines_of(q, []) == {}
+    assert loaded_index.cosines_of(np.zeros(384, np.float32), asked) == {}
+
+
 # ---------------------------------------------------------------- vector search
 
 

@@ -364,6 +364,8 @@ def test_searches_cost_one_round_trip_per_ranker(index: MilvusIndex) -> None:
     assert len(kw) == 100 and trips.take() == ["search"]
     vectors = index.vectors_of(kw.ids)
     assert len(vectors) == 100 and trips.take() == ["query"]
+    cosines = index.cosines_of(docs[0].vector, kw.ids)  # type: ignore[arg-type]
+    assert len(cosines) == 100 and trips.take() == ["search"]
     assert len(index.vector_search(docs[0].vector, NO_FILTER, 100)) == 100  # type: ignore[arg-type]
     assert trips.take() == ["search"]
     by_name = index.keyword_search(KeywordQuery(terms=["li", "dong"]), NO_FILTER, 10)
@@ -412,6 +414,9 @@ def test_vector_index_type_and_parameters_are_settings(milvus_server: str, colle
         ix.upsert([_doc(i, vectors[i]) for i in range(40)] + [_doc(40)])
         ix.commit()
         assert set(ix.vectors_of(["2599.00003", "2599.00040"])) == {"2599.00003"}
+        asked = [f"2599.{i:05d}" for i in range(41)]
+        cosines = ix.cosines_of(vectors[7], asked)  # an IVF search may miss some: read here
+        assert set(cosines) == set(asked[:40]) and cosines["2599.00007"] == pytest.approx(1.0)
         described = ix._client.describe_index(collection, index_name="vector")
         assert described["index_type"] == "IVF_FLAT" and described["nlist"] == "4"
         assert ix._vector_search_params(10)["params"] == {"nprobe": 4}
