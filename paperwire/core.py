@@ -33,6 +33,7 @@ class Paperwire:
         self.journal = IndexJournal(self.db)
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
+        self._keep_rankings = False
 
     @cached_property
     def index(self) -> SearchIndex:
@@ -67,7 +68,16 @@ class Paperwire:
             semantic_floor=s.semantic_floor,
             keyword_coverage=s.keyword_coverage,
             partial_coverage=s.partial_coverage,
+            result_seconds=s.page_cache_seconds if self._keep_rankings else 0.0,
         )
+
+    def keep_rankings(self) -> None:
+        """Keep search rankings and similar papers between requests (``search.results``):
+        what a web server wants; the CLI and the benchmarks time the search itself. Opens
+        nothing (the index stays closed until the first search)."""
+        self._keep_rankings = True
+        if "search" in self.__dict__:  # already built
+            self.search.results.seconds = self.settings.page_cache_seconds
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

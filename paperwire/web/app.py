@@ -252,7 +252,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     # A server answers the same searches again (the next page, the JSON twin, the
     # morning's common queries): keep rankings there (``search.results``), not in the CLI
     # or the benchmarks, which time the search itself.
-    pw.search.results.seconds = pw.settings.page_cache_seconds
+    pw.keep_rankings()
     app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)
