@@ -31,7 +31,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
-from paperwire.store.schema.papers import Featured, Paper
+from paperwire.store.schema.papers import Featured
 from paperwire.store.schema.versions import DataChange, DataVersion
 
 __all__ = [
@@ -68,11 +68,10 @@ def declare_changes(session: Session, tags: set[str]) -> None:
     session.info.setdefault(_DECLARED, set()).update(tags)
 
 
-def paper_tags(session: Session, paper_id: int) -> set[str]:
+def paper_tags(session: Session, paper_id: int, arxiv_id: str) -> set[str]:
     """What a change to one paper's counts touches: the paper (``paper:<arxiv id>``)
     and the feed of each day it was featured on (``day:<date>``), whose order it may
     change."""
-    arxiv_id = session.scalar(select(Paper.arxiv_id).where(Paper.id == paper_id))
     days = session.scalars(select(Featured.day).where(Featured.paper_id == paper_id).distinct())
     return {f"paper:{arxiv_id}", *(f"day:{d.isoformat()}" for d in days)}
 

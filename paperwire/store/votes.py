@@ -43,7 +43,7 @@ def _voting_on(s: Session, arxiv_id: str) -> int:
     """The paper's row id, declaring that this transaction changes that paper's counts
     only: a cached page that shows neither it nor its days' feeds stays."""
     pid = _paper_id(s, arxiv_id)
-    declare_changes(s, paper_tags(s, pid))
+    declare_changes(s, paper_tags(s, pid, arxiv_id))
     return pid
 
 
