@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
@@ -84,6 +84,19 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search")
         return _POOL
+
+
+Hit = TypeVar("Hit", SearchHit, SimilarHit)
+
+
+def _recarded(hits: Sequence[Hit], cards: dict[str, PaperCard]) -> list[Hit]:
+    """Kept hits with the current cards (counts move with every vote); a paper hidden
+    since is left out."""
+    return [
+        h.model_copy(update={"paper": cards[h.paper.arxiv_id]})
+        for h in hits
+        if h.paper.arxiv_id in cards
+    ]
 
 
 def merge_filters(explicit: SearchFilters, inline: SearchFilters) -> SearchFilters:
@@ -175,13 +188,8 @@ class SearchService:
     def _with_fresh_cards(self, kept: SearchResponse, t0: float) -> SearchResponse:
         """A kept response with today's cards (their counts move with every vote)."""
         cards = self.store.cards([h.paper.arxiv_id for h in kept.hits])
-        hits = [
-            h.model_copy(update={"paper": cards[h.paper.arxiv_id]})
-            for h in kept.hits
-            if h.paper.arxiv_id in cards
-        ]
         took = round((time.perf_counter() - t0) * 1000, 2)
-        return kept.model_copy(update={"hits": hits, "took_ms": took})
+        return kept.model_copy(update={"hits": _recarded(kept.hits, cards), "took_ms": took})
 
     def _search(self, req: SearchRequest, t0: float) -> SearchResponse:
         self._maybe_refresh()
@@ -505,12 +513,7 @@ class SearchService:
         seed = cards.get(kept.paper.arxiv_id)
         if seed is None:
             return None
-        hits = [
-            h.model_copy(update={"paper": cards[h.paper.arxiv_id]})
-            for h in kept.hits
-            if h.paper.arxiv_id in cards
-        ]
-        return kept.model_copy(update={"paper": seed, "hits": hits})
+        return kept.model_copy(update={"paper": seed, "hits": _recarded(kept.hits, cards)})
 
     def _similar_page(
         self, arxiv_id: str, filters: SearchFilters, limit: int, offset: int, count: bool
