@@ -152,6 +152,15 @@ class Settings(BaseSettings):
         "kept (ETags stay).",
     )
     page_cache_mb: float = Field(64.0, ge=0, description="Memory for kept pages, per worker.")
+    web_threads: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Requests a worker process works on at once; more wait their turn. "
+        "Few: a request's CPU time is not split with many others (the GIL lets one "
+        "thread run at a time), so answers come in order and sooner; enough that a "
+        "request waiting on a lock or the network does not hold up the rest.",
+    )
 
     # -- public URL and email -----------------------------------------------------------
     base_url: str = Field("http://127.0.0.1:8000", description="Public URL used in emails/feeds.")

@@ -2,7 +2,9 @@
 (``paperwire bench load``).
 
 Each *target* is a checkout of paperwire (``--target NAME=DIR:WORKERS``; ``DIR`` ``.``
-is this one) served by ``paperwire serve`` in a subprocess with ``WORKERS`` processes, on
+is this one; ``+PAPERWIRE_VAR=VALUE`` appended sets a setting of that target only, so one
+checkout can run under two settings) served by ``paperwire serve`` in a subprocess with
+``WORKERS`` processes, on
 its own copy of one install (default: the ``hf`` bench corpus, 10.6k papers with their
 vectors, ``bench.corpus``: built here on first use, then kept): the copies start
 identical, so every target serves the same data. The bench creates ``--clients``
@@ -93,6 +95,9 @@ class Target:
     name: str
     code: Path
     workers: int
+    # PAPERWIRE_* settings of this target's server: one checkout under two settings
+    # side by side (e.g. PAPERWIRE_WEB_THREADS=2 against =40) in the same rounds.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -122,17 +127,29 @@ class RunResult:
 
 
 def parse_target(spec: str) -> Target:
-    """``NAME=DIR:WORKERS`` (``DIR`` ``.`` = this checkout; ``:WORKERS`` defaults to 1)."""
+    """``NAME=DIR[:WORKERS][+PAPERWIRE_VAR=VALUE]...`` (``DIR`` ``.`` = this checkout;
+    ``:WORKERS`` defaults to 1; each ``+VAR=VALUE`` is a setting of that server)."""
+    spec, *settings = spec.split("+")
+    env: dict[str, str] = {}
+    for setting in settings:
+        var, eq, value = setting.partition("=")
+        if not eq or not var.startswith("PAPERWIRE_"):
+            raise argparse.ArgumentTypeError(
+                f"--target setting {setting!r}: expected PAPERWIRE_NAME=VALUE"
+            )
+        env[var] = value
     name, sep, rest = spec.partition("=")
     if not sep or not name:
-        raise argparse.ArgumentTypeError(f"--target {spec!r}: expected NAME=DIR[:WORKERS]")
+        raise argparse.ArgumentTypeError(
+            f"--target {spec!r}: expected NAME=DIR[:WORKERS][+PAPERWIRE_VAR=VALUE]..."
+        )
     where, _, workers = rest.rpartition(":") if ":" in rest else (rest, "", "1")
     if not workers.isdigit() or int(workers) < 1:
         raise argparse.ArgumentTypeError(f"--target {spec!r}: WORKERS must be a number >= 1")
     code = REPO if where in ("", ".") else Path(where).resolve()
     if not (code / "paperwire" / "__init__.py").is_file():
         raise argparse.ArgumentTypeError(f"--target {spec!r}: {code} is not a paperwire checkout")
-    return Target(name, code, int(workers))
+    return Target(name, code, int(workers), env)
 
 
 def free_port() -> int:
@@ -240,6 +257,7 @@ def _env(target: Target, home: Path, secret: str) -> dict[str, str]:
         "PAPERWIRE_RATE_LOGIN_PER_MINUTE": "100000000",
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": str(target.code),
+        **target.env,
     }
     env.pop("PAPERWIRE_DATABASE_URL", None)
     return env
@@ -474,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--target",
         action="append",
         type=parse_target,
-        help="NAME=DIR[:WORKERS], repeatable (default: this checkout, 1 worker)",
+        help="NAME=DIR[:WORKERS][+PAPERWIRE_VAR=VALUE]..., repeatable (default: this "
+        "checkout, 1 worker); e.g. t2=.:1+PAPERWIRE_WEB_THREADS=2",
     )
     ap.add_argument("--source", type=Path, default=default_source(), help="install to copy")
     ap.add_argument("--clients", type=int, default=20)

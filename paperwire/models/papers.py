@@ -94,6 +94,8 @@ class IngestSummary(BaseModel):
 
 
 class Links(BaseModel):
+    model_config = ConfigDict(frozen=True)  # shared by cards kept in memory
+
     arxiv: str
     pdf: str
     github: str | None = None
@@ -107,7 +109,12 @@ class Links(BaseModel):
 
 
 class PaperCard(BaseModel):
-    """What a feed or result list shows for one paper (mirrors the anchor's cards)."""
+    """What a feed or result list shows for one paper (mirrors the anchor's cards).
+
+    Immutable: one card is shared by every page that shows the paper as stored
+    (``store.convert.card_from``); ``model_copy(update=…)`` makes a changed one."""
+
+    model_config = ConfigDict(frozen=True)
 
     arxiv_id: str
     title: str

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -220,6 +222,18 @@ def _favicon() -> Response:
     return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
+async def _limit_threads(n: int) -> None:
+    """At most ``n`` requests of this worker run at once (``PAPERWIRE_WEB_THREADS``).
+
+    Every view is a plain function that FastAPI runs in a thread pool (40 threads by
+    default). Under load, 40 threads share one core's worth of Python (the GIL): every
+    answer is stretched by all the others, and a thread that waited on SQLite or a
+    socket waits again for the GIL. With a few threads, the rest queue in order and
+    each answer gets the CPU to itself (measured: ``paperwire bench load``,
+    docs/benchmarks.md)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = n
+
+
 def create_app(pw: Paperwire) -> FastAPI:
     """The web app over one ``Paperwire`` (kept in ``app.state.pw``)."""
     app = FastAPI(
@@ -256,6 +270,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)
+    app.router.on_startup.append(functools.partial(_limit_threads, pw.settings.web_threads))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _server_error)

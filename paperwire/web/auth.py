@@ -94,6 +94,8 @@ class Viewer:
         self._resolved = False
         self._voted: set[str] | None = None
         self._submitters: dict[str, str] | None = None
+        self._user: UserAccount | None = None
+        self._csrf: str | None = None
         # A page that handed out a CSRF token is this visitor's own (the token is bound
         # to their cookie): the page cache must not serve it to anyone else.
         self.personal = False
@@ -114,8 +116,10 @@ class Viewer:
 
     @property
     def user(self) -> UserAccount | None:
-        account = self.account
-        return account.private() if account else None
+        # Asked by every card's upvote button: built once per request, not per card.
+        if self._user is None and self.account is not None:
+            self._user = self.account.private()
+        return self._user
 
     @property
     def is_admin(self) -> bool:
@@ -135,10 +139,12 @@ class Viewer:
     @property
     def csrf_token(self) -> str:
         """The token forms must send back (sets the ``pw_anon`` cookie when needed)."""
-        binding = self._binding(create=True)
-        assert binding is not None
         self.personal = True
-        return _csrf_for(self.community.pw.settings.secret_key, binding)
+        if self._csrf is None:  # one per request (every card's upvote form asks)
+            binding = self._binding(create=True)
+            assert binding is not None
+            self._csrf = _csrf_for(self.community.pw.settings.secret_key, binding)
+        return self._csrf
 
     @property
     def has_cookies(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import lxml.html
+
 from tests.community.conftest import EXISTING, HOT, Env, html, make_env
 from tests.conftest import AppFactory
 
@@ -131,3 +133,42 @@ def test_votes_are_rate_limited(make_app: AppFactory) -> None:
     p = env.account("fast@example.org", "Fast")
     codes = [p.api("POST", f"/api/papers/{HOT}/vote").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def _card_parts(doc: object, arxiv_id: str) -> tuple[str, str]:
+    """A card's upvote box and the rest of it, as HTML."""
+    [card] = doc.xpath(f"//article[.//a[@href='/papers/{arxiv_id}']]")  # type: ignore[attr-defined]
+    box = _box(doc, arxiv_id)
+    whole = lxml.html.tostring(card, encoding="unicode")
+    own = lxml.html.tostring(box, encoding="unicode")
+    return own, whole.replace(own, "")
+
+
+def test_kept_card_bodies_carry_no_viewers_state(env: Env) -> None:
+    """Card bodies are kept rendered for everyone (``web.templating.KeptCards``); only
+    the upvote box is the viewer's. Two people and a signed-out visitor see the same
+    body and their own box, on the feed and on a search page, before and after votes."""
+    ann = env.account("ann@example.org", "Ann")
+    bob = env.account("bob@example.org", "Bob")
+    anon = env.client()
+    paths = ["/", "/search?q=sparse+attention"]
+    for path in paths:  # fill the kept bodies before anyone voted
+        for c in (anon, ann.c, bob.c):
+            assert c.get(path).status_code == 200
+    assert ann.api("POST", f"/api/papers/{HOT}/vote").status_code == 200
+    for path in paths:
+        seen = {}
+        for who, c in (("anon", anon), ("ann", ann.c), ("bob", bob.c)):
+            r = c.get(path)
+            assert r.status_code == 200, (path, who)
+            seen[who] = _card_parts(html(r.text), HOT)
+        assert seen["anon"][1] == seen["ann"][1] == seen["bob"][1], path
+        boxes = {who: html(own) for who, (own, _) in seen.items()}
+        assert "voted" in boxes["ann"].get("class"), path
+        assert "voted" not in boxes["bob"].get("class"), path
+        assert boxes["anon"].xpath(".//a[contains(@class,'upvote-button')]"), path
+        assert not boxes["anon"].xpath(".//form"), path
+        assert {_count(b) for b in boxes.values()} == {11}, path  # 10 from the source + Ann
+        # each form carries its owner's token: Bob's page never shows Ann's
+        tokens = {who: b.xpath(".//input[@name='csrf_token']/@value") for who, b in boxes.items()}
+        assert tokens["ann"] and tokens["bob"] and tokens["ann"] != tokens["bob"], path

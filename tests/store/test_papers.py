@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SortOrder
@@ -243,3 +244,21 @@ def test_trending_decays_votes_with_age(store: PaperStore) -> None:
     # With no gravity, age does not matter: plain votes.
     flat = store.trending(now, gravity=1e-9, offset_hours=2.0, window_days=14, limit=2)
     assert [c.arxiv_id for c, _ in flat] == ["2503.00001", "2503.00002"]
+
+
+def test_cards_are_shared_while_the_stored_values_stay(store: PaperStore) -> None:
+    """``card_from`` keeps cards by value: the same stored paper gives the same immutable
+    card on every read; any change to what a card shows gives a new one."""
+    day = dt.date(2025, 6, 10)
+    store.upsert([rec("2506.00001", featured_on=day, upvotes=3, authors=["A", "B"])])
+    first = store.cards(["2506.00001"])["2506.00001"]
+    assert store.cards(["2506.00001"])["2506.00001"] is first
+    assert store.feed(day, day)[0] is first  # the feed's row gives the same card
+    with pytest.raises(ValidationError):
+        first.upvotes = 99  # type: ignore[misc]
+    store.upsert([rec("2506.00001", featured_on=day, upvotes=7, authors=["A", "B"])])
+    after = store.cards(["2506.00001"])["2506.00001"]
+    assert after is not first and (first.upvotes, after.upvotes) == (3, 7)
+    store.upsert([rec("2506.00001", featured_on=day, upvotes=7, title="Renamed")])
+    renamed = store.cards(["2506.00001"])["2506.00001"]
+    assert renamed.title == "Renamed" and after.title == "Paper 2506.00001"
