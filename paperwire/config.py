@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     )
     page_cache_mb: float = Field(64.0, ge=0, description="Memory for kept pages, per worker.")
     web_threads: int = Field(
-        4,
+        2,
         ge=1,
         le=256,
         description="Requests a worker process works on at once; more wait their turn. "
