@@ -170,6 +170,13 @@ class _Matcher:
         # Stemming keeps a word's first letter (Snowball English removes no prefixes),
         # so an ASCII word whose first letter starts no key cannot match: no stemming.
         self.first_letters = frozenset(key[0] for key in self._ids if key)
+        # Each term's first spelling with its id, in query order (``_present``): worked
+        # out once per query, not once per result.
+        self.in_order: list[tuple[str, int]] = []
+        for token in tokens:
+            term_id = self.match(token)
+            if term_id is not None and all(term_id != t for _, t in self.in_order):
+                self.in_order.append((token, term_id))
 
     def __bool__(self) -> bool:
         return bool(self._ids)
@@ -386,17 +393,8 @@ def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> 
 
 def _present(hits: Sequence[_Hit], terms: Sequence[str]) -> list[str]:
     """The terms (first spelling, query order) that ``hits`` matched."""
-    matcher = _matcher(tuple(terms))
     found = {hit.term for hit in hits}
-    out: list[str] = []
-    seen: set[int] = set()
-    for term in terms:
-        for token in tokenize(term):
-            term_id = matcher.match(token)
-            if term_id is not None and term_id in found and term_id not in seen:
-                seen.add(term_id)
-                out.append(token)
-    return out
+    return [token for token, term_id in _matcher(tuple(terms)).in_order if term_id in found]
 
 
 def terms_present(texts: Sequence[str], terms: Sequence[str]) -> list[str]:
