@@ -174,9 +174,9 @@ class _Matcher:
         # out once per query, not once per result.
         self.in_order: list[tuple[str, int]] = []
         for token in tokens:
-            term_id = self.match(token)
-            if term_id is not None and all(term_id != t for _, t in self.in_order):
-                self.in_order.append((token, term_id))
+            matched = self.match(token)
+            if matched is not None and all(matched != t for _, t in self.in_order):
+                self.in_order.append((token, matched))
 
     def __bool__(self) -> bool:
         return bool(self._ids)

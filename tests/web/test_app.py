@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
 import paperwire
 from paperwire.web import create_app
+from tests.conftest import AppFactory
 from tests.web.conftest import LAST_DAY, WebEnv, alternate_json, html, texts
 
 PAGES = [
@@ -166,3 +168,17 @@ def test_every_page_has_a_json_twin(client: TestClient, path: str) -> None:
     assert href.startswith("/api/")
     r = client.get(href)
     assert r.headers["content-type"].startswith("application/json")
+
+
+def test_requests_run_on_a_few_threads(make_app: AppFactory) -> None:
+    """``PAPERWIRE_WEB_THREADS``: the app's thread pool (where FastAPI runs every view)
+    takes that many requests at once, on the event loop that serves them."""
+
+    async def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    for n in (1, 3):
+        with TestClient(create_app(make_app(web_threads=n, semantic=False))) as c:
+            assert c.portal is not None
+            assert c.portal.call(tokens) == n
+            assert c.get("/").status_code == 200
