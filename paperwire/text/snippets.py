@@ -27,9 +27,9 @@ import functools
 import re
 import threading
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import Stemmer
 
@@ -260,8 +260,10 @@ def _matcher(terms: tuple[str, ...]) -> _Matcher:
     return _Matcher(terms)
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
+    """A matched word: ``text[start:end]``, matching query term ``term`` (a tuple: a
+    result page makes thousands, and a frozen dataclass costs several times more)."""
+
     start: int
     end: int
     term: int
@@ -429,8 +431,7 @@ def teaser(text: str, max_chars: int = 220) -> str:
     return "".join(part.text for part in _head(norm, [], max_chars))
 
 
-@dataclass(frozen=True)
-class _Window:
+class _Window(NamedTuple):
     start: int
     end: int
     prefix: str
@@ -486,18 +487,17 @@ def _best(norm: str, hits: Sequence[_Hit], max_chars: int) -> list[SnippetPart]:
         space = norm.rfind(" ", 0, hit.start - lead + 1)
         starts.setdefault(space + 1, False)
     hit_starts = [hit.start for hit in hits]
+    hit_ends = [hit.end for hit in hits]  # increasing too: hits are words, in order
     best: tuple[tuple[int, bool, int, int, int], _Window] | None = None
     for start, aligned in starts.items():
         win = _window(norm, start, aligned, sentences, max_chars)
-        shown: list[_Hit] = []
-        for hit in hits[bisect_left(hit_starts, win.start) :]:
-            if hit.end > win.end:
-                break
-            shown.append(hit)
-        if not shown:
+        first = bisect_left(hit_starts, win.start)
+        after = bisect_right(hit_ends, win.end, first)
+        if after <= first:
             continue
-        gap = shown[0].start - win.start
-        score = (len({h.term for h in shown}), win.aligned, len(shown), -gap, -win.start)
+        terms = len({hits[i].term for i in range(first, after)})
+        gap = hit_starts[first] - win.start
+        score = (terms, win.aligned, after - first, -gap, -win.start)
         if best is None or score > best[0]:
             best = (score, win)
     if best is None:
