@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperwire.store.versions import read_changes, read_version, track_writes
@@ -65,6 +65,15 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A bare connection for reads of plain columns (a list of cards, a feed): no
+        ORM unit of work around them, which cost more than the query itself (~1 ms of a
+        ~1.5 ms read of 30 cards; issue 16). Never for writes: those go through
+        ``session`` (the data version is raised there)."""
+        with self.engine.connect() as conn:
+            yield conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revisions (idempotent; all heads)."""

@@ -21,7 +21,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import String, and_, cast, delete, func, or_, select, true
+from sqlalchemy import String, and_, bindparam, cast, delete, func, or_, select, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -144,6 +144,22 @@ def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
     if published is not None and (paper.published_at is None or published < paper.published_at):
         paper.published_at = published
     paper.text_hash = text_hash(paper.title, paper.abstract or "")
+
+
+# Built once: building a statement with 30 bound ids anew each time cost as much as
+# running it (issue 16).
+_CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
+    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
+)
+_DAYS_OF = select(Featured.paper_id, Featured.day).where(
+    Featured.paper_id.in_(bindparam("pks", expanding=True))
+)
+_SORT_KEYS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes).where(
+    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
+)
+_TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
+    Paper.arxiv_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class PaperStore:
@@ -270,18 +286,10 @@ class PaperStore:
             return {}, {}
         # Plain columns, not ``Paper`` objects: a result page builds 20–30 cards per
         # search, and ORM rows with their relationships cost several times more.
-        with self.db.session() as s:
-            rows = s.execute(
-                select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
-                    Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False)
-                )
-            ).all()
+        with self.db.reading() as s:
+            rows = s.execute(_CARDS_OF, {"ids": list(arxiv_ids)}).all()
             last_day: dict[int, dt.date] = {}
-            for pk, day in s.execute(
-                select(Featured.paper_id, Featured.day).where(
-                    Featured.paper_id.in_([r[0] for r in rows])
-                )
-            ):
+            for pk, day in s.execute(_DAYS_OF, {"pks": [r[0] for r in rows]}):
                 if pk not in last_day or day > last_day[pk]:
                     last_day[pk] = day
         cards = {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
@@ -293,14 +301,8 @@ class PaperStore:
         candidates before it builds cards for one page only."""
         if not arxiv_ids:
             return {}
-        with self.db.session() as s:
-            rows = s.execute(
-                select(
-                    Paper.arxiv_id,
-                    Paper.published_at,
-                    Paper.upvotes,
-                ).where(Paper.arxiv_id.in_(list(arxiv_ids)), Paper.hidden.is_(False))
-            ).all()
+        with self.db.reading() as s:
+            rows = s.execute(_SORT_KEYS_OF, {"ids": list(arxiv_ids)}).all()
         out: dict[str, tuple[float, int]] = {}
         for aid, published, upvotes in rows:
             when = as_utc(published)
@@ -323,19 +325,15 @@ class PaperStore:
         """``(title, abstract)`` per id, for snippets."""
         if not arxiv_ids:
             return {}
-        with self.db.session() as s:
-            rows = s.execute(
-                select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
-                    Paper.arxiv_id.in_(list(arxiv_ids))
-                )
-            ).all()
+        with self.db.reading() as s:
+            rows = s.execute(_TEXTS_OF, {"ids": list(arxiv_ids)}).all()
             return {r[0]: (r[1], r[2]) for r in rows}
 
     def feed(self, start: dt.date, end: dt.date, limit: int | None = None) -> list[PaperCard]:
         """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first."""
         # Plain columns, as for search results: a feed page shows 50–500 cards, and ORM
         # rows with their relationships were most of its cost (issue 16).
-        with self.db.session() as s:
+        with self.db.reading() as s:
             first_day = func.min(Featured.day).label("first_day")
             q = (
                 select(first_day, Paper.upvotes, *CARD_COLUMNS)
