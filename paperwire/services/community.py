@@ -37,6 +37,7 @@ from paperwire.models.papers import PaperCard, PaperRecord, Rejection
 from paperwire.services.clock import day_label
 from paperwire.services.indexer import drain
 from paperwire.services.signing import link_serializer
+from paperwire.services.waiting import waiting_elsewhere
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 from paperwire.store.audit import AuditStore
 from paperwire.store.collections import CollectionStore
@@ -230,7 +231,7 @@ class Community:
 
         s = self.pw.settings
         try:
-            with make_client(min(s.http_timeout, SUBMIT_TIMEOUT)) as client:
+            with waiting_elsewhere(), make_client(min(s.http_timeout, SUBMIT_TIMEOUT)) as client:
                 items = list(
                     fetch_arxiv_ids(
                         client, s.arxiv_api_url, [arxiv_id], retries=min(s.http_retries, 1), delay=0

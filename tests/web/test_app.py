@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 
+import anyio
 import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
 import paperwire
+from paperwire.services.waiting import waiting_elsewhere
 from paperwire.web import create_app
 from tests.conftest import AppFactory
 from tests.web.conftest import LAST_DAY, WebEnv, alternate_json, html, texts
@@ -182,3 +185,32 @@ def test_requests_run_on_a_few_threads(make_app: AppFactory) -> None:
             assert c.portal is not None
             assert c.portal.call(tokens) == n
             assert c.get("/").status_code == 200
+
+
+def test_a_request_waiting_on_the_network_lends_its_slot() -> None:
+    """``services.waiting.waiting_elsewhere`` (around a submission's arXiv fetch): with
+    one request slot, a request waiting elsewhere lets the next one run meanwhile, and
+    the slot count is back to one afterwards. Without it, the first would wait forever
+    for the second."""
+    inside, done = threading.Event(), threading.Event()
+
+    def waiting() -> None:
+        with waiting_elsewhere():
+            inside.set()
+            assert done.wait(10), "the other request never ran"
+
+    def other() -> None:
+        assert inside.wait(10)
+        done.set()
+
+    async def main() -> float:
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = 1
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, waiting)
+            tg.start_soon(anyio.to_thread.run_sync, other)
+        return limiter.total_tokens
+
+    assert anyio.run(main) == 1
+    with waiting_elsewhere():  # outside a request thread (CLI, jobs): nothing to lend
+        pass
