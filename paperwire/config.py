@@ -158,8 +158,9 @@ class Settings(BaseSettings):
         le=256,
         description="Requests a worker process works on at once; more wait their turn. "
         "Few: a request's CPU time is not split with many others (the GIL lets one "
-        "thread run at a time), so answers come in order and sooner; enough that a "
-        "request waiting on a lock or the network does not hold up the rest.",
+        "thread run at a time), so answers come in order and sooner. A submission "
+        "waiting on arXiv lends its place meanwhile; a wait on the database (SQLite's "
+        "write lock) does not: raise it where such waits are common.",
     )
 
     # -- public URL and email -----------------------------------------------------------

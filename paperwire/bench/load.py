@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -126,16 +127,24 @@ class RunResult:
     error_samples: list[str] = field(default_factory=list)
 
 
+# Settings the bench sets itself for every target (each serves its own copy).
+_OWN_SETTINGS = frozenset({"PAPERWIRE_HOME", "PAPERWIRE_DATABASE_URL", "PAPERWIRE_SECRET_KEY"})
+
+
 def parse_target(spec: str) -> Target:
     """``NAME=DIR[:WORKERS][+PAPERWIRE_VAR=VALUE]...`` (``DIR`` ``.`` = this checkout;
     ``:WORKERS`` defaults to 1; each ``+VAR=VALUE`` is a setting of that server)."""
-    spec, *settings = spec.split("+")
+    spec, *settings = re.split(r"\+(?=PAPERWIRE_)", spec)  # a value may hold "+"
     env: dict[str, str] = {}
     for setting in settings:
         var, eq, value = setting.partition("=")
         if not eq or not var.startswith("PAPERWIRE_"):
             raise argparse.ArgumentTypeError(
                 f"--target setting {setting!r}: expected PAPERWIRE_NAME=VALUE"
+            )
+        if var in _OWN_SETTINGS:
+            raise argparse.ArgumentTypeError(
+                f"--target setting {var}: each target serves its own copy of --source"
             )
         env[var] = value
     name, sep, rest = spec.partition("=")
@@ -582,7 +591,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "client_cpus": args.client_cpus,
         "server_cpus": args.server_cpus,
         "mix": MIX,
-        "targets": [{"name": t.name, "code": str(t.code), "workers": t.workers} for t in targets],
+        "targets": [
+            {"name": t.name, "code": str(t.code), "workers": t.workers, "settings": t.env}
+            for t in targets
+        ],
         "results": [asdict(r) for r in results],
     }
     print("\n" + _table(results))

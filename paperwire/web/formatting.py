@@ -39,7 +39,8 @@ def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value
 
 
-def _today() -> dt.date:
+def today_utc() -> dt.date:
+    """The day dates are shown against (``short_date`` leaves out its year)."""
     return dt.datetime.now(dt.UTC).date()
 
 
@@ -48,7 +49,7 @@ def short_date(value: dt.date | dt.datetime | None, today: dt.date | None = None
     if value is None:
         return ""
     d = _as_date(value)
-    today = today or _today()
+    today = today or today_utc()
     text = f"{MONTHS[d.month - 1][:3]} {d.day}"
     return text if d.year == today.year else f"{text}, {d.year}"
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 import paperwire
+from paperwire.web import formatting
 from paperwire.web.formatting import FILTERS
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -33,8 +34,9 @@ class KeptCards:
     hundreds of cards of which one changed; a search answered from a kept ranking
     renders the same 30 cards again. The key is the card itself (by identity: a stored
     paper's card is one immutable object while it is kept, ``store.convert.card_from``;
-    the entry holds it, so the identity cannot be reused), the hit's highlighted parts
-    and match reasons, the heading level, the shared terms and the submitter."""
+    the entry holds it, so the identity cannot be reused), the day (a card's date leaves
+    out the current year), the hit's highlighted parts and match reasons, the heading
+    level, the shared terms and the submitter."""
 
     def __init__(self, size: int = 8192) -> None:
         self.size = size
@@ -52,6 +54,7 @@ class KeptCards:
     ) -> Markup:
         key = (
             id(p),
+            formatting.today_utc(),  # a card's date shows its year unless it is this year's
             level,
             submitter,
             tuple(shares) if shares else None,

@@ -31,3 +31,11 @@ def test_a_target_names_code_workers_and_its_own_settings(
 def test_a_bad_target_says_what_is_expected(spec: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="--target"):
         parse_target(spec)
+
+
+def test_a_setting_may_hold_a_plus_but_not_replace_the_copy() -> None:
+    t = parse_target("pg=.:2+PAPERWIRE_SEARCH_BACKEND=a+b+PAPERWIRE_WEB_THREADS=4")
+    assert t.env == {"PAPERWIRE_SEARCH_BACKEND": "a+b", "PAPERWIRE_WEB_THREADS": "4"}
+    for own in ("PAPERWIRE_DATABASE_URL=postgresql+psycopg://x/y", "PAPERWIRE_HOME=/tmp/x"):
+        with pytest.raises(argparse.ArgumentTypeError, match="its own copy"):
+            parse_target(f"t=.+{own}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import lxml.html
+import pytest
 
-from tests.community.conftest import EXISTING, HOT, Env, html, make_env
+from paperwire.web import formatting
+from tests.community.conftest import EXISTING, HOT, TODAY, Env, html, make_env
 from tests.conftest import AppFactory
 
 
@@ -172,3 +174,20 @@ def test_kept_card_bodies_carry_no_viewers_state(env: Env) -> None:
         # each form carries its owner's token: Bob's page never shows Ann's
         tokens = {who: b.xpath(".//input[@name='csrf_token']/@value") for who, b in boxes.items()}
         assert tokens["ann"] and tokens["bob"] and tokens["ann"] != tokens["bob"], path
+
+
+def test_kept_card_bodies_follow_the_day(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A card's date leaves out the current year (``short_date``): a body kept on
+    Dec 31 must show the year once it is next year's January."""
+    anon = env.client()
+
+    def date_text() -> str:
+        r = anon.get("/search?q=sparse+attention")  # search pages are never kept whole
+        assert r.status_code == 200
+        [card] = html(r.text).xpath(f"//article[.//a[@href='/papers/{HOT}']]")
+        return str(card.xpath(".//time")[0].text_content())
+
+    this_year = date_text()
+    assert str(TODAY.year) not in this_year
+    monkeypatch.setattr(formatting, "today_utc", lambda: TODAY.replace(year=TODAY.year + 1))
+    assert date_text() == f"{this_year}, {TODAY.year}"
