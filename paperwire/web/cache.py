@@ -27,10 +27,18 @@ the feeds (``/feeds/…``):
   (``Viewer.personal``) gets ``Cache-Control: private, no-cache``.
 
 Only ``200`` answers are kept; errors and redirects pass through unchanged.
+
+**One render per page and version.** Signed-out visitors who ask for a page while it is
+being rendered for the same data version wait for that render and share its answer
+instead of rendering it again: right after a vote drops the feed, a morning crowd would
+otherwise render the same page once per visitor, each render queued behind the others
+on the worker's few threads. A visitor who read a newer data version starts a render
+of their own, so nobody is answered with a page older than what they asked after.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import time
@@ -121,6 +129,8 @@ class PageCache:
         self._bytes = 0
         self._seen: int | None = None  # the data version the kept entries are current at
         self._day = ""
+        # renders under way: (key, data version) → their shareable answer (None if not)
+        self._rendering: dict[tuple[str, int], asyncio.Future[_Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -144,20 +154,48 @@ class PageCache:
         if entry is not None:
             self._entries.move_to_end(key)
         else:
-            shown: set[str] = set()
-            token = SHOWN.set(shown)
-            try:
-                entry = await self._render(scope, receive, send, changed_at)
-            finally:
-                SHOWN.reset(token)
+            under_way = self._rendering.get((key, version))
+            if under_way is not None:  # shielded: a waiter's cancel must not cancel it
+                entry = await asyncio.shield(under_way)
+            if entry is None:
+                entry = await self._render_once(scope, receive, send, key, version, changed_at)
             if entry is None:  # answered already (not shareable)
                 return
-            entry.depends = frozenset(shown) if shown else None
-            # kept only if nothing changed meanwhile that this cache has already caught
-            # up with (a change after ``version`` is read by the next request's catch-up)
-            if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and version == self._seen:
-                self._keep(key, entry)
         await self._answer(scope, send, entry)
+
+    async def _render_once(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: str,
+        version: int,
+        changed_at: dt.datetime | None,
+    ) -> _Entry | None:
+        """Render the page as the one render of ``key`` at ``version`` that others
+        asking meanwhile wait for (they get None, and render their own, if the answer is
+        not shareable or the render failed); keep it if it may be kept."""
+        flight = (key, version)
+        done: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
+        self._rendering.setdefault(flight, done)
+        entry: _Entry | None = None
+        shown: set[str] = set()
+        token = SHOWN.set(shown)
+        try:
+            entry = await self._render(scope, receive, send, changed_at)
+            if entry is not None:
+                entry.depends = frozenset(shown) if shown else None
+                # kept only if nothing changed meanwhile that this cache has already
+                # caught up with (a change after ``version`` is read by the next
+                # request's catch-up)
+                if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and version == self._seen:
+                    self._keep(key, entry)
+        finally:
+            SHOWN.reset(token)
+            if self._rendering.get(flight) is done:
+                del self._rendering[flight]
+            done.set_result(entry)
+        return entry
 
     def _catch_up(self, version: int, day: str) -> None:
         """Drop what the changes up to ``version`` touch: everything on a new day (the

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import httpx
+
 from paperwire.core import Paperwire
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
@@ -194,3 +196,94 @@ def test_a_vote_drops_only_the_pages_that_show_the_paper_or_its_days(
         )  # declares nothing
         for path in kept:
             assert f"in round {round_}" in anon.get(path).text, path
+
+
+def _counting_slow_feed(env: Env, monkeypatch, seconds: float) -> list[int]:  # type: ignore[no-untyped-def]
+    """Make the feed's store read take ``seconds`` (in the request's thread) and count
+    the renders that ask for the home page's papers (one store read of ``limit`` rows
+    per render; the default-day probe reads ``limit=1``)."""
+    import time
+
+    renders: list[int] = []
+    real = env.pw.store.feed
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("limit", 0) > 1:
+            renders.append(1)
+            time.sleep(seconds)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(env.pw.store, "feed", slow)
+    return renders
+
+
+def test_visitors_asking_during_a_render_share_it(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Six signed-out visitors ask for the home page at once: it is rendered once and all
+    six get the same answer. Then, while a render is under way, a vote changes the data:
+    a visitor asking after the vote does not get the page rendered before it."""
+    import asyncio
+
+    renders = _counting_slow_feed(env, monkeypatch, 0.4)
+
+    async def crowd() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return list(await asyncio.gather(*(c.get("/") for _ in range(6))))
+
+    answers = asyncio.run(crowd())
+    assert [r.status_code for r in answers] == [200] * 6
+    assert len({r.headers["etag"] for r in answers}) == 1
+    assert len({r.content for r in answers}) == 1
+    assert len(renders) == 1, renders
+
+    voter = env.account("voter@example.org", "Voter")  # signing up drops every kept page
+    renders.clear()
+
+    async def vote_during_a_render() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=env.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            before = asyncio.create_task(c.get("/api/daily"))
+            await asyncio.sleep(0.15)  # its render is waiting on the slow read
+            assert len(renders) == 1
+            voted = await asyncio.to_thread(voter.api, "POST", f"/api/papers/{HOT}/vote")
+            assert voted.status_code == 200, voted.text
+            after = await c.get("/api/daily")
+            return await before, after
+
+    before, after = asyncio.run(vote_during_a_render())
+    assert len(renders) == 2, renders  # the second visitor did not wait for the first render
+    upvotes = {p["arxiv_id"]: p["upvotes"] for p in after.json()["papers"]}
+    assert upvotes[HOT] == 11
+    assert before.headers["etag"] != after.headers["etag"]
+
+
+def test_a_visitor_whose_shared_render_fails_renders_their_own(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """When the render others wait for fails, each of them renders the page itself."""
+    import asyncio
+    import time
+
+    calls: list[int] = []
+    real = env.pw.store.feed
+
+    def first_fails(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("limit", 0) > 1:
+            calls.append(1)
+            time.sleep(0.3)
+            if len(calls) == 1:
+                raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(env.pw.store, "feed", first_fails)
+
+    async def crowd() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=env.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            first = asyncio.create_task(c.get("/"))
+            await asyncio.sleep(0.1)
+            rest = [asyncio.create_task(c.get("/")) for _ in range(3)]
+            return [await first, *[await r for r in rest]]
+
+    first, *rest = asyncio.run(crowd())
+    assert first.status_code == 500
+    assert [r.status_code for r in rest] == [200, 200, 200]
+    assert len({r.content for r in rest}) == 1
