@@ -23,6 +23,7 @@ from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
 from paperwire.web import community, docs
 from paperwire.web.cache import PageCache
+from paperwire.web.head import HeadAsGet
 from paperwire.web.inputs import refuse_control_chars
 from paperwire.web.routes import (
     alerts,
@@ -270,6 +271,7 @@ def create_app(pw: Paperwire) -> FastAPI:
     app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)
+    app.add_middleware(HeadAsGet)  # HEAD runs as GET, before the page cache sees it
     app.router.on_startup.append(functools.partial(_limit_threads, pw.settings.web_threads))
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -214,3 +214,40 @@ def test_a_request_waiting_on_the_network_lends_its_slot() -> None:
     assert anyio.run(main) == 1
     with waiting_elsewhere():  # outside a request thread (CLI, jobs): nothing to lend
         pass
+
+
+HEAD_PATHS = [
+    "/",
+    "/papers/2506.08007",
+    "/api/papers/2506.08007",
+    "/search?q=diffusion",
+    "/api/search?q=diffusion",
+    "/status",
+    "/feeds/daily.atom",
+    "/static/paperwire.css",
+]
+
+
+@pytest.mark.parametrize("path", HEAD_PATHS)
+def test_head_answers_like_get_without_the_body(client: TestClient, path: str) -> None:
+    """Uptime monitors, link checkers and ``curl -I`` ask with HEAD: same status and
+    headers as GET (Content-Length of the GET's body), no body."""
+    got = client.get(path)
+    assert got.status_code == 200, path
+    head = client.head(path)
+    assert head.status_code == 200, path
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    # a search page shows how long it took: its length may differ by a digit or two
+    slack = 4 if path.startswith("/search") else 0
+    assert abs(int(head.headers["content-length"]) - len(got.content)) <= slack
+
+
+def test_head_of_a_missing_page_or_a_post_only_route(client: TestClient) -> None:
+    assert client.head("/papers/2506.99999").status_code == 404
+    assert client.head("/no/such/page").status_code == 404
+    assert client.head("/reset").status_code == client.get("/reset").status_code == 200
+    post_only = client.head("/api/papers/2506.08007/vote")
+    assert post_only.status_code == client.get("/api/papers/2506.08007/vote").status_code
+    assert post_only.status_code in (404, 405)
+    assert post_only.content == b""
