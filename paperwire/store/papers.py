@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import String, and_, bindparam, cast, delete, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -54,6 +56,11 @@ COMMUNITY = (
     "ai_summary",
     "thumbnail",
 )
+log = logging.getLogger(__name__)
+
+# attempts to store a batch whose new papers another writer may insert first (``upsert``)
+_RACE_TRIES = 3
+
 _SNAPSHOT_FIELDS = (
     *BIBLIOGRAPHIC,
     *COMMUNITY,
@@ -172,7 +179,24 @@ class PaperStore:
 
     def upsert(self, batch: Sequence[tuple[PaperRecord, str]]) -> UpsertOutcome:
         """Store a batch of ``(record, location)`` pairs in one transaction, which also
-        queues the added and updated papers for the search index (``store.journal``)."""
+        queues the added and updated papers for the search index (``store.journal``).
+
+        Another writer (a second worker, a cron ingest, a submission) may insert one of
+        the batch's new papers between this batch's read and its insert: the unique key
+        refuses the insert and the whole transaction rolls back. The batch is then
+        stored again from a fresh read, which finds those papers and merges into them,
+        so no batch is lost to a race (``_RACE_TRIES`` attempts in all)."""
+        attempt = 1
+        while True:
+            try:
+                return self._upsert_once(batch)
+            except IntegrityError:
+                if attempt == _RACE_TRIES:
+                    raise
+                attempt += 1
+                log.info("papers stored meanwhile by another writer: storing the batch again")
+
+    def _upsert_once(self, batch: Sequence[tuple[PaperRecord, str]]) -> UpsertOutcome:
         out = UpsertOutcome()
         if not batch:
             return out

@@ -262,3 +262,42 @@ def test_cards_are_shared_while_the_stored_values_stay(store: PaperStore) -> Non
     store.upsert([rec("2506.00001", featured_on=day, upvotes=7, title="Renamed")])
     renamed = store.cards(["2506.00001"])["2506.00001"]
     assert renamed.title == "Renamed" and after.title == "Paper 2506.00001"
+
+
+def test_a_paper_stored_meanwhile_by_another_writer_is_merged(
+    store: PaperStore, database_url: str
+) -> None:
+    """Two writers (a cron ingest and a submission, two workers) store the same new paper
+    at the same moment: both read "not there", one inserts it first. The other's batch
+    is not lost to a unique-key error: it is stored again over the paper as it now is,
+    and its facts merge (the later feature day, both sources)."""
+    from sqlalchemy import event
+
+    other = PaperStore(Database(database_url))
+    day = dt.date(2025, 6, 10)
+    raced: list[str] = []
+
+    def meanwhile(session: object, *_: object) -> None:
+        if not raced:  # the first flush only: after the batch's read, before its insert
+            raced.append("once")
+            first = other.upsert([rec("2506.90001", "arxiv", featured_on=day)])
+            assert first.added == ["2506.90001"]
+
+    event.listen(store.db._sessions, "before_flush", meanwhile)
+    try:
+        out = store.upsert(
+            [
+                rec("2506.90001", featured_on=day + dt.timedelta(days=1), upvotes=5),
+                rec("2506.90002"),
+            ]
+        )
+    finally:
+        event.remove(store.db._sessions, "before_flush", meanwhile)
+        other.db.close()
+    assert raced == ["once"]
+    assert out.updated == ["2506.90001"] and out.added == ["2506.90002"], out
+    paper = store.get("2506.90001")
+    assert paper is not None
+    assert paper.featured_days == [day, day + dt.timedelta(days=1)]
+    assert paper.upvotes == 5
+    assert store.count() == 2
