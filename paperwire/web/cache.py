@@ -50,6 +50,7 @@ from http.cookies import CookieError, SimpleCookie
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.core import Paperwire
+from paperwire.store.versions import one_version_per_request
 from paperwire.web.routes.media import BANNER_COOKIE
 from paperwire.web.shown import SHOWN
 
@@ -133,6 +134,14 @@ class PageCache:
         self._rendering: dict[tuple[str, int], asyncio.Future[_Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # this check, the kept rankings and the "submitted by" map share one read
+        with one_version_per_request():
+            await self._cached(scope, receive, send)
+
+    async def _cached(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"

@@ -287,3 +287,26 @@ def test_a_visitor_whose_shared_render_fails_renders_their_own(env: Env, monkeyp
     assert first.status_code == 500
     assert [r.status_code for r in rest] == [200, 200, 200]
     assert len({r.content for r in rest}) == 1
+
+
+def test_a_request_reads_the_data_version_once(env: Env) -> None:
+    """The page cache, the kept rankings (similar papers) and the "submitted by" map all
+    ask for the data version: one read per request serves them all, in the event loop
+    and in the view's thread alike."""
+    from sqlalchemy import event
+
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM data_version" in statement:
+            reads.append(statement)
+
+    event.listen(env.pw.db.engine, "before_cursor_execute", count)
+    try:
+        c = env.client()
+        for path in [f"/papers/{HOT}", "/search?q=sparse+attention", f"/papers/{WARM}"]:
+            reads.clear()
+            assert c.get(path).status_code == 200
+            assert len(reads) == 1, (path, len(reads))
+    finally:
+        event.remove(env.pw.db.engine, "before_cursor_execute", count)

@@ -5,6 +5,7 @@ afresh. Real SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -110,3 +111,31 @@ def test_writers_prune_old_changes(db: Database) -> None:
     assert 10 not in kept
     assert kept[-1] == CHANGES_KEPT + 256
     assert min(kept) > 256
+
+
+def test_one_read_of_the_version_per_request_that_follows_its_own_writes(
+    db: Database, database_url: str
+) -> None:
+    """Inside ``one_version_per_request`` the version is read once: another writer's
+    commit shows in the next request, not halfway through this one; a commit made
+    inside the request shows at once (the request sees its own writes)."""
+    from paperwire.store.versions import one_version_per_request
+
+    other = Database(database_url)
+    try:
+        _paper(db, "2511.30001", [DAY])
+        start = db.data_version()[0]
+        with one_version_per_request():
+            assert db.data_version()[0] == start
+            # another worker commits meanwhile (a thread starts outside this context)
+            worker = threading.Thread(target=_paper, args=(other, "2511.30002", [DAY]))
+            worker.start()
+            worker.join()
+            assert db.data_version()[0] == start  # the request keeps its first read
+            _paper(db, "2511.30003", [DAY])  # this request writes: it sees its write
+            assert db.data_version()[0] == start + 2
+        assert db.data_version()[0] == start + 2  # outside a request: every call reads
+        _paper(other, "2511.30004", [DAY])
+        assert db.data_version()[0] == start + 3
+    finally:
+        other.close()
