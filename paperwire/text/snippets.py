@@ -473,8 +473,11 @@ def best_snippet(text: str, terms: Sequence[str], max_chars: int = 280) -> list[
     return _best(norm, _find_hits(norm, terms), max_chars)
 
 
-def _best(norm: str, hits: Sequence[_Hit], max_chars: int) -> list[SnippetPart]:
-    """``best_snippet`` of normalised text whose hits are known."""
+def _best(
+    norm: str, hits: Sequence[_Hit], max_chars: int, exhaustive: bool = False
+) -> list[SnippetPart]:
+    """``best_snippet`` of normalised text whose hits are known. ``exhaustive`` works
+    out every candidate window (the definition; tests check the pruned search equals it)."""
     if not hits or not norm or max_chars < 8 or len(norm) <= max_chars:
         return _head(norm, hits, max_chars)
     sentences = _sentence_starts(norm)
@@ -490,6 +493,14 @@ def _best(norm: str, hits: Sequence[_Hit], max_chars: int) -> list[SnippetPart]:
     hit_ends = [hit.end for hit in hits]  # increasing too: hits are words, in order
     best: tuple[tuple[int, bool, int, int, int], _Window] | None = None
     for start, aligned in starts.items():
+        if best is not None and not exhaustive:
+            # A window never reaches past ``start + max_chars``: if the hits up to there
+            # hold fewer distinct terms than the best so far, it cannot win (the first
+            # key), and working out its exact end is the costly part.
+            first = bisect_left(hit_starts, start)
+            reach = bisect_right(hit_ends, start + max_chars, first)
+            if len({hits[i].term for i in range(first, reach)}) < best[0][0]:
+                continue
         win = _window(norm, start, aligned, sentences, max_chars)
         first = bisect_left(hit_starts, win.start)
         after = bisect_right(hit_ends, win.end, first)

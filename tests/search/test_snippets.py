@@ -264,6 +264,26 @@ def test_best_snippet_invariants_on_real_abstracts(abstracts: list[str]):
             assert hits(parts), (terms, snippet)  # the terms come from the text
 
 
+def test_pruned_window_search_equals_the_exhaustive_one(abstracts: list[str]) -> None:
+    """``_best`` skips a candidate window whose reach holds fewer distinct terms than
+    the best so far: on real abstracts, with title-long and short queries and every
+    budget, it picks exactly the window that scoring every candidate picks."""
+    from paperwire.text.snippets import _best, _find_hits, _normalize
+
+    rng = random.Random(5)
+    compared = 0
+    for abstract in abstracts:
+        text = _normalize(abstract)
+        words = re.findall(r"[A-Za-z]{3,}", text)
+        for _ in range(6):
+            terms = [" ".join(rng.sample(words, k=min(len(words), rng.randint(1, 12))))]
+            hits = _find_hits(text, terms)
+            for max_chars in (60, 140, 280, 400):
+                assert _best(text, hits, max_chars) == _best(text, hits, max_chars, True)
+                compared += 1
+    assert compared > 500
+
+
 def test_tiny_and_odd_budgets_never_exceed_max_chars(abstracts: list[str]):
     text = abstracts[3]
     for max_chars in range(1, 40):
