@@ -130,8 +130,8 @@ class PageCache:
         self._bytes = 0
         self._seen: int | None = None  # the data version the kept entries are current at
         self._day = ""
-        # renders under way: (key, data version) → their shareable answer (None if not)
-        self._rendering: dict[tuple[str, int], asyncio.Future[_Entry | None]] = {}
+        # renders under way: (key, data version, day) → their shareable answer (or None)
+        self._rendering: dict[tuple[str, int, str], asyncio.Future[_Entry | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -142,11 +142,7 @@ class PageCache:
             await self._cached(scope, receive, send)
 
     async def _cached(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "GET"
-            or not cacheable_path(scope.get("path", ""))
-        ):
+        if scope["method"] != "GET" or not cacheable_path(scope.get("path", "")):
             await self.app(scope, receive, send)
             return
         if _signed_in(scope):
@@ -163,7 +159,7 @@ class PageCache:
         if entry is not None:
             self._entries.move_to_end(key)
         else:
-            under_way = self._rendering.get((key, version))
+            under_way = self._rendering.get((key, version, self._day))
             if under_way is not None:  # shielded: a waiter's cancel must not cancel it
                 entry = await asyncio.shield(under_way)
             if entry is None:
@@ -184,7 +180,7 @@ class PageCache:
         """Render the page as the one render of ``key`` at ``version`` that others
         asking meanwhile wait for (they get None, and render their own, if the answer is
         not shareable or the render failed); keep it if it may be kept."""
-        flight = (key, version)
+        flight = (key, version, self._day)  # the day: the feed's default day
         done: asyncio.Future[_Entry | None] = asyncio.get_running_loop().create_future()
         self._rendering.setdefault(flight, done)
         entry: _Entry | None = None
