@@ -51,12 +51,13 @@ class ContentGeneration:
             if seen is None:
                 self._seen = version
                 self._changed_at = time.monotonic()
-            elif version != seen:
-                changed = self.db.data_changes(seen, version) if version > seen else None
-                if changed is None:  # anything may have changed
+            elif version > seen:
+                if self.db.data_changes(seen, version) is None:  # anything may have changed
                     self._generation += 1
                     self._changed_at = time.monotonic()
                 self._seen = version
+            # An older version than seen is no news: a request that read it before
+            # queueing (one read per request) comes after one that read a newer one.
             return self._generation, time.monotonic() - self._changed_at
 
 

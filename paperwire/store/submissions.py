@@ -96,11 +96,14 @@ class SubmissionStore:
         page (issue 16). Treat the result as read-only."""
         version = self.db.data_version()[0]
         kept = self._kept
-        if kept is not None and kept[0] == version:
+        # a kept map of a newer version serves a request that read an older one (it
+        # read the version before queueing: one read per request)
+        if kept is not None and kept[0] >= version:
             return kept[1]
         found = self.submitters()
         with self._lock:
-            self._kept = (version, found)
+            if self._kept is None or self._kept[0] < version:
+                self._kept = (version, found)
         return found
 
     def recent(self, limit: int = 50) -> list[SubmissionAdminRow]:

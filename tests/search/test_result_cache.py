@@ -92,3 +92,35 @@ def test_page_cache_seconds_zero_keeps_nothing(make_app: AppFactory) -> None:
     assert _ids(pw)[:1] == [HOT]
     _drop_from_the_index_only(pw, HOT)
     assert HOT not in _ids(pw)
+
+
+def test_a_request_that_read_an_older_version_keeps_the_ranking(make_app: AppFactory) -> None:
+    """A request reads the data version once, when it arrives (``one_version_per_
+    request``), then may queue while a vote commits and another request sees the newer
+    version. The late request's older version is no news: it must not count as a
+    change of content (every ranking would be dropped and, under load, none kept)."""
+    import threading
+
+    from paperwire.store.versions import one_version_per_request
+
+    env = make_env(make_app)
+    pw = env.pw
+    pw.search.results.settle = 0.0
+    voter = community_of(pw).users.create("v@example.org", "Voter", "h" * 20)
+    assert _ids(pw)[:1] == [HOT]
+    _drop_from_the_index_only(pw, HOT)
+
+    seen: list[list[str]] = []
+
+    def meanwhile() -> None:  # another request: a vote, then a search seeing it
+        VoteStore(pw.db).vote(voter.id, HOT)
+        seen.append(_ids(pw))
+
+    with one_version_per_request():
+        pw.db.data_version()  # this request arrived before the vote
+        other = threading.Thread(target=meanwhile)  # a thread starts outside this context
+        other.start()
+        other.join()
+        assert seen[0][:1] == [HOT]  # kept: a vote changes counts only
+        assert _ids(pw)[:1] == [HOT]  # still kept
+    assert _ids(pw)[:1] == [HOT]
