@@ -177,8 +177,11 @@ def _methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this path (Starlette's 405 names only the
-    first route that matched the path, not all of them)."""
+    first route that matched the path, not all of them); HEAD wherever GET is
+    (``web.head``)."""
     methods = _methods(request.app.router.routes, {**request.scope, "method": "GET"})
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods | {"OPTIONS"})
 
 
