@@ -14,8 +14,11 @@ fingerprint); the worker rebuilds on its schedule, the page says how old the map
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +101,7 @@ def build_map(pw: Paperwire) -> BuiltMap:
     tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
     tmp.replace(json_path)
     png_path.write_bytes(render_png(lay))
+    gzipped(json_path)
     record = MapRecord(
         built_at=utcnow(),
         model=pw.model_name,
@@ -114,6 +118,19 @@ def build_map(pw: Paperwire) -> BuiltMap:
         for old in folder.glob(f"{stem}.*"):
             old.unlink(missing_ok=True)
     return BuiltMap(record, json_path, png_path)
+
+
+def gzipped(path: Path) -> Path:
+    """``path`` compressed beside it (``<name>.gz``), written once, atomically: the
+    points of 74.7k papers are ~9 MB of JSON, ~3 MB gzipped, and a server without
+    nginx in front sends them as they are. Builds from before it get theirs on first use."""
+    packed = path.with_name(path.name + ".gz")
+    if not packed.is_file():
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.gz.tmp")
+        with path.open("rb") as src, gzip.open(tmp, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst)
+        tmp.replace(packed)
+    return packed
 
 
 def current_map(pw: Paperwire) -> BuiltMap | None:

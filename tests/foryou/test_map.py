@@ -96,3 +96,29 @@ def test_my_papers_for_the_highlight(topic_env: Env, topic_corpus: TopicCorpus) 
     assert reader.c.get("/api/map/mine").json() == [liked]
     build_map(topic_env.pw)
     assert 'data-mine="/api/map/mine"' in reader.c.get("/map").text
+
+
+def test_points_go_gzipped_to_clients_that_take_it(topic_env: Env) -> None:
+    """The points file is the largest answer paperwire sends (~9 MB at 74.7k papers):
+    gzipped for a client that accepts it, as is for one that does not, same JSON."""
+    import gzip
+
+    build_map(topic_env.pw)
+    c = topic_env.client()
+    plain = c.get("/map/points.json", headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"
+    packed = c.get("/map/points.json", headers={"Accept-Encoding": "br, gzip;q=0.8"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.json() == plain.json()  # httpx unpacks it
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    refused = c.get("/map/points.json", headers={"Accept-Encoding": "gzip;q=0, deflate"})
+    assert "content-encoding" not in refused.headers
+    assert refused.content == plain.content
+    built = topic_env.pw.settings.home / "map"
+    (packed_file,) = built.glob("map-*.json.gz")
+    assert gzip.decompress(packed_file.read_bytes()) == plain.content
+    packed_file.unlink()  # a build from before gzipped copies: made on first use
+    again = c.get("/map/points.json", headers={"Accept-Encoding": "gzip"})
+    assert again.headers["content-encoding"] == "gzip" and again.json() == plain.json()
+    assert packed_file.is_file()

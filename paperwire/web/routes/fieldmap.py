@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response
 from paperwire.core import Paperwire
 from paperwire.models.common import ErrorPublic
 from paperwire.models.recommend import MapInfo
-from paperwire.services.fieldmap import BuiltMap, current_map, is_stale
+from paperwire.services.fieldmap import BuiltMap, current_map, gzipped, is_stale
 from paperwire.services.recommend import rec_store
 from paperwire.web.auth import RequireAccount
 from paperwire.web.dependencies import PW
@@ -58,12 +58,27 @@ def field_map(pw: PW) -> MapInfo:
     return _info(pw)
 
 
-def _file(request: Request, path: Any, media: str) -> Response:
+def _accepts_gzip(header: str) -> bool:
+    """Whether an ``Accept-Encoding`` value takes gzip (``gzip;q=0`` refuses it)."""
+    for part in header.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.strip()
+            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
+    return False
+
+
+def _file(request: Request, path: Any, media: str, packable: bool = False) -> Response:
+    """The file (``packable``: gzipped for a client that accepts it)."""
     if not path.is_file():
         raise HTTPException(status_code=404, detail=NO_MAP)
-    response = FileResponse(path, media_type=media)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    headers = {"Cache-Control": "public, max-age=300"}
+    if packable:
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(request.headers.get("accept-encoding", "")):
+            headers["Content-Encoding"] = "gzip"
+            path = gzipped(path)
+    return FileResponse(path, media_type=media, headers=headers)
 
 
 @router.get(
@@ -76,7 +91,7 @@ def map_points(request: Request, pw: PW) -> Response:
     """``ids``, ``titles``, ``x``/``y`` (0…10000), ``cluster``, ``day`` (proleptic
     ordinal, 0 unknown), ``category`` (index into ``categories``) and ``clusters`` (label,
     size, centre)."""
-    return _file(request, _built(pw).json_path, "application/json")
+    return _file(request, _built(pw).json_path, "application/json", packable=True)
 
 
 @router.get(
