@@ -59,13 +59,17 @@ def field_map(pw: PW) -> MapInfo:
 
 
 def _accepts_gzip(header: str) -> bool:
-    """Whether an ``Accept-Encoding`` value takes gzip (``gzip;q=0`` refuses it)."""
+    """Whether an ``Accept-Encoding`` value takes gzip: named, or by ``*``, with a weight
+    above 0 (``gzip;q=0`` refuses it; a malformed weight is ignored)."""
+    weights: dict[str, float] = {}
     for part in header.lower().split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip() in ("gzip", "*"):
-            q = params.strip()
-            return not (q.startswith("q=") and q[2:].strip() in ("0", "0.0", "0.00", "0.000"))
-    return False
+        name, _, params = part.partition(";")
+        q = params.strip().removeprefix("q=") or "1"
+        try:
+            weights[name.strip()] = float(q)
+        except ValueError:
+            continue
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
 def _file(request: Request, path: Any, media: str, packable: bool = False) -> Response:
