@@ -38,8 +38,8 @@ class ContentGeneration:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._watch = db.watch()
         self._lock = threading.Lock()
-        self._seen: int | None = None
         self._generation = 0
         self._changed_at = 0.0  # monotonic time the generation last moved
 
@@ -47,17 +47,10 @@ class ContentGeneration:
         """``(generation, seconds since it last moved)``."""
         version, _ = self.db.data_version()
         with self._lock:
-            seen = self._seen
-            if seen is None:
-                self._seen = version
+            news = self._watch.news(version)
+            if news is not None and news.anything:
+                self._generation += 1
                 self._changed_at = time.monotonic()
-            elif version > seen:
-                if self.db.data_changes(seen, version) is None:  # anything may have changed
-                    self._generation += 1
-                    self._changed_at = time.monotonic()
-                self._seen = version
-            # An older version than seen is no news: a request that read it before
-            # queueing (one read per request) comes after one that read a newer one.
             return self._generation, time.monotonic() - self._changed_at
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperwire.store.versions import read_changes, read_version, track_writes
+from paperwire.store.versions import VersionWatch, read_changes, read_version, track_writes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -95,6 +95,10 @@ class Database:
         """What versions ``after`` (exclusive) to ``upto`` changed (``store.versions``);
         None: anything may have."""
         return read_changes(self.engine, after, upto)
+
+    def watch(self) -> VersionWatch:
+        """A new reader's place in the data versions (``store.versions.VersionWatch``)."""
+        return VersionWatch(self.engine)
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

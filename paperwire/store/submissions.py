@@ -27,7 +27,8 @@ SOURCE = "submission"
 class SubmissionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._kept: tuple[int, dict[str, str]] | None = None  # (data version, submitters)
+        self._kept: dict[str, str] | None = None  # submitters as of self._watch.seen
+        self._watch = db.watch()
         self._lock = threading.Lock()
 
     def record(
@@ -91,20 +92,16 @@ class SubmissionStore:
             return {aid: name for aid, name in s.execute(q).all() if name}
 
     def current_submitters(self) -> dict[str, str]:
-        """``submitters()`` of every paper, read again only when the data version moved:
-        every page of cards asks it, and reading all of it per request was 7% of a search
-        page (issue 16). Treat the result as read-only."""
+        """``submitters()`` of every paper, read again only after a change that may touch
+        it (not after a vote, which declares that it changes counts only): every page of
+        cards asks it, and reading all of it per request was 7% of a search page (issue
+        16). Treat the result as read-only."""
         version = self.db.data_version()[0]
-        kept = self._kept
-        # a kept map of a newer version serves a request that read an older one (it
-        # read the version before queueing: one read per request)
-        if kept is not None and kept[0] >= version:
-            return kept[1]
-        found = self.submitters()
-        with self._lock:
-            if self._kept is None or self._kept[0] < version:
-                self._kept = (version, found)
-        return found
+        with self._lock:  # held while reading: a request after a change waits for it
+            news = self._watch.news(version)
+            if self._kept is None or (news is not None and news.anything):
+                self._kept = self.submitters()
+            return self._kept
 
     def recent(self, limit: int = 50) -> list[SubmissionAdminRow]:
         with self.db.session() as s:

@@ -23,11 +23,17 @@ Within ``one_version_per_request()`` (the web app enters it around every request
 the page cache, the kept rankings and the "submitted by" map each ask, and three reads
 of the same row were ~3 % of a loaded server (issue 16). A commit made inside the
 request forgets the read, so the request sees its own writes.
+
+``VersionWatch`` is how a reader of the version learns what changed since it last
+looked: the page cache, the kept rankings and the "submitted by" map each keep one, so
+the rules (a first look and a lost change log mean "anything"; an older version than
+seen is no news) are written once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,6 +52,8 @@ from paperwire.store.schema.versions import DataChange, DataVersion
 __all__ = [
     "CHANGES_KEPT",
     "UNTRACKED",
+    "News",
+    "VersionWatch",
     "declare_changes",
     "one_version_per_request",
     "paper_tags",
@@ -217,3 +225,44 @@ def read_changes(engine: Engine, after: int, upto: int) -> set[str] | None:
             return None
         tags.update(text.split())
     return tags
+
+
+class VersionWatch:
+    """One reader's place in the data versions: ``news(version)`` says what changed
+    since the version it last saw, and moves it there. Thread-safe.
+
+    ``None``: nothing is new, the same version or an **older** one (with one read per
+    request, a request that read the version on arrival and then queued reaches a kept
+    value after one that read a newer version: its older version is no news, and must
+    not count as "anything changed"). Else a ``News``: the tags of the changes
+    (``paper_tags``), or "anything" on the first look, after a change that declared
+    nothing, or when the changes are no longer all kept."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self.seen: int | None = None  # the newest version looked at
+
+    def news(self, version: int) -> News | None:
+        with self._lock:
+            seen = self.seen
+            if seen is not None and version <= seen:
+                return None
+            self.seen = version
+            tags = None if seen is None else read_changes(self._engine, seen, version)
+            return News(version, None if tags is None else frozenset(tags))
+
+
+class News:
+    """What changed up to ``version`` (``VersionWatch.news``): ``tags`` None means anything
+    may have changed."""
+
+    __slots__ = ("tags", "version")
+
+    def __init__(self, version: int, tags: frozenset[str] | None) -> None:
+        self.version = version
+        self.tags = tags
+
+    @property
+    def anything(self) -> bool:
+        return self.tags is None

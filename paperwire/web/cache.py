@@ -128,7 +128,7 @@ class PageCache:
         self._by_tag: dict[str, set[str]] = {}  # tag → keys of the entries that show it
         self._on_anything: set[str] = set()  # keys of entries that depend on every change
         self._bytes = 0
-        self._seen: int | None = None  # the data version the kept entries are current at
+        self._watch = pw.db.watch()  # the data version the kept entries are current at
         self._day = ""
         # renders under way: (key, data version, day) → their shareable answer (or None)
         self._rendering: dict[tuple[str, int, str], asyncio.Future[_Entry | None]] = {}
@@ -193,7 +193,8 @@ class PageCache:
                 # kept only if nothing changed meanwhile that this cache has already
                 # caught up with (a change after ``version`` is read by the next
                 # request's catch-up)
-                if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and version == self._seen:
+                current = version == self._watch.seen
+                if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and current:
                     self._keep(key, entry)
         finally:
             SHOWN.reset(token)
@@ -207,20 +208,18 @@ class PageCache:
         feed's default day follows the clock), after a change that declared nothing, or
         when the changes are no longer all kept; else the entries showing a changed tag
         and those that depend on every change."""
-        seen = self._seen
-        if seen == version and day == self._day:
+        news = self._watch.news(version)
+        if day != self._day:
+            self._clear()
+            self._day = day
+        elif news is None:
             return
-        changed = (
-            self.pw.db.data_changes(seen, version)
-            if seen is not None and seen < version and day == self._day
-            else None
-        )
-        if changed is None:
+        elif news.tags is None:
             self._clear()
         else:
-            for key in [*self._on_anything, *(k for t in changed for k in self._by_tag.get(t, ()))]:
+            touched = (key for tag in news.tags for key in self._by_tag.get(tag, ()))
+            for key in [*self._on_anything, *touched]:
                 self._drop(key)
-        self._seen, self._day = version, day
 
     async def _private(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def marked(message: Message) -> None:

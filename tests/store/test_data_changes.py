@@ -139,3 +139,53 @@ def test_one_read_of_the_version_per_request_that_follows_its_own_writes(
         assert db.data_version()[0] == start + 3
     finally:
         other.close()
+
+
+def test_a_watch_tells_each_change_once_and_an_older_version_is_no_news(db: Database) -> None:
+    """The rules every reader of the version shares (page cache, kept rankings, the
+    "submitted by" map): the first look is "anything", a vote names its paper, an older
+    version than seen (a request that queued after reading it) says nothing."""
+    _paper(db, "2511.00001", [DAY])
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    watch = db.watch()
+    start, _ = db.data_version()
+    first = watch.news(start)
+    assert first is not None and first.anything
+    assert watch.news(start) is None
+    VoteStore(db).vote(user.id, "2511.00001")
+    voted, _ = db.data_version()
+    news = watch.news(voted)
+    assert news is not None and not news.anything
+    assert news.tags == {"paper:2511.00001", "day:2026-11-20"}
+    assert watch.news(start) is None  # older: no news, and the place stays
+    assert watch.seen == voted
+    _paper(db, "2511.00002", [DAY])  # an ingest declares nothing
+    latest, _ = db.data_version()
+    news = watch.news(latest)
+    assert news is not None and news.anything
+
+
+def test_submitters_are_read_again_after_a_submission_but_not_after_a_vote(
+    db: Database,
+) -> None:
+    from paperwire.store.submissions import SOURCE, SubmissionStore
+
+    store = PaperStore(db)
+    record = PaperRecord(
+        arxiv_id="2511.00001",
+        source=SOURCE,
+        title="Paper 2511.00001",
+        abstract="An abstract.",
+        featured_on=DAY,
+        submitted_by="Ada",
+    )
+    assert not store.upsert([(record, "test:1")]).rejections
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    submissions = SubmissionStore(db)
+    kept = submissions.current_submitters()
+    assert kept == {"2511.00001": "Ada"}
+    VoteStore(db).vote(user.id, "2511.00001")
+    assert submissions.current_submitters() is kept  # a vote: not read again
+    second = record.model_copy(update={"arxiv_id": "2511.00002", "submitted_by": "Grace"})
+    assert not store.upsert([(second, "test:2")]).rejections
+    assert submissions.current_submitters() == {"2511.00001": "Ada", "2511.00002": "Grace"}
