@@ -8,6 +8,7 @@ the database, the index and the embedding model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cached_property
 
 import paperwire
@@ -34,6 +35,7 @@ class Paperwire:
         self._embedder: Embedder | None = None
         self._embedder_lock = threading.Lock()
         self._keep_rankings = False
+        self._on_close: list[Callable[[], None]] = []
 
     @cached_property
     def index(self) -> SearchIndex:
@@ -105,7 +107,15 @@ class Paperwire:
             index_pending=self.journal.pending_count(),
         )
 
+    def on_close(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` first when this instance closes: a background thread that uses
+        the database (the account mailer) must not outlive it."""
+        self._on_close.append(stop)
+
     def close(self) -> None:
+        for stop in reversed(self._on_close):
+            stop()
+        self._on_close.clear()
         if "index" in self.__dict__:
             self.index.close()
         self.db.close()

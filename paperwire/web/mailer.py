@@ -7,7 +7,8 @@ app) looks the address up, queues the reset link in the outbox the digests use
 (``Community.queue_reset_email``) and sends the queued account mail
 (``jobs.digest.send_queued``). When the SMTP server is down the mail stays queued: the
 thread retries after ``RETRY_SECONDS`` (doubling, at most ``RETRY_MAX_SECONDS``), and
-the worker's ``outbox`` job sends it too.
+the worker's ``outbox`` job sends it too. The thread stops when the app's ``Paperwire``
+closes (``close``): a retry after the database went away only logged errors.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ RETRY_MAX_SECONDS = 600.0
 class AccountMailer:
     def __init__(self, pw: Paperwire) -> None:
         self.pw = pw
-        self._queue: queue.Queue[str] = queue.Queue()
+        self._queue: queue.Queue[str | None] = queue.Queue()  # None: stop
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        pw.on_close(self.close)
 
     def submit(self, email: str) -> None:
         """Ask for a reset link to ``email`` (nothing is sent when it has no account;
@@ -47,6 +49,15 @@ class AccountMailer:
         """Send the queued account mail now (e.g. notifications a request queued)."""
         self.submit("")
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread (after the address it is handling); what is still queued in
+        the outbox stays there for the worker's ``outbox`` job."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
     def wait_idle(self) -> None:
         """Block until every submitted address has been handled (tests, shutdown)."""
         self._queue.join()
@@ -54,10 +65,14 @@ class AccountMailer:
     def _run(self) -> None:
         retry: float | None = None
         while True:
+            taken = True
             try:
-                email: str | None = self._queue.get(timeout=retry)
+                email = self._queue.get(timeout=retry)
             except queue.Empty:
-                email = None  # time to retry what is still queued
+                email, taken = "", False  # time to retry what is still queued
+            if email is None:  # close()
+                self._queue.task_done()
+                return
             try:
                 if email:
                     community_of(self.pw).queue_reset_email(email)
@@ -69,5 +84,5 @@ class AccountMailer:
             except Exception:  # the next request must still be served
                 log.exception("account mail failed")
             finally:
-                if email is not None:
+                if taken:
                     self._queue.task_done()

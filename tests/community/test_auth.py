@@ -272,6 +272,12 @@ def test_reset_answers_alike_for_every_address_even_with_smtp_down(
     finally:
         sink.stop()
     assert [m["To"] for m in sink.messages] == ["mailless@example.org"] * 2
+    # the mailer retries every 30 s while mail failed; closing the app stops it (it
+    # retried on after the test's database was gone and logged errors)
+    thread = env.app.state.account_mailer._thread
+    assert thread is not None and thread.is_alive()
+    env.pw.close()
+    assert not thread.is_alive()
 
 
 def test_reset_timing_does_not_tell_known_from_unknown_addresses(make_app: AppFactory) -> None:
