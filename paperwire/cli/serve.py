@@ -29,8 +29,10 @@ def _server(pw: Paperwire, host: str, port: int) -> Iterator[threading.Thread]:
     import uvicorn
 
     from paperwire.web.app import create_app
+    from paperwire.web.heap import tuned_for_serving
 
-    config = uvicorn.Config(create_app(pw), host=host, port=port, log_level="warning")
+    app = tuned_for_serving(create_app(pw))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="web", daemon=True)
     thread.start()
@@ -60,6 +62,7 @@ def serve(
     import uvicorn
 
     from paperwire.web.app import create_app
+    from paperwire.web.heap import tuned_for_serving
 
     pw = open_app(home)
     h, p = host or pw.settings.host, port or pw.settings.port
@@ -67,7 +70,7 @@ def serve(
     console.print(f"paperwire serving http://{h}:{p}  ({shown}API docs: http://{h}:{p}/docs)")
     with IndexFollower(pw):
         if workers == 1:
-            uvicorn.run(create_app(pw), host=h, port=p, log_level="info")
+            uvicorn.run(tuned_for_serving(create_app(pw)), host=h, port=p, log_level="info")
             return
         # Each worker builds its app from the environment (``web.asgi``): the same home,
         # and the same secret key (a generated one too), so tokens hold across workers.

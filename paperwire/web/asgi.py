@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.web.app import create_app
+from paperwire.web.heap import tuned_for_serving
 
 
 def worker_app() -> FastAPI:
-    """``create_app`` over this worker's own ``Paperwire`` (no migration: done once)."""
-    return create_app(Paperwire(Settings(), migrate=False))
+    """``create_app`` over this worker's own ``Paperwire`` (no migration: done once),
+    with the collector tuned for serving (``web.heap``)."""
+    return tuned_for_serving(create_app(Paperwire(Settings(), migrate=False)))

@@ -1,0 +1,60 @@
+"""The collector of a serving process (``web.heap``): settled once the app starts, and
+only where the app is served (``serve``, ``up``, each worker), not in apps of tests."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperwire.config import Settings
+from paperwire.core import Paperwire
+from paperwire.web.app import create_app
+from paperwire.web.asgi import worker_app
+from paperwire.web.heap import YOUNG, settle_heap, tuned_for_serving
+
+
+@pytest.fixture
+def collector() -> Iterator[None]:
+    """Give the test process its collector back: frozen objects are never freed."""
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def test_a_served_app_freezes_the_heap_when_it_starts(tmp_path: Path, collector: None) -> None:
+    pw = Paperwire(Settings(home=tmp_path, semantic=False))
+    try:
+        app = tuned_for_serving(create_app(pw))
+        assert gc.get_freeze_count() == 0
+        with TestClient(app) as client:  # start-up runs
+            assert gc.get_freeze_count() > 10_000  # the imported modules at least
+            assert gc.get_threshold()[0] == YOUNG
+            assert client.get("/").status_code == 200
+    finally:
+        pw.close()
+
+
+def test_only_served_apps_are_tuned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector: None
+) -> None:
+    pw = Paperwire(Settings(home=tmp_path, semantic=False))
+    try:
+        with TestClient(create_app(pw)) as client:
+            assert client.get("/").status_code == 200
+            assert gc.get_freeze_count() == 0
+    finally:
+        pw.close()
+    monkeypatch.setenv("PAPERWIRE_HOME", str(tmp_path))
+    worker = worker_app()  # each worker of ``serve --workers N``
+    try:
+        assert settle_heap in worker.router.on_startup
+    finally:
+        worker.state.pw.close()
