@@ -259,8 +259,11 @@ def test_word_holders_stay_within_their_budget(milvus_server: str, collection: s
 
 def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collection: str) -> None:
     """From ``warm_min_docs`` on, the first match set after a change starts reading the
-    holders of the commonest terms in a thread; ``warm_up`` does it at once."""
-    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    holders of the commonest terms in a thread; ``warm_up`` does it at once (here by a
+    sample: no frequencies are counted past ``df_scan_max`` documents)."""
+    index = MilvusIndex(
+        milvus_server, collection=collection, dim=8, warm_min_docs=10, df_scan_max=0
+    )
     try:
         index.upsert([_doc(i, abstract="Rare kiwis." if i == 0 else "Text.") for i in range(30)])
         index.commit()
@@ -286,6 +289,41 @@ def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collec
             small.close()
     finally:
         index.close()
+
+
+def test_the_warm_up_reads_every_counted_term_only_where_it_may(
+    milvus_server: str, collection: str
+) -> None:
+    """The warm-up counts every term's frequency and reads all their holders up to
+    ``df_scan_max`` documents, and only with Milvus's own stemmer at hand (else by the
+    sample); terms are Milvus's stems; match counts are the same either way."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    capped = MilvusIndex(milvus_server, collection=collection, warm_min_docs=10, df_scan_max=29)
+    bare = MilvusIndex(milvus_server, collection=collection, warm_min_docs=10)
+    bare._text.index_stems = None  # py-rust-stemmers missing
+    try:
+        docs = [
+            _doc(i, abstract="Universities organize." if i == 0 else "Text.") for i in range(30)
+        ]
+        index.upsert(docs)
+        index.commit()
+        q = KeywordQuery(terms=["university", "organizations", "wombats"])
+        counts, kept = [], []
+        for ix in (index, capped, bare):
+            ix.refresh()  # (the collection was created after they opened)
+            assert ix.warm_up() > 0
+            kept.append(ix._term("university") in ix._holders)
+            counts.append(ix.keyword_match_count(q, NO_FILTER, 0.5).total)
+        # Milvus's stems (rust-stemmers), not PyStemmer's ("universiti", "organiz")
+        assert index._term("university") == index._term("universal") == "univers"
+        assert index._term("organizations") == "organ"
+        assert index._holders.doc_freqs["univers"] == 1 and "text" in index._holders
+        # every counted term is read; by the sample, not a term of 1 document in 30
+        assert kept == [True, False, False]
+        assert counts == [1, 1, 1]
+    finally:
+        for ix in (index, capped, bare):
+            ix.close()
 
 
 def test_match_sets_without_the_raw_search_reply_agree(index: MilvusIndex) -> None:
