@@ -333,10 +333,9 @@ class _Analyzer:
         new = [w for w in words if w not in memo]
         if new:
             kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
+            stop = _ENGLISH_STOP if self._stemmer is not None else frozenset()
             memo.update(dict.fromkeys(new))
-            memo.update(
-                (w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in _ENGLISH_STOP
-            )
+            memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
         found = {memo[w] for w in words}
         found.discard(None)
         return found  # type: ignore[return-value]

@@ -326,6 +326,28 @@ def test_the_warm_up_reads_every_counted_term_only_where_it_may(
             ix.close()
 
 
+def test_a_standard_analyzer_warms_every_word_unstemmed(
+    milvus_server: str, collection: str
+) -> None:
+    """With the ``standard`` analyzer the count keeps every word as it is (no stems, no
+    stop words), as Milvus does."""
+    index = MilvusIndex(
+        milvus_server, collection=collection, dim=8, warm_min_docs=10, analyzer="standard"
+    )
+    try:
+        docs = [_doc(i, abstract="The universities." if i == 0 else "Text.") for i in range(30)]
+        index.upsert(docs)
+        index.commit()
+        assert index.warm_up() > 0
+        kept = index._holders
+        assert kept.doc_freqs["universities"] == 1 and kept.doc_freqs["the"] == 1
+        assert "university" not in kept.doc_freqs and "about" in kept
+        q = KeywordQuery(terms=["universities"])
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 1
+    finally:
+        index.close()
+
+
 def test_match_sets_without_the_raw_search_reply_agree(index: MilvusIndex) -> None:
     """Where pymilvus does not hand back its gRPC future, hits are read the ordinary way
     with the same answers."""
