@@ -78,12 +78,14 @@ Behaviour, and where it differs from the embedded backend:
   PyStemmer's newer Snowball parts from it on "university", "organization",
   "emergency"...; without the package the sample above is used), and reads the holders
   of every term that fits the budget, commonest first, in searches limited to each
-  term's count (74.7k papers: all ~105k terms, ~8 M holders, 32 MB, 20-45 s in the
-  background). A relevance search's match count, even at the first sight of its words,
-  is then set operations only: rare words were the tail of the unfiltered keyword
-  search (one more search, 7-75 ms, per query). The count only chooses what to read:
-  frequencies and holders are always Milvus's own (a few rare terms differ from the
-  count, e.g. where an upserted paper's older text still answers a BM25 search).
+  term's count (74.7k papers: all ~105k terms, ~8 M holders, 32 MB, ~60 s of work in
+  the background on 2 busy cores, against ~16 s for the sample's ~475 terms; again
+  after each change and every ``HOLDERS_TTL`` of use). A relevance search's match
+  count, even at the first sight of its words, is then set operations only: rare words
+  were the tail of the unfiltered keyword search (one more search, 7-75 ms, per query).
+  The count only chooses what to read: frequencies and holders are always Milvus's own
+  (a few rare terms differ from the count, e.g. where an upserted paper's older text
+  still answers a BM25 search).
   Holders and frequencies are kept per term by Milvus's stems (``_term``).
 * ``vectors_of`` reads the vectors of many papers in one query; ``cosines_of`` scores
   many papers against a query in one id-filtered search (hybrid search asks it for the
@@ -186,7 +188,7 @@ WARM_SHARE = 0.05
 WARM_FILL = 0.75
 WARM_MIN_DOCS = 20_000
 # Up to DF_SCAN_MAX documents the warm-up counts every term's document frequency from one
-# scan of the ``text`` field (74.7k papers: ~105 MB of text, 8-17 s) and reads the holders
+# scan of the ``text`` field (74.7k papers: ~105 MB of text, 14-17 s) and reads the holders
 # of every term that fits WARM_FILL of the budget by that count (74.7k papers: all ~105k
 # terms, ~8 M holders); a larger collection is warmed by the sample (no scan per change).
 DF_SCAN_MAX = 250_000
@@ -1613,7 +1615,7 @@ class MilvusIndex:
     def _count_terms(self) -> tuple[Counter[str], dict[str, str]]:
         """Every term's document frequency, from one scan of the ``text`` field cut and
         stemmed as Milvus does (``_Analyzer.index_terms``), and a word of each term (to
-        send for it). 74.7k papers: ~126k distinct words, ~105k terms, 8-15 s."""
+        send for it). 74.7k papers: ~126k distinct words, ~105k terms, 14-17 s."""
         counts: Counter[str] = Counter()
         memo: dict[str, str | None] = {}
         it = self._client.query_iterator(
