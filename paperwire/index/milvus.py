@@ -66,12 +66,21 @@ Behaviour, and where it differs from the embedded backend:
   ``base.minimal_covers`` are read (not "model" beside "zebra"), and a relevance search's
   count, members and overlap are set operations on them (74.7k papers: ~0.3 ms warm).
   The cache is dropped when this process commits, when the collection's size changes
-  (counts are renewed every ``count_ttl`` on ``refresh``) and after ``HOLDERS_TTL``
-  (5 minutes: another process's text edit keeps the size); a cold common term costs its
-  holders' reading once (~1 µs per holder: "model", 61,008 holders, 180 ms). From
-  ``WARM_MIN_DOCS`` documents on, the first match set after a change starts a background
-  ``warm_up`` of the terms in 5 % of a 1,000-document sample, within 3/4 of the budget
-  (74.7k papers: ~475 terms, ~6 M holders, 24 MB, ~6 s).
+  (counts are renewed every ``count_ttl`` on ``refresh``) and when the store's content
+  generation moves (``follow_content``: the search service tells it with each
+  ``refresh``, every 2 s; it moves when any process edits, adds, hides or embeds papers,
+  and again when the index journal's applier has committed them to the index; a vote
+  does not move it), so another process's text edit, which keeps the size, is seen
+  within seconds. Holders read while the generation still moves (an ingest commits batch
+  after batch) are dropped once more when it has settled, and no warm-up starts before.
+  No time limit: every write to the collection that paperwire makes is one of these
+  (Milvus has no cheaper sign of another client's edit); an index used without a store
+  (no ``follow_content``) keeps its holders until its own commit or a size change.
+  A cold common term costs its holders' reading once (~1 µs per holder: "model", 61,008
+  holders, 180 ms). From ``WARM_MIN_DOCS`` documents on, the first match set after a
+  change starts a background ``warm_up`` of the terms in 5 % of a 1,000-document
+  sample, within 3/4 of the budget (74.7k papers: ~475 terms, ~6 M holders, 24 MB,
+  ~6 s); a warm-up whose cache was dropped meanwhile stops.
 * Up to ``DF_SCAN_MAX`` documents the warm-up first counts every term's frequency from
   one scan of the ``text`` field, words cut and stemmed as Milvus 2.5 does (its stemmer
   is rust-stemmers, from the ``py-rust-stemmers`` package of the ``milvus`` extra;
@@ -80,7 +89,7 @@ Behaviour, and where it differs from the embedded backend:
   of every term that fits the budget, commonest first, in searches limited to each
   term's count (74.7k papers: all ~105k terms, ~8 M holders, 32 MB, ~60 s of work in
   the background on 2 busy cores, against ~16 s for the sample's ~475 terms; again
-  after each change and every ``HOLDERS_TTL`` of use). A relevance search's match
+  after each change of the content, not while it is unchanged). A relevance search's match
   count, even at the first sight of its words, is then set operations only: rare words
   were the tail of the unfiltered keyword search (one more search, 7-75 ms, per query).
   The count only chooses what to read: frequencies and holders are always Milvus's own
@@ -173,10 +182,6 @@ _NQ_MAX = 1_024
 _REPLY_MAX = 500_000
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
-# Longest a process keeps the holders of a word (``_HolderCache``) while the collection's
-# size stays the same: another process's edit of a paper's text changes them without
-# changing the size, and Milvus has no cheaper sign of it.
-HOLDERS_TTL = 300.0
 # Word holders (and filter members) a process keeps, in ids: 4 bytes each (a numpy int32
 # position in the cache's id table, which holds each id once).
 HOLDERS_BUDGET = 12_000_000
@@ -469,6 +474,9 @@ class _HolderCache:
         self._kept: OrderedDict[str, npt.NDArray[np.int32]] = OrderedDict()
         self.held = 0  # positions in ``_kept``
         self.warming = False  # a warm-up of this cache has begun
+        # Begun while the store's content was still moving (``follow_content``): no
+        # warm-up, and replaced once the content has settled.
+        self.unsettled = False
         self._lock = threading.Lock()
 
     def positions(self, ids: Sequence[str]) -> npt.NDArray[np.int32]:
@@ -620,7 +628,7 @@ class MilvusIndex:
         self.holders_budget = holders_budget
         self._holders = _HolderCache(holders_budget)
         self._holders_rows = -1  # the collection's size when the holders were renewed
-        self._holders_since = 0.0
+        self._generation: int | None = None  # the content generation last told
         self._raw_search = True  # read search replies' ids directly (``_search_columns``)
         self.warm_min_docs = warm_min_docs
         self.df_scan_max = df_scan_max
@@ -1011,17 +1019,39 @@ class MilvusIndex:
         """Forget the cached counts and word holders (this process wrote)."""
         with self._lock:
             self._counts = None
-            self._holders = _HolderCache(self.holders_budget)
+            self._holders = self._new_holders()
+
+    def _new_holders(self, unsettled: bool | None = None) -> _HolderCache:
+        """An empty holder cache, unsettled if the one it replaces was (unless told)."""
+        cache = _HolderCache(self.holders_budget)
+        cache.unsettled = self._holders.unsettled if unsettled is None else unsettled
+        return cache
 
     def _renew_holders(self, rows: int) -> None:
         """Forget the kept word holders when the collection's size changed (another
-        process wrote) or they are older than ``HOLDERS_TTL``: kept across the counts'
-        renewals every second, they spare the searches of every common word's holders.
-        A search that began before keeps filling the cache it began with, now unused."""
-        now = time.monotonic()
-        if rows != self._holders_rows or now - self._holders_since > HOLDERS_TTL:
-            self._holders = _HolderCache(self.holders_budget)
-            self._holders_rows, self._holders_since = rows, now
+        process wrote): kept across the counts' renewals every second, they spare the
+        searches of every common word's holders. A search that began before keeps
+        filling the cache it began with, now unused."""
+        if rows != self._holders_rows:
+            self._holders = self._new_holders()
+            self._holders_rows = rows
+
+    def follow_content(self, generation: int, settled: bool) -> None:
+        """Renew the kept word holders when the store's content generation moved (any
+        process edited, added, hid or embedded papers; a vote does not move it): an edit
+        elsewhere may keep the collection's size. The holders begun while it still moves
+        are not warmed up and are renewed once more when it has ``settled`` (the index
+        follows the store within seconds; an ingest commits batch after batch). The
+        first generation told is only noted: what is kept is as new as this process's
+        first look at the collection."""
+        with self._lock:
+            if self._generation is None:
+                self._generation = generation
+            elif generation != self._generation:
+                self._generation = generation
+                self._holders = self._new_holders(unsettled=not settled)
+            elif settled and self._holders.unsettled:
+                self._holders = self._new_holders(unsettled=False)
 
     def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
@@ -1514,12 +1544,17 @@ class MilvusIndex:
         first call on new holders of a large collection starts their warm-up."""
         rows = self.keyword_count()
         cache = self._holders
-        if rows >= self.warm_min_docs and not cache.warming:
+        if rows >= self.warm_min_docs and not cache.warming and not cache.unsettled:
             cache.warming = True
             threading.Thread(
                 target=self._warm_quietly, args=(cache,), name="milvus-warm-up", daemon=True
             ).start()
         return cache
+
+    def _abandoned(self, cache: _HolderCache | None) -> bool:
+        """Whether ``cache`` is no longer the one kept (renewed meanwhile): its warm-up
+        stops, rather than spend a core on holders no search will read."""
+        return cache is not None and cache is not self._holders
 
     def _warm_quietly(self, cache: _HolderCache) -> None:
         try:
@@ -1553,6 +1588,8 @@ class MilvusIndex:
         rows = self._client.query(
             self.collection, filter="", output_fields=["text"], limit=WARM_SAMPLE
         )
+        if self._abandoned(cache):
+            return 0
         seen: Counter[str] = Counter()
         word_of: dict[str, str] = {}
         for row in rows:
@@ -1577,7 +1614,9 @@ class MilvusIndex:
         rare words per search, where the cap would allow thirty); a word whose holders
         reach the limit (its count was short) is read again past the cap. What is kept is
         what Milvus answered, whatever the count said."""
-        counts, word_of = self._count_terms()
+        counts, word_of = self._count_terms(cache)
+        if self._abandoned(cache):
+            return 0
         room = WARM_FILL * cache.budget
         by_limit: dict[int, list[str]] = {}
         again: list[str] = []  # past the cap: read in slices
@@ -1596,6 +1635,8 @@ class MilvusIndex:
         params = {"metric_type": "BM25"}
         differ = 0
         for limit, words in sorted(by_limit.items(), reverse=True):
+            if self._abandoned(cache):
+                return taken
             found = self._search_columns("text_sparse", words, "", limit, params, cache.canonical)
             for word, (ids, _) in zip(words, found, strict=True):
                 term = self._term(word)
@@ -1612,17 +1653,20 @@ class MilvusIndex:
             log.info("Milvus: %d of %d terms hold other than counted (kept as held)", differ, taken)
         return taken
 
-    def _count_terms(self) -> tuple[Counter[str], dict[str, str]]:
+    def _count_terms(
+        self, cache: _HolderCache | None = None
+    ) -> tuple[Counter[str], dict[str, str]]:
         """Every term's document frequency, from one scan of the ``text`` field cut and
         stemmed as Milvus does (``_Analyzer.index_terms``), and a word of each term (to
-        send for it). 74.7k papers: ~126k distinct words, ~105k terms, 14-17 s."""
+        send for it). 74.7k papers: ~126k distinct words, ~105k terms, 14-17 s. Stops
+        early (a partial count) once ``cache`` is abandoned."""
         counts: Counter[str] = Counter()
         memo: dict[str, str | None] = {}
         it = self._client.query_iterator(
             self.collection, batch_size=_READ_BATCH * 5, filter="", output_fields=["text"]
         )
         try:
-            while rows := it.next():
+            while not self._abandoned(cache) and (rows := it.next()):
                 for row in rows:
                     counts.update(self._text.index_terms(str(row.get("text", "")), memo))
         finally:
