@@ -128,6 +128,9 @@ class EmbeddedIndex:
         self.keyword.refresh()
         self.vectors.refresh()
 
+    def follow_content(self, generation: int, settled: bool) -> None:
+        """Nothing to renew: every cached answer is per snapshot (``refresh`` renews it)."""
+
     def clear(self) -> None:
         """Drop every document and every pending change; durable immediately."""
         self.keyword.clear()

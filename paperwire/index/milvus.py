@@ -66,12 +66,36 @@ Behaviour, and where it differs from the embedded backend:
   ``base.minimal_covers`` are read (not "model" beside "zebra"), and a relevance search's
   count, members and overlap are set operations on them (74.7k papers: ~0.3 ms warm).
   The cache is dropped when this process commits, when the collection's size changes
-  (counts are renewed every ``count_ttl`` on ``refresh``) and after ``HOLDERS_TTL``
-  (5 minutes: another process's text edit keeps the size); a cold common term costs its
-  holders' reading once (~1 µs per holder: "model", 61,008 holders, 180 ms). From
-  ``WARM_MIN_DOCS`` documents on, the first match set after a change starts a background
-  ``warm_up`` of the terms in 5 % of a 1,000-document sample, within 3/4 of the budget
-  (74.7k papers: ~475 terms, ~6 M holders, 24 MB, ~6 s).
+  (counts are renewed every ``count_ttl`` on ``refresh``) and when the store's content
+  generation moves (``follow_content``: the search service tells it with each
+  ``refresh``, every 2 s; it moves when any process edits, adds, hides or embeds papers,
+  and again when the index journal's applier has committed them to the index; a vote
+  does not move it), so another process's text edit, which keeps the size, is seen
+  within seconds. Holders read while the generation still moves (an ingest commits batch
+  after batch) are dropped once more when it has settled, and no warm-up starts before.
+  No time limit: every write to the collection that paperwire makes is one of these
+  (Milvus has no cheaper sign of another client's edit); an index used without a store
+  (no ``follow_content``) keeps its holders until its own commit or a size change.
+  A cold common term costs its holders' reading once (~1 µs per holder: "model", 61,008
+  holders, 180 ms). From ``WARM_MIN_DOCS`` documents on, the first match set after a
+  change starts a background ``warm_up`` of the terms in 5 % of a 1,000-document
+  sample, within 3/4 of the budget (74.7k papers: ~475 terms, ~6 M holders, 24 MB,
+  ~6 s); a warm-up whose cache was dropped meanwhile stops.
+* Up to ``DF_SCAN_MAX`` documents the warm-up first counts every term's frequency from
+  one scan of the ``text`` field, words cut and stemmed as Milvus 2.5 does (its stemmer
+  is rust-stemmers, from the ``py-rust-stemmers`` package of the ``milvus`` extra;
+  PyStemmer's newer Snowball parts from it on "university", "organization",
+  "emergency"...; without the package the sample above is used), and reads the holders
+  of every term that fits the budget, commonest first, in searches limited to each
+  term's count (74.7k papers: all ~105k terms, ~8 M holders, 32 MB, ~60 s of work in
+  the background on 2 busy cores, against ~16 s for the sample's ~475 terms; again
+  after each change of the content, not while it is unchanged). A relevance search's match
+  count, even at the first sight of its words, is then set operations only: rare words
+  were the tail of the unfiltered keyword search (one more search, 7-75 ms, per query).
+  The count only chooses what to read: frequencies and holders are always Milvus's own
+  (a few rare terms differ from the count, e.g. where an upserted paper's older text
+  still answers a BM25 search).
+  Holders and frequencies are kept per term by Milvus's stems (``_term``).
 * ``vectors_of`` reads the vectors of many papers in one query; ``cosines_of`` scores
   many papers against a query in one id-filtered search (hybrid search asks it for the
   keyword candidates below the semantic floor: ~18 ms on Lite whatever their number).
@@ -158,13 +182,9 @@ _NQ_MAX = 1_024
 _REPLY_MAX = 500_000
 # A range search returns cosines strictly above its radius: lower it by float noise.
 _RADIUS_SLACK = 1e-6
-# Longest a process keeps the holders of a word (``_HolderCache``) while the collection's
-# size stays the same: another process's edit of a paper's text changes them without
-# changing the size, and Milvus has no cheaper sign of it.
-HOLDERS_TTL = 300.0
 # Word holders (and filter members) a process keeps, in ids: 4 bytes each (a numpy int32
 # position in the cache's id table, which holds each id once).
-HOLDERS_BUDGET = 8_000_000
+HOLDERS_BUDGET = 12_000_000
 # Warm-up (``MilvusIndex.warm_up``): the terms in at least WARM_SHARE of the first
 # WARM_SAMPLE documents, commonest first, while their estimated holders fill at most
 # WARM_FILL of the budget; from WARM_MIN_DOCS documents on.
@@ -172,6 +192,11 @@ WARM_SAMPLE = 1_000
 WARM_SHARE = 0.05
 WARM_FILL = 0.75
 WARM_MIN_DOCS = 20_000
+# Up to DF_SCAN_MAX documents the warm-up counts every term's document frequency from one
+# scan of the ``text`` field (74.7k papers: ~105 MB of text, 14-17 s) and reads the holders
+# of every term that fits WARM_FILL of the budget by that count (74.7k papers: all ~105k
+# terms, ~8 M holders); a larger collection is warmed by the sample (no scan per change).
+DF_SCAN_MAX = 250_000
 # How long a first write waits for a Milvus server that is still starting (``_while_starting``).
 STARTING_WAIT = 30.0
 _NO_DATE = -1  # ``published`` of an undated paper
@@ -265,16 +290,34 @@ def _pairs(tokens: Sequence[str]) -> list[str]:
     return [f"{a}{_PAIR_JOIN}{b}" for a, b in itertools.pairwise(tokens)]
 
 
+def _index_stemmer() -> Callable[[list[str]], list[str]] | None:
+    """The English stemmer of Milvus 2.5's analyzer itself, where installed: rust-stemmers
+    (as tantivy's ``Stemmer`` filter), from ``py-rust-stemmers``. PyStemmer's newer
+    Snowball parts from it on a few word families ("university", "organization",
+    "emergency", "internal", "radiologist": 131 of 126,436 distinct words of the 74.7k
+    papers), which matters for counting frequencies (``_count_terms``), not for query
+    words or phrases."""
+    try:
+        from py_rust_stemmers import SnowballStemmer
+    except ImportError:
+        return None
+    stem: Callable[[list[str]], list[str]] = SnowballStemmer("english").stem_words
+    return stem
+
+
 class _Analyzer:
     """A Python twin of a Milvus analyzer, for query words and the phrase post-filter."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._stemmer: Any = None
+        # the stems of Milvus's own stemmer, for counting (None: not installed)
+        self.index_stems: Callable[[list[str]], list[str]] | None = list
         if name == "english":
             import Stemmer  # PyStemmer: Snowball English, as Milvus's stemmer filter
 
             self._stemmer = Stemmer.Stemmer("english")
+            self.index_stems = _index_stemmer()
 
     def analysed(self, text: str) -> list[tuple[str, str]]:
         """(word, index token) of each word that is not a stop word."""
@@ -283,6 +326,32 @@ class _Analyzer:
             return [(w, w) for w in words]
         stems = self._stemmer.stemWords(words)  # one C call for the whole text
         return [(w, s) for w, s in zip(words, stems, strict=True) if s not in _ENGLISH_STOP]
+
+    def index_terms(self, text: str, memo: dict[str, str | None]) -> set[str]:
+        """The distinct terms Milvus indexes for ``text`` (stems of ``index_stems``), each
+        word analysed once across texts through ``memo`` (word -> term, None for a
+        dropped word): counting document frequencies (``_count_terms``)."""
+        stems = self.index_stems
+        assert stems is not None
+        if text.isascii():
+            words = set(_WORD.findall(text.lower()))
+        else:  # cut, then lower-case each token, as Milvus does ("İ" is "i̇", not "i")
+            words = {w.lower() for w in _WORD.findall(text)}
+        new = [w for w in words if w not in memo]
+        if new:
+            kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
+            stop = _ENGLISH_STOP if self._stemmer is not None else frozenset()
+            memo.update(dict.fromkeys(new))
+            memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
+        found = {memo[w] for w in words}
+        found.discard(None)
+        return found  # type: ignore[return-value]
+
+    def index_term(self, word: str) -> str:
+        """The term Milvus looks up for one query word (``index_stems``)."""
+        stems = self.index_stems
+        assert stems is not None
+        return stems([word.lower()])[0]
 
     def words(self, text: str) -> list[str]:
         """Lower-cased words (what is sent to Milvus, which analyzes them again)."""
@@ -405,6 +474,9 @@ class _HolderCache:
         self._kept: OrderedDict[str, npt.NDArray[np.int32]] = OrderedDict()
         self.held = 0  # positions in ``_kept``
         self.warming = False  # a warm-up of this cache has begun
+        # Begun while the store's content was still moving (``follow_content``): no
+        # warm-up, and replaced once the content has settled.
+        self.unsettled = False
         self._lock = threading.Lock()
 
     def positions(self, ids: Sequence[str]) -> npt.NDArray[np.int32]:
@@ -507,7 +579,9 @@ class MilvusIndex:
     is the most hits one search returns (Milvus's cap; tests lower it to reach the
     slicing of match sets with a small corpus). ``holders_budget`` bounds the word
     holders kept for match sets (``HOLDERS_BUDGET``, in ids); from ``warm_min_docs``
-    documents on, the first match set after a change starts ``warm_up`` in a thread.
+    documents on, the first match set after a change starts ``warm_up`` in a thread,
+    which up to ``df_scan_max`` documents also counts every term's frequency
+    (``DF_SCAN_MAX``).
 
     Counts are exact ``count(*)`` queries, cached: this process's commits renew them at
     once; ``refresh()`` (the search service calls it every 2 s) renews counts older than
@@ -534,6 +608,7 @@ class MilvusIndex:
         max_topk: int = MAX_TOPK,
         holders_budget: int = HOLDERS_BUDGET,
         warm_min_docs: int = WARM_MIN_DOCS,
+        df_scan_max: int = DF_SCAN_MAX,
     ) -> None:
         from pymilvus import MilvusClient
 
@@ -553,9 +628,10 @@ class MilvusIndex:
         self.holders_budget = holders_budget
         self._holders = _HolderCache(holders_budget)
         self._holders_rows = -1  # the collection's size when the holders were renewed
-        self._holders_since = 0.0
+        self._generation: int | None = None  # the content generation last told
         self._raw_search = True  # read search replies' ids directly (``_search_columns``)
         self.warm_min_docs = warm_min_docs
+        self.df_scan_max = df_scan_max
         self._slices: list[_Slice] | None = None
         self.max_topk = max_topk
         self._counted_at = 0.0
@@ -943,17 +1019,39 @@ class MilvusIndex:
         """Forget the cached counts and word holders (this process wrote)."""
         with self._lock:
             self._counts = None
-            self._holders = _HolderCache(self.holders_budget)
+            self._holders = self._new_holders()
+
+    def _new_holders(self, unsettled: bool | None = None) -> _HolderCache:
+        """An empty holder cache, unsettled if the one it replaces was (unless told)."""
+        cache = _HolderCache(self.holders_budget)
+        cache.unsettled = self._holders.unsettled if unsettled is None else unsettled
+        return cache
 
     def _renew_holders(self, rows: int) -> None:
         """Forget the kept word holders when the collection's size changed (another
-        process wrote) or they are older than ``HOLDERS_TTL``: kept across the counts'
-        renewals every second, they spare the searches of every common word's holders.
-        A search that began before keeps filling the cache it began with, now unused."""
-        now = time.monotonic()
-        if rows != self._holders_rows or now - self._holders_since > HOLDERS_TTL:
-            self._holders = _HolderCache(self.holders_budget)
-            self._holders_rows, self._holders_since = rows, now
+        process wrote): kept across the counts' renewals every second, they spare the
+        searches of every common word's holders. A search that began before keeps
+        filling the cache it began with, now unused."""
+        if rows != self._holders_rows:
+            self._holders = self._new_holders()
+            self._holders_rows = rows
+
+    def follow_content(self, generation: int, settled: bool) -> None:
+        """Renew the kept word holders when the store's content generation moved (any
+        process edited, added, hid or embedded papers; a vote does not move it): an edit
+        elsewhere may keep the collection's size. The holders begun while it still moves
+        are not warmed up and are renewed once more when it has ``settled`` (the index
+        follows the store within seconds; an ingest commits batch after batch). The
+        first generation told is only noted: what is kept is as new as this process's
+        first look at the collection."""
+        with self._lock:
+            if self._generation is None:
+                self._generation = generation
+            elif generation != self._generation:
+                self._generation = generation
+                self._holders = self._new_holders(unsettled=not settled)
+            elif settled and self._holders.unsettled:
+                self._holders = self._new_holders(unsettled=False)
 
     def _count(self, expr: str, consistency: str = "Strong") -> int:
         rows = self._client.query(
@@ -1446,12 +1544,17 @@ class MilvusIndex:
         first call on new holders of a large collection starts their warm-up."""
         rows = self.keyword_count()
         cache = self._holders
-        if rows >= self.warm_min_docs and not cache.warming:
+        if rows >= self.warm_min_docs and not cache.warming and not cache.unsettled:
             cache.warming = True
             threading.Thread(
                 target=self._warm_quietly, args=(cache,), name="milvus-warm-up", daemon=True
             ).start()
         return cache
+
+    def _abandoned(self, cache: _HolderCache | None) -> bool:
+        """Whether ``cache`` is no longer the one kept (renewed meanwhile): its warm-up
+        stops, rather than spend a core on holders no search will read."""
+        return cache is not None and cache is not self._holders
 
     def _warm_quietly(self, cache: _HolderCache) -> None:
         try:
@@ -1471,16 +1574,22 @@ class MilvusIndex:
         return self._warm(cache)
 
     def _warm(self, cache: _HolderCache) -> int:
-        """Read the holders of the terms in at least ``WARM_SHARE`` of the first
-        ``WARM_SAMPLE`` documents into ``cache`` (one search per slice), commonest first
-        while their holders, estimated from the sample, fill at most ``WARM_FILL`` of
-        its budget. These are the words whose cold reading costs most ("model": 61,008
-        holders, 180 ms at 74.7k papers); at 74.7k papers they are ~475 terms, ~6 M
-        holders (24 MB), read in about 6 s."""
+        """Read the holders of the commonest terms into ``cache`` while they fill at most
+        ``WARM_FILL`` of its budget. Up to ``df_scan_max`` documents (and with Milvus's
+        stemmer at hand) every term's frequency is counted first (``_count_terms``) and
+        the terms are taken by that count, down to the rarest where they fit (74.7k
+        papers: all ~105k terms, ~8 M holders). Otherwise the terms in at least
+        ``WARM_SHARE`` of the first ``WARM_SAMPLE`` documents, by their estimated
+        holders (74.7k papers: ~475 terms, ~6 M holders in about 6 s). Commonest first:
+        their cold reading costs most ("model": 61,008 holders, 180 ms at 74.7k papers)."""
         docs = self.keyword_count()
+        if docs <= self.df_scan_max and self._text.index_stems is not None:
+            return self._warm_counted(cache)
         rows = self._client.query(
             self.collection, filter="", output_fields=["text"], limit=WARM_SAMPLE
         )
+        if self._abandoned(cache):
+            return 0
         seen: Counter[str] = Counter()
         word_of: dict[str, str] = {}
         for row in rows:
@@ -1499,11 +1608,85 @@ class MilvusIndex:
         self._word_holders(words, cache)
         return len(words)
 
+    def _warm_counted(self, cache: _HolderCache) -> int:
+        """``_warm`` by the counted frequencies: the commonest terms while they fit, read
+        in searches whose limit is the count (rounded up to a power of two: a thousand
+        rare words per search, where the cap would allow thirty); a word whose holders
+        reach the limit (its count was short) is read again past the cap. What is kept is
+        what Milvus answered, whatever the count said."""
+        counts, word_of = self._count_terms(cache)
+        if self._abandoned(cache):
+            return 0
+        room = WARM_FILL * cache.budget
+        by_limit: dict[int, list[str]] = {}
+        again: list[str] = []  # past the cap: read in slices
+        taken = 0
+        for term, n in counts.most_common():
+            if n > room:
+                break
+            room -= n
+            taken += 1
+            limit = 1 << n.bit_length()  # > n
+            if limit <= self.max_topk:
+                by_limit.setdefault(limit, []).append(word_of[term])
+            else:
+                again.append(word_of[term])
+        del word_of
+        params = {"metric_type": "BM25"}
+        differ = 0
+        for limit, words in sorted(by_limit.items(), reverse=True):
+            if self._abandoned(cache):
+                return taken
+            found = self._search_columns("text_sparse", words, "", limit, params, cache.canonical)
+            for word, (ids, _) in zip(words, found, strict=True):
+                term = self._term(word)
+                if len(ids) >= limit:
+                    again.append(word)
+                    continue
+                if len(ids) != counts[self._text.index_term(word)]:
+                    differ += 1
+                if term not in cache.doc_freqs:
+                    cache.doc_freqs[term] = len(ids)
+                    cache.put(term, cache.positions(ids))
+        self._word_holders(again, cache)
+        if differ:
+            log.info("Milvus: %d of %d terms hold other than counted (kept as held)", differ, taken)
+        return taken
+
+    def _count_terms(
+        self, cache: _HolderCache | None = None
+    ) -> tuple[Counter[str], dict[str, str]]:
+        """Every term's document frequency, from one scan of the ``text`` field cut and
+        stemmed as Milvus does (``_Analyzer.index_terms``), and a word of each term (to
+        send for it). 74.7k papers: ~126k distinct words, ~105k terms, 14-17 s. Stops
+        early (a partial count) once ``cache`` is abandoned."""
+        counts: Counter[str] = Counter()
+        memo: dict[str, str | None] = {}
+        it = self._client.query_iterator(
+            self.collection, batch_size=_READ_BATCH * 5, filter="", output_fields=["text"]
+        )
+        try:
+            while not self._abandoned(cache) and (rows := it.next()):
+                for row in rows:
+                    counts.update(self._text.index_terms(str(row.get("text", "")), memo))
+        finally:
+            it.close()
+        word_of: dict[str, str] = {}
+        for word, term in memo.items():
+            if term is not None:
+                word_of.setdefault(term, word)
+        return counts, word_of
+
     def _term(self, word: str) -> str:
-        """The index term of a query word (its stem for ``english``): holders and
-        frequencies are kept per term, so "model" and "models" are read once."""
+        """The index term of a query word (its stem for ``english``, by Milvus's own
+        stemmer where installed: ``_index_stemmer``): holders and frequencies are kept
+        per term, so "model" and "models" are read once."""
         tokens = self._text.tokens(word)
-        return tokens[0] if len(tokens) == 1 else word
+        if len(tokens) != 1:
+            return word
+        if self._text.index_stems is not None:
+            return self._text.index_term(self._text.words(word)[0])
+        return tokens[0]
 
     def _word_holders(
         self, words: Sequence[str], cache: _HolderCache

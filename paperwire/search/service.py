@@ -158,17 +158,25 @@ class SearchService:
         self.rrf_k = rrf_k
         self.refresh_interval = refresh_interval
         self._refreshed_at = time.monotonic()
+        self._content_told = False  # the index knows no content generation yet
         # rankings kept while the content stays (``search.results``); 0 s: never
         self.results = ResultCache(
             ContentGeneration(store.db), result_seconds, settle=refresh_interval + _SETTLE
         )
 
     def _maybe_refresh(self) -> None:
-        """See what another process (a cron ingest, ``paperwire embed``) committed."""
+        """See what another process (a cron ingest, ``paperwire embed``) committed, and
+        tell the index the content generation (one read of the data version): an index
+        that keeps word holders renews them when it moved (not on votes)."""
         now = time.monotonic()
-        if now - self._refreshed_at >= self.refresh_interval:
+        due = now - self._refreshed_at >= self.refresh_interval
+        if due:
             self._refreshed_at = now
             self.index.refresh()
+        if due or not self._content_told:  # the first search tells it the generation too
+            self._content_told = True
+            generation, still_for = self.results.content.current()
+            self.index.follow_content(generation, still_for >= self.results.settle)
 
     def semantic_ready(self) -> bool:
         return self.index.vector_count() > 0 and self.embedder() is not None

@@ -393,3 +393,39 @@ def test_keyword_match_count_agrees_with_the_listed_set(
         assert got.members and got.overlap  # the check can fail
     bare = loaded_index.keyword_match_count(query, filters, coverage)
     assert (bare.total, bare.members, bare.overlap) == (len(listed), frozenset(), 0)
+
+
+def test_milvus_warm_up_by_counts_reads_every_term(
+    capped_index: Callable[[int], MilvusIndex], corpus: list[IndexDoc], milvus_server: str
+) -> None:
+    """Up to ``df_scan_max`` documents the warm-up counts every term's frequency from the
+    texts, cut and stemmed as Milvus does, and reads every term's holders: the count
+    agrees with Milvus for every word of the corpus' titles, a title's first match count
+    then costs no search, and it counts what an index reading as it goes counts."""
+    index = capped_index(40)  # past the cap as well
+    index.warm_min_docs = 10
+    index.upsert([replace(d) for d in corpus])
+    index.commit()
+    assert index.warm_up() > 1_000
+    counts, _ = index._count_terms()
+    words = sorted({w for d in corpus for w in index._text.words(d.title)})
+    assert len(words) > 1_000
+    fresh = type(index._holders)(index._holders.budget)
+    index._word_holders(words, fresh)  # every word's holders, read from Milvus
+    read = {w: fresh.doc_freqs[index._term(w)] for w in words}
+    assert {w: counts.get(index._text.index_term(w), 0) for w in words} == read
+    other = MilvusIndex(milvus_server, collection=index.collection, dim=384, max_topk=40)
+    ids = [d.arxiv_id for d in corpus]
+    calls = _calls(index)
+    calls.clear()
+    try:
+        for d in corpus[:80:8]:
+            q = KeywordQuery(terms=d.title.split())
+            for coverage in (0.75, 0.2):
+                got = index.keyword_match_count(q, NO_FILTER, coverage, among=ids[::3])
+                want = set(other.keyword_match_ids(q, NO_FILTER, coverage))
+                assert got.total == len(want) > 0
+                assert got.members == frozenset(i for i in ids[::3] if i in want)
+        assert calls["search"] == 0
+    finally:
+        other.close()

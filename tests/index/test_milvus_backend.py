@@ -172,12 +172,11 @@ def test_counts_are_cached_until_refresh(milvus_server: str, collection: str) ->
         reader.close()
 
 
-def test_word_holders_follow_another_process(
-    milvus_server: str, collection: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_word_holders_follow_another_process(milvus_server: str, collection: str) -> None:
     """Kept across count renewals, a word's holders (and so its frequency and the match
-    counts) are renewed when the collection's size changes or when ``HOLDERS_TTL``
-    passes (an edit elsewhere keeps the size)."""
+    counts) are renewed when the collection's size changes or when the store's content
+    generation moves (``follow_content``: an edit elsewhere keeps the size); the first
+    generation told is only noted, the same one again keeps them."""
     writer = MilvusIndex(milvus_server, collection=collection, dim=8)
     reader = MilvusIndex(milvus_server, collection=collection, count_ttl=0)
     try:
@@ -194,6 +193,7 @@ def test_word_holders_follow_another_process(
             reader.refresh()
             return reader.keyword_match_count(q, NO_FILTER, 1.0, among=["2599.00000"]).total
 
+        reader.follow_content(7, True)  # first told: noted
         assert df("wombats") == 3 and counted() == 3
         writer.upsert([_doc(i) for i in range(3, 5)])  # the size changes
         writer.commit()
@@ -201,12 +201,49 @@ def test_word_holders_follow_another_process(
         writer.upsert([_doc(0, title="Paper number 0 about quokkas")])  # the size stays
         writer.commit()
         assert df("wombats") == 5 and counted() == 5  # kept...
-        monkeypatch.setattr("paperwire.index.milvus.HOLDERS_TTL", 0.0)
-        assert df("wombats") == 4 and counted() == 4  # ...until older than HOLDERS_TTL
+        reader.follow_content(7, True)
+        assert df("wombats") == 5 and counted() == 5  # ...while the generation stays...
+        reader.follow_content(8, True)
+        assert df("wombats") == 4 and counted() == 4  # ...renewed when it moved
         assert writer.term_statistics("wombats")[0].doc_freq == 4  # the writer knows at once
     finally:
         writer.close()
         reader.close()
+
+
+def test_holders_wait_for_the_content_to_settle_and_a_dropped_warm_up_stops(
+    milvus_server: str, collection: str
+) -> None:
+    """Holders begun while the content generation still moves start no warm-up and are
+    renewed once it has settled (also across a size change meanwhile); a warm-up whose
+    cache was renewed meanwhile stops instead of reading every term."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=1)
+    try:
+        index.upsert([_doc(i) for i in range(30)])
+        index.commit()
+        q = KeywordQuery(terms=["wombats"])
+        assert index.keyword_count() == 30
+        index.follow_content(1, True)
+        index.follow_content(2, False)  # moved, not settled
+        moving = index._holders
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 30
+        assert moving.unsettled and not moving.warming and "wombat" in moving
+        index.upsert([_doc(30)])
+        index.commit()  # this process's commit: renewed, still unsettled
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 31
+        assert index._holders is not moving and index._holders.unsettled
+        assert not index._holders.warming
+        index.follow_content(2, True)  # settled
+        settled = index._holders
+        assert not settled.unsettled and "wombat" not in settled
+        index.follow_content(2, True)
+        assert index._holders is settled
+        dropped = index._holders
+        index.follow_content(3, True)  # renewed before its warm-up runs
+        assert index._warm(dropped) == 0 and not dropped.held and not dropped.doc_freqs
+        assert index.warm_up() > 10 and "wombat" in index._holders
+    finally:
+        index.close()
 
 
 def test_word_holders_are_renewed_by_this_process_commits(index: MilvusIndex) -> None:
@@ -259,8 +296,11 @@ def test_word_holders_stay_within_their_budget(milvus_server: str, collection: s
 
 def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collection: str) -> None:
     """From ``warm_min_docs`` on, the first match set after a change starts reading the
-    holders of the commonest terms in a thread; ``warm_up`` does it at once."""
-    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    holders of the commonest terms in a thread; ``warm_up`` does it at once (here by a
+    sample: no frequencies are counted past ``df_scan_max`` documents)."""
+    index = MilvusIndex(
+        milvus_server, collection=collection, dim=8, warm_min_docs=10, df_scan_max=0
+    )
     try:
         index.upsert([_doc(i, abstract="Rare kiwis." if i == 0 else "Text.") for i in range(30)])
         index.commit()
@@ -284,6 +324,63 @@ def test_a_large_collection_warms_its_common_words_up(milvus_server: str, collec
             assert not small._holders.warming
         finally:
             small.close()
+    finally:
+        index.close()
+
+
+def test_the_warm_up_reads_every_counted_term_only_where_it_may(
+    milvus_server: str, collection: str
+) -> None:
+    """The warm-up counts every term's frequency and reads all their holders up to
+    ``df_scan_max`` documents, and only with Milvus's own stemmer at hand (else by the
+    sample); terms are Milvus's stems; match counts are the same either way."""
+    index = MilvusIndex(milvus_server, collection=collection, dim=8, warm_min_docs=10)
+    capped = MilvusIndex(milvus_server, collection=collection, warm_min_docs=10, df_scan_max=29)
+    bare = MilvusIndex(milvus_server, collection=collection, warm_min_docs=10)
+    bare._text.index_stems = None  # py-rust-stemmers missing
+    try:
+        docs = [
+            _doc(i, abstract="Universities organize." if i == 0 else "Text.") for i in range(30)
+        ]
+        index.upsert(docs)
+        index.commit()
+        q = KeywordQuery(terms=["university", "organizations", "wombats"])
+        counts, kept = [], []
+        for ix in (index, capped, bare):
+            ix.refresh()  # (the collection was created after they opened)
+            assert ix.warm_up() > 0
+            kept.append(ix._term("university") in ix._holders)
+            counts.append(ix.keyword_match_count(q, NO_FILTER, 0.5).total)
+        # Milvus's stems (rust-stemmers), not PyStemmer's ("universiti", "organiz")
+        assert index._term("university") == index._term("universal") == "univers"
+        assert index._term("organizations") == "organ"
+        assert index._holders.doc_freqs["univers"] == 1 and "text" in index._holders
+        # every counted term is read; by the sample, not a term of 1 document in 30
+        assert kept == [True, False, False]
+        assert counts == [1, 1, 1]
+    finally:
+        for ix in (index, capped, bare):
+            ix.close()
+
+
+def test_a_standard_analyzer_warms_every_word_unstemmed(
+    milvus_server: str, collection: str
+) -> None:
+    """With the ``standard`` analyzer the count keeps every word as it is (no stems, no
+    stop words), as Milvus does."""
+    index = MilvusIndex(
+        milvus_server, collection=collection, dim=8, warm_min_docs=10, analyzer="standard"
+    )
+    try:
+        docs = [_doc(i, abstract="The universities." if i == 0 else "Text.") for i in range(30)]
+        index.upsert(docs)
+        index.commit()
+        assert index.warm_up() > 0
+        kept = index._holders
+        assert kept.doc_freqs["universities"] == 1 and kept.doc_freqs["the"] == 1
+        assert "university" not in kept.doc_freqs and "about" in kept
+        q = KeywordQuery(terms=["universities"])
+        assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 1
     finally:
         index.close()
 
