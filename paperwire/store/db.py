@@ -98,7 +98,7 @@ class Database:
 
     def watch(self) -> VersionWatch:
         """A new reader's place in the data versions (``store.versions.VersionWatch``)."""
-        return VersionWatch(self.engine)
+        return VersionWatch(self.data_changes)
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

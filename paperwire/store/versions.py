@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import chain
@@ -238,8 +238,8 @@ class VersionWatch:
     (``paper_tags``), or "anything" on the first look, after a change that declared
     nothing, or when the changes are no longer all kept."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, changes: Callable[[int, int], set[str] | None]) -> None:
+        self._changes = changes  # ``Database.data_changes``
         self._lock = threading.Lock()
         self.seen: int | None = None  # the newest version looked at
 
@@ -249,7 +249,7 @@ class VersionWatch:
             if seen is not None and version <= seen:
                 return None
             self.seen = version
-            tags = None if seen is None else read_changes(self._engine, seen, version)
+            tags = None if seen is None else self._changes(seen, version)
             return News(version, None if tags is None else frozenset(tags))
 
 
