@@ -1618,32 +1618,33 @@ class MilvusIndex:
         if self._abandoned(cache):
             return 0
         room = WARM_FILL * cache.budget
-        by_limit: dict[int, list[str]] = {}
+        by_limit: dict[int, list[tuple[str, str]]] = {}  # limit -> (counted term, word)
         again: list[str] = []  # past the cap: read in slices
         taken = 0
-        for term, n in counts.most_common():
+        for counted, n in counts.most_common():
             if n > room:
                 break
             room -= n
             taken += 1
             limit = 1 << n.bit_length()  # > n
             if limit <= self.max_topk:
-                by_limit.setdefault(limit, []).append(word_of[term])
+                by_limit.setdefault(limit, []).append((counted, word_of[counted]))
             else:
-                again.append(word_of[term])
+                again.append(word_of[counted])
         del word_of
         params = {"metric_type": "BM25"}
         differ = 0
-        for limit, words in sorted(by_limit.items(), reverse=True):
+        for limit, pairs in sorted(by_limit.items(), reverse=True):
             if self._abandoned(cache):
                 return taken
+            words = [word for _, word in pairs]
             found = self._search_columns("text_sparse", words, "", limit, params, cache.canonical)
-            for word, (ids, _) in zip(words, found, strict=True):
+            for (counted, word), (ids, _) in zip(pairs, found, strict=True):
                 term = self._term(word)
                 if len(ids) >= limit:
                     again.append(word)
                     continue
-                if len(ids) != counts[self._text.index_term(word)]:
+                if len(ids) != counts[counted]:
                     differ += 1
                 if term not in cache.doc_freqs:
                     cache.doc_freqs[term] = len(ids)
