@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     http_retries: int = Field(4, ge=0)
     host: str = "127.0.0.1"
     port: int = 8000
+    access_log: bool = Field(
+        True,
+        description="`serve` logs one line per request (uvicorn's access log); off when a "
+        "proxy in front already logs requests.",
+    )
     site_name: str = "paperwire"
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
     environment: Literal["development", "production"] = "development"

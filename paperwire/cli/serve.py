@@ -70,7 +70,13 @@ def serve(
     console.print(f"paperwire serving http://{h}:{p}  ({shown}API docs: http://{h}:{p}/docs)")
     with IndexFollower(pw):
         if workers == 1:
-            uvicorn.run(tuned_for_serving(create_app(pw)), host=h, port=p, log_level="info")
+            uvicorn.run(
+                tuned_for_serving(create_app(pw)),
+                host=h,
+                port=p,
+                log_level="info",
+                access_log=pw.settings.access_log,
+            )
             return
         # Each worker builds its app from the environment (``web.asgi``): the same home,
         # and the same secret key (a generated one too), so tokens hold across workers.
@@ -92,6 +98,7 @@ def serve(
             host=h,
             port=p,
             log_level="info",
+            access_log=pw.settings.access_log,
         )
 
 

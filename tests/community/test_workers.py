@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def served(make_app: AppFactory) -> Iterator[tuple[str, Path]]:
+    with _serving(make_app, workers=2) as found:
+        yield found
+
+
+@contextmanager
+def _serving(make_app: AppFactory, workers: int, **settings: str) -> Iterator[tuple[str, Path]]:
+    """``paperwire serve --workers N`` over a fresh community install: its base URL and
+    log file, once it answers."""
     env = make_env(make_app)
     comm = community_of(env.pw)
     comm.users.create("worker@example.org", "Worker Tester", comm.hash_password(PASSWORD))
@@ -33,10 +42,12 @@ def served(make_app: AppFactory) -> Iterator[tuple[str, Path]]:
         **{f"PAPERWIRE_{k.upper()}": str(v) for k, v in FAST.items()},
         "PAPERWIRE_HOME": str(env.pw.settings.home),
         "HF_HUB_OFFLINE": "1",
+        **{f"PAPERWIRE_{k.upper()}": v for k, v in settings.items()},
     }
     child_env.pop("PAPERWIRE_SECRET_KEY", None)  # serve generates one; workers share it
     log = env.pw.settings.home / "serve.log"
-    cmd = [sys.executable, "-m", "paperwire", "serve", "--port", str(port), "--workers", "2"]
+    cmd = [sys.executable, "-m", "paperwire", "serve", "--port", str(port)]
+    cmd += ["--workers", str(workers)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=child_env, cwd=REPO, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
@@ -92,4 +103,15 @@ def test_two_workers_share_sessions_tokens_and_the_data_version(
             p["arxiv_id"]: p["upvotes"] for p in httpx.get(base + "/api/daily").json()["papers"]
         }
         assert papers[HOT] == 11
-    assert "2 workers" in log.read_text() or "Started parent process" in log.read_text()
+    text = log.read_text()
+    assert "2 workers" in text or "Started parent process" in text
+    assert '"GET / HTTP/1.1" 200' in text  # the access log is on by default
+
+
+def test_the_access_log_can_be_turned_off(make_app: AppFactory) -> None:
+    with _serving(make_app, workers=1, access_log="false") as (base, log):
+        assert httpx.get(base + "/").status_code == 200
+        assert httpx.get(base + "/api/daily").status_code == 200
+        text = log.read_text()
+    assert "Uvicorn running" in text or "Application startup complete" in text, text
+    assert "GET /" not in text, text
