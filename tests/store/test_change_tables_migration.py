@@ -5,10 +5,13 @@ table), and rows from before the upgrade stay "every table" after it."""
 from __future__ import annotations
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from paperwire.store.db import MIGRATIONS, Database
+from paperwire.store.schema import Base
 from paperwire.store.users import UserStore
 
 
@@ -39,6 +42,9 @@ def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url
 
         _go(db, "upgrade", "heads")
         assert "written" in _columns(db)
+        with db.engine.connect() as conn:  # the migration makes what the schema declares
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "data_changes" in repr(d)] == []
         assert db.data_written(old - 1, old) is None  # the row from before: still unknown
         users.create("b@example.org", "Bob", "not-a-real-hash")
         new, _ = db.data_version()
