@@ -308,7 +308,8 @@ class SearchIndex(Protocol):
     def follow_content(self, generation: int, settled: bool) -> None:
         """Learn the store's content generation (``search.results.ContentGeneration``, as
         the search service reads it with each ``refresh``): a number that moves when
-        papers' texts, metadata or vectors may have changed in any process, not on votes.
+        papers' texts, metadata or vectors may have changed in any process, not on votes,
+        comments, signups or follows (``store.papers.SEARCH_READS``).
         ``settled``: it has not moved for as long as the index takes to follow the store.
         An index that keeps what the content decides beyond its own commits (Milvus: the
         words' holders) renews it when the number moved; cheap when it did not."""

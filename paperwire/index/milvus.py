@@ -69,10 +69,11 @@ Behaviour, and where it differs from the embedded backend:
   (counts are renewed every ``count_ttl`` on ``refresh``) and when the store's content
   generation moves (``follow_content``: the search service tells it with each
   ``refresh``, every 2 s; it moves when any process edits, adds, hides or embeds papers,
-  and again when the index journal's applier has committed them to the index; a vote
-  does not move it), so another process's text edit, which keeps the size, is seen
-  within seconds. Holders read while the generation still moves (an ingest commits batch
-  after batch) are dropped once more when it has settled, and no warm-up starts before.
+  and again when the index journal's applier has committed them to the index; a vote,
+  a signup, a comment or a follow does not move it), so another process's text edit,
+  which keeps the size, is seen within seconds. Holders read while the generation still
+  moves (an ingest commits batch after batch) are dropped once more when it has settled,
+  and no warm-up starts before.
   No time limit: every write to the collection that paperwire makes is one of these
   (Milvus has no cheaper sign of another client's edit); an index used without a store
   (no ``follow_content``) keeps its holders until its own commit or a size change.
@@ -1038,7 +1039,7 @@ class MilvusIndex:
 
     def follow_content(self, generation: int, settled: bool) -> None:
         """Renew the kept word holders when the store's content generation moved (any
-        process edited, added, hid or embedded papers; a vote does not move it): an edit
+        process edited, added, hid or embedded papers; a vote or a comment does not): an edit
         elsewhere may keep the collection's size. The holders begun while it still moves
         are not warmed up and are renewed once more when it has ``settled`` (the index
         follows the store within seconds; an ingest commits batch after batch). The

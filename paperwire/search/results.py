@@ -5,9 +5,13 @@ papers' texts; a list of similar papers likewise. Votes, the commonest write by 
 change none of that: only the counts on the cards. So a ranking is kept (``ResultCache``)
 under the **content generation** (``ContentGeneration``): a number that moves when the
 store records a change that did not declare itself as counts only
-(``store.versions.declare_changes``: a vote names its paper; an ingest, an edit, hiding a
-paper or a new embedding declare nothing). Each answer from the cache gets fresh cards
-(``refresh``), so a vote shows at once; a newest/most-upvoted sort is never kept.
+(``store.versions.declare_changes``: a vote names its paper) and wrote a table search
+reads (``store.papers.SEARCH_READS``: an ingest, an edit, hiding a paper, a new
+embedding, the index journal's applier), or whose tables are unknown (a row of an older
+process, a change log this process has fallen behind). A signup, a comment, a follow
+or a collection edit does not move it. Each answer from the cache gets fresh cards
+(``refresh``), so a vote or a comment count shows at once; a newest/most-upvoted sort is
+never kept.
 
 The index follows the store within seconds (its journal, another process's commit), so
 entries also expire after ``seconds`` (``page_cache_seconds``, as for kept pages) and a
@@ -26,6 +30,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from paperwire.store.db import Database
+from paperwire.store.papers import SEARCH_READS
 
 __all__ = ["ContentGeneration", "ResultCache"]
 
@@ -33,8 +38,9 @@ T = TypeVar("T")
 
 
 class ContentGeneration:
-    """A counter that moves when the data changed in more than counts: one read of the
-    data version per call, and of the change log when the version moved."""
+    """A counter that moves when the data search reads may have changed (more than
+    counts, in ``SEARCH_READS``): one read of the data version per call, and of the
+    change log when the version moved."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -48,7 +54,7 @@ class ContentGeneration:
         version, _ = self.db.data_version()
         with self._lock:
             news = self._watch.news(version)
-            if news is not None and news.anything:
+            if news is not None and news.touches(SEARCH_READS):
                 self._generation += 1
                 self._changed_at = time.monotonic()
             return self._generation, time.monotonic() - self._changed_at

@@ -17,7 +17,15 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from paperwire.store.versions import VersionWatch, read_changes, read_version, track_writes
+from paperwire.store.versions import (
+    ChangeLog,
+    VersionWatch,
+    read_changes,
+    read_log,
+    read_version,
+    read_written,
+    track_writes,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -96,9 +104,18 @@ class Database:
         None: anything may have."""
         return read_changes(self.engine, after, upto)
 
+    def data_written(self, after: int, upto: int) -> set[str] | None:
+        """The tables written by the versions ``after`` (exclusive) to ``upto`` that
+        declared nothing (``store.versions``); None: any may have been."""
+        return read_written(self.engine, after, upto)
+
+    def change_log(self, after: int, upto: int) -> ChangeLog:
+        """Both of the above, from one read (what a ``VersionWatch`` asks)."""
+        return read_log(self.engine, after, upto)
+
     def watch(self) -> VersionWatch:
         """A new reader's place in the data versions (``store.versions.VersionWatch``)."""
-        return VersionWatch(self.data_changes)
+        return VersionWatch(self.change_log)
 
     def is_migrated(self) -> bool:
         return inspect(self.engine).has_table("papers")

@@ -42,7 +42,43 @@ from paperwire.store.convert import (
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
 from paperwire.store.match_sort import sort_page
-from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
+from paperwire.store.schema.papers import (
+    Embedding,
+    Featured,
+    IndexChange,
+    Meta,
+    Paper,
+    PaperSource,
+)
+
+SEARCH_READS = frozenset(
+    {
+        # texts (snippets, "more like this"), filters (dates, category, organisation,
+        # code), hidden papers, the index documents (``INDEX_COLUMNS``), the total of a
+        # paged similar list (``browse``); its counters (``papers:counts``, a comment's
+        # ``local_comments``, a vote's ``local_upvotes``) are not in: only cards show
+        # them, and a kept result reads its cards afresh
+        Paper.__tablename__,
+        # the vectors semantic matches and similar papers are ranked by (the index's
+        # vectors are copied from here)
+        Embedding.__tablename__,
+        # the queue the index is brought up to date from: its applier's commit says
+        # the index itself changed (another process's edit reaches the index then)
+        IndexChange.__tablename__,
+        # a card's featured day: read afresh with each kept answer, so not needed, but
+        # written only with papers (ingests, submissions) and cheap to include
+        Featured.__tablename__,
+        # which source gave a paper's merged title and abstract: written only with them
+        PaperSource.__tablename__,
+    }
+)
+"""The tables what search keeps between requests is computed from: relevance rankings,
+snippets, totals, similar papers (``search.results.ContentGeneration``) and Milvus's
+word holders. A commit that declared nothing and wrote none of these (a signup, a
+comment, a follow, a collection, a notification, a subscription, a job's ``meta``
+bookkeeping) keeps them. Wrong here means stale search results: a table goes in when in
+doubt. Not in: ``meta`` (jobs' state; search never reads it), ``thumbnails`` (images;
+a card's link is read afresh), and every community table."""
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
 BIBLIOGRAPHIC = ("title", "abstract", "authors", "comment")

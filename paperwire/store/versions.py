@@ -18,6 +18,13 @@ feeds of the days it was featured on, ``paper_tags``); a commit that declared no
 says "anything" (NULL), which is always safe. ``read_changes`` gives a reader the tags
 since the version it last saw, or None when they are no longer all kept.
 
+An undeclared change also logs **which tables it wrote** (``written``; a table of which
+it only moved counter columns, ``schema.base.COUNTER``, as ``<table>:counts``), and
+``read_written`` gives them: a reader that depends on some tables only (the kept search
+rankings and the Milvus word holders, ``store.papers.SEARCH_READS``) keeps what a signup,
+a comment or a follow does not touch. A row without them (an older store or process) or
+a table the hooks could not name counts as every table.
+
 Within ``one_version_per_request()`` (the web app enters it around every request),
 ``read_version`` reads each database's version once and answers again from that read:
 the page cache, the kept rankings and the "submitted by" map each ask, and three reads
@@ -35,15 +42,16 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from contextvars import ContextVar
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, event, inspect, null, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 from paperwire.store.schema.papers import Featured
@@ -51,14 +59,18 @@ from paperwire.store.schema.versions import DataChange, DataVersion
 
 __all__ = [
     "CHANGES_KEPT",
+    "COUNTS",
     "UNTRACKED",
+    "ChangeLog",
     "News",
     "VersionWatch",
     "declare_changes",
     "one_version_per_request",
     "paper_tags",
     "read_changes",
+    "read_log",
     "read_version",
+    "read_written",
     "track_writes",
 ]
 
@@ -73,6 +85,8 @@ UNTRACKED = frozenset(
         "digest_sent_papers",
     }
 )
+COUNTS = ":counts"  # suffix of a table of which a commit only moved counters
+_UNNAMED = "?"  # a statement whose table the hooks could not name: any table
 _WRITTEN = "paperwire_written_tables"
 _DECLARED = "paperwire_declared_changes"
 _RAISED = "paperwire_raised_version"
@@ -108,7 +122,27 @@ def _on_execute(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         name = getattr(table, "name", None)
-        _note(state.session, {str(name) if name else "?"})
+        if not name:
+            _note(state.session, {_UNNAMED})
+        elif state.is_update and _counters_only(state):
+            _note(state.session, {f"{name}{COUNTS}"})
+        else:
+            _note(state.session, {str(name)})
+
+
+def _counters_only(state: ORMExecuteState) -> bool:
+    """Whether an UPDATE sets nothing but counter columns (``COUNTER``: a comment moving
+    ``papers.local_comments``), known from the statement alone: values given per row as
+    parameters (a bulk update by key) may set anything, so they do not count."""
+    values = getattr(state.statement, "_values", None)
+    if not values or state.parameters or getattr(state.statement, "_multi_values", None):
+        return False
+    table = state.statement.table  # type: ignore[attr-defined]
+    for key in values:
+        column = table.c.get(key) if isinstance(key, str) else key
+        if column is None or not getattr(column, "info", {}).get("counter"):
+            return False
+    return True
 
 
 def _before_commit(session: Session) -> None:
@@ -128,25 +162,39 @@ def _before_commit(session: Session) -> None:
         ).returning(DataVersion.version)
     ).scalar_one()
     session.info[_RAISED] = True
-    if _logs_changes(session):
-        tags = " ".join(sorted(declared)) if declared else None
-        session.execute(insert(DataChange).values(version=version, tags=tags))
+    logged = _log_columns(session.connection())
+    if logged:
+        row: dict[str, object] = {"version": version, "tags": None}
+        if declared:
+            row["tags"] = " ".join(sorted(declared))
+        elif "written" in logged and _UNNAMED not in written:
+            row["written"] = " ".join(sorted(written - UNTRACKED))
+        session.execute(insert(DataChange).values(**row))
         if version % _PRUNE_EVERY == 0:
             session.execute(delete(DataChange).where(DataChange.version <= version - CHANGES_KEPT))
     session.info.pop(_WRITTEN, None)
 
 
-_LOGGING: set[str] = set()  # databases (URLs) known to have the change log
+_LOGGING: set[str] = set()  # databases (URLs) known to have the whole change log
+_ALL_COLUMNS = frozenset({"version", "tags", "written"})
 
 
-def _logs_changes(session: Session) -> bool:
-    """Whether the database has ``data_changes`` (Alembic ``0008``): a store at an older
-    revision (a migration test, a half-upgraded copy) still commits; its readers find no
-    rows and so treat every change as "anything", which is always safe."""
-    url = str(session.connection().engine.url)
-    if url not in _LOGGING and inspect(session.connection()).has_table(DataChange.__tablename__):
+def _log_columns(conn: Connection) -> frozenset[str]:
+    """The columns ``data_changes`` has: none before Alembic ``0008``, no ``written``
+    before ``0009``. A store at an older revision (a migration test, a half-upgraded
+    copy) still commits and reads; what it cannot log reads as "anything", which is
+    always safe. Only the whole log is remembered (a store migrated meanwhile is seen at
+    once; an older one is looked at each time)."""
+    url = str(conn.engine.url)
+    if url in _LOGGING:
+        return _ALL_COLUMNS
+    inspector = inspect(conn)
+    if not inspector.has_table(DataChange.__tablename__):
+        return frozenset()
+    columns = frozenset(c["name"] for c in inspector.get_columns(DataChange.__tablename__))
+    if columns >= _ALL_COLUMNS:
         _LOGGING.add(url)
-    return url in _LOGGING
+    return columns
 
 
 def _forget(session: Session, *_: Any) -> None:
@@ -208,23 +256,67 @@ def read_version(engine: Engine) -> tuple[int, dt.datetime | None]:
     return found
 
 
+class ChangeLog(NamedTuple):
+    """What some versions changed (``read_log``). ``tags``: what they declared; None when
+    one declared nothing. ``written``: the tables written by those that declared nothing
+    (a declared change wrote only what its tags name); None when one of them does not
+    say. Both None when the versions are no longer all kept."""
+
+    tags: frozenset[str] | None
+    written: frozenset[str] | None
+
+
+_NOTHING = ChangeLog(frozenset(), frozenset())
+_UNKNOWN = ChangeLog(None, None)
+
+
+def read_log(engine: Engine, after: int, upto: int) -> ChangeLog:
+    """What versions ``after`` (exclusive) to ``upto`` (inclusive) changed, in one read."""
+    if upto <= after:
+        return _NOTHING
+    with engine.connect() as conn:
+        columns = _log_columns(conn)
+        if not columns:
+            return _UNKNOWN
+        written_col = DataChange.written if "written" in columns else null()
+        rows = conn.execute(
+            select(DataChange.tags, written_col).where(
+                DataChange.version > after, DataChange.version <= upto
+            )
+        ).all()
+    if len(rows) != upto - after:
+        return _UNKNOWN
+    tags: set[str] | None = set()
+    written: set[str] | None = set()
+    for declared, tables in rows:
+        if declared is not None:
+            if tags is not None:
+                tags.update(declared.split())
+            continue
+        tags = None
+        if tables is None:
+            written = None
+        elif written is not None:
+            written.update(tables.split())
+    return ChangeLog(
+        None if tags is None else frozenset(tags),
+        None if written is None else frozenset(written),
+    )
+
+
 def read_changes(engine: Engine, after: int, upto: int) -> set[str] | None:
     """The tags of versions ``after`` (exclusive) to ``upto`` (inclusive); None when one
     of them changed anything (declared nothing) or is no longer kept."""
-    if upto <= after:
-        return set()
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(DataChange.tags).where(DataChange.version > after, DataChange.version <= upto)
-        ).all()
-    if len(rows) != upto - after:
-        return None
-    tags: set[str] = set()
-    for (text,) in rows:
-        if text is None:
-            return None
-        tags.update(text.split())
-    return tags
+    tags = read_log(engine, after, upto).tags
+    return None if tags is None else set(tags)
+
+
+def read_written(engine: Engine, after: int, upto: int) -> set[str] | None:
+    """The tables written by versions ``after`` (exclusive) to ``upto`` (inclusive) that
+    declared nothing (``COUNTS`` marks counters only); None when one of them does not say
+    or they are no longer all kept: any table."""
+    written = read_log(engine, after, upto).written
+    return None if written is None else set(written)
 
 
 class VersionWatch:
@@ -236,10 +328,11 @@ class VersionWatch:
     value after one that read a newer version: its older version is no news, and must
     not count as "anything changed"). Else a ``News``: the tags of the changes
     (``paper_tags``), or "anything" on the first look, after a change that declared
-    nothing, or when the changes are no longer all kept."""
+    nothing, or when the changes are no longer all kept; and the tables the undeclared
+    changes wrote (``News.touches``), unknown in the same cases but the second."""
 
-    def __init__(self, changes: Callable[[int, int], set[str] | None]) -> None:
-        self._changes = changes  # ``Database.data_changes``
+    def __init__(self, changes: Callable[[int, int], ChangeLog]) -> None:
+        self._changes = changes  # ``Database.change_log``
         self._lock = threading.Lock()
         self.seen: int | None = None  # the newest version looked at
 
@@ -249,20 +342,33 @@ class VersionWatch:
             if seen is not None and version <= seen:
                 return None
             self.seen = version
-            tags = None if seen is None else self._changes(seen, version)
-            return News(version, None if tags is None else frozenset(tags))
+            log = _UNKNOWN if seen is None else self._changes(seen, version)
+            return News(version, log.tags, log.written)
 
 
 class News:
     """What changed up to ``version`` (``VersionWatch.news``): ``tags`` None means anything
-    may have changed."""
+    may have changed; ``written``, the tables the changes that declared nothing wrote
+    (None: any table)."""
 
-    __slots__ = ("tags", "version")
+    __slots__ = ("tags", "version", "written")
 
-    def __init__(self, version: int, tags: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        version: int,
+        tags: frozenset[str] | None,
+        written: frozenset[str] | None = None,
+    ) -> None:
         self.version = version
         self.tags = tags
+        self.written = written
 
     @property
     def anything(self) -> bool:
         return self.tags is None
+
+    def touches(self, tables: AbstractSet[str]) -> bool:
+        """Whether the changes may have changed what is read from ``tables`` (a reader
+        that depends on those only): an undeclared change wrote one of them, or which
+        tables is unknown. A declared change touches none (it changed counts only)."""
+        return self.written is None or not self.written.isdisjoint(tables)

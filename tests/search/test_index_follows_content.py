@@ -1,8 +1,8 @@
 """The index learns the store's content generation from the search service
 (``SearchIndex.follow_content``): on Milvus the kept word holders (match counts) follow
 another process's text edit, which keeps the collection's size, as soon as the generation
-moves, and a vote, which does not move it, keeps them. On the embedded backend the call
-is a no-op (its answers are per snapshot)."""
+moves, and a vote, a signup or a comment, which do not move it, keep them. On the
+embedded backend the call is a no-op (its answers are per snapshot)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ import datetime as dt
 import pytest
 
 from paperwire.core import Paperwire
+from paperwire.models.community import UserCreate
+from paperwire.models.discussions import CommentCreate
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchMode, SearchRequest
 from paperwire.services.community import community_of
+from paperwire.services.discussions import discussions_of
 from paperwire.services.ingest import ingest_records
 from paperwire.store.votes import VoteStore
 from tests.conftest import AppFactory
@@ -69,19 +72,32 @@ def test_another_process_text_edit_is_counted_once_the_generation_moves(
     assert server.index.keyword_count() == 4
 
 
-def test_a_vote_keeps_the_kept_holders_an_edit_drops_them(make_app: AppFactory) -> None:
+def test_a_vote_a_signup_and_a_comment_keep_the_kept_holders_an_edit_drops_them(
+    make_app: AppFactory,
+) -> None:
+    """A vote declares counts only; a signup and a comment declare nothing but write no
+    table search reads (``store.papers.SEARCH_READS``; a comment moves only the paper's
+    comment counter): the ~60 s warm-up of a 74.7k-paper core is not begun again."""
     server, writer = _server(make_app)
     if server.index.name != "milvus":
         pytest.skip("word holders are kept by the Milvus backend only")
-    voter = community_of(writer).users.create("v@example.org", "Voter", "h" * 20)
+    community = community_of(writer)
+    voter = community.signup(
+        UserCreate(email="v@example.org", display_name="Voter", password="p" * 12)
+    )
     assert _total(server, "wombats") == 4
     kept = server.index._holders  # type: ignore[attr-defined]
     assert "wombat" in kept
     VoteStore(writer.db).vote(voter.id, "2511.00001")  # declares the paper's counts only
     assert _total(server, "wombats") == 4
     assert server.index._holders is kept  # type: ignore[attr-defined]
-    community_of(writer).users.create("x@example.org", "Someone", "h" * 20)  # declares nothing
+    community.signup(UserCreate(email="x@example.org", display_name="Xavier", password="p" * 12))
+    discussions_of(writer).post(voter, "2511.00001", CommentCreate(body="Nice burrows."))
     assert _total(server, "wombats") == 4
+    assert server.index._holders is kept  # type: ignore[attr-defined]
+    retitled = _record(2, "Quokkas, part 2", source="arxiv")  # an edit: papers
+    assert ingest_records(writer, [retitled], "arxiv").updated == 1
+    assert _total(server, "wombats") == 3
     assert server.index._holders is not kept  # type: ignore[attr-defined]
 
 

@@ -1,12 +1,14 @@
 """Rankings kept while the content stays (``search.results``): a vote keeps them (and
-shows at once: the cards are read afresh), any other change drops them, sorted orders
-are never kept, and neither is a ranking computed right after a change. The index is
+shows at once: the cards are read afresh), so does a change that writes no table search
+reads (a signup), any other change drops them, sorted orders are never kept, and
+neither is a ranking computed right after a change. The index is
 changed behind the store's back to tell a kept ranking from a new one."""
 
 from __future__ import annotations
 
 import time
 
+from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchRequest, SortOrder
 from paperwire.services.community import community_of
 from paperwire.services.ingest import ingest_records
@@ -22,6 +24,14 @@ def _ids(pw, q: str = "sparse attention", sort: SortOrder = SortOrder.relevance)
 def _drop_from_the_index_only(pw, arxiv_id: str) -> None:  # type: ignore[no-untyped-def]
     pw.index.delete([arxiv_id])
     pw.index.commit()
+
+
+def _ingest_another(pw) -> None:  # type: ignore[no-untyped-def]
+    """An ingest of a paper unrelated to the query (a change search reads)."""
+    record = PaperRecord(
+        arxiv_id="2511.09999", source="hf-daily", title="Tide pools", featured_on=TODAY
+    )
+    assert ingest_records(pw, [record], "hf-daily").added == 1
 
 
 def test_a_vote_keeps_the_ranking_and_shows_on_its_cards(make_app: AppFactory) -> None:
@@ -40,7 +50,9 @@ def test_a_vote_keeps_the_ranking_and_shows_on_its_cards(make_app: AppFactory) -
     assert kept.hits[0].paper.arxiv_id == HOT
     assert kept.hits[0].paper.upvotes == 11  # fresh card
     assert HOT not in _ids(pw, sort=SortOrder.upvotes)  # sorted orders are never kept
-    community_of(pw).users.create("x@example.org", "Someone", "h" * 20)  # declares nothing
+    community_of(pw).users.create("x@example.org", "Someone", "h" * 20)  # writes users only
+    assert _ids(pw)[:1] == [HOT]
+    _ingest_another(pw)  # writes papers
     assert HOT not in _ids(pw)
 
 
@@ -56,6 +68,9 @@ def test_similar_papers_are_kept_the_same_way(make_app: AppFactory) -> None:
     again = pw.search.similar_page(TWIN, SearchFilters(), 5)
     assert again is not None and again.hits[0].paper.arxiv_id == HOT
     community_of(pw).users.create("x@example.org", "Someone", "h" * 20)
+    kept = pw.search.similar_page(TWIN, SearchFilters(), 5)
+    assert kept is not None and kept.hits[0].paper.arxiv_id == HOT
+    _ingest_another(pw)
     after = pw.search.similar_page(TWIN, SearchFilters(), 5)
     assert after is not None and HOT not in [h.paper.arxiv_id for h in after.hits]
 

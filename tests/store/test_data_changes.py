@@ -189,3 +189,56 @@ def test_submitters_are_read_again_after_a_submission_but_not_after_a_vote(
     second = record.model_copy(update={"arxiv_id": "2511.00002", "submitted_by": "Grace"})
     assert not store.upsert([(second, "test:2")]).rejections
     assert submissions.current_submitters() == {"2511.00001": "Ada", "2511.00002": "Grace"}
+
+
+def test_an_undeclared_change_logs_the_tables_it_wrote(db: Database) -> None:
+    """A signup logs ``users``; a comment its own tables and ``papers:counts`` (it moves
+    only the paper's comment counter); an ingest the paper tables; a vote, declared,
+    none. A watch tells whether the news touch some tables."""
+    from paperwire.store.comments import CommentStore
+
+    watch = db.watch()
+    _paper(db, "2511.00001", [DAY])
+    start, _ = db.data_version()
+    assert watch.news(start) is not None  # the first look: anything
+    user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    signed_up, _ = db.data_version()
+    assert db.data_written(start, signed_up) == {"users"}
+    VoteStore(db).vote(user.id, "2511.00001")
+    voted, _ = db.data_version()
+    assert db.data_written(signed_up, voted) == set()
+    CommentStore(db).create(user.id, "2511.00001", "Nice.", None)
+    commented, _ = db.data_version()
+    assert db.data_written(voted, commented) == {"comments", "papers:counts"}
+    news = watch.news(commented)
+    assert news is not None and news.anything  # the page cache still drops everything
+    assert news.written == {"users", "comments", "papers:counts"}
+    assert not news.touches({"papers", "embeddings"})
+    assert news.touches({"comments"})
+    _paper(db, "2511.00002", [DAY])
+    ingested, _ = db.data_version()
+    assert {"papers", "featured", "paper_sources", "index_journal"} <= (
+        db.data_written(commented, ingested) or set()
+    )
+    news = watch.news(ingested)
+    assert news is not None and news.touches({"papers"})
+
+
+def test_a_change_logged_without_its_tables_touches_every_table(db: Database) -> None:
+    """A row an older process logged (no ``written``), or a version no longer kept:
+    unknown, i.e. every table."""
+    _paper(db, "2511.00001", [DAY])
+    start, _ = db.data_version()
+    with db.engine.begin() as conn:  # an older process's commit: a version, no tables
+        conn.exec_driver_sql("UPDATE data_version SET version = version + 1")
+        conn.execute(DataChange.__table__.insert().values(version=start + 1, tags=None))
+    UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
+    assert db.data_written(start, start + 1) is None
+    assert db.data_written(start, start + 2) is None
+    assert db.data_written(start + 1, start + 2) == {"users"}
+    with db.session() as s:
+        s.execute(delete(DataChange).where(DataChange.version == start + 2))
+    assert db.data_written(start + 1, start + 2) is None
+    watch = db.watch()
+    first = watch.news(start + 2)
+    assert first is not None and first.touches(set())  # a first look: anything

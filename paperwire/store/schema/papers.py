@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from paperwire.store.schema.base import Base
+from paperwire.store.schema.base import COUNTER, Base
 
 
 class Paper(Base):
@@ -45,10 +45,10 @@ class Paper(Base):
     organization_id: Mapped[str | None] = mapped_column(String(200), index=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
     source_upvotes: Mapped[int] = mapped_column(Integer, default=0)
-    local_upvotes: Mapped[int] = mapped_column(Integer, default=0)
+    local_upvotes: Mapped[int] = mapped_column(Integer, default=0, info=COUNTER)
     num_comments: Mapped[int] = mapped_column(Integer, default=0)  # the source's count
     # Shown comments written here (``0006_discussions``); pages show the sum of the two.
-    local_comments: Mapped[int] = mapped_column(Integer, default=0)
+    local_comments: Mapped[int] = mapped_column(Integer, default=0, info=COUNTER)
     github_repo: Mapped[str | None] = mapped_column(String(500))
     github_stars: Mapped[int | None] = mapped_column(Integer)
     project_page: Mapped[str | None] = mapped_column(String(1000))

@@ -34,9 +34,17 @@ class DataChange(Base):
     declare_changes``: ``paper:<arxiv id>``, ``day:<featured day>``), space-separated;
     NULL when it declared nothing, i.e. anything may have changed. Only the latest
     ``CHANGES_KEPT`` versions are kept: a reader further behind starts afresh.
+
+    ``written`` (``0009_change_tables``), for a commit that declared nothing: the tables
+    it wrote (outside ``UNTRACKED``), space-separated; ``<table>:counts`` for a table
+    of which it only moved counter columns (a comment's ``papers.local_comments``). A
+    reader that cares about some tables only (the kept search rankings: ``store.papers.
+    SEARCH_READS``) keeps what a signup or a follow does not touch. NULL on a declared
+    change, and on rows of older stores and processes: unknown, i.e. any table.
     """
 
     __tablename__ = "data_changes"
 
     version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     tags: Mapped[str | None] = mapped_column(Text, nullable=True)
+    written: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,60 @@
+"""``0009_change_tables``: ``data_changes.written`` appears and goes on both stores; a
+store at ``0008`` still commits and logs its changes (without tables: read as every
+table), and rows from before the upgrade stay "every table" after it."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from paperwire.store.db import MIGRATIONS, Database
+from paperwire.store.schema import Base
+from paperwire.store.users import UserStore
+
+
+def _go(db: Database, action: str, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, action)(cfg, revision)
+
+
+def _columns(db: Database) -> set[str]:
+    return {c["name"] for c in inspect(db.engine).get_columns("data_changes")}
+
+
+def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        _go(db, "upgrade", "0008_data_changes")
+        assert "written" not in _columns(db)
+        users = UserStore(db)
+        users.create("a@example.org", "Ada", "not-a-real-hash")  # commits at 0008
+        old, _ = db.data_version()
+        assert old >= 1
+        assert db.data_written(old - 1, old) is None  # no column yet: every table
+        assert db.data_changes(old - 1, old) is None
+
+        _go(db, "upgrade", "heads")
+        assert "written" in _columns(db)
+        with db.engine.connect() as conn:  # the migration makes what the schema declares
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "data_changes" in repr(d)] == []
+        assert db.data_written(old - 1, old) is None  # the row from before: still unknown
+        users.create("b@example.org", "Bob", "not-a-real-hash")
+        new, _ = db.data_version()
+        assert db.data_written(old, new) == {"users"}
+        assert db.data_written(old - 1, new) is None
+
+        _go(db, "downgrade", "0008_data_changes")
+        assert "written" not in _columns(db)  # (this process remembers the whole log:
+        # it neither reads nor writes it again before the upgrade below)
+        _go(db, "upgrade", "heads")
+        assert "written" in _columns(db)
+    finally:
+        db.close()
