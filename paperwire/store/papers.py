@@ -41,7 +41,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
-from paperwire.store.match_sort import sort_page
+from paperwire.store.match_sort import ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
@@ -335,14 +335,17 @@ class PaperStore:
 
     def sort_page(
         self,
-        members: AbstractSet[str],
+        members: AbstractSet[str] | MatchSet,
         sort: SortOrder,
         limit: int,
         offset: int,
         visible: int | None = None,
     ) -> list[str]:
-        """One page of a search's match set in a store order (see ``match_sort``);
-        ``visible`` (papers shown anywhere, e.g. the index's count) saves a count."""
+        """One page of a search's match set (listed, or asked about along the walk) in a
+        store order (see ``match_sort``); ``visible`` (papers shown anywhere, e.g. the
+        index's count) saves a count."""
+        if isinstance(members, AbstractSet):
+            members = ListedMatches(members)
         return sort_page(self.db, members, sort, limit, offset, visible or self.count())
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
