@@ -29,20 +29,25 @@ import datetime as dt
 from collections.abc import Collection, Sequence, Set
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.sql import ColumnElement
 
 from paperwire.models.search import SortOrder
 from paperwire.store.db import Database
 from paperwire.store.schema.papers import Paper
 
-__all__ = ["ListedMatches", "MatchSet", "sort_key", "sort_page", "walk_statement"]
+__all__ = ["SORT_KEYS_OF", "ListedMatches", "MatchSet", "sort_key", "sort_page", "walk_statement"]
 
 _IN_CHUNK = 900  # ids per ``IN (…)``: below SQLite's oldest variable limit
 # Listing a match and reading it by id costs about this many rows of the walk (each
 # read along the covering index and asked of the match set); measured at 74.7k papers,
 # docs/benchmarks.md ("Sorted searches").
 _ID_COST = 10.0
+# Visible papers' ``(arxiv_id, published_at, upvotes)`` by id; built once (a statement with
+# hundreds of ids built anew cost ~1.5 ms of a ~10 ms read).
+SORT_KEYS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes).where(
+    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
+)
 _FIRST_BATCH = 256  # the least rows of the walk's first batch
 _MAX_BATCH = 8192  # batches double up to this many rows
 
@@ -125,12 +130,8 @@ def _by_id(
     rows: list[tuple[str, dt.datetime | None, int]] = []
     with db.reading() as conn:
         for start in range(0, len(members), _IN_CHUNK):
-            chunk = members[start : start + _IN_CHUNK]
-            found = conn.execute(
-                select(
-                    Paper.arxiv_id, Paper.published_at, Paper.source_upvotes + Paper.local_upvotes
-                ).where(Paper.arxiv_id.in_(chunk), Paper.hidden.is_(False))
-            ).all()
+            chunk = list(members[start : start + _IN_CHUNK])
+            found = conn.execute(SORT_KEYS_OF, {"ids": chunk}).all()
             rows.extend((str(a), p, int(u or 0)) for a, p, u in found)
     rows.sort(key=lambda r: sort_key(sort, r[0], r[1], r[2]))
     return [r[0] for r in rows[offset : offset + limit]]

@@ -41,7 +41,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
-from paperwire.store.match_sort import ListedMatches, MatchSet, sort_page
+from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import Embedding, Featured, Meta, Paper, PaperSource
 
 SOURCE_PRIORITY = {"arxiv": 4, "submission": 3, "arxiv-listings": 2, "hf-daily": 1, "table": 0}
@@ -160,9 +160,6 @@ _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
 )
 _DAYS_OF = select(Featured.paper_id, Featured.day).where(
     Featured.paper_id.in_(bindparam("pks", expanding=True))
-)
-_SORT_KEYS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes).where(
-    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
 )
 _TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
     Paper.arxiv_id.in_(bindparam("ids", expanding=True))
@@ -326,7 +323,7 @@ class PaperStore:
         if not arxiv_ids:
             return {}
         with self.db.reading() as s:
-            rows = s.execute(_SORT_KEYS_OF, {"ids": list(arxiv_ids)}).all()
+            rows = s.execute(SORT_KEYS_OF, {"ids": list(arxiv_ids)}).all()
         out: dict[str, tuple[float, int]] = {}
         for aid, published, upvotes in rows:
             when = as_utc(published)
