@@ -40,9 +40,12 @@ __all__ = ["SORT_KEYS_OF", "ListedMatches", "MatchSet", "sort_key", "sort_page",
 
 _IN_CHUNK = 900  # ids per ``IN (…)``: below SQLite's oldest variable limit
 # Listing a match and reading it by id costs about this many rows of the walk (each
-# read along the covering index and asked of the match set); measured at 74.7k papers,
-# docs/benchmarks.md ("Sorted searches").
-_ID_COST = 10.0
+# read along the covering index and asked of the match set). By the rows' costs alone
+# (~20 µs against ~1–2 µs) it would be 10–20, but a long walk also allocates every id it
+# reads: over 61 queries × 2 modes × 2 sorts at 74.7k papers, 4 and 10 cost the same at
+# the first page, 20 doubled the slowest deep pages, and 4 kept them under 100 ms
+# (docs/benchmarks.md, "Sorted searches: covering walks").
+_ID_COST = 4.0
 # Visible papers' ``(arxiv_id, published_at, upvotes)`` by id; built once (a statement with
 # hundreds of ids built anew cost ~1.5 ms of a ~10 ms read).
 SORT_KEYS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes).where(
