@@ -34,7 +34,8 @@ shows how the shares and the floor were chosen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from paperwire.config import (
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_SEMANTIC_MATCHES",
     "KeywordMembership",
     "QueryMatches",
+    "WalkedMatches",
     "constrained",
     "describe_match",
     "partial_share",
@@ -153,6 +155,7 @@ class KeywordMembership:
         found = self._ask(list(dict.fromkeys(first)), semantic)
         self.total = found.total
         self.overlap = found.overlap
+        # grows in place as more is asked (a ``QueryMatches`` built on it sees it grow)
         self.known: set[str] = set(found.members)
         self._asked: set[str] = set(first)
 
@@ -165,9 +168,66 @@ class KeywordMembership:
         """Those of ``ids`` that are keyword matches."""
         new = [i for i in dict.fromkeys(ids) if i not in self._asked]
         if new:
-            self.known |= self._ask(new).members
+            self.known.update(self._ask(new).members)
             self._asked.update(new)
         return {i for i in ids if i in self.known}
+
+
+class WalkedMatches:
+    """The matches of a newest / most upvoted search as the store walks them in its
+    order (a ``store.match_sort.MatchSet``): counted (their number is the total and
+    sizes the walk), then asked about a batch of the walk at a time. A broad query
+    ("model": 61k matches at 74.7k papers) so never lists its keyword matches, which
+    cost the index 1–4 µs each (60–270 ms); asking costs it 2–5 µs a paper asked, so
+    once the keyword matches are fewer than ``LIST_BELOW`` × a batch they are listed
+    instead, and the walk looks them up. They are listed too when the store reads the
+    matches by id (few matches: ``listed``).
+
+    ``matches`` holds the keyword matches met so far, which covers every paper the walk
+    shows (for "matched by" labels), and the exact total."""
+
+    LIST_BELOW = 4.0
+
+    def __init__(
+        self,
+        semantic: Ranked,
+        typed: list[str],
+        vector: Vector | None,
+        keyword: KeywordMembership | None,
+        listing: Callable[[], set[str]],
+    ) -> None:
+        self._keyword = keyword  # None once listed (or without keyword matching)
+        self._listing = listing
+        known: set[str] = keyword.known if keyword is not None else set()
+        total = keyword.total if keyword is not None else None
+        overlap = keyword.overlap if keyword is not None else 0
+        self.matches = QueryMatches(known, semantic, typed, vector, total, overlap)
+        self._others = self.matches.members  # a copy: the semantic, typed and known ones
+
+    def size(self) -> int:
+        return self.matches.total
+
+    def among(self, ids: Sequence[str]) -> AbstractSet[str]:
+        keyword = self._keyword
+        if keyword is not None and keyword.total <= self.LIST_BELOW * len(ids):
+            self._list()
+            keyword = None
+        if keyword is None:
+            members = self.matches.members
+            return {i for i in ids if i in members}
+        held = keyword.among(ids)
+        held.update(i for i in ids if i in self._others)
+        return held
+
+    def listed(self) -> Collection[str]:
+        self._list()
+        return self.matches.members
+
+    def _list(self) -> None:
+        if self._keyword is not None:
+            m = self.matches
+            self.matches = QueryMatches(self._listing(), m.semantic, m.ids, m.vector)
+            self._keyword = None
 
 
 def constrained(semantic: Ranked, allowed: set[str] | None) -> Ranked:

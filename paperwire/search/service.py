@@ -46,6 +46,7 @@ from paperwire.search.matches import (
     MAX_SEMANTIC_MATCHES,
     KeywordMembership,
     QueryMatches,
+    WalkedMatches,
     constrained,
     partial_share,
     required_coverage,
@@ -216,9 +217,10 @@ class SearchService:
             scores = dict(zip(ranked.ids, ranked.scores, strict=True))
             page = ranked.ids[req.offset : req.offset + req.limit]
         else:
-            matches = self.matches(parsed, filters, req.mode, req.sort)
+            walked = self._walked(parsed, filters, req.mode, req.sort)
             visible = self.index.keyword_count()
-            page = self.store.sort_page(matches.members, req.sort, req.limit, req.offset, visible)
+            page = self.store.sort_page(walked, req.sort, req.limit, req.offset, visible)
+            matches = walked.matches
 
         # Cards (the expensive part: rows, teasers, links) for the requested page only.
         by_id, texts = self.store.cards_and_texts(page)
@@ -246,6 +248,29 @@ class SearchService:
         semantic, vector = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
         return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
+
+    def _walked(
+        self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, sort: SortOrder
+    ) -> WalkedMatches:
+        """The matches of a newest / most upvoted search, counted and asked about along
+        the store's walk instead of listed (``search.matches.WalkedMatches``); the same
+        set as ``matches`` lists."""
+        semantic, vector = self._semantic_side(parsed, filters, mode)
+        typed = self._typed(parsed)
+        if mode == SearchMode.semantic or parsed.keyword.is_empty():
+            return WalkedMatches(semantic, typed, vector, None, set)
+        query, coverage = parsed.keyword, self._coverage(parsed, sort)
+        # typed ids asked first: the total counts a typed keyword match once
+        membership = KeywordMembership(
+            self.index, query, filters, coverage, first=typed, semantic=semantic.ids
+        )
+        return WalkedMatches(
+            semantic,
+            typed,
+            vector,
+            membership,
+            lambda: set(self.index.keyword_match_ids(query, filters, coverage)),
+        )
 
     def _coverage(self, parsed: ParsedQuery, sort: SortOrder) -> float:
         if sort == SortOrder.relevance:

@@ -41,7 +41,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
-from paperwire.store.match_sort import sort_page
+from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import (
     Embedding,
     Featured,
@@ -196,9 +196,6 @@ _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
 )
 _DAYS_OF = select(Featured.paper_id, Featured.day).where(
     Featured.paper_id.in_(bindparam("pks", expanding=True))
-)
-_SORT_KEYS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes).where(
-    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
 )
 _TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
     Paper.arxiv_id.in_(bindparam("ids", expanding=True))
@@ -362,7 +359,7 @@ class PaperStore:
         if not arxiv_ids:
             return {}
         with self.db.reading() as s:
-            rows = s.execute(_SORT_KEYS_OF, {"ids": list(arxiv_ids)}).all()
+            rows = s.execute(SORT_KEYS_OF, {"ids": list(arxiv_ids)}).all()
         out: dict[str, tuple[float, int]] = {}
         for aid, published, upvotes in rows:
             when = as_utc(published)
@@ -371,14 +368,17 @@ class PaperStore:
 
     def sort_page(
         self,
-        members: AbstractSet[str],
+        members: AbstractSet[str] | MatchSet,
         sort: SortOrder,
         limit: int,
         offset: int,
         visible: int | None = None,
     ) -> list[str]:
-        """One page of a search's match set in a store order (see ``match_sort``);
-        ``visible`` (papers shown anywhere, e.g. the index's count) saves a count."""
+        """One page of a search's match set (listed, or asked about along the walk) in a
+        store order (see ``match_sort``); ``visible`` (papers shown anywhere, e.g. the
+        index's count) saves a count."""
+        if isinstance(members, AbstractSet):
+            members = ListedMatches(members)
         return sort_page(self.db, members, sort, limit, offset, visible or self.count())
 
     def texts(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[str, str]]:

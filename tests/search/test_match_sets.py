@@ -448,3 +448,34 @@ def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> Non
                 assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
                 checked += 1
     assert checked > 200
+
+
+def test_sorted_orders_ask_about_their_matches_like_the_listed_set(app: Paperwire) -> None:
+    """Newest / most upvoted count their matches and ask about the walk's papers
+    (``WalkedMatches``) instead of listing them: totals, pages and "matched by" labels
+    equal those of the listed set, in every mode, with filters, phrases and typed ids."""
+    some = app.store.browse(SearchFilters(), SortOrder.newest, 2, 0)[1]
+    cases = [
+        ("language model", SearchFilters()),  # dense: asked along the walk
+        ("video diffusion", SearchFilters(has_code=True)),
+        ("agent", SearchFilters(date_from=dt.date(2026, 6, 15))),
+        ('"chain of thought" reasoning', SearchFilters()),
+        (f"{some[0].arxiv_id} diffusion", SearchFilters()),
+        ("zebra migration patterns in the serengeti", SearchFilters()),
+    ]
+    checked = 0
+    for q, f in cases:
+        parsed = parse_query(q)
+        for mode in SearchMode:
+            for sort in (SortOrder.newest, SortOrder.upvotes):
+                listed = app.search.matches(parsed, f, mode, sort)
+                want = app.store.sort_page(listed.members, sort, 40, 0)
+                res = app.search.search(
+                    SearchRequest(q=q, filters=f, mode=mode, sort=sort, limit=40)
+                )
+                assert res.total == len(listed.members), (q, f, mode, sort)
+                assert [h.paper.arxiv_id for h in res.hits] == want, (q, mode, sort)
+                for hit in res.hits:
+                    assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
+                    checked += 1
+    assert checked > 300

@@ -61,14 +61,17 @@ class Paper(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
-    # Search's "most upvoted" order walks this index (migration 0004_search_sort).
+    # Search's "most upvoted" and "newest" orders walk these covering indexes (migration
+    # 0010_sort_walks, which says ``published_at DESC NULLS LAST`` on PostgreSQL).
     __table_args__ = (
         Index(
             "ix_papers_upvotes_sort",
-            text("(source_upvotes + local_upvotes)"),
-            "published_at",
-            "arxiv_id",
+            text("(source_upvotes + local_upvotes) DESC"),
+            text("published_at DESC"),
+            text("arxiv_id DESC"),
+            "hidden",
         ),
+        Index("ix_papers_newest_sort", text("published_at DESC"), text("arxiv_id DESC"), "hidden"),
     )
 
     features: Mapped[list[Featured]] = relationship(
