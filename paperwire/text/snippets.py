@@ -494,12 +494,18 @@ def _best(
     best: tuple[tuple[int, bool, int, int, int], _Window] | None = None
     for start, aligned in starts.items():
         if best is not None and not exhaustive:
-            # A window never reaches past ``start + max_chars``: if the hits up to there
-            # hold fewer distinct terms than the best so far, it cannot win (the first
-            # key), and working out its exact end is the costly part.
+            # A window never reaches past ``start + max_chars``, so the hits up to there
+            # bound its score key by key: at most their distinct terms and their number;
+            # its alignment, first hit and start as they are. One whose bound does not
+            # beat the best so far cannot win, and working out its exact end is the
+            # costly part.
             first = bisect_left(hit_starts, start)
             reach = bisect_right(hit_ends, start + max_chars, first)
-            if len({hits[i].term for i in range(first, reach)}) < best[0][0]:
+            if reach <= first:
+                continue
+            terms = len({hits[i].term for i in range(first, reach)})
+            bound = (terms, aligned, reach - first, start - hit_starts[first], -start)
+            if bound < best[0]:
                 continue
         win = _window(norm, start, aligned, sentences, max_chars)
         first = bisect_left(hit_starts, win.start)
