@@ -279,3 +279,14 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
     out = proc.stdout.read() if proc.stdout else ""
     assert "live API unreachable" in out and str(src) in out
     assert "failed after 2 tries" in " ".join(out.split())
+
+
+def test_bench_latency_checks_its_collector_setting_before_building(tmp_path: Path) -> None:
+    """``--heap`` takes ``served`` (the collector as ``paperwire serve`` settles it) or
+    ``default``; anything else stops before a build starts."""
+    result = runner.invoke(
+        app, ["bench", "latency", "--sizes", "hf", "--heap", "gen0", "--work-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "--heap takes `served` or `default`" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -134,6 +134,13 @@ def latency(
         typer.Option(help="Where builds are kept (default: ~/.cache/paperwire/bench/latency)."),
     ] = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild every size.")] = False,
+    heap: Annotated[
+        str,
+        typer.Option(
+            help="`served`: the collector settled after the warm-up queries, as `paperwire "
+            "serve` settles it; `default`: Python's collector as it comes."
+        ),
+    ] = "served",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
@@ -142,6 +149,9 @@ def latency(
     """Search latency (p50/p95/p99) by mode and filter at each corpus size."""
     from paperwire.bench.latency import SIZES, run_latency_bench
 
+    if heap not in ("served", "default"):
+        _err.print("[red]error:[/] --heap takes `served` or `default`")
+        raise typer.Exit(2)
     chosen = [x.strip() for x in sizes.split(",") if x.strip()]
     unknown = [x for x in chosen if x not in SIZES]
     if unknown or not chosen:
@@ -158,6 +168,7 @@ def latency(
         threads=threads,
         n_queries=queries,
         rebuild=rebuild,
+        heap=heap,
         progress=_say,
     )
     _write_json(out, result.as_json())
@@ -167,7 +178,8 @@ def latency(
     for size in result.results:
         b = size.build
         table = Table(
-            title=f"{size.size}: {b.papers} papers, {b.vectors} vectors, backend {size.backend}"
+            title=f"{size.size}: {b.papers} papers, {b.vectors} vectors, backend {size.backend}, "
+            f"collector {size.heap}"
         )
         parts = ("embed", "keyword", "matches", "vector", "rest")
         cols = ("mode", "filter", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "target p95")
