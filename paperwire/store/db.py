@@ -20,10 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from paperwire.store.versions import (
     ChangeLog,
     VersionWatch,
-    read_changes,
     read_log,
     read_version,
-    read_written,
     track_writes,
 )
 
@@ -99,18 +97,9 @@ class Database:
         """``(version, changed_at)`` of the data (``store.versions``)."""
         return read_version(self.engine)
 
-    def data_changes(self, after: int, upto: int) -> set[str] | None:
-        """What versions ``after`` (exclusive) to ``upto`` changed (``store.versions``);
-        None: anything may have."""
-        return read_changes(self.engine, after, upto)
-
-    def data_written(self, after: int, upto: int) -> set[str] | None:
-        """The tables written by the versions ``after`` (exclusive) to ``upto`` that
-        declared nothing (``store.versions``); None: any may have been."""
-        return read_written(self.engine, after, upto)
-
     def change_log(self, after: int, upto: int) -> ChangeLog:
-        """Both of the above, from one read (what a ``VersionWatch`` asks)."""
+        """What versions ``after`` (exclusive) to ``upto`` changed: the tags they declared
+        and the tables the others wrote (``store.versions.read_log``)."""
         return read_log(self.engine, after, upto)
 
     def watch(self) -> VersionWatch:

@@ -15,12 +15,12 @@ Each version also gets a ``data_changes`` row saying what it changed, so a page 
 can keep what a change does not touch: a writer that knows exactly what it changes
 declares it (``declare_changes``: a vote changes one paper's count and the order of the
 feeds of the days it was featured on, ``paper_tags``); a commit that declared nothing
-says "anything" (NULL), which is always safe. ``read_changes`` gives a reader the tags
+says "anything" (NULL), which is always safe. ``read_log`` gives a reader the tags
 since the version it last saw, or None when they are no longer all kept.
 
 An undeclared change also logs **which tables it wrote** (``written``; a table of which
 it only moved counter columns, ``schema.base.COUNTER``, as ``<table>:counts``), and
-``read_written`` gives them: a reader that depends on some tables only (the kept search
+``read_log`` gives them too: a reader that depends on some tables only (the kept search
 rankings and the Milvus word holders, ``store.papers.SEARCH_READS``) keeps what a signup,
 a comment or a follow does not touch. A row without them (an older store or process) or
 a table the hooks could not name counts as every table.
@@ -67,10 +67,8 @@ __all__ = [
     "declare_changes",
     "one_version_per_request",
     "paper_tags",
-    "read_changes",
     "read_log",
     "read_version",
-    "read_written",
     "track_writes",
 ]
 
@@ -302,21 +300,6 @@ def read_log(engine: Engine, after: int, upto: int) -> ChangeLog:
         None if tags is None else frozenset(tags),
         None if written is None else frozenset(written),
     )
-
-
-def read_changes(engine: Engine, after: int, upto: int) -> set[str] | None:
-    """The tags of versions ``after`` (exclusive) to ``upto`` (inclusive); None when one
-    of them changed anything (declared nothing) or is no longer kept."""
-    tags = read_log(engine, after, upto).tags
-    return None if tags is None else set(tags)
-
-
-def read_written(engine: Engine, after: int, upto: int) -> set[str] | None:
-    """The tables written by versions ``after`` (exclusive) to ``upto`` (inclusive) that
-    declared nothing (``COUNTS`` marks counters only); None when one of them does not say
-    or they are no longer all kept: any table."""
-    written = read_log(engine, after, upto).written
-    return None if written is None else set(written)
 
 
 class VersionWatch:

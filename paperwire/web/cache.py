@@ -13,7 +13,7 @@ the feeds (``/feeds/…``):
   ``paperwire serve --workers N`` sees a vote or an edit made through another) and the
   UTC day (the feed's default day follows the clock); one read of the version per
   request decides whether the kept answer is still current. When the version moved, the
-  cache reads what changed (``store.versions.read_changes``) and drops only the pages that
+  cache reads what changed (``store.versions.read_log``) and drops only the pages that
   show it: a view that knows what its page depends on says so (``page_shows``: the
   papers whose counts it shows, the days whose feed order it shows), so a vote drops
   that paper's page and the feeds of its days, not every page; a page that says nothing,

@@ -82,7 +82,7 @@ def _place(pw: Paperwire) -> tuple[int, object]:
 
 
 def _written_since(pw: Paperwire, version: int) -> set[str] | None:
-    return pw.db.data_written(version, pw.db.data_version()[0])
+    return pw.db.change_log(version, pw.db.data_version()[0]).written
 
 
 def test_a_signup_a_follow_and_a_comment_keep_the_kept_ranking(make_app: AppFactory) -> None:
@@ -169,7 +169,7 @@ def test_a_change_whose_tables_are_unknown_ends_the_kept_ranking(make_app: AppFa
             text("UPDATE data_version SET version = version + 1 RETURNING version")
         ).scalar_one()
         conn.execute(DataChange.__table__.insert().values(version=version, tags=None))
-    assert pw.db.data_written(version - 1, version) is None
+    assert pw.db.change_log(version - 1, version).written is None
     assert _generation(pw) == generation + 1
 
     community_of(pw).signup(

@@ -37,19 +37,19 @@ def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url
         users.create("a@example.org", "Ada", "not-a-real-hash")  # commits at 0008
         old, _ = db.data_version()
         assert old >= 1
-        assert db.data_written(old - 1, old) is None  # no column yet: every table
-        assert db.data_changes(old - 1, old) is None
+        assert db.change_log(old - 1, old).written is None  # no column yet: every table
+        assert db.change_log(old - 1, old).tags is None
 
         _go(db, "upgrade", "heads")
         assert "written" in _columns(db)
         with db.engine.connect() as conn:  # the migration makes what the schema declares
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         assert [d for d in diff if "data_changes" in repr(d)] == []
-        assert db.data_written(old - 1, old) is None  # the row from before: still unknown
+        assert db.change_log(old - 1, old).written is None  # the row from before: still unknown
         users.create("b@example.org", "Bob", "not-a-real-hash")
         new, _ = db.data_version()
-        assert db.data_written(old, new) == {"users"}
-        assert db.data_written(old - 1, new) is None
+        assert db.change_log(old, new).written == {"users"}
+        assert db.change_log(old - 1, new).written is None
 
         _go(db, "downgrade", "0008_data_changes")
         assert "written" not in _columns(db)  # (this process remembers the whole log:

@@ -51,7 +51,7 @@ def test_a_vote_declares_its_paper_and_the_days_it_was_featured(db: Database) ->
     VoteStore(db).vote(user.id, "2511.00001")
     after, _ = db.data_version()
     assert after == before + 1
-    assert db.data_changes(before, after) == {
+    assert db.change_log(before, after).tags == {
         "paper:2511.00001",
         "day:2026-11-20",
         "day:2026-11-23",
@@ -59,13 +59,13 @@ def test_a_vote_declares_its_paper_and_the_days_it_was_featured(db: Database) ->
     VoteStore(db).unvote(user.id, "2511.00001")
     VoteStore(db).vote(user.id, "2511.00002")
     latest, _ = db.data_version()
-    assert db.data_changes(after, latest) == {
+    assert db.change_log(after, latest).tags == {
         "paper:2511.00001",
         "day:2026-11-20",
         "day:2026-11-23",
         "paper:2511.00002",
     }
-    assert db.data_changes(latest, latest) == set()
+    assert db.change_log(latest, latest).tags == set()
 
 
 def test_a_change_that_declares_nothing_means_anything_changed(db: Database) -> None:
@@ -76,9 +76,9 @@ def test_a_change_that_declares_nothing_means_anything_changed(db: Database) -> 
     _paper(db, "2511.00003", [DAY])  # an ingest: declares nothing
     end, _ = db.data_version()
     assert end == start + 2
-    assert db.data_changes(start, start + 1) == {"paper:2511.00001", "day:2026-11-20"}
-    assert db.data_changes(start, end) is None
-    assert db.data_changes(start + 1, end) is None
+    assert db.change_log(start, start + 1).tags == {"paper:2511.00001", "day:2026-11-20"}
+    assert db.change_log(start, end).tags is None
+    assert db.change_log(start + 1, end).tags is None
 
 
 def test_a_reader_whose_versions_were_pruned_starts_afresh(db: Database) -> None:
@@ -89,11 +89,11 @@ def test_a_reader_whose_versions_were_pruned_starts_afresh(db: Database) -> None
     votes.vote(user.id, "2511.00001")
     votes.unvote(user.id, "2511.00001")
     end, _ = db.data_version()
-    assert db.data_changes(start, end) == {"paper:2511.00001", "day:2026-11-20"}
+    assert db.change_log(start, end).tags == {"paper:2511.00001", "day:2026-11-20"}
     with db.session() as s:  # what pruning does to versions older than CHANGES_KEPT
         s.execute(delete(DataChange).where(DataChange.version == start + 1))
-    assert db.data_changes(start, end) is None
-    assert db.data_changes(start + 1, end) == {"paper:2511.00001", "day:2026-11-20"}
+    assert db.change_log(start, end).tags is None
+    assert db.change_log(start + 1, end).tags == {"paper:2511.00001", "day:2026-11-20"}
 
 
 def test_writers_prune_old_changes(db: Database) -> None:
@@ -203,13 +203,13 @@ def test_an_undeclared_change_logs_the_tables_it_wrote(db: Database) -> None:
     assert watch.news(start) is not None  # the first look: anything
     user = UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
     signed_up, _ = db.data_version()
-    assert db.data_written(start, signed_up) == {"users"}
+    assert db.change_log(start, signed_up).written == {"users"}
     VoteStore(db).vote(user.id, "2511.00001")
     voted, _ = db.data_version()
-    assert db.data_written(signed_up, voted) == set()
+    assert db.change_log(signed_up, voted).written == set()
     CommentStore(db).create(user.id, "2511.00001", "Nice.", None)
     commented, _ = db.data_version()
-    assert db.data_written(voted, commented) == {"comments", "papers:counts"}
+    assert db.change_log(voted, commented).written == {"comments", "papers:counts"}
     news = watch.news(commented)
     assert news is not None and news.anything  # the page cache still drops everything
     assert news.written == {"users", "comments", "papers:counts"}
@@ -218,7 +218,7 @@ def test_an_undeclared_change_logs_the_tables_it_wrote(db: Database) -> None:
     _paper(db, "2511.00002", [DAY])
     ingested, _ = db.data_version()
     assert {"papers", "featured", "paper_sources", "index_journal"} <= (
-        db.data_written(commented, ingested) or set()
+        db.change_log(commented, ingested).written or set()
     )
     news = watch.news(ingested)
     assert news is not None and news.touches({"papers"})
@@ -233,12 +233,12 @@ def test_a_change_logged_without_its_tables_touches_every_table(db: Database) ->
         conn.exec_driver_sql("UPDATE data_version SET version = version + 1")
         conn.execute(DataChange.__table__.insert().values(version=start + 1, tags=None))
     UserStore(db).create("v@example.org", "Voter", "not-a-real-hash")
-    assert db.data_written(start, start + 1) is None
-    assert db.data_written(start, start + 2) is None
-    assert db.data_written(start + 1, start + 2) == {"users"}
+    assert db.change_log(start, start + 1).written is None
+    assert db.change_log(start, start + 2).written is None
+    assert db.change_log(start + 1, start + 2).written == {"users"}
     with db.session() as s:
         s.execute(delete(DataChange).where(DataChange.version == start + 2))
-    assert db.data_written(start + 1, start + 2) is None
+    assert db.change_log(start + 1, start + 2).written is None
     watch = db.watch()
     first = watch.news(start + 2)
     assert first is not None and first.touches(set())  # a first look: anything
