@@ -324,8 +324,10 @@ class VersionWatch:
             seen = self.seen
             if seen is not None and version <= seen:
                 return None
-            self.seen = version
+            # read before moving: a failed read (a locked or lost database) leaves this
+            # watch where it was, so the next look reports these changes
             log = _UNKNOWN if seen is None else self._changes(seen, version)
+            self.seen = version
             return News(version, log.tags, log.written)
 
 

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
 
 from paperwire.models.papers import PaperRecord
 from paperwire.store import Database, PaperStore
 from paperwire.store.schema.versions import DataChange
 from paperwire.store.users import UserStore
-from paperwire.store.versions import CHANGES_KEPT
+from paperwire.store.versions import CHANGES_KEPT, ChangeLog, VersionWatch
 from paperwire.store.votes import VoteStore
 
 DAY = dt.date(2026, 11, 20)
@@ -161,6 +162,32 @@ def test_a_watch_tells_each_change_once_and_an_older_version_is_no_news(db: Data
     assert watch.seen == voted
     _paper(db, "2511.00002", [DAY])  # an ingest declares nothing
     latest, _ = db.data_version()
+    news = watch.news(latest)
+    assert news is not None and news.anything
+
+
+def test_a_watch_whose_change_log_read_fails_reports_those_changes_at_the_next_look(
+    db: Database,
+) -> None:
+    """A failed read of the change log (a locked or lost database for a moment) must not
+    cost the changes: the watch stays where it was, so kept rankings and pages are not
+    served stale until they expire."""
+    _paper(db, "2511.00001", [DAY])
+    failures = [OperationalError("SELECT", {}, Exception("database is locked"))]
+
+    def change_log(after: int, upto: int) -> ChangeLog:
+        if failures:
+            raise failures.pop()
+        return db.change_log(after, upto)
+
+    watch = VersionWatch(change_log)
+    start, _ = db.data_version()
+    assert watch.news(start) is not None  # the first look: "anything", no read
+    _paper(db, "2511.00002", [DAY])  # an ingest: it declares nothing
+    latest, _ = db.data_version()
+    with pytest.raises(OperationalError):
+        watch.news(latest)
+    assert watch.seen == start
     news = watch.news(latest)
     assert news is not None and news.anything
 
