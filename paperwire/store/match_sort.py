@@ -4,8 +4,8 @@ A search's matches (every keyword match plus the semantic matches above the floo
 be tens of thousands of papers at 74.7k; sorting all of them to show 20 would cost
 4–5 µs a paper in SQL (``IN``/``json_each`` over the ids), and even listing them costs
 the keyword index about 1 µs each (4 µs on a fresh snapshot). Instead the store is read
-in the sort's own order, along a covering index (``ix_papers_newest_sort``,
-``ix_papers_upvotes_sort``: no table row is read, ~1 µs a row), and the match set is
+in the sort's own order, along an index in that order (``ix_papers_newest_sort``,
+which covers the walk, ``ix_papers_upvotes_sort``: ~1 µs a row), and the match set is
 asked which of each batch it holds (``MatchSet.among``), until the page is full: a
 query matching half the corpus reads about twice the page and never lists its matches.
 When the matches are few (so they are rare in that order), listing them and reading
@@ -40,7 +40,7 @@ __all__ = ["SORT_KEYS_OF", "ListedMatches", "MatchSet", "sort_key", "sort_page",
 
 _IN_CHUNK = 900  # ids per ``IN (…)``: below SQLite's oldest variable limit
 # Listing a match and reading it by id costs about this many rows of the walk (each
-# read along the covering index and asked of the match set). By the rows' costs alone
+# read along the sort's index and asked of the match set). By the rows' costs alone
 # (~20 µs against ~1–2 µs) it would be 10–20, but a long walk also allocates every id it
 # reads: over 61 queries × 2 modes × 2 sorts at 74.7k papers, 4 and 10 cost the same at
 # the first page, 20 doubled the slowest deep pages, and 4 kept them under 100 ms
@@ -94,8 +94,8 @@ def _order(sort: SortOrder) -> list[ColumnElement[Any]]:
 
 
 def walk_statement(sort: SortOrder) -> Select[Any]:
-    """Every visible paper's id in ``sort`` order: the walk's query, which reads only
-    the sort's covering index (its plan is tested)."""
+    """Every visible paper's id in ``sort`` order: the walk's query, which reads the
+    sort's index in order with no sort step (its plan is tested)."""
     return select(Paper.arxiv_id).where(Paper.hidden.is_(False)).order_by(*_order(sort))
 
 
