@@ -22,6 +22,7 @@ import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.common import InvalidRequest
 from paperwire.web import community, docs
+from paperwire.web.admission import Admission
 from paperwire.web.cache import PageCache
 from paperwire.web.head import HeadAsGet
 from paperwire.web.inputs import refuse_control_chars
@@ -227,15 +228,14 @@ def _favicon() -> Response:
 
 
 async def _limit_threads(n: int) -> None:
-    """At most ``n`` requests of this worker run at once (``PAPERWIRE_WEB_THREADS``).
+    """Room in the thread pool for ``n`` requests and as many streamed answers.
 
-    Every view is a plain function that FastAPI runs in a thread pool (40 threads by
-    default). Under load, 40 threads share one core's worth of Python (the GIL): every
-    answer is stretched by all the others, and a thread that waited on SQLite or a
-    socket waits again for the GIL. With a few threads, the rest queue in order and
-    each answer gets the CPU to itself (measured: ``paperwire bench load``,
-    docs/benchmarks.md)."""
-    anyio.to_thread.current_default_thread_limiter().total_tokens = n
+    FastAPI runs every plain-function view in a thread pool (40 threads by default).
+    ``web.admission`` lets ``PAPERWIRE_WEB_THREADS`` requests in at a time, each using
+    one thread at a time; the rest of the pool serves the answers that stream after
+    their slot was given back (exports). A small pool keeps those from stretching the
+    admitted requests: under load, threads share one core's worth of Python (the GIL)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = 2 * n
 
 
 def create_app(pw: Paperwire) -> FastAPI:
@@ -271,6 +271,8 @@ def create_app(pw: Paperwire) -> FastAPI:
     # morning's common queries): keep rankings there (``search.results``), not in the CLI
     # or the benchmarks, which time the search itself.
     pw.keep_rankings()
+    # Just inside the page cache: a kept page is answered without waiting for a slot.
+    app.add_middleware(Admission, slots=pw.settings.web_threads)
     app.add_middleware(PageCache, pw=pw)  # outermost: a kept page skips everything else
     for module in (subscriptions, alerts, feeds, digest):  # digests, alerts, Atom/RSS
         app.include_router(module.router)

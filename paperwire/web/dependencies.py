@@ -5,15 +5,19 @@ Choices and numbers (``period``, ``frequency``, ``limit``, ``page``) are typed p
 lenient (blank means the default, choices ignore case and spaces). The search form's
 text params are parsed here instead, so its page can show a bad value next to the
 field it came from, while its JSON twin answers 422 with the same message.
+
+The dependencies here only read the request (microseconds, no I/O), so they run on the
+event loop (``on_the_loop``), not in the request threads: see there why that matters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -47,12 +51,34 @@ def arxiv_id_or_error(raw: str, status: int = 422, detail: str | None = None) ->
         raise HTTPException(status_code=status, detail=shown) from None
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def on_the_loop(fn: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """``fn`` as a FastAPI dependency that runs on the event loop, ``fn`` itself unchanged.
+
+    FastAPI runs a plain-function dependency in the request threads, as it runs a plain
+    view: one more turn in their queue. A server has a few request threads
+    (``PAPERWIRE_WEB_THREADS``), so under load every turn waits behind the requests
+    already queued, and a search (``PW``, ``FilterQuery``, ``Search``, then the view) waited
+    four times where a paper page waited twice (issue 16). Only for dependencies that do
+    no I/O and take microseconds: anything that reads the database stays in a thread
+    (the signed-in viewer's, ``web.auth``)."""
+
+    @functools.wraps(fn)
+    async def dependency(*args: P.args, **kwargs: P.kwargs) -> R:
+        return fn(*args, **kwargs)
+
+    return dependency
+
+
 def get_pw(request: Request) -> Paperwire:
     pw: Paperwire = request.app.state.pw
     return pw
 
 
-PW = Annotated[Paperwire, Depends(get_pw)]
+PW = Annotated[Paperwire, Depends(on_the_loop(get_pw))]
 
 
 class ParamError(ValueError):
@@ -255,7 +281,7 @@ def filter_query(
     }
 
 
-FilterQuery = Annotated[dict[str, str], Depends(filter_query)]
+FilterQuery = Annotated[dict[str, str], Depends(on_the_loop(filter_query))]
 
 
 def search_params(
@@ -365,6 +391,6 @@ def similar_params(
     return search_params(pw, filters, page=page)
 
 
-Search = Annotated[SearchParams, Depends(search_params)]
-SimilarFilters = Annotated[SearchParams, Depends(similar_params)]
-Feed = Annotated[FeedParams, Depends(feed_params)]
+Search = Annotated[SearchParams, Depends(on_the_loop(search_params))]
+SimilarFilters = Annotated[SearchParams, Depends(on_the_loop(similar_params))]
+Feed = Annotated[FeedParams, Depends(on_the_loop(feed_params))]

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-import threading
 
-import anyio
-import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
 import paperwire
-from paperwire.services.waiting import waiting_elsewhere
 from paperwire.web import create_app
-from tests.conftest import AppFactory
 from tests.web.conftest import LAST_DAY, WebEnv, alternate_json, html, texts
 
 PAGES = [
@@ -171,49 +166,6 @@ def test_every_page_has_a_json_twin(client: TestClient, path: str) -> None:
     assert href.startswith("/api/")
     r = client.get(href)
     assert r.headers["content-type"].startswith("application/json")
-
-
-def test_requests_run_on_a_few_threads(make_app: AppFactory) -> None:
-    """``PAPERWIRE_WEB_THREADS``: the app's thread pool (where FastAPI runs every view)
-    takes that many requests at once, on the event loop that serves them."""
-
-    async def tokens() -> float:
-        return anyio.to_thread.current_default_thread_limiter().total_tokens
-
-    for n in (1, 3):
-        with TestClient(create_app(make_app(web_threads=n, semantic=False))) as c:
-            assert c.portal is not None
-            assert c.portal.call(tokens) == n
-            assert c.get("/").status_code == 200
-
-
-def test_a_request_waiting_on_the_network_lends_its_slot() -> None:
-    """``services.waiting.waiting_elsewhere`` (around a submission's arXiv fetch): with
-    one request slot, a request waiting elsewhere lets the next one run meanwhile, and
-    the slot count is back to one afterwards. Without it, the first would wait forever
-    for the second."""
-    inside, done = threading.Event(), threading.Event()
-
-    def waiting() -> None:
-        with waiting_elsewhere():
-            inside.set()
-            assert done.wait(10), "the other request never ran"
-
-    def other() -> None:
-        assert inside.wait(10)
-        done.set()
-
-    async def main() -> float:
-        limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = 1
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(anyio.to_thread.run_sync, waiting)
-            tg.start_soon(anyio.to_thread.run_sync, other)
-        return limiter.total_tokens
-
-    assert anyio.run(main) == 1
-    with waiting_elsewhere():  # outside a request thread (CLI, jobs): nothing to lend
-        pass
 
 
 HEAD_PATHS = [
