@@ -41,6 +41,7 @@ from paperwire.store.convert import (
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
+from paperwire.store.kept import KeptReads
 from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import (
     Embedding,
@@ -207,6 +208,8 @@ class PaperStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # the feeds' reads (days, a period's papers), kept until a change reaches them
+        self._kept = KeptReads(db)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -390,7 +393,13 @@ class PaperStore:
             return {r[0]: (r[1], r[2]) for r in rows}
 
     def feed(self, start: dt.date, end: dt.date, limit: int | None = None) -> list[PaperCard]:
-        """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first."""
+        """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first.
+        Kept until a change reaches the period (``store.kept``): the feed pages ask it
+        on every render."""
+        key = ("feed", start, end, limit)
+        return list(self._kept.get(key, (start, end), lambda: self._feed(start, end, limit)))
+
+    def _feed(self, start: dt.date, end: dt.date, limit: int | None) -> list[PaperCard]:
         # Plain columns, as for search results: a feed page shows 50–500 cards, and ORM
         # rows with their relationships were most of its cost (issue 16).
         with self.db.reading() as s:
@@ -410,6 +419,20 @@ class PaperStore:
                 q = q.limit(limit)
             rows = s.execute(q).all()
         return [card_from(r, int(r[1] or 0), r[0]) for r in rows]
+
+    def shows_day(self, day: dt.date) -> bool:
+        """Whether a visible paper is featured on ``day`` (kept: see ``feed``)."""
+        return self._kept.get(("shows_day", day), None, lambda: self._shows_day(day))
+
+    def _shows_day(self, day: dt.date) -> bool:
+        with self.db.reading() as s:
+            found = s.execute(
+                select(Featured.paper_id)
+                .join(Paper, Paper.id == Featured.paper_id)
+                .where(Featured.day == day, Paper.hidden.is_(False))
+                .limit(1)
+            ).first()
+        return found is not None
 
     def trending(
         self,
@@ -462,9 +485,14 @@ class PaperStore:
 
     def latest_source_day(self, exclude: Sequence[str] = ()) -> dt.date | None:
         """The newest day a source (other than ``exclude``) featured a paper; for a site
-        without featured days (arXiv imports only), the newest publication day."""
-        with self.db.session() as s:
-            day = s.scalar(
+        without featured days (arXiv imports only), the newest publication day. Kept
+        (see ``feed``): the data clock asks it on every feed page."""
+        key = ("latest_source_day", tuple(exclude))
+        return self._kept.get(key, None, lambda: self._latest_source_day(exclude))
+
+    def _latest_source_day(self, exclude: Sequence[str]) -> dt.date | None:
+        with self.db.reading() as s:
+            day: dt.date | None = s.scalar(
                 select(Featured.day)
                 .where(Featured.source.not_in(list(exclude)) if exclude else true())
                 .order_by(Featured.day.desc())
@@ -476,8 +504,13 @@ class PaperStore:
             return published.date() if published is not None else None
 
     def featured_days(self, until: dt.date, count: int) -> list[dt.date]:
-        """The ``count`` newest days with featured papers, up to ``until``, newest first."""
-        with self.db.session() as s:
+        """The ``count`` newest days with featured papers, up to ``until``, newest first
+        (kept: see ``feed``)."""
+        key = ("featured_days", until, count)
+        return list(self._kept.get(key, None, lambda: self._featured_days(until, count)))
+
+    def _featured_days(self, until: dt.date, count: int) -> list[dt.date]:
+        with self.db.reading() as s:
             return list(
                 s.scalars(
                     select(Featured.day)
@@ -491,8 +524,15 @@ class PaperStore:
     def adjacent_feature_days(
         self, start: dt.date, end: dt.date
     ) -> tuple[dt.date | None, dt.date | None]:
-        """The nearest featured day before ``start`` and after ``end``."""
-        with self.db.session() as s:
+        """The nearest featured day before ``start`` and after ``end`` (kept: see
+        ``feed``)."""
+        key = ("adjacent_feature_days", start, end)
+        return self._kept.get(key, None, lambda: self._adjacent_feature_days(start, end))
+
+    def _adjacent_feature_days(
+        self, start: dt.date, end: dt.date
+    ) -> tuple[dt.date | None, dt.date | None]:
+        with self.db.reading() as s:
             prev = s.scalar(select(func.max(Featured.day)).where(Featured.day < start))
             nxt = s.scalar(select(func.min(Featured.day)).where(Featured.day > end))
             return prev, nxt
