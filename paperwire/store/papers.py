@@ -33,11 +33,12 @@ from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
     INDEX_COLUMNS,
+    PUBLIC_COLUMNS,
     as_utc,
     card_from,
     card_of,
     index_doc_of,
-    public_of,
+    public_from,
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
@@ -198,6 +199,11 @@ _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
 _DAYS_OF = select(Featured.paper_id, Featured.day).where(
     Featured.paper_id.in_(bindparam("pks", expanding=True))
 )
+_PUBLIC_OF = select(Paper.id, Paper.upvotes, *PUBLIC_COLUMNS).where(
+    Paper.arxiv_id == bindparam("id"), Paper.hidden.is_(False)
+)
+_FEATURED_ON = select(Featured.day).where(Featured.paper_id == bindparam("pk"))
+_SOURCES_OF = select(PaperSource.source).where(PaperSource.paper_id == bindparam("pk"))
 _TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
     Paper.arxiv_id.in_(bindparam("ids", expanding=True))
 )
@@ -327,11 +333,14 @@ class PaperStore:
             return s.scalar(select(func.count(Paper.id)).where(Paper.hidden.is_(False))) or 0
 
     def get(self, arxiv_id: str) -> PaperPublic | None:
-        with self.db.session() as s:
-            paper = s.scalar(
-                select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
-            )
-            return public_of(paper) if paper else None
+        """A visible paper as its page shows it (None when unknown or hidden)."""
+        with self.db.reading() as s:
+            row = s.execute(_PUBLIC_OF, {"id": arxiv_id}).first()
+            if row is None:
+                return None
+            days = s.scalars(_FEATURED_ON, {"pk": row[0]}).all()
+            sources = s.scalars(_SOURCES_OF, {"pk": row[0]}).all()
+        return public_from(row, int(row[1] or 0), days, sources)
 
     def cards(self, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
         """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
