@@ -26,9 +26,10 @@ def _daily(p: Person, **params: str) -> dict[str, Any]:
 
 
 def _tied_with_hot(env: Env) -> None:
-    """TWIN featured today with HOT's count: HOT first (published, TWIN not), until one
-    vote for TWIN puts it first."""
-    twin = hot_twin(TODAY).model_copy(update={"upvotes": 10})
+    """TWIN featured today with HOT's count: HOT first (published later the same day),
+    until one vote for TWIN puts it first."""
+    published = dt.datetime.combine(TODAY, dt.time(8), tzinfo=dt.UTC)  # HOT's: 9:00
+    twin = hot_twin(TODAY).model_copy(update={"upvotes": 10, "published_at": published})
     ingest_records(env.pw, [twin], "hf-daily")
 
 
