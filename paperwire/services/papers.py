@@ -39,7 +39,7 @@ def default_day(pw: Paperwire, clock: DataClock | None = None) -> dt.date:
     clock's today on an empty site). On a stale install that is the newest data's day,
     not a day someone's submission made today."""
     today = (clock or data_clock(pw)).now.date()
-    if pw.store.feed(today, today, limit=1):
+    if pw.store.shows_day(today):
         return today
     days = pw.store.featured_days(today, 1)
     return days[0] if days else today

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from paperwire.index.base import IndexDoc
@@ -158,19 +159,30 @@ def card_of(paper: Paper, featured_on: dt.date | None = None) -> PaperCard:
     return card_from(paper, paper.upvotes, featured_on or (days[-1] if days else None))
 
 
-def public_of(paper: Paper) -> PaperPublic:
-    card = card_of(paper)
+PUBLIC_COLUMNS = (*CARD_COLUMNS, Paper.comment, Paper.keywords, Paper.ai_summary)
+"""What a paper page needs from the papers table besides its days and sources
+(``public_from``)."""
+
+
+def public_from(
+    row: Any, upvotes: int, days: Sequence[dt.date], sources: Sequence[str]
+) -> PaperPublic:
+    """A paper page's paper from a row of ``PUBLIC_COLUMNS`` (or a ``Paper``), with its
+    featured ``days`` and ``sources`` (read apart: a page asks for one paper, and an ORM
+    object with its relationships cost more than the three reads)."""
+    featured = sorted(set(days))
+    card = card_from(row, upvotes, featured[-1] if featured else None)
     return PaperPublic(
         **card.model_dump(),
-        abstract=paper.abstract,
-        authors=list(paper.authors),
-        comment=paper.comment,
-        keywords=list(paper.keywords),
-        ai_summary=paper.ai_summary,
-        github_repo=link(paper.github_repo),
-        project_page=link(paper.project_page),
-        featured_days=sorted({f.day for f in paper.features}),
-        sources=sorted(s.source for s in paper.sources),
+        abstract=row.abstract,
+        authors=list(row.authors),
+        comment=row.comment,
+        keywords=list(row.keywords),
+        ai_summary=row.ai_summary,
+        github_repo=link(row.github_repo),
+        project_page=link(row.project_page),
+        featured_days=featured,
+        sources=sorted(sources),
     )
 
 

@@ -83,7 +83,7 @@ class NotificationStore:
             ]
 
     def unread(self, user_id: int) -> int:
-        with self.db.session() as s:
+        with self.db.reading() as s:  # every signed-in page's nav asks: no session
             return (
                 s.scalar(
                     select(func.count(Notification.id)).where(

@@ -33,14 +33,16 @@ from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
     INDEX_COLUMNS,
+    PUBLIC_COLUMNS,
     as_utc,
     card_from,
     card_of,
     index_doc_of,
-    public_of,
+    public_from,
 )
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
+from paperwire.store.kept import KeptReads
 from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import (
     Embedding,
@@ -197,6 +199,11 @@ _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
 _DAYS_OF = select(Featured.paper_id, Featured.day).where(
     Featured.paper_id.in_(bindparam("pks", expanding=True))
 )
+_PUBLIC_OF = select(Paper.id, Paper.upvotes, *PUBLIC_COLUMNS).where(
+    Paper.arxiv_id == bindparam("id"), Paper.hidden.is_(False)
+)
+_FEATURED_ON = select(Featured.day).where(Featured.paper_id == bindparam("pk"))
+_SOURCES_OF = select(PaperSource.source).where(PaperSource.paper_id == bindparam("pk"))
 _TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
     Paper.arxiv_id.in_(bindparam("ids", expanding=True))
 )
@@ -207,6 +214,8 @@ class PaperStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # the feeds' reads (days, a period's papers), kept until a change reaches them
+        self._kept = KeptReads(db)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -324,11 +333,14 @@ class PaperStore:
             return s.scalar(select(func.count(Paper.id)).where(Paper.hidden.is_(False))) or 0
 
     def get(self, arxiv_id: str) -> PaperPublic | None:
-        with self.db.session() as s:
-            paper = s.scalar(
-                select(Paper).where(Paper.arxiv_id == arxiv_id, Paper.hidden.is_(False))
-            )
-            return public_of(paper) if paper else None
+        """A visible paper as its page shows it (None when unknown or hidden)."""
+        with self.db.reading() as s:
+            row = s.execute(_PUBLIC_OF, {"id": arxiv_id}).first()
+            if row is None:
+                return None
+            days = s.scalars(_FEATURED_ON, {"pk": row[0]}).all()
+            sources = s.scalars(_SOURCES_OF, {"pk": row[0]}).all()
+        return public_from(row, int(row[1] or 0), days, sources)
 
     def cards(self, arxiv_ids: Sequence[str]) -> dict[str, PaperCard]:
         """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
@@ -390,7 +402,13 @@ class PaperStore:
             return {r[0]: (r[1], r[2]) for r in rows}
 
     def feed(self, start: dt.date, end: dt.date, limit: int | None = None) -> list[PaperCard]:
-        """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first."""
+        """Papers featured between ``start`` and ``end`` (inclusive), most upvoted first.
+        Kept until a change reaches the period (``store.kept``): the feed pages ask it
+        on every render."""
+        key = ("feed", start, end, limit)
+        return list(self._kept.get(key, (start, end), lambda: self._feed(start, end, limit)))
+
+    def _feed(self, start: dt.date, end: dt.date, limit: int | None) -> list[PaperCard]:
         # Plain columns, as for search results: a feed page shows 50–500 cards, and ORM
         # rows with their relationships were most of its cost (issue 16).
         with self.db.reading() as s:
@@ -410,6 +428,20 @@ class PaperStore:
                 q = q.limit(limit)
             rows = s.execute(q).all()
         return [card_from(r, int(r[1] or 0), r[0]) for r in rows]
+
+    def shows_day(self, day: dt.date) -> bool:
+        """Whether a visible paper is featured on ``day`` (kept: see ``feed``)."""
+        return self._kept.get(("shows_day", day), None, lambda: self._shows_day(day))
+
+    def _shows_day(self, day: dt.date) -> bool:
+        with self.db.reading() as s:
+            found = s.execute(
+                select(Featured.paper_id)
+                .join(Paper, Paper.id == Featured.paper_id)
+                .where(Featured.day == day, Paper.hidden.is_(False))
+                .limit(1)
+            ).first()
+        return found is not None
 
     def trending(
         self,
@@ -462,9 +494,14 @@ class PaperStore:
 
     def latest_source_day(self, exclude: Sequence[str] = ()) -> dt.date | None:
         """The newest day a source (other than ``exclude``) featured a paper; for a site
-        without featured days (arXiv imports only), the newest publication day."""
-        with self.db.session() as s:
-            day = s.scalar(
+        without featured days (arXiv imports only), the newest publication day. Kept
+        (see ``feed``): the data clock asks it on every feed page."""
+        key = ("latest_source_day", tuple(exclude))
+        return self._kept.get(key, None, lambda: self._latest_source_day(exclude))
+
+    def _latest_source_day(self, exclude: Sequence[str]) -> dt.date | None:
+        with self.db.reading() as s:
+            day: dt.date | None = s.scalar(
                 select(Featured.day)
                 .where(Featured.source.not_in(list(exclude)) if exclude else true())
                 .order_by(Featured.day.desc())
@@ -476,8 +513,13 @@ class PaperStore:
             return published.date() if published is not None else None
 
     def featured_days(self, until: dt.date, count: int) -> list[dt.date]:
-        """The ``count`` newest days with featured papers, up to ``until``, newest first."""
-        with self.db.session() as s:
+        """The ``count`` newest days with featured papers, up to ``until``, newest first
+        (kept: see ``feed``)."""
+        key = ("featured_days", until, count)
+        return list(self._kept.get(key, None, lambda: self._featured_days(until, count)))
+
+    def _featured_days(self, until: dt.date, count: int) -> list[dt.date]:
+        with self.db.reading() as s:
             return list(
                 s.scalars(
                     select(Featured.day)
@@ -491,8 +533,15 @@ class PaperStore:
     def adjacent_feature_days(
         self, start: dt.date, end: dt.date
     ) -> tuple[dt.date | None, dt.date | None]:
-        """The nearest featured day before ``start`` and after ``end``."""
-        with self.db.session() as s:
+        """The nearest featured day before ``start`` and after ``end`` (kept: see
+        ``feed``)."""
+        key = ("adjacent_feature_days", start, end)
+        return self._kept.get(key, None, lambda: self._adjacent_feature_days(start, end))
+
+    def _adjacent_feature_days(
+        self, start: dt.date, end: dt.date
+    ) -> tuple[dt.date | None, dt.date | None]:
+        with self.db.reading() as s:
             prev = s.scalar(select(func.max(Featured.day)).where(Featured.day < start))
             nxt = s.scalar(select(func.min(Featured.day)).where(Featured.day > end))
             return prev, nxt

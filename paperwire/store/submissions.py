@@ -62,7 +62,7 @@ class SubmissionStore:
     def also_submitted_by(self, arxiv_id: str) -> list[str]:
         """Who else submitted a paper after it was here (display names, first first): the
         paper page's "also submitted by", beside the credited submitter."""
-        with self.db.session() as s:
+        with self.db.reading() as s:  # every paper page asks: no session
             rows = s.execute(
                 select(User.display_name)
                 .join(Submission, Submission.user_id == User.id)

@@ -144,12 +144,12 @@ class VoteStore:
 
     def voted_ids(self, user_id: int, arxiv_ids: Sequence[str] | None = None) -> set[str]:
         """arXiv ids this user has upvoted (restricted to ``arxiv_ids`` when given)."""
-        with self.db.session() as s:
-            q = select(Paper.arxiv_id).join(Vote, Vote.paper_id == Paper.id)
-            q = q.where(Vote.user_id == user_id)
-            if arxiv_ids is not None:
-                q = q.where(Paper.arxiv_id.in_(list(arxiv_ids)))
-            return set(s.scalars(q))
+        q = select(Paper.arxiv_id).join(Vote, Vote.paper_id == Paper.id)
+        q = q.where(Vote.user_id == user_id)
+        if arxiv_ids is not None:
+            q = q.where(Paper.arxiv_id.in_(list(arxiv_ids)))
+        with self.db.reading() as conn:  # every signed-in page of cards asks: no session
+            return set(conn.scalars(q))
 
     def counts(self, arxiv_id: str) -> tuple[int, int]:
         """``(papers.local_upvotes, count of vote rows)`` — equal unless something broke."""

@@ -18,6 +18,7 @@ and a context variable the templates read through the ``viewer()`` global).
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
 import secrets
@@ -187,8 +188,9 @@ class Viewer:
         holding = self.community.collections.containing(account.id, arxiv_id) if mine else set()
         return [(c, c.id in holding) for c in mine]
 
-    @property
+    @functools.cached_property
     def login_url(self) -> str:
+        # once per request: every signed-out card's upvote link asks
         return "/login?next=" + quote(self.path, safe="/")
 
 
