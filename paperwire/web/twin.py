@@ -19,7 +19,9 @@ the public model, or ``Shown(model, extra)`` when the page shows more than the m
   responses and summary; the view's docstring is the description. Errors answer
   ``{"detail": …}`` (the app's handlers); every 422 is an ``InvalidRequest`` (a route's
   own 422 keeps its description, not another model), and a route whose path names
-  something documents 404.
+  something documents 404. The answer is validated against the response model and
+  serialised in the view's own thread (``_as_json``: the bytes FastAPI would make, one
+  trip through the request threads instead of two).
 * the HTML route (``Page``, ``include_in_schema=False``): the same view, then the
   template chosen for it (``template`` + ``context``), or ``respond`` (the redirect of
   post/redirect/get, a page of its own). A ``POST`` page parses the submitted form into
