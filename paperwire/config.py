@@ -151,10 +151,10 @@ class Settings(BaseSettings):
     page_cache_seconds: float = Field(
         60.0,
         ge=0,
-        description="How long a rendered signed-out page (feed, paper page, Atom/RSS), "
-        "and a search ranking or list of similar papers (for everyone; fresh cards each "
-        "time), is kept at most; a data change that touches it ends it sooner. 0: not "
-        "kept (ETags stay).",
+        description="How long a rendered signed-out page (feed, paper page, search "
+        "results, Atom/RSS), and a search ranking or list of similar papers (for "
+        "everyone; fresh cards each time), is kept at most; a data change that touches "
+        "it ends it sooner. 0: not kept (ETags stay).",
     )
     page_cache_mb: float = Field(64.0, ge=0, description="Memory for kept pages, per worker.")
     web_threads: int = Field(

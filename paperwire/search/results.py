@@ -73,6 +73,12 @@ class ResultCache:
         self._lock = threading.Lock()
         self._kept: OrderedDict[str, tuple[int, float, object]] = OrderedDict()
 
+    def settled(self) -> bool:
+        """Whether the content has been still for ``settle`` seconds: what is computed
+        from the index now follows the store's latest change, so it may be kept (here, or
+        as a rendered page in the page cache)."""
+        return self.content.current()[1] >= self.settle
+
     def get_or_compute(self, key: str, compute: Callable[[], T], refresh: Callable[[T], T]) -> T:
         """The kept result for ``key`` passed through ``refresh`` (fresh cards), or
         ``compute()``'s, kept when the content has been still for ``settle`` seconds."""

@@ -1,8 +1,8 @@
 """HTTP caching of the pages everyone sees alike: the feed, paper pages, Atom/RSS.
 
 ``PageCache`` (pure ASGI, outermost) handles ``GET`` of the feed (``/``, ``/papers``,
-``/api/daily``), paper pages and their JSON twins (``/papers/…``, ``/api/papers/…``) and
-the feeds (``/feeds/…``):
+``/api/daily``), paper pages and their JSON twins (``/papers/…``, ``/api/papers/…``),
+search results (``/search``, ``/api/search``) and the feeds (``/feeds/…``):
 
 * **signed out** (no session cookie): the answer carries an ``ETag`` (a hash of the
   body), ``Last-Modified`` (the data version's time) and ``Cache-Control: public,
@@ -21,7 +21,8 @@ the feeds (``/feeds/…``):
   should. Entries also expire after
   ``page_cache_seconds`` (what comes from the search index, e.g. similar papers, follows
   the store within seconds, not in the same transaction) and the cache holds at most
-  ``page_cache_mb``.
+  ``page_cache_mb``; a view can keep its page out (``page_not_kept``: a search computed
+  right after a content change, before the index surely followed it).
 * a page that is the visitor's own is never kept nor marked public: any request with a
   session cookie, an answer that sets a cookie, or a page that handed out a CSRF token
   (``Viewer.personal``) gets ``Cache-Control: private, no-cache``.
@@ -52,11 +53,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paperwire.core import Paperwire
 from paperwire.store.versions import one_version_per_request
 from paperwire.web.routes.media import BANNER_COOKIE
-from paperwire.web.shown import SHOWN
+from paperwire.web.shown import NOT_KEPT, SHOWN
 
 __all__ = ["PageCache", "cacheable_path"]
 
-_EXACT = frozenset({"/", "/papers", "/api/daily"})
+_EXACT = frozenset({"/", "/papers", "/api/daily", "/search", "/api/search"})
 _PREFIXES = ("/papers/", "/api/papers/", "/feeds/")
 SESSION_COOKIE = b"pw_session="
 PUBLIC = b"public, no-cache"
@@ -194,7 +195,8 @@ class PageCache:
                 # caught up with (a change after ``version`` is read by the next
                 # request's catch-up)
                 current = version == self._watch.seen
-                if self.seconds > 0 and len(entry.body) <= _MAX_ENTRY and current:
+                keep = current and NOT_KEPT not in shown and len(entry.body) <= _MAX_ENTRY
+                if self.seconds > 0 and keep:
                     self._keep(key, entry)
         finally:
             SHOWN.reset(token)

@@ -7,10 +7,12 @@ import datetime as dt
 from collections.abc import Iterable
 from contextvars import ContextVar
 
-__all__ = ["SHOWN", "page_shows"]
+__all__ = ["NOT_KEPT", "SHOWN", "page_not_kept", "page_shows"]
 
 # Set to an empty set by the page cache around each signed-out render it may keep.
 SHOWN: ContextVar[set[str] | None] = ContextVar("paperwire_page_shows", default=None)
+# The mark of a page that must not be kept (``page_not_kept``).
+NOT_KEPT = "not-kept"
 
 
 def page_shows(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> None:
@@ -23,3 +25,13 @@ def page_shows(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> None
     if shown is not None:
         shown.update(f"paper:{p}" for p in papers)
         shown.update(f"day:{d.isoformat()}" for d in days)
+
+
+def page_not_kept() -> None:
+    """Declare, from a view, that the signed-out page being rendered must not be kept:
+    it may lag the data (a search computed while the index may not have followed the
+    latest change yet). Visitors who asked for it while it rendered still share it.
+    No-op outside the page cache."""
+    shown = SHOWN.get()
+    if shown is not None:
+        shown.add(NOT_KEPT)

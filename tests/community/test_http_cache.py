@@ -315,3 +315,52 @@ def test_a_request_reads_the_data_version_once(env: Env) -> None:
             assert len(reads) == 1, (path, len(reads))
     finally:
         event.remove(env.pw.db.engine, "before_cursor_execute", count)
+
+
+def test_search_pages_are_kept_until_a_vote_on_a_paper_they_show(env: Env) -> None:
+    """Signed-out results (the page and its JSON twin) are kept like paper pages: a vote
+    drops those that show the voted paper (its count shows at once) and keeps the rest;
+    any other change drops them all. Titles renamed behind the store's back tell a kept
+    page from a re-rendered one."""
+    env.pw.search.results.settle = 0.0  # the content is settled at once
+    voter = env.account("voter@example.org", "Voter")  # signing up changes data: first
+    anon = env.client()
+    shows_hot = ["/search?q=sparse+attention", "/api/search?q=sparse+attention"]
+    others = ["/search?q=diffusion+samplers", "/api/search?q=diffusion+samplers"]
+    first = {path: anon.get(path) for path in [*shows_hot, *others, others[1] + "&sort=upvotes"]}
+    for path, r in first.items():
+        assert r.status_code == 200, path
+        assert r.headers["cache-control"] == "public, no-cache", path
+        assert anon.get(path, headers={"If-None-Match": r.headers["etag"]}).status_code == 304
+    assert [h["paper"]["arxiv_id"] for h in first[shows_hot[1]].json()["hits"]] == [HOT]
+    assert [h["paper"]["arxiv_id"] for h in first[others[1]].json()["hits"]] == [WARM]
+    for aid in (HOT, WARM):
+        _rename_behind_the_stores_back(env.pw, aid, f"Renamed {aid}")
+
+    assert voter.api("POST", f"/api/papers/{HOT}/vote").status_code == 200
+    hit = anon.get(shows_hot[1]).json()["hits"][0]
+    assert (hit["paper"]["upvotes"], hit["paper"]["title"]) == (11, f"Renamed {HOT}")
+    assert f"Renamed {HOT}" in anon.get(shows_hot[0]).text
+    for path in others:
+        assert anon.get(path).content == first[path].content, path
+    # a sorted order moves with every vote: such a page is never kept through one
+    assert f"Renamed {WARM}" in anon.get(others[1] + "&sort=upvotes").text
+
+    env.comm.users.create("x@example.org", "Someone New", "h" * 20)  # declares nothing
+    for path in others:
+        assert f"Renamed {WARM}" in anon.get(path).text, path
+
+
+def test_a_search_page_is_not_kept_before_the_index_follows_a_change(env: Env) -> None:
+    """A ranking computed right after a content change may miss what the index has not
+    applied yet: its page is answered but not kept (as ``ResultCache`` keeps no such
+    ranking), so the next visitor gets what the index says by then."""
+    env.pw.search.results.settle = 3600.0  # the content changed "just now", for an hour
+    anon = env.client()
+    path = "/api/search?q=sparse+attention"
+    first = anon.get(path)
+    assert first.headers["cache-control"] == "public, no-cache"
+    assert [h["paper"]["arxiv_id"] for h in first.json()["hits"]] == [HOT]
+    env.pw.index.delete([HOT])  # behind the store's back: the data version stays
+    env.pw.index.commit()
+    assert anon.get(path).json()["hits"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
@@ -166,6 +167,29 @@ def test_every_page_has_a_json_twin(client: TestClient, path: str) -> None:
     assert href.startswith("/api/")
     r = client.get(href)
     assert r.headers["content-type"].startswith("application/json")
+
+
+def test_a_json_twin_queues_for_a_thread_as_often_as_its_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load every trip into the request threads waits behind the queued requests:
+    the JSON twin of a page serialises its answer in the view's thread, not in a trip
+    of its own (FastAPI validates a plain view's result in one more)."""
+    trips = [0]
+    real = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trips[0] += 1
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    counts = {}
+    for path in ("/search?q=diffusion+models", "/api/search?q=diffusion+transformers"):
+        trips[0] = 0
+        assert client.get(path).status_code == 200, path
+        counts[path] = trips[0]
+    page, api = counts.values()
+    assert api == page, counts
 
 
 HEAD_PATHS = [

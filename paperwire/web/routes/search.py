@@ -7,8 +7,9 @@ from fastapi.responses import Response
 
 from paperwire.core import Paperwire
 from paperwire.models.common import ErrorPublic
-from paperwire.models.search import SearchMode, SearchResponse
+from paperwire.models.search import SearchMode, SearchRequest, SearchResponse, SortOrder
 from paperwire.web.dependencies import PW, Search, SearchParams, check_page, page_count
+from paperwire.web.shown import page_not_kept, page_shows
 from paperwire.web.templating import render
 from paperwire.web.twin import Api, Call, Errors, Page, twin
 
@@ -114,4 +115,17 @@ def search(pw: PW, params: Search) -> SearchResponse:
         raise HTTPException(status_code=422, detail=params.message)
     found = pw.search.search(params.request)
     check_page(params, found.total)
+    _declare_shown(pw, params.request, found)
     return found
+
+
+def _declare_shown(pw: Paperwire, req: SearchRequest, found: SearchResponse) -> None:
+    """What a signed-out results page depends on, for the page cache: a relevance
+    ranking changes with the content only (any change but a vote drops every kept page),
+    so a vote drops just the pages showing that paper's card; a sorted order moves with
+    every vote, so it depends on every change. A page computed before the index surely
+    followed the latest change is not kept (as ``ResultCache`` keeps no such ranking)."""
+    if not pw.search.results.settled():
+        page_not_kept()
+    elif req.sort == SortOrder.relevance:
+        page_shows(papers=[h.paper.arxiv_id for h in found.hits])
