@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from paperwire.store.db import Database
 from paperwire.store.schema.papers import Featured, Paper
-from paperwire.store.versions import News
+from paperwire.store.versions import News, days_in
 
 __all__ = ["KeptReads"]
 
@@ -46,7 +46,6 @@ T = TypeVar("T")
 # what the days are read from: the papers (visibility, publication days) and their
 # featured days; counters (``papers:counts``) do not change them
 DAY_READS = frozenset({Paper.__tablename__, Featured.__tablename__})
-_DAY_TAG = "day:"
 
 Span = tuple[dt.date, dt.date] | None
 
@@ -89,11 +88,7 @@ class KeptReads:
             # log then no longer gives (a signup, then a vote): any period may be reached
             self._drop(lambda span: True)
         else:
-            days = {
-                dt.date.fromisoformat(t[len(_DAY_TAG) :])
-                for t in news.tags or ()
-                if t.startswith(_DAY_TAG)
-            }
+            days = days_in(news.tags or ())
             self._drop(lambda span: any(span[0] <= d <= span[1] for d in days))
 
     def _drop(self, touched: Callable[[tuple[dt.date, dt.date]], bool]) -> None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -64,11 +64,13 @@ __all__ = [
     "ChangeLog",
     "News",
     "VersionWatch",
+    "days_in",
     "declare_changes",
     "one_version_per_request",
     "paper_tags",
     "read_log",
     "read_version",
+    "tags_of",
     "track_writes",
 ]
 
@@ -99,12 +101,27 @@ def declare_changes(session: Session, tags: set[str]) -> None:
     session.info.setdefault(_DECLARED, set()).update(tags)
 
 
+_PAPER_TAG = "paper:"
+_DAY_TAG = "day:"
+
+
+def tags_of(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> set[str]:
+    """The tags that name ``papers`` (their cards and counts: ``paper:<arxiv id>``) and
+    ``days`` (the order of their feeds: ``day:<date>``): what a change declares and what
+    a kept page or read depends on, in one spelling."""
+    return {*(_PAPER_TAG + p for p in papers), *(_DAY_TAG + d.isoformat() for d in days)}
+
+
+def days_in(tags: Iterable[str]) -> set[dt.date]:
+    """The days that ``tags`` name (``tags_of``)."""
+    return {dt.date.fromisoformat(t[len(_DAY_TAG) :]) for t in tags if t.startswith(_DAY_TAG)}
+
+
 def paper_tags(session: Session, paper_id: int, arxiv_id: str) -> set[str]:
-    """What a change to one paper's counts touches: the paper (``paper:<arxiv id>``)
-    and the feed of each day it was featured on (``day:<date>``), whose order it may
-    change."""
+    """What a change to one paper's counts touches: the paper and the feed of each day
+    it was featured on, whose order it may change (``tags_of``)."""
     days = session.scalars(select(Featured.day).where(Featured.paper_id == paper_id).distinct())
-    return {f"paper:{arxiv_id}", *(f"day:{d.isoformat()}" for d in days)}
+    return tags_of([arxiv_id], days)
 
 
 def _note(session: Session, tables: set[str]) -> None:

@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Iterable
 from contextvars import ContextVar
 
+from paperwire.store.versions import tags_of
+
 __all__ = ["NOT_KEPT", "SHOWN", "page_not_kept", "page_shows"]
 
 # Set to an empty set by the page cache around each signed-out render it may keep.
@@ -23,8 +25,7 @@ def page_shows(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> None
     every change. No-op outside the page cache (signed in, not cacheable)."""
     shown = SHOWN.get()
     if shown is not None:
-        shown.update(f"paper:{p}" for p in papers)
-        shown.update(f"day:{d.isoformat()}" for d in days)
+        shown.update(tags_of(papers, days))
 
 
 def page_not_kept() -> None:

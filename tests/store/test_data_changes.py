@@ -16,7 +16,7 @@ from paperwire.models.papers import PaperRecord
 from paperwire.store import Database, PaperStore
 from paperwire.store.schema.versions import DataChange
 from paperwire.store.users import UserStore
-from paperwire.store.versions import CHANGES_KEPT, ChangeLog, VersionWatch
+from paperwire.store.versions import CHANGES_KEPT, ChangeLog, VersionWatch, days_in, tags_of
 from paperwire.store.votes import VoteStore
 
 DAY = dt.date(2026, 11, 20)
@@ -269,3 +269,14 @@ def test_a_change_logged_without_its_tables_touches_every_table(db: Database) ->
     watch = db.watch()
     first = watch.news(start + 2)
     assert first is not None and first.touches(set())  # a first look: anything
+
+
+def test_the_days_a_change_names_are_read_back_from_its_tags() -> None:
+    """Writers (``paper_tags``), pages (``page_shows``) and kept reads (``KeptReads``)
+    spell and read the tags through one pair of functions: a day survives the trip,
+    a paper is not taken for a day."""
+    days = [dt.date(2026, 11, 20), dt.date(2026, 11, 23)]
+    tags = tags_of(["2511.00001"], days)
+    assert tags == {"paper:2511.00001", "day:2026-11-20", "day:2026-11-23"}
+    assert days_in(tags) == set(days)
+    assert days_in(tags_of(["2511.00001"])) == set()
