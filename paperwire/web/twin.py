@@ -21,7 +21,7 @@ the public model, or ``Shown(model, extra)`` when the page shows more than the m
   own 422 keeps its description, not another model), and a route whose path names
   something documents 404. The answer is validated against the response model and
   serialised in the view's own thread (``_as_json``: the bytes FastAPI would make, one
-  trip through the request threads instead of two).
+  trip out of the event loop instead of two).
 * the HTML route (``Page``, ``include_in_schema=False``): the same view, then the
   template chosen for it (``template`` + ``context``), or ``respond`` (the redirect of
   post/redirect/get, a page of its own). A ``POST`` page parses the submitted form into
@@ -296,10 +296,11 @@ def _add_json(
 
 def _as_json(adapter: TypeAdapter[Any], result: Any, status: int | None) -> Any:
     """The answer FastAPI makes of a result (validated against the response model, dumped
-    by alias), made in the view's own thread: for a plain (sync) view FastAPI validates
-    in a second trip through the thread pool, which under load queues behind every
-    waiting request again. A result that fails validation goes back to FastAPI, which
-    reports it as before."""
+    by alias with pydantic's JSON writer, as FastAPI 0.165 does), made in the view's own
+    thread. For a plain (sync) view FastAPI validates in a second trip: out to a thread
+    and back to the event loop, where under load the request waits behind the loop's
+    ready work while it holds its admission slot (``web.admission``). A result that
+    fails validation goes back to FastAPI, which reports it as before."""
     if isinstance(result, Response):
         return result
     try:

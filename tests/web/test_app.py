@@ -172,9 +172,10 @@ def test_every_page_has_a_json_twin(client: TestClient, path: str) -> None:
 def test_a_json_twin_queues_for_a_thread_as_often_as_its_page(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Under load every trip into the request threads waits behind the queued requests:
-    the JSON twin of a page serialises its answer in the view's thread, not in a trip
-    of its own (FastAPI validates a plain view's result in one more)."""
+    """Under load every trip back to the event loop waits behind its ready work while
+    the request holds its admission slot: the JSON twin of a page serialises its answer
+    in the view's thread, not in a trip of its own (FastAPI validates a plain view's
+    result in one more)."""
     trips = [0]
     real = anyio.to_thread.run_sync
 
