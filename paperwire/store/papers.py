@@ -22,7 +22,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import String, and_, bindparam, cast, delete, func, or_, select, true
+from sqlalchemy import Select, String, and_, bindparam, cast, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -522,13 +522,23 @@ class PaperStore:
         with self.db.reading() as s:
             return list(
                 s.scalars(
-                    select(Featured.day)
+                    self._visible_days()
                     .where(Featured.day <= until)
                     .group_by(Featured.day)
                     .order_by(Featured.day.desc())
                     .limit(count)
                 )
             )
+
+    @staticmethod
+    def _visible_days() -> Select[dt.date]:
+        """Featured days of visible papers: a day whose papers are all hidden has no
+        feed to open, link to or fall back on."""
+        return (
+            select(Featured.day)
+            .join(Paper, Paper.id == Featured.paper_id)
+            .where(Paper.hidden.is_(False))
+        )
 
     def adjacent_feature_days(
         self, start: dt.date, end: dt.date
@@ -541,9 +551,10 @@ class PaperStore:
     def _adjacent_feature_days(
         self, start: dt.date, end: dt.date
     ) -> tuple[dt.date | None, dt.date | None]:
-        with self.db.reading() as s:
-            prev = s.scalar(select(func.max(Featured.day)).where(Featured.day < start))
-            nxt = s.scalar(select(func.min(Featured.day)).where(Featured.day > end))
+        days = self._visible_days()
+        with self.db.reading() as s:  # walks the day index from the period outwards
+            prev = s.scalar(days.where(Featured.day < start).order_by(Featured.day.desc()).limit(1))
+            nxt = s.scalar(days.where(Featured.day > end).order_by(Featured.day).limit(1))
             return prev, nxt
 
     def browse(

@@ -71,7 +71,7 @@ def test_another_process_vote_and_a_comment_show_at_once(env: Env, make_app: App
     assert commented["num_comments"] == before["num_comments"] + 1
 
 
-def test_an_ingest_moves_the_neighbouring_days_and_a_hide_empties_the_feed(env: Env) -> None:
+def test_an_ingest_moves_the_neighbouring_days_and_a_hide_moves_the_home_page(env: Env) -> None:
     reader = env.account("reader@example.org", "Reader")
     admin = env.account("mod@example.org", "Moderator", admin=True)
     warm_day = (TODAY - dt.timedelta(days=2)).isoformat()
@@ -82,11 +82,16 @@ def test_an_ingest_moves_the_neighbouring_days_and_a_hide_empties_the_feed(env: 
     ingest_records(env.pw, [hot_twin(yesterday)], "hf-daily")
     assert _daily(reader)["prev_date"] == yesterday.isoformat()
     assert _daily(reader, date=warm_day)["next_date"] == yesterday.isoformat()
-    # hiding today's only paper: today's feed shows nothing
+    # hiding today's only paper: the home page falls back to the newest day with a
+    # visible paper, and no day links to today's empty feed
     assert [p["arxiv_id"] for p in _daily(reader)["papers"]] == [HOT]
     r = admin.post("/admin/papers/hide", {"arxiv_id": HOT, "reason": "test"})
     assert r.status_code == 303, r.text
-    assert _daily(reader)["papers"] == []
+    home = _daily(reader)
+    assert home["date"] == yesterday.isoformat()
+    assert [p["arxiv_id"] for p in home["papers"]] == [TWIN]
+    assert home["next_date"] is None
+    assert _daily(reader, date=TODAY.isoformat())["papers"] == []
     assert WARM in [p["arxiv_id"] for p in _daily(reader, date=warm_day)["papers"]]
 
 
