@@ -32,16 +32,9 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import Stemmer
-from pydantic import TypeAdapter
 
 from paperwire.models.search import SnippetPart
-from paperwire.text.tokens import (
-    ascii_word_gaps,
-    distinct_words,
-    tokenize,
-    word_or_mark_pattern,
-    word_pattern,
-)
+from paperwire.text.tokens import distinct_words, tokenize, word_or_mark_pattern, word_pattern
 
 __all__ = ["annotate", "best_snippet", "highlight", "teaser", "terms_present"]
 
@@ -286,36 +279,32 @@ def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
     """Every word of ``text`` that matches a query term, in text order.
 
     The hot path of a result page (~200 words per abstract, 20–30 abstracts): instead of
-    a Python step per word, the distinct words are collected (byte operations for ASCII
-    text), looked up once per query (``_Matcher.matching``), and only the few that
-    match are located again with ``str.find``. In ASCII text every non-word character
-    becomes a space (``ascii_word_gaps``), so `` word `` in the padded copy finds
-    exactly the word's occurrences as a whole word, with no check after each find.
+    a Python step per word, the distinct words are collected (``distinct_words``: byte
+    operations for ASCII text), looked up once per query (``_Matcher.matching``), and
+    only the few that match are located again with ``str.find``.
     """
     matcher = _matcher(tuple(terms))
     if not matcher:
         return []
+    ascii_text = text.isascii()
     hits: list[_Hit] = []
-    if text.isascii():
-        gaps = ascii_word_gaps(text)
-        padded = f" {gaps} "
-        for word, term in matcher.matching(set(gaps.split())).items():
-            size = len(word)
-            spaced = f" {word} "
-            at = padded.find(spaced)
-            while at >= 0:  # ``at`` in padded is the word's start in text
+    for word, term in matcher.matching(distinct_words(text)).items():
+        size = len(word)
+        at = text.find(word)
+        while at >= 0:
+            if _is_ascii_token(text, at, size) if ascii_text else _is_token(text, at, size):
                 hits.append(_Hit(at, at + size, term))
-                at = padded.find(spaced, at + size + 1)
-    else:
-        for word, term in matcher.matching(distinct_words(text)).items():
-            size = len(word)
-            at = text.find(word)
-            while at >= 0:
-                if _is_token(text, at, size):
-                    hits.append(_Hit(at, at + size, term))
-                at = text.find(word, at + 1)
+            at = text.find(word, at + 1)
     hits.sort(key=lambda hit: hit.start)
     return hits
+
+
+def _is_ascii_token(text: str, start: int, size: int) -> bool:
+    """``_is_token`` for ASCII text: no letter or digit right before or after."""
+    end = start + size
+    return (start == 0 or not text[start - 1].isalnum()) and (
+        end == len(text) or not text[end].isalnum()
+    )
 
 
 def _is_token(text: str, start: int, size: int) -> bool:
@@ -365,31 +354,25 @@ def _ends_sentence(text: str, end: int) -> bool:
     return _SENTENCE_CLOSE.search(text, max(0, end - 8), end) is not None
 
 
-_PART_LIST: TypeAdapter[list[SnippetPart]] = TypeAdapter(list[SnippetPart])
-
-
 def _parts(
     text: str, start: int, end: int, hits: Sequence[_Hit], prefix: str, suffix: str
 ) -> list[SnippetPart]:
-    # The parts are built as dicts and made models in one validation call: a result
-    # page has ~500 parts, and a ``SnippetPart(...)`` call each costs twice as much.
-    # A plain part leaves ``hit`` unset, as ``SnippetPart(text=...)`` would.
-    parts: list[dict[str, str | bool]] = []
+    parts: list[SnippetPart] = []
     plain = prefix
     pos = start
-    for hit in hits[bisect_left(hits, (start,)) :]:
-        if hit.end > end:
-            break
+    for hit in hits:
+        if hit.start < start or hit.end > end:
+            continue
         plain += text[pos : hit.start]
         if plain:
-            parts.append({"text": plain})
-        parts.append({"text": text[hit.start : hit.end], "hit": True})
+            parts.append(SnippetPart(text=plain))
+        parts.append(SnippetPart(text=text[hit.start : hit.end], hit=True))
         plain = ""
         pos = hit.end
     plain += text[pos:end] + suffix
     if plain:
-        parts.append({"text": plain})
-    return _PART_LIST.validate_python(parts)
+        parts.append(SnippetPart(text=plain))
+    return parts
 
 
 def _head(text: str, hits: Sequence[_Hit], max_chars: int | None) -> list[SnippetPart]:
@@ -508,7 +491,6 @@ def _best(
         starts.setdefault(space + 1, False)
     hit_starts = [hit.start for hit in hits]
     hit_ends = [hit.end for hit in hits]  # increasing too: hits are words, in order
-    hit_terms = [hit.term for hit in hits]
     best: tuple[tuple[int, bool, int, int, int], _Window] | None = None
     for start, aligned in starts.items():
         if best is not None and not exhaustive:
@@ -519,9 +501,9 @@ def _best(
             # costly part.
             first = bisect_left(hit_starts, start)
             reach = bisect_right(hit_ends, start + max_chars, first)
-            if reach - first < best[0][0]:
-                continue  # fewer hits than the best's distinct terms (or none)
-            terms = len(set(hit_terms[first:reach]))
+            if reach <= first:
+                continue
+            terms = len({hits[i].term for i in range(first, reach)})
             bound = (terms, aligned, reach - first, start - hit_starts[first], -start)
             if bound < best[0]:
                 continue
@@ -530,7 +512,7 @@ def _best(
         after = bisect_right(hit_ends, win.end, first)
         if after <= first:
             continue
-        terms = len(set(hit_terms[first:after]))
+        terms = len({hits[i].term for i in range(first, after)})
         gap = hit_starts[first] - win.start
         score = (terms, win.aligned, after - first, -gap, -win.start)
         if best is None or score > best[0]:

@@ -13,14 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = [
-    "ascii_word_gaps",
-    "distinct_words",
-    "tokenize",
-    "word_or_mark_pattern",
-    "word_pattern",
-    "words",
-]
+__all__ = ["distinct_words", "tokenize", "word_or_mark_pattern", "word_pattern", "words"]
 
 
 def _mark_class() -> str:
@@ -52,23 +45,17 @@ _WORD_OR_MARK = re.compile(r"[^\W_]|[" + _MARKS + r"]")
 _ASCII_SPLIT = bytes(b if chr(b).isascii() and chr(b).isalnum() else 0x20 for b in range(256))
 
 
-def ascii_word_gaps(text: str) -> str:
-    """ASCII ``text`` with every character that is not part of a word replaced by a
-    space: same length and offsets, its words are exactly ``text``'s words."""
-    return text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii")
-
-
 def words(text: str) -> list[str]:
     """Every word of ``text`` as written, in order: ``word_pattern().findall(text)``."""
     if text.isascii():
-        return ascii_word_gaps(text).split()
+        return text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split()
     return _WORD.findall(text)
 
 
 def distinct_words(text: str) -> set[str]:
     """The distinct words of ``text`` as written (``set(words(text))``)."""
     if text.isascii():
-        return set(ascii_word_gaps(text).split())
+        return set(text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split())
     return set(_WORD.findall(text))
 
 
