@@ -446,9 +446,10 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
 
 
 def test_find_hits_in_ascii_text_equals_a_scan_of_every_word() -> None:
-    """ASCII text takes its own path (whole words found in a padded copy whose non-word
-    characters are spaces): it finds exactly what checking every token finds, with
-    repeated and adjacent words, words at both ends and words inside longer words."""
+    """ASCII text takes its own path (byte operations, a cheaper whole-word check): it
+    finds exactly what checking every token finds, with repeated and adjacent words,
+    words at both ends and words inside longer words (the other test's texts are
+    nearly all non-ASCII)."""
     from paperwire.text.snippets import _WORD, _find_hits, _matcher
 
     rng = random.Random(5)
