@@ -445,6 +445,30 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
         assert got == expected, (text, terms)
 
 
+def test_find_hits_in_ascii_text_equals_a_scan_of_every_word() -> None:
+    """ASCII text takes its own path (byte operations, a cheaper whole-word check): it
+    finds exactly what checking every token finds, with repeated and adjacent words,
+    words at both ends and words inside longer words (the other test's texts are
+    nearly all non-ASCII)."""
+    from paperwire.text.snippets import _WORD, _find_hits, _matcher
+
+    rng = random.Random(5)
+    pieces = ["net", "nets", "Net", "subnet", "net_x", "_net", "net1", "1net", "a", "ab"]
+    seps = ["", " ", "-", ".", "(", ")", "_", "'", "  "]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(0, 30)))
+        terms = rng.choice([["net"], ["nets", "ab"], ["1"]])
+        matcher = _matcher(tuple(terms))
+        expected = [
+            (m.start(), m.end(), matcher.match(m.group()))
+            for m in _WORD.finditer(text)
+            if matcher.match(m.group()) is not None
+        ]
+        assert text.isascii()
+        got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
+        assert got == expected, (text, terms)
+
+
 def test_words_equal_the_word_pattern_on_random_text() -> None:
     """``words`` (byte operations for ASCII text) finds exactly the regex's words."""
     from paperwire.text.tokens import distinct_words, word_pattern, words
