@@ -4,11 +4,12 @@ papers that brings them (``/following``).
 One table, ``follows`` (kind + normalised target, ``models.people.follow_key``). The feed
 is one query: visible papers matching any follow, newest first, with ``LIMIT``/``OFFSET``
 so it walks ``ix_papers_published_at`` and stops after a page. Organisations match the
-indexed ``organization_id`` (or the display name); authors and categories are JSON lists,
-matched with a ``LIKE`` on the JSON text of the exact element (``"name"``, quotes
-included: portable across SQLite and PostgreSQL); a followed user brings the papers they
-submitted or are a confirmed author of.
-"""
+indexed ``organization_id`` (or the display name); authors match their key in the
+indexed ``paper_authors`` (the follow's target: spaces collapsed, casefolded, as author
+pages match); categories are a JSON list, matched with a ``LIKE`` on the JSON text of
+the exact element (``"cs.cl"``, quotes included: portable across SQLite and
+PostgreSQL); a followed user brings the papers they submitted or are a confirmed author
+of. The page's cards are read from plain columns (``PaperStore.cards``)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,11 @@ from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models.papers import PaperCard
-from paperwire.models.people import FollowKind
-from paperwire.store.convert import card_of
+from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
+from paperwire.store.papers import PaperStore
 from paperwire.store.schema.community import Submission
-from paperwire.store.schema.papers import Paper
+from paperwire.store.schema.papers import Paper, PaperAuthor
 from paperwire.store.schema.people import AuthorClaim, Follow
 from paperwire.store.users import utcnow
 
@@ -51,6 +52,7 @@ def json_element_like(column: Any, value: str) -> ColumnElement[bool]:
 class FollowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.store = PaperStore(db)
 
     def follow(self, user_id: int, kind: FollowKind, target: str, label: str) -> bool:
         """True when the follow is new (following twice changes nothing)."""
@@ -143,15 +145,18 @@ class FollowStore:
         where = [Paper.hidden.is_(False), or_(*conds)]
         if since is not None:
             where.append(Paper.published_at > since)
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(Paper)
-                .where(*where)
-                .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc())
-                .limit(limit + 1)
-                .offset(offset)
-            ).all()
-            return [card_of(p) for p in rows[:limit]], len(rows) > limit
+        with self.db.reading() as s:
+            ids = list(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .where(*where)
+                    .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc())
+                    .limit(limit + 1)
+                    .offset(offset)
+                )
+            )
+        cards = self.store.cards(ids[:limit])
+        return [cards[a] for a in ids[:limit] if a in cards], len(ids) > limit
 
 
 def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
@@ -163,8 +168,10 @@ def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
     if orgs:
         conds.append(func.lower(Paper.organization_id).in_(orgs))
         conds.append(func.lower(Paper.organization).in_(orgs))
-    # the label is the name as written on the papers (the JSON text holds that spelling)
-    conds += [json_element_like(Paper.authors, f.label) for f in by_kind.get(FollowKind.author, [])]
+    # (normalised again: a takeout import stores the target it is given)
+    authors = [follow_key(FollowKind.author, f.target) for f in by_kind.get(FollowKind.author, [])]
+    if authors:
+        conds.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.key.in_(authors))))
     conds += [
         json_element_like(Paper.categories, f.target) for f in by_kind.get(FollowKind.category, [])
     ]

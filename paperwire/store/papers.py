@@ -31,6 +31,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     or_,
     select,
     true,
@@ -42,6 +43,7 @@ from sqlalchemy.sql import ColumnElement
 
 from paperwire.index.base import IndexDoc, Vector
 from paperwire.models.papers import PaperCard, PaperPublic, PaperRecord, Rejection
+from paperwire.models.people import FollowKind, follow_key
 from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
@@ -63,6 +65,7 @@ from paperwire.store.schema.papers import (
     IndexChange,
     Meta,
     Paper,
+    PaperAuthor,
     PaperSource,
 )
 
@@ -204,6 +207,22 @@ def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
     paper.text_hash = text_hash(paper.title, paper.abstract or "")
 
 
+def _write_authors(s: Session, papers: Sequence[Paper]) -> None:
+    """Replace the ``paper_authors`` rows of ``papers`` (flushed: they have ids) with
+    their ``authors`` now, in the caller's transaction: the lookup by name never
+    disagrees with the JSON list the papers show."""
+    if not papers:
+        return
+    s.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_([p.id for p in papers])))
+    rows = [
+        {"paper_id": p.id, "position": i, "key": follow_key(FollowKind.author, a), "name": a}
+        for p in papers
+        for i, a in enumerate(p.authors or [])
+    ]
+    if rows:
+        s.execute(insert(PaperAuthor), rows)
+
+
 # Built once: building a statement with 30 bound ids anew each time cost as much as
 # running it (issue 16).
 _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
@@ -258,6 +277,8 @@ class PaperStore:
         now = _now()
         ids = list({rec.arxiv_id for rec, _ in batch})
         queued: dict[str, None] = {}
+        # papers whose author list is new or changed: their ``paper_authors`` follow
+        authored: dict[str, Paper] = {}
         with self.db.session() as s:
             rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids))).all()
             by_id = {p.arxiv_id: p for p in rows}
@@ -301,7 +322,10 @@ class PaperStore:
                 else:
                     before = _snapshot(paper)
                 indexed = None if is_new else index_doc_of(paper).fingerprint()
+                authors = list(paper.authors or [])
                 _merge(paper, rec, is_new)
+                if is_new or list(paper.authors or []) != authors:
+                    authored[rec.arxiv_id] = paper
                 if indexed is None or index_doc_of(paper).fingerprint() != indexed:
                     queued[rec.arxiv_id] = None
                 if rec.featured_on and not any(
@@ -328,6 +352,9 @@ class PaperStore:
                     out.unchanged.append(rec.arxiv_id)
             out.queued = list(queued)
             record_changes(s, out.queued, "stored")
+            if authored:
+                s.flush()
+                _write_authors(s, list(authored.values()))
         return out
 
     def set_meta(self, key: str, value: str) -> None:
