@@ -2,23 +2,21 @@
 papers that brings them (``/following``).
 
 One table, ``follows`` (kind + normalised target, ``models.people.follow_key``). The feed
-is one query: visible papers matching any follow, newest first, with ``LIMIT``/``OFFSET``
-so it walks ``ix_papers_published_at`` and stops after a page. Organisations match the
-indexed ``organization_id`` (or the display name); authors match their key in the
-indexed ``paper_authors`` (the follow's target: spaces collapsed, casefolded, as author
-pages match); categories are a JSON list, matched with a ``LIKE`` on the JSON text of
-the exact element (``"cs.cl"``, quotes included: portable across SQLite and
-PostgreSQL); a followed user brings the papers they submitted or are a confirmed author
-of. The page's cards are read from plain columns (``PaperStore.cards``)."""
+is one query: visible papers matching any follow, newest first, with ``LIMIT``/``OFFSET``.
+Organisations match the indexed ``organization_id`` (or the display name); authors and
+categories match their key (the follow's target) in the indexed ``paper_authors`` and
+``paper_categories`` (author names with spaces collapsed and casefolded, as author pages
+match; categories lower-cased); a followed user brings the papers they submitted or are
+a confirmed author of. Every condition is an index lookup, so a follow that matches
+rarely is not a walk through every paper; the page's cards are read from plain columns
+(``PaperStore.cards``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models.papers import PaperCard
@@ -26,7 +24,7 @@ from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
 from paperwire.store.papers import PaperStore
 from paperwire.store.schema.community import Submission
-from paperwire.store.schema.papers import Paper, PaperAuthor
+from paperwire.store.schema.papers import Paper, PaperAuthor, PaperCategory
 from paperwire.store.schema.people import AuthorClaim, Follow
 from paperwire.store.users import utcnow
 
@@ -37,16 +35,6 @@ class FollowRow:
     target: str
     label: str
     created_at: dt.datetime
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def json_element_like(column: Any, value: str) -> ColumnElement[bool]:
-    """``column`` (a JSON list of strings) holds ``value``, ignoring ASCII case."""
-    pattern = "%" + _like_escape(json.dumps(value).lower()) + "%"
-    return func.lower(cast(column, String)).like(pattern, escape="\\")
 
 
 class FollowStore:
@@ -172,9 +160,13 @@ def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
     authors = [follow_key(FollowKind.author, f.target) for f in by_kind.get(FollowKind.author, [])]
     if authors:
         conds.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.key.in_(authors))))
-    conds += [
-        json_element_like(Paper.categories, f.target) for f in by_kind.get(FollowKind.category, [])
+    categories = [
+        follow_key(FollowKind.category, f.target) for f in by_kind.get(FollowKind.category, [])
     ]
+    if categories:
+        conds.append(
+            Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.key.in_(categories)))
+        )
     users = [int(f.target) for f in by_kind.get(FollowKind.user, []) if f.target.isdigit()]
     if users:
         conds.append(Paper.id.in_(select(Submission.paper_id).where(Submission.user_id.in_(users))))

@@ -66,6 +66,7 @@ from paperwire.store.schema.papers import (
     Meta,
     Paper,
     PaperAuthor,
+    PaperCategory,
     PaperSource,
 )
 
@@ -207,20 +208,35 @@ def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
     paper.text_hash = text_hash(paper.title, paper.abstract or "")
 
 
-def _write_authors(s: Session, papers: Sequence[Paper]) -> None:
-    """Replace the ``paper_authors`` rows of ``papers`` (flushed: they have ids) with
-    their ``authors`` now, in the caller's transaction: the lookup by name never
-    disagrees with the JSON list the papers show."""
+def _lists(paper: Paper) -> tuple[list[str], list[str]]:
+    """What ``paper_authors`` and ``paper_categories`` hold of a paper."""
+    return list(paper.authors or []), list(paper.categories or [])
+
+
+def _write_lists(s: Session, papers: Sequence[Paper]) -> None:
+    """Replace the ``paper_authors`` and ``paper_categories`` rows of ``papers``
+    (flushed: they have ids) with their ``authors`` and ``categories`` now, in the
+    caller's transaction: the lookups by name and category never disagree with the JSON
+    lists the papers show."""
     if not papers:
         return
-    s.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_([p.id for p in papers])))
-    rows = [
+    ids = [p.id for p in papers]
+    s.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_(ids)))
+    s.execute(delete(PaperCategory).where(PaperCategory.paper_id.in_(ids)))
+    authors = [
         {"paper_id": p.id, "position": i, "key": follow_key(FollowKind.author, a), "name": a}
         for p in papers
         for i, a in enumerate(p.authors or [])
     ]
-    if rows:
-        s.execute(insert(PaperAuthor), rows)
+    categories = [
+        {"paper_id": p.id, "position": i, "key": follow_key(FollowKind.category, c)}
+        for p in papers
+        for i, c in enumerate(p.categories or [])
+    ]
+    if authors:
+        s.execute(insert(PaperAuthor), authors)
+    if categories:
+        s.execute(insert(PaperCategory), categories)
 
 
 # Built once: building a statement with 30 bound ids anew each time cost as much as
@@ -277,8 +293,8 @@ class PaperStore:
         now = _now()
         ids = list({rec.arxiv_id for rec, _ in batch})
         queued: dict[str, None] = {}
-        # papers whose author list is new or changed: their ``paper_authors`` follow
-        authored: dict[str, Paper] = {}
+        # papers whose authors or categories are new or changed: their rows follow
+        listed: dict[str, Paper] = {}
         with self.db.session() as s:
             rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids))).all()
             by_id = {p.arxiv_id: p for p in rows}
@@ -322,10 +338,10 @@ class PaperStore:
                 else:
                     before = _snapshot(paper)
                 indexed = None if is_new else index_doc_of(paper).fingerprint()
-                authors = list(paper.authors or [])
+                lists = _lists(paper)
                 _merge(paper, rec, is_new)
-                if is_new or list(paper.authors or []) != authors:
-                    authored[rec.arxiv_id] = paper
+                if is_new or _lists(paper) != lists:
+                    listed[rec.arxiv_id] = paper
                 if indexed is None or index_doc_of(paper).fingerprint() != indexed:
                     queued[rec.arxiv_id] = None
                 if rec.featured_on and not any(
@@ -352,9 +368,9 @@ class PaperStore:
                     out.unchanged.append(rec.arxiv_id)
             out.queued = list(queued)
             record_changes(s, out.queued, "stored")
-            if authored:
+            if listed:
                 s.flush()
-                _write_authors(s, list(authored.values()))
+                _write_lists(s, list(listed.values()))
         return out
 
     def set_meta(self, key: str, value: str) -> None:

@@ -1,9 +1,9 @@
-"""``paper_authors`` (``0011_paper_authors``): author pages and author follows look a
-name up in it, on SQLite and PostgreSQL. It follows every write of a paper's authors
-(a re-ingest that adds or drops one), matches names with spaces collapsed and case
-folded beyond ASCII (the JSON ``LIKE`` it replaced matched neither), is filled for an
-install made before it, and the lookup reads no more than the name's papers (no scan
-of ``papers``)."""
+"""``paper_authors`` and ``paper_categories`` (``0011_paper_authors``): author pages and
+author and category follows look a name up in them, on SQLite and PostgreSQL. They
+follow every write of a paper's lists (a re-ingest that adds or drops an author), match
+names with spaces collapsed and case folded beyond ASCII (the JSON ``LIKE`` they
+replaced matched neither), are filled for an install made before them, and the lookup
+reads no more than the name's papers (no scan of ``papers``)."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def _found(people: PeopleStore, name: str) -> list[str]:
     return [c.arxiv_id for c in people.by_author(name, 10)[2]]
 
 
-def _followed(db: Database, name: str) -> list[str]:
-    row = FollowRow(FollowKind.author, follow_key(FollowKind.author, name), name, DAY)
+def _followed(db: Database, name: str, kind: FollowKind = FollowKind.author) -> list[str]:
+    row = FollowRow(kind, follow_key(kind, name), name, DAY)
     return sorted(c.arxiv_id for c in FollowStore(db).papers([row], 10)[0])
 
 
@@ -79,6 +79,10 @@ def test_the_author_page_and_follows_follow_a_reingest(db: Database) -> None:
     # a less authoritative record keeps the arXiv authors (the merging rule)
     store.upsert([_rec("2605.00001", ["Ada Lovelace"], upvotes=9)])
     assert _found(people, "Ada Lovelace") == ["2605.00002"]
+    # categories are a union: a record adds one, and its follow finds the paper
+    assert _followed(db, "cs.RO", FollowKind.category) == []
+    store.upsert([_rec("2605.00002", ["Ada Lovelace"], categories=["cs.RO"])])
+    assert _followed(db, "cs.ro", FollowKind.category) == ["2605.00002"]
 
 
 def test_names_match_with_spaces_collapsed_and_case_folded(db: Database) -> None:
@@ -156,19 +160,22 @@ def test_the_migration_fills_the_table_for_an_install_made_before_it(db: Databas
     """Papers stored at ``0010_sort_walks`` (no ``paper_authors``) are found by their
     authors after the upgrade, which makes what the schema declares and undoes it."""
     store = PaperStore(db)
-    store.upsert([_rec("2605.30001", ["Ada Lovelace", "Bob  Stone"], upvotes=2)])
+    store.upsert(
+        [_rec("2605.30001", ["Ada Lovelace", "Bob  Stone"], upvotes=2, categories=["cs.CL"])]
+    )
     store.upsert([_rec("2605.30002", ["Bob Stone"], upvotes=1)])
     store.upsert([_rec("2605.30003", [])])
     _go(db, "downgrade", "0010_sort_walks")
-    assert "paper_authors" not in inspect(db.engine).get_table_names()
+    assert not {"paper_authors", "paper_categories"} & set(inspect(db.engine).get_table_names())
 
     _go(db, "upgrade", "heads")
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert [d for d in diff if "paper_authors" in repr(d)] == []
+    assert [d for d in diff if "paper_authors" in repr(d) or "paper_categories" in repr(d)] == []
     people = PeopleStore(db)
     assert _found(people, "bob stone") == ["2605.30001", "2605.30002"]
     assert people.by_author("Bob Stone", 10)[0] == "Bob  Stone"  # as written, top paper
     assert _found(people, "Ada Lovelace") == ["2605.30001"]
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM paper_authors")).scalar() == 3
+    assert _followed(db, "CS.cl", FollowKind.category) == ["2605.30001"]

@@ -108,6 +108,22 @@ class PaperAuthor(Base):
     name: Mapped[str] = mapped_column(Text)
 
 
+class PaperCategory(Base):
+    """One category of one paper, lower-cased (``0011_paper_authors``): category follows
+    look it up here instead of a ``LIKE`` over every paper's JSON ``categories``, so a
+    rarely seen category is not a walk through the whole table. Written like
+    ``PaperAuthor``, with ``Paper.categories``."""
+
+    __tablename__ = "paper_categories"
+    __table_args__ = (Index("ix_paper_categories_key", "key", "paper_id"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(Text)
+
+
 class Featured(Base):
     """A day on which a paper was featured in a daily feed (by a source or a user)."""
 
