@@ -2,30 +2,29 @@
 papers that brings them (``/following``).
 
 One table, ``follows`` (kind + normalised target, ``models.people.follow_key``). The feed
-is one query: visible papers matching any follow, newest first, with ``LIMIT``/``OFFSET``
-so it walks ``ix_papers_published_at`` and stops after a page. Organisations match the
-indexed ``organization_id`` (or the display name); authors and categories are JSON lists,
-matched with a ``LIKE`` on the JSON text of the exact element (``"name"``, quotes
-included: portable across SQLite and PostgreSQL); a followed user brings the papers they
-submitted or are a confirmed author of.
-"""
+is one query: visible papers matching any follow, newest first, with ``LIMIT``/``OFFSET``.
+Organisations match the indexed ``organization_id`` (or the display name); authors and
+categories match their key (the follow's target) in the indexed ``paper_authors`` and
+``paper_categories`` (author names with spaces collapsed and casefolded, as author pages
+match; categories lower-cased); a followed user brings the papers they submitted or are
+a confirmed author of. Every condition is an index lookup, so a follow that matches
+rarely is not a walk through every paper; the page's cards are read from plain columns
+(``PaperStore.cards``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models.papers import PaperCard
-from paperwire.models.people import FollowKind
-from paperwire.store.convert import card_of
+from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
+from paperwire.store.papers import PaperStore
 from paperwire.store.schema.community import Submission
-from paperwire.store.schema.papers import Paper
+from paperwire.store.schema.papers import Paper, PaperAuthor, PaperCategory
 from paperwire.store.schema.people import AuthorClaim, Follow
 from paperwire.store.users import utcnow
 
@@ -38,19 +37,10 @@ class FollowRow:
     created_at: dt.datetime
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def json_element_like(column: Any, value: str) -> ColumnElement[bool]:
-    """``column`` (a JSON list of strings) holds ``value``, ignoring ASCII case."""
-    pattern = "%" + _like_escape(json.dumps(value).lower()) + "%"
-    return func.lower(cast(column, String)).like(pattern, escape="\\")
-
-
 class FollowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.store = PaperStore(db)
 
     def follow(self, user_id: int, kind: FollowKind, target: str, label: str) -> bool:
         """True when the follow is new (following twice changes nothing)."""
@@ -143,15 +133,18 @@ class FollowStore:
         where = [Paper.hidden.is_(False), or_(*conds)]
         if since is not None:
             where.append(Paper.published_at > since)
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(Paper)
-                .where(*where)
-                .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc())
-                .limit(limit + 1)
-                .offset(offset)
-            ).all()
-            return [card_of(p) for p in rows[:limit]], len(rows) > limit
+        with self.db.reading() as s:
+            ids = list(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .where(*where)
+                    .order_by(Paper.published_at.desc().nulls_last(), Paper.id.desc())
+                    .limit(limit + 1)
+                    .offset(offset)
+                )
+            )
+        cards = self.store.cards(ids[:limit])
+        return [cards[a] for a in ids[:limit] if a in cards], len(ids) > limit
 
 
 def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
@@ -163,11 +156,17 @@ def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
     if orgs:
         conds.append(func.lower(Paper.organization_id).in_(orgs))
         conds.append(func.lower(Paper.organization).in_(orgs))
-    # the label is the name as written on the papers (the JSON text holds that spelling)
-    conds += [json_element_like(Paper.authors, f.label) for f in by_kind.get(FollowKind.author, [])]
-    conds += [
-        json_element_like(Paper.categories, f.target) for f in by_kind.get(FollowKind.category, [])
+    # (normalised again: a takeout import stores the target it is given)
+    authors = [follow_key(FollowKind.author, f.target) for f in by_kind.get(FollowKind.author, [])]
+    if authors:
+        conds.append(Paper.id.in_(select(PaperAuthor.paper_id).where(PaperAuthor.key.in_(authors))))
+    categories = [
+        follow_key(FollowKind.category, f.target) for f in by_kind.get(FollowKind.category, [])
     ]
+    if categories:
+        conds.append(
+            Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.key.in_(categories)))
+        )
     users = [int(f.target) for f in by_kind.get(FollowKind.user, []) if f.target.isdigit()]
     if users:
         conds.append(Paper.id.in_(select(Submission.paper_id).where(Submission.user_id.in_(users))))

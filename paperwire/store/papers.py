@@ -31,6 +31,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     or_,
     select,
     true,
@@ -42,6 +43,7 @@ from sqlalchemy.sql import ColumnElement
 
 from paperwire.index.base import IndexDoc, Vector
 from paperwire.models.papers import PaperCard, PaperPublic, PaperRecord, Rejection
+from paperwire.models.people import FollowKind, follow_key
 from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.store.convert import (
     CARD_COLUMNS,
@@ -63,6 +65,8 @@ from paperwire.store.schema.papers import (
     IndexChange,
     Meta,
     Paper,
+    PaperAuthor,
+    PaperCategory,
     PaperSource,
 )
 
@@ -204,6 +208,37 @@ def _merge(paper: Paper, rec: PaperRecord, is_new: bool) -> None:
     paper.text_hash = text_hash(paper.title, paper.abstract or "")
 
 
+def _lists(paper: Paper) -> tuple[list[str], list[str]]:
+    """What ``paper_authors`` and ``paper_categories`` hold of a paper."""
+    return list(paper.authors or []), list(paper.categories or [])
+
+
+def _write_lists(s: Session, papers: Sequence[Paper]) -> None:
+    """Replace the ``paper_authors`` and ``paper_categories`` rows of ``papers``
+    (flushed: they have ids) with their ``authors`` and ``categories`` now, in the
+    caller's transaction: the lookups by name and category never disagree with the JSON
+    lists the papers show."""
+    if not papers:
+        return
+    ids = [p.id for p in papers]
+    s.execute(delete(PaperAuthor).where(PaperAuthor.paper_id.in_(ids)))
+    s.execute(delete(PaperCategory).where(PaperCategory.paper_id.in_(ids)))
+    authors = [
+        {"paper_id": p.id, "position": i, "key": follow_key(FollowKind.author, a), "name": a}
+        for p in papers
+        for i, a in enumerate(p.authors or [])
+    ]
+    categories = [
+        {"paper_id": p.id, "position": i, "key": follow_key(FollowKind.category, c)}
+        for p in papers
+        for i, c in enumerate(p.categories or [])
+    ]
+    if authors:
+        s.execute(insert(PaperAuthor), authors)
+    if categories:
+        s.execute(insert(PaperCategory), categories)
+
+
 # Built once: building a statement with 30 bound ids anew each time cost as much as
 # running it (issue 16).
 _CARDS_OF = select(Paper.id, Paper.upvotes, *CARD_COLUMNS).where(
@@ -258,6 +293,8 @@ class PaperStore:
         now = _now()
         ids = list({rec.arxiv_id for rec, _ in batch})
         queued: dict[str, None] = {}
+        # papers whose authors or categories are new or changed: their rows follow
+        listed: dict[str, Paper] = {}
         with self.db.session() as s:
             rows = s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids))).all()
             by_id = {p.arxiv_id: p for p in rows}
@@ -301,7 +338,10 @@ class PaperStore:
                 else:
                     before = _snapshot(paper)
                 indexed = None if is_new else index_doc_of(paper).fingerprint()
+                lists = _lists(paper)
                 _merge(paper, rec, is_new)
+                if is_new or _lists(paper) != lists:
+                    listed[rec.arxiv_id] = paper
                 if indexed is None or index_doc_of(paper).fingerprint() != indexed:
                     queued[rec.arxiv_id] = None
                 if rec.featured_on and not any(
@@ -328,6 +368,9 @@ class PaperStore:
                     out.unchanged.append(rec.arxiv_id)
             out.queued = list(queued)
             record_changes(s, out.queued, "stored")
+            if listed:
+                s.flush()
+                _write_lists(s, list(listed.values()))
         return out
 
     def set_meta(self, key: str, value: str) -> None:

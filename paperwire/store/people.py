@@ -1,31 +1,26 @@
 """``PeopleStore``: every visible paper of one organisation or one author, by upvotes.
 
-Organisations match their slug (``organization_id``) or display name, case-insensitive.
-Authors are stored as a JSON list per paper; the query narrows with a ``LIKE`` on the
-JSON text (portable across SQLite and PostgreSQL) and the exact, case-insensitive name
-match happens in Python.
+Organisations match their slug (``organization_id``) or display name, case-insensitive
+(indexed by ``0006_people``). Authors match their name with spaces collapsed and case
+folded (``models.people.follow_key``), looked up in ``paper_authors`` (``0011``): one
+index lookup, not a read of every paper's JSON list.
 """
 
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import ColumnElement, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from paperwire.models.papers import PaperCard
-from paperwire.store.convert import card_of
+from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
-from paperwire.store.schema.papers import Paper
+from paperwire.store.papers import PaperStore
+from paperwire.store.schema.papers import Paper, PaperAuthor
 
 _ORDER = (
     Paper.upvotes.desc(),
     Paper.published_at.desc(),
     Paper.arxiv_id,
 )
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _org_match(org: str) -> ColumnElement[bool]:
@@ -37,6 +32,7 @@ def _org_match(org: str) -> ColumnElement[bool]:
 class PeopleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.papers = PaperStore(db)
 
     def org_name(self, org: str) -> str | None:
         """The display name of an organisation (slug or name, any case) with a visible
@@ -64,33 +60,38 @@ class PeopleStore:
                 .order_by(Paper.published_at.desc())
                 .limit(1)
             )
-            rows = s.scalars(
-                select(Paper).where(*where).order_by(*_ORDER).limit(limit).offset(offset)
+            page = list(
+                s.scalars(
+                    select(Paper.arxiv_id)
+                    .where(*where)
+                    .order_by(*_ORDER)
+                    .limit(limit)
+                    .offset(offset)
+                )
             )
-            return name or org, total, [card_of(p) for p in rows]
+        cards = self.papers.cards(page)
+        return name or org, total, [cards[a] for a in page if a in cards]
 
     def by_author(
         self, name: str, limit: int, offset: int = 0
     ) -> tuple[str | None, int, list[PaperCard]]:
-        """``(name as written on the papers, total, page of cards)``."""
-        wanted = " ".join(name.split()).casefold()
+        """``(name as written on the most upvoted paper, total, page of cards)``.
+
+        One read of the name's rows in ``paper_authors`` (its index) joined to their
+        papers by id, in page order; cards for the shown page only (plain columns)."""
+        wanted = follow_key(FollowKind.author, name)
         if not wanted:
             return None, 0, []
-        pattern = "%" + _like_escape(json.dumps(" ".join(name.split())).lower()) + "%"
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(Paper)
-                .where(
-                    Paper.hidden.is_(False),
-                    func.lower(cast(Paper.authors, String)).like(pattern, escape="\\"),
-                )
-                .order_by(*_ORDER)
+        with self.db.reading() as s:
+            rows = s.execute(
+                select(Paper.arxiv_id, PaperAuthor.name)
+                .join(Paper, Paper.id == PaperAuthor.paper_id)
+                .where(PaperAuthor.key == wanted, Paper.hidden.is_(False))
+                .order_by(*_ORDER, PaperAuthor.position)
             ).all()
-            matched = []
-            shown: str | None = None
-            for p in rows:
-                hit = next((a for a in p.authors if " ".join(a.split()).casefold() == wanted), None)
-                if hit is not None:
-                    shown = shown or hit
-                    matched.append(p)
-            return shown, len(matched), [card_of(p) for p in matched[offset : offset + limit]]
+        if not rows:
+            return None, 0, []
+        ids = list(dict.fromkeys(aid for aid, _ in rows))  # a name twice on a paper: once
+        page = ids[offset : offset + limit]
+        cards = self.papers.cards(page)
+        return rows[0][1], len(ids), [cards[a] for a in page if a in cards]

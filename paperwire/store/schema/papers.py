@@ -1,4 +1,4 @@
-"""Paper tables: papers, their sources, featured days, embeddings, meta.
+"""Paper tables: papers, their authors, sources, featured days, embeddings, meta.
 
 Changes here need an Alembic revision in ``store/migrations/versions``.
 """
@@ -86,6 +86,42 @@ class Paper(Base):
     def upvotes(self) -> int:
         """Source votes plus local votes; also an SQL expression (``Paper.upvotes``)."""
         return self.source_upvotes + self.local_upvotes
+
+
+class PaperAuthor(Base):
+    """One author of one paper: who wrote what, indexed by name (``0011_paper_authors``).
+
+    Author pages and author follows look a name up here instead of reading every
+    paper's JSON ``authors`` (a scan of the whole table). ``key`` is the name as they
+    match it (``models.people.follow_key``: spaces collapsed, casefolded), ``name`` as
+    written, ``position`` its place in the list. ``PaperStore.upsert`` rewrites a
+    paper's rows in the transaction that writes its ``authors``, the only writer."""
+
+    __tablename__ = "paper_authors"
+    __table_args__ = (Index("ix_paper_authors_key", "key", "paper_id"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+
+
+class PaperCategory(Base):
+    """One category of one paper, lower-cased (``0011_paper_authors``): category follows
+    look it up here instead of a ``LIKE`` over every paper's JSON ``categories``, so a
+    rarely seen category is not a walk through the whole table. Written like
+    ``PaperAuthor``, with ``Paper.categories``."""
+
+    __tablename__ = "paper_categories"
+    __table_args__ = (Index("ix_paper_categories_key", "key", "paper_id"),)
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(Text)
 
 
 class Featured(Base):
