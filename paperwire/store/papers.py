@@ -25,10 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sqlalchemy import (
     Select,
-    String,
     and_,
     bindparam,
-    cast,
     delete,
     func,
     insert,
@@ -645,7 +643,14 @@ class PaperStore:
             end = dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time())
             conds.append(Paper.published_at < end)
         if f.category:
-            conds.append(cast(Paper.categories, String).like(f'%"{f.category}"%'))
+            # The category's papers from ``paper_categories``' index (not a LIKE over every
+            # paper's JSON), as a set the walk in page order probes: ``+ 0`` keeps SQLite
+            # from fetching a broad category's papers by id and sorting them all (cs.CL
+            # at 74.7k: 107 ms LIKE, 228 ms by id, 72 ms probed; a rare one 263 / 8 / 55).
+            key = follow_key(FollowKind.category, f.category)
+            conds.append(
+                (Paper.id + 0).in_(select(PaperCategory.paper_id).where(PaperCategory.key == key))
+            )
         if f.organization:
             org = f.organization.lower()
             conds.append(
