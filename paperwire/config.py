@@ -22,6 +22,9 @@ DEFAULT_KEYWORD_COVERAGE = 0.75
 """Share of a short query's IDF weight a keyword match holds (``search.matches``)."""
 DEFAULT_PARTIAL_COVERAGE = 0.15
 """Share of a query's IDF weight a partial match (ranked by relevance) holds."""
+DEFAULT_SEMANTIC_BOUND = 4_000
+"""Semantic matches a relevance search lists, best first; past it the total is a lower
+bound (``search.matches``; why this many: docs/benchmarks.md, issue 16)."""
 
 
 class Settings(BaseSettings):
@@ -131,6 +134,14 @@ class Settings(BaseSettings):
         le=1,
         description="Share of a query's word weight a paper must hold to be ranked in "
         "relevance order as a partial keyword match.",
+    )
+    semantic_bound: int = Field(
+        DEFAULT_SEMANTIC_BOUND,
+        ge=1,
+        description="Semantic matches a relevance search lists (best first) to count its "
+        "total: past it the total is a lower bound, shown as `N+` (`total_relation` "
+        '`"gte"`, as Elasticsearch\'s `track_total_hits`). Newest / most upvoted count '
+        "every match. Larger: exact totals for broader queries, slower broad searches.",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")

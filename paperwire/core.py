@@ -70,6 +70,7 @@ class Paperwire:
             semantic_floor=s.semantic_floor,
             keyword_coverage=s.keyword_coverage,
             partial_coverage=s.partial_coverage,
+            semantic_bound=s.semantic_bound,
             result_seconds=s.page_cache_seconds if self._keep_rankings else 0.0,
         )
 

@@ -410,7 +410,8 @@ def search(
         out.print(f"   {snippet}", highlight=False)
     plain = " (searched as plain text)" if res.as_text and file is None else ""
     note = _keyword_only(pw, res)
-    console.print(f"{plural(res.total, 'result')} in {res.took_ms:.1f} ms{note}{plain}")
+    found = plural(res.total, "result", at_least=res.total_relation == "gte")
+    console.print(f"{found} in {res.took_ms:.1f} ms{note}{plain}")
 
 
 def _keyword_only(pw: Paperwire, res: SearchResponse) -> str:

@@ -1913,7 +1913,8 @@ class MilvusIndex:
         self, q: list[float], expr: str, params: dict[str, Any], limit: int
     ) -> dict[str, float] | None:
         """Every hit of the range search ``params`` (best first, up to ``limit``): the
-        best ``max_topk``, then the next ones below the lowest score seen
+        best ``limit`` (one page, when ``limit`` is under the cap: a relevance search's
+        bound), else the best ``max_topk``, then the next ones below the lowest score seen
         (``range_filter``, inclusive: ties there come twice and are kept once), until a
         page comes back short. None when a page brings nothing new (more ties at one
         score than the cap): the caller slices instead.
@@ -1921,7 +1922,7 @@ class MilvusIndex:
         Why: each page is one scan, so 20,000 semantic matches cost 2 scans, where the
         slices of the collection cost one per slice plus the first (6 at 74.7k papers:
         ~150 ms on Milvus Lite's exact scan)."""
-        cap = self.max_topk
+        cap = min(self.max_topk, limit)
         found: dict[str, float] = {}
         page_params = params
         while True:

@@ -777,9 +777,11 @@ class NumpyVectorIndex:
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:
         """Every row with a cosine of at least ``min_score`` (best first, ``limit`` at
-        most). Large indexes first score the binary-code candidates; only when half of
-        them pass the floor (the set may be larger than the candidates) do they fall back
-        to the full scan, so the answer is the exact set either way in practice."""
+        most). Large indexes first score the binary-code candidates. When ``limit`` of
+        them pass the floor, their best ``limit`` are the answer (a relevance search's
+        bound: the nearest candidates scored exactly, as ``vector_search`` ranks); when
+        fewer than half pass, all those that pass are (the exact set in practice); in
+        between (the set may be larger than the candidates) the full scan decides."""
         snap = self._snap
         if limit <= 0 or len(snap) == 0:
             return Ranked()
@@ -794,7 +796,7 @@ class NumpyVectorIndex:
             near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask)
             scores = snap.matrix[near] @ q
             passing = np.flatnonzero(scores >= min_score)
-            if passing.size < COARSE_CANDIDATES // 2:
+            if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:
                 return self._ranked(snap, near[passing], scores[passing], limit)
         scores = self._exact_scores(snap, q, rows)
         passing = np.flatnonzero(scores >= min_score)

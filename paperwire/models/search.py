@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
@@ -77,7 +78,15 @@ class SearchResponse(BaseModel):
     filters: SearchFilters
     total: int = Field(
         description="Every match of this order: in relevance order full and partial keyword "
-        "matches, else full ones; semantic matches above the floor; typed ids."
+        "matches, else full ones; semantic matches above the floor; typed ids. Exact when "
+        "`total_relation` is `eq`, a lower bound when it is `gte`."
+    )
+    total_relation: Literal["eq", "gte"] = Field(
+        "eq",
+        description="`eq`: `total` is exact. `gte`: there are at least `total` matches (as "
+        "Elasticsearch's `hits.total.relation`): a relevance search lists the best "
+        "`semantic_bound` semantic matches (default 4,000) and had more; its keyword "
+        "matches are all counted. Newest / most upvoted totals are exact.",
     )
     offset: int
     limit: int

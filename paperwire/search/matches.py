@@ -30,6 +30,15 @@ below a full one:
 
 Each order's total is the number of its matches. docs/benchmarks.md ("Match sets")
 shows how the shares and the floor were chosen.
+
+A relevance search lists only the best ``semantic_bound`` semantic matches (default
+``DEFAULT_SEMANTIC_BOUND``), as Elasticsearch tracks total hits up to 10,000: its ranking
+uses the first ``depth`` (100) of them, and listing every one of a broad query's tens of
+thousands only made its total exact (issue 16: most of a search at 1M papers). Past the
+bound its total is a lower bound (``QueryMatches.total_exact``; ``SearchResponse``
+``total_relation`` ``"gte"``). The keyword side's total is counted, not listed, so it
+stays exact; newest / most upvoted list every semantic match (their walk needs them), so
+their totals are exact.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from dataclasses import dataclass, field
 from paperwire.config import (
     DEFAULT_KEYWORD_COVERAGE,
     DEFAULT_PARTIAL_COVERAGE,
+    DEFAULT_SEMANTIC_BOUND,
     DEFAULT_SEMANTIC_FLOOR,
 )
 from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
@@ -52,6 +62,7 @@ from paperwire.text.tokens import tokenize
 __all__ = [
     "DEFAULT_KEYWORD_COVERAGE",
     "DEFAULT_PARTIAL_COVERAGE",
+    "DEFAULT_SEMANTIC_BOUND",
     "DEFAULT_SEMANTIC_FLOOR",
     "MAX_SEMANTIC_MATCHES",
     "KeywordMembership",
@@ -64,7 +75,8 @@ __all__ = [
 ]
 
 MAX_SEMANTIC_MATCHES = 100_000
-"""Semantic matches kept per query (totals are exact up to this many)."""
+"""Semantic matches a newest / most upvoted search lists (its total is exact up to this
+many); a relevance search lists ``semantic_bound``."""
 SHORT_QUERY_TERMS = 4
 """Queries of up to this many distinct content words need ``keyword_coverage``."""
 LONG_QUERY_COVERAGE = 0.3
@@ -101,7 +113,8 @@ class QueryMatches:
     orders list them all); in relevance order it holds only the keyword matches among
     the papers asked about (candidates and shown papers), ``keyword_total`` counts them
     all and ``semantic_overlap`` says how many semantic matches are keyword matches too,
-    which is all an exact total needs."""
+    which is all an exact total needs. ``semantic_bounded``: ``semantic`` is only the
+    best of more (a relevance search's bound), so ``total`` is a lower bound."""
 
     keyword: set[str] = field(default_factory=set)
     semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor
@@ -109,6 +122,7 @@ class QueryMatches:
     vector: Vector | None = None  # the query embedding (None: semantic side off)
     keyword_total: int | None = None
     semantic_overlap: int = 0
+    semantic_bounded: bool = False
 
     def __post_init__(self) -> None:
         self._semantic_set = set(self.semantic.ids)
@@ -123,6 +137,11 @@ class QueryMatches:
         return (
             self.keyword_total + len(self._semantic_set) - self.semantic_overlap + len(typed_only)
         )
+
+    @property
+    def total_exact(self) -> bool:
+        """``total`` counts every match (else it is a lower bound: ``semantic_bounded``)."""
+        return not self.semantic_bounded
 
     def labels(self, arxiv_id: str) -> list[str]:
         """Why ``arxiv_id`` matched: ``id``, ``keyword``, ``semantic`` (in that order)."""
@@ -195,13 +214,14 @@ class WalkedMatches:
         vector: Vector | None,
         keyword: KeywordMembership | None,
         listing: Callable[[], set[str]],
+        bounded: bool = False,
     ) -> None:
         self._keyword = keyword  # None once listed (or without keyword matching)
         self._listing = listing
         known: set[str] = keyword.known if keyword is not None else set()
         total = keyword.total if keyword is not None else None
         overlap = keyword.overlap if keyword is not None else 0
-        self.matches = QueryMatches(known, semantic, typed, vector, total, overlap)
+        self.matches = QueryMatches(known, semantic, typed, vector, total, overlap, bounded)
         self._others = self.matches.members  # a copy: the semantic, typed and known ones
 
     def size(self) -> int:
@@ -226,7 +246,9 @@ class WalkedMatches:
     def _list(self) -> None:
         if self._keyword is not None:
             m = self.matches
-            self.matches = QueryMatches(self._listing(), m.semantic, m.ids, m.vector)
+            self.matches = QueryMatches(
+                self._listing(), m.semantic, m.ids, m.vector, semantic_bounded=m.semantic_bounded
+            )
             self._keyword = None
 
 

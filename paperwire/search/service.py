@@ -2,7 +2,8 @@
 
 * **Matches** (``search.matches``): keyword matches (the query's words by IDF weight,
   phrases, names, filters), semantic matches above the floor, typed ids. The total is
-  their number, in every sort order.
+  their number, in every sort order; in relevance order a lower bound once the semantic
+  matches pass ``semantic_bound`` (only the best of them are listed).
 * **Relevance order** fuses a keyword (BM25) and a semantic (cosine) ranking of those
   matches: ``fusion`` ``weighted`` (default; ``search.weighted.weighted_fusion``,
   ``w · BM25/max BM25 + (1 − w) · cosine``, with the exact cosine of every keyword
@@ -42,6 +43,7 @@ from paperwire.search.fusion import reciprocal_rank_fusion
 from paperwire.search.matches import (
     DEFAULT_KEYWORD_COVERAGE,
     DEFAULT_PARTIAL_COVERAGE,
+    DEFAULT_SEMANTIC_BOUND,
     DEFAULT_SEMANTIC_FLOOR,
     MAX_SEMANTIC_MATCHES,
     KeywordMembership,
@@ -136,6 +138,7 @@ class SearchService:
         partial_coverage: float = DEFAULT_PARTIAL_COVERAGE,
         similar_keyword_weight: float = SIMILAR_KEYWORD_WEIGHT,
         result_seconds: float = 0.0,
+        semantic_bound: int = DEFAULT_SEMANTIC_BOUND,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
@@ -146,6 +149,9 @@ class SearchService:
         for name, value in (("keyword", keyword_coverage), ("partial", partial_coverage)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name}_coverage must be in [0, 1], got {value!r}")
+        if semantic_bound < 1:
+            raise ValueError(f"semantic_bound must be at least 1, got {semantic_bound!r}")
+        self.semantic_bound = semantic_bound
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
         self.semantic_floor = semantic_floor
@@ -209,7 +215,7 @@ class SearchService:
             sort = SortOrder.newest if req.sort == SortOrder.relevance else req.sort
             total, cards = self.store.browse(filters, sort, req.limit, req.offset)
             hits = [self._hit(c, 0.0, [], parsed, None) for c in cards]
-            return self._response(req, parsed, filters, total, hits, False, t0)
+            return self._response(req, parsed, filters, total, True, hits, False, t0)
 
         scores: dict[str, float] = {}
         if req.sort == SortOrder.relevance:
@@ -230,7 +236,8 @@ class SearchService:
             for i in page
         ]
         semantic_used = matches.vector is not None
-        return self._response(req, parsed, filters, matches.total, hits, semantic_used, t0)
+        total, exact = matches.total, matches.total_exact
+        return self._response(req, parsed, filters, total, exact, hits, semantic_used, t0)
 
     def matches(
         self,
@@ -245,7 +252,7 @@ class SearchService:
         if mode != SearchMode.semantic and not parsed.keyword.is_empty():
             coverage = self._coverage(parsed, sort)
             keyword = set(self.index.keyword_match_ids(parsed.keyword, filters, coverage))
-        semantic, vector = self._semantic_side(parsed, filters, mode)
+        semantic, vector, _ = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
         return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
 
@@ -254,11 +261,12 @@ class SearchService:
     ) -> WalkedMatches:
         """The matches of a newest / most upvoted search, counted and asked about along
         the store's walk instead of listed (``search.matches.WalkedMatches``); the same
-        set as ``matches`` lists."""
-        semantic, vector = self._semantic_side(parsed, filters, mode)
+        set as ``matches`` lists (every semantic match, up to ``MAX_SEMANTIC_MATCHES``:
+        the walk needs them all)."""
+        semantic, vector, bounded = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
         if mode == SearchMode.semantic or parsed.keyword.is_empty():
-            return WalkedMatches(semantic, typed, vector, None, set)
+            return WalkedMatches(semantic, typed, vector, None, set, bounded)
         query, coverage = parsed.keyword, self._coverage(parsed, sort)
         # typed ids asked first: the total counts a typed keyword match once
         membership = KeywordMembership(
@@ -270,6 +278,7 @@ class SearchService:
             vector,
             membership,
             lambda: set(self.index.keyword_match_ids(query, filters, coverage)),
+            bounded,
         )
 
     def _coverage(self, parsed: ParsedQuery, sort: SortOrder) -> float:
@@ -278,13 +287,19 @@ class SearchService:
         return required_coverage(parsed, self.keyword_coverage)
 
     def _semantic_side(
-        self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode
-    ) -> tuple[Ranked, Vector | None]:
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        mode: SearchMode,
+        limit: int = MAX_SEMANTIC_MATCHES,
+    ) -> tuple[Ranked, Vector | None, bool]:
+        """The semantic matches (the best ``limit``), the query vector, and whether there
+        were more than ``limit`` (the listing is then the head of a longer one)."""
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters)
+            found = self._semantic(parsed, filters, limit)
             if found is not None:
                 return found
-        return Ranked(), None
+        return Ranked(), None, False
 
     def _typed(self, parsed: ParsedQuery) -> list[str]:
         """The arXiv ids typed into the query that name a paper in the store (whatever
@@ -296,29 +311,34 @@ class SearchService:
         return typed
 
     def _semantic(
-        self, parsed: ParsedQuery, filters: SearchFilters
-    ) -> tuple[Ranked, Vector] | None:
-        """Semantic matches above the floor (holding the query's phrases and names) and
-        the query vector; None when semantic search is off or not ready."""
+        self, parsed: ParsedQuery, filters: SearchFilters, limit: int
+    ) -> tuple[Ranked, Vector, bool] | None:
+        """The best ``limit`` semantic matches above the floor (holding the query's
+        phrases and names), the query vector and whether more were above the floor (one
+        more is asked for to know); None when semantic search is off or not ready."""
         if self.index.vector_count() == 0:
             return None
         embedder = self.embedder()
         if embedder is None:
             return None
         vec = embedder.encode_query(parsed.semantic_text)
-        sem = self.index.vector_range(vec, filters, self.semantic_floor, MAX_SEMANTIC_MATCHES)
+        sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
+        bounded = len(sem.ids) > limit
+        if bounded:
+            sem = Ranked(sem.ids[:limit], sem.scores[:limit])
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty() and sem.ids:
             held = self.index.keyword_match_count(
                 constraints, filters, self.keyword_coverage, among=sem.ids
             )
             sem = constrained(sem, set(held.members))
-        return sem, vec
+        return sem, vec, bounded
 
     def _relevance(
         self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, need: int
     ) -> tuple[QueryMatches, Ranked]:
-        """The matches (counted, not listed) and at least the first ``need`` of them in
+        """The matches (counted, not listed; the semantic ones up to ``semantic_bound``,
+        past which the total is a lower bound) and at least the first ``need`` of them in
         relevance order."""
         depth = max(self.depth, need)
         use_keywords = mode != SearchMode.semantic and not parsed.keyword.is_empty()
@@ -328,7 +348,9 @@ class SearchService:
         if use_keywords and self.index.parallel_reads:
             pending = _pool().submit(self.index.keyword_search, parsed.keyword, filters, depth)
         try:
-            semantic, vector = self._semantic_side(parsed, filters, mode)
+            semantic, vector, bounded = self._semantic_side(
+                parsed, filters, mode, self.semantic_bound
+            )
             typed = self._typed(parsed)
         except BaseException:
             if pending is not None:
@@ -364,7 +386,7 @@ class SearchService:
             if ranking.ids:
                 rankings.append(ranking)
             keyword, keyword_total, overlap = membership.known, membership.total, membership.overlap
-        matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap)
+        matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap, bounded)
         if semantic.ids:
             rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
         fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25, semantic)
@@ -470,6 +492,7 @@ class SearchService:
         parsed: ParsedQuery,
         filters: SearchFilters,
         total: int,
+        total_exact: bool,
         hits: list[SearchHit],
         semantic_used: bool,
         t0: float,
@@ -480,6 +503,7 @@ class SearchService:
             sort=req.sort,
             filters=filters,
             total=total,
+            total_relation="eq" if total_exact else "gte",
             offset=req.offset,
             limit=req.limit,
             semantic_used=semantic_used,

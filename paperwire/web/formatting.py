@@ -94,10 +94,13 @@ def compact_number(value: int | None) -> str:
     return f"{sign}{n}"
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 author``, ``7 authors``."""
-    word = singular if count == 1 else (plural_form or f"{singular}s")
-    return f"{count:,} {word}"
+def plural(
+    count: int, singular: str, plural_form: str | None = None, at_least: bool = False
+) -> str:
+    """``1 author``, ``7 authors``; ``4,120+ results`` when ``count`` is a lower bound
+    (``at_least``: a search's ``total_relation`` ``gte``)."""
+    word = singular if count == 1 and not at_least else (plural_form or f"{singular}s")
+    return f"{count:,}{'+' if at_least else ''} {word}"
 
 
 class _HasAuthors(Protocol):

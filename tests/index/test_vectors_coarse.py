@@ -110,3 +110,20 @@ def test_hamming_candidates_counts_masks_and_ties() -> None:
     few = np.zeros(1000, dtype=np.bool_)
     few[[1, 2, 999]] = True
     np.testing.assert_array_equal(hamming_candidates(codes, qcode, 50, few), [1, 2, 999])
+
+
+def test_a_bounded_range_takes_the_best_candidates_without_a_full_scan(
+    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """A range with more candidates above the floor than its ``limit`` (a relevance
+    search's bound) answers the best ``limit`` candidates, scored exactly: what
+    ``vector_search`` ranks from the same candidates, not a full scan's answer."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    differs_from_scan = 0
+    for doc in embedded_corpus[:: len(embedded_corpus) // 20][:20]:
+        assert doc.vector is not None
+        ranged = index.vector_range(doc.vector, SearchFilters(), -1.0, 10)
+        assert ranged == index.vector_search(doc.vector, SearchFilters(), 10)
+        scan = index.vector_search(doc.vector, SearchFilters(), 100)  # 300 candidates: all
+        differs_from_scan += ranged.ids != scan.ids[:10]
+    assert differs_from_scan > 0  # the candidates, not the full scan, answered

@@ -26,10 +26,12 @@ from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperwire.search.matches import partial_share, required_coverage
 from paperwire.search.query import parse_query
+from paperwire.search.service import SearchService
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.match_sort import sort_key
 from paperwire.web import create_app
+from paperwire.web.dependencies import page_count
 from tests.conftest import (
     HF_DAILY,
     TEST_BACKEND,
@@ -479,3 +481,54 @@ def test_sorted_orders_ask_about_their_matches_like_the_listed_set(app: Paperwir
                     assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
                     checked += 1
     assert checked > 300
+
+
+def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
+    app: Paperwire, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relevance search lists its best ``semantic_bound`` semantic matches: past them
+    its total is a lower bound (``gte``), its first ``depth`` results are those of an
+    exact listing, and newest / most upvoted still count every match; below the bound
+    the total stays exact. The page says "N+ results" and offers only pages that exist."""
+    q, bound = "retrieval augmented generation", 100
+    bounded = SearchService(app.store, app.index, app.embedder, semantic_bound=bound)
+    for mode in (SearchMode.semantic, SearchMode.hybrid):
+        exact = app.search.search(SearchRequest(q=q, mode=mode, limit=100))
+        assert exact.total_relation == "eq"
+        got = bounded.search(SearchRequest(q=q, mode=mode, limit=100))
+        assert got.total_relation == "gte", mode
+        assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in exact.hits]
+        if mode == SearchMode.semantic:
+            assert bound == got.total < exact.total
+        else:  # every keyword match counted, the semantic ones up to the bound
+            words = app.search.search(SearchRequest(q=q, mode=SearchMode.keyword)).total
+            assert max(words, bound) <= got.total < exact.total
+        for sort in (SortOrder.newest, SortOrder.upvotes):
+            walked = SearchRequest(q=q, mode=mode, sort=sort)
+            full = bounded.search(walked)
+            assert full.total_relation == "eq" and full.total == app.search.search(walked).total
+    roomy = SearchService(app.store, app.index, app.embedder, semantic_bound=exact.total)
+    same = roomy.search(SearchRequest(q=q, limit=100))
+    assert (same.total, same.total_relation) == (exact.total, "eq")
+
+    # The real app with the bound (a query of its own: the app keeps rankings).
+    monkeypatch.setattr(app.search, "semantic_bound", bound)
+    q = "retrieval augmented generation with knowledge graphs"
+    api = client.get("/api/search", params={"q": q}).json()
+    assert api["total_relation"] == "gte" and api["total"] >= bound
+    page = lxml.html.fromstring(client.get("/search", params={"q": q}).text)
+    summary = " ".join(page.xpath("//p[@class='result-summary']")[0].text_content().split())
+    assert f"{api['total']:,}+ results" in summary
+    last = page_count(api["total"], api["limit"])
+    assert f"page 1 of {last}" in summary
+    tail = client.get("/api/search", params={"q": q, "page": last}).json()
+    assert tail["hits"], "the last page offered exists"
+    beyond = client.get("/api/search", params={"q": q, "page": last + 1})
+    assert beyond.status_code == 422
+    monkeypatch.setattr(app.search, "semantic_bound", 10 * len(Oracle(app).docs))
+    q = "retrieval augmented generation for question answering"
+    api = client.get("/api/search", params={"q": q}).json()
+    assert api["total_relation"] == "eq"
+    page = lxml.html.fromstring(client.get("/search", params={"q": q}).text)
+    summary = " ".join(page.xpath("//p[@class='result-summary']")[0].text_content().split())
+    assert f"{api['total']:,} results" in summary and "+" not in summary
