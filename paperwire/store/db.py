@@ -81,8 +81,10 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revisions (idempotent; all heads)."""
+    def migrate(self, revision: str = "heads", *, downgrade: bool = False) -> None:
+        """Bring the schema up to an Alembic ``revision`` (default: the newest of every
+        head; idempotent), or with ``downgrade`` back down to it (a migration's tests,
+        an operator's rollback), in one transaction."""
         from alembic import command
         from alembic.config import Config
 
@@ -91,7 +93,7 @@ class Database:
         cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
 
     def data_version(self) -> tuple[int, dt.datetime | None]:
         """``(version, changed_at)`` of the data (``store.versions``)."""

@@ -6,29 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
 from paperwire.models.alerts import AlertKind
 from paperwire.store.alerts import AlertStore
-from paperwire.store.db import MIGRATIONS, Database
+from paperwire.store.db import Database
 from paperwire.store.subscriptions import SubscriptionStore
 
 WHEN = dt.datetime(2026, 11, 30, 8, 0)
-
-
-def _alembic(db: Database, conn: object) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    cfg.attributes["connection"] = conn
-    return cfg
-
-
-def _go(db: Database, action: str, revision: str) -> None:
-    with db.engine.begin() as conn:
-        getattr(command, action)(_alembic(db, conn), revision)
 
 
 @pytest.fixture
@@ -36,8 +21,8 @@ def old_store(database_url: str) -> Database:
     """A store at ``0005_one_head`` with two addresses and three saved searches (one
     already in a sent digest)."""
     db = Database(database_url)
-    _go(db, "upgrade", "0005_one_head")
-    _go(db, "upgrade", "0006_speed")  # every commit of the stores raises its data version
+    db.migrate("0005_one_head")
+    db.migrate("0006_speed")  # every commit of the stores raises its data version
     with db.engine.begin() as conn:
         for sid, email in ((1, "ada@example.org"), (2, "grace@example.org")):
             conn.execute(
@@ -81,7 +66,7 @@ def old_store(database_url: str) -> Database:
 
 def test_saved_searches_become_alerts_with_their_ids(old_store: Database) -> None:
     db = old_store
-    _go(db, "upgrade", "0006_alerts")
+    db.migrate("0006_alerts")
     subs = SubscriptionStore(db)
     by_sub = subs.searches_for([1, 2])
     assert [(a.id, a.name, a.query) for a in by_sub[1]] == [
@@ -106,9 +91,9 @@ def test_saved_searches_become_alerts_with_their_ids(old_store: Database) -> Non
 
 def test_the_downgrade_moves_search_alerts_back(old_store: Database) -> None:
     db = old_store
-    _go(db, "upgrade", "0006_alerts")
+    db.migrate("0006_alerts")
     SubscriptionStore(db).add_search(1, None, "later", "later", AlertStore(db).get(3).filters)  # type: ignore[union-attr]
-    _go(db, "downgrade", "0005_one_head")
+    db.migrate("0005_one_head", downgrade=True)
     with db.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT id, subscription_id, name, query FROM saved_searches ORDER BY id")
@@ -122,7 +107,7 @@ def test_the_downgrade_moves_search_alerts_back(old_store: Database) -> None:
         (9, 2, "agents", "agents"),
         (10, 1, "later", "later"),
     ]
-    _go(db, "upgrade", "heads")  # and up again
+    db.migrate("heads")  # and up again
     assert [a.id for a in SubscriptionStore(db).searches_for([1])[1]] == [3, 7, 10]
 
 
@@ -132,8 +117,8 @@ def test_the_sent_log_survives_every_upgrade_from_before_the_outbox_changes(
     """SQLite rebuilds ``digest_outbox`` for ``0004_hardening``; the rebuild's cascade
     used to empty the sent log, and subscribers then got papers they had been sent."""
     db = Database(database_url)
-    _go(db, "upgrade", "0003")
-    _go(db, "upgrade", "0002")
+    db.migrate("0003")
+    db.migrate("0002")
     with db.engine.begin() as conn:
         conn.execute(
             text(
@@ -158,9 +143,9 @@ def test_the_sent_log_survives_every_upgrade_from_before_the_outbox_changes(
             ),
             {"w": WHEN},
         )
-    _go(db, "upgrade", "heads")
+    db.migrate("heads")
     assert SubscriptionStore(db).sent_ids(1, ["2511.00001", "2511.00002"]) == {"2511.00001"}
-    _go(db, "downgrade", "0004_hardening")
-    _go(db, "downgrade", "0003")  # 0004's own downgrade rebuilds the table again
+    db.migrate("0004_hardening", downgrade=True)
+    db.migrate("0003", downgrade=True)  # 0004's own downgrade rebuilds the table again
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM digest_sent_papers")).scalar() == 1

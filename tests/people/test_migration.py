@@ -25,20 +25,10 @@ def test_migration_matches_the_people_schema(make_app: AppFactory, database_url:
 
 
 def test_migration_downgrades_and_upgrades_again(make_app: AppFactory, database_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from paperwire.store.db import MIGRATIONS
-
     pw = make_app(semantic=False, database_url=database_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", pw.db.url.replace("%", "%%"))
-    with pw.db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        # to its parent: 0007_one_head (the merge point) and 0006_discussions (a sibling on
-        # the same parent) go down with it; migrate() brings everything back
-        command.downgrade(cfg, "0006_handles")
+    # to its parent: 0007_one_head (the merge point) and 0006_discussions (a sibling on
+    # the same parent) go down with it; migrate() brings everything back
+    pw.db.migrate("0006_handles", downgrade=True)
     with pw.db.engine.connect() as conn:
         assert not PEOPLE_TABLES & set(conn.dialect.get_table_names(conn))
     pw.db.migrate()

@@ -4,24 +4,13 @@ table), and rows from before the upgrade stay "every table" after it."""
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from paperwire.store.db import MIGRATIONS, Database
+from paperwire.store.db import Database
 from paperwire.store.schema import Base
 from paperwire.store.users import UserStore
-
-
-def _go(db: Database, action: str, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, revision)
 
 
 def _columns(db: Database) -> set[str]:
@@ -31,7 +20,7 @@ def _columns(db: Database) -> set[str]:
 def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url: str) -> None:
     db = Database(database_url)
     try:
-        _go(db, "upgrade", "0008_data_changes")
+        db.migrate("0008_data_changes")
         assert "written" not in _columns(db)
         users = UserStore(db)
         users.create("a@example.org", "Ada", "not-a-real-hash")  # commits at 0008
@@ -40,7 +29,7 @@ def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url
         assert db.change_log(old - 1, old).written is None  # no column yet: every table
         assert db.change_log(old - 1, old).tags is None
 
-        _go(db, "upgrade", "heads")
+        db.migrate("heads")
         assert "written" in _columns(db)
         with db.engine.connect() as conn:  # the migration makes what the schema declares
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -51,10 +40,10 @@ def test_written_comes_with_0009_and_older_rows_read_as_every_table(database_url
         assert db.change_log(old, new).written == {"users"}
         assert db.change_log(old - 1, new).written is None
 
-        _go(db, "downgrade", "0008_data_changes")
+        db.migrate("0008_data_changes", downgrade=True)
         assert "written" not in _columns(db)  # (this process remembers the whole log:
         # it neither reads nor writes it again before the upgrade below)
-        _go(db, "upgrade", "heads")
+        db.migrate("heads")
         assert "written" in _columns(db)
     finally:
         db.close()

@@ -12,16 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
 from paperwire.models.papers import PaperRecord
 from paperwire.models.people import FollowKind, follow_key
 from paperwire.store import Database, PaperStore
-from paperwire.store.db import MIGRATIONS
 from paperwire.store.follows import FollowRow, FollowStore
 from paperwire.store.people import PeopleStore
 from paperwire.store.schema import Base
@@ -150,15 +147,6 @@ def test_the_author_lookup_reads_no_table_scan(db: Database) -> None:
     assert not [p for p in plans if any(s in p for s in scans)], plans
 
 
-def _go(db: Database, action: str, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, revision)
-
-
 def test_the_migration_fills_the_table_for_an_install_made_before_it(db: Database) -> None:
     """Papers stored at ``0010_sort_walks`` (no ``paper_authors``) are found by their
     authors after the upgrade, which makes what the schema declares and undoes it."""
@@ -168,10 +156,10 @@ def test_the_migration_fills_the_table_for_an_install_made_before_it(db: Databas
     )
     store.upsert([_rec("2605.30002", ["Bob Stone"], upvotes=1)])
     store.upsert([_rec("2605.30003", [])])
-    _go(db, "downgrade", "0010_sort_walks")
+    db.migrate("0010_sort_walks", downgrade=True)
     assert not {"paper_authors", "paper_categories"} & set(inspect(db.engine).get_table_names())
 
-    _go(db, "upgrade", "heads")
+    db.migrate("heads")
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diff if "paper_authors" in repr(d) or "paper_categories" in repr(d)] == []
