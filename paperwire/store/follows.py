@@ -163,9 +163,11 @@ def _conditions(follows: list[FollowRow]) -> list[ColumnElement[bool]]:
     categories = [
         follow_key(FollowKind.category, f.target) for f in by_kind.get(FollowKind.category, [])
     ]
-    if categories:
+    if categories:  # a set the newest-first walk probes (``filter_conditions`` says why)
         conds.append(
-            Paper.id.in_(select(PaperCategory.paper_id).where(PaperCategory.key.in_(categories)))
+            (Paper.id + 0).in_(
+                select(PaperCategory.paper_id).where(PaperCategory.key.in_(categories))
+            )
         )
     users = [int(f.target) for f in by_kind.get(FollowKind.user, []) if f.target.isdigit()]
     if users:
