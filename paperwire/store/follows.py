@@ -9,7 +9,7 @@ categories match their key (the follow's target) in the indexed ``paper_authors`
 match; categories lower-cased); a followed user brings the papers they submitted or are
 a confirmed author of. Every condition is an index lookup, so a follow that matches
 rarely is not a walk through every paper; the page's cards are read from plain columns
-(``PaperStore.cards``)."""
+(``store.papers.read_cards``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from paperwire.models.papers import PaperCard
 from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
-from paperwire.store.papers import PaperStore
+from paperwire.store.papers import read_cards
 from paperwire.store.schema.community import Submission
 from paperwire.store.schema.papers import Paper, PaperAuthor, PaperCategory
 from paperwire.store.schema.people import AuthorClaim, Follow
@@ -40,7 +40,6 @@ class FollowRow:
 class FollowStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.store = PaperStore(db)
 
     def follow(self, user_id: int, kind: FollowKind, target: str, label: str) -> bool:
         """True when the follow is new (following twice changes nothing)."""
@@ -143,7 +142,7 @@ class FollowStore:
                     .offset(offset)
                 )
             )
-        cards = self.store.cards(ids[:limit])
+        cards = read_cards(self.db, ids[:limit])[0]
         return [cards[a] for a in ids[:limit] if a in cards], len(ids) > limit
 
 

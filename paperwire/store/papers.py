@@ -255,6 +255,27 @@ _TEXTS_OF = select(Paper.arxiv_id, Paper.title, Paper.abstract).where(
 )
 
 
+def read_cards(
+    db: Database, arxiv_ids: Sequence[str]
+) -> tuple[dict[str, PaperCard], dict[str, tuple[str, str]]]:
+    """Cards of the visible papers among ``arxiv_ids`` and their ``(title, abstract)``,
+    from one read: a result page needs both (cards, and the full texts its snippets come
+    from). A function of the database, not of a ``PaperStore``: author pages and follow
+    feeds read cards too, and need none of a store's kept feed reads."""
+    if not arxiv_ids:
+        return {}, {}
+    # Plain columns, not ``Paper`` objects: a result page builds 20–30 cards per
+    # search, and ORM rows with their relationships cost several times more.
+    with db.reading() as s:
+        rows = s.execute(_CARDS_OF, {"ids": list(arxiv_ids)}).all()
+        last_day: dict[int, dt.date] = {}
+        for pk, day in s.execute(_DAYS_OF, {"pks": [r[0] for r in rows]}):
+            if pk not in last_day or day > last_day[pk]:
+                last_day[pk] = day
+    cards = {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
+    return cards, {r.arxiv_id: (r.title, r.abstract) for r in rows}
+
+
 class PaperStore:
     """Queries over papers. Each public method is one short transaction."""
 
@@ -403,20 +424,8 @@ class PaperStore:
     def cards_and_texts(
         self, arxiv_ids: Sequence[str]
     ) -> tuple[dict[str, PaperCard], dict[str, tuple[str, str]]]:
-        """``cards`` and the ``texts`` of the same visible papers, from one read: a
-        result page needs both (cards, and the full texts its snippets come from)."""
-        if not arxiv_ids:
-            return {}, {}
-        # Plain columns, not ``Paper`` objects: a result page builds 20–30 cards per
-        # search, and ORM rows with their relationships cost several times more.
-        with self.db.reading() as s:
-            rows = s.execute(_CARDS_OF, {"ids": list(arxiv_ids)}).all()
-            last_day: dict[int, dt.date] = {}
-            for pk, day in s.execute(_DAYS_OF, {"pks": [r[0] for r in rows]}):
-                if pk not in last_day or day > last_day[pk]:
-                    last_day[pk] = day
-        cards = {r.arxiv_id: card_from(r, int(r[1] or 0), last_day.get(r[0])) for r in rows}
-        return cards, {r.arxiv_id: (r.title, r.abstract) for r in rows}
+        """``cards`` and the ``texts`` of the same visible papers (``read_cards``)."""
+        return read_cards(self.db, arxiv_ids)
 
     def sort_keys(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
         """``(published timestamp, upvotes)`` of each visible paper among ``arxiv_ids``

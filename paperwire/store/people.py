@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from paperwire.models.papers import PaperCard
 from paperwire.models.people import FollowKind, follow_key
 from paperwire.store.db import Database
-from paperwire.store.papers import PaperStore
+from paperwire.store.papers import read_cards
 from paperwire.store.schema.papers import Paper, PaperAuthor
 
 _ORDER = (
@@ -32,7 +32,6 @@ def _org_match(org: str) -> ColumnElement[bool]:
 class PeopleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.papers = PaperStore(db)
 
     def org_name(self, org: str) -> str | None:
         """The display name of an organisation (slug or name, any case) with a visible
@@ -69,7 +68,7 @@ class PeopleStore:
                     .offset(offset)
                 )
             )
-        cards = self.papers.cards(page)
+        cards = read_cards(self.db, page)[0]
         return name or org, total, [cards[a] for a in page if a in cards]
 
     def by_author(
@@ -93,5 +92,5 @@ class PeopleStore:
             return None, 0, []
         ids = list(dict.fromkeys(aid for aid, _ in rows))  # a name twice on a paper: once
         page = ids[offset : offset + limit]
-        cards = self.papers.cards(page)
+        cards = read_cards(self.db, page)[0]
         return rows[0][1], len(ids), [cards[a] for a in page if a in cards]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import delete
@@ -20,14 +19,6 @@ from paperwire.store.versions import CHANGES_KEPT, ChangeLog, VersionWatch, days
 from paperwire.store.votes import VoteStore
 
 DAY = dt.date(2026, 11, 20)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    db = Database(database_url)
-    db.migrate()
-    yield db
-    db.close()
 
 
 def _paper(db: Database, aid: str, days: list[dt.date]) -> None:

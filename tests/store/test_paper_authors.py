@@ -8,10 +8,8 @@ reads no more than the name's papers (no scan of ``papers``)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
@@ -24,14 +22,6 @@ from paperwire.store.people import PeopleStore
 from paperwire.store.schema import Base
 
 DAY = dt.datetime(2026, 5, 4, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    found = Database(database_url)
-    found.migrate()
-    yield found
-    found.close()
 
 
 def _rec(

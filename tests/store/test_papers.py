@@ -16,19 +16,16 @@ from paperwire.store.papers import text_hash
 from tests.conftest import HF_DAILY
 
 
-@pytest.fixture
-def store(database_url: str) -> PaperStore:
-    db = Database(database_url)
-    db.migrate()
-    db.migrate()  # idempotent
-    yield PaperStore(db)
-    db.close()
-
-
 def rec(aid: str, source: str = "hf-daily", **kw: object) -> tuple[PaperRecord, str]:
     base: dict[str, object] = {"title": f"Paper {aid}", "abstract": "An abstract."}
     base.update(kw)
     return PaperRecord(arxiv_id=aid, source=source, **base), f"test:{aid}"
+
+
+def test_migrating_a_migrated_database_again_keeps_its_papers(store: PaperStore) -> None:
+    store.upsert([rec("2501.00001")])
+    store.db.migrate()  # a second ``paperwire`` start runs it again
+    assert list(store.cards(["2501.00001"])) == ["2501.00001"]
 
 
 def test_real_day_is_idempotent(store: PaperStore) -> None:

@@ -6,7 +6,7 @@ date and hidden papers without overlap or gap, the same way on both paths."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 
 import pytest
@@ -14,20 +14,12 @@ from sqlalchemy import text, update
 
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SortOrder
-from paperwire.store import Database, PaperStore
+from paperwire.store import PaperStore
 from paperwire.store.match_sort import ListedMatches, sort_key, walk_statement
 from paperwire.store.schema.papers import Paper
 
 SORTS = (SortOrder.newest, SortOrder.upvotes)
 N = 300
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[PaperStore]:
-    db = Database(database_url)
-    db.migrate()
-    yield PaperStore(db)
-    db.close()
 
 
 @pytest.fixture
