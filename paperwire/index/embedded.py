@@ -25,7 +25,6 @@ from paperwire.index.base import (
     Ranked,
     TermStat,
     Vector,
-    cosines,
 )
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
@@ -84,7 +83,7 @@ class EmbeddedIndex:
         return {i: v for i, v in found.items() if v is not None}
 
     def cosines_of(self, vector: Vector, arxiv_ids: Sequence[str]) -> dict[str, float]:
-        return cosines(vector, self.vectors_of(arxiv_ids))
+        return self.vectors.cosines_of(vector, arxiv_ids)
 
     def keyword_match_ids(
         self,

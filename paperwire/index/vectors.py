@@ -691,6 +691,22 @@ class NumpyVectorIndex:
             return None
         return np.array(snap.matrix[row], dtype=np.float32)
 
+    def cosines_of(self, vector: Vector, arxiv_ids: Sequence[str]) -> dict[str, float]:
+        """The cosine of ``vector`` to each of ``arxiv_ids`` that has a row: one gather
+        and one product (a phrase's holders, thousands of them, are scored per query)."""
+        snap = self._snap
+        rows = [r for r in (snap.row_of.get(i) for i in dict.fromkeys(arxiv_ids)) if r is not None]
+        if not rows:
+            return {}
+        prepared = self._prepare(snap, vector, SearchFilters(), ())
+        if prepared is None:
+            return {}
+        picked = np.asarray(rows, dtype=np.intp)
+        scores = snap.matrix[picked] @ prepared[0]
+        return dict(
+            zip(snap.ids[picked].tolist(), (float(x) for x in scores.tolist()), strict=True)
+        )
+
     def _prepare(
         self, snap: _Snapshot, vector: Vector, filters: SearchFilters, exclude: Sequence[str]
     ) -> tuple[Vector, npt.NDArray[np.intp] | None, BoolArray | None] | None:

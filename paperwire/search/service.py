@@ -322,16 +322,38 @@ class SearchService:
         if embedder is None:
             return None
         vec = embedder.encode_query(parsed.semantic_text)
+        constraints = parsed.keyword.constraints()
+        if not constraints.is_empty():
+            return self._semantic_among_holders(vec, constraints, filters, limit)
         sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
         bounded = len(sem.ids) > limit
         if bounded:
             sem = Ranked(sem.ids[:limit], sem.scores[:limit])
-        constraints = parsed.keyword.constraints()
-        if not constraints.is_empty() and sem.ids:
-            held = self.index.keyword_match_count(
-                constraints, filters, self.keyword_coverage, among=sem.ids
+        return sem, vec, bounded
+
+    def _semantic_among_holders(
+        self, vec: Vector, constraints: KeywordQuery, filters: SearchFilters, limit: int
+    ) -> tuple[Ranked, Vector, bool]:
+        """``_semantic`` for a query with phrases or ``author:`` names: the papers that
+        hold them (passing ``filters``), scored by cosine and kept above the floor.
+
+        Why not the best ``limit`` semantic matches, then those holding the phrase: past
+        the bound, the holders can rank below the best ``limit`` by meaning and would be
+        lost (a quoted phrase is often rarer than its topic). The holders were read to
+        check the constraint before too; up to ``semantic_bound`` of them are scored by
+        the index (``cosines_of``). More holders than that (a common phrase or name) fall
+        back to the best ``limit`` matches that hold them (a lower bound past ``limit``)."""
+        holders = self.index.keyword_match_ids(constraints, filters, self.keyword_coverage)
+        if len(holders) <= min(limit, self.semantic_bound):
+            found = self.index.cosines_of(vec, holders)
+            best = sorted(
+                ((s, i) for i, s in found.items() if s >= self.semantic_floor),
+                key=lambda pair: (-pair[0], pair[1]),
             )
-            sem = constrained(sem, set(held.members))
+            return Ranked([i for _, i in best], [s for s, _ in best]), vec, False
+        sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
+        bounded = len(sem.ids) > limit
+        sem = constrained(Ranked(sem.ids[:limit], sem.scores[:limit]), set(holders))
         return sem, vec, bounded
 
     def _relevance(

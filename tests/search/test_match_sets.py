@@ -532,3 +532,20 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     page = lxml.html.fromstring(client.get("/search", params={"q": q}).text)
     summary = " ".join(page.xpath("//p[@class='result-summary']")[0].text_content().split())
     assert f"{api['total']:,} results" in summary and "+" not in summary
+
+
+def test_a_phrase_keeps_every_holder_past_the_semantic_bound(app: Paperwire) -> None:
+    """A quoted phrase's semantic side is its holders scored by meaning, not the best
+    ``semantic_bound`` matches that happen to hold it: with a bound as small as the
+    number of holders, the answer (hits and an exact total) is that of no bound."""
+    q = '"reinforcement learning" protein structure'
+    constraints = parse_query(q).keyword.constraints()
+    holders = app.index.keyword_match_ids(constraints, SearchFilters(), app.search.keyword_coverage)
+    assert len(holders) >= 5
+    bounded = SearchService(app.store, app.index, app.embedder, semantic_bound=len(holders))
+    for mode in (SearchMode.semantic, SearchMode.hybrid):
+        exact = app.search.search(SearchRequest(q=q, mode=mode, limit=100))
+        got = bounded.search(SearchRequest(q=q, mode=mode, limit=100))
+        assert exact.total > 0 and exact.total_relation == "eq"
+        assert (got.total, got.total_relation) == (exact.total, "eq"), mode
+        assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in exact.hits]
