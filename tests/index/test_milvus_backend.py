@@ -577,3 +577,66 @@ def test_a_collection_of_an_older_schema_asks_for_a_rebuild(
         ]
     finally:
         ix.close()
+
+
+def test_a_phrase_is_checked_on_the_texts_once_until_the_collection_changes(
+    index: MilvusIndex,
+) -> None:
+    """Milvus Lite has no phrase match, so a phrase is checked on texts: those of the
+    papers holding every word of it (not every holder of the rarest), read once and kept
+    with the word holders, so the count, the listing and the semantic side of one search
+    (and later searches) do not read them again; a commit renews them."""
+    docs = [_doc(i, abstract="Wombats dig burrows at night.") for i in range(6)]
+    docs += [_doc(6 + i, abstract="Night wombats, burrows dig.") for i in range(3)]
+    docs += [_doc(9 + i, abstract="Wombats dig at night.") for i in range(5)]  # no "burrows"
+    index.upsert(docs)
+    index.commit()
+    read: list[int] = []  # ids per read of texts
+    query = index._client.query
+
+    def reading_texts(*args: Any, **kwargs: Any) -> Any:
+        rows = query(*args, **kwargs)
+        if "text" in kwargs.get("output_fields", []):
+            read.append(len(rows))
+        return rows
+
+    index._client.query = reading_texts  # type: ignore[method-assign]
+    q = KeywordQuery(phrases=["dig burrows"])
+    assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 6
+    assert read == [9]  # the papers holding both words, once
+    assert index.keyword_match_ids(q, NO_FILTER, 1.0) == [d.arxiv_id for d in docs[:6]]
+    filtered = SearchFilters(date_from=dt.date(2025, 1, 1))
+    assert index.keyword_match_count(q, filtered, 1.0).total == 6
+    both = KeywordQuery(terms=["wombats"], phrases=["dig burrows"])
+    assert index.keyword_match_count(both, NO_FILTER, 1.0).total == 6
+    assert read == [9]  # kept
+    index.upsert([_doc(9, abstract="Wombats dig burrows too.")])
+    index.commit()
+    assert index.keyword_match_count(q, NO_FILTER, 1.0).total == 7
+    assert read == [9, 10]
+
+
+def test_a_rare_phrase_of_common_words_is_searched_among_its_holders(
+    index: MilvusIndex,
+) -> None:
+    """A phrase few papers hold, of words many hold: the text search asks among the
+    holders (an id filter), not page after page of BM25 hits whose texts are checked."""
+    docs = [_doc(i, abstract="Wombats dig deep burrows.") for i in range(120)]
+    docs += [_doc(120 + i, abstract="Wombats dig burrows.") for i in range(3)]
+    index.upsert(docs)
+    index.commit()
+    q = KeywordQuery(terms=["wombats"], phrases=["dig burrows"])
+    index.keyword_match_count(q, NO_FILTER, 1.0)  # the holders, as a search reads them
+    returned: list[int] = []
+    search = index._client.search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        result = search(*args, **kwargs)
+        if kwargs.get("anns_field") == "text_sparse":
+            returned.extend(len(hits) for hits in result)
+        return result
+
+    index._client.search = counted  # type: ignore[method-assign]
+    found = index.keyword_search(q, NO_FILTER, 10)
+    assert sorted(found.ids) == [d.arxiv_id for d in docs[120:]]
+    assert sum(returned) == 3
