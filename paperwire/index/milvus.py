@@ -40,9 +40,12 @@ Behaviour, and where it differs from the embedded backend:
   title/abstract boundary nor a name across two authors, and ``LIKE`` or token arrays were
   10–100× slower (docs/benchmarks.md, Backends). An author name of two or more words is
   looked up by its word pairs (``li0dong``: a pair exists only inside one author, so the
-  lookup returns few papers besides the author's); a phrase ranks by BM25 over its words,
-  and the exact phrase is checked in Python over the returned text, fetching further
-  pages until ``k`` hits pass (up to Milvus's top-k limit of 16,384).
+  lookup returns few papers besides the author's). A phrase is checked in Python on the
+  text of each paper holding all its words (their holders intersected), once per state
+  of the collection: the papers that pass are kept with the word holders
+  (``_phrase_holders``). A phrase ranks by BM25 over its words, among those papers (an id
+  filter where they are at most ``_ID_FILTER_MAX``; else the hits are checked, fetching
+  further pages until ``k`` pass, up to Milvus's top-k limit of 16,384).
 * A free-text query that looks like a name (2–6 words) also ranks that author's papers
   first: BM25 over ``author_pairs_sparse``, × ``AUTHOR_NAME_BOOST``, added to the text BM25.
 * Writes are buffered and sent on ``commit()`` (uncommitted changes stay invisible, as
