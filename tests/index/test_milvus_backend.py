@@ -640,3 +640,24 @@ def test_a_rare_phrase_of_common_words_is_searched_among_its_holders(
     found = index.keyword_search(q, NO_FILTER, 10)
     assert sorted(found.ids) == [d.arxiv_id for d in docs[120:]]
     assert sum(returned) == 3
+
+
+def test_phrase_tokens_are_the_analysers_with_each_word_stemmed_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``_Analyzer.tokens`` keeps each word's token across texts; what it returns is what
+    the analyser gives (stop words and over-long words dropped, order kept), also when
+    its table is full and a new one is begun."""
+    from paperwire.index import milvus
+
+    texts = [
+        "Diffusion Models for video editing: the models of diffusion.",
+        "Mixture of experts routes tokens; " + "x" * 45 + " stays out.",
+        "Réseaux de neurones et modèles de diffusion, Straße, İstanbul.",
+        "Running runners ran; the runs of a runner.",
+    ] * 3
+    monkeypatch.setattr(milvus, "_TOKENS_KEPT", 12)
+    analyser = milvus._Analyzer("english")
+    for text in texts:
+        assert analyser.tokens(text) == [t for _, t in analyser.analysed(text)], text
+    assert 0 < len(analyser._tokens) <= 12 + 20
