@@ -317,24 +317,32 @@ class _Analyzer:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._stemmer: Any = None
+        self.stems = name == "english"  # PyStemmer's Snowball English, as Milvus's filter
+        self._local = threading.local()  # a stemmer per thread: they are not thread-safe
         # the stems of Milvus's own stemmer, for counting (None: not installed)
         self.index_stems: Callable[[list[str]], list[str]] | None = list
-        if name == "english":
-            import Stemmer  # PyStemmer: Snowball English, as Milvus's stemmer filter
-
-            self._stemmer = Stemmer.Stemmer("english")
+        if self.stems:
             self.index_stems = _index_stemmer()
         # word as written (lower-cased) -> its index token, None for a stop word or a
         # word too long to index (``tokens``); cleared past ``_TOKENS_KEPT`` words
         self._tokens: dict[str, str | None] = {}
 
+    def _stem_words(self, words: list[str]) -> list[str]:
+        """Snowball English stems of ``words``, by this thread's own stemmer: PyStemmer's
+        are not thread-safe, and a hybrid search analyses words in two threads at once."""
+        stemmer = getattr(self._local, "stemmer", None)
+        if stemmer is None:
+            import Stemmer
+
+            stemmer = self._local.stemmer = Stemmer.Stemmer("english")
+        return list(stemmer.stemWords(words))
+
     def analysed(self, text: str) -> list[tuple[str, str]]:
         """(word, index token) of each word that is not a stop word."""
         words = [w for w in _WORD.findall(text.lower()) if len(w.encode()) < _LONG_TOKEN_LIMIT]
-        if self._stemmer is None:
+        if not self.stems:
             return [(w, w) for w in words]
-        stems = self._stemmer.stemWords(words)  # one C call for the whole text
+        stems = self._stem_words(words)  # one C call for the whole text
         return [(w, s) for w, s in zip(words, stems, strict=True) if s not in _ENGLISH_STOP]
 
     def index_terms(self, text: str, memo: dict[str, str | None]) -> set[str]:
@@ -350,7 +358,7 @@ class _Analyzer:
         new = [w for w in words if w not in memo]
         if new:
             kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
-            stop = _ENGLISH_STOP if self._stemmer is not None else frozenset()
+            stop = _ENGLISH_STOP if self.stems else frozenset()
             memo.update(dict.fromkeys(new))
             memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
         found = {memo[w] for w in words}
@@ -374,7 +382,7 @@ class _Analyzer:
         A common phrase's first search checks thousands of texts (6,304 for "diffusion
         model" at 74.7k papers); stemming each of their ~1.3 M words took 4 of its 5 s,
         where they hold ~50,000 distinct words."""
-        if self._stemmer is None:
+        if not self.stems:
             return [str(t) for _, t in self.analysed(text)]
         words = _WORD.findall(text.lower())
         known = self._tokens
@@ -385,7 +393,7 @@ class _Analyzer:
                 known = self._tokens = {}
                 new = list(dict.fromkeys(words))
             kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
-            stems = self._stemmer.stemWords(kept)
+            stems = self._stem_words(kept)
             known.update(dict.fromkeys(new))
             known.update((w, s) for w, s in zip(kept, stems, strict=True) if s not in _ENGLISH_STOP)
         return [t for t in map(known.get, words) if t is not None]

@@ -661,3 +661,20 @@ def test_phrase_tokens_are_the_analysers_with_each_word_stemmed_once(
     for text in texts:
         assert analyser.tokens(text) == [t for _, t in analyser.analysed(text)], text
     assert 0 < len(analyser._tokens) <= 12 + 20
+
+
+def test_each_thread_stems_with_its_own_stemmer() -> None:
+    """PyStemmer's stemmers are not thread-safe; a hybrid search analyses words in two
+    threads at once, so each thread gets its own (and the same stems)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from paperwire.index import milvus
+
+    analyser = milvus._Analyzer("english")
+    words = ["running", "diffusion", "models", "studies"]
+    here = analyser._stem_words(words)
+    with ThreadPoolExecutor(1) as pool:
+        there = pool.submit(analyser._stem_words, words).result()
+        other = pool.submit(lambda: analyser._local.stemmer).result()
+    assert here == there == ["run", "diffus", "model", "studi"]
+    assert other is not analyser._local.stemmer
