@@ -5,13 +5,26 @@ checkers and ``curl -I`` reported a working site as broken. ``HeadAsGet`` (pure 
 outermost) runs a ``HEAD`` request as the ``GET`` it stands for and sends the status
 and headers of that answer (``Content-Length`` included, as HTTP asks) without its
 body. Views never see ``HEAD``: one definition per page, and ``GET`` views are safe.
+
+A view whose body costs work of its own, apart from its headers (a streamed corpus export,
+a takeout archive), asks ``wants_body`` and skips that work for a ``HEAD``: the body
+would be thrown away, and an export is minutes of a worker.
 """
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["HeadAsGet"]
+__all__ = ["HeadAsGet", "wants_body"]
+
+# Set in the scope of a ``HEAD`` run as ``GET``.
+_HEAD_ONLY = "paperwire.head_only"
+
+
+def wants_body(request: Request) -> bool:
+    """False for a ``HEAD`` (run as ``GET``): only the status and headers go out."""
+    return not request.scope.get(_HEAD_ONLY, False)
 
 
 class HeadAsGet:
@@ -32,4 +45,4 @@ class HeadAsGet:
                 finished = True
                 await send({"type": "http.response.body", "body": b""})
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        await self.app({**scope, "method": "GET", _HEAD_ONLY: True}, receive, without_body)

@@ -6,8 +6,11 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
 from paperwire.formats.dataset import schema
 from tests.community.conftest import COLD, EXISTING, HOT, PASSWORD, WARM, make_env
@@ -132,3 +135,37 @@ def test_moving_here_with_a_takeout(make_app: AppFactory) -> None:
         files={"file": ("t.zip", archive, "application/zip")},
     )
     assert page.status_code == 200 and "Takeout imported" in page.text
+
+
+def test_head_of_a_download_sends_its_headers_without_the_work(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``curl -I`` on an export or a takeout answers as a ``GET`` would (status, type,
+    file name) without writing the export or the archive, whose body is thrown away."""
+    from paperwire.web.routes import data
+
+    ran: list[str] = []
+
+    def spied(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            ran.append(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(data, "stream_jsonl", spied("corpus", data.stream_jsonl))
+    monkeypatch.setattr(data, "write_takeout", spied("takeout", data.write_takeout))
+    env = make_env(make_app, rate_exports_per_hour=10)
+    admin = env.account("root@example.org", "Root", admin=True)
+    for path, kind, name, work in (
+        ("/api/export/corpus.jsonl", "application/x-ndjson", "corpus.jsonl", "corpus"),
+        ("/api/me/takeout", "application/zip", "paperwire-takeout.zip", "takeout"),
+    ):
+        head = admin.c.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["content-type"] == kind
+        assert name in head.headers["content-disposition"]
+        assert ran == [], path
+        assert admin.c.get(path).content and ran == [work]
+        ran.clear()
+    assert env.client().head("/api/me/takeout").status_code == 401

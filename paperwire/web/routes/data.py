@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
@@ -45,6 +45,7 @@ from paperwire.web.auth import (
     limiter_of,
 )
 from paperwire.web.dependencies import FilterQuery, search_params
+from paperwire.web.head import wants_body
 from paperwire.web.ratelimit import enforce
 from paperwire.web.templating import render
 
@@ -73,9 +74,12 @@ def _filters(comm: Comm, filters: FilterQuery) -> SearchFilters:
     return params.request.filters
 
 
-def _download(body: object, media: str, filename: str) -> StreamingResponse:
+def _download(
+    request: Request, body: Callable[[], Iterator[bytes]], media: str, filename: str
+) -> StreamingResponse:
+    """A streamed download of ``body()``, not begun for a ``HEAD`` (``wants_body``)."""
     return StreamingResponse(
-        body,  # type: ignore[arg-type]
+        body() if wants_body(request) else iter(()),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -95,7 +99,10 @@ def corpus_parquet(
     chosen = _filters(comm, filters)
     _limit(request, admin)
     return _download(
-        stream_parquet(comm.pw, chosen), "application/vnd.apache.parquet", "corpus.parquet"
+        request,
+        lambda: stream_parquet(comm.pw, chosen),
+        "application/vnd.apache.parquet",
+        "corpus.parquet",
     )
 
 
@@ -111,7 +118,9 @@ def corpus_jsonl(
     """One paper per line, same fields as the Parquet file; streamed."""
     chosen = _filters(comm, filters)
     _limit(request, admin)
-    return _download(stream_jsonl(comm.pw, chosen), "application/x-ndjson", "corpus.jsonl")
+    return _download(
+        request, lambda: stream_jsonl(comm.pw, chosen), "application/x-ndjson", "corpus.jsonl"
+    )
 
 
 # -- your data ----------------------------------------------------------------------------
@@ -156,14 +165,16 @@ def takeout(request: Request, comm: Comm, account: RequireAccount) -> StreamingR
     collections, subscriptions, saved searches, …) and each collection as BibTeX,
     CSL-JSON and RIS. `paperwire import takeout` reads it on another paperwire."""
     _limit(request, account)
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by the response
-    write_takeout(comm.pw, account.id, spool)
-    spool.seek(0)
-    return StreamingResponse(
-        _chunks(spool),
-        media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="paperwire-takeout.zip"'},
-    )
+
+    def archive() -> Iterator[bytes]:
+        """Written in the view, before the headers go out (an error is a 500, and the
+        work holds the request's admission slot); never for a ``HEAD``."""
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
+        write_takeout(comm.pw, account.id, spool)
+        spool.seek(0)
+        return _chunks(spool)
+
+    return _download(request, archive, "application/zip", "paperwire-takeout.zip")
 
 
 def _chunks(spool: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
