@@ -325,11 +325,19 @@ class SearchService:
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty():
             return self._semantic_among_holders(vec, constraints, filters, limit)
+        sem, bounded = self._best_semantic(vec, filters, limit)
+        return sem, vec, bounded
+
+    def _best_semantic(
+        self, vec: Vector, filters: SearchFilters, limit: int
+    ) -> tuple[Ranked, bool]:
+        """The best ``limit`` papers above the floor, and whether more were above it (one
+        more is asked of the index to know)."""
         sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
         bounded = len(sem.ids) > limit
         if bounded:
             sem = Ranked(sem.ids[:limit], sem.scores[:limit])
-        return sem, vec, bounded
+        return sem, bounded
 
     def _semantic_among_holders(
         self, vec: Vector, constraints: KeywordQuery, filters: SearchFilters, limit: int
@@ -351,10 +359,8 @@ class SearchService:
                 key=lambda pair: (-pair[0], pair[1]),
             )
             return Ranked([i for _, i in best], [s for s, _ in best]), vec, False
-        sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
-        bounded = len(sem.ids) > limit
-        sem = constrained(Ranked(sem.ids[:limit], sem.scores[:limit]), set(holders))
-        return sem, vec, bounded
+        sem, bounded = self._best_semantic(vec, filters, limit)
+        return constrained(sem, set(holders)), vec, bounded
 
     def _relevance(
         self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, need: int
