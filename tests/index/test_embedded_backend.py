@@ -171,3 +171,56 @@ def test_refresh_without_changes_is_cheap(tmp_path: Path) -> None:
     index.refresh()
     assert index.vectors._snap is snap  # nothing reloaded
     index.close()
+
+
+def _phrase_corpus() -> list[IndexDoc]:
+    """Papers whose title holds "test time scaling" (more of them than a small k, some
+    identical: ties), papers saying the words often without the phrase (a high score
+    from the terms alone), and papers by "Yann LeCun" that never say his name."""
+    docs: list[IndexDoc] = []
+    for i in range(30):
+        docs.append(
+            _doc(
+                i,
+                title="Test time scaling of compute" if i % 3 else "Test time scaling",
+                abstract="We study scaling. " * (1 + i % 4),
+                has_code=i % 2 == 0,
+            )
+        )
+    for i in range(30, 50):
+        docs.append(
+            _doc(
+                i,
+                title=f"Budgets number {i}",
+                abstract="Test time compute, scaling at test time, scaling tests. " * (i % 5 + 1),
+                has_code=i % 2 == 0,
+            )
+        )
+    for i in range(50, 60):
+        docs.append(_doc(i, title="World models", abstract="Planning.", authors=["Yann LeCun"]))
+    docs.append(_doc(60, title="Yann and LeCun", abstract="Yann LeCun said yann lecun twice."))
+    return docs
+
+
+@pytest.mark.parametrize("text", ["test time scaling", "yann lecun", "scaling compute"])
+def test_keyword_search_with_phrase_boosts_ranks_as_the_whole_query_does(
+    tmp_path: Path, text: str
+) -> None:
+    """The best k of the term clauses and of the boosted phrases' holders, merged
+    (``_best_with_boosts``), are the best k of the one query that holds them all, with
+    its scores, in its order of ties, for every k and filter."""
+    kw = TantivyKeywordIndex(tmp_path / "kw")
+    kw.upsert(_phrase_corpus())
+    kw.commit()
+    query = KeywordQuery(terms=text.split())
+    assert text == "scaling compute" or kw._boosts(query)
+    searcher, cache = kw._snapshot()
+    for filters in (NO_FILTER, SearchFilters(has_code=True)):
+        q = kw.build_query(query, filters)
+        assert q is not None
+        for k in (1, 3, 5, 10, 25, 100):
+            whole = searcher.search(q, limit=k, count=False).hits
+            expected = [kw._id_of(searcher, cache, a) for _, a in whole]
+            found = kw.keyword_search(query, filters, k)
+            assert found.ids == expected, (filters, k)
+            assert found.scores == pytest.approx([s for s, _ in whole], rel=1e-6), (filters, k)
