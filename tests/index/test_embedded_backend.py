@@ -15,7 +15,7 @@ from paperwire.index.base import IndexDoc, KeywordQuery, SearchIndex
 from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
 from paperwire.index.factory import open_index
 from paperwire.index.keyword import KeywordIndexLockedError, TantivyKeywordIndex
-from paperwire.index.vectors import NumpyVectorIndex, VectorIndexError
+from paperwire.index.vectors import NumpyVectorIndex, VectorDimensionError, VectorIndexError
 from paperwire.models.search import SearchFilters
 
 NO_FILTER = SearchFilters()
@@ -99,6 +99,15 @@ def test_vector_dimension_checks(tmp_path: Path) -> None:
         NumpyVectorIndex(tmp_path, dim=16)  # model changed since the vectors were built
     inferred = NumpyVectorIndex(tmp_path, dim=None)
     assert inferred.dim == 8 and inferred.count() == 1
+    # A query of another model's size is refused by every read, the cosines of given
+    # papers too (they went through a quiet skip before: no score, no error).
+    for read in (
+        lambda q: vectors.vector_search(q, NO_FILTER, 1),
+        lambda q: vectors.cosines_of(q, ["2599.00001"]),
+    ):
+        with pytest.raises(VectorDimensionError, match="query vector has 5 dimensions"):
+            read(np.ones(5, np.float32))
+    assert set(vectors.cosines_of(_unit(rng), ["2599.00001", "2599.99999"])) == {"2599.00001"}
     fresh = NumpyVectorIndex(tmp_path / "fresh", dim=None)
     fresh.upsert([_doc(1, _unit(rng, 4))])
     with pytest.raises(VectorIndexError):
