@@ -15,6 +15,9 @@ Design notes (see ``shared/notes/measurements.md``):
   punctuation, LaTeX and unbalanced quotes cannot raise.
 * Filters are MUST clauses with a constant score of 0, so they restrict without changing
   the BM25 ranking.
+* The free text's phrase boosts (an author's name, a title phrase) are searched apart
+  from its terms and merged (``_best_with_boosts``): tantivy's block-max WAND skips
+  postings only for a disjunction of plain terms.
 * ``match_ids`` (every keyword match, for full sorts) and ``match_count`` (their number
   and membership, for relevance order) express the coverage rule of
   ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
