@@ -41,7 +41,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import tantivy
@@ -57,6 +57,7 @@ from paperwire.index.base import (
     minimal_covers,
     required_units,
 )
+from paperwire.index.threads import SharedThreads
 from paperwire.models.search import SearchFilters
 
 __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"]
@@ -88,18 +89,8 @@ _F_FP = "fp"
 
 _Stamp = tuple[int, int, int]
 
-_COUNTERS: ThreadPoolExecutor | None = None
-_COUNTERS_LOCK = threading.Lock()
-
-
-def _counters() -> ThreadPoolExecutor:
-    """Threads that count matches beside a search's own thread (``match_count``): one
-    process-wide pool, started on first use. Its tasks never wait on each other."""
-    global _COUNTERS
-    with _COUNTERS_LOCK:
-        if _COUNTERS is None:
-            _COUNTERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-count")
-        return _COUNTERS
+# Threads that count matches beside a search's own thread (``match_count``).
+_COUNTERS = SharedThreads(4, "keyword-count")
 
 
 class KeywordIndexError(RuntimeError):
@@ -364,8 +355,8 @@ class TantivyKeywordIndex:
         return [tantivy.Query.const_score_query(q, 0.0) for q in clauses]
 
     def _boosts(self, query: KeywordQuery) -> list[tantivy.Query]:
-        """The phrases that add to a paper's score when it holds them, unboosted: the
-        whole free text as an author's name, and as a phrase of a title."""
+        """The phrases that add to a paper's score when it holds them, with their boosts:
+        the whole free text as an author's name, and as a phrase of a title."""
         if not query.terms or len(query.terms) < 2:
             return []
         found: list[tantivy.Query] = []
@@ -416,13 +407,13 @@ class TantivyKeywordIndex:
             return Ranked()
         terms = self._term_clauses(query)
         boosts = self._boosts(query) if terms else []
-        q = self._scored([*terms, *boosts], query, filters)
-        if q is None:
-            return Ranked()
         searcher, cache = self._snapshot()
         if boosts:
             hits = self._best_with_boosts(searcher, terms, boosts, query, filters, k)
         else:
+            q = self._scored(terms, query, filters)
+            if q is None:
+                return Ranked()
             hits = searcher.search(q, limit=k, count=False).hits
         ids: list[str] = []
         scores: list[float] = []
@@ -622,11 +613,11 @@ class TantivyKeywordIndex:
         q = self._match_query(searcher, query, filters, min_coverage)
         if q is None:
             return MatchCount(0)
-        total = _counters().submit(self._count, searcher, q)
+        total = _COUNTERS.pool().submit(self._count, searcher, q)
         shared: Future[int] | None = None
         if overlap:
             among_q = _all_of([q, self._id_set(overlap)])
-            shared = _counters().submit(self._count, searcher, among_q)
+            shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
         try:
             members: frozenset[str] = frozenset()
             if among:

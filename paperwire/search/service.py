@@ -19,15 +19,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
+from paperwire.index.threads import SharedThreads
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import (
     SearchFilters,
@@ -75,18 +75,9 @@ _MAX_KEYWORD_DEPTH = 16_384
 _SETTLE = 1.0
 
 
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    """Threads for the searches of a request that run beside its own (one process-wide
-    pool: a thread per concurrent request at most, started on first use)."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search")
-        return _POOL
+# Threads for the searches of a request that run beside its own (a thread per concurrent
+# request at most).
+_SEARCHES = SharedThreads(8, "search")
 
 
 Hit = TypeVar("Hit", SearchHit, SimilarHit)
@@ -374,7 +365,8 @@ class SearchService:
         # the vectors and reads the words' holders (independent round trips).
         pending: Future[Ranked] | None = None
         if use_keywords and self.index.parallel_reads:
-            pending = _pool().submit(self.index.keyword_search, parsed.keyword, filters, depth)
+            search = self.index.keyword_search
+            pending = _SEARCHES.pool().submit(search, parsed.keyword, filters, depth)
         try:
             semantic, vector, bounded = self._semantic_side(
                 parsed, filters, mode, self.semantic_bound

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -233,3 +235,25 @@ def test_keyword_search_with_phrase_boosts_ranks_as_the_whole_query_does(
             found = kw.keyword_search(query, filters, k)
             assert found.ids == expected, (filters, k)
             assert found.scores == pytest.approx([s for s, _ in whole], rel=1e-6), (filters, k)
+
+
+def test_a_forked_child_counts_matches_with_threads_of_its_own(tmp_path: Path) -> None:
+    """``match_count`` counts in a process-wide pool of threads; a child forked after the
+    parent used it has none of those threads and must not wait on them for ever."""
+    kw = TantivyKeywordIndex(tmp_path / "kw")
+    kw.upsert(_phrase_corpus())
+    kw.commit()
+    query = KeywordQuery(terms=["scaling"])
+    expected = kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+    assert expected.total > 0 and expected.members and expected.overlap == 1
+
+    def child() -> None:
+        found = kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+        os._exit(0 if found == expected else 3)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(timeout=30)
+    if process.exitcode is None:
+        process.kill()
+    assert process.exitcode == 0
