@@ -357,7 +357,7 @@ class TantivyKeywordIndex:
     def _boosts(self, query: KeywordQuery) -> list[tantivy.Query]:
         """The phrases that add to a paper's score when it holds them, with their boosts:
         the whole free text as an author's name, and as a phrase of a title."""
-        if not query.terms or len(query.terms) < 2:
+        if len(query.terms) < 2:
             return []
         found: list[tantivy.Query] = []
         name = " ".join(query.terms)

@@ -357,10 +357,7 @@ class _Analyzer:
             words = {w.lower() for w in _WORD.findall(text)}
         new = [w for w in words if w not in memo]
         if new:
-            kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
-            stop = _ENGLISH_STOP if self.stems else frozenset()
-            memo.update(dict.fromkeys(new))
-            memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
+            self._file(new, stems, memo)
         found = {memo[w] for w in words}
         found.discard(None)
         return found  # type: ignore[return-value]
@@ -392,11 +389,18 @@ class _Analyzer:
                 # a new table, not a cleared one: another thread may be reading this one
                 known = self._tokens = {}
                 new = list(dict.fromkeys(words))
-            kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
-            stems = self._stem_words(kept)
-            known.update(dict.fromkeys(new))
-            known.update((w, s) for w, s in zip(kept, stems, strict=True) if s not in _ENGLISH_STOP)
+            self._file(new, self._stem_words, known)
         return [t for t in map(known.get, words) if t is not None]
+
+    def _file(
+        self, new: list[str], stems: Callable[[list[str]], list[str]], memo: dict[str, str | None]
+    ) -> None:
+        """Enter each of ``new`` in ``memo`` with its term by ``stems``: None for a word
+        too long to index or, on ``english``, a stop word (one call for all of them)."""
+        kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
+        stop = _ENGLISH_STOP if self.stems else frozenset()
+        memo.update(dict.fromkeys(new))
+        memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
 
 
 def _contains_run(haystack: Sequence[str], needle: Sequence[str]) -> bool:
