@@ -265,9 +265,10 @@ def test_best_snippet_invariants_on_real_abstracts(abstracts: list[str]):
 
 
 def test_pruned_window_search_equals_the_exhaustive_one(abstracts: list[str]) -> None:
-    """``_best`` skips a candidate window whose reach holds fewer distinct terms than
-    the best so far: on real abstracts, with title-long and short queries and every
-    budget, it picks exactly the window that scoring every candidate picks."""
+    """``_best`` tries candidate windows best bound first (what their reach holds) and
+    stops at the first whose bound does not beat the best window so far: on real
+    abstracts, with title-long and short queries and every budget, it picks exactly the
+    window that scoring every candidate picks."""
     from paperwire.text.snippets import _best, _find_hits, _normalize
 
     rng = random.Random(5)
@@ -490,6 +491,9 @@ def test_snippets_same_when_the_vocabulary_is_full(abstracts: list[str]) -> None
     from paperwire.text import snippets
 
     terms = ["language models", "reasoning", "training data"]
+    # ASCII text never files its words (``_Matcher.ascii_hits``): make each abstract
+    # non-ASCII so that the shared vocabulary is what finds the words.
+    abstracts = [f"{a} (naïve)" for a in abstracts]
     expected = [snippets.annotate("A title on reasoning", a, terms) for a in abstracts]
     full = snippets._Vocabulary(limit=50)
     saved, snippets._VOCABULARY = snippets._VOCABULARY, full
@@ -501,3 +505,51 @@ def test_snippets_same_when_the_vocabulary_is_full(abstracts: list[str]) -> None
         snippets._matcher.cache_clear()
     assert len(full._known) == 50
     assert got == expected
+
+
+def test_every_word_starts_with_its_keys_but_their_last_two_letters(
+    abstracts: list[str], titles: list[str]
+) -> None:
+    """What ``_Matcher.ascii_hits`` relies on to find candidate words by prefix: a
+    word's match keys (itself, its Snowball stem, the plural fallback) lose or change
+    at most their last two letters, and never the first. Checked on the real texts'
+    words and on Snowball English's special forms."""
+    from paperwire.text.snippets import _keys
+    from paperwire.text.tokens import words
+
+    special = "skis skies dying lying tying idly gently ugly early only singly sky news"
+    special += " ability probability mobility generously communism arsenal relational"
+    special += " valency possibly hopping hoping troubled cries ties studies happy"
+    vocabulary = {w.lower() for text in [*abstracts, *titles, special] for w in words(text)}
+    assert len(vocabulary) > 1500
+    for word in vocabulary:
+        for key in _keys(word):
+            assert word.startswith(key[: max(1, len(key) - 2)]), (word, key)
+
+
+def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
+    abstracts: list[str], titles: list[str]
+) -> None:
+    """The prefix regex of ``_Matcher.ascii_hits`` finds in real abstracts exactly the
+    words that checking every word finds, for queries made of real titles (many
+    stems, short words, digits) and of words the stemmer changes most."""
+    from paperwire.text.snippets import _WORD, _find_hits, _matcher, _normalize
+
+    queries = [[t] for t in titles[:40]]
+    queries += [["ability studies", "die"], ["lie", "tie"], ["3D", "x"], ["GPT-4o"], ["the of"]]
+    texts = [_normalize(a) for a in abstracts if a.isascii()]
+    texts.append("Dying stars, lying (LIES) and tying: abilities studied; 3d GPT-4o's x.")
+    assert len(texts) > 20
+    checked = 0
+    for terms in queries:
+        matcher = _matcher(tuple(terms))
+        for text in texts:
+            expected = [
+                (m.start(), m.end(), matcher.match(m.group()))
+                for m in _WORD.finditer(text)
+                if matcher.match(m.group()) is not None
+            ]
+            got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
+            assert got == expected, (text, terms)
+            checked += len(got)
+    assert checked > 1000
