@@ -391,7 +391,7 @@ class SearchService:
                 filters,
                 self._coverage(parsed, SortOrder.relevance),
                 first=[*raw.ids, *semantic.ids[:depth], *typed],
-                semantic=semantic.ids,
+                semantic=() if bounded else semantic.ids,  # a bounded total needs no overlap
             )
             if pending is not None:
                 raw = pending.result()

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import lxml.html
 import numpy as np
@@ -492,21 +493,35 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     the total stays exact. The page says "N+ results" and offers only pages that exist."""
     q, bound = "retrieval augmented generation", 100
     bounded = SearchService(app.store, app.index, app.embedder, semantic_bound=bound)
+    overlaps: list[int] = []  # how many semantic ids each count was asked to overlap
+    count = app.index.keyword_match_count
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        overlaps.append(len(kwargs.get("overlap", ())))
+        return count(*args, **kwargs)
+
+    monkeypatch.setattr(app.index, "keyword_match_count", counted)
     for mode in (SearchMode.semantic, SearchMode.hybrid):
         exact = app.search.search(SearchRequest(q=q, mode=mode, limit=100))
         assert exact.total_relation == "eq"
+        overlaps.clear()
         got = bounded.search(SearchRequest(q=q, mode=mode, limit=100))
         assert got.total_relation == "gte", mode
         assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in exact.hits]
         if mode == SearchMode.semantic:
             assert bound == got.total < exact.total
-        else:  # every keyword match counted, the semantic ones up to the bound
+        else:  # every keyword match counted, or the semantic ones listed: the more
             words = app.search.search(SearchRequest(q=q, mode=SearchMode.keyword)).total
-            assert max(words, bound) <= got.total < exact.total
+            assert max(words, bound) == got.total < exact.total
+            assert overlaps and not any(overlaps), "a lower bound needs no overlap count"
         for sort in (SortOrder.newest, SortOrder.upvotes):
             walked = SearchRequest(q=q, mode=mode, sort=sort)
             full = bounded.search(walked)
             assert full.total_relation == "eq" and full.total == app.search.search(walked).total
+    overlaps.clear()
+    app.search.search(SearchRequest(q=q + " pipelines", mode=SearchMode.hybrid, limit=100))
+    assert max(overlaps) > 0, "an exact total counts the overlap"
+    monkeypatch.undo()
     roomy = SearchService(app.store, app.index, app.embedder, semantic_bound=exact.total)
     same = roomy.search(SearchRequest(q=q, limit=100))
     assert (same.total, same.total_relation) == (exact.total, "eq")
