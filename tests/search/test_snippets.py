@@ -400,11 +400,26 @@ def test_teaser_of_a_prefix_equals_teaser_of_the_whole_text() -> None:
         assert teaser(text, limit) == whole, (text, limit)
 
 
+def _hits(text: str, terms: list[str]) -> list[tuple[int, int, int]]:
+    """``_find_hits`` as ``(start, end, term)``."""
+    from paperwire.text.snippets import _find_hits
+
+    return [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
+
+
+def _scanned(text: str, terms: list[str]) -> list[tuple[int, int, int]]:
+    """What ``_find_hits`` must find: every word of ``text`` that the query's matcher
+    matches, checked one by one."""
+    from paperwire.text.snippets import _WORD, _matcher
+
+    matcher = _matcher(tuple(terms))
+    found = ((m, matcher.match(m.group())) for m in _WORD.finditer(text))
+    return [(m.start(), m.end(), term) for m, term in found if term is not None]
+
+
 def test_find_hits_equals_a_scan_of_every_word() -> None:
     """The fast ``_find_hits`` finds exactly what checking every token would find,
     including words inside longer words, combining marks and repeated words."""
-    from paperwire.text.snippets import _WORD, _find_hits, _matcher
-
     rng = random.Random(11)
     pieces = [
         "network",
@@ -436,38 +451,22 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
     for _ in range(3000):
         text = "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(60))
         terms = rng.choice(queries)
-        matcher = _matcher(tuple(terms))
-        expected = [
-            (m.start(), m.end(), matcher.match(m.group()))
-            for m in _WORD.finditer(text)
-            if matcher.match(m.group()) is not None
-        ]
-        got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
-        assert got == expected, (text, terms)
+        assert _hits(text, terms) == _scanned(text, terms), (text, terms)
 
 
 def test_find_hits_in_ascii_text_equals_a_scan_of_every_word() -> None:
-    """ASCII text takes its own path (byte operations, a cheaper whole-word check): it
-    finds exactly what checking every token finds, with repeated and adjacent words,
+    """ASCII text takes its own path (one regex pass over the words that can match):
+    it finds exactly what checking every token finds, with repeated and adjacent words,
     words at both ends and words inside longer words (the other test's texts are
     nearly all non-ASCII)."""
-    from paperwire.text.snippets import _WORD, _find_hits, _matcher
-
     rng = random.Random(5)
     pieces = ["net", "nets", "Net", "subnet", "net_x", "_net", "net1", "1net", "a", "ab"]
     seps = ["", " ", "-", ".", "(", ")", "_", "'", "  "]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(0, 30)))
         terms = rng.choice([["net"], ["nets", "ab"], ["1"]])
-        matcher = _matcher(tuple(terms))
-        expected = [
-            (m.start(), m.end(), matcher.match(m.group()))
-            for m in _WORD.finditer(text)
-            if matcher.match(m.group()) is not None
-        ]
         assert text.isascii()
-        got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
-        assert got == expected, (text, terms)
+        assert _hits(text, terms) == _scanned(text, terms), (text, terms)
 
 
 def test_words_equal_the_word_pattern_on_random_text() -> None:
@@ -533,7 +532,7 @@ def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
     """The prefix regex of ``_Matcher.ascii_hits`` finds in real abstracts exactly the
     words that checking every word finds, for queries made of real titles (many
     stems, short words, digits) and of words the stemmer changes most."""
-    from paperwire.text.snippets import _WORD, _find_hits, _matcher, _normalize
+    from paperwire.text.snippets import _normalize
 
     queries = [[t] for t in titles[:40]]
     queries += [["ability studies", "die"], ["lie", "tie"], ["3D", "x"], ["GPT-4o"], ["the of"]]
@@ -542,14 +541,8 @@ def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
     assert len(texts) > 20
     checked = 0
     for terms in queries:
-        matcher = _matcher(tuple(terms))
         for text in texts:
-            expected = [
-                (m.start(), m.end(), matcher.match(m.group()))
-                for m in _WORD.finditer(text)
-                if matcher.match(m.group()) is not None
-            ]
-            got = [(h.start, h.end, h.term) for h in _find_hits(text, terms)]
-            assert got == expected, (text, terms)
+            got = _hits(text, terms)
+            assert got == _scanned(text, terms), (text, terms)
             checked += len(got)
     assert checked > 1000
