@@ -41,7 +41,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 import tantivy
@@ -622,10 +622,11 @@ class TantivyKeywordIndex:
             members: frozenset[str] = frozenset()
             if among:
                 members = frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(among)])))
-        finally:  # on an error here, the counts still finish before the searcher goes
-            count = total.result()
-            overlapping = shared.result() if shared is not None else 0
-        return MatchCount(count, members, overlapping)
+        finally:
+            # The counts finish before the searcher goes, even after an error here; an
+            # error of theirs is raised below, never in place of this one.
+            wait([f for f in (total, shared) if f is not None])
+        return MatchCount(total.result(), members, shared.result() if shared is not None else 0)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -257,3 +258,33 @@ def test_a_forked_child_counts_matches_with_threads_of_its_own(tmp_path: Path) -
     if process.exitcode is None:
         process.kill()
     assert process.exitcode == 0
+
+
+def test_a_failed_member_read_is_the_error_match_count_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When reading the members fails while a count fails too, the caller sees the
+    read's error (the first), and the counts have finished before it is raised; when
+    only a count fails, its error is raised."""
+    kw = TantivyKeywordIndex(tmp_path / "kw")
+    kw.upsert(_phrase_corpus())
+    kw.commit()
+    query = KeywordQuery(terms=["scaling"])
+    counted: list[int] = []
+    count = kw._count
+
+    def failing_count(searcher: Any, q: Any) -> int:
+        counted.append(count(searcher, q))
+        raise RuntimeError("count failed")
+
+    def failing_read(*args: Any) -> list[str]:
+        raise ValueError("read failed")
+
+    monkeypatch.setattr(kw, "_count", failing_count)
+    with pytest.raises(RuntimeError, match="count failed"):
+        kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+    counted.clear()
+    monkeypatch.setattr(kw, "_ids", failing_read)
+    with pytest.raises(ValueError, match="read failed"):
+        kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+    assert len(counted) == 2  # the total and the overlap ran to their end
