@@ -34,7 +34,7 @@ from typing import NamedTuple
 import Stemmer
 
 from paperwire.models.search import SnippetPart
-from paperwire.text.tokens import distinct_words, tokenize, word_or_mark_pattern, word_pattern
+from paperwire.text.tokens import tokenize, word_or_mark_pattern, word_pattern, words
 
 __all__ = ["annotate", "best_snippet", "highlight", "teaser", "terms_present"]
 
@@ -308,7 +308,7 @@ def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
     The hot path of a result page (~200 words per abstract, 20–30 abstracts), so no
     Python step per word: ASCII text (99 % of arXiv's titles and abstracts) takes one
     regex pass for the words that can match (``_Matcher.ascii_hits``); other text has
-    its distinct words collected (``distinct_words``), looked up once per query
+    its distinct words collected (``words``), looked up once per query
     (``_Matcher.matching``), and only the few that match located again with
     ``str.find``.
     """
@@ -318,7 +318,7 @@ def _find_hits(text: str, terms: Sequence[str]) -> list[_Hit]:
     if text.isascii():
         return matcher.ascii_hits(text)
     hits: list[_Hit] = []
-    for word, term in matcher.matching(distinct_words(text)).items():
+    for word, term in matcher.matching(set(words(text))).items():
         size = len(word)
         at = text.find(word)
         while at >= 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["distinct_words", "tokenize", "word_or_mark_pattern", "word_pattern", "words"]
+__all__ = ["tokenize", "word_or_mark_pattern", "word_pattern", "words"]
 
 
 def _mark_class() -> str:
@@ -50,13 +50,6 @@ def words(text: str) -> list[str]:
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split()
     return _WORD.findall(text)
-
-
-def distinct_words(text: str) -> set[str]:
-    """The distinct words of ``text`` as written (``set(words(text))``)."""
-    if text.isascii():
-        return set(text.encode("ascii").translate(_ASCII_SPLIT).decode("ascii").split())
-    return set(_WORD.findall(text))
 
 
 def word_pattern() -> re.Pattern[str]:
