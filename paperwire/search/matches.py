@@ -116,16 +116,17 @@ class QueryMatches:
     the papers asked about (candidates and shown papers), ``keyword_total`` counts them
     all and ``semantic_overlap`` says how many semantic matches are keyword matches too,
     which is all an exact total needs. ``semantic_bounded``: ``semantic`` is only the
-    best of more (a relevance search's bound), so ``total`` is a lower bound: the keyword
-    matches or the semantic ones listed, whichever are more (the overlap is not
-    counted), and the typed ids that are neither."""
+    best of more, so ``total`` is a lower bound. A relevance search past its bound does
+    not count the overlap (``semantic_overlap`` None): its total is then the keyword
+    matches or the semantic ones listed, whichever are more, and the typed ids that are
+    neither."""
 
     keyword: set[str] = field(default_factory=set)
     semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor
     ids: list[str] = field(default_factory=list)  # typed ids that name a stored paper
     vector: Vector | None = None  # the query embedding (None: semantic side off)
     keyword_total: int | None = None
-    semantic_overlap: int = 0
+    semantic_overlap: int | None = 0  # None: not counted (see the class docstring)
     semantic_bounded: bool = False
 
     def __post_init__(self) -> None:
@@ -138,7 +139,7 @@ class QueryMatches:
         if self.keyword_total is None:
             return len(self.members)
         typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
-        if self.semantic_bounded:
+        if self.semantic_overlap is None:
             return max(self.keyword_total, len(self._semantic_set)) + len(typed_only)
         return (
             self.keyword_total + len(self._semantic_set) - self.semantic_overlap + len(typed_only)

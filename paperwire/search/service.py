@@ -380,7 +380,7 @@ class SearchService:
         best_bm25: float | None = None
         keyword: set[str] = set()
         keyword_total: int | None = None
-        overlap = 0
+        overlap: int | None = 0
         if use_keywords:
             raw = Ranked()
             if pending is None:
@@ -405,7 +405,8 @@ class SearchService:
             )
             if ranking.ids:
                 rankings.append(ranking)
-            keyword, keyword_total, overlap = membership.known, membership.total, membership.overlap
+            keyword, keyword_total = membership.known, membership.total
+            overlap = None if bounded else membership.overlap
         matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap, bounded)
         if semantic.ids:
             rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))

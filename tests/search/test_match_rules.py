@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from paperwire.index.base import TermStat, bm25_idf, coverage_units, required_units
+from paperwire.index.base import Ranked, TermStat, bm25_idf, coverage_units, required_units
 from paperwire.search.matches import (
     LONG_QUERY_COVERAGE,
     SHORT_QUERY_TERMS,
+    QueryMatches,
     required_coverage,
 )
 from paperwire.search.query import parse_query
@@ -69,3 +70,22 @@ def test_partial_share_shrinks_with_long_queries() -> None:
     assert partial_share(parse_query("zebra migration patterns serengeti"), 0.15) == 0.15
     long = parse_query(" ".join(f"w{i}" for i in range(40)))
     assert partial_share(long, 0.15) == pytest.approx(0.15 * SHORT_QUERY_TERMS / 40)
+
+
+def test_a_total_counts_the_overlap_whenever_it_was_counted() -> None:
+    """A counted total is every keyword match plus the semantic ones less their overlap,
+    plus typed ids that are neither, whether the semantic side is bounded (a newest /
+    most upvoted walk past its cap: still the union, a lower bound) or not. Only when
+    the overlap was not counted (a relevance search past its bound) is it the keyword
+    or the semantic matches, whichever are more."""
+    semantic = Ranked(ids=["s1", "s2", "s3", "k1"], scores=[0.9, 0.8, 0.7, 0.6])
+    known = {"k1", "t1"}  # keyword matches among those asked about
+    typed = ["t1", "t2"]  # t1 matched by words, t2 by nothing else
+
+    def total(overlap: int | None, bounded: bool) -> tuple[int, bool]:
+        m = QueryMatches(known, semantic, typed, None, 10, overlap, bounded)
+        return m.total, m.total_exact
+
+    assert total(1, False) == (10 + 4 - 1 + 1, True)
+    assert total(1, True) == (10 + 4 - 1 + 1, False)
+    assert total(None, True) == (max(10, 4) + 1, False)
