@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from paperwire.config import Settings
+from tests.browser import chromium
 
 if TYPE_CHECKING:
     from paperwire.core import Paperwire
@@ -330,3 +331,10 @@ def smtp_server() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module (``tests/browser.py`` says how it is driven)."""
+    with chromium() as b:
+        yield b

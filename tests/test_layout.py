@@ -31,3 +31,21 @@ def test_developers_map_names_every_layer() -> None:
     text = (REPO / "DEVELOPERS.md").read_text(encoding="utf-8")
     missing = [n for n in sorted(names) if f"`{n}/`" not in text and f"`{n}.py`" not in text]
     assert not missing, f"DEVELOPERS.md's map lacks {missing}"
+
+
+def test_browser_tests_drive_chromium_one_way() -> None:
+    """Every browser test launches Chromium and opens its pages through tests/browser.py,
+    so one timeout (sized for CI's two shared cores) holds for all of them: a module with
+    its own 10 s limit failed CI once."""
+    own = re.compile(
+        r"\.(?:launch|new_context|set_default_timeout|set_default_navigation_timeout)\("
+    )
+    helper = REPO / "tests" / "browser.py"
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in sorted((REPO / "tests").rglob("*.py"))
+        if path != helper
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if own.search(line)
+    ]
+    assert not offenders, offenders

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,32 +16,21 @@ import pytest
 from paperwire.jobs.webhooks import plan_webhooks, send_webhooks
 from tests.alerts.conftest import Receiver
 from tests.alerts.test_webhooks import _verify
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import HOT, LiveServer
 from tests.subscriptions.conftest import SubEnv
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-def page(alert_env: SubEnv) -> Iterator[tuple[Any, str]]:
-    with (
-        LiveServer(alert_env.env.app) as server,
-        playwright_sync.sync_playwright() as p,
-    ):
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+def page(alert_env: SubEnv, browser: Any) -> Iterator[tuple[Any, str]]:
+    with LiveServer(alert_env.env.app) as server:
+        pg = open_page(browser)
         try:
-            pg = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-            pg.set_default_timeout(10_000)
             yield pg, server.url
         finally:
-            browser.close()
+            pg.context.close()
 
 
 def test_an_alert_webhook_made_in_the_browser_is_retried_and_logged(

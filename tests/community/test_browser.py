@@ -4,22 +4,15 @@ count change; with JavaScript on and off (the forms need none)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import HOT, Env, LiveServer, make_env
 from tests.conftest import AppFactory
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -29,16 +22,6 @@ def live(make_app: AppFactory) -> Iterator[tuple[Env, str]]:
         yield env, server.url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def _count(card: Any) -> int:
     return int(card.locator(".upvote-box .visually-hidden").inner_text().split()[0])
 
@@ -46,11 +29,7 @@ def _count(card: Any) -> int:
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_sign_up_and_upvote_from_the_feed(live: tuple[Env, str], browser: Any, js: bool) -> None:
     env, url = live
-    context = browser.new_context(java_script_enabled=js, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, js=js)
     try:
         page.goto(url + "/")
         card = page.locator("article.card", has=page.locator(f"a[href='/papers/{HOT}']"))
@@ -88,5 +67,5 @@ def test_sign_up_and_upvote_from_the_feed(live: tuple[Env, str], browser: Any, j
             .is_visible()
         )
     finally:
-        context.close()
-    assert not errors, errors
+        page.context.close()
+    assert not page.console_errors, page.console_errors

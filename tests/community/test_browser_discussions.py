@@ -18,18 +18,16 @@ from paperwire.models.papers import PaperRecord
 from paperwire.services.discussions import discussions_of
 from paperwire.services.ingest import ingest_records
 from paperwire.web.templating import KATEX_DIR
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import PASSWORD, Env, LiveServer, make_env
-from tests.community.test_browser import ARGS, CHROMIUM
 from tests.conftest import AppFactory, SmtpSink
 
 pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
+    *BROWSER_MARKS,
     pytest.mark.skipif(
         not (KATEX_DIR / "katex.min.js").is_file(), reason="KaTeX missing: run make install"
     ),
 ]
-playwright_sync = pytest.importorskip("playwright.sync_api")
 MATH_PAPER = "2511.00042"
 PAYLOAD = (
     "**Bold claim**: the loss is $\\mathcal{L} = x^{2}$. "
@@ -63,25 +61,12 @@ def live(make_app: AppFactory, smtp_server: SmtpSink) -> Iterator[tuple[Env, str
         yield env, server.url, smtp_server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 class Visitor:
     def __init__(self, browser: Any, url: str, js: bool) -> None:
         self.url = url
-        self.context = browser.new_context(java_script_enabled=js)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-        self.errors: list[str] = []
+        self.page = open_page(browser, js=js)
+        self.errors: list[str] = self.page.console_errors
         self.dialogs: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
 
     def login(self, email: str) -> None:
@@ -96,7 +81,7 @@ class Visitor:
         return self.page
 
     def close(self) -> None:
-        self.context.close()
+        self.page.context.close()
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])

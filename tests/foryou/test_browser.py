@@ -4,24 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from paperwire.services.fieldmap import build_map
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import Env, LiveServer
 from tests.conftest import AppFactory
 from tests.foryou.conftest import TopicCorpus, make_topic_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -29,26 +22,6 @@ def live(make_app: AppFactory, topic_corpus: TopicCorpus) -> Iterator[tuple[Env,
     env = make_topic_env(make_app, topic_corpus)
     with LiveServer(env.app) as server:
         yield env, server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _page(browser: Any) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return context, page, errors
 
 
 def _sign_up(page: Any, url: str) -> None:
@@ -64,7 +37,7 @@ def test_for_you_shows_reasons_and_not_interested_removes_a_paper(
     live: tuple[Env, str], browser: Any, topic_corpus: TopicCorpus
 ) -> None:
     _env, url = live
-    context, page, errors = _page(browser)
+    page = open_page(browser, height=1000)
     try:
         _sign_up(page, url)
         liked = topic_corpus.by_topic["robot"][0]
@@ -84,9 +57,9 @@ def test_for_you_shows_reasons_and_not_interested_removes_a_paper(
         page.wait_for_url(url + "/for-you")
         assert page.locator(f"ol.for-you > li[data-arxiv-id='{dropped}']").count() == 0
         assert page.locator("ol.for-you > li").count() >= 2
-        assert errors == []
+        assert page.console_errors == []
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_map_renders_and_a_click_opens_the_paper(
@@ -94,7 +67,7 @@ def test_map_renders_and_a_click_opens_the_paper(
 ) -> None:
     env, url = live
     build_map(env.pw)
-    context, page, errors = _page(browser)
+    page = open_page(browser, height=1000)
     try:
         page.goto(url + "/map")
         page.wait_for_selector("canvas#field-map[data-ready='true']")
@@ -115,6 +88,6 @@ def test_map_renders_and_a_click_opens_the_paper(
         page.select_option("#map-category", label="cs.RO")
         shown = page.locator("#map-count").inner_text()
         assert shown.endswith(f"of {n} papers shown") and not shown.startswith(f"{n} ")
-        assert errors == []
+        assert page.console_errors == []
     finally:
-        context.close()
+        page.context.close()

@@ -15,25 +15,12 @@ from PIL import Image
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
 from paperwire.services.thumbnails import cache_thumbnails
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import PASSWORD, TODAY, Env
-from tests.community.test_browser import CHROMIUM
 from tests.people.test_thumbnails import ImageServer
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
-playwright_sync = pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_MARKS
 MODES = pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-
-
-def _page(browser: Any, js: bool) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(java_script_enabled=js, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return context, page, errors
 
 
 def _sign_up(page: Any, url: str, email: str, name: str) -> None:
@@ -63,7 +50,7 @@ def test_profile_with_avatar_upload(
     env, url = live
     picture = tmp_path / "me.jpg"
     Image.new("RGB", (640, 480), "teal").save(picture, format="JPEG")
-    context, page, errors = _page(browser, js)
+    page = open_page(browser, js=js)
     try:
         _sign_up(page, url, "face@example.org", "Face Person")
         page.locator("nav[aria-label='Account']").get_by_role("link", name="Face Person").click()
@@ -85,8 +72,8 @@ def test_profile_with_avatar_upload(
         assert account is not None
         assert (env.pw.settings.media_root / f"avatars/{account.id}-1-256.png").is_file()
     finally:
-        context.close()
-    assert not errors, errors
+        page.context.close()
+    assert not page.console_errors, page.console_errors
 
 
 @MODES
@@ -94,7 +81,7 @@ def test_follow_an_author_then_their_new_paper_is_on_following(
     live: tuple[Env, str], browser: Any, js: bool
 ) -> None:
     env, url = live
-    context, page, errors = _page(browser, js)
+    page = open_page(browser, js=js)
     try:
         _sign_up(page, url, "fan@example.org", "Fan")
         page.goto(url + "/authors/" + quote("Grace Hopper"))
@@ -115,8 +102,8 @@ def test_follow_an_author_then_their_new_paper_is_on_following(
         first = page.locator("article.card").first
         assert first.locator("h2 a").inner_text() == "Grace's newest compiler paper"
     finally:
-        context.close()
-    assert not errors, errors
+        page.context.close()
+    assert not page.console_errors, page.console_errors
 
 
 @MODES
@@ -139,7 +126,7 @@ def test_thumbnails_show_offline_from_the_cache_and_banner_dismisses(
     assert ingest_records(env.pw, [record], "hf-daily").added == 1
     assert cache_thumbnails(env.pw).cached == 1
     images.close()  # the source is gone: only the cache can show it
-    context, page, errors = _page(browser, js)
+    page = open_page(browser, js=js)
     try:
         page.goto(url + "/")
         card = page.locator("article.card", has=page.locator("a[href='/papers/2512.00500']"))
@@ -158,5 +145,5 @@ def test_thumbnails_show_offline_from_the_cache_and_banner_dismisses(
         assert page.locator("#email-banner").count() == 0  # remembered (the cookie)
         assert "pw_banner" in {c["name"] for c in page.context.cookies()}
     finally:
-        context.close()
-    assert not errors, errors
+        page.context.close()
+    assert not page.console_errors, page.console_errors

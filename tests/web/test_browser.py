@@ -5,118 +5,47 @@ Screenshots of the main pages go to ``test-results/`` (gitignored) for a human l
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from tests.browser import BROWSER_MARKS, open_page
+from tests.community.conftest import LiveServer
 from tests.web.conftest import LAST_DAY, WebEnv, build_web_env
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason=f"{CHROMIUM} is missing (install Debian's chromium: apt-get install chromium)",
-    ),
-]
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Server:
-    def __init__(self, env: WebEnv) -> None:
-        self.port = _free_port()
-        config = uvicorn.Config(env.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WebEnv, str]]:
     env = build_web_env(tmp_path_factory.mktemp("browser-home"))
     try:
-        with _Server(env) as server:
+        with LiveServer(env.app) as server:
             yield env, server.url
     finally:
         env.pw.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 @pytest.fixture(params=[True, False], ids=["js", "nojs"])
 def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(
-        java_script_enabled=request.param, viewport={"width": 1280, "height": 900}
-    )
-    pg = context.new_page()
-    pg.set_default_timeout(10_000)
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.console_errors = errors
+    pg = open_page(browser, js=request.param)
     yield pg
-    context.close()
+    pg.context.close()
     # CSP violations and missing assets show up here; an intended 4xx page logs its own status
-    unexpected = [e for e in errors if "the server responded with a status of 4" not in e]
+    intended = "the server responded with a status of 4"
+    unexpected = [e for e in pg.console_errors if intended not in e]
     assert not unexpected, unexpected
 
 
 @pytest.fixture
 def js_page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(10_000)
+    pg = open_page(browser)
     yield pg
-    context.close()
+    pg.context.close()
 
 
 def _upvotes(card: Any) -> int:
@@ -240,27 +169,26 @@ def test_screenshots(live: tuple[WebEnv, str], browser: Any) -> None:
     _, url = live
     RESULTS.mkdir(exist_ok=True)
     shots = [
-        ("feed", "/papers?date=2025-06-10", {"width": 1280, "height": 1000}),
-        ("paper", "/papers/2506.07900", {"width": 1280, "height": 1100}),
+        ("feed", "/papers?date=2025-06-10", (1280, 1000)),
+        ("paper", "/papers/2506.07900", (1280, 1100)),
         (
             "search",
             "/search?q=reinforcement+learning&has_code=true",
-            {"width": 1280, "height": 1000},
+            (1280, 1000),
         ),
-        ("feed-phone", "/papers?date=2025-06-10", {"width": 390, "height": 844}),
-        ("paper-phone", "/papers/2506.08007", {"width": 390, "height": 844}),
-        ("status", "/status", {"width": 1280, "height": 800}),
-        ("not-found", "/papers/2506.99999", {"width": 1280, "height": 700}),
+        ("feed-phone", "/papers?date=2025-06-10", (390, 844)),
+        ("paper-phone", "/papers/2506.08007", (390, 844)),
+        ("status", "/status", (1280, 800)),
+        ("not-found", "/papers/2506.99999", (1280, 700)),
     ]
-    for name, path, viewport in shots:
-        context = browser.new_context(viewport=viewport)
-        pg = context.new_page()
+    for name, path, (width, height) in shots:
+        pg = open_page(browser, width=width, height=height)
         pg.goto(url + path)
         pg.screenshot(path=str(RESULTS / f"{name}.png"))
         # no horizontal scrolling on any width
         overflow = pg.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (name, overflow)
-        context.close()
+        pg.context.close()
         assert (RESULTS / f"{name}.png").stat().st_size > 10_000
 
 
@@ -274,7 +202,7 @@ def test_api_docs_render_offline(
     """Swagger UI and ReDoc come from this server: with every other host blocked, the
     pages still list the operations, with no CSP violation or failed request."""
     _, url = live
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = open_page(browser)
     offsite: list[str] = []
 
     def only_here(route: Any) -> None:
@@ -284,21 +212,16 @@ def test_api_docs_render_offline(
             offsite.append(route.request.url)
             route.abort()
 
-    context.route("**/*", only_here)
-    pg = context.new_page()
-    pg.set_default_timeout(30_000)
-    errors: list[str] = []
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.context.route("**/*", only_here)
     try:
         pg.goto(url + path)
         pg.wait_for_selector(ready)
         assert pg.locator(ready).count() > 5
         assert "/api/search" in pg.content()
     finally:
-        context.close()
+        pg.context.close()
     assert not offsite, offsite
     # ReDoc's "API docs by Redocly" badge points at its CDN: the policy blocks it, as it
     # should (nothing leaves this site); that is the one message allowed.
     badge = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-    assert not [e for e in errors if badge not in e], errors
+    assert not [e for e in pg.console_errors if badge not in e], pg.console_errors

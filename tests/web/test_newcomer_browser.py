@@ -18,7 +18,7 @@ import pytest
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.web import create_app
-from tests.community import test_browser as community_browser
+from tests.browser import BROWSER_MARKS, open_page
 from tests.community.conftest import FAST, LiveServer
 from tests.conftest import HF_DAILY, AppFactory, SmtpSink
 from tests.subscriptions.conftest import wait_for
@@ -27,13 +27,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "test-results"
 LAST = dt.date(2026, 8, 21)
 AS_OF = "As of Aug 21, 2026, the latest papers here."
 
-CHROMIUM = community_browser.CHROMIUM
-browser = community_browser.browser  # the module's headless Chromium (a pytest fixture)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -47,13 +41,7 @@ def site(make_app: AppFactory, smtp_server: SmtpSink) -> Iterator[str]:
 
 
 def _page(browser: Any, *, js: bool = True, width: int = 1280, height: int = 900) -> Any:
-    context = browser.new_context(
-        java_script_enabled=js, viewport={"width": width, "height": height}
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.console_errors = []
-    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+    page = open_page(browser, js=js, width=width, height=height)
     page.on(
         "response",
         lambda r: page.console_errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
