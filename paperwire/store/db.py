@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from paperwire.store.versions import (
     ChangeLog,
+    VersionReader,
     VersionWatch,
     read_log,
-    read_version,
     track_writes,
 )
 
@@ -56,6 +56,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         track_writes(self._sessions)  # every data-changing commit raises the data version
+        self._versions = VersionReader(self.engine)
 
     @property
     def display_url(self) -> str:
@@ -97,7 +98,7 @@ class Database:
 
     def data_version(self) -> tuple[int, dt.datetime | None]:
         """``(version, changed_at)`` of the data (``store.versions``)."""
-        return read_version(self.engine)
+        return self._versions.read()
 
     def change_log(self, after: int, upto: int) -> ChangeLog:
         """What versions ``after`` (exclusive) to ``upto`` changed: the tags they declared
@@ -112,4 +113,5 @@ class Database:
         return inspect(self.engine).has_table("papers")
 
     def close(self) -> None:
+        self._versions.close()
         self.engine.dispose()

@@ -13,6 +13,7 @@ import httpx
 from paperwire.core import Paperwire
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
+from paperwire.store.versions import VersionReader
 from paperwire.store.votes import VoteStore
 from tests.community.conftest import (
     ANCIENT,
@@ -294,27 +295,23 @@ def test_a_visitor_whose_shared_render_fails_renders_their_own(env: Env, monkeyp
     assert len({r.content for r in rest}) == 1
 
 
-def test_a_request_reads_the_data_version_once(env: Env) -> None:
+def test_a_request_reads_the_data_version_once(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The page cache, the kept rankings (similar papers) and the "submitted by" map all
     ask for the data version: one read per request serves them all, in the event loop
     and in the view's thread alike."""
-    from sqlalchemy import event
+    reads: list[int] = []
+    fetch = VersionReader._fetch
 
-    reads: list[str] = []
+    def counted(self: VersionReader) -> tuple[int, dt.datetime | None]:
+        reads.append(1)
+        return fetch(self)
 
-    def count(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "FROM data_version" in statement:
-            reads.append(statement)
-
-    event.listen(env.pw.db.engine, "before_cursor_execute", count)
-    try:
-        c = env.client()
-        for path in [f"/papers/{HOT}", "/search?q=sparse+attention", f"/papers/{WARM}"]:
-            reads.clear()
-            assert c.get(path).status_code == 200
-            assert len(reads) == 1, (path, len(reads))
-    finally:
-        event.remove(env.pw.db.engine, "before_cursor_execute", count)
+    monkeypatch.setattr(VersionReader, "_fetch", counted)
+    c = env.client()
+    for path in [f"/papers/{HOT}", "/search?q=sparse+attention", f"/papers/{WARM}"]:
+        reads.clear()
+        assert c.get(path).status_code == 200
+        assert len(reads) == 1, (path, len(reads))
 
 
 def test_search_pages_are_kept_until_a_vote_on_a_paper_they_show(env: Env) -> None:

@@ -5,15 +5,17 @@ afresh. Real SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import threading
+from typing import Any
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 
 from paperwire.models.papers import PaperRecord
 from paperwire.store import Database, PaperStore
-from paperwire.store.schema.versions import DataChange
+from paperwire.store.schema.versions import DataChange, DataVersion
 from paperwire.store.users import UserStore
 from paperwire.store.versions import CHANGES_KEPT, ChangeLog, VersionWatch, days_in, tags_of
 from paperwire.store.votes import VoteStore
@@ -271,3 +273,102 @@ def test_the_days_a_change_names_are_read_back_from_its_tags() -> None:
     assert tags == {"paper:2511.00001", "day:2026-11-20", "day:2026-11-23"}
     assert days_in(tags) == set(days)
     assert days_in(tags_of(["2511.00001"])) == set()
+
+
+def _pooled_read(db: Database) -> tuple[int, dt.datetime | None]:
+    """The version as SQLAlchemy reads it through a pooled connection."""
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
+        ).first()
+    return (int(row[0]), row[1]) if row else (0, None)
+
+
+def test_the_version_read_sees_another_writers_commit_at_once(db: Database) -> None:
+    """Another ``Database`` on the same store (another worker, a CLI ingest) commits: the
+    next read sees it, equal to a pooled read, ``changed_at`` included (SQLite's held
+    connection parses it itself)."""
+    assert db.data_version() == _pooled_read(db) == (0, None)
+    other = Database(db.url)
+    try:
+        for n, aid in enumerate(["2511.00001", "2511.00002", "2511.00003"], 1):
+            _paper(other, aid, [DAY])
+            version, changed_at = db.data_version()
+            assert (version, changed_at) == _pooled_read(db)
+            assert version == n and isinstance(changed_at, dt.datetime)
+    finally:
+        other.close()
+
+
+def test_the_version_read_holds_no_snapshot(db: Database) -> None:
+    """Between reads the held connection keeps no read transaction open: a checkpoint
+    can still truncate SQLite's write-ahead log (it cannot while a reader holds one)."""
+    if db.dialect != "sqlite":
+        pytest.skip("a SQLite write-ahead log")
+    _paper(db, "2511.00001", [DAY])
+    assert db.data_version()[0] == 1
+    _paper(db, "2511.00002", [DAY])
+    assert db.data_version()[0] == 2
+    with db.engine.connect() as conn:
+        busy, _log, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    assert busy == 0
+
+
+def test_version_reads_from_many_threads_never_go_back(db: Database) -> None:
+    """Readers in eight threads while a writer commits: each sees the versions in order
+    and the last read of each is the last commit."""
+    seen: dict[int, list[int]] = {t: [] for t in range(8)}
+    done = threading.Event()
+
+    def read(t: int) -> None:
+        while not done.is_set():
+            seen[t].append(db.data_version()[0])
+        seen[t].append(db.data_version()[0])
+
+    threads = [threading.Thread(target=read, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(20):
+            _paper(db, f"2511.{n:05d}", [DAY])
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+    for versions in seen.values():
+        assert versions == sorted(versions) and versions[-1] == 20
+
+
+def test_an_in_memory_store_reads_its_version_through_the_pool() -> None:
+    db = Database("sqlite://")
+    try:
+        db.migrate()
+        assert db.data_version() == (0, None)
+        _paper(db, "2511.00001", [DAY])
+        assert db.data_version()[0] == 1
+    finally:
+        db.close()
+
+
+def _read_in_child(db: Database, out: Any) -> None:
+    _paper(db, "2511.00002", [DAY])
+    out.put(db.data_version()[0])
+
+
+def test_a_forked_child_reads_through_a_connection_of_its_own(db: Database) -> None:
+    """A child forked after the parent read (a worker, a test's process) opens its own
+    connection: it sees its own commit, and the parent, reading on, sees it too."""
+    _paper(db, "2511.00001", [DAY])
+    assert db.data_version()[0] == 1
+    fork = multiprocessing.get_context("fork")
+    out = fork.Queue()
+    child = fork.Process(target=_read_in_child, args=(db, out))
+    child.start()
+    try:
+        assert out.get(timeout=120) == 2
+    finally:
+        child.join(timeout=120)
+    assert child.exitcode == 0
+    assert db.data_version()[0] == 2
+    _paper(db, "2511.00003", [DAY])
+    assert db.data_version()[0] == 3
