@@ -264,11 +264,17 @@ class VersionReader:
     the first change), once per request inside ``one_version_per_request``.
 
     The page cache asks on every request, so the read itself counts. On a SQLite file it
-    goes through a connection of its own, held for the process and never writing: 7 µs,
-    against 114 µs for checking a pooled connection out and back in (74.7k store;
-    5 % of a loaded server's samples, issue 16). A statement read to its end holds no
-    snapshot, so each read sees the latest commit of any connection. Elsewhere (a
-    PostgreSQL server, an in-memory SQLite) it takes a pooled connection."""
+    goes through plain ``sqlite3`` connections of its own, kept for the process and never
+    writing: 7 µs, against 114 µs for checking a SQLAlchemy connection out and back in
+    (74.7k store; 5 % of a loaded server's samples, issue 16). A statement read to its
+    end holds no snapshot, so each read sees the latest commit of any connection.
+
+    No lock is held across a read: the event loop asks too, and must never wait for a
+    worker thread that waits for the GIL inside ``sqlite3``. Each read takes an idle
+    connection or opens one (``list.pop`` and ``append`` are atomic), so there are as
+    many as reads ever ran at once.
+
+    Elsewhere (a PostgreSQL server, an in-memory SQLite) it takes a pooled connection."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -279,12 +285,14 @@ class VersionReader:
             "",
             ":memory:",
         )
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._inherited: sqlite3.Connection | None = None
-        self._pid = 0
-        self._last: tuple[Any, Any] | None = None
-        self._found: tuple[int, dt.datetime | None] = (0, None)
+        self._idle: list[sqlite3.Connection] = []
+        self._inherited: list[sqlite3.Connection] = []  # a forked child's, never closed
+        self._pid = os.getpid()
+        # the last row read and what it parsed to, swapped in one assignment
+        self._parsed: tuple[tuple[Any, ...] | None, tuple[int, dt.datetime | None]] = (
+            None,
+            (0, None),
+        )
 
     def read(self) -> tuple[int, dt.datetime | None]:
         held = _REQUEST_VERSIONS.get()
@@ -298,40 +306,49 @@ class VersionReader:
     def _fetch(self) -> tuple[int, dt.datetime | None]:
         if self._sqlite_file:
             try:
-                return self._fetch_held()
+                return self._fetch_own()
             except sqlite3.Error:
-                self.close()  # the pooled read below raises what is wrong, as SQLAlchemy does
+                pass  # the pooled read below raises what is wrong, as SQLAlchemy does
         with self.engine.connect() as conn:
             row = conn.execute(_READ).first()
         return (int(row[0]), row[1]) if row else (0, None)
 
-    def _fetch_held(self) -> tuple[int, dt.datetime | None]:
-        with self._lock:
-            if self._conn is None or self._pid != os.getpid():
-                # a forked child opens its own and never closes its parent's: SQLite's
-                # close would drop this process's file locks
-                self._inherited = self._conn
-                cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
-                params: dict[str, Any] = {**cparams, "check_same_thread": False}
-                self._conn = sqlite3.connect(cargs[0], isolation_level=None, **params)
-                self._pid = os.getpid()
-            rows = self._conn.execute(_READ_SQL).fetchall()  # to the end: no snapshot held
-            row = tuple(rows[0]) if rows else None
-            if row != self._last:
-                self._last = row
-                self._found = (
-                    (int(row[0]), dt.datetime.fromisoformat(row[1]) if row[1] else None)
-                    if row
-                    else (0, None)
-                )
-            return self._found
+    def _fetch_own(self) -> tuple[int, dt.datetime | None]:
+        if self._pid != os.getpid():
+            # a forked child opens its own and never closes its parent's: SQLite's close
+            # would drop this process's file locks
+            self._inherited, self._idle, self._pid = self._idle, [], os.getpid()
+        idle = self._idle
+        try:
+            conn = idle.pop()
+        except IndexError:
+            conn = self._open()
+        try:
+            rows = conn.execute(_READ_SQL).fetchall()  # to the end: no snapshot held
+        except sqlite3.Error:
+            conn.close()
+            raise
+        idle.append(conn)
+        row = tuple(rows[0]) if rows else None
+        last, found = self._parsed
+        if row != last:
+            found = (
+                (int(row[0]), dt.datetime.fromisoformat(row[1]) if row[1] else None)
+                if row
+                else (0, None)
+            )
+            self._parsed = (row, found)
+        return found
+
+    def _open(self) -> sqlite3.Connection:
+        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        params: dict[str, Any] = {**cparams, "check_same_thread": False}
+        conn: sqlite3.Connection = sqlite3.connect(cargs[0], isolation_level=None, **params)
+        return conn
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-            self._conn = None
-            self._last = None
+        while self._idle:
+            self._idle.pop().close()
 
 
 class ChangeLog(NamedTuple):
