@@ -64,7 +64,10 @@ def sub_env(make_app: AppFactory, smtp_server: SmtpSink) -> SubEnv:
     return build_sub_env(make_app, smtp_server)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "") -> None:
+    """Until ``predicate`` holds: a mail sent from another thread, a job's effect. The
+    limit only catches what never comes (CI's two shared cores can be ten times slower
+    than a quiet machine, ``tests/browser.py``); a passing test waits no longer."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
