@@ -38,7 +38,8 @@ def test_browser_tests_drive_chromium_one_way() -> None:
     so one timeout (sized for CI's two shared cores) holds for all of them: a module with
     its own 10 s limit failed CI once."""
     own = re.compile(
-        r"\.(?:launch|new_context|set_default_timeout|set_default_navigation_timeout)\("
+        r"\.(?:launch|launch_persistent_context|new_context|new_page|set_default_timeout"
+        r"|set_default_navigation_timeout)\("
     )
     helper = REPO / "tests" / "browser.py"
     offenders = [

@@ -351,24 +351,59 @@ def test_an_in_memory_store_reads_its_version_through_the_pool() -> None:
 
 
 def _read_in_child(db: Database, out: Any) -> None:
+    db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    reader = db._versions
+    inherited = {id(c) for c in reader._inherited}
     _paper(db, "2511.00002", [DAY])
-    out.put(db.data_version()[0])
+    version = db.data_version()[0]
+    out.put((version, inherited, {id(c) for c in reader._idle}))
 
 
 def test_a_forked_child_reads_through_a_connection_of_its_own(db: Database) -> None:
-    """A child forked after the parent read (a worker, a test's process) opens its own
-    connection: it sees its own commit, and the parent, reading on, sees it too."""
+    """A child forked after the parent read (a worker, a test's process) keeps its
+    parent's version-read connections aside, never closing or using them, and opens its
+    own: it sees its own commit, and the parent, reading on, sees it too."""
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's own version-read connections")
     _paper(db, "2511.00001", [DAY])
     assert db.data_version()[0] == 1
+    parents = {id(c) for c in db._versions._idle}
+    assert parents
     fork = multiprocessing.get_context("fork")
     out = fork.Queue()
     child = fork.Process(target=_read_in_child, args=(db, out))
     child.start()
     try:
-        assert out.get(timeout=120) == 2
+        version, inherited, used = out.get(timeout=120)
     finally:
         child.join(timeout=120)
     assert child.exitcode == 0
+    assert version == 2
+    assert inherited == parents  # set aside in the child, not closed
+    assert used and not used & parents  # the child read through its own
     assert db.data_version()[0] == 2
     _paper(db, "2511.00003", [DAY])
     assert db.data_version()[0] == 3
+    assert {id(c) for c in db._versions._idle} == parents
+
+
+def test_a_closed_reader_reads_through_the_pool_and_keeps_nothing(db: Database) -> None:
+    _paper(db, "2511.00001", [DAY])
+    assert db.data_version()[0] == 1
+    db._versions.close()
+    assert not db._versions._idle
+    _paper(db, "2511.00002", [DAY])
+    assert db.data_version()[0] == 2
+    assert not db._versions._idle
+
+
+@pytest.mark.filterwarnings("ignore:Selection of the SingletonThreadPool")  # SQLAlchemy's own
+def test_an_in_memory_uri_store_reads_through_the_pool() -> None:
+    db = Database("sqlite:///file:versions?mode=memory&cache=shared&uri=true")
+    try:
+        db.migrate()
+        _paper(db, "2511.00001", [DAY])
+        assert db.data_version()[0] == 1
+        assert not db._versions._idle  # no connection of its own: it would be another database
+    finally:
+        db.close()
