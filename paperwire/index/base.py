@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -198,15 +199,49 @@ def cosines(query: Vector, vectors: dict[str, Vector]) -> dict[str, float]:
     return found
 
 
-@dataclass(frozen=True)
 class MatchCount:
     """What ``SearchIndex.keyword_match_count`` found without listing every match:
     ``total`` matches, those of the asked ids that are ``members``, and how many of a
-    second set of ids ``overlap`` them."""
+    second set of ids ``overlap`` them.
 
-    total: int
-    members: frozenset[str] = frozenset()
-    overlap: int = 0
+    ``total`` and ``overlap`` may still be counting in other threads when an index
+    returns (a ``Future``): reading one waits for it. A search reads them last, so an
+    engine that lets go of the GIL counts while the search builds its page (issue 16)."""
+
+    __slots__ = ("_overlap", "_total", "members")
+
+    def __init__(
+        self,
+        total: int | Future[int],
+        members: frozenset[str] = frozenset(),
+        overlap: int | Future[int] = 0,
+    ) -> None:
+        self._total, self.members, self._overlap = total, members, overlap
+
+    @property
+    def total(self) -> int:
+        return _counted(self._total)
+
+    @property
+    def overlap(self) -> int:
+        return _counted(self._overlap)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MatchCount):
+            return NotImplemented
+        mine = (self.total, self.members, self.overlap)
+        return mine == (other.total, other.members, other.overlap)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and mutable in time
+
+    def __repr__(self) -> str:
+        return (
+            f"MatchCount(total={self.total}, members={set(self.members)}, overlap={self.overlap})"
+        )
+
+
+def _counted(value: int | Future[int]) -> int:
+    return value if isinstance(value, int) else value.result()
 
 
 @runtime_checkable

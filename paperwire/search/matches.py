@@ -111,22 +111,23 @@ def partial_share(parsed: ParsedQuery, partial_coverage: float) -> float:
 class QueryMatches:
     """The matches of one query (see the module docstring).
 
-    ``keyword`` holds every keyword match when ``keyword_total`` is None (the sorted
-    orders list them all); in relevance order it holds only the keyword matches among
-    the papers asked about (candidates and shown papers), ``keyword_total`` counts them
-    all and ``semantic_overlap`` says how many semantic matches are keyword matches too,
-    which is all an exact total needs. ``semantic_bounded``: ``semantic`` is only the
-    best of more, so ``total`` is a lower bound. A relevance search past its bound does
-    not count the overlap (``semantic_overlap`` None): its total is then the keyword
-    matches or the semantic ones listed, whichever are more, and the typed ids that are
+    ``keyword`` holds every keyword match when ``counted`` is None (the sorted orders
+    list them all); in relevance order it holds only the keyword matches among the
+    papers asked about (candidates and shown papers), ``counted.total`` counts them all
+    and ``counted.overlap`` says how many semantic matches are keyword matches too,
+    which is all an exact total needs (``counted`` may still be counting: ``total``
+    waits for it, so read it last). ``semantic_bounded``: ``semantic`` is only the best
+    of more, so ``total`` is a lower bound. A relevance search past its bound does not
+    count the overlap (``overlap_counted`` False): its total is then the keyword matches
+    or the semantic ones listed, whichever are more, and the typed ids that are
     neither."""
 
     keyword: set[str] = field(default_factory=set)
     semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor
     ids: list[str] = field(default_factory=list)  # typed ids that name a stored paper
     vector: Vector | None = None  # the query embedding (None: semantic side off)
-    keyword_total: int | None = None
-    semantic_overlap: int | None = 0  # None: not counted (see the class docstring)
+    counted: MatchCount | None = None  # the keyword side's count (see the docstring)
+    overlap_counted: bool = True
     semantic_bounded: bool = False
 
     def __post_init__(self) -> None:
@@ -136,14 +137,13 @@ class QueryMatches:
     @property
     def total(self) -> int:
         """How many papers match: every keyword, semantic and typed-id match, once."""
-        if self.keyword_total is None:
+        if self.counted is None:
             return len(self.members)
         typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
-        if self.semantic_overlap is None:
-            return max(self.keyword_total, len(self._semantic_set)) + len(typed_only)
-        return (
-            self.keyword_total + len(self._semantic_set) - self.semantic_overlap + len(typed_only)
-        )
+        keyword_total, semantic = self.counted.total, len(self._semantic_set)
+        if not self.overlap_counted:
+            return max(keyword_total, semantic) + len(typed_only)
+        return keyword_total + semantic - self.counted.overlap + len(typed_only)
 
     @property
     def total_exact(self) -> bool:
@@ -165,7 +165,8 @@ class QueryMatches:
 class KeywordMembership:
     """Which papers are keyword matches, asked of the index only for the papers a
     relevance ranking reaches (``SearchIndex.keyword_match_count``), with the total
-    and the overlap with the semantic matches from the first call."""
+    and the overlap with the semantic matches from the first call (``counted``, which
+    may still be counting)."""
 
     def __init__(
         self,
@@ -179,8 +180,7 @@ class KeywordMembership:
         self._index, self._query, self._filters = index, query, filters
         self._coverage = coverage
         found = self._ask(list(dict.fromkeys(first)), semantic)
-        self.total = found.total
-        self.overlap = found.overlap
+        self.counted = found
         # grows in place as more is asked (a ``QueryMatches`` built on it sees it grow)
         self.known: set[str] = set(found.members)
         self._asked: set[str] = set(first)
@@ -226,9 +226,8 @@ class WalkedMatches:
         self._keyword = keyword  # None once listed (or without keyword matching)
         self._listing = listing
         known: set[str] = keyword.known if keyword is not None else set()
-        total = keyword.total if keyword is not None else None
-        overlap = keyword.overlap if keyword is not None else 0
-        self.matches = QueryMatches(known, semantic, typed, vector, total, overlap, bounded)
+        counted = keyword.counted if keyword is not None else None
+        self.matches = QueryMatches(known, semantic, typed, vector, counted, True, bounded)
         self._others = self.matches.members  # a copy: the semantic, typed and known ones
 
     def size(self) -> int:
@@ -236,7 +235,7 @@ class WalkedMatches:
 
     def among(self, ids: Sequence[str]) -> AbstractSet[str]:
         keyword = self._keyword
-        if keyword is not None and keyword.total <= self.LIST_BELOW * len(ids):
+        if keyword is not None and keyword.counted.total <= self.LIST_BELOW * len(ids):
             self._list()
             keyword = None
         if keyword is None:

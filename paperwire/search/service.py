@@ -25,7 +25,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from paperwire.index.base import KeywordQuery, Ranked, SearchIndex, Vector
+from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
 from paperwire.index.threads import SharedThreads
 from paperwire.models.papers import PaperCard
@@ -379,8 +379,7 @@ class SearchService:
         rankings: list[Ranked] = []
         best_bm25: float | None = None
         keyword: set[str] = set()
-        keyword_total: int | None = None
-        overlap: int | None = 0
+        counted: MatchCount | None = None
         if use_keywords:
             raw = Ranked()
             if pending is None:
@@ -405,9 +404,9 @@ class SearchService:
             )
             if ranking.ids:
                 rankings.append(ranking)
-            keyword, keyword_total = membership.known, membership.total
-            overlap = None if bounded else membership.overlap
-        matches = QueryMatches(keyword, semantic, typed, vector, keyword_total, overlap, bounded)
+            keyword, counted = membership.known, membership.counted
+        # a bounded total needs no overlap (none was asked)
+        matches = QueryMatches(keyword, semantic, typed, vector, counted, not bounded, bounded)
         if semantic.ids:
             rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
         fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25, semantic)

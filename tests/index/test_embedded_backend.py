@@ -265,7 +265,8 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
 ) -> None:
     """When reading the members fails while a count fails too, the caller sees the
     read's error (the first), and the counts have finished before it is raised; when
-    only a count fails, its error is raised."""
+    only a count fails, its error is raised where the total is read (counts are
+    returned still running)."""
     kw = TantivyKeywordIndex(tmp_path / "kw")
     kw.upsert(_phrase_corpus())
     kw.commit()
@@ -281,8 +282,12 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
         raise ValueError("read failed")
 
     monkeypatch.setattr(kw, "_count", failing_count)
+    found = kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+    assert found.members == {"2599.00001"}
     with pytest.raises(RuntimeError, match="count failed"):
-        kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
+        _ = found.total
+    with pytest.raises(RuntimeError, match="count failed"):
+        _ = found.overlap  # both counts over before the next call is counted
     counted.clear()
     monkeypatch.setattr(kw, "_ids", failing_read)
     with pytest.raises(ValueError, match="read failed"):

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from paperwire.index.base import Ranked, TermStat, bm25_idf, coverage_units, required_units
+from paperwire.index.base import (
+    MatchCount,
+    Ranked,
+    TermStat,
+    bm25_idf,
+    coverage_units,
+    required_units,
+)
 from paperwire.search.matches import (
     LONG_QUERY_COVERAGE,
     SHORT_QUERY_TERMS,
@@ -83,7 +90,8 @@ def test_a_total_counts_the_overlap_whenever_it_was_counted() -> None:
     typed = ["t1", "t2"]  # t1 matched by words, t2 by nothing else
 
     def total(overlap: int | None, bounded: bool) -> tuple[int, bool]:
-        m = QueryMatches(known, semantic, typed, None, 10, overlap, bounded)
+        counted = MatchCount(10, overlap=overlap or 0)
+        m = QueryMatches(known, semantic, typed, None, counted, overlap is not None, bounded)
         return m.total, m.total_exact
 
     assert total(1, False) == (10 + 4 - 1 + 1, True)
