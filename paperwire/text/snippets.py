@@ -185,10 +185,7 @@ class _Matcher:
         # ``ie``, ``biliti`` → ``ble``); checked on the 126k distinct words of the
         # 74.7k arXiv listings and in the tests.
         prefixes = {key[: max(1, len(key) - 2)] for key in self._ids if key.isascii()}
-        alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
-        self._candidates = (
-            re.compile(f"(?<![a-z0-9])(?:{alternatives})[a-z0-9]*") if prefixes else None
-        )
+        self._candidates = _prefix_words(prefixes) if prefixes else None
         # Each term's first spelling with its id, in query order (``_present``): worked
         # out once per query, not once per result.
         self.in_order: list[tuple[str, int]] = []
@@ -247,6 +244,30 @@ class _Matcher:
             if term_id is not None:
                 found[word] = term_id
         return found
+
+
+def _prefix_words(prefixes: Iterable[str]) -> re.Pattern[str]:
+    """The words of lowercase ASCII text (runs of ``[a-z0-9]``) that start with one of
+    ``prefixes``.
+
+    Each alternative opens with its literal first letter and only then looks back for
+    the start of a word (``v(?<![a-z0-9]v)id``, not ``(?<![a-z0-9])vid``): a pattern
+    that opens with a letter lets ``re`` skip to the next place one of those letters
+    occurs, where one that opens with a look-behind is tried at every character. With
+    only the shortest prefixes kept, the regex passes of a page of 30 cost 0.83–0.85 ms
+    instead of 0.98–1.16 (the 100 bench queries on the 74.7k listings)."""
+    # A word that starts with "illuminati" starts with "illum": only the shortest
+    # prefixes are needed, grouped under their first letter.
+    rests: dict[str, list[str]] = {}
+    for prefix in sorted(set(prefixes), key=len):
+        if not any(prefix.startswith(kept) for kept in rests.get(prefix[0], ())):
+            rests.setdefault(prefix[0], []).append(prefix)
+    alternatives = []
+    for first, kept in sorted(rests.items()):
+        letter = re.escape(first)
+        tails = "|".join(re.escape(p[1:]) for p in kept)
+        alternatives.append(f"{letter}(?<![a-z0-9]{letter})(?:{tails})")
+    return re.compile(f"(?:{'|'.join(alternatives)})[a-z0-9]*")
 
 
 class _Vocabulary:

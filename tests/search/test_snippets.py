@@ -537,6 +537,9 @@ def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
     queries += [["ability studies", "die"], ["lie", "tie"], ["3D", "x"], ["GPT-4o"], ["the of"]]
     texts = [_normalize(a) for a in abstracts if a.isascii()]
     texts.append("Dying stars, lying (LIES) and tying: abilities studied; 3d GPT-4o's x.")
+    # a prefix at the very start, inside a word, after a digit, after punctuation
+    texts.append("Studies restudied 3studies (studies) x-ray xx x3 x; died indie die.")
+    queries += [["studies", "x"], ["die"]]
     assert len(texts) > 20
     checked = 0
     for terms in queries:
