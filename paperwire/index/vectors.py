@@ -703,9 +703,7 @@ class NumpyVectorIndex:
             return {}
         picked = np.asarray(rows, dtype=np.intp)
         scores = snap.matrix[picked] @ prepared[0]
-        return dict(
-            zip(snap.ids[picked].tolist(), (float(x) for x in scores.tolist()), strict=True)
-        )
+        return dict(zip(snap.ids[picked].tolist(), scores.tolist(), strict=True))
 
     def _prepare(
         self, snap: _Snapshot, vector: Vector, filters: SearchFilters, exclude: Sequence[str]
@@ -764,10 +762,10 @@ class NumpyVectorIndex:
             top = np.arange(scores.shape[0])
         top = top[np.argsort(-scores[top], kind="stable")]
         picked = top if rows is None else rows[top]
-        return Ranked(
-            ids=[str(i) for i in snap.ids[picked].tolist()],
-            scores=[float(s) for s in scores[top].tolist()],
-        )
+        # ``tolist`` gives Python ``str`` and ``float`` already: no second pass over up
+        # to ``semantic_bound`` of them (~0.4 ms of a 74.7k semantic search).
+        ids: list[str] = snap.ids[picked].tolist()
+        return Ranked(ids=ids, scores=scores[top].tolist())
 
     def vector_search(
         self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
