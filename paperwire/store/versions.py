@@ -52,6 +52,7 @@ from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, event, inspect, null, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -239,7 +240,8 @@ def track_writes(sessions: sessionmaker[Session]) -> None:
 
 
 _READ = select(DataVersion.version, DataVersion.changed_at).where(DataVersion.id == 1)
-_READ_SQL = "SELECT version, changed_at FROM data_version WHERE id = 1"  # the same, for sqlite3
+# the same statement as SQLite's own text, for the plain ``sqlite3`` reads
+_READ_SQL = str(_READ.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 # per request: engine (id) → its version as first read in the request (see module doc)
