@@ -33,7 +33,8 @@ Vectors go straight into the index (the store's embeddings table stays empty: se
 never reads it). Title embeddings are cached in the work directory, keyed by text.
 
 Every search is also split into its parts (query embedding, keyword search, the keyword
-match set, vector search including the semantic match set, and the rest: parsing,
+match set (a search of keyword matches alone ranks and counts them in one pass, timed as
+keyword search), vector search including the semantic match set, and the rest: parsing,
 fusion, cards from the store, snippets), timed by thin
 wrappers around the index and the embedder of the same ``SearchService``.
 
@@ -568,6 +569,8 @@ class _TimedIndex:
         return getattr(self._inner, name)
 
     keyword_search = _timed("keyword_search", "keyword")
+    # ranks and counts in one pass: "keyword", with no "matches" part of its own
+    keyword_best_matches = _timed("keyword_best_matches", "keyword")
     keyword_match_ids = _timed("keyword_match_ids", "matches")
     keyword_match_count = _timed("keyword_match_count", "matches")
     vector_search = _timed("vector_search", "vector")

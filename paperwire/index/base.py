@@ -320,6 +320,16 @@ class SearchIndex(Protocol):
         match), and an engine counts far faster than it lists (issue 16: listing the
         40,000 matches of a broad query took most of a search)."""
 
+    def keyword_best_matches(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
+    ) -> tuple[Ranked, MatchCount] | None:
+        """The best ``k`` keyword matches (``keyword_match_ids``) as ``keyword_search``
+        scores them, and the count of all of them, from one pass over the matches
+        (``MatchCount.members``: the ``k`` ranked); None where the engine has no such
+        pass, or where it would cost more than ranking and asking (a common word's many
+        holders): the caller then ranks ``keyword_search``'s hits and asks
+        ``keyword_match_count`` which of them match."""
+
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:

@@ -104,6 +104,11 @@ class EmbeddedIndex:
     ) -> MatchCount:
         return self.keyword.match_count(query, filters, min_coverage, among, overlap)
 
+    def keyword_best_matches(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
+    ) -> tuple[Ranked, MatchCount] | None:
+        return self.keyword.best_matches(query, filters, min_coverage, k)
+
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:

@@ -74,6 +74,12 @@ MAX_AUTHOR_NAME_TOKENS = 6
 TITLE_PHRASE_BOOST = 1.0
 TITLE_PHRASE_SLOP = 2
 TITLE_PHRASE_MAX_TOKENS = 40
+# ``best_matches`` (rank and count the keyword matches in one pass) is taken while the
+# query's words are held this many times in all: one pass scores every match, where BM25's
+# block-max WAND skips most of a common word's postings and the count runs on the other
+# core. At 74.7k and at 1M papers alike, the one pass wins below ~100k postings and loses
+# above (the 100 bench queries; docs/benchmarks.md, fourteenth session).
+ONE_PASS_POSTINGS = 400_000
 # Bytes; tantivy's own ``en_stem`` / ``default`` tokenizers drop tokens of 40+ bytes.
 _LONG_TOKEN_LIMIT = 40
 
@@ -137,6 +143,13 @@ def _all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _coverage_words(query: KeywordQuery) -> list[str]:
+    """The words whose weight a keyword match must cover. Phrase words count too:
+    "bootstrapping" extraction patterns asks for a paper about extraction patterns that
+    says "bootstrapping"."""
+    return [*query.terms, *query.phrases] if query.terms else []
 
 
 def _stamp(path: Path) -> _Stamp | None:
@@ -493,13 +506,17 @@ class TantivyKeywordIndex:
     def _term(self, token: str) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, _F_TEXT, token)
 
+    def _coverage_tokens(self, words: Sequence[str]) -> list[str]:
+        """The distinct analysed tokens of ``words`` (``_coverage_words``)."""
+        return list(dict.fromkeys(tok for w in words for tok in self._tokens(w, stem=True)))
+
     def _coverage_query(
         self, searcher: tantivy.Searcher, terms: Sequence[str], min_coverage: float
     ) -> tantivy.Query | None:
         """Documents whose terms reach ``min_coverage`` of the query's IDF weight: an OR
         of ``minimal_covers`` conjunctions, or where a long query has too many of them, a
         minimum-should-match over each term repeated by its weight (~10× slower)."""
-        tokens = list(dict.fromkeys(tok for t in terms for tok in self._tokens(t, stem=True)))
+        tokens = self._coverage_tokens(terms)
         if not tokens:
             return None
         docs = max(1, searcher.num_docs)
@@ -539,10 +556,7 @@ class TantivyKeywordIndex:
             return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
-        # Phrase words count towards coverage too: "bootstrapping" extraction patterns
-        # asks for a paper about extraction patterns that says "bootstrapping".
-        words = [*query.terms, *query.phrases] if query.terms else []
-        coverage = self._coverage_query(searcher, words, min_coverage)
+        coverage = self._coverage_query(searcher, _coverage_words(query), min_coverage)
         if coverage is not None:
             ways.append(coverage)
         elif constraints:
@@ -630,6 +644,42 @@ class TantivyKeywordIndex:
                 wait([f for f in (total, shared) if f is not None])
                 raise
         return MatchCount(total, members, shared if shared is not None else 0)
+
+    def best_matches(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
+    ) -> tuple[Ranked, MatchCount] | None:
+        """See ``SearchIndex.keyword_best_matches``: the match query required (scoring
+        0) with ``build_query`` beside it (scoring as ``keyword_search`` does), counted
+        while the best ``k`` are collected; None when the query's words are held more
+        than ``ONE_PASS_POSTINGS`` times.
+
+        Why: ranking BM25 hits and then asking which of them match costs a pass over the
+        matches' postings (tantivy finds a given paper in an OR of words by refilling a
+        4,096-paper window of every word: as costly as counting them all) beside BM25's
+        own, and another to count them, on the other core; this is one. It scores every
+        match, though, where BM25 skips blocks that cannot reach the top: past
+        ``ONE_PASS_POSTINGS`` the two passes and the count beside them are faster."""
+        searcher, cache = self._snapshot()
+        tokens = self._coverage_tokens(_coverage_words(query))
+        if sum(searcher.doc_freq(_F_TEXT, t) for t in tokens) > ONE_PASS_POSTINGS:
+            return None
+        matching = self._match_query(searcher, query, filters, min_coverage)
+        if matching is None or k <= 0:
+            return Ranked(), MatchCount(0)
+        clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(matching, 0.0))]
+        scored = self.build_query(query, filters)
+        if scored is not None:
+            clauses.append((tantivy.Occur.Should, scored))
+        found = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=True)
+        ids: list[str] = []
+        scores: list[float] = []
+        for score, address in found.hits:
+            arxiv_id = self._id_of(searcher, cache, address)
+            if arxiv_id is not None:
+                ids.append(arxiv_id)
+                scores.append(float(score))
+        total = int(found.count or 0)  # type: ignore[attr-defined]  # missing from the stub
+        return Ranked(ids, scores), MatchCount(total, frozenset(ids))
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -1935,6 +1935,13 @@ class MilvusIndex:
         overlapping = int(np.count_nonzero(matched.held(set(overlap))))
         return MatchCount(matched.total(), members, overlapping)
 
+    def keyword_best_matches(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
+    ) -> None:
+        """None: Milvus ranks by BM25 in one call and counts over the kept word holders
+        in another, which a relevance search runs side by side (``parallel_reads``)."""
+        return None
+
     def _also(self, query: KeywordQuery, filters: SearchFilters, also: Sequence[str]) -> set[str]:
         """Those of ``also`` that pass the filters, the phrases and the authors."""
         parts = self.filter_expression(filters)

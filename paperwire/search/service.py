@@ -380,7 +380,18 @@ class SearchService:
         best_bm25: float | None = None
         keyword: set[str] = set()
         counted: MatchCount | None = None
-        if use_keywords:
+        # Keyword matches alone (no semantic or typed ones to fuse or label): the index
+        # may rank and count them in one pass.
+        best = None
+        if use_keywords and not semantic.ids and not typed and pending is None:
+            coverage = self._coverage(parsed, SortOrder.relevance)
+            best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
+        if best is not None:
+            ranking, counted = best
+            if ranking.ids:
+                rankings.append(ranking)
+            keyword = set(ranking.ids)
+        elif use_keywords:
             raw = Ranked()
             if pending is None:
                 raw = self.index.keyword_search(parsed.keyword, filters, depth)

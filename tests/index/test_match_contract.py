@@ -429,3 +429,42 @@ def test_milvus_warm_up_by_counts_reads_every_term(
         assert calls["search"] == 0
     finally:
         other.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "coverage"),
+    [
+        (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
+        (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.75),
+        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 0.3),
+        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 1.0),
+        (KeywordQuery(terms=["the", "segmentation"]), NO_FILTER, 0.75),
+        (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
+        (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
+        (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
+        (KeywordQuery(), NO_FILTER, 0.75),
+    ],
+)
+def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
+    loaded_index: SearchIndex,
+    corpus: list[IndexDoc],
+    query: KeywordQuery,
+    filters: SearchFilters,
+    coverage: float,
+) -> None:
+    """One pass ranks and counts what BM25's hits, kept when they match, and the listed
+    set say: the same papers in the same order, the same scores, the same total."""
+    best = loaded_index.keyword_best_matches(query, filters, coverage, 20)
+    if best is None:  # the engine has no one pass: a relevance search asks as before
+        assert is_milvus(loaded_index)
+        return
+    ranking, counted = best
+    listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
+    hits = loaded_index.keyword_search(query, filters, len(corpus))
+    kept = [(i, s) for i, s in zip(hits.ids, hits.scores, strict=True) if i in listed][:20]
+    assert ranking.ids == [i for i, _ in kept]
+    assert ranking.scores == pytest.approx([s for _, s in kept], rel=1e-5)
+    assert counted.total == len(listed)
+    assert counted.members == frozenset(ranking.ids)
+    if coverage == 1.0:  # BM25 hits that are not matches: ranking them all would fail
+        assert 0 < len(ranking.ids) < min(20, len(hits.ids))
