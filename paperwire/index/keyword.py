@@ -77,8 +77,9 @@ TITLE_PHRASE_MAX_TOKENS = 40
 # ``best_matches`` (rank and count the keyword matches in one pass) is taken while the
 # query's words are held this many times in all: one pass scores every match, where BM25's
 # block-max WAND skips most of a common word's postings and the count runs on the other
-# core. At 74.7k and at 1M papers alike, the one pass wins below ~100k postings and loses
-# above (the 100 bench queries; docs/benchmarks.md, fourteenth session).
+# core. Whole searches of the 100 bench queries: at 74.7k papers (up to ~350k postings)
+# the one pass is faster for all of them; at 1M, taken for every query it made keyword
+# p95 91 -> 113 ms, gated here 82 -> 80 (docs/benchmarks.md, fourteenth session).
 ONE_PASS_POSTINGS = 400_000
 # Bytes; tantivy's own ``en_stem`` / ``default`` tokenizers drop tokens of 40+ bytes.
 _LONG_TOKEN_LIMIT = 40
