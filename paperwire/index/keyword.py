@@ -18,8 +18,9 @@ Design notes (see ``shared/notes/measurements.md``):
 * The free text's phrase boosts (an author's name, a title phrase) are searched apart
   from its terms and merged (``_best_with_boosts``): tantivy's block-max WAND skips
   postings only for a disjunction of plain terms.
-* ``match_ids`` (every keyword match, for full sorts) and ``match_count`` (their number
-  and membership, for relevance order) express the coverage rule of
+* ``match_ids`` (every keyword match, for full sorts), ``match_count`` (their number
+  and membership, for relevance order) and ``best_matches`` (the best of them by BM25
+  and their number in one pass, for keyword matches alone) express the coverage rule of
   ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
   (``base.minimal_covers``), falling back for long queries to a minimum-should-match
   query where a term of weight ``u`` is ``u`` identical SHOULD clauses; either way
@@ -77,9 +78,10 @@ TITLE_PHRASE_MAX_TOKENS = 40
 # ``best_matches`` (rank and count the keyword matches in one pass) is taken while the
 # query's words are held this many times in all: one pass scores every match, where BM25's
 # block-max WAND skips most of a common word's postings and the count runs on the other
-# core. Whole searches of the 100 bench queries: at 74.7k papers (up to ~350k postings)
-# the one pass is faster for all of them; at 1M, taken for every query it made keyword
-# p95 91 -> 113 ms, gated here 82 -> 80 (docs/benchmarks.md, fourteenth session).
+# core. The 100 bench queries' whole searches: at 74.7k papers (99 of them under the
+# gate) keyword p95 19.9/18.8 -> 18.0/17.4 ms; at 1M, taken for every query the one pass
+# made keyword p95 82 -> 113 ms, gated here 82 -> 80 (docs/benchmarks.md, fourteenth
+# session).
 ONE_PASS_POSTINGS = 400_000
 # Bytes; tantivy's own ``en_stem`` / ``default`` tokenizers drop tokens of 40+ bytes.
 _LONG_TOKEN_LIMIT = 40
@@ -144,6 +146,11 @@ def _all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _counted(found: tantivy.SearchResult) -> int:
+    """The count of a search run with ``count=True``."""
+    return int(found.count or 0)  # type: ignore[attr-defined]  # missing from the stub
 
 
 def _coverage_words(query: KeywordQuery) -> list[str]:
@@ -429,6 +436,15 @@ class TantivyKeywordIndex:
             if q is None:
                 return Ranked()
             hits = searcher.search(q, limit=k, count=False).hits
+        return self._ranked(searcher, cache, hits)
+
+    def _ranked(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        hits: Sequence[tuple[float, tantivy.DocAddress]],
+    ) -> Ranked:
+        """The ids and scores of ``hits`` (those whose id is still read)."""
         ids: list[str] = []
         scores: list[float] = []
         for score, address in hits:
@@ -595,8 +611,7 @@ class TantivyKeywordIndex:
 
     @staticmethod
     def _count(searcher: tantivy.Searcher, q: tantivy.Query) -> int:
-        found = searcher.search(q, limit=1, count=True)
-        return int(found.count or 0)  # type: ignore[attr-defined]  # missing from the stub
+        return _counted(searcher.search(q, limit=1, count=True))
 
     def match_ids(
         self,
@@ -660,27 +675,25 @@ class TantivyKeywordIndex:
         own, and another to count them, on the other core; this is one. It scores every
         match, though, where BM25 skips blocks that cannot reach the top: past
         ``ONE_PASS_POSTINGS`` the two passes and the count beside them are faster."""
+        if k <= 0:
+            return None  # nothing to rank: the caller's count alone is cheaper
         searcher, cache = self._snapshot()
         tokens = self._coverage_tokens(_coverage_words(query))
         if sum(searcher.doc_freq(_F_TEXT, t) for t in tokens) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
-        if matching is None or k <= 0:
+        if matching is None:
             return Ranked(), MatchCount(0)
         clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(matching, 0.0))]
         scored = self.build_query(query, filters)
         if scored is not None:
             clauses.append((tantivy.Occur.Should, scored))
         found = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=True)
-        ids: list[str] = []
-        scores: list[float] = []
-        for score, address in found.hits:
-            arxiv_id = self._id_of(searcher, cache, address)
-            if arxiv_id is not None:
-                ids.append(arxiv_id)
-                scores.append(float(score))
-        total = int(found.count or 0)  # type: ignore[attr-defined]  # missing from the stub
-        return Ranked(ids, scores), MatchCount(total, frozenset(ids))
+        # Ranked: the matches ``build_query`` finds (BM25 above 0), as ``keyword_search``
+        # finds them. A match held by its phrase's words alone scores 0 and, as there, is
+        # counted but not ranked (after every scored one, so cutting there is exact).
+        ranked = self._ranked(searcher, cache, [h for h in found.hits if h[0] > 0])
+        return ranked, MatchCount(_counted(found), frozenset(ranked.ids))
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -380,42 +380,41 @@ class SearchService:
         best_bm25: float | None = None
         keyword: set[str] = set()
         counted: MatchCount | None = None
-        # Keyword matches alone (no semantic or typed ones to fuse or label): the index
-        # may rank and count them in one pass.
-        best = None
-        if use_keywords and not semantic.ids and not typed and pending is None:
+        if use_keywords:
             coverage = self._coverage(parsed, SortOrder.relevance)
-            best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
-        if best is not None:
-            ranking, counted = best
+            # Keyword matches alone (no semantic or typed ones to fuse or label): the
+            # index may rank and count them in one pass.
+            best = None
+            if not semantic.ids and not typed and pending is None:
+                best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
+            if best is not None:
+                ranking, counted = best
+                keyword = set(ranking.ids)
+            else:
+                raw = Ranked()
+                if pending is None:
+                    raw = self.index.keyword_search(parsed.keyword, filters, depth)
+                membership = KeywordMembership(
+                    self.index,
+                    parsed.keyword,
+                    filters,
+                    coverage,
+                    first=[*raw.ids, *semantic.ids[:depth], *typed],
+                    semantic=() if bounded else semantic.ids,  # bounded: no overlap needed
+                )
+                if pending is not None:
+                    raw = pending.result()
+                others = {*semantic.ids, *typed}
+                ranking, best_bm25 = self._keyword_ranking(
+                    parsed.keyword,
+                    filters,
+                    raw,
+                    depth,
+                    lambda ids: membership.among(ids) | others.intersection(ids),
+                )
+                keyword, counted = membership.known, membership.counted
             if ranking.ids:
                 rankings.append(ranking)
-            keyword = set(ranking.ids)
-        elif use_keywords:
-            raw = Ranked()
-            if pending is None:
-                raw = self.index.keyword_search(parsed.keyword, filters, depth)
-            membership = KeywordMembership(
-                self.index,
-                parsed.keyword,
-                filters,
-                self._coverage(parsed, SortOrder.relevance),
-                first=[*raw.ids, *semantic.ids[:depth], *typed],
-                semantic=() if bounded else semantic.ids,  # a bounded total needs no overlap
-            )
-            if pending is not None:
-                raw = pending.result()
-            others = {*semantic.ids, *typed}
-            ranking, best_bm25 = self._keyword_ranking(
-                parsed.keyword,
-                filters,
-                raw,
-                depth,
-                lambda ids: membership.among(ids) | others.intersection(ids),
-            )
-            if ranking.ids:
-                rankings.append(ranking)
-            keyword, counted = membership.known, membership.counted
         # a bounded total needs no overlap (none was asked)
         matches = QueryMatches(keyword, semantic, typed, vector, counted, not bounded, bounded)
         if semantic.ids:

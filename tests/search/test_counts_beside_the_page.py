@@ -3,7 +3,7 @@ builds its page (issue 16): the embedded index returns its counts still running
 (``MatchCount`` waits when read), and the service reads the total only after the cards
 and snippets. tantivy lets go of the GIL while it counts, so the second core counts while
 this one builds the page. (Keyword matches alone are ranked and counted in one pass:
-``test_keyword_best_matches``.)"""
+``test_one_pass_and_two_passes_give_the_same_pages``.)"""
 
 from __future__ import annotations
 

@@ -424,8 +424,9 @@ def test_search_feed_lists_the_newest_of_every_match(client: TestClient, app: Pa
 
 
 def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> None:
-    """Relevance order counts its matches (``keyword_match_count``) instead of listing
-    them: totals and "matched by" labels equal those of the listed set, in every mode,
+    """Relevance order counts its matches (``keyword_match_count``, or with the best of
+    them in one pass: ``keyword_best_matches``) instead of listing them: totals and
+    "matched by" labels equal those of the listed set, in every mode,
     with filters, phrases, names, paragraph-long text and typed ids."""
     some = app.store.browse(SearchFilters(), SortOrder.newest, 3, 0)[1]
     typed = some[0].arxiv_id
