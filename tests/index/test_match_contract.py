@@ -362,18 +362,24 @@ def test_milvus_warm_match_counts_cost_no_round_trip(
     assert first.members | again.members == listed
 
 
-@pytest.mark.parametrize(
-    ("query", "filters", "coverage"),
-    [
-        (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
-        (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.15),
-        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 0.3),
-        (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
-        (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
-        (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
-        (KeywordQuery(), NO_FILTER, 0.75),
-    ],
-)
+# (query, filters, coverage) of the counting and ranking checks below
+MATCH_CASES = [
+    (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
+    (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.15),
+    (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.75),
+    (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 0.3),
+    (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 1.0),
+    (KeywordQuery(terms=["the", "segmentation"]), NO_FILTER, 0.75),
+    (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
+    # matches held by the phrase's words alone: counted, not ranked (no BM25 hit)
+    (KeywordQuery(terms=["survey"], phrases=["language models"]), NO_FILTER, 0.15),
+    (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
+    (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
+    (KeywordQuery(), NO_FILTER, 0.75),
+]
+
+
+@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
 def test_keyword_match_count_agrees_with_the_listed_set(
     loaded_index: SearchIndex,
     corpus: list[IndexDoc],
@@ -431,22 +437,7 @@ def test_milvus_warm_up_by_counts_reads_every_term(
         other.close()
 
 
-@pytest.mark.parametrize(
-    ("query", "filters", "coverage"),
-    [
-        (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
-        (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.75),
-        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 0.3),
-        (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 1.0),
-        (KeywordQuery(terms=["the", "segmentation"]), NO_FILTER, 0.75),
-        (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
-        # matches held by the phrase's words alone: counted, not ranked (no BM25 hit)
-        (KeywordQuery(terms=["survey"], phrases=["language models"]), NO_FILTER, 0.15),
-        (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
-        (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
-        (KeywordQuery(), NO_FILTER, 0.75),
-    ],
-)
+@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
 def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
     loaded_index: SearchIndex,
     corpus: list[IndexDoc],
