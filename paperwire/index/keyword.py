@@ -394,9 +394,14 @@ class TantivyKeywordIndex:
         return found
 
     def _term_clauses(self, query: KeywordQuery) -> list[tantivy.Query]:
-        """One BM25 term query per distinct token of the free text, weighted by how often
-        the text repeats it."""
-        counts = Counter(tok for term in query.terms for tok in self._tokens(term, stem=True))
+        """One BM25 term query per distinct token of the free text and, beside free text,
+        of its quoted phrases (the words a keyword match's coverage counts:
+        ``_coverage_words``), weighted by how often the text repeats it. With the phrase
+        words among them, every keyword match is a hit: ``"graph neural" zebra`` counts
+        the papers holding the phrase, and ranks them too (as Milvus does), where a
+        required "zebra" left 391 matches counted and none listed."""
+        words = _coverage_words(query)
+        counts = Counter(tok for word in words for tok in self._tokens(word, stem=True))
         found: list[tantivy.Query] = []
         for token, n in counts.items():
             tq = tantivy.Query.term_query(self._schema, _F_TEXT, token, "freq")
@@ -688,11 +693,10 @@ class TantivyKeywordIndex:
         scored = self.build_query(query, filters)
         if scored is not None:
             clauses.append((tantivy.Occur.Should, scored))
+        # Every match is a ``build_query`` hit (its coverage words are among the term
+        # clauses), so each is scored as ``keyword_search`` scores it.
         found = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=True)
-        # Ranked: the matches ``build_query`` finds (BM25 above 0), as ``keyword_search``
-        # finds them. A match held by its phrase's words alone scores 0 and, as there, is
-        # counted but not ranked (after every scored one, so cutting there is exact).
-        ranked = self._ranked(searcher, cache, [h for h in found.hits if h[0] > 0])
+        ranked = self._ranked(searcher, cache, found.hits)
         return ranked, MatchCount(_counted(found), frozenset(ranked.ids))
 
     def term_statistics(self, text: str) -> list[TermStat]:

@@ -371,7 +371,7 @@ MATCH_CASES = [
     (KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"]), NO_FILTER, 1.0),
     (KeywordQuery(terms=["the", "segmentation"]), NO_FILTER, 0.75),
     (KeywordQuery(terms=["reasoning"], phrases=["language models"]), NO_FILTER, 0.75),
-    # matches held by the phrase's words alone: counted, not ranked (no BM25 hit)
+    # matches held by the phrase's words alone (no "survey"): counted and ranked
     (KeywordQuery(terms=["survey"], phrases=["language models"]), NO_FILTER, 0.15),
     (KeywordQuery(phrases=["language models"]), NO_FILTER, 0.75),
     (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
@@ -461,3 +461,20 @@ def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
     assert counted.members == frozenset(ranking.ids)
     if coverage == 1.0:  # BM25 hits that are not matches: ranking them all would fail
         assert 0 < len(ranking.ids) < min(20, len(hits.ids))
+
+
+@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
+def test_every_keyword_match_is_a_keyword_search_hit(
+    loaded_index: SearchIndex,
+    corpus: list[IndexDoc],
+    query: KeywordQuery,
+    filters: SearchFilters,
+    coverage: float,
+) -> None:
+    """What a search counts it can list: each keyword match is among ``keyword_search``'s
+    hits, a match held by its quoted phrase's words alone included."""
+    listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
+    hits = set(loaded_index.keyword_search(query, filters, len(corpus)).ids)
+    assert listed <= hits, sorted(listed - hits)[:5]
+    if query.terms == ["survey"]:  # the phrase's words alone cover it: the check can fail
+        assert listed
