@@ -400,8 +400,7 @@ class TantivyKeywordIndex:
         words among them, every keyword match is a hit: ``"graph neural" zebra`` counts
         the papers holding the phrase, and ranks them too (as Milvus does), where a
         required "zebra" left 391 matches counted and none listed."""
-        words = _coverage_words(query)
-        counts = Counter(tok for word in words for tok in self._tokens(word, stem=True))
+        counts = Counter(self._coverage_tokens(query))
         found: list[tantivy.Query] = []
         for token, n in counts.items():
             tq = tantivy.Query.term_query(self._schema, _F_TEXT, token, "freq")
@@ -528,17 +527,18 @@ class TantivyKeywordIndex:
     def _term(self, token: str) -> tantivy.Query:
         return tantivy.Query.term_query(self._schema, _F_TEXT, token)
 
-    def _coverage_tokens(self, words: Sequence[str]) -> list[str]:
-        """The distinct analysed tokens of ``words`` (``_coverage_words``)."""
-        return list(dict.fromkeys(tok for w in words for tok in self._tokens(w, stem=True)))
+    def _coverage_tokens(self, query: KeywordQuery) -> list[str]:
+        """The analysed tokens of ``_coverage_words``, in order, repeats kept: what the
+        BM25 query scores (``_term_clauses``) and a keyword match must cover."""
+        return [tok for w in _coverage_words(query) for tok in self._tokens(w, stem=True)]
 
     def _coverage_query(
-        self, searcher: tantivy.Searcher, terms: Sequence[str], min_coverage: float
+        self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
     ) -> tantivy.Query | None:
         """Documents whose terms reach ``min_coverage`` of the query's IDF weight: an OR
         of ``minimal_covers`` conjunctions, or where a long query has too many of them, a
         minimum-should-match over each term repeated by its weight (~10× slower)."""
-        tokens = self._coverage_tokens(terms)
+        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if not tokens:
             return None
         docs = max(1, searcher.num_docs)
@@ -578,7 +578,7 @@ class TantivyKeywordIndex:
             return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
-        coverage = self._coverage_query(searcher, _coverage_words(query), min_coverage)
+        coverage = self._coverage_query(searcher, query, min_coverage)
         if coverage is not None:
             ways.append(coverage)
         elif constraints:
@@ -683,7 +683,7 @@ class TantivyKeywordIndex:
         if k <= 0:
             return None  # nothing to rank: the caller's count alone is cheaper
         searcher, cache = self._snapshot()
-        tokens = self._coverage_tokens(_coverage_words(query))
+        tokens = set(self._coverage_tokens(query))
         if sum(searcher.doc_freq(_F_TEXT, t) for t in tokens) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
