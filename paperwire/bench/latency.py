@@ -623,6 +623,7 @@ def measure_install(
     pw = Paperwire(settings)  # a reused build catches up with this code's schema
     pw.index.vector_count()
     pw.index.keyword_count()
+    pw.index.warm()
     rss["index_open"] = _rss().get("VmRSS", 0.0)
     embedder = pw.embedder()
     assert embedder is not None

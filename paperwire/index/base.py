@@ -347,6 +347,11 @@ class SearchIndex(Protocol):
 
     def vector_count(self) -> int: ...
 
+    def warm(self) -> None:
+        """Build now what searches would otherwise start building on first use (the
+        embedded index's int8 copy or binary codes of its vectors): a benchmark times
+        the steady state, not the first searches after a load."""
+
     def refresh(self) -> None:
         """Pick up changes committed by another process (e.g. a running ingest)."""
 

@@ -123,6 +123,9 @@ class EmbeddedIndex:
     def vector_count(self) -> int:
         return self.vectors.count()
 
+    def warm(self) -> None:
+        self.vectors.warm()
+
     def inventory(self) -> IndexInventory:
         return IndexInventory(
             keyword=self.keyword.fingerprints(), vectors=self.vectors.fingerprints()

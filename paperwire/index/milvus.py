@@ -1148,6 +1148,9 @@ class MilvusIndex:
     def vector_count(self) -> int:
         return self._all_counts()[1]
 
+    def warm(self) -> None:
+        """Nothing to build: the server holds its own indexes."""
+
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors of those of ``arxiv_ids`` that have one, in one query."""
         ids = list(dict.fromkeys(arxiv_ids))

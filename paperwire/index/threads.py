@@ -14,9 +14,17 @@ import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["SharedThreads"]
+__all__ = ["SharedThreads", "usable_cores"]
 
 _ALL: weakref.WeakSet[SharedThreads] = weakref.WeakSet()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), else every core."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class SharedThreads:

@@ -55,6 +55,7 @@ from paperwire.index.embedding.onnx_export import (
     read_manifest,
     source_matches,
 )
+from paperwire.index.threads import usable_cores
 
 if TYPE_CHECKING:
     from paperwire.config import Settings
@@ -115,14 +116,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity), else every core."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class OnnxEmbedder:
     """An ``Embedder`` running an exported model file with ONNX Runtime on the CPU.
 
@@ -175,7 +168,7 @@ class OnnxEmbedder:
         assert isinstance(prompts, dict)
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or _usable_cores()
+        opts.intra_op_num_threads = threads or usable_cores()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

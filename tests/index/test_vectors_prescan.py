@@ -1,0 +1,169 @@
+"""The int8 pre-scan of the exact vector index (used from ~20k rows), forced on the small
+real corpus by lowering its threshold: its bounds hold every cosine, and a search that
+takes it answers exactly as the full fp32 scan, ids, scores and order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from paperwire.index import prescan, vectors
+from paperwire.index.base import IndexDoc, Ranked
+from paperwire.index.prescan import Int8Copy
+from paperwire.index.vectors import NumpyVectorIndex
+from paperwire.models.search import SearchFilters
+
+FILTERS = [
+    SearchFilters(),
+    SearchFilters(has_code=False),  # most rows: the pre-scan with a mask
+    SearchFilters(date_from=dt.date(2025, 3, 10)),
+]
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
+    """The pre-scan from any size on; records (candidates, rows) of every pre-scan."""
+    monkeypatch.setattr(vectors, "PRESCAN_MIN_ROWS", 0)
+    seen: list[tuple[int, int]] = []
+
+    def recorded(pick: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
+        def call(approx: np.ndarray, *args: Any) -> np.ndarray:
+            rows = pick(approx, *args)
+            seen.append((rows.shape[0], approx.shape[0]))
+            return rows
+
+        return call
+
+    monkeypatch.setattr(vectors, "top_candidates", recorded(prescan.top_candidates))
+    monkeypatch.setattr(vectors, "range_candidates", recorded(prescan.range_candidates))
+    yield seen
+
+
+def _index(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
+    index = NumpyVectorIndex(path)
+    index.upsert([replace(d) for d in docs])
+    index.commit()
+    index.warm()
+    return index
+
+
+def _as_full_scan(monkeypatch: pytest.MonkeyPatch, search: Callable[[], Ranked]) -> None:
+    """``search`` answers what it answers with the pre-scan off: the same ids in the
+    same order, the same scores up to float rounding (the fp32 product of a gathered
+    row and of the whole matrix may differ in the last bit)."""
+    got = search()
+    with monkeypatch.context() as m:
+        m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
+        scan = search()
+    assert got.ids == scan.ids
+    np.testing.assert_allclose(got.scores, scan.scores, rtol=0, atol=1e-6)
+
+
+def test_bounds_hold_every_cosine(corpus_vectors: np.ndarray) -> None:
+    rng = np.random.default_rng(7)
+    spiky = np.zeros((4, corpus_vectors.shape[1]), dtype=np.float32)
+    spiky[:, :3] = [[1, 0, 0], [0.6, 0.8, 0], [1, 1, 1], [-1, 1e-3, 0]]  # extreme components
+    matrix = np.vstack([corpus_vectors, spiky]).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    copy = Int8Copy.build(matrix)
+    assert copy is not None
+    queries = [*matrix[::37], *rng.standard_normal((20, matrix.shape[1])).astype(np.float32)]
+    widest = 0.0
+    for q in queries:
+        q = q / np.linalg.norm(q)
+        approx, slack = copy.bounds(q)
+        error = np.abs(matrix.astype(np.float64) @ q.astype(np.float64) - approx)
+        assert np.all(error <= slack)
+        widest = max(widest, float(slack.max()))
+    assert widest < 0.05  # tight enough to leave out most rows
+
+
+def test_a_row_that_is_not_finite_means_no_copy(corpus_vectors: np.ndarray) -> None:
+    matrix = corpus_vectors.astype(np.float32).copy()
+    matrix[3, 5] = np.nan
+    assert Int8Copy.build(matrix) is None
+
+
+def test_the_prescan_answers_as_the_full_scan(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    index = _index(tmp_path / "v", embedded_corpus)
+    ids = [d.arxiv_id for d in embedded_corpus]
+    searches: list[Callable[[], Ranked]] = []
+    for doc in embedded_corpus[:: len(embedded_corpus) // 12][:12]:
+        v = doc.vector
+        assert v is not None
+        for f in FILTERS:
+            for k in (1, 10, 100):
+                searches.append(lambda v=v, f=f, k=k: index.vector_search(v, f, k, ids[:3]))
+            for floor, limit in ((0.3, 4001), (0.2, 25), (0.5, 10), (-1.0, 60)):
+                searches.append(lambda v=v, f=f, a=floor, b=limit: index.vector_range(v, f, a, b))
+    for search in searches:
+        _as_full_scan(monkeypatch, search)
+    # The pre-scan answered most of them, scoring a fraction of the rows in fp32.
+    calls.clear()
+    for search in searches:
+        search()
+    assert len(calls) >= len(searches) // 2
+    assert np.median([c / n for c, n in calls]) < 0.5
+
+
+def test_equal_scores_rank_in_row_order_on_both_paths(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """Copies of one paper's vector tie: the page order must not depend on which rows
+    were scored (a search paged while the copy is being built takes both paths)."""
+    twin = embedded_corpus[40]
+    docs = [*embedded_corpus, *(replace(twin, arxiv_id=f"2599.{n:05d}") for n in range(8))]
+    index = _index(tmp_path / "v", docs)
+    assert twin.vector is not None
+    for k in (3, 5, 9, 20):
+        calls.clear()
+        _as_full_scan(monkeypatch, lambda k=k: index.vector_search(twin.vector, SearchFilters(), k))
+        assert calls
+        got = index.vector_search(twin.vector, SearchFilters(), k)
+        tied = [i for i, s in zip(got.ids, got.scores, strict=True) if s == got.scores[0]]
+        assert tied == sorted(tied, key=[d.arxiv_id for d in docs].index)
+    ranged = index.vector_range(twin.vector, SearchFilters(), 0.99, 4)
+    assert len(ranged) == 4 and len(set(ranged.scores)) == 1
+
+
+def test_searches_do_not_wait_for_the_copy(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """The copy is built on a background thread after a commit; searches meanwhile scan
+    in fp32 (same answers), then take the pre-scan once it is ready."""
+    release = threading.Event()
+    build = Int8Copy.build
+
+    def slow_build(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
+        release.wait(timeout=30)
+        return build(matrix, threads)
+
+    monkeypatch.setattr(Int8Copy, "build", staticmethod(slow_build))
+    index = NumpyVectorIndex(tmp_path / "v")
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    query = embedded_corpus[9].vector
+    assert query is not None
+    first = index.vector_search(query, SearchFilters(), 10)  # starts the build, no wait
+    assert first.ids[0] == embedded_corpus[9].arxiv_id and not calls
+    release.set()
+    index.warm()
+    assert index.vector_search(query, SearchFilters(), 10) == first and calls
