@@ -217,7 +217,7 @@ def latency(
                 for label, r in size.coarse_recall.items()
             )
             _out.print(
-                f"  binary-code candidate pass vs full fp32 scan: {shown}",
+                f"  vector candidates vs full fp32 scan: {shown}",
                 highlight=False,
                 soft_wrap=True,
             )
