@@ -245,6 +245,9 @@ class _Snapshot:
     _cat_cache: dict[str, IntArray] = field(init=False, default_factory=dict)
     _codes: tuple[CodeArray, Vector] | None = field(init=False, default=None)
     _int8: tuple[int, Future[Int8Copy | None]] | None = field(init=False, default=None)
+    # Replaced by a newer generation: no copy is built for it any more (commits while
+    # a server searches would otherwise queue a build per generation).
+    retired: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.row_of = {str(i): r for r, i in enumerate(self.ids.tolist())}
@@ -300,6 +303,8 @@ class _Snapshot:
         wait for it); ``wait``: build it first. None too when it cannot be built."""
         job = self._int8
         if job is None or job[0] != os.getpid():  # a forked child builds its own
+            if self.retired and not wait:
+                return None
             with _CODES_LOCK:
                 job = self._int8
                 if job is None or job[0] != os.getpid():
@@ -309,6 +314,8 @@ class _Snapshot:
         return future.result() if wait or future.done() else None
 
     def _build_int8(self) -> Int8Copy | None:
+        if self.retired:  # replaced while the build waited its turn
+            return None
         try:
             return Int8Copy.build(self.matrix)
         except Exception:  # onnxruntime raises its own types; the full scan still works
@@ -384,8 +391,19 @@ class NumpyVectorIndex:
         self._configured_dim = dim
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}  # None: delete
-        self._snap = self._load()
+        self._current = self._load()
         self._check_dim(self._snap.dim)
+
+    @property
+    def _snap(self) -> _Snapshot:
+        """The current generation (searches read it once, for a consistent answer)."""
+        return self._current
+
+    @_snap.setter
+    def _snap(self, snap: _Snapshot) -> None:
+        if snap is not self._current:
+            self._current.retired = True
+        self._current = snap
 
     # ------------------------------------------------------------------ files
 

@@ -167,3 +167,39 @@ def test_searches_do_not_wait_for_the_copy(
     release.set()
     index.warm()
     assert index.vector_search(query, SearchFilters(), 10) == first and calls
+
+
+def test_a_replaced_generation_builds_no_copy(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """Commits while searches run: a generation replaced before its build's turn is
+    skipped (one build a generation would otherwise queue behind the other)."""
+    release = threading.Event()
+    built: list[int] = []
+    build = Int8Copy.build
+
+    def slow_build(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
+        release.wait(timeout=30)
+        built.append(matrix.shape[0])
+        return build(matrix, threads)
+
+    monkeypatch.setattr(Int8Copy, "build", staticmethod(slow_build))
+    index = NumpyVectorIndex(tmp_path / "v")
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    query = embedded_corpus[9].vector
+    assert query is not None
+    n = len(embedded_corpus)
+    for gone in range(3):  # generations of n, n - 1 and n - 2 rows, each searched
+        if gone:
+            index.delete([embedded_corpus[-gone].arxiv_id])
+            index.commit()
+        index.vector_search(query, SearchFilters(), 10)
+    release.set()
+    index.warm()
+    assert built == [n, n - 2]  # the first was under way; the second was replaced
+    assert index.vector_search(query, SearchFilters(), 10).ids[0] == embedded_corpus[9].arxiv_id
+    assert calls
