@@ -407,25 +407,30 @@ class TantivyKeywordIndex:
             found.append(tantivy.Query.boost_query(tq, float(n)) if n > 1 else tq)
         return found
 
+    @staticmethod
     def _scored(
-        self, should: Sequence[tantivy.Query], query: KeywordQuery, filters: SearchFilters
+        should: Sequence[tantivy.Query],
+        constraints: Sequence[tantivy.Query],
+        filtering: Sequence[tantivy.Query],
     ) -> tantivy.Query | None:
         """``should`` (scored, one of them required) with the query's phrases and names
-        and the filters as MUST clauses; None when nothing can match."""
+        (``_constraint_clauses``) and the filters (``_filter_clauses``) as MUST clauses;
+        None when nothing can match."""
         scoring: list[tantivy.Query] = []
         if should:
             # Nested so the SHOULDs stay required-one-of next to the MUST clauses below.
             scoring.append(tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in should]))
-        scoring += self._constraint_clauses(query)
+        scoring += constraints
         if not scoring:
             return None
-        return _all_of(scoring + self._filter_clauses(filters))
+        return _all_of([*scoring, *filtering])
 
     def build_query(self, query: KeywordQuery, filters: SearchFilters) -> tantivy.Query | None:
         """The tantivy query for ``query`` + ``filters``; None when nothing can match
         (no searchable token). Exposed for debugging (``Query.explain``)."""
         terms = self._term_clauses(query)
-        return self._scored([*terms, *self._boosts(query)] if terms else [], query, filters)
+        should = [*terms, *self._boosts(query)] if terms else []
+        return self._scored(should, self._constraint_clauses(query), self._filter_clauses(filters))
 
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         if k <= 0:
@@ -433,10 +438,12 @@ class TantivyKeywordIndex:
         terms = self._term_clauses(query)
         boosts = self._boosts(query) if terms else []
         searcher, cache = self._snapshot()
+        constraints = self._constraint_clauses(query)
+        filtering = self._filter_clauses(filters)
         if boosts:
-            hits = self._best_with_boosts(searcher, terms, boosts, query, filters, k)
+            hits = self._best_with_boosts(searcher, terms, boosts, constraints, filtering, k)
         else:
-            q = self._scored(terms, query, filters)
+            q = self._scored(terms, constraints, filtering)
             if q is None:
                 return Ranked()
             hits = searcher.search(q, limit=k, count=False).hits
@@ -463,8 +470,8 @@ class TantivyKeywordIndex:
         searcher: tantivy.Searcher,
         terms: Sequence[tantivy.Query],
         boosts: Sequence[tantivy.Query],
-        query: KeywordQuery,
-        filters: SearchFilters,
+        constraints: Sequence[tantivy.Query],
+        filtering: Sequence[tantivy.Query],
         k: int,
     ) -> list[tuple[float, tantivy.DocAddress]]:
         """The best ``k`` hits of ``build_query`` (term clauses + phrase boosts), from two
@@ -480,31 +487,29 @@ class TantivyKeywordIndex:
         among the second (scored ``T``, short of its boost) ranks below ``k`` holders of
         higher scores, so it never reaches the top ``k``. Ties order as tantivy orders
         them: by address."""
-        terms_q = self._scored(terms, query, filters)
+        terms_q = self._scored(terms, constraints, filtering)
         assert terms_q is not None  # terms are not empty
         best: dict[tuple[int, int], tuple[float, tantivy.DocAddress]] = {}
         for score, address in searcher.search(terms_q, limit=k, count=False).hits:
             best[(address.segment_ord, address.doc)] = (score, address)
-        held = self._held(terms, boosts, query, filters)
+        held = self._held(terms, boosts, [*constraints, *filtering])
         for score, address in searcher.search(held, limit=k, count=False).hits:
             best[(address.segment_ord, address.doc)] = (score, address)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
         return [hit for _, hit in ranked[:k]]
 
+    @staticmethod
     def _held(
-        self,
         terms: Sequence[tantivy.Query],
         boosts: Sequence[tantivy.Query],
-        query: KeywordQuery,
-        filters: SearchFilters,
+        required: Sequence[tantivy.Query],
     ) -> tantivy.Query:
-        """``build_query`` among the papers holding one of ``boosts``, scored as it scores
-        them. The holders drive the search (MUST, score 0) and the scored clauses are
-        optional beside them: a conjunction with the whole query cost twice as much at 1M
-        papers."""
+        """``build_query`` among the papers holding one of ``boosts`` (``required``: its
+        constraint and filter clauses), scored as it scores them. The holders drive the
+        search (MUST, score 0) and the scored clauses are optional beside them: a
+        conjunction with the whole query cost twice as much at 1M papers."""
         holders = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
-        must = [tantivy.Query.const_score_query(holders, 0.0)]
-        must += self._constraint_clauses(query) + self._filter_clauses(filters)
+        must = [tantivy.Query.const_score_query(holders, 0.0), *required]
         return tantivy.Query.boolean_query(
             [(tantivy.Occur.Must, q) for q in must]
             + [(tantivy.Occur.Should, q) for q in [*terms, *boosts]]
