@@ -75,7 +75,10 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     embedding_max_tokens: int = Field(256, ge=16, le=512)
     embedding_threads: int | None = Field(
-        None, ge=1, description="CPU threads for the embedding model (torch or ONNX Runtime)."
+        None,
+        ge=1,
+        description="CPU threads for the embedding model (torch or ONNX Runtime) and the "
+        "embedded vector index's int8 pre-scan (default: every core this process may use).",
     )
     embedding_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8",

@@ -37,16 +37,19 @@ LEGACY_KEYWORD_DIRS = ("keyword",)
 
 
 class EmbeddedIndex:
-    """``SearchIndex`` over ``index_dir``; ``dim`` (optional) guards the vector size."""
+    """``SearchIndex`` over ``index_dir``; ``dim`` (optional) guards the vector size;
+    ``threads``: the vectors' int8 pre-scan's (None: every usable core)."""
 
     name = "embedded"
     parallel_reads = False  # in-process, CPU-bound: nothing to overlap
 
-    def __init__(self, index_dir: Path, *, dim: int | None = None) -> None:
+    def __init__(
+        self, index_dir: Path, *, dim: int | None = None, threads: int | None = None
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.keyword = TantivyKeywordIndex(self.index_dir / KEYWORD_DIR)
-        self.vectors = NumpyVectorIndex(self.index_dir / "vectors", dim)
+        self.vectors = NumpyVectorIndex(self.index_dir / "vectors", dim, threads)
 
     def __repr__(self) -> str:
         return f"EmbeddedIndex({str(self.index_dir)!r})"

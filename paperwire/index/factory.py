@@ -13,7 +13,7 @@ __all__ = ["INDEX_BACKENDS", "open_index"]
 def _embedded(settings: Settings) -> SearchIndex:
     from paperwire.index.embedded import EmbeddedIndex
 
-    return EmbeddedIndex(settings.index_dir)
+    return EmbeddedIndex(settings.index_dir, threads=settings.embedding_threads)
 
 
 def _declared_dim(model: str) -> int | None:

@@ -2,9 +2,10 @@
 exact search scores in fp32 only the rows that can still be in its answer.
 
 Why: at arXiv-listing scale (74.7k papers × 384 dims) the exact fp32 scan reads 115 MB a
-query and is bound by memory bandwidth (3.6–6 ms on 2 cores). The int8 copy is a quarter
-of that, and ONNX Runtime's integer matrix product (MLAS, the kernels its quantised models
-run on) scores it in under 1 ms. Numpy has no fast integer product.
+query and is bound by memory bandwidth (3.6–6.8 ms on 2 cores). The int8 copy is a
+quarter of that, and ONNX Runtime's integer matrix product (MLAS, the kernels its
+quantised models run on) scores it in 1.1–1.3 ms (6.5–6.8 for the fp32 scan in the same
+process). Numpy has no fast integer product.
 
 The bound. Each row ``x`` (unit length) is stored as ``s·c`` with ``c`` int8 and one
 scale ``s`` per row; the query ``q`` as ``q̂ = t1·a1 + t2·a2``, two int8 rows (the second
@@ -17,8 +18,11 @@ exactly: ``‖e_x‖`` per row, ``‖e_q‖`` per query),
 every true cosine; ``SLACK_MARGIN`` covers the float rounding of the rest and of the exact
 fp32 product the answer is then computed with. A search keeps the rows whose upper bound
 can still reach its answer (the floor, or the k-th best lower bound) and scores only
-those in fp32: the answer is the full scan's, ids and scores (74.7k: ~140 rows for a top 100,
-~4,000 for the best 4,001 above the semantic floor).
+those in fp32 (74.7k: ~140 rows for a top 100, ~4,000 for the best 4,001 above the
+semantic floor). The answer is the full scan's, with one caveat: the fp32 product of a
+gathered row can differ from the full scan's in its last bit (BLAS computes a matrix's
+last rows with another kernel), so rows whose cosines are that close, such as copies of
+one vector, may trade places, or places at the cut, between the two paths.
 
 Memory: the copy (1 byte a component) and ONNX Runtime's packed form of it, ~68 MB per
 process at 74.7k × 384 (the fp32 matrix itself is memory-mapped and shared).
@@ -124,8 +128,7 @@ class Int8Copy:
         in ``approx ± slack``. The query goes in as two int8 rows, the second the first's
         rounding error (``q ≈ t1·a1 + t2·a2``): the product reads the codes once for
         both, and the query's own error, half the slack with one row, all but vanishes
-        (74.7k, the bench queries: median slack 0.014 → 0.007; rows scored in fp32 for a
-        top 100, 198 → 143 median, for the semantic floor's 4,001, 4,546 → 4,041)."""
+        (the median slack halves at 74.7k: docs/benchmarks.md)."""
         t1 = _step(q)
         a1 = np.rint(q / t1)
         rest = q - a1 * t1
@@ -135,7 +138,8 @@ class Int8Copy:
         q_norm = float(np.linalg.norm(a1 * t1 + a2 * t2))
         feed = (np.stack([a1, a2]) + _SHIFT).astype(np.uint8)
         dots = self.session.run(None, {"q": feed})[0]
-        # Integer dot products are below 2**24: exact in float32.
+        # Integer dot products of up to 1,040 dimensions are below 2**24: exact in float32
+        # (beyond, they round by ~1e-7 of a cosine, well within SLACK_MARGIN).
         approx: Vector = np.multiply(dots[0], t1, dtype=np.float32)
         approx += np.multiply(dots[1], t2, dtype=np.float32)
         approx *= self.scale
@@ -153,6 +157,8 @@ def _step(values: Vector) -> float:
 def top_candidates(approx: Vector, slack: Vector, k: int, mask: BoolArray | None) -> Rows:
     """Rows (ascending) that can be among the best ``k`` of those ``mask`` allows: an
     upper bound at least the k-th best lower bound (k rows score at least that)."""
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
     upper = approx + slack
     lower = approx - slack
     if mask is not None:
@@ -169,6 +175,8 @@ def range_candidates(
 ) -> Rows:
     """Rows (ascending) that can be among the best ``limit`` of those ``mask`` allows
     with a cosine of at least ``floor``."""
+    if limit <= 0:
+        return np.zeros(0, dtype=np.intp)
     upper = approx + slack
     if mask is not None:
         upper[~mask] = -np.inf

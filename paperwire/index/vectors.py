@@ -25,10 +25,11 @@ measured in docs/benchmarks.md). The codes are written beside the vectors
 
 Below that threshold every answer is exact. From ``PRESCAN_MIN_ROWS`` rows, an int8 copy
 of the matrix (``prescan.Int8Copy``, a quarter of the bytes, scored by ONNX Runtime in
-under 1 ms at 75k) bounds every row's cosine, and only the rows whose bound can reach the
-answer are scored in fp32: the same ids and scores as the full scan, without reading the
-whole fp32 matrix. The copy is built per generation on a background thread (~0.4 s at
-75k); until it is ready, searches scan in fp32.
+~1.2 ms at 75k where the fp32 scan takes ~6) bounds every row's cosine, and only the rows
+whose bound can reach the answer are scored in fp32: the full scan's answer without
+reading the whole fp32 matrix (up to the last bit of a score: see ``prescan``). The copy
+is built per generation on a background thread (~0.4 s at 75k); until it is ready,
+searches scan in fp32.
 
 An upsert that changes nothing (same fingerprints as the stored row) is skipped, so
 re-applying documents, as ``paperwire doctor --repair`` and the index journal do, writes
@@ -87,6 +88,10 @@ _CODES_LOCK = threading.Lock()
 # the fp32 scan reads under 30 MB; the copy's build time and memory are not worth it).
 PRESCAN_MIN_ROWS = 20_000
 _PRESCAN_BUILDS = SharedThreads(1, "paperwire-prescan")
+_INT8_LOCK = threading.Lock()
+# A forked child's copies of its parent's int8 sessions: never dropped (an ONNX Runtime
+# session's destructor joins its threads, which the child does not have: it would hang).
+_INHERITED: list[object] = []
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int32]
@@ -297,27 +302,30 @@ class _Snapshot:
                     self._codes = loaded
         return self._codes
 
-    def int8(self, wait: bool = False) -> Int8Copy | None:
+    def int8(self, threads: int | None = None, wait: bool = False) -> Int8Copy | None:
         """The int8 copy of the matrix once it is built, else None. The first call
         starts building it on a background thread (a commit never makes the next search
-        wait for it); ``wait``: build it first. None too when it cannot be built."""
+        wait for it), its product on ``threads`` (None: every usable core); ``wait``:
+        build it first. None too when it cannot be built."""
         job = self._int8
         if job is None or job[0] != os.getpid():  # a forked child builds its own
             if self.retired and not wait:
                 return None
-            with _CODES_LOCK:
+            with _INT8_LOCK:
                 job = self._int8
                 if job is None or job[0] != os.getpid():
-                    job = (os.getpid(), _PRESCAN_BUILDS.pool().submit(self._build_int8))
-                    self._int8 = job
+                    if job is not None:
+                        _INHERITED.append(job)
+                    build = _PRESCAN_BUILDS.pool().submit(self._build_int8, threads)
+                    job = self._int8 = (os.getpid(), build)
         future = job[1]
         return future.result() if wait or future.done() else None
 
-    def _build_int8(self) -> Int8Copy | None:
+    def _build_int8(self, threads: int | None) -> Int8Copy | None:
         if self.retired:  # replaced while the build waited its turn
             return None
         try:
-            return Int8Copy.build(self.matrix)
+            return Int8Copy.build(self.matrix, threads)
         except Exception:  # onnxruntime raises its own types; the full scan still works
             log.warning("vector index: no int8 pre-scan, every search scans in fp32", exc_info=True)
             return None
@@ -363,6 +371,11 @@ class _Snapshot:
         return mask
 
 
+def _gathers(snap: _Snapshot, rows: npt.NDArray[np.intp]) -> bool:
+    """Whether scoring ``rows`` alone (a gather, then a product) beats one full scan."""
+    return rows.size <= _GATHER_MAX_FRACTION * len(snap)
+
+
 def _same_as_row(base: _Snapshot, row: int, p: _Pending) -> bool:
     """Whether ``p`` would leave ``row`` as it is (equal fingerprints)."""
     if not base.fp[row] or base.fp[row] != p.meta.fp:
@@ -385,10 +398,11 @@ class NumpyVectorIndex:
     :meth:`commit` (one concatenation per commit, not one copy per document).
     """
 
-    def __init__(self, path: Path, dim: int | None = None) -> None:
+    def __init__(self, path: Path, dim: int | None = None, threads: int | None = None) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._configured_dim = dim
+        self._threads = threads  # the int8 pre-scan's (``Settings.embedding_threads``)
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}  # None: delete
         self._current = self._load()
@@ -707,7 +721,7 @@ class NumpyVectorIndex:
         if len(snap) >= COARSE_MIN_ROWS:
             snap.codes()
         elif len(snap) >= PRESCAN_MIN_ROWS:
-            snap.int8(wait=True)
+            snap.int8(self._threads, wait=True)
 
     def _disk_generation(self) -> int:
         try:
@@ -806,23 +820,21 @@ class NumpyVectorIndex:
         """Cosines of the selected rows (all rows when ``rows`` is None), in row order."""
         if rows is None:
             return snap.matrix @ q
-        if rows.size <= _GATHER_MAX_FRACTION * len(snap):
+        if _gathers(snap, rows):
             return snap.matrix[rows] @ q  # filter first: only selected rows
         return (snap.matrix @ q)[rows]
 
-    @staticmethod
     def _int8_bounds(
-        snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
+        self, snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
     ) -> tuple[Vector, Vector] | None:
         """Every row's cosine bounds from the int8 copy, where they pay: an index of
         ``PRESCAN_MIN_ROWS`` to ``COARSE_MIN_ROWS`` rows and a selection too large to
         gather; None elsewhere or while the copy is being built."""
-        n = len(snap)
-        if not PRESCAN_MIN_ROWS <= n < COARSE_MIN_ROWS:
+        if not PRESCAN_MIN_ROWS <= len(snap) < COARSE_MIN_ROWS:
             return None
-        if rows is not None and rows.size <= _GATHER_MAX_FRACTION * n:
+        if rows is not None and _gathers(snap, rows):
             return None
-        copy = snap.int8()
+        copy = snap.int8(self._threads)
         return None if copy is None else copy.bounds(q)
 
     @staticmethod
@@ -837,8 +849,10 @@ class NumpyVectorIndex:
         kk = min(k, n)
         if kk <= 0:
             return Ranked()
-        # Best first, equal scores in row order (``rows`` ascend): the same answer
-        # whichever rows were scored (a full scan or the pre-scan's candidates).
+        # Best first, equal scores in row order (``rows`` ascend), whichever rows were
+        # scored. (The fp32 product of a gathered row may differ from the full scan's in
+        # the last bit, so rows a bit apart, such as copies of one vector, can still
+        # trade places between the two paths.)
         if kk < n:
             top = np.flatnonzero(scores >= np.partition(scores, n - kk)[n - kk])
         else:
@@ -871,7 +885,7 @@ class NumpyVectorIndex:
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
-            if near.size <= _GATHER_MAX_FRACTION * len(snap):
+            if _gathers(snap, near):
                 return self._ranked(snap, near, snap.matrix[near] @ q, k)
         return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
 
@@ -903,7 +917,7 @@ class NumpyVectorIndex:
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
             near = range_candidates(*bounds, min_score, limit, mask)
-            if near.size <= _GATHER_MAX_FRACTION * len(snap):
+            if _gathers(snap, near):
                 scores = snap.matrix[near] @ q
                 passing = np.flatnonzero(scores >= min_score)
                 return self._ranked(snap, near[passing], scores[passing], limit)
