@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -153,3 +154,17 @@ def loaded_index(
     index.upsert([replace(d) for d in embedded_corpus])
     index.commit()
     return index
+
+
+def forked_exit_code(child: Callable[[], None], timeout: float = 60) -> int | None:
+    """Run ``child`` in a forked process and return its exit code (``child`` ends with
+    ``os._exit``: a forked child must not run its parent's exit handlers); None when
+    it hung (killed after ``timeout`` seconds)."""
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(timeout=timeout)
+    if process.exitcode is None:
+        process.kill()
+        process.join()
+        return None
+    return process.exitcode

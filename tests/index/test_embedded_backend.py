@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +19,7 @@ from paperwire.index.factory import open_index
 from paperwire.index.keyword import KeywordIndexLockedError, TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex, VectorDimensionError, VectorIndexError
 from paperwire.models.search import SearchFilters
+from tests.index.conftest import forked_exit_code
 
 NO_FILTER = SearchFilters()
 
@@ -252,12 +252,7 @@ def test_a_forked_child_counts_matches_with_threads_of_its_own(tmp_path: Path) -
         found = kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
         os._exit(0 if found == expected else 3)
 
-    process = multiprocessing.get_context("fork").Process(target=child)
-    process.start()
-    process.join(timeout=30)
-    if process.exitcode is None:
-        process.kill()
-    assert process.exitcode == 0
+    assert forked_exit_code(child, timeout=30) == 0
 
 
 def test_a_failed_member_read_is_the_error_match_count_raises(

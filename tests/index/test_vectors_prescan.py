@@ -5,7 +5,6 @@ takes it answers exactly as the full fp32 scan, ids, scores and order."""
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from paperwire.index.factory import open_index
 from paperwire.index.prescan import Int8Copy
 from paperwire.index.vectors import NumpyVectorIndex
 from paperwire.models.search import SearchFilters
+from tests.index.conftest import forked_exit_code
 
 FILTERS = [
     SearchFilters(),
@@ -51,10 +51,31 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
     yield seen
 
 
-def _index(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
+@pytest.fixture
+def held_builds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[int]]:
+    """Copies are built only once the event is set; the rows of each built, in order."""
+    release = threading.Event()
+    built: list[int] = []
+    build = Int8Copy.build
+
+    def held(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
+        release.wait(timeout=30)
+        built.append(matrix.shape[0])
+        return build(matrix, threads)
+
+    monkeypatch.setattr(Int8Copy, "build", staticmethod(held))
+    return release, built
+
+
+def _committed(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
     index = NumpyVectorIndex(path)
     index.upsert([replace(d) for d in docs])
     index.commit()
+    return index
+
+
+def _index(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
+    index = _committed(path, docs)
     index.warm()
     return index
 
@@ -165,23 +186,14 @@ def test_copies_of_one_vector_rank_in_row_order(
 
 def test_searches_do_not_wait_for_the_copy(
     calls: list[tuple[int, int]],
-    monkeypatch: pytest.MonkeyPatch,
+    held_builds: tuple[threading.Event, list[int]],
     tmp_path: Path,
     embedded_corpus: list[IndexDoc],
 ) -> None:
     """The copy is built on a background thread after a commit; searches meanwhile scan
     in fp32 (same answers), then take the pre-scan once it is ready."""
-    release = threading.Event()
-    build = Int8Copy.build
-
-    def slow_build(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
-        release.wait(timeout=30)
-        return build(matrix, threads)
-
-    monkeypatch.setattr(Int8Copy, "build", staticmethod(slow_build))
-    index = NumpyVectorIndex(tmp_path / "v")
-    index.upsert([replace(d) for d in embedded_corpus])
-    index.commit()
+    release, _ = held_builds
+    index = _committed(tmp_path / "v", embedded_corpus)
     query = embedded_corpus[9].vector
     assert query is not None
     first = index.vector_search(query, SearchFilters(), 10)  # starts the build, no wait
@@ -193,25 +205,14 @@ def test_searches_do_not_wait_for_the_copy(
 
 def test_a_replaced_generation_builds_no_copy(
     calls: list[tuple[int, int]],
-    monkeypatch: pytest.MonkeyPatch,
+    held_builds: tuple[threading.Event, list[int]],
     tmp_path: Path,
     embedded_corpus: list[IndexDoc],
 ) -> None:
     """Commits while searches run: a generation replaced before its build's turn is
     skipped (one build a generation would otherwise queue behind the other)."""
-    release = threading.Event()
-    built: list[int] = []
-    build = Int8Copy.build
-
-    def slow_build(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
-        release.wait(timeout=30)
-        built.append(matrix.shape[0])
-        return build(matrix, threads)
-
-    monkeypatch.setattr(Int8Copy, "build", staticmethod(slow_build))
-    index = NumpyVectorIndex(tmp_path / "v")
-    index.upsert([replace(d) for d in embedded_corpus])
-    index.commit()
+    release, built = held_builds
+    index = _committed(tmp_path / "v", embedded_corpus)
     query = embedded_corpus[9].vector
     assert query is not None
     n = len(embedded_corpus)
@@ -266,9 +267,4 @@ def test_a_forked_child_searches_with_a_copy_of_its_own(
         found = index.vector_search(query, SearchFilters(), 10)
         os._exit(0 if found == expected and calls else 3)
 
-    process = multiprocessing.get_context("fork").Process(target=child)
-    process.start()
-    process.join(timeout=60)
-    if process.exitcode is None:
-        process.kill()
-    assert process.exitcode == 0
+    assert forked_exit_code(child) == 0
