@@ -19,6 +19,7 @@ import typer
 from paperwire.cli.common import HomeOpt, console, error, open_app, run_embed, stop_on_sigterm
 from paperwire.cli.papers import ingest_hf
 from paperwire.core import Paperwire
+from paperwire.index.threads import usable_cores
 from paperwire.services.indexer import IndexFollower
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
@@ -84,7 +85,7 @@ def serve(
         # Workers answer requests side by side: the cores are shared among them, not
         # each given every core for its query embedding and vector math (oversubscribed
         # threads spin against each other).
-        share = str(max(1, len(os.sched_getaffinity(0)) // workers))
+        share = str(max(1, usable_cores() // workers))
         os.environ.setdefault("PAPERWIRE_EMBEDDING_THREADS", share)
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, share)

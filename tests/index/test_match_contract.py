@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -362,7 +362,13 @@ def test_milvus_warm_match_counts_cost_no_round_trip(
     assert first.members | again.members == listed
 
 
-# (query, filters, coverage) of the counting and ranking checks below
+class MatchCase(NamedTuple):
+    query: KeywordQuery
+    filters: SearchFilters
+    coverage: float
+
+
+# The cases of the counting and ranking checks below (each runs every case).
 MATCH_CASES = [
     (KeywordQuery(terms=["language", "model"]), NO_FILTER, 0.75),
     (KeywordQuery(terms=["language", "model"]), SearchFilters(has_code=True), 0.15),
@@ -379,14 +385,15 @@ MATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
+@pytest.fixture(params=MATCH_CASES)
+def match_case(request: pytest.FixtureRequest) -> MatchCase:
+    return MatchCase(*request.param)
+
+
 def test_keyword_match_count_agrees_with_the_listed_set(
-    loaded_index: SearchIndex,
-    corpus: list[IndexDoc],
-    query: KeywordQuery,
-    filters: SearchFilters,
-    coverage: float,
+    loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase
 ) -> None:
+    query, filters, coverage = match_case
     listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
     ids = [d.arxiv_id for d in corpus]
     among = ids[::3]
@@ -437,16 +444,12 @@ def test_milvus_warm_up_by_counts_reads_every_term(
         other.close()
 
 
-@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
 def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
-    loaded_index: SearchIndex,
-    corpus: list[IndexDoc],
-    query: KeywordQuery,
-    filters: SearchFilters,
-    coverage: float,
+    loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase
 ) -> None:
     """One pass ranks and counts what BM25's hits, kept when they match, and the listed
     set say: the same papers in the same order, the same scores, the same total."""
+    query, filters, coverage = match_case
     best = loaded_index.keyword_best_matches(query, filters, coverage, 20)
     if best is None:  # the engine has no one pass: a relevance search asks as before
         assert is_milvus(loaded_index)
@@ -463,16 +466,12 @@ def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
         assert 0 < len(ranking.ids) < min(20, len(hits.ids))
 
 
-@pytest.mark.parametrize(("query", "filters", "coverage"), MATCH_CASES)
 def test_every_keyword_match_is_a_keyword_search_hit(
-    loaded_index: SearchIndex,
-    corpus: list[IndexDoc],
-    query: KeywordQuery,
-    filters: SearchFilters,
-    coverage: float,
+    loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase
 ) -> None:
     """What a search counts it can list: each keyword match is among ``keyword_search``'s
     hits, a match held by its quoted phrase's words alone included."""
+    query, filters, coverage = match_case
     listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
     hits = set(loaded_index.keyword_search(query, filters, len(corpus)).ids)
     assert listed <= hits, sorted(listed - hits)[:5]
