@@ -376,6 +376,15 @@ def _gathers(snap: _Snapshot, rows: npt.NDArray[np.intp]) -> bool:
     return rows.size <= _GATHER_MAX_FRACTION * len(snap)
 
 
+def _gathered(snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector) -> npt.NDArray[np.float32]:
+    """The cosines of ``rows`` alone (a gather, then a product), in ``rows``' order.
+
+    ``np.take`` gives the same copy as ``matrix[rows]`` (fancy indexing), measured 15–30 %
+    faster with the product: 74.7k × 384, ~4,500 rows, 1.13 vs 1.55 ms p50; 1M
+    memory-mapped, 8,000 rows, 3.4 vs 4.1 ms (docs/benchmarks.md)."""
+    return np.take(snap.matrix, rows, axis=0) @ q
+
+
 def _same_as_row(base: _Snapshot, row: int, p: _Pending) -> bool:
     """Whether ``p`` would leave ``row`` as it is (equal fingerprints)."""
     if not base.fp[row] or base.fp[row] != p.meta.fp:
@@ -781,7 +790,7 @@ class NumpyVectorIndex:
         if prepared is None:
             return {}
         picked = np.asarray(rows, dtype=np.intp)
-        scores = snap.matrix[picked] @ prepared[0]
+        scores = _gathered(snap, picked, prepared[0])
         return dict(zip(snap.ids[picked].tolist(), scores.tolist(), strict=True))
 
     def _prepare(
@@ -821,7 +830,7 @@ class NumpyVectorIndex:
         if rows is None:
             return snap.matrix @ q
         if _gathers(snap, rows):
-            return snap.matrix[rows] @ q  # filter first: only selected rows
+            return _gathered(snap, rows, q)  # filter first: only selected rows
         return (snap.matrix @ q)[rows]
 
     def _int8_bounds(
@@ -881,12 +890,12 @@ class NumpyVectorIndex:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
             rows = hamming_candidates(codes, qcode, candidates, mask)
-            return self._ranked(snap, rows, snap.matrix[rows] @ q, k)
+            return self._ranked(snap, rows, _gathered(snap, rows, q), k)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
             if _gathers(snap, near):
-                return self._ranked(snap, near, snap.matrix[near] @ q, k)
+                return self._ranked(snap, near, _gathered(snap, near, q), k)
         return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
 
     def vector_range(
@@ -910,7 +919,7 @@ class NumpyVectorIndex:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
             near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask)
-            scores = snap.matrix[near] @ q
+            scores = _gathered(snap, near, q)
             passing = np.flatnonzero(scores >= min_score)
             if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:
                 return self._ranked(snap, near[passing], scores[passing], limit)
@@ -918,7 +927,7 @@ class NumpyVectorIndex:
         if bounds is not None:
             near = range_candidates(*bounds, min_score, limit, mask)
             if _gathers(snap, near):
-                scores = snap.matrix[near] @ q
+                scores = _gathered(snap, near, q)
                 passing = np.flatnonzero(scores >= min_score)
                 return self._ranked(snap, near[passing], scores[passing], limit)
         scores = self._exact_scores(snap, q, rows)
