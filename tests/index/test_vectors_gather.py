@@ -1,0 +1,54 @@
+"""Scoring a selection of rows alone (``vectors._gathered``): rows in long runs (a date
+filter's) are read as slices, scattered rows copied out; both give the full scan's
+cosines, in row order."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from paperwire.index import vectors
+
+
+def _selection(*parts: Any) -> np.ndarray:
+    return np.unique(np.concatenate([np.asarray(p, dtype=np.intp) for p in parts]))
+
+
+RUN = vectors._RUN_ROWS
+SELECTIONS = {
+    "one run": _selection(np.arange(10, 10 + 3 * RUN)),
+    "three runs": _selection(*(np.arange(s, s + RUN + 5) for s in (0, 200, 400))),
+    "runs and strays": _selection(np.arange(5, 5 + 4 * RUN), [300, 302, 304]),
+    "runs at the average": _selection(np.arange(0, RUN - 1), np.arange(100, 100 + RUN + 1)),
+    "runs short of it": _selection(np.arange(0, RUN - 1), np.arange(100, 100 + RUN)[:-2]),
+    "scattered": np.arange(0, 600, 3, dtype=np.intp),
+    "every row": np.arange(600, dtype=np.intp),
+}
+
+
+def test_runs_are_found_where_they_average_enough_rows() -> None:
+    assert vectors._runs(SELECTIONS["one run"]) == [(10, 9 + 3 * RUN)]
+    assert vectors._runs(SELECTIONS["three runs"]) == [(s, s + RUN + 4) for s in (0, 200, 400)]
+    assert vectors._runs(SELECTIONS["runs at the average"]) == [(0, RUN - 2), (100, 100 + RUN)]
+    assert vectors._runs(SELECTIONS["runs short of it"]) is None
+    assert vectors._runs(SELECTIONS["scattered"]) is None
+    assert vectors._runs(np.arange(RUN - 1, dtype=np.intp)) is None  # too few rows
+
+
+@pytest.mark.parametrize("name", sorted(SELECTIONS))
+def test_a_selection_scores_as_the_full_scan(name: str, corpus_vectors: np.ndarray) -> None:
+    rows = SELECTIONS[name]
+    rng = np.random.default_rng(7)
+    # 600 rows: the corpus's real vectors, then perturbed copies of them
+    base = np.asarray(corpus_vectors, dtype=np.float32)
+    extra = base[rng.integers(0, len(base), 600 - len(base))]
+    matrix = np.vstack([base, extra + rng.normal(0, 0.02, extra.shape).astype(np.float32)])
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    snap = SimpleNamespace(matrix=matrix)
+    for q in matrix[[0, 17, 599]]:
+        got = vectors._gathered(snap, rows, q)  # type: ignore[arg-type]
+        assert got.shape == rows.shape
+        np.testing.assert_allclose(got, (matrix @ q)[rows], rtol=0, atol=1e-6)
