@@ -379,8 +379,8 @@ def _gathers(snap: _Snapshot, rows: npt.NDArray[np.intp]) -> bool:
 
 
 def _runs(rows: npt.NDArray[np.intp]) -> list[tuple[int, int]] | None:
-    """``(first, last)`` of each run of consecutive rows in ``rows`` (ascending) when the
-    runs average at least ``_RUN_ROWS`` rows; None otherwise."""
+    """``(first, last)`` of each run of rows that step by one in ``rows``, in order, when
+    the runs average at least ``_RUN_ROWS`` rows; None otherwise."""
     if rows.size < _RUN_ROWS:
         return None
     starts = np.flatnonzero(np.diff(rows) != 1) + 1
@@ -392,7 +392,7 @@ def _runs(rows: npt.NDArray[np.intp]) -> list[tuple[int, int]] | None:
 
 
 def _gathered(snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector) -> npt.NDArray[np.float32]:
-    """The cosines of ``rows`` (ascending) alone, in their order.
+    """The cosines of ``rows`` alone, in their order.
 
     Rows in long runs are read as slices, as a scan reads them: a date filter's, since
     papers are added about in date order (its ~43k rows at 1M lie in 13 runs: 22–25 →

@@ -26,6 +26,9 @@ SELECTIONS = {
     "runs short of it": _selection(np.arange(0, RUN - 1), np.arange(100, 100 + RUN)[:-2]),
     "scattered": np.arange(0, 600, 3, dtype=np.intp),
     "every row": np.arange(600, dtype=np.intp),
+    # as ``cosines_of`` asks: in the ids' order, repeats kept
+    "runs out of order": np.concatenate([np.arange(300, 300 + 2 * RUN), np.arange(0, 2 * RUN)]),
+    "repeats": np.concatenate([np.arange(0, 2 * RUN), np.arange(0, 2 * RUN)]),
 }
 
 
@@ -36,6 +39,10 @@ def test_runs_are_found_where_they_average_enough_rows() -> None:
     assert vectors._runs(SELECTIONS["runs short of it"]) is None
     assert vectors._runs(SELECTIONS["scattered"]) is None
     assert vectors._runs(np.arange(RUN - 1, dtype=np.intp)) is None  # too few rows
+    assert vectors._runs(SELECTIONS["runs out of order"]) == [
+        (300, 299 + 2 * RUN),
+        (0, 2 * RUN - 1),
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(SELECTIONS))
