@@ -579,6 +579,7 @@ class _TimedIndex:
     keyword_match_count = _timed("keyword_match_count", "matches")
     vector_search = _timed("vector_search", "vector")
     vector_range = _timed("vector_range", "vector")
+    vector_range_head = _timed("vector_range_head", "vector")
 
 
 class _TimedEmbedder:

@@ -336,6 +336,13 @@ class SearchIndex(Protocol):
         """Every document with a cosine of at least ``min_score`` to ``vector`` (best
         first, at most ``limit``): the semantic matches of a query above the floor."""
 
+    def vector_range_head(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
+    ) -> tuple[Ranked, int]:
+        """``vector_range``'s first ``head`` documents, and its length: what a semantic
+        search needs (it pages through its best few matches and counts the rest). An
+        index may count the others without scoring each exactly."""
+
     def term_statistics(self, text: str) -> list[TermStat]:
         """The analysed terms of ``text`` with their counts there and their document
         frequencies in the index, in order of first occurrence (for "more like this")."""

@@ -117,6 +117,11 @@ class EmbeddedIndex:
     ) -> Ranked:
         return self.vectors.vector_range(vector, filters, min_score, limit)
 
+    def vector_range_head(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
+    ) -> tuple[Ranked, int]:
+        return self.vectors.vector_range_head(vector, filters, min_score, limit, head)
+
     def term_statistics(self, text: str) -> list[TermStat]:
         return self.keyword.term_statistics(text)
 

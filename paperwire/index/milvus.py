@@ -2005,6 +2005,14 @@ class MilvusIndex:
             raise
         return self._ranked(dict(zip(ids, scores, strict=True)), limit)
 
+    def vector_range_head(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
+    ) -> tuple[Ranked, int]:
+        """The range search's first ``head`` hits and its length (Milvus returns the
+        scores of every hit it counts)."""
+        found = self.vector_range(vector, filters, min_score, limit)
+        return Ranked(found.ids[:head], found.scores[:head]), len(found.ids)
+
     def _bands(
         self, q: list[float], expr: str, params: dict[str, Any], limit: int
     ) -> dict[str, float] | None:

@@ -918,6 +918,39 @@ class NumpyVectorIndex:
                 return self._ranked(snap, near, _gathered(snap, near, q), k)
         return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
 
+    def vector_range_head(
+        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
+    ) -> tuple[Ranked, int]:
+        """``vector_range``'s first ``head`` rows and its length. Where the int8 copy
+        bounds every cosine, only the rows that can be among the best ``head`` and those
+        whose bounds straddle the floor are scored in fp32: a row whose lower bound
+        reaches the floor is counted as it is (74.7k, the best 4,001 above the floor:
+        ~4,000 rows scored → ~1,000). Elsewhere ``vector_range`` itself, sliced."""
+        snap = self._snap
+        prepared = None
+        if head > 0 and limit > 0 and len(snap) > 0:
+            prepared = self._prepare(snap, vector, filters, ())
+        bounds = None if prepared is None else self._int8_bounds(snap, *prepared[:2])
+        if prepared is None or bounds is None:
+            found = self.vector_range(vector, filters, min_score, limit)
+            return Ranked(found.ids[:head], found.scores[:head]), len(found.ids)
+        q, _, mask = prepared
+        approx, slack = bounds
+        near = top_candidates(approx, slack, head, mask)
+        scores = _gathered(snap, near, q)
+        passing = np.flatnonzero(scores >= min_score)
+        best = self._ranked(snap, near[passing], scores[passing], head)
+        lower = approx - slack
+        upper = approx + slack
+        if mask is not None:
+            lower[~mask] = -np.inf
+            upper[~mask] = -np.inf
+        count = int(np.count_nonzero(lower >= min_score))
+        if count < limit:
+            straddling = np.flatnonzero((upper >= min_score) & (lower < min_score))
+            count += int(np.count_nonzero(self._exact_scores(snap, q, straddling) >= min_score))
+        return best, min(count, limit)
+
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:

@@ -40,7 +40,10 @@ bound its total is a lower bound (``QueryMatches.total_exact``; ``SearchResponse
 ones listed, whichever are more. The overlap of the two sides, which only an exact total
 needs, is then not counted (a keyword search over the listed ids: ~10 ms of a hybrid
 search at 74.7k papers, ~27 ms at 1M). Newest / most upvoted list every semantic match
-(their walk needs them), so their totals are exact.
+(their walk needs them), so their totals are exact. A semantic search (no keyword side,
+no typed id) lists only the first ``depth`` and counts the others
+(``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same page and
+total, without the index scoring every match exactly.
 """
 
 from __future__ import annotations
@@ -129,6 +132,9 @@ class QueryMatches:
     counted: MatchCount | None = None  # the keyword side's count (see the docstring)
     overlap_counted: bool = True
     semantic_bounded: bool = False
+    # How many semantic matches there are where ``semantic`` lists only the best of them
+    # (a semantic search, with no keyword side and no typed ids); None: it lists them all.
+    semantic_total: int | None = None
 
     def __post_init__(self) -> None:
         self._semantic_set = set(self.semantic.ids)
@@ -138,7 +144,7 @@ class QueryMatches:
     def total(self) -> int:
         """How many papers match: every keyword, semantic and typed-id match, once."""
         if self.counted is None:
-            return len(self.members)
+            return len(self.members) if self.semantic_total is None else self.semantic_total
         typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
         keyword_total, semantic = self.counted.total, len(self._semantic_set)
         if not self.overlap_counted:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
@@ -81,6 +81,21 @@ _SEARCHES = SharedThreads(8, "search")
 
 
 Hit = TypeVar("Hit", SearchHit, SimilarHit)
+
+
+class SemanticSide(NamedTuple):
+    """A query's semantic matches as a search lists them (best first), the query vector
+    (None: no semantic side), whether they are the best of more than the bound, and
+    how many there are (up to the bound): more than listed where only the head was
+    asked for (``SearchService._best_semantic``)."""
+
+    ranked: Ranked
+    vector: Vector | None
+    bounded: bool
+    total: int
+
+
+_NO_SEMANTIC_SIDE = SemanticSide(Ranked(), None, False, 0)
 
 
 def _recarded(hits: Sequence[Hit], cards: dict[str, PaperCard]) -> list[Hit]:
@@ -243,9 +258,9 @@ class SearchService:
         if mode != SearchMode.semantic and not parsed.keyword.is_empty():
             coverage = self._coverage(parsed, sort)
             keyword = set(self.index.keyword_match_ids(parsed.keyword, filters, coverage))
-        semantic, vector, _ = self._semantic_side(parsed, filters, mode)
+        side = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
-        return QueryMatches(keyword=keyword, semantic=semantic, ids=typed, vector=vector)
+        return QueryMatches(keyword=keyword, semantic=side.ranked, ids=typed, vector=side.vector)
 
     def _walked(
         self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, sort: SortOrder
@@ -254,7 +269,7 @@ class SearchService:
         the store's walk instead of listed (``search.matches.WalkedMatches``); the same
         set as ``matches`` lists (every semantic match, up to ``MAX_SEMANTIC_MATCHES``:
         the walk needs them all)."""
-        semantic, vector, bounded = self._semantic_side(parsed, filters, mode)
+        semantic, vector, bounded, _ = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
         if mode == SearchMode.semantic or parsed.keyword.is_empty():
             return WalkedMatches(semantic, typed, vector, None, set, bounded)
@@ -283,14 +298,16 @@ class SearchService:
         filters: SearchFilters,
         mode: SearchMode,
         limit: int = MAX_SEMANTIC_MATCHES,
-    ) -> tuple[Ranked, Vector | None, bool]:
-        """The semantic matches (the best ``limit``), the query vector, and whether there
-        were more than ``limit`` (the listing is then the head of a longer one)."""
+        head: int | None = None,
+    ) -> SemanticSide:
+        """The semantic matches (the best ``limit``, or only the best ``head`` of them
+        listed and the rest counted), the query vector, and whether there were more than
+        ``limit`` (the listing is then the head of a longer one)."""
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters, limit)
+            found = self._semantic(parsed, filters, limit, head)
             if found is not None:
                 return found
-        return Ranked(), None, False
+        return _NO_SEMANTIC_SIDE
 
     def _typed(self, parsed: ParsedQuery) -> list[str]:
         """The arXiv ids typed into the query that name a paper in the store (whatever
@@ -302,8 +319,8 @@ class SearchService:
         return typed
 
     def _semantic(
-        self, parsed: ParsedQuery, filters: SearchFilters, limit: int
-    ) -> tuple[Ranked, Vector, bool] | None:
+        self, parsed: ParsedQuery, filters: SearchFilters, limit: int, head: int | None
+    ) -> SemanticSide | None:
         """The best ``limit`` semantic matches above the floor (holding the query's
         phrases and names), the query vector and whether more were above the floor (one
         more is asked for to know); None when semantic search is off or not ready."""
@@ -316,23 +333,27 @@ class SearchService:
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty():
             return self._semantic_among_holders(vec, constraints, filters, limit)
-        sem, bounded = self._best_semantic(vec, filters, limit)
-        return sem, vec, bounded
+        return self._best_semantic(vec, filters, limit, head)
 
     def _best_semantic(
-        self, vec: Vector, filters: SearchFilters, limit: int
-    ) -> tuple[Ranked, bool]:
+        self, vec: Vector, filters: SearchFilters, limit: int, head: int | None = None
+    ) -> SemanticSide:
         """The best ``limit`` papers above the floor, and whether more were above it (one
-        more is asked of the index to know)."""
-        sem = self.index.vector_range(vec, filters, self.semantic_floor, limit + 1)
+        more is asked of the index to know). ``head``: only the best ``head`` listed, the
+        others counted (``SearchIndex.vector_range_head``)."""
+        floor = self.semantic_floor
+        if head is not None and head < limit:
+            best, count = self.index.vector_range_head(vec, filters, floor, limit + 1, head)
+            return SemanticSide(best, vec, count > limit, min(count, limit))
+        sem = self.index.vector_range(vec, filters, floor, limit + 1)
         bounded = len(sem.ids) > limit
         if bounded:
             sem = Ranked(sem.ids[:limit], sem.scores[:limit])
-        return sem, bounded
+        return SemanticSide(sem, vec, bounded, len(sem.ids))
 
     def _semantic_among_holders(
         self, vec: Vector, constraints: KeywordQuery, filters: SearchFilters, limit: int
-    ) -> tuple[Ranked, Vector, bool]:
+    ) -> SemanticSide:
         """``_semantic`` for a query with phrases or ``author:`` names: the papers that
         hold them (passing ``filters``), scored by cosine and kept above the floor.
 
@@ -349,9 +370,11 @@ class SearchService:
                 ((s, i) for i, s in found.items() if s >= self.semantic_floor),
                 key=lambda pair: (-pair[0], pair[1]),
             )
-            return Ranked([i for _, i in best], [s for s, _ in best]), vec, False
-        sem, bounded = self._best_semantic(vec, filters, limit)
-        return constrained(sem, set(holders)), vec, bounded
+            ranked = Ranked([i for _, i in best], [s for s, _ in best])
+            return SemanticSide(ranked, vec, False, len(best))
+        side = self._best_semantic(vec, filters, limit)
+        ranked = constrained(side.ranked, set(holders))
+        return SemanticSide(ranked, vec, side.bounded, len(ranked.ids))
 
     def _relevance(
         self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, need: int
@@ -367,10 +390,12 @@ class SearchService:
         if use_keywords and self.index.parallel_reads:
             search = self.index.keyword_search
             pending = _SEARCHES.pool().submit(search, parsed.keyword, filters, depth)
+        # A semantic search pages through its best ``depth`` matches and counts the rest
+        # (typed ids take the whole list: the total counts one once, semantic or not).
+        head = depth if mode == SearchMode.semantic and not parsed.arxiv_ids else None
         try:
-            semantic, vector, bounded = self._semantic_side(
-                parsed, filters, mode, self.semantic_bound
-            )
+            side = self._semantic_side(parsed, filters, mode, self.semantic_bound, head)
+            semantic, vector, bounded = side.ranked, side.vector, side.bounded
             typed = self._typed(parsed)
         except BaseException:
             if pending is not None:
@@ -416,7 +441,16 @@ class SearchService:
             if ranking.ids:
                 rankings.append(ranking)
         # a bounded total needs no overlap (none was asked)
-        matches = QueryMatches(keyword, semantic, typed, vector, counted, not bounded, bounded)
+        matches = QueryMatches(
+            keyword,
+            semantic,
+            typed,
+            vector,
+            counted,
+            not bounded,
+            bounded,
+            semantic_total=side.total if head is not None else None,
+        )
         if semantic.ids:
             rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
         fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25, semantic)

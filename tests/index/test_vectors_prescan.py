@@ -152,6 +152,37 @@ def test_the_prescan_answers_as_the_full_scan(
     assert np.median([c / n for c, n in calls]) < 0.5
 
 
+def test_a_ranges_head_and_length_are_the_full_scans(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """``vector_range_head`` with the pre-scan (rows whose lower bound clears the floor
+    counted unscored): the full scan's first ``head`` rows and its length, with limits
+    above and below the number of rows over the floor."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    cases = ((0.3, 4001, 100), (0.2, 25, 10), (0.5, 10, 3), (-1.0, 60, 60), (0.1, 200, 1))
+    capped = 0
+    for doc in embedded_corpus[:: len(embedded_corpus) // 12][:12]:
+        v = doc.vector
+        assert v is not None
+        for f in FILTERS:
+            for floor, limit, head in cases:
+                calls.clear()
+                best, count = index.vector_range_head(v, f, floor, limit, head)
+                with monkeypatch.context() as m:
+                    m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
+                    scan = index.vector_range(v, f, floor, limit)
+                assert best.ids == scan.ids[:head], (floor, limit, head, f)
+                np.testing.assert_allclose(best.scores, scan.scores[:head], rtol=0, atol=1e-6)
+                assert count == len(scan.ids), (floor, limit, head, f)
+                capped += count == limit
+                if f.date_from is None:  # a selection too small to bound is gathered
+                    assert calls, "the pre-scan answered"
+    assert capped >= 12  # the limit cut the count short, as it does past the bound
+
+
 def test_copies_of_one_vector_rank_in_row_order(
     calls: list[tuple[int, int]],
     monkeypatch: pytest.MonkeyPatch,

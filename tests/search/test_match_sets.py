@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
+from paperwire.index import vectors
 from paperwire.index.base import bm25_idf, coverage_units, required_units
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
@@ -452,6 +453,50 @@ def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> Non
                 assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
                 checked += 1
     assert checked > 200
+
+
+def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A semantic search lists only the first ``depth`` of its matches and counts the
+    rest (``SearchIndex.vector_range_head``; the embedded index, with its int8 pre-scan
+    forced on here, counts a paper whose lower bound clears the floor without scoring
+    it): the page, the labels and the total are those of the listed set."""
+    monkeypatch.setattr(vectors, "PRESCAN_MIN_ROWS", 0)
+    app.index.warm()
+    asked: list[int] = []
+    head = app.index.vector_range_head
+
+    def spied(*args: Any) -> Any:
+        asked.append(args[-1])
+        return head(*args)
+
+    monkeypatch.setattr(app.index, "vector_range_head", spied)
+    fresh = SearchService(app.store, app.index, app.embedder)  # no kept rankings
+    cases = [
+        ("video diffusion", SearchFilters()),
+        ("language model", SearchFilters(has_code=True)),
+        ("agent", SearchFilters(date_from=dt.date(2026, 6, 15))),
+        ("zebra migration patterns in the serengeti", SearchFilters()),
+        ("retrieval augmented generation", SearchFilters()),
+    ]
+    for q, f in cases:
+        listed = fresh.matches(parse_query(q), f, SearchMode.semantic, SortOrder.relevance)
+        for offset in (0, 60):
+            res = fresh.search(
+                SearchRequest(q=q, filters=f, mode=SearchMode.semantic, limit=30, offset=offset)
+            )
+            assert res.total == len(listed.members), (q, f)
+            want = listed.semantic.ids[offset : offset + 30]
+            assert [h.paper.arxiv_id for h in res.hits] == want, (q, f, offset)
+            for hit in res.hits:
+                assert hit.matched_by == listed.labels(hit.paper.arxiv_id) == ["semantic"]
+    assert asked and set(asked) == {fresh.depth}
+    # typed ids take the whole list (the total counts one once, semantic or not)
+    typed = app.store.browse(SearchFilters(), SortOrder.newest, 1, 0)[1][0].arxiv_id
+    asked.clear()
+    fresh.search(SearchRequest(q=f"{typed} diffusion", mode=SearchMode.semantic))
+    assert not asked
 
 
 def test_sorted_orders_ask_about_their_matches_like_the_listed_set(app: Paperwire) -> None:
