@@ -29,7 +29,12 @@ of the matrix (``prescan.Int8Copy``, a quarter of the bytes, scored by ONNX Runt
 whose bound can reach the answer are scored in fp32: the full scan's answer without
 reading the whole fp32 matrix (up to the last bit of a score: see ``prescan``). The copy
 is built per generation on a background thread (~0.4 s at 75k); until it is ready,
-searches scan in fp32.
+searches scan in fp32. A range search that needs only its best few ranked and the others
+counted (``vector_range_head``: a semantic search's page and total) counts a row whose
+lower bound clears the floor without scoring it.
+
+Selected rows (a filter's) are scored alone when they are few: read as slices where they
+lie in long runs (a date range: papers are added about in date order), else copied out.
 
 An upsert that changes nothing (same fingerprints as the stored row) is skipped, so
 re-applying documents, as ``paperwire doctor --repair`` and the index journal do, writes
