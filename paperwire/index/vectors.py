@@ -82,7 +82,8 @@ _MANIFEST = "manifest.json"
 _LOCK = ".lock"
 # Above this fraction of selected rows, one full matmul beats gathering the rows first.
 _GATHER_MAX_FRACTION = 0.15  # measured at 75k × 384: gathering 20% ≈ one full matmul
-# Selected rows averaging this many a contiguous run are scored slice by slice (``_gathered``).
+# Selected rows whose runs of consecutive rows average this many are read as slices
+# (``_sliced``).
 _RUN_ROWS = 64
 # Binary-code candidate pass (see the module docstring): used when at least this many
 # rows would be scored; then this many candidates (or per-result × k) are scored exactly.
@@ -397,17 +398,34 @@ def _runs(rows: npt.NDArray[np.intp]) -> list[tuple[int, int]] | None:
 
 
 def _gathered(snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector) -> npt.NDArray[np.float32]:
-    """The cosines of ``rows`` alone, in their order.
+    """The cosines of ``rows`` alone (a search's candidates), in their order.
 
-    Rows in long runs are read as slices, as a scan reads them: a date filter's, since
-    papers are added about in date order (its ~43k rows at 1M lie in 13 runs: 22–25 →
-    7 ms, where gathering them read a row at a time). Others are copied out with
-    ``np.take``, the same copy as ``matrix[rows]`` (fancy indexing) but 15–30 % faster
-    (docs/benchmarks.md)."""
-    runs = _runs(rows)
-    if runs is not None:
-        return np.concatenate([np.asarray(snap.matrix[a : b + 1] @ q) for a, b in runs])
-    return np.take(snap.matrix, rows, axis=0) @ q
+    The rows are copied out with ``np.take`` (the same copy as ``matrix[rows]``, fancy
+    indexing, but faster) and each row's product is computed on its own (``einsum``'s
+    loop over a row), so a row scores the same bits whichever rows it is gathered with: a
+    search's candidates change with its ``k`` or head (a deeper page), and copies of one
+    vector must keep their order from page to page. BLAS's product of a gathered block
+    computes its last rows with another kernel (a row's last bit changed in 259 of 300
+    trials when the block's length or offset did). ~4,000 of 74.7k rows: 1.57 ms p50,
+    against 1.79 for fancy indexing and BLAS (docs/benchmarks.md)."""
+    scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", np.take(snap.matrix, rows, axis=0), q)
+    return scores
+
+
+def _candidate_scores(
+    snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp]
+) -> npt.NDArray[np.float32]:
+    """The cosines of candidate ``rows``: gathered (``_gathered``), or read off one full
+    scan where there are too many to gather."""
+    return _gathered(snap, rows, q) if _gathers(snap, rows) else (snap.matrix @ q)[rows]
+
+
+def _sliced(snap: _Snapshot, runs: list[tuple[int, int]], q: Vector) -> npt.NDArray[np.float32]:
+    """The cosines of the rows of ``runs`` (``_runs``), read slice by slice as a scan
+    reads them: a date filter's rows (papers are added about in date order: its ~43k
+    rows at 1M lie in 13 runs, 22–25 → 7 ms where they were gathered like scattered
+    rows)."""
+    return np.concatenate([np.asarray(snap.matrix[a : b + 1] @ q) for a, b in runs])
 
 
 def _same_as_row(base: _Snapshot, row: int, p: _Pending) -> bool:
@@ -854,6 +872,9 @@ class NumpyVectorIndex:
         """Cosines of the selected rows (all rows when ``rows`` is None), in row order."""
         if rows is None:
             return snap.matrix @ q
+        runs = _runs(rows)
+        if runs is not None:  # a date filter's
+            return _sliced(snap, runs, q)
         if _gathers(snap, rows):
             return _gathered(snap, rows, q)  # filter first: only selected rows
         return (snap.matrix @ q)[rows]
@@ -926,11 +947,12 @@ class NumpyVectorIndex:
     def vector_range_head(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
     ) -> tuple[Ranked, int]:
-        """``vector_range``'s first ``head`` rows and its length. Where the int8 copy
-        bounds every cosine, only the rows that can be among the best ``head`` and those
-        whose bounds straddle the floor are scored in fp32: a row whose lower bound
-        reaches the floor is counted as it is (74.7k, the best 4,001 above the floor:
-        ~4,000 rows scored → ~1,000). Elsewhere ``vector_range`` itself, sliced."""
+        """``vector_range``'s first ``head`` rows (``limit`` at most) and its length.
+        Where the int8 copy bounds every cosine, only the rows that can be among the head
+        above the floor and those whose bounds straddle the floor are scored in fp32: a
+        row whose lower bound reaches the floor is counted as it is (74.7k, the best 4,001
+        above the floor: ~4,000 rows scored → ~1,000). Elsewhere ``vector_range`` itself,
+        cut to the head."""
         snap = self._snap
         prepared = None
         if head > 0 and limit > 0 and len(snap) > 0:
@@ -941,10 +963,11 @@ class NumpyVectorIndex:
             return Ranked(found.ids[:head], found.scores[:head]), len(found.ids)
         q, _, mask = prepared
         approx, slack = bounds
-        near = top_candidates(approx, slack, head, mask)
-        scores = _gathered(snap, near, q)
+        k = min(head, limit)
+        near = range_candidates(approx, slack, min_score, k, mask)
+        scores = _candidate_scores(snap, q, near)
         passing = np.flatnonzero(scores >= min_score)
-        best = self._ranked(snap, near[passing], scores[passing], head)
+        best = self._ranked(snap, near[passing], scores[passing], k)
         lower = approx - slack
         upper = approx + slack
         if mask is not None:
@@ -953,7 +976,7 @@ class NumpyVectorIndex:
         count = int(np.count_nonzero(lower >= min_score))
         if count < limit:
             straddling = np.flatnonzero((upper >= min_score) & (lower < min_score))
-            count += int(np.count_nonzero(self._exact_scores(snap, q, straddling) >= min_score))
+            count += int(np.count_nonzero(_candidate_scores(snap, q, straddling) >= min_score))
         return best, min(count, limit)
 
     def vector_range(

@@ -322,8 +322,9 @@ class SearchService:
         self, parsed: ParsedQuery, filters: SearchFilters, limit: int, head: int | None
     ) -> SemanticSide | None:
         """The best ``limit`` semantic matches above the floor (holding the query's
-        phrases and names), the query vector and whether more were above the floor (one
-        more is asked for to know); None when semantic search is off or not ready."""
+        phrases and names; ``head``: only the best ``head`` of them listed, the others
+        counted), the query vector and whether more were above the floor (one more is
+        asked for to know); None when semantic search is off or not ready."""
         if self.index.vector_count() == 0:
             return None
         embedder = self.embedder()
