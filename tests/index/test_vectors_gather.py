@@ -55,7 +55,27 @@ def test_a_selection_scores_as_the_full_scan(name: str, corpus_vectors: np.ndarr
     matrix = np.vstack([base, extra + rng.normal(0, 0.02, extra.shape).astype(np.float32)])
     matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
     snap = SimpleNamespace(matrix=matrix)
+    runs = vectors._runs(rows)
     for q in matrix[[0, 17, 599]]:
+        scored = [vectors._gathered(snap, rows, q)]  # type: ignore[arg-type]
+        if runs is not None:
+            scored.append(vectors._sliced(snap, runs, q))  # type: ignore[arg-type]
+        for got in scored:
+            assert got.shape == rows.shape
+            np.testing.assert_allclose(got, (matrix @ q)[rows], rtol=0, atol=1e-6)
+
+
+def test_a_gathered_row_scores_the_same_bits_whatever_is_gathered_with_it(
+    corpus_vectors: np.ndarray,
+) -> None:
+    """A search's candidates change with its ``k`` (a deeper page): a row must score the
+    same bits in any gather, or copies of one vector trade places from page to page."""
+    matrix = np.asarray(corpus_vectors, dtype=np.float32)
+    snap = SimpleNamespace(matrix=matrix)
+    rng = np.random.default_rng(3)
+    q = matrix[5]
+    base = vectors._gathered(snap, np.arange(len(matrix), dtype=np.intp), q)  # type: ignore[arg-type]
+    for _ in range(50):
+        rows = np.sort(rng.choice(len(matrix), int(rng.integers(1, len(matrix))), replace=False))
         got = vectors._gathered(snap, rows, q)  # type: ignore[arg-type]
-        assert got.shape == rows.shape
-        np.testing.assert_allclose(got, (matrix @ q)[rows], rtol=0, atol=1e-6)
+        assert np.array_equal(got, base[rows])
