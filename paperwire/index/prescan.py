@@ -44,7 +44,7 @@ import numpy.typing as npt
 from paperwire.index.base import Vector
 from paperwire.index.threads import usable_cores
 
-__all__ = ["Int8Copy", "range_candidates", "top_candidates"]
+__all__ = ["Int8Copy", "floor_split", "range_candidates", "top_candidates"]
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +186,18 @@ def range_candidates(
         cut = np.partition(lower, lower.shape[0] - limit)[lower.shape[0] - limit]
         rows = rows[upper[rows] >= cut]
     return rows
+
+
+def floor_split(
+    approx: Vector, slack: Vector, floor: float, mask: BoolArray | None
+) -> tuple[int, Rows]:
+    """Of the rows ``mask`` allows: how many have a cosine of at least ``floor`` for
+    sure (their lower bound reaches it), and the rows (ascending) whose bounds straddle
+    it (only an exact score tells)."""
+    lower = approx - slack
+    upper = approx + slack
+    if mask is not None:
+        lower[~mask] = -np.inf
+        upper[~mask] = -np.inf
+    sure = lower >= floor
+    return int(np.count_nonzero(sure)), np.flatnonzero((upper >= floor) & ~sure)

@@ -64,7 +64,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperwire.index.base import IndexDoc, Ranked, Vector
-from paperwire.index.prescan import Int8Copy, range_candidates, top_candidates
+from paperwire.index.prescan import Int8Copy, floor_split, range_candidates, top_candidates
 from paperwire.index.threads import SharedThreads
 from paperwire.models.search import SearchFilters
 
@@ -968,14 +968,8 @@ class NumpyVectorIndex:
         scores = _candidate_scores(snap, q, near)
         passing = np.flatnonzero(scores >= min_score)
         best = self._ranked(snap, near[passing], scores[passing], k)
-        lower = approx - slack
-        upper = approx + slack
-        if mask is not None:
-            lower[~mask] = -np.inf
-            upper[~mask] = -np.inf
-        count = int(np.count_nonzero(lower >= min_score))
+        count, straddling = floor_split(approx, slack, min_score, mask)
         if count < limit:
-            straddling = np.flatnonzero((upper >= min_score) & (lower < min_score))
             count += int(np.count_nonzero(_candidate_scores(snap, q, straddling) >= min_score))
         return best, min(count, limit)
 
