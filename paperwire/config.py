@@ -78,7 +78,8 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="CPU threads for the embedding model (torch or ONNX Runtime) and the "
-        "embedded vector index's int8 pre-scan (default: every core this process may use).",
+        "embedded vector index's int8 pre-scan and binary-code candidate pass (default: every "
+        "core this process may use).",
     )
     embedding_backend: Literal["onnx-int8", "onnx", "torch"] = Field(
         "onnx-int8",

@@ -52,6 +52,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -65,7 +66,7 @@ import numpy.typing as npt
 
 from paperwire.index.base import IndexDoc, Ranked, Vector
 from paperwire.index.prescan import Int8Copy, floor_split, range_candidates, top_candidates
-from paperwire.index.threads import SharedThreads
+from paperwire.index.threads import SharedThreads, usable_cores
 from paperwire.models.search import SearchFilters
 
 try:  # POSIX only; elsewhere commits from several processes are not serialised.
@@ -96,6 +97,8 @@ _CODES_LOCK = threading.Lock()
 # the fp32 scan reads under 30 MB; the copy's build time and memory are not worth it).
 PRESCAN_MIN_ROWS = 20_000
 _PRESCAN_BUILDS = SharedThreads(1, "paperwire-prescan")
+# The other cores' share of a candidate pass's Hamming distances (``hamming_distances``).
+_HAMMING = SharedThreads(max(1, usable_cores() - 1), "paperwire-hamming")
 _INT8_LOCK = threading.Lock()
 # A forked child's copies of its parent's int8 sessions: never dropped (an ONNX Runtime
 # session's destructor joins its threads, which the child does not have: it would hang).
@@ -188,29 +191,108 @@ def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
     return summed  # pragma: no cover
 
 
+_HAMMING_CHUNK = 1 << 15
+"""Rows whose distances are worked out together: their XOR and bit counts (~1.8 MB for
+384-bit codes) stay in the CPU's cache."""
+_CUT_SAMPLE_STEP = 16
+"""One row in this many is sampled to guess where a candidate pass's cut lies."""
+
+
+def hamming_distances(
+    codes: CodeArray, qcode: CodeArray, threads: int = 1
+) -> npt.NDArray[np.uint16]:
+    """Every row's Hamming distance to ``qcode``, a chunk of rows at a time, the rows
+    split between this thread and up to ``threads - 1`` others.
+
+    Why chunks: a pass over all rows per word (XOR, count the bits, add) wrote and read
+    each word's 1M intermediates through memory; chunk by chunk they stay in the cache.
+    Why threads: numpy lets go of the GIL, and the candidate pass is most of a 1M
+    semantic search's vector part (``docs/benchmarks.md``). A part no other thread has
+    started when this one is done with its own (the pool busy with other searches) is
+    taken back and done here, so a crowd of searches never queues behind the pool."""
+    n = codes.shape[1]
+    dist = np.empty(n, dtype=np.uint16)
+    if n == 0:
+        return dist
+    chunks = -(-n // _HAMMING_CHUNK)
+    per = -(-chunks // max(1, min(threads, chunks))) * _HAMMING_CHUNK
+    spans = [(start, min(n, start + per)) for start in range(0, n, per)]
+    others = [
+        (_HAMMING.pool().submit(_distances_into, dist, codes, qcode, *span), span)
+        for span in spans[1:]
+    ]
+    try:
+        _distances_into(dist, codes, qcode, *spans[0])
+    finally:
+        for job, span in others:
+            if job.cancel():
+                _distances_into(dist, codes, qcode, *span)
+            else:
+                job.result()
+    return dist
+
+
+def _distances_into(
+    dist: npt.NDArray[np.uint16], codes: CodeArray, qcode: CodeArray, start: int, stop: int
+) -> None:
+    """``hamming_distances`` of rows ``start`` to ``stop``, written into ``dist``."""
+    words = codes.shape[0]
+    xor = np.empty((words, min(stop - start, _HAMMING_CHUNK)), dtype=np.uint64)
+    q = qcode[:words, None]
+    for first in range(start, stop, _HAMMING_CHUNK):
+        last = min(stop, first + _HAMMING_CHUNK)
+        block = xor[:, : last - first]
+        np.bitwise_xor(codes[:, first:last], q, out=block)
+        _popcount(block).sum(axis=0, dtype=np.uint16, out=dist[first:last])
+
+
 def hamming_candidates(
-    codes: CodeArray, qcode: CodeArray, count: int, mask: BoolArray | None
+    codes: CodeArray, qcode: CodeArray, count: int, mask: BoolArray | None, threads: int = 1
 ) -> npt.NDArray[np.intp]:
     """Rows (sorted) with the ``count`` smallest Hamming distances to ``qcode`` among the
-    rows ``mask`` allows (all when None); ties at the cut are broken by row order."""
-    n = codes.shape[1]
-    dist = _popcount(codes[0] ^ qcode[0]).astype(np.uint16)
-    tmp = np.empty(n, dtype=np.uint64)
-    for w in range(1, codes.shape[0]):
-        np.bitwise_xor(codes[w], qcode[w], out=tmp)
-        dist += _popcount(tmp)
-    worst = np.uint16(codes.shape[0] * 64 + 1)
+    rows ``mask`` allows (all when None); ties at the cut are broken by row order.
+    ``threads``: see ``hamming_distances``."""
+    dist = hamming_distances(codes, qcode, threads)
+    return nearest_rows(dist, count, mask, codes.shape[0] * 64)
+
+
+def nearest_rows(
+    dist: npt.NDArray[np.uint16], count: int, mask: BoolArray | None, most: int
+) -> npt.NDArray[np.intp]:
+    """The rows (sorted) with the ``count`` smallest ``dist`` (at most ``most``) among
+    those ``mask`` allows, ties at the cut broken by row order.
+
+    Why a sample: a histogram of every row's distance (``np.bincount`` of 1M) was a
+    fifth of the pass. The distances of every ``_CUT_SAMPLE_STEP``-th row say where
+    ``count`` rows are reached, with room for the sample's error; one comparison keeps
+    the rows up to there (a few more than ``count``) and their own histogram gives the
+    exact cut. Where the sample guessed short, the room doubles: the answer is the same
+    as the full histogram's whatever the sample."""
+    n = dist.shape[0]
+    selected = n if mask is None else int(np.count_nonzero(mask))
+    if selected <= count:
+        return np.arange(n, dtype=np.intp) if mask is None else np.flatnonzero(mask)
+    sample = dist[::_CUT_SAMPLE_STEP]
     if mask is not None:
-        dist[~mask] = worst
-    # Distances are small integers: a histogram finds the cut faster than argpartition.
-    hist = np.bincount(dist, minlength=int(worst) + 1)
-    hist[int(worst)] = 0
-    cum = np.cumsum(hist)
-    if cum[-1] <= count:
-        return np.flatnonzero(dist < worst)
-    cut = int(np.searchsorted(cum, count))  # distance at which `count` is reached
-    below = np.flatnonzero(dist < cut)
-    at_cut = np.flatnonzero(dist == cut)[: count - below.shape[0]]
+        sample = sample[mask[::_CUT_SAMPLE_STEP]]
+    reached = np.cumsum(np.bincount(sample))  # sampled rows at each distance or less
+    expected = count * sample.shape[0] / selected
+    room = expected + 4.0 * math.sqrt(expected) + 8.0
+    while True:
+        ceiling = int(np.searchsorted(reached, room))
+        if ceiling >= reached.shape[0]:
+            ceiling = most  # past the sample: every selected row
+        kept = dist <= ceiling
+        if mask is not None:
+            kept &= mask
+        rows = np.flatnonzero(kept)
+        if rows.shape[0] >= count:
+            break
+        room *= 2.0
+    near = dist[rows]
+    cut = int(np.searchsorted(np.cumsum(np.bincount(near)), count))
+    below = rows[near < cut]
+    at_cut = rows[near == cut][: count - below.shape[0]]
     return np.sort(np.concatenate([below, at_cut]))
 
 
@@ -454,11 +536,16 @@ class NumpyVectorIndex:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._configured_dim = dim
-        self._threads = threads  # the int8 pre-scan's (``Settings.embedding_threads``)
+        # the int8 pre-scan's and the candidate pass's (``Settings.embedding_threads``)
+        self._threads = threads
         self._lock = threading.RLock()
         self._pending: dict[str, _Pending | None] = {}  # None: delete
         self._current = self._load()
         self._check_dim(self._snap.dim)
+
+    def _cores(self) -> int:
+        """Threads a candidate pass may share its distances with (``hamming_distances``)."""
+        return self._threads or usable_cores()
 
     @property
     def _snap(self) -> _Snapshot:
@@ -935,7 +1022,7 @@ class NumpyVectorIndex:
             # Large scan: binary codes pick the candidates, fp32 scores them exactly.
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
-            rows = hamming_candidates(codes, qcode, candidates, mask)
+            rows = hamming_candidates(codes, qcode, candidates, mask, self._cores())
             return self._ranked(snap, rows, _gathered(snap, rows, q), k)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
@@ -993,7 +1080,7 @@ class NumpyVectorIndex:
         if selected >= COARSE_MIN_ROWS and selected > COARSE_CANDIDATES:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
-            near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask)
+            near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask, self._cores())
             scores = _gathered(snap, near, q)
             passing = np.flatnonzero(scores >= min_score)
             if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,3 +128,98 @@ def test_a_bounded_range_takes_the_best_candidates_without_a_full_scan(
         scan = index.vector_search(doc.vector, SearchFilters(), 100)  # 300 candidates: all
         differs_from_scan += ranged.ids != scan.ids[:10]
     assert differs_from_scan > 0  # the candidates, not the full scan, answered
+
+
+def _nearest_by_sorting(dist: np.ndarray, count: int, mask: np.ndarray | None) -> np.ndarray:
+    """The definition ``nearest_rows`` keeps: allowed rows by (distance, row), first
+    ``count``, in row order."""
+    rows = np.arange(dist.shape[0]) if mask is None else np.flatnonzero(mask)
+    ordered = rows[np.lexsort((rows, dist[rows]))]
+    return np.sort(ordered[:count])
+
+
+def test_nearest_rows_equal_a_full_sort_whatever_the_sample_sees() -> None:
+    """The sampled cut gives the full histogram's rows: many ties, spread distances,
+    near rows only where the sample does not look, or only where it does (it guesses
+    short and the room must grow), masks from
+    none to one that hides every sampled row, counts around the selection's size."""
+    rng = np.random.default_rng(7)
+    n = 5_000
+    step = vectors._CUT_SAMPLE_STEP
+    unsampled = np.arange(n) % step != 0
+    shapes = {
+        "ties": rng.integers(0, 4, n),
+        "spread": rng.binomial(384, 0.5, n),
+        "near where unsampled": np.where(unsampled & (rng.random(n) < 0.2), 3, 300),
+        "near where sampled": np.where(~unsampled, 3, rng.integers(100, 300, n)),
+    }
+    masks = {
+        "none": None,
+        "half": rng.random(n) < 0.5,
+        "one in a hundred": rng.random(n) < 0.01,
+        "no sampled row": unsampled & (rng.random(n) < 0.3),
+    }
+    checked = 0
+    for dist_name, values in shapes.items():
+        dist = values.astype(np.uint16)
+        for mask_name, mask in masks.items():
+            selected = n if mask is None else int(mask.sum())
+            for count in (1, 37, 800, selected - 1, selected, selected + 5):
+                if count < 1:
+                    continue
+                got = vectors.nearest_rows(dist, count, mask, 384)
+                want = _nearest_by_sorting(dist, count, mask)
+                assert np.array_equal(got, want), (dist_name, mask_name, count)
+                checked += 1
+    assert checked == len(shapes) * len(masks) * 6
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_hamming_distances_in_chunks_and_threads_equal_counting_bits(
+    monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    monkeypatch.setattr(vectors, "_HAMMING_CHUNK", 64)  # many chunks, a short last one
+    rng = np.random.default_rng(threads)
+    matrix = rng.standard_normal((1_000, 384)).astype(np.float32)
+    codes, center = binary_codes(matrix)
+    qcode = vectors._query_code(matrix[11], center, codes.shape[0])
+    bits = np.unpackbits(codes.T.copy().view(np.uint8), axis=1)
+    qbits = np.unpackbits(qcode.view(np.uint8))
+    expected = (bits != qbits).sum(axis=1)
+    got = vectors.hamming_distances(codes, qcode, threads)
+    assert got.dtype == np.uint16
+    np.testing.assert_array_equal(got, expected)
+    assert got[11] == 0
+    assert vectors.hamming_distances(codes[:, :0], qcode, threads).shape == (0,)
+
+
+def test_a_busy_pool_never_holds_up_a_search() -> None:
+    """Another search's part occupies every pool thread: this search does its own
+    parts itself instead of waiting for them (a crowd of 1M searches must not queue
+    behind the pool)."""
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((3 * vectors._HAMMING_CHUNK, 384)).astype(np.float32)
+    codes, center = binary_codes(matrix)
+    qcode = vectors._query_code(matrix[0], center, codes.shape[0])
+    alone = vectors.hamming_distances(codes, qcode, 1)
+    release = threading.Event()
+    started = threading.Barrier(vectors._HAMMING.workers + 1, timeout=10)
+
+    def busy() -> None:
+        started.wait()
+        release.wait(10)
+
+    blockers = [vectors._HAMMING.pool().submit(busy) for _ in range(vectors._HAMMING.workers)]
+    started.wait()
+    freed_late = threading.Timer(10, release.set)
+    freed_late.start()
+    try:
+        shared = vectors.hamming_distances(codes, qcode, 4)
+        waited = release.is_set()
+    finally:
+        release.set()
+        freed_late.cancel()
+        for b in blockers:
+            b.result()
+    assert not waited, "the search waited for the busy pool"
+    np.testing.assert_array_equal(shared, alone)
