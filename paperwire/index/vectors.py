@@ -55,9 +55,10 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,8 @@ _CODES_LOCK = threading.Lock()
 # the fp32 scan reads under 30 MB; the copy's build time and memory are not worth it).
 PRESCAN_MIN_ROWS = 20_000
 _PRESCAN_BUILDS = SharedThreads(1, "paperwire-prescan")
-# The other cores' share of a candidate pass's Hamming distances (``hamming_distances``).
-_HAMMING = SharedThreads(max(1, usable_cores() - 1), "paperwire-hamming")
+# The other cores' share of a 1M search's candidate pass (``_shared``).
+_SHARED_SCANS = SharedThreads(max(1, usable_cores() - 1), "paperwire-scan")
 _INT8_LOCK = threading.Lock()
 # A forked child's copies of its parent's int8 sessions: never dropped (an ONNX Runtime
 # session's destructor joins its threads, which the child does not have: it would hang).
@@ -194,41 +195,47 @@ def _popcount(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint8]:
 _HAMMING_CHUNK = 1 << 15
 """Rows whose distances are worked out together: their XOR and bit counts (~1.8 MB for
 384-bit codes) stay in the CPU's cache."""
+_SHARED_GATHER_ROWS = 4096
+"""Candidates from which a gather is shared between threads (``_gathered``)."""
 _CUT_SAMPLE_STEP = 16
 """One row in this many is sampled to guess where a candidate pass's cut lies."""
+
+
+def _shared(size: int, part: Callable[[int, int], None], threads: int, step: int) -> None:
+    """``part(start, stop)`` over ``range(size)`` in up to ``threads`` spans (multiples
+    of ``step`` rows): the first in this thread, the others in ``_SHARED_SCANS``'s.
+
+    numpy lets go of the GIL while it copies and multiplies, so a 1M search's candidate
+    pass takes both cores where the other is idle. A span no pool thread has started by
+    the time this one is done with its own (the pool busy with other searches' spans) is
+    taken back and run here: a crowd of searches never queues behind the pool."""
+    steps = -(-size // step)
+    per = -(-steps // max(1, min(threads, steps))) * step
+    spans = [(start, min(size, start + per)) for start in range(0, size, per)]
+    others = [(_SHARED_SCANS.pool().submit(part, *span), span) for span in spans[1:]]
+    try:
+        part(*spans[0])
+    finally:
+        for job, span in others:
+            if job.cancel():
+                part(*span)
+            else:
+                job.result()
 
 
 def hamming_distances(
     codes: CodeArray, qcode: CodeArray, threads: int = 1
 ) -> npt.NDArray[np.uint16]:
     """Every row's Hamming distance to ``qcode``, a chunk of rows at a time, the rows
-    split between this thread and up to ``threads - 1`` others.
+    shared with up to ``threads - 1`` other threads (``_shared``).
 
     Why chunks: a pass over all rows per word (XOR, count the bits, add) wrote and read
-    each word's 1M intermediates through memory; chunk by chunk they stay in the cache.
-    Why threads: numpy lets go of the GIL, and the candidate pass is most of a 1M
-    semantic search's vector part (``docs/benchmarks.md``). A part no other thread has
-    started when this one is done with its own (the pool busy with other searches) is
-    taken back and done here, so a crowd of searches never queues behind the pool."""
+    each word's 1M intermediates through memory; chunk by chunk they stay in the cache
+    (``docs/benchmarks.md``)."""
     n = codes.shape[1]
     dist = np.empty(n, dtype=np.uint16)
-    if n == 0:
-        return dist
-    chunks = -(-n // _HAMMING_CHUNK)
-    per = -(-chunks // max(1, min(threads, chunks))) * _HAMMING_CHUNK
-    spans = [(start, min(n, start + per)) for start in range(0, n, per)]
-    others = [
-        (_HAMMING.pool().submit(_distances_into, dist, codes, qcode, *span), span)
-        for span in spans[1:]
-    ]
-    try:
-        _distances_into(dist, codes, qcode, *spans[0])
-    finally:
-        for job, span in others:
-            if job.cancel():
-                _distances_into(dist, codes, qcode, *span)
-            else:
-                job.result()
+    if n > 0:
+        _shared(n, partial(_distances_into, dist, codes, qcode), threads, _HAMMING_CHUNK)
     return dist
 
 
@@ -479,8 +486,12 @@ def _runs(rows: npt.NDArray[np.intp]) -> list[tuple[int, int]] | None:
     return list(zip(first, last, strict=True))
 
 
-def _gathered(snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector) -> npt.NDArray[np.float32]:
-    """The cosines of ``rows`` alone (a search's candidates), in their order.
+def _gathered(
+    snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector, threads: int = 1
+) -> npt.NDArray[np.float32]:
+    """The cosines of ``rows`` alone (a search's candidates), in their order; from
+    ``_SHARED_GATHER_ROWS`` rows on, shared with up to ``threads - 1`` other threads
+    (``_shared``: 1M, 8,000 candidates: 5.1 → 3.3 ms on two).
 
     The rows are copied out with ``np.take`` (the same copy as ``matrix[rows]``, fancy
     indexing, but faster) and each row's product is computed on its own (``einsum``'s
@@ -489,8 +500,18 @@ def _gathered(snap: _Snapshot, rows: npt.NDArray[np.intp], q: Vector) -> npt.NDA
     vector must keep their order from page to page. BLAS's product of a gathered block
     computes its last rows with another kernel (a row's last bit changed in 259 of 300
     trials when the block's length or offset did). ~4,000 of 74.7k rows: 1.57 ms p50,
-    against 1.79 for fancy indexing and BLAS (docs/benchmarks.md)."""
-    scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", np.take(snap.matrix, rows, axis=0), q)
+    against 1.79 for fancy indexing and BLAS (docs/benchmarks.md). Shared between
+    threads, each row is still worked out on its own: the same bits."""
+    scores = np.empty(rows.shape[0], dtype=np.float32)
+
+    def part(start: int, stop: int) -> None:
+        block = np.take(snap.matrix, rows[start:stop], axis=0)
+        np.einsum("ij,j->i", block, q, out=scores[start:stop])
+
+    if rows.shape[0] < _SHARED_GATHER_ROWS:
+        part(0, rows.shape[0])
+    else:
+        _shared(rows.shape[0], part, threads, _SHARED_GATHER_ROWS // 2)
     return scores
 
 
@@ -1023,7 +1044,7 @@ class NumpyVectorIndex:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
             rows = hamming_candidates(codes, qcode, candidates, mask, self._cores())
-            return self._ranked(snap, rows, _gathered(snap, rows, q), k)
+            return self._ranked(snap, rows, _gathered(snap, rows, q, self._cores()), k)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
@@ -1081,7 +1102,7 @@ class NumpyVectorIndex:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
             near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask, self._cores())
-            scores = _gathered(snap, near, q)
+            scores = _gathered(snap, near, q, self._cores())
             passing = np.flatnonzero(scores >= min_score)
             if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:
                 return self._ranked(snap, near[passing], scores[passing], limit)

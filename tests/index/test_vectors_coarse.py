@@ -203,13 +203,15 @@ def test_a_busy_pool_never_holds_up_a_search() -> None:
     qcode = vectors._query_code(matrix[0], center, codes.shape[0])
     alone = vectors.hamming_distances(codes, qcode, 1)
     release = threading.Event()
-    started = threading.Barrier(vectors._HAMMING.workers + 1, timeout=10)
+    started = threading.Barrier(vectors._SHARED_SCANS.workers + 1, timeout=10)
 
     def busy() -> None:
         started.wait()
         release.wait(10)
 
-    blockers = [vectors._HAMMING.pool().submit(busy) for _ in range(vectors._HAMMING.workers)]
+    blockers = [
+        vectors._SHARED_SCANS.pool().submit(busy) for _ in range(vectors._SHARED_SCANS.workers)
+    ]
     started.wait()
     freed_late = threading.Timer(10, release.set)
     freed_late.start()

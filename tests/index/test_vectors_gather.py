@@ -66,16 +66,18 @@ def test_a_selection_scores_as_the_full_scan(name: str, corpus_vectors: np.ndarr
 
 
 def test_a_gathered_row_scores_the_same_bits_whatever_is_gathered_with_it(
-    corpus_vectors: np.ndarray,
+    corpus_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A search's candidates change with its ``k`` (a deeper page): a row must score the
-    same bits in any gather, or copies of one vector trade places from page to page."""
+    same bits in any gather, or copies of one vector trade places from page to page;
+    also when a gather is shared between threads (from 16 rows here)."""
+    monkeypatch.setattr(vectors, "_SHARED_GATHER_ROWS", 16)
     matrix = np.asarray(corpus_vectors, dtype=np.float32)
     snap = SimpleNamespace(matrix=matrix)
     rng = np.random.default_rng(3)
     q = matrix[5]
     base = vectors._gathered(snap, np.arange(len(matrix), dtype=np.intp), q)  # type: ignore[arg-type]
-    for _ in range(50):
+    for trial in range(50):
         rows = np.sort(rng.choice(len(matrix), int(rng.integers(1, len(matrix))), replace=False))
-        got = vectors._gathered(snap, rows, q)  # type: ignore[arg-type]
+        got = vectors._gathered(snap, rows, q, 1 + trial % 3)  # type: ignore[arg-type]
         assert np.array_equal(got, base[rows])
