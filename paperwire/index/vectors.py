@@ -17,8 +17,9 @@ On disk (``path``)::
 Above ``COARSE_MIN_ROWS`` rows to score (~1M papers: a full fp32 scan reads 1.5 GB,
 100+ ms on 2 cores), a search first ranks every selected row by the Hamming distance
 between binary codes (the sign of each component after subtracting the corpus mean:
-48 bytes a row, ~10 ms at 1M), then scores the closest ``max(COARSE_CANDIDATES,
-COARSE_PER_RESULT × k)`` rows exactly in fp32 and returns their top ``k``. Scores are
+48 bytes a row, ~8 ms at 1M: a cache-sized chunk of rows at a time, shared with
+another core), then scores the closest ``max(COARSE_CANDIDATES, COARSE_PER_RESULT × k)``
+rows exactly in fp32 (on both cores too) and returns their top ``k``. Scores are
 exact; the candidate cut is the only approximation (recall@100 vs the full scan is
 measured in docs/benchmarks.md). The codes are written beside the vectors
 (``codes-*.npz``) by a commit of that size, or computed on first use.
@@ -203,12 +204,15 @@ _CUT_SAMPLE_STEP = 16
 
 def _shared(size: int, part: Callable[[int, int], None], threads: int, step: int) -> None:
     """``part(start, stop)`` over ``range(size)`` in up to ``threads`` spans (multiples
-    of ``step`` rows): the first in this thread, the others in ``_SHARED_SCANS``'s.
+    of ``step`` rows): the first in this thread, the others in ``_SHARED_SCANS``'s
+    threads.
 
     numpy lets go of the GIL while it copies and multiplies, so a 1M search's candidate
     pass takes both cores where the other is idle. A span no pool thread has started by
     the time this one is done with its own (the pool busy with other searches' spans) is
     taken back and run here: a crowd of searches never queues behind the pool."""
+    if size <= 0:
+        return
     steps = -(-size // step)
     per = -(-steps // max(1, min(threads, steps))) * step
     spans = [(start, min(size, start + per)) for start in range(0, size, per)]
@@ -234,8 +238,7 @@ def hamming_distances(
     (``docs/benchmarks.md``)."""
     n = codes.shape[1]
     dist = np.empty(n, dtype=np.uint16)
-    if n > 0:
-        _shared(n, partial(_distances_into, dist, codes, qcode), threads, _HAMMING_CHUNK)
+    _shared(n, partial(_distances_into, dist, codes, qcode), threads, _HAMMING_CHUNK)
     return dist
 
 
@@ -508,10 +511,8 @@ def _gathered(
         block = np.take(snap.matrix, rows[start:stop], axis=0)
         np.einsum("ij,j->i", block, q, out=scores[start:stop])
 
-    if rows.shape[0] < _SHARED_GATHER_ROWS:
-        part(0, rows.shape[0])
-    else:
-        _shared(rows.shape[0], part, threads, _SHARED_GATHER_ROWS // 2)
+    shared = threads if rows.shape[0] >= _SHARED_GATHER_ROWS else 1
+    _shared(rows.shape[0], part, shared, _SHARED_GATHER_ROWS // 2)
     return scores
 
 
