@@ -57,7 +57,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -219,12 +219,17 @@ def _shared(size: int, part: Callable[[int, int], None], threads: int, step: int
     others = [(_SHARED_SCANS.pool().submit(part, *span), span) for span in spans[1:]]
     try:
         part(*spans[0])
-    finally:
         for job, span in others:
             if job.cancel():
                 part(*span)
             else:
                 job.result()
+    except BaseException:
+        # No span goes on writing after the caller has its error.
+        for job, _ in others:
+            job.cancel()
+        wait([job for job, _ in others])
+        raise
 
 
 def hamming_distances(
@@ -262,15 +267,14 @@ def hamming_candidates(
     """Rows (sorted) with the ``count`` smallest Hamming distances to ``qcode`` among the
     rows ``mask`` allows (all when None); ties at the cut are broken by row order.
     ``threads``: see ``hamming_distances``."""
-    dist = hamming_distances(codes, qcode, threads)
-    return nearest_rows(dist, count, mask, codes.shape[0] * 64)
+    return nearest_rows(hamming_distances(codes, qcode, threads), count, mask)
 
 
 def nearest_rows(
-    dist: npt.NDArray[np.uint16], count: int, mask: BoolArray | None, most: int
+    dist: npt.NDArray[np.uint16], count: int, mask: BoolArray | None
 ) -> npt.NDArray[np.intp]:
-    """The rows (sorted) with the ``count`` smallest ``dist`` (at most ``most``) among
-    those ``mask`` allows, ties at the cut broken by row order.
+    """The rows (sorted) with the ``count`` smallest ``dist`` among those ``mask``
+    allows, ties at the cut broken by row order.
 
     Why a sample: a histogram of every row's distance (``np.bincount`` of 1M) was a
     fifth of the pass. The distances of every ``_CUT_SAMPLE_STEP``-th row say where
@@ -291,7 +295,7 @@ def nearest_rows(
     while True:
         ceiling = int(np.searchsorted(reached, room))
         if ceiling >= reached.shape[0]:
-            ceiling = most  # past the sample: every selected row
+            ceiling = np.iinfo(np.uint16).max  # past the sample: every selected row
         kept = dist <= ceiling
         if mask is not None:
             kept &= mask

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,7 +168,7 @@ def test_nearest_rows_equal_a_full_sort_whatever_the_sample_sees() -> None:
             for count in (1, 37, 800, selected - 1, selected, selected + 5):
                 if count < 1:
                     continue
-                got = vectors.nearest_rows(dist, count, mask, 384)
+                got = vectors.nearest_rows(dist, count, mask)
                 want = _nearest_by_sorting(dist, count, mask)
                 assert np.array_equal(got, want), (dist_name, mask_name, count)
                 checked += 1
@@ -225,3 +226,21 @@ def test_a_busy_pool_never_holds_up_a_search() -> None:
             b.result()
     assert not waited, "the search waited for the busy pool"
     np.testing.assert_array_equal(shared, alone)
+
+
+def test_a_failing_span_leaves_no_span_running() -> None:
+    """The first two spans fail: the caller gets the error only once no other span
+    can still write into the answer it drops."""
+    finished: list[int] = []
+
+    def part(start: int, stop: int) -> None:
+        if start < 2:
+            raise ValueError(f"span {start}")
+        time.sleep(0.05)
+        finished.append(start)
+
+    with pytest.raises(ValueError, match="span"):
+        vectors._shared(4, part, 4, 1)
+    seen = list(finished)
+    time.sleep(0.3)
+    assert finished == seen
