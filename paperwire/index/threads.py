@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 
 __all__ = ["SharedThreads", "usable_cores"]
 
@@ -43,6 +44,33 @@ class SharedThreads:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix=self.name)
             return self._pool
+
+    def share(self, size: int, part: Callable[[int, int], None], threads: int, step: int) -> None:
+        """``part(start, stop)`` over ``range(size)`` in up to ``threads`` spans
+        (multiples of ``step``): the first in the calling thread, the others in the
+        pool's. A span no pool thread has started by the time the caller is done with
+        its own (the pool busy with other callers' spans) is taken back and run by the
+        caller: a crowd of callers never queues behind the pool. ``part`` must let go of
+        the GIL (numpy's copies and products do) for the spans to run at once."""
+        if size <= 0:
+            return
+        steps = -(-size // step)
+        per = -(-steps // max(1, min(threads, steps))) * step
+        spans = [(start, min(size, start + per)) for start in range(0, size, per)]
+        others = [(self.pool().submit(part, *span), span) for span in spans[1:]]
+        try:
+            part(*spans[0])
+            for job, span in others:
+                if job.cancel():
+                    part(*span)
+                else:
+                    job.result()
+        except BaseException:
+            # No span goes on writing after the caller has its error.
+            for job, _ in others:
+                job.cancel()
+            wait([job for job, _ in others])
+            raise
 
     def _forget(self) -> None:
         self._pool, self._lock = None, threading.Lock()

@@ -56,8 +56,8 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, wait
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -99,7 +99,8 @@ _CODES_LOCK = threading.Lock()
 # the fp32 scan reads under 30 MB; the copy's build time and memory are not worth it).
 PRESCAN_MIN_ROWS = 20_000
 _PRESCAN_BUILDS = SharedThreads(1, "paperwire-prescan")
-# The other cores' share of a 1M search's candidate pass (``_shared``).
+# The other cores' share of a 1M search's candidate pass (``SharedThreads.share``):
+# numpy lets go of the GIL while it copies and multiplies, and the other core is idle.
 _SHARED_SCANS = SharedThreads(max(1, usable_cores() - 1), "paperwire-scan")
 _INT8_LOCK = threading.Lock()
 # A forked child's copies of its parent's int8 sessions: never dropped (an ONNX Runtime
@@ -202,48 +203,18 @@ _CUT_SAMPLE_STEP = 16
 """One row in this many is sampled to guess where a candidate pass's cut lies."""
 
 
-def _shared(size: int, part: Callable[[int, int], None], threads: int, step: int) -> None:
-    """``part(start, stop)`` over ``range(size)`` in up to ``threads`` spans (multiples
-    of ``step`` rows): the first in this thread, the others in ``_SHARED_SCANS``'s
-    threads.
-
-    numpy lets go of the GIL while it copies and multiplies, so a 1M search's candidate
-    pass takes both cores where the other is idle. A span no pool thread has started by
-    the time this one is done with its own (the pool busy with other searches' spans) is
-    taken back and run here: a crowd of searches never queues behind the pool."""
-    if size <= 0:
-        return
-    steps = -(-size // step)
-    per = -(-steps // max(1, min(threads, steps))) * step
-    spans = [(start, min(size, start + per)) for start in range(0, size, per)]
-    others = [(_SHARED_SCANS.pool().submit(part, *span), span) for span in spans[1:]]
-    try:
-        part(*spans[0])
-        for job, span in others:
-            if job.cancel():
-                part(*span)
-            else:
-                job.result()
-    except BaseException:
-        # No span goes on writing after the caller has its error.
-        for job, _ in others:
-            job.cancel()
-        wait([job for job, _ in others])
-        raise
-
-
 def hamming_distances(
     codes: CodeArray, qcode: CodeArray, threads: int = 1
 ) -> npt.NDArray[np.uint16]:
     """Every row's Hamming distance to ``qcode``, a chunk of rows at a time, the rows
-    shared with up to ``threads - 1`` other threads (``_shared``).
+    shared with up to ``threads - 1`` other threads (``SharedThreads.share``).
 
     Why chunks: a pass over all rows per word (XOR, count the bits, add) wrote and read
     each word's 1M intermediates through memory; chunk by chunk they stay in the cache
     (``docs/benchmarks.md``)."""
     n = codes.shape[1]
     dist = np.empty(n, dtype=np.uint16)
-    _shared(n, partial(_distances_into, dist, codes, qcode), threads, _HAMMING_CHUNK)
+    _SHARED_SCANS.share(n, partial(_distances_into, dist, codes, qcode), threads, _HAMMING_CHUNK)
     return dist
 
 
@@ -498,7 +469,7 @@ def _gathered(
 ) -> npt.NDArray[np.float32]:
     """The cosines of ``rows`` alone (a search's candidates), in their order; from
     ``_SHARED_GATHER_ROWS`` rows on, shared with up to ``threads - 1`` other threads
-    (``_shared``: 1M, 8,000 candidates: 5.1 → 3.3 ms on two).
+    (``SharedThreads.share``: 1M, 8,000 candidates: 5.1 → 3.3 ms on two).
 
     The rows are copied out with ``np.take`` (the same copy as ``matrix[rows]``, fancy
     indexing, but faster) and each row's product is computed on its own (``einsum``'s
@@ -516,7 +487,7 @@ def _gathered(
         np.einsum("ij,j->i", block, q, out=scores[start:stop])
 
     shared = threads if rows.shape[0] >= _SHARED_GATHER_ROWS else 1
-    _shared(rows.shape[0], part, shared, _SHARED_GATHER_ROWS // 2)
+    _SHARED_SCANS.share(rows.shape[0], part, shared, _SHARED_GATHER_ROWS // 2)
     return scores
 
 

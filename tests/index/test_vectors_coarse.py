@@ -240,7 +240,7 @@ def test_a_failing_span_leaves_no_span_running() -> None:
         finished.append(start)
 
     with pytest.raises(ValueError, match="span"):
-        vectors._shared(4, part, 4, 1)
+        vectors._SHARED_SCANS.share(4, part, 4, 1)
     seen = list(finished)
     time.sleep(0.3)
     assert finished == seen
