@@ -320,6 +320,18 @@ class SearchIndex(Protocol):
         match), and an engine counts far faster than it lists (issue 16: listing the
         40,000 matches of a broad query took most of a search)."""
 
+    def keyword_match_members(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        ids: Sequence[str],
+    ) -> frozenset[str]:
+        """Those of ``ids`` that are in ``keyword_match_ids(query, filters,
+        min_coverage)``: ``keyword_match_count``'s members without its counts. A search
+        counts its matches once, as early as it can (the count runs beside its keyword
+        search), and asks about the papers its ranking and its walk reach afterwards."""
+
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
     ) -> tuple[Ranked, MatchCount] | None:

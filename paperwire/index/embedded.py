@@ -107,6 +107,15 @@ class EmbeddedIndex:
     ) -> MatchCount:
         return self.keyword.match_count(query, filters, min_coverage, among, overlap)
 
+    def keyword_match_members(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        ids: Sequence[str],
+    ) -> frozenset[str]:
+        return self.keyword.match_members(query, filters, min_coverage, ids)
+
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
     ) -> tuple[Ranked, MatchCount] | None:

@@ -660,16 +660,40 @@ class TantivyKeywordIndex:
         if overlap:
             among_q = _all_of([q, self._id_set(overlap)])
             shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
-        members: frozenset[str] = frozenset()
-        if among:
-            try:
-                members = frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(among)])))
-            except BaseException:
-                # The counts finish before the error goes up (nobody will read them); an
-                # error of theirs is never raised in place of this one.
-                wait([f for f in (total, shared) if f is not None])
-                raise
+        try:
+            members = self._members(searcher, cache, q, among)
+        except BaseException:
+            # The counts finish before the error goes up (nobody will read them); an
+            # error of theirs is never raised in place of this one.
+            wait([f for f in (total, shared) if f is not None])
+            raise
         return MatchCount(total, members, shared if shared is not None else 0)
+
+    def match_members(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        ids: Sequence[str],
+    ) -> frozenset[str]:
+        """See ``SearchIndex.keyword_match_members``."""
+        if not ids:
+            return frozenset()
+        searcher, cache = self._snapshot()
+        q = self._match_query(searcher, query, filters, min_coverage)
+        return frozenset() if q is None else self._members(searcher, cache, q, ids)
+
+    def _members(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        q: tantivy.Query,
+        ids: Sequence[str],
+    ) -> frozenset[str]:
+        """Those of ``ids`` that are hits of the match query ``q``."""
+        if not ids:
+            return frozenset()
+        return frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(ids)])))
 
     def best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

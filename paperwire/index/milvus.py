@@ -590,6 +590,11 @@ class _MatchSet:
         out[inside] = self.mask[at[inside]]
         return out
 
+    def among(self, ids: Iterable[str]) -> frozenset[str]:
+        """Those of ``ids`` that are in the set."""
+        asked = list(ids)
+        return frozenset(itertools.compress(asked, self.held(asked).tolist()))
+
     def ids(self) -> list[str]:
         table = self.cache.ids
         return [table[p] for p in np.flatnonzero(self.mask)]
@@ -1933,10 +1938,27 @@ class MilvusIndex:
             raise
         if matched is None:
             return MatchCount(0)
-        asked = list(among)
-        members = frozenset(itertools.compress(asked, matched.held(asked).tolist()))
         overlapping = int(np.count_nonzero(matched.held(set(overlap))))
-        return MatchCount(matched.total(), members, overlapping)
+        return MatchCount(matched.total(), matched.among(among), overlapping)
+
+    def keyword_match_members(
+        self,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        ids: Sequence[str],
+    ) -> frozenset[str]:
+        """Looked up in the kept word holders, as ``keyword_match_count`` counts."""
+        if not self._exists or not ids:
+            return frozenset()
+        self._require_current()
+        try:
+            matched = self._matching(query, filters, min_coverage)
+        except Exception as exc:
+            if self._missing(exc):
+                return frozenset()
+            raise
+        return frozenset() if matched is None else matched.among(ids)
 
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

@@ -170,9 +170,10 @@ class QueryMatches:
 
 class KeywordMembership:
     """Which papers are keyword matches, asked of the index only for the papers a
-    relevance ranking reaches (``SearchIndex.keyword_match_count``), with the total
-    and the overlap with the semantic matches from the first call (``counted``, which
-    may still be counting)."""
+    relevance ranking or a walk reaches (``SearchIndex.keyword_match_members``), with
+    the total and the overlap with the semantic matches counted once, when it is made
+    (``counted``, which may still be counting: a search makes it before its keyword
+    search, so an index that counts in other threads counts beside that search)."""
 
     def __init__(
         self,
@@ -180,27 +181,26 @@ class KeywordMembership:
         query: KeywordQuery,
         filters: SearchFilters,
         coverage: float,
-        first: Sequence[str],
         semantic: Sequence[str],
+        first: Sequence[str] = (),
     ) -> None:
         self._index, self._query, self._filters = index, query, filters
         self._coverage = coverage
-        found = self._ask(list(dict.fromkeys(first)), semantic)
+        asked = list(dict.fromkeys(first))
+        found = index.keyword_match_count(query, filters, coverage, among=asked, overlap=semantic)
         self.counted = found
         # grows in place as more is asked (a ``QueryMatches`` built on it sees it grow)
         self.known: set[str] = set(found.members)
-        self._asked: set[str] = set(first)
-
-    def _ask(self, ids: Sequence[str], overlap: Sequence[str] = ()) -> MatchCount:
-        return self._index.keyword_match_count(
-            self._query, self._filters, self._coverage, among=ids, overlap=overlap
-        )
+        self._asked: set[str] = set(asked)
 
     def among(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that are keyword matches."""
         new = [i for i in dict.fromkeys(ids) if i not in self._asked]
         if new:
-            self.known.update(self._ask(new).members)
+            found = self._index.keyword_match_members(
+                self._query, self._filters, self._coverage, new
+            )
+            self.known.update(found)
             self._asked.update(new)
         return {i for i in ids if i in self.known}
 

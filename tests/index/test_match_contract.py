@@ -406,6 +406,9 @@ def test_keyword_match_count_agrees_with_the_listed_set(
         assert got.members and got.overlap  # the check can fail
     bare = loaded_index.keyword_match_count(query, filters, coverage)
     assert (bare.total, bare.members, bare.overlap) == (len(listed), frozenset(), 0)
+    # asked without counting: the same members (a search counts once, then asks)
+    assert loaded_index.keyword_match_members(query, filters, coverage, among) == got.members
+    assert loaded_index.keyword_match_members(query, filters, coverage, []) == frozenset()
 
 
 def test_milvus_warm_up_by_counts_reads_every_term(

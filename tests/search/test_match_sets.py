@@ -20,8 +20,10 @@ import pytest
 import Stemmer
 from fastapi.testclient import TestClient
 
+from paperwire.bench.latency import coarse_recall
 from paperwire.config import Settings
 from paperwire.core import Paperwire
+from paperwire.index import keyword as keyword_module
 from paperwire.index import vectors
 from paperwire.index.base import bm25_idf, coverage_units, required_units
 from paperwire.models.papers import PaperRecord
@@ -455,6 +457,44 @@ def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> Non
     assert checked > 200
 
 
+def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relevance search that ranks BM25's hits and asks which match counts its
+    matches once, before its keyword search (an index that counts in other threads
+    counts beside that search; Milvus runs the search beside all this), and only asks
+    about the papers it reaches afterwards; so does a newest walk (each batch it reads
+    is asked about, not counted). Totals and labels stay those of the listed set
+    (keyword mode here refused the one pass)."""
+    monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)
+    calls: list[str] = []
+    for name in ("keyword_match_count", "keyword_match_members", "keyword_search"):
+        real = getattr(app.index, name)
+
+        def spied(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(app.index, name, spied)
+    q = "language model reasoning"
+    parsed = parse_query(q)
+    for mode in (SearchMode.keyword, SearchMode.hybrid):
+        calls.clear()
+        res = app.search.search(SearchRequest(q=q, mode=mode, limit=30))
+        assert calls.count("keyword_match_count") == 1, (mode, calls)
+        if not app.index.parallel_reads:  # Milvus: the keyword search goes first, beside
+            assert calls.index("keyword_match_count") < calls.index("keyword_search"), calls
+        assert "keyword_match_members" in calls
+        listed = app.search.matches(parsed, SearchFilters(), mode, SortOrder.relevance)
+        assert res.total == len(listed.members)
+        assert all(h.matched_by == listed.labels(h.paper.arxiv_id) for h in res.hits)
+    calls.clear()
+    walked = app.search.search(SearchRequest(q="model", sort=SortOrder.newest, limit=100))
+    assert walked.total > 300
+    assert calls.count("keyword_match_count") == 1, calls
+    assert calls.count("keyword_match_members") >= 1
+
+
 def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
     app: Paperwire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -593,6 +633,35 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     page = lxml.html.fromstring(client.get("/search", params={"q": q}).text)
     summary = " ".join(page.xpath("//p[@class='result-summary']")[0].text_content().split())
     assert f"{api['total']:,} results" in summary and "+" not in summary
+
+
+@pytest.mark.skipif(TEST_BACKEND == "pg-milvus", reason="the embedded index's fp32 scan")
+def test_the_latency_bench_checks_the_whole_semantic_match_set(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``paperwire bench latency`` checks the vector index against the full fp32 scan on
+    the whole semantic match set (``range recall``: what hybrid search fuses and
+    counts), not only on the first 100: 1.0 through the int8 pre-scan (exact), and
+    below 1.0 when the binary-code candidates lose matches (here made to lose three
+    quarters of them)."""
+    queries = ["video diffusion", "language model reasoning", "robot manipulation policy"]
+    filters = {"none": SearchFilters(), "has_code": SearchFilters(has_code=True)}
+    embedder = app.embedder()
+    monkeypatch.setattr(vectors, "PRESCAN_MIN_ROWS", 0)
+    app.index.warm()
+    exact = coarse_recall(app, embedder, queries, filters)
+    assert all(r["range recall"] == 1.0 and r["recall@100"] == 1.0 for r in exact.values())
+    monkeypatch.setattr(vectors, "COARSE_MIN_ROWS", 0)
+    monkeypatch.setattr(vectors, "COARSE_CANDIDATES", 400)
+    candidates = vectors.hamming_candidates
+
+    def losing(*args: Any) -> Any:
+        near = candidates(*args)
+        return near[: len(near) // 4]
+
+    monkeypatch.setattr(vectors, "hamming_candidates", losing)
+    lossy = coarse_recall(app, embedder, queries, filters)
+    assert all(0.0 < r["range recall"] < 1.0 for r in lossy.values()), lossy
 
 
 def test_a_phrase_keeps_every_holder_past_the_semantic_bound(app: Paperwire) -> None:
