@@ -19,10 +19,11 @@ Above ``COARSE_MIN_ROWS`` rows to score (~1M papers: a full fp32 scan reads 1.5 
 between binary codes (the sign of each component after subtracting the corpus mean:
 48 bytes a row, ~8 ms at 1M: a cache-sized chunk of rows at a time, shared with
 another core), then scores the closest ``max(COARSE_CANDIDATES, COARSE_PER_RESULT × k)``
-rows exactly in fp32 (on both cores too) and returns their top ``k``. Scores are
-exact; the candidate cut is the only approximation (recall@100 vs the full scan is
-measured in docs/benchmarks.md). The codes are written beside the vectors
-(``codes-*.npz``) by a commit of that size, or computed on first use.
+rows exactly in fp32 (on both cores too) and returns their top ``k``; a range (every
+row above a floor, up to a bound) scores ``COARSE_RANGE_FACTOR`` times as many. Scores
+are exact; the candidate cut is the only approximation (recall@100 and the range's
+recall vs the full scan are measured in docs/benchmarks.md). The codes are written
+beside the vectors (``codes-*.npz``) by a commit of that size, or computed on first use.
 
 Below that threshold every answer is exact. From ``PRESCAN_MIN_ROWS`` rows, an int8 copy
 of the matrix (``prescan.Int8Copy``, a quarter of the bytes, scored by ONNX Runtime in
@@ -93,6 +94,11 @@ _RUN_ROWS = 64
 COARSE_MIN_ROWS = 200_000
 COARSE_CANDIDATES = 8_000
 COARSE_PER_RESULT = 20
+# A range (a relevance search's semantic matches, up to its bound of 4,001) scores this
+# many times COARSE_CANDIDATES: at 1M papers the nearest 8,000 by code held 73 % of the
+# full scan's best 4,001 above the floor (its first 100: 98.2 %), the nearest 16,000 held
+# 87 % (99.3 %), for ~2 ms more (docs/benchmarks.md, eighteenth session).
+COARSE_RANGE_FACTOR = 2
 _CODE_CHUNK = 65_536
 _CODES_LOCK = threading.Lock()
 # The int8 pre-scan (see the module docstring) from this many rows in the index (below,
@@ -1061,11 +1067,13 @@ class NumpyVectorIndex:
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:
         """Every row with a cosine of at least ``min_score`` (best first, ``limit`` at
-        most). Large indexes first score the binary-code candidates. When ``limit`` of
-        them pass the floor, their best ``limit`` are the answer (a relevance search's
-        bound: the nearest candidates scored exactly, as ``vector_search`` ranks); when
-        fewer than half pass, all those that pass are (the exact set in practice); in
-        between (the set may be larger than the candidates) the full scan decides."""
+        most). Large indexes first score the binary-code candidates
+        (``COARSE_RANGE_FACTOR × COARSE_CANDIDATES``). When ``limit`` of them pass the
+        floor, their best ``limit`` are the answer (a relevance search's bound: the
+        nearest candidates scored exactly, as ``vector_search`` ranks); when fewer than
+        ``COARSE_CANDIDATES // 2`` pass, all those that pass are (the exact set in
+        practice); in between (the set may be larger than the candidates) the full scan
+        decides."""
         snap = self._snap
         if limit <= 0 or len(snap) == 0:
             return Ranked()
@@ -1074,10 +1082,11 @@ class NumpyVectorIndex:
             return Ranked()
         q, rows, mask = prepared
         selected = len(snap) if rows is None else rows.size
-        if selected >= COARSE_MIN_ROWS and selected > COARSE_CANDIDATES:
+        candidates = COARSE_RANGE_FACTOR * COARSE_CANDIDATES
+        if selected >= COARSE_MIN_ROWS and selected > candidates:
             codes, center = snap.codes()
             qcode = _query_code(q, center, codes.shape[0])
-            near = hamming_candidates(codes, qcode, COARSE_CANDIDATES, mask, self._cores())
+            near = hamming_candidates(codes, qcode, candidates, mask, self._cores())
             scores = _gathered(snap, near, q, self._cores())
             passing = np.flatnonzero(scores >= min_score)
             if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:

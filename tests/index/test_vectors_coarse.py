@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from paperwire.index import vectors
-from paperwire.index.base import IndexDoc
+from paperwire.index.base import IndexDoc, Ranked
 from paperwire.index.vectors import NumpyVectorIndex, binary_codes, hamming_candidates
 from paperwire.models.search import SearchFilters
 
@@ -115,17 +115,21 @@ def test_hamming_candidates_counts_masks_and_ties() -> None:
 
 
 def test_a_bounded_range_takes_the_best_candidates_without_a_full_scan(
-    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc]
+    coarse: None, tmp_path: Path, embedded_corpus: list[IndexDoc], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A range with more candidates above the floor than its ``limit`` (a relevance
-    search's bound) answers the best ``limit`` candidates, scored exactly: what
-    ``vector_search`` ranks from the same candidates, not a full scan's answer."""
+    search's bound) answers the best ``limit`` of its ``COARSE_RANGE_FACTOR ×
+    COARSE_CANDIDATES`` candidates, scored exactly: what ``vector_search`` ranks from
+    the same candidates, not a full scan's answer."""
+    monkeypatch.setattr(vectors, "COARSE_CANDIDATES", 30)  # a range scores 2 × 30 = 60
+    assert vectors.COARSE_RANGE_FACTOR == 2
     index = _index(tmp_path / "v", embedded_corpus)
     differs_from_scan = 0
     for doc in embedded_corpus[:: len(embedded_corpus) // 20][:20]:
         assert doc.vector is not None
         ranged = index.vector_range(doc.vector, SearchFilters(), -1.0, 10)
-        assert ranged == index.vector_search(doc.vector, SearchFilters(), 10)
+        wide = index.vector_search(doc.vector, SearchFilters(), 20)  # 3 × 20 = 60 candidates
+        assert ranged == Ranked(wide.ids[:10], wide.scores[:10])
         scan = index.vector_search(doc.vector, SearchFilters(), 100)  # 300 candidates: all
         differs_from_scan += ranged.ids != scan.ids[:10]
     assert differs_from_scan > 0  # the candidates, not the full scan, answered
