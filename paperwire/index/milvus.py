@@ -1927,15 +1927,7 @@ class MilvusIndex:
     ) -> MatchCount:
         """Counted over the kept word holders (``_HolderCache``): a warm query costs
         no round trip, a cold one reads its words' holders once."""
-        if not self._exists:
-            return MatchCount(0)
-        self._require_current()
-        try:
-            matched = self._matching(query, filters, min_coverage)
-        except Exception as exc:
-            if self._missing(exc):
-                return MatchCount(0)
-            raise
+        matched = self._current_matches(query, filters, min_coverage)
         if matched is None:
             return MatchCount(0)
         overlapping = int(np.count_nonzero(matched.held(set(overlap))))
@@ -1949,16 +1941,23 @@ class MilvusIndex:
         ids: Sequence[str],
     ) -> frozenset[str]:
         """Looked up in the kept word holders, as ``keyword_match_count`` counts."""
-        if not self._exists or not ids:
-            return frozenset()
+        matched = self._current_matches(query, filters, min_coverage) if ids else None
+        return frozenset() if matched is None else matched.among(ids)
+
+    def _current_matches(
+        self, query: KeywordQuery, filters: SearchFilters, min_coverage: float
+    ) -> _MatchSet | None:
+        """``_matching`` of the current collection; None when nothing can match or there
+        is no collection (yet, or any more)."""
+        if not self._exists:
+            return None
         self._require_current()
         try:
-            matched = self._matching(query, filters, min_coverage)
+            return self._matching(query, filters, min_coverage)
         except Exception as exc:
             if self._missing(exc):
-                return frozenset()
+                return None
             raise
-        return frozenset() if matched is None else matched.among(ids)
 
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
