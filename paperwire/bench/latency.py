@@ -752,14 +752,14 @@ def coarse_recall(
     for label, filt in filters.items():
         hits = {10: 0, 100: 0}
         in_range = found_in_range = 0
-        for n, q in enumerate(queries):
+        for i, q in enumerate(queries):
             vec = embedder.encode_query(q)
             fast = pw.index.vector_search(vec, filt, 100).ids
             with _full_fp32_scan():
                 full = pw.index.vector_search(vec, filt, 100).ids
             for k in hits:
                 hits[k] += len(set(fast[:k]) & set(full[:k]))
-            if n < RANGE_RECALL_QUERIES:
+            if i < RANGE_RECALL_QUERIES:
                 fast_range = pw.index.vector_range(vec, filt, floor, bound).ids
                 with _full_fp32_scan():
                     full_range = pw.index.vector_range(vec, filt, floor, bound).ids

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -226,6 +226,11 @@ class MatchCount:
     def overlap(self) -> int:
         return _counted(self._overlap)
 
+    def settle(self) -> None:
+        """Wait for the counts still running, without raising their errors: a search
+        that fails after it started counting lets no count run on past its error."""
+        wait([c for c in (self._total, self._overlap) if isinstance(c, Future)])
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MatchCount):
             return NotImplemented
@@ -339,8 +344,9 @@ class SearchIndex(Protocol):
         scores them, and the count of all of them, from one pass over the matches
         (``MatchCount.members``: the ``k`` ranked); None where the engine has no such
         pass, or where it would cost more than ranking and asking (a common word's many
-        holders): the caller then ranks ``keyword_search``'s hits and asks
-        ``keyword_match_count`` which of them match."""
+        holders): the caller then counts with ``keyword_match_count``, ranks
+        ``keyword_search``'s hits and asks ``keyword_match_members`` which of them
+        match."""
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

@@ -426,20 +426,24 @@ class SearchService:
                     coverage,
                     semantic=() if bounded else semantic.ids,  # bounded: no overlap needed
                 )
-                if pending is not None:
-                    raw = pending.result()
-                else:
-                    raw = self.index.keyword_search(parsed.keyword, filters, depth)
-                # one question for the ranked, the shown semantic and the typed papers
-                membership.among([*raw.ids, *semantic.ids[:depth], *typed])
                 others = {*semantic.ids, *typed}
-                ranking, best_bm25 = self._keyword_ranking(
-                    parsed.keyword,
-                    filters,
-                    raw,
-                    depth,
-                    lambda ids: membership.among(ids) | others.intersection(ids),
-                )
+                try:
+                    if pending is not None:
+                        raw = pending.result()
+                    else:
+                        raw = self.index.keyword_search(parsed.keyword, filters, depth)
+                    # one question for the ranked, the shown semantic and the typed papers
+                    membership.among([*raw.ids, *semantic.ids[:depth], *typed])
+                    ranking, best_bm25 = self._keyword_ranking(
+                        parsed.keyword,
+                        filters,
+                        raw,
+                        depth,
+                        lambda ids: membership.among(ids) | others.intersection(ids),
+                    )
+                except BaseException:
+                    membership.counted.settle()  # no count runs on past the error
+                    raise
                 keyword, counted = membership.known, membership.counted
             if ranking.ids:
                 rankings.append(ranking)

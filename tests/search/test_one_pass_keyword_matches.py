@@ -4,6 +4,7 @@ them elsewhere: both give the same page and the same total."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -71,3 +72,39 @@ def test_one_pass_and_two_passes_give_the_same_pages(
         assert len(ids) == min(total, req.limit), req
     assert sum(total for *_, total, _ in one_pass) > len(requests)  # searches that match
     assert any(len(ids) == 2 < total for ids, _, total, _ in one_pass)  # pages cut short
+
+
+def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that ranks BM25's hits counts its matches first, in other threads; when
+    its keyword search then fails, the error reaches the caller only once the counts
+    have finished (a slow count here: it would still be running without the wait)."""
+    pw = make_env(make_app, page_cache_seconds=0.0).pw
+    assert isinstance(pw.index, EmbeddedIndex)
+    monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)  # BM25, then members
+    count = pw.index.keyword._count
+    started: list[Any] = []
+
+    def slow_count(*args: Any) -> int:
+        time.sleep(0.3)
+        return count(*args)
+
+    match_count = pw.index.keyword_match_count
+
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        found = match_count(*args, **kwargs)
+        started.append(found)
+        return found
+
+    def failing_search(*args: Any) -> Any:
+        raise RuntimeError("keyword search failed")
+
+    monkeypatch.setattr(pw.index.keyword, "_count", slow_count)
+    monkeypatch.setattr(pw.index, "keyword_match_count", noted)
+    monkeypatch.setattr(pw.index, "keyword_search", failing_search)
+    with pytest.raises(RuntimeError, match="keyword search failed"):
+        pw.search.search(SearchRequest(q="crafted abstract", mode=SearchMode.keyword))
+    assert len(started) == 1
+    assert started[0]._total.done(), "the count ran on past the error"
+    assert started[0].total > 0  # it counted, it was not cancelled
