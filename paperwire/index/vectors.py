@@ -97,7 +97,8 @@ COARSE_PER_RESULT = 20
 # A range (a relevance search's semantic matches, up to its bound of 4,001) scores this
 # many times COARSE_CANDIDATES: at 1M papers the nearest 8,000 by code held 73 % of the
 # full scan's best 4,001 above the floor (its first 100: 98.2 %), the nearest 16,000 held
-# 87 % (99.3 %), for ~2 ms more (docs/benchmarks.md, eighteenth session).
+# 87 % (99.3 %), for ~2 ms more alone and 3.7–4.0 ms in a hybrid search's vector part
+# (docs/benchmarks.md, eighteenth session).
 COARSE_RANGE_FACTOR = 2
 _CODE_CHUNK = 65_536
 _CODES_LOCK = threading.Lock()
