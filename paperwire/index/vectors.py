@@ -547,9 +547,17 @@ class NumpyVectorIndex:
         self._current = self._load()
         self._check_dim(self._snap.dim)
 
-    def _cores(self) -> int:
-        """Threads a candidate pass may share its distances with (``hamming_distances``)."""
-        return self._threads or usable_cores()
+    def _coarse(
+        self, snap: _Snapshot, q: Vector, count: int, mask: BoolArray | None
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        """The binary-code candidate pass: the ``count`` rows nearest ``q`` by code
+        (``hamming_candidates``) and their exact cosines (``_gathered``), both shared
+        with up to ``Settings.embedding_threads`` threads (default: every usable core)."""
+        threads = self._threads or usable_cores()
+        codes, center = snap.codes()
+        qcode = _query_code(q, center, codes.shape[0])
+        rows = hamming_candidates(codes, qcode, count, mask, threads)
+        return rows, _gathered(snap, rows, q, threads)
 
     @property
     def _snap(self) -> _Snapshot:
@@ -1024,10 +1032,7 @@ class NumpyVectorIndex:
         candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
         if selected >= COARSE_MIN_ROWS and candidates < selected:
             # Large scan: binary codes pick the candidates, fp32 scores them exactly.
-            codes, center = snap.codes()
-            qcode = _query_code(q, center, codes.shape[0])
-            rows = hamming_candidates(codes, qcode, candidates, mask, self._cores())
-            return self._ranked(snap, rows, _gathered(snap, rows, q, self._cores()), k)
+            return self._ranked(snap, *self._coarse(snap, q, candidates, mask), k)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
@@ -1085,10 +1090,7 @@ class NumpyVectorIndex:
         selected = len(snap) if rows is None else rows.size
         candidates = COARSE_RANGE_FACTOR * COARSE_CANDIDATES
         if selected >= COARSE_MIN_ROWS and selected > candidates:
-            codes, center = snap.codes()
-            qcode = _query_code(q, center, codes.shape[0])
-            near = hamming_candidates(codes, qcode, candidates, mask, self._cores())
-            scores = _gathered(snap, near, q, self._cores())
+            near, scores = self._coarse(snap, q, candidates, mask)
             passing = np.flatnonzero(scores >= min_score)
             if passing.size >= limit or passing.size < COARSE_CANDIDATES // 2:
                 return self._ranked(snap, near[passing], scores[passing], limit)
