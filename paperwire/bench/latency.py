@@ -620,9 +620,11 @@ def measure_install(
     pay the collections a server pays; "default": Python's collector as it comes."""
     from paperwire.core import Paperwire
     from paperwire.index import vectors as vectors_module
+    from paperwire.index.threads import single_thread_blas
     from paperwire.models.search import SearchFilters, SearchMode, SearchRequest
     from paperwire.web.heap import settle_heap
 
+    single_thread_blas()  # as a serving process runs BLAS (``tuned_for_serving``)
     rss: dict[str, float] = {"start": _rss().get("VmRSS", 0.0)}
     queries = _queries(home, n_queries)
     settings = Settings(home=home, embedding_backend=backend, embedding_threads=threads)

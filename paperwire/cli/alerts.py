@@ -58,10 +58,12 @@ def mcp(
     """Serve the papers as MCP tools: search, papers, similar, feeds, your collections."""
     import anyio
 
+    from paperwire.index.threads import single_thread_blas
     from paperwire.services.indexer import IndexFollower
     from paperwire.web.mcp import build_server, http_app
 
     pw = open_app(home)
+    single_thread_blas()  # a serving process: see ``web.heap.tuned_for_serving``
     with IndexFollower(pw):
         if transport == Transport.stdio:
             server = build_server(pw, token or pw.settings.mcp_token)

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 
-__all__ = ["SharedThreads", "usable_cores"]
+__all__ = ["SharedThreads", "single_thread_blas", "usable_cores"]
 
 _ALL: weakref.WeakSet[SharedThreads] = weakref.WeakSet()
 
@@ -26,6 +26,23 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def single_thread_blas() -> None:
+    """From now on numpy's BLAS (OpenBLAS) computes on the calling thread, in this whole
+    process: a serving process calls it as it starts (``web.heap.tuned_for_serving``,
+    ``paperwire mcp``), from its main thread (OpenBLAS ignores the call from others).
+
+    Why: OpenBLAS's own threads spin for a while after every product they share, and
+    the next request's work (its query embedding, candidate pass and counts, which share
+    the cores through ``SharedThreads``) lost a core to them: at 1M papers a candidate
+    pass right after a date filter's BLAS product took 29.5-30.1 ms p50 instead of
+    17.6-17.9 (``docs/benchmarks.md``). The scans that pay for two cores share them
+    through ``SharedThreads`` instead (``index.vectors._scanned``). Jobs (ingest, the
+    map of the field) keep BLAS on every core."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 class SharedThreads:

@@ -87,7 +87,7 @@ _LOCK = ".lock"
 # Above this fraction of selected rows, one full matmul beats gathering the rows first.
 _GATHER_MAX_FRACTION = 0.15  # measured at 75k × 384: gathering 20% ≈ one full matmul
 # Selected rows whose runs of consecutive rows average this many are read as slices
-# (``_sliced``).
+# (``_scanned``).
 _RUN_ROWS = 64
 # Binary-code candidate pass (see the module docstring): used when at least this many
 # rows would be scored; then this many candidates (or per-result × k) are scored exactly.
@@ -216,6 +216,8 @@ _HAMMING_CHUNK = 1 << 15
 384-bit codes) stay in the CPU's cache."""
 _SHARED_GATHER_ROWS = 4096
 """Candidates from which a gather is shared between threads (``_gathered``)."""
+_SHARED_SCAN_ROWS = 16_384
+"""Rows from which a scan is shared between threads (``_scanned``)."""
 _CUT_SAMPLE_STEP = 16
 """One row in this many is sampled to guess where a candidate pass's cut lies."""
 
@@ -534,19 +536,52 @@ def _gathered(
 
 
 def _candidate_scores(
-    snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp]
+    snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp], threads: int
 ) -> npt.NDArray[np.float32]:
     """The cosines of candidate ``rows``: gathered (``_gathered``), or read off one full
     scan where there are too many to gather."""
-    return _gathered(snap, rows, q) if _gathers(snap, rows) else (snap.matrix @ q)[rows]
+    if _gathers(snap, rows):
+        return _gathered(snap, rows, q)
+    return _scanned(snap, [(0, len(snap) - 1)], q, threads)[rows]
 
 
-def _sliced(snap: _Snapshot, runs: list[tuple[int, int]], q: Vector) -> npt.NDArray[np.float32]:
-    """The cosines of the rows of ``runs`` (``_runs``), read slice by slice as a scan
-    reads them: a date filter's rows (papers are added about in date order: its ~43k
-    rows at 1M lie in 13 runs, 22–25 → 7 ms where they were gathered like scattered
-    rows)."""
-    return np.concatenate([np.asarray(snap.matrix[a : b + 1] @ q) for a, b in runs])
+def _scanned(
+    snap: _Snapshot, runs: list[tuple[int, int]], q: Vector, threads: int
+) -> npt.NDArray[np.float32]:
+    """The cosines of the rows of ``runs`` (``(first, last)`` row pairs: the whole
+    matrix, or a date filter's rows as ``_runs`` finds them), read slice by slice as a
+    scan reads them, in their order.
+
+    From ``_SHARED_SCAN_ROWS`` rows the slices are shared with up to ``threads - 1``
+    other threads (``SharedThreads.share``), each row's product worked out on its own
+    (``einsum``, as ``_gathered`` does) instead of one BLAS product. Why: OpenBLAS's
+    threads spin for a while after every product it splits, and took the other core
+    from whatever ran next (1M papers: a search right after a date filter's 6.7 →
+    17.6 ms p50 for the next search's candidate pass). Below, one BLAS product per
+    slice: a serving process runs BLAS on the calling thread (``single_thread_blas``).
+    A date filter's ~43k rows at 1M lie in 13 runs (22–25 → 7 ms where they were
+    gathered like scattered rows)."""
+    sizes = [b - a + 1 for a, b in runs]
+    total = sum(sizes)
+    if total < _SHARED_SCAN_ROWS or threads <= 1:
+        return np.concatenate([np.asarray(snap.matrix[a : b + 1] @ q) for a, b in runs])
+    out = np.empty(total, dtype=np.float32)
+    # (row of the matrix, place in ``out``) where each slice of ``_SHARED_GATHER_ROWS``
+    # rows at most starts: spans of them go to the threads
+    pieces: list[tuple[int, int, int]] = []
+    at = 0
+    for (a, _), size in zip(runs, sizes, strict=True):
+        for offset in range(0, size, _SHARED_GATHER_ROWS):
+            pieces.append((a + offset, at + offset, min(_SHARED_GATHER_ROWS, size - offset)))
+        at += size
+
+    def part(start: int, stop: int) -> None:
+        for row, place, size in pieces[start:stop]:
+            block = snap.matrix[row : row + size]
+            np.einsum("ij,j->i", block, q, out=out[place : place + size])
+
+    _SHARED_SCANS.share(len(pieces), part, threads, 1)
+    return out
 
 
 def _same_as_row(base: _Snapshot, row: int, p: _Pending) -> bool:
@@ -588,11 +623,17 @@ class NumpyVectorIndex:
         """The binary-code candidate pass: the ``count`` rows nearest ``q`` by code
         (``hamming_candidates``) and their exact cosines (``_gathered``), both shared
         with up to ``Settings.embedding_threads`` threads (default: every usable core)."""
-        threads = self._threads or usable_cores()
+        threads = self._scan_threads
         codes, center = snap.codes()
         qcode = _query_code(q, center, codes.shape[0])
         rows = hamming_candidates(codes, qcode, count, mask, threads)
         return rows, _gathered(snap, rows, q, threads)
+
+    @property
+    def _scan_threads(self) -> int:
+        """Threads a search's scans share (``Settings.embedding_threads``, default: every
+        usable core)."""
+        return self._threads or usable_cores()
 
     @property
     def _snap(self) -> _Snapshot:
@@ -995,19 +1036,19 @@ class NumpyVectorIndex:
         rows = np.flatnonzero(mask)
         return (q, rows, mask) if rows.size else None
 
-    @staticmethod
     def _exact_scores(
-        snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
+        self, snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
     ) -> npt.NDArray[np.float32]:
         """Cosines of the selected rows (all rows when ``rows`` is None), in row order."""
+        whole = [(0, len(snap) - 1)]
         if rows is None:
-            return snap.matrix @ q
+            return _scanned(snap, whole, q, self._scan_threads)
         runs = _runs(rows)
         if runs is not None:  # a date filter's
-            return _sliced(snap, runs, q)
+            return _scanned(snap, runs, q, self._scan_threads)
         if _gathers(snap, rows):
             return _gathered(snap, rows, q)  # filter first: only selected rows
-        return (snap.matrix @ q)[rows]
+        return _scanned(snap, whole, q, self._scan_threads)[rows]
 
     def _int8_bounds(
         self, snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
@@ -1092,12 +1133,16 @@ class NumpyVectorIndex:
         approx, slack = bounds
         k = min(head, limit)
         near = range_candidates(approx, slack, min_score, k, mask)
-        scores = _candidate_scores(snap, q, near)
+        scores = _candidate_scores(snap, q, near, self._scan_threads)
         passing = np.flatnonzero(scores >= min_score)
         best = self._ranked(snap, near[passing], scores[passing], k)
         count, straddling = floor_split(approx, slack, min_score, mask)
         if count < limit:
-            count += int(np.count_nonzero(_candidate_scores(snap, q, straddling) >= min_score))
+            count += int(
+                np.count_nonzero(
+                    _candidate_scores(snap, q, straddling, self._scan_threads) >= min_score
+                )
+            )
         return best, min(count, limit)
 
     def vector_range(

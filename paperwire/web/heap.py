@@ -21,6 +21,8 @@ import gc
 
 from fastapi import FastAPI
 
+from paperwire.index.threads import single_thread_blas
+
 __all__ = ["YOUNG", "settle_heap", "tuned_for_serving"]
 
 YOUNG = 10_000
@@ -35,6 +37,10 @@ def settle_heap() -> None:
 
 
 def tuned_for_serving(app: FastAPI) -> FastAPI:
-    """``app`` with ``settle_heap`` run at its start-up (after the app is built)."""
+    """``app`` with ``settle_heap`` run at its start-up (after the app is built); and
+    from now on BLAS on the calling thread (``index.threads.single_thread_blas``: no BLAS
+    threads spinning on the cores the next request needs), set here, in the thread that
+    builds the app: OpenBLAS takes its thread count from the main thread only."""
+    single_thread_blas()
     app.router.on_startup.append(settle_heap)
     return app

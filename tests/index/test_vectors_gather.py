@@ -46,7 +46,12 @@ def test_runs_are_found_where_they_average_enough_rows() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SELECTIONS))
-def test_a_selection_scores_as_the_full_scan(name: str, corpus_vectors: np.ndarray) -> None:
+def test_a_selection_scores_as_the_full_scan(
+    name: str, corpus_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # scans shared between threads from 64 rows, in slices of 32 (1M: 16,384 and 4,096)
+    monkeypatch.setattr(vectors, "_SHARED_SCAN_ROWS", 64)
+    monkeypatch.setattr(vectors, "_SHARED_GATHER_ROWS", 32)
     rows = SELECTIONS[name]
     rng = np.random.default_rng(7)
     # 600 rows: the corpus's real vectors, then perturbed copies of them
@@ -57,9 +62,12 @@ def test_a_selection_scores_as_the_full_scan(name: str, corpus_vectors: np.ndarr
     snap = SimpleNamespace(matrix=matrix)
     runs = vectors._runs(rows)
     for q in matrix[[0, 17, 599]]:
-        scored = [vectors._gathered(snap, rows, q)]  # type: ignore[arg-type]
-        if runs is not None:
-            scored.append(vectors._sliced(snap, runs, q))  # type: ignore[arg-type]
+        scored = [vectors._gathered(snap, rows, q, threads) for threads in (1, 2)]  # type: ignore[arg-type]
+        for threads in (1, 2):
+            whole = vectors._scanned(snap, [(0, len(matrix) - 1)], q, threads)  # type: ignore[arg-type]
+            scored.append(whole[rows])
+            if runs is not None:
+                scored.append(vectors._scanned(snap, runs, q, threads))  # type: ignore[arg-type]
         for got in scored:
             assert got.shape == rows.shape
             np.testing.assert_allclose(got, (matrix @ q)[rows], rtol=0, atol=1e-6)

@@ -1,5 +1,5 @@
-"""The collector of a serving process (``web.heap``): settled once the app starts, and
-only where the app is served (``serve``, ``up``, each worker), not in apps of tests."""
+"""The collector and BLAS of a serving process (``web.heap``): settled once the app starts,
+and only where the app is served (``serve``, ``up``, each worker), not in apps of tests."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from paperwire.config import Settings
 from paperwire.core import Paperwire
@@ -17,22 +18,33 @@ from paperwire.web.asgi import worker_app
 from paperwire.web.heap import YOUNG, settle_heap, tuned_for_serving
 
 
+def _blas_threads() -> list[int]:
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
 @pytest.fixture
 def collector() -> Iterator[None]:
-    """Give the test process its collector back: frozen objects are never freed."""
+    """Give the test process its collector and its BLAS threads back: frozen objects are
+    never freed, and BLAS limits hold for the whole process."""
     threshold = gc.get_threshold()
+    blas = max(_blas_threads(), default=1)
     gc.unfreeze()
     try:
         yield
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+        threadpool_limits(limits=blas, user_api="blas")
 
 
 def test_a_served_app_freezes_the_heap_when_it_starts(tmp_path: Path, collector: None) -> None:
     pw = Paperwire(Settings(home=tmp_path, semantic=False))
     try:
-        app = tuned_for_serving(create_app(pw))
+        threadpool_limits(limits=2, user_api="blas")
+        app = create_app(pw)
+        assert _blas_threads() and set(_blas_threads()) == {2}
+        app = tuned_for_serving(app)
+        assert set(_blas_threads()) == {1}  # numpy's OpenBLAS: no threads of its own
         assert gc.get_freeze_count() == 0
         with TestClient(app) as client:  # start-up runs
             assert gc.get_freeze_count() > 10_000  # the imported modules at least
@@ -45,16 +57,19 @@ def test_a_served_app_freezes_the_heap_when_it_starts(tmp_path: Path, collector:
 def test_only_served_apps_are_tuned(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector: None
 ) -> None:
+    threadpool_limits(limits=2, user_api="blas")
     pw = Paperwire(Settings(home=tmp_path, semantic=False))
     try:
         with TestClient(create_app(pw)) as client:
             assert client.get("/").status_code == 200
             assert gc.get_freeze_count() == 0
+            assert set(_blas_threads()) == {2}
     finally:
         pw.close()
     monkeypatch.setenv("PAPERWIRE_HOME", str(tmp_path))
     worker = worker_app()  # each worker of ``serve --workers N``
     try:
         assert settle_heap in worker.router.on_startup
+        assert set(_blas_threads()) == {1}
     finally:
         worker.state.pw.close()
