@@ -21,6 +21,7 @@ import pytest
 from paperwire.index.base import IndexDoc, SearchIndex
 from paperwire.index.embedding.base import document_text
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
+from paperwire.models.search import SearchFilters
 from tests.conftest import drop_milvus_collections, new_milvus_collection
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -168,3 +169,19 @@ def forked_exit_code(child: Callable[[], None], timeout: float = 60) -> int | No
         process.join()
         return None
     return process.exitcode
+
+
+def passes_filters(doc: IndexDoc, f: SearchFilters) -> bool:
+    """The filter contract every index honours, read off the document itself."""
+    if f.date_from is not None or f.date_to is not None:
+        if doc.published is None:
+            return False
+        if f.date_from is not None and doc.published < f.date_from:
+            return False
+        if f.date_to is not None and doc.published > f.date_to:
+            return False
+    if f.category is not None and f.category.lower() not in {c.lower() for c in doc.categories}:
+        return False
+    if f.organization is not None and (doc.organization or "").lower() != f.organization.lower():
+        return False
+    return f.has_code is None or doc.has_code == f.has_code

@@ -17,7 +17,7 @@ from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, SearchIndex
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from paperwire.models.search import SearchFilters
 
-from .conftest import IndexFactory, reads_snapshots, stems
+from .conftest import IndexFactory, passes_filters, reads_snapshots, stems
 
 pytestmark = pytest.mark.slow  # real embeddings
 
@@ -254,21 +254,6 @@ def test_empty_queries_and_k(loaded_index: SearchIndex) -> None:
 # ---------------------------------------------------------------- filters
 
 
-def _passes(doc: IndexDoc, f: SearchFilters) -> bool:
-    if f.date_from is not None or f.date_to is not None:
-        if doc.published is None:
-            return False
-        if f.date_from is not None and doc.published < f.date_from:
-            return False
-        if f.date_to is not None and doc.published > f.date_to:
-            return False
-    if f.category is not None and f.category.lower() not in {c.lower() for c in doc.categories}:
-        return False
-    if f.organization is not None and (doc.organization or "").lower() != f.organization.lower():
-        return False
-    return f.has_code is None or doc.has_code == f.has_code
-
-
 FILTERS = {
     "date range": SearchFilters(date_from=dt.date(2025, 3, 20), date_to=dt.date(2025, 3, 24)),
     "single day": SearchFilters(date_from=dt.date(2025, 3, 25), date_to=dt.date(2025, 3, 25)),
@@ -297,8 +282,8 @@ def test_keyword_filters(loaded_index: SearchIndex, corpus: list[IndexDoc], name
     filtered = loaded_index.keyword_search(BROAD, f, 1000)
     assert_ranked(filtered)
     assert filtered.ids, "filter removed everything"
-    assert all(_passes(docs[i], f) for i in filtered.ids)
-    expected = [i for i in everything.ids if _passes(docs[i], f)]
+    assert all(passes_filters(docs[i], f) for i in filtered.ids)
+    expected = [i for i in everything.ids if passes_filters(docs[i], f)]
     assert len(expected) < len(everything.ids), "nothing was excluded"
     assert filtered.ids == expected  # same order: filters do not change BM25 scores
     full = dict(zip(everything.ids, everything.scores, strict=True))
@@ -521,7 +506,7 @@ def test_vector_filters(
     assert len(everything) == len(embedded_corpus)
     filtered = loaded_index.vector_search(q, f, 1000)
     assert_ranked(filtered)
-    expected = [i for i in everything.ids if _passes(docs[i], f)]
+    expected = [i for i in everything.ids if passes_filters(docs[i], f)]
     assert 0 < len(expected) < len(everything)
     assert filtered.ids == expected
     top3 = loaded_index.vector_search(q, f, 3)

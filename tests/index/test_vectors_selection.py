@@ -13,29 +13,21 @@ import numpy as np
 import pytest
 
 from paperwire.index import vectors
-from paperwire.index.base import IndexDoc
+from paperwire.index.base import IndexDoc, Vector
 from paperwire.index.vectors import NumpyVectorIndex
 from paperwire.models.search import SearchFilters
 
+from .conftest import passes_filters
 
-def _index(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
+
+def _opened(path: Path, docs: list[IndexDoc], query_of: int) -> tuple[NumpyVectorIndex, Vector]:
+    """An index of ``docs`` and the vector of the ``query_of``-th, as a query."""
     index = NumpyVectorIndex(path)
     index.upsert([replace(d) for d in docs])
     index.commit()
-    return index
-
-
-def _passes(doc: IndexDoc, f: SearchFilters) -> bool:
-    """The filter contract, read off the documents themselves."""
-    if f.date_from is not None and (doc.published is None or doc.published < f.date_from):
-        return False
-    if f.date_to is not None and (doc.published is None or doc.published > f.date_to):
-        return False
-    if f.category is not None and f.category.lower() not in {c.lower() for c in doc.categories}:
-        return False
-    if f.organization is not None and (doc.organization or "").lower() != f.organization.lower():
-        return False
-    return f.has_code is None or doc.has_code == f.has_code
+    query = docs[query_of].vector
+    assert query is not None
+    return index, query
 
 
 def _filters(docs: list[IndexDoc]) -> list[SearchFilters]:
@@ -62,11 +54,9 @@ def _all_by_score(index: NumpyVectorIndex, v: np.ndarray, f: SearchFilters) -> l
 def test_a_kept_selection_answers_as_the_filter_asks_and_excluding_rows_never_changes_it(
     tmp_path: Path, embedded_corpus: list[IndexDoc]
 ) -> None:
-    index = _index(tmp_path / "v", embedded_corpus)
-    query = embedded_corpus[7].vector
-    assert query is not None
+    index, query = _opened(tmp_path / "v", embedded_corpus, 7)
     for f in _filters(embedded_corpus):
-        want = {d.arxiv_id for d in embedded_corpus if _passes(d, f)}
+        want = {d.arxiv_id for d in embedded_corpus if passes_filters(d, f)}
         first = _all_by_score(index, query, f)
         assert set(first) == want, f
         kept = index._snap.selection(f)
@@ -87,9 +77,7 @@ def test_a_kept_selection_answers_as_the_filter_asks_and_excluding_rows_never_ch
 def test_a_commit_starts_from_fresh_selections(
     tmp_path: Path, embedded_corpus: list[IndexDoc]
 ) -> None:
-    index = _index(tmp_path / "v", embedded_corpus)
-    query = embedded_corpus[0].vector
-    assert query is not None
+    index, query = _opened(tmp_path / "v", embedded_corpus, 0)
     moved = embedded_corpus[3]
     f = SearchFilters(category="paperwire.moved")
     assert _all_by_score(index, query, f) == []
@@ -108,9 +96,7 @@ def test_selections_are_kept_for_the_last_few_filters_only(
     tmp_path: Path, embedded_corpus: list[IndexDoc], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(vectors, "_KEPT_SELECTIONS", 3)
-    index = _index(tmp_path / "v", embedded_corpus)
-    query = embedded_corpus[1].vector
-    assert query is not None
+    index, query = _opened(tmp_path / "v", embedded_corpus, 1)
     days = sorted({d.published for d in embedded_corpus if d.published is not None})[:6]
     asked = [SearchFilters(date_from=day, date_to=day + dt.timedelta(days=30)) for day in days]
     answers = [_all_by_score(index, query, f) for f in asked]
