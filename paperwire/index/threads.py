@@ -37,7 +37,7 @@ def single_thread_blas() -> None:
     the next request's work (its query embedding, candidate pass and counts, which share
     the cores through ``SharedThreads``) lost a core to them: at 1M papers a candidate
     pass right after a date filter's BLAS product took 29.5-30.1 ms p50 instead of
-    17.6-17.9 (``docs/benchmarks.md``). The scans that pay for two cores share them
+    17.0-18.0 (``docs/benchmarks.md``). The scans that pay for two cores share them
     through ``SharedThreads`` instead (``index.vectors._scanned``). Jobs (ingest, the
     map of the field) keep BLAS on every core."""
     from threadpoolctl import threadpool_limits

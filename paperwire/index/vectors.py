@@ -217,7 +217,9 @@ _HAMMING_CHUNK = 1 << 15
 _SHARED_GATHER_ROWS = 4096
 """Candidates from which a gather is shared between threads (``_gathered``)."""
 _SHARED_SCAN_ROWS = 16_384
-"""Rows from which a scan is shared between threads (``_scanned``)."""
+"""Rows from which a scan is shared between threads (``_scanned``)..."""
+_SCAN_SLICE_ROWS = 4096
+"""...in slices of this many rows at most (6 MB at 384 dimensions)."""
 _CUT_SAMPLE_STEP = 16
 """One row in this many is sampled to guess where a candidate pass's cut lies."""
 
@@ -556,23 +558,23 @@ def _scanned(
     other threads (``SharedThreads.share``), each row's product worked out on its own
     (``einsum``, as ``_gathered`` does) instead of one BLAS product. Why: OpenBLAS's
     threads spin for a while after every product it splits, and took the other core
-    from whatever ran next (1M papers: a search right after a date filter's 6.7 →
-    17.6 ms p50 for the next search's candidate pass). Below, one BLAS product per
-    slice: a serving process runs BLAS on the calling thread (``single_thread_blas``).
-    A date filter's ~43k rows at 1M lie in 13 runs (22–25 → 7 ms where they were
-    gathered like scattered rows)."""
+    from whatever ran next (1M papers: the next search's candidate pass 29.5–30.1 →
+    17.0–18.0 ms p50; a date filter's scan itself 6.7–7.0 → 5.5–5.8). Below, one BLAS
+    product per slice: a serving process runs BLAS on the calling thread
+    (``single_thread_blas``). A date filter's ~43k rows at 1M lie in 13 runs (22–25 →
+    7 ms where they were gathered like scattered rows)."""
     sizes = [b - a + 1 for a, b in runs]
     total = sum(sizes)
     if total < _SHARED_SCAN_ROWS or threads <= 1:
         return np.concatenate([np.asarray(snap.matrix[a : b + 1] @ q) for a, b in runs])
     out = np.empty(total, dtype=np.float32)
-    # (row of the matrix, place in ``out``) where each slice of ``_SHARED_GATHER_ROWS``
-    # rows at most starts: spans of them go to the threads
+    # (first row in the matrix, first place in ``out``, rows) of each slice of
+    # ``_SCAN_SLICE_ROWS`` rows at most: spans of slices go to the threads
     pieces: list[tuple[int, int, int]] = []
     at = 0
     for (a, _), size in zip(runs, sizes, strict=True):
-        for offset in range(0, size, _SHARED_GATHER_ROWS):
-            pieces.append((a + offset, at + offset, min(_SHARED_GATHER_ROWS, size - offset)))
+        for offset in range(0, size, _SCAN_SLICE_ROWS):
+            pieces.append((a + offset, at + offset, min(_SCAN_SLICE_ROWS, size - offset)))
         at += size
 
     def part(start: int, stop: int) -> None:
@@ -1138,11 +1140,8 @@ class NumpyVectorIndex:
         best = self._ranked(snap, near[passing], scores[passing], k)
         count, straddling = floor_split(approx, slack, min_score, mask)
         if count < limit:
-            count += int(
-                np.count_nonzero(
-                    _candidate_scores(snap, q, straddling, self._scan_threads) >= min_score
-                )
-            )
+            straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
+            count += int(np.count_nonzero(straddlers >= min_score))
         return best, min(count, limit)
 
     def vector_range(

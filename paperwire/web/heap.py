@@ -1,4 +1,5 @@
-"""The garbage collector of a serving process (``paperwire serve``/``up``, each worker).
+"""The garbage collector (and BLAS's threads) of a serving process (``paperwire
+serve``/``up``, each worker).
 
 A full collection walks every container the process holds: the imported modules,
 FastAPI's routes and schemas, SQLAlchemy's mappers, the templates, the index's maps.

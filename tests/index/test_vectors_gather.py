@@ -51,6 +51,7 @@ def test_a_selection_scores_as_the_full_scan(
 ) -> None:
     # scans shared between threads from 64 rows, in slices of 32 (1M: 16,384 and 4,096)
     monkeypatch.setattr(vectors, "_SHARED_SCAN_ROWS", 64)
+    monkeypatch.setattr(vectors, "_SCAN_SLICE_ROWS", 32)
     monkeypatch.setattr(vectors, "_SHARED_GATHER_ROWS", 32)
     rows = SELECTIONS[name]
     rng = np.random.default_rng(7)
