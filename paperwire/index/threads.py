@@ -40,6 +40,7 @@ def single_thread_blas() -> None:
     17.0-18.0 (``docs/benchmarks.md``). The scans that pay for two cores share them
     through ``SharedThreads`` instead (``index.vectors._scanned``). Jobs (ingest, the
     map of the field) keep BLAS on every core."""
+    import numpy  # noqa: F401 - a BLAS library is limited only once it is loaded
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")

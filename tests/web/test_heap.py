@@ -4,6 +4,9 @@ and only where the app is served (``serve``, ``up``, each worker), not in apps o
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,3 +76,19 @@ def test_only_served_apps_are_tuned(
         assert set(_blas_threads()) == {1}
     finally:
         worker.state.pw.close()
+
+
+def test_blas_is_held_to_one_thread_even_where_numpy_was_not_loaded_yet() -> None:
+    """threadpoolctl limits only the BLAS libraries already loaded: the call loads numpy's."""
+    code = (
+        "import sys; from paperwire.index.threads import single_thread_blas; "
+        "loaded = 'numpy' in sys.modules; single_thread_blas(); "
+        "from threadpoolctl import threadpool_info; "
+        "print(loaded, sorted({p['num_threads'] for p in threadpool_info() "
+        "if p['user_api'] == 'blas'}))"
+    )
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}  # as on a machine of 2 cores or more
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert run.stdout.split() == ["False", "[1]"]
