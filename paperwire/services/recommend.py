@@ -112,12 +112,10 @@ def _score(
     ids = [s.arxiv_id for s in seeds]
     vectors = pw.index.vectors_of([*ids, *negatives]) if pw.settings.semantic else {}
     pool = [c for c in _candidates(pw, seeds, vectors, followed) if c not in exclude]
-    cards = pw.store.cards(pool)
-    pool = [c for c in pool if c in cards]
+    facts = rec_store(pw).candidate_facts(pool)
+    pool = [c for c in pool if c in facts]  # visible papers only
     if not pool:
         return Picks()
-    by_paper = rec_store(pw).authors_of(pool)
-    authors = [by_paper.get(a, []) for a in pool]
     cand_vectors = pw.index.vectors_of(pool) if vectors else {}
     liked_rows = [s for s in seeds if s.arxiv_id in vectors]
     usable = bool(liked_rows) and all(a in cand_vectors for a in pool)
@@ -137,18 +135,18 @@ def _score(
     if usable:
         matrix = np.stack([cand_vectors[a] for a in pool]).astype(np.float32)
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-    published = [cards[a].published_at for a in pool]
     scored = score(
         profile,
         len(pool),
-        AuthorTable.of(authors),
+        AuthorTable.of([facts[a].authors for a in pool]),
         matrix,
-        day_numbers([p.date() if p else None for p in published]),
-        np.array([cards[a].upvotes for a in pool], dtype=np.float64),
+        day_numbers([facts[a].published for a in pool]),
+        np.array([facts[a].upvotes for a in pool], dtype=np.float64),
     )
     order = np.argsort(-scored.scores, kind="stable")[:limit]
     liked = liked_rows if usable else []
-    picks = Picks(cards=cards)
+    # Cards for the picks alone (a hidden one drops out of ``Picks.items``).
+    picks = Picks(cards=pw.store.cards([pool[int(row)] for row in order]))
     for row in order:
         aid = pool[int(row)]
         reasons = explain(scored, int(row), [s.title for s in liked], [s.why for s in liked])

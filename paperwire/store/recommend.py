@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from paperwire.store.convert import as_utc
 from paperwire.store.db import Database
 from paperwire.store.schema.community import Collection, CollectionItem, Vote
 from paperwire.store.schema.papers import Embedding, Paper
@@ -33,6 +34,21 @@ class Liked:
     authors: list[str]
     why: str
     at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """A candidate paper's facts that its score reads (``search.recommend.score``)."""
+
+    published: dt.date | None
+    upvotes: int
+    authors: list[str]
+
+
+# Visible papers' facts by arXiv id; built once (a statement with an expanding parameter).
+_FACTS_OF = select(Paper.arxiv_id, Paper.published_at, Paper.upvotes, Paper.authors).where(
+    Paper.arxiv_id.in_(bindparam("ids", expanding=True)), Paper.hidden.is_(False)
+)
 
 
 @dataclass(frozen=True)
@@ -113,15 +129,21 @@ class RecStore:
             ).all()
         return [Liked(r[0], r[1], list(r[2] or []), f"saved in {name}", r[3]) for r in rows]
 
-    def authors_of(self, arxiv_ids: Sequence[str]) -> dict[str, list[str]]:
-        """Each paper's author list, by arXiv id."""
+    def candidate_facts(self, arxiv_ids: Sequence[str]) -> dict[str, CandidateFacts]:
+        """What scoring a candidate needs (its day, upvotes and authors), for the visible
+        papers among ``arxiv_ids``: a reader's pool is ~1,000 papers, of which ~20 are
+        shown, so whole cards are built for the picks only (``services.recommend``)."""
         if not arxiv_ids:
             return {}
-        with self.db.session() as s:
-            rows = s.execute(
-                select(Paper.arxiv_id, Paper.authors).where(Paper.arxiv_id.in_(list(arxiv_ids)))
+        with self.db.reading() as s:
+            rows = s.execute(_FACTS_OF, {"ids": list(arxiv_ids)}).all()
+        out: dict[str, CandidateFacts] = {}
+        for aid, published, upvotes, authors in rows:
+            when = as_utc(published)
+            out[aid] = CandidateFacts(
+                when.date() if when else None, int(upvotes or 0), list(authors or [])
             )
-            return {aid: list(authors or []) for aid, authors in rows}
+        return out
 
     def seen(self, user_id: int) -> set[str]:
         """Papers never to recommend to this reader: upvoted, in any of their

@@ -3,6 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
+
+from paperwire.models.papers import PaperCard
+from paperwire.services.recommend import recommend_for_user
+from paperwire.store.recommend import RecStore
 from tests.community.conftest import Env, html, text_of
 from tests.foryou.conftest import TopicCorpus
 
@@ -113,3 +120,50 @@ def test_a_followed_author_brings_their_papers_with_the_reason(
     assert theirs, [i["paper"]["arxiv_id"] for i in page["items"]]
     reasons = [r for r in theirs[0]["reasons"] if r["kind"] == "author_followed"]
     assert reasons and author in reasons[0]["text"]
+
+
+def test_picks_score_visible_papers_and_build_cards_for_the_picks_only(
+    topic_env: Env, topic_corpus: TopicCorpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's pool is ~1,000 papers at arXiv scale and ~20 are shown: scoring reads
+    each candidate's day, upvotes and authors (``RecStore.candidate_facts``), and whole
+    cards are built for the picks alone. A hidden paper is never picked, and a
+    candidate's upvotes count as its card shows them."""
+    pw = topic_env.pw
+    reader = topic_env.account("ada@example.org", "ada")
+    for aid in topic_corpus.by_topic["speech"][:2]:
+        assert reader.api("POST", f"/api/papers/{aid}/vote").status_code == 200
+    account = topic_env.comm.users.by_email("ada@example.org")
+    assert account is not None
+    asked: list[list[str]] = []
+    cards = pw.store.cards
+
+    def spied(ids: Sequence[str]) -> dict[str, PaperCard]:
+        asked.append(list(ids))
+        return cards(ids)
+
+    monkeypatch.setattr(pw.store, "cards", spied)
+    picks = recommend_for_user(pw, account.id, limit=5)
+    assert len(picks.ids) == 5 and asked == [picks.ids]
+    items = picks.items()
+    assert [i.paper.arxiv_id for i in items] == picks.ids
+    assert all(i.paper == cards([i.paper.arxiv_id])[i.paper.arxiv_id] for i in items)
+
+    facts = RecStore(pw.db).candidate_facts([*picks.ids, "2501.99999"])
+    assert set(facts) == set(picks.ids)  # unknown ids are absent
+    for item in items:
+        fact = facts[item.paper.arxiv_id]
+        assert fact.upvotes == item.paper.upvotes
+        assert len(fact.authors) == item.paper.author_count
+        assert fact.authors[: len(item.paper.first_authors)] == item.paper.first_authors
+        assert fact.published == (item.paper.published_at and item.paper.published_at.date())
+
+    monkeypatch.setattr(pw.store, "cards", cards)
+    topic_env.account("mod@example.org", "mod", admin=True)
+    mod = topic_env.comm.users.by_email("mod@example.org")
+    assert mod is not None
+    topic_env.comm.hide_papers(mod, [picks.ids[0]], "test")
+    assert picks.ids[0] not in RecStore(pw.db).candidate_facts([picks.ids[0]])
+    again = recommend_for_user(pw, account.id, limit=5)
+    assert again.ids and picks.ids[0] not in again.ids
+    assert again.ids[:4] == picks.ids[1:5]  # the others keep their order
