@@ -35,6 +35,11 @@ Exact search costs the same whatever the values, but the vectors are real-lookin
 Vectors go straight into the index (the store's embeddings table stays empty: search
 never reads it). Title embeddings are cached in the work directory, keyed by text.
 
+The same process then times a reader's "For you" picks (``services.recommend.picks_from``:
+the candidates, their facts and scores, and the cards of the picks) for 12 readers who
+liked 5 papers and 12 who liked 60 (more than the 30 whose neighbours are searched), each
+a seeded sample of the install's papers, each timed three times (rows ``for you``).
+
 Every search is also split into its parts (query embedding, keyword search, the keyword
 match set (a search of keyword matches alone ranks and counts them in one pass, timed as
 keyword search), vector search including the semantic match set, and the rest: parsing,
@@ -73,6 +78,7 @@ from paperwire.bench.common import SHORT_QUERIES
 from paperwire.bench.embed import shared_data_dir
 from paperwire.config import Settings
 from paperwire.index.base import Vector
+from paperwire.store.recommend import Liked
 
 __all__ = [
     "SIZES",
@@ -536,6 +542,64 @@ def _queries(home: Path, n: int, seed: int = 3) -> list[str]:
     return mixed
 
 
+# "For you" timings: readers who liked a few papers, and more than ``SEEDS`` (every
+# neighbour search a feed makes); each reader's picks are timed ``_FOR_YOU_REPEATS`` times.
+FOR_YOU_LIKES = (5, 60)
+_FOR_YOU_READERS = 12
+_FOR_YOU_REPEATS = 3
+
+
+def _liked_samples(home: Path, likes: int, readers: int, seed: int) -> list[list[Liked]]:
+    """``readers`` lists of ``likes`` papers of the install, sampled at random (seeded)."""
+    from sqlalchemy import text
+
+    from paperwire.store import Database
+
+    rng = random.Random(seed)
+    db = Database(Settings(home=home).db_url)
+    try:
+        with db.session() as s:
+            lo, hi = s.execute(text("SELECT min(id), max(id) FROM papers")).one()
+            out: list[list[Liked]] = []
+            for _ in range(readers):
+                picks = rng.sample(range(int(lo), int(hi) + 1), likes)
+                rows = s.execute(
+                    text(
+                        "SELECT arxiv_id, title, authors FROM papers "  # noqa: S608 - ints
+                        f"WHERE id IN ({','.join(map(str, picks))})"
+                    )
+                ).all()
+                now = dt.datetime.now(dt.UTC)
+                out.append(
+                    [
+                        Liked(r[0], r[1], list(json.loads(r[2] or "[]")), "upvoted", now)
+                        for r in rows
+                    ]
+                )
+    finally:
+        db.close()
+    return out
+
+
+def _for_you_timings(pw: Any, home: Path) -> list[Timing]:
+    """A reader's "For you" picks (``services.recommend.picks_from``: what ``/for-you``
+    runs once it has read the reader's liked papers), timed per reader."""
+    from paperwire.services.recommend import picks_from
+
+    timings = []
+    for likes in FOR_YOU_LIKES:
+        ms: list[float] = []
+        for seeds in _liked_samples(home, likes, _FOR_YOU_READERS, seed=likes):
+            liked = {s.arxiv_id for s in seeds}
+            picks_from(pw, seeds, liked, (), frozenset(), 20)  # warm
+            for _ in range(_FOR_YOU_REPEATS):
+                t0 = time.perf_counter()
+                picks_from(pw, seeds, liked, (), frozenset(), 20)
+                ms.append((time.perf_counter() - t0) * 1000)
+        timings.append(_timing("for you", f"{likes} liked", ms, {}))
+    return timings
+
+
 class _Clock:
     """Accumulates the time spent in the index and the embedder during one search."""
 
@@ -690,22 +754,11 @@ def measure_install(
     recall: dict[str, dict[str, float]] = {}
     if any(f.endswith(exact) for _, f in combos):
         recall = coarse_recall(pw, embedder, queries, filters)
+    for_you = _for_you_timings(pw, home)
     pw.close()
     timings = [
-        Timing(
-            mode=m,
-            filter=f,
-            n=len(v),
-            p50=round(_pct(v, 50), 2),
-            p95=round(_pct(v, 95), 2),
-            p99=round(_pct(v, 99), 2),
-            mean=round(float(np.mean(v)), 2),
-            parts={
-                part: {"p50": round(_pct(pv, 50), 2), "p95": round(_pct(pv, 95), 2)}
-                for part, pv in parts[(m, f)].items()
-            },
-        )
-        for (m, f), v in lat.items()
+        *(_timing(m, f, v, parts[(m, f)]) for (m, f), v in lat.items()),
+        *for_you,
     ]
     return SizeResult(
         size=size,
@@ -716,6 +769,22 @@ def measure_install(
         timings=timings,
         heap=heap,
         coarse_recall=recall,
+    )
+
+
+def _timing(mode: str, filt: str, ms: Sequence[float], parts: dict[str, list[float]]) -> Timing:
+    return Timing(
+        mode=mode,
+        filter=filt,
+        n=len(ms),
+        p50=round(_pct(ms, 50), 2),
+        p95=round(_pct(ms, 95), 2),
+        p99=round(_pct(ms, 99), 2),
+        mean=round(float(np.mean(ms)), 2),
+        parts={
+            part: {"p50": round(_pct(pv, 50), 2), "p95": round(_pct(pv, 95), 2)}
+            for part, pv in parts.items()
+        },
     )
 
 

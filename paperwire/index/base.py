@@ -282,6 +282,13 @@ class SearchIndex(Protocol):
     ) -> Ranked:
         """Nearest neighbours by cosine similarity among documents that have vectors."""
 
+    def vector_search_many(
+        self, vectors: Sequence[Vector], filters: SearchFilters, k: int
+    ) -> list[Ranked]:
+        """``vector_search`` of each of ``vectors`` (same answers, in order), in one pass
+        or round trip where the engine can: a reader's "For you" asks for the
+        neighbours of up to 31 papers at once."""
+
     def vector_of(self, arxiv_id: str) -> Vector | None: ...
 
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:

@@ -78,6 +78,11 @@ class EmbeddedIndex:
     ) -> Ranked:
         return self.vectors.vector_search(vector, filters, k, exclude)
 
+    def vector_search_many(
+        self, vectors: Sequence[Vector], filters: SearchFilters, k: int
+    ) -> list[Ranked]:
+        return self.vectors.vector_search_many(vectors, filters, k)
+
     def vector_of(self, arxiv_id: str) -> Vector | None:
         return self.vectors.vector_of(arxiv_id)
 

@@ -1423,6 +1423,28 @@ class MilvusIndex:
             raise
         return self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, k)
 
+    def vector_search_many(
+        self, vectors: Sequence[Vector], filters: SearchFilters, k: int
+    ) -> list[Ranked]:
+        """``vector_search`` of each of ``vectors`` in one search request (``nq``)."""
+        queries = [self._unit_query(v) for v in vectors]
+        out = [Ranked() for _ in queries]
+        live = [i for i, q in enumerate(queries) if q is not None]
+        if k <= 0 or not live:
+            return out
+        k = min(k, self.max_topk)
+        expr = self._join(["has_vector == true", *self.filter_expression(filters)])
+        data = [q.tolist() for q in queries if q is not None]
+        try:
+            found = self._search_many("vector", data, expr, k, self._vector_search_params(k))
+        except Exception as exc:
+            if self._missing(exc):
+                return out
+            raise
+        for i, hits in zip(live, found, strict=True):
+            out[i] = self._ranked({_hit_id(h): float(h["distance"]) for h in hits}, k)
+        return out
+
     # ------------------------------------------------------------------ match sets
     # The match-set contract (exact totals and full sorts, "more like this") without
     # ``TEXT_MATCH`` (Milvus Lite 2.5 has none). The documents holding a word are the hits

@@ -35,6 +35,7 @@ lanes, an error the bound does not hold (measured: 0.04 against 0.003).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,9 @@ SLACK_MARGIN = 1e-4
 _LEVELS = 127  # int8 codes in [-127, 127]
 _SHIFT = 128  # stored unsigned: code + 128
 _CHUNK = 4_096  # rows quantised at a time (temporaries of a few MB)
+# Queries whose bounds one product works out (``bounds_many``): its int32 products are
+# 2 × 16 × 4 bytes a row (10 MB at 74.7k rows, 25 MB at the 200k where the copy stops).
+QUERIES_AT_ONCE = 16
 
 Rows = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
@@ -72,7 +76,7 @@ def _quantise(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray[Any], Vector
 class Int8Copy:
     """The int8 copy of one snapshot's matrix and the session that scores it."""
 
-    session: Any  # onnxruntime.InferenceSession: q (2, dim) uint8 -> (2, n) int32
+    session: Any  # onnxruntime.InferenceSession: q (2m, dim) uint8 -> (2m, n) int32
     scale: Vector  # (n,) float32: row i ≈ scale[i] · (code[i] − 128)
     residual: Vector  # (n,) float32: ‖row i − scale[i] · (code[i] − 128)‖₂
     codes: npt.NDArray[np.uint8]  # (dim, n): the session's initializer lives here
@@ -106,8 +110,9 @@ class Int8Copy:
         graph = helper.make_graph(
             [helper.make_node("MatMulInteger", ["q", "codes", "q_zero", "zero"], ["dots"])],
             "int8_cosines",
-            [helper.make_tensor_value_info("q", TensorProto.UINT8, [2, dim])],
-            [helper.make_tensor_value_info("dots", TensorProto.INT32, [2, n])],
+            # two rows a query, as many queries as ``bounds_many`` sends at once
+            [helper.make_tensor_value_info("q", TensorProto.UINT8, ["rows", dim])],
+            [helper.make_tensor_value_info("dots", TensorProto.INT32, ["rows", n])],
             [codes, numpy_helper.from_array(zero, "q_zero"), numpy_helper.from_array(zero, "zero")],
         )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
@@ -129,23 +134,50 @@ class Int8Copy:
         rounding error (``q ≈ t1·a1 + t2·a2``): the product reads the codes once for
         both, and the query's own error, half the slack with one row, all but vanishes
         (the median slack halves at 74.7k: docs/benchmarks.md)."""
-        t1 = _step(q)
-        a1 = np.rint(q / t1)
-        rest = q - a1 * t1
-        t2 = _step(rest)
-        a2 = np.rint(rest / t2)
-        q_err = float(np.linalg.norm(rest - a2 * t2))
-        q_norm = float(np.linalg.norm(a1 * t1 + a2 * t2))
-        feed = (np.stack([a1, a2]) + _SHIFT).astype(np.uint8)
-        dots = self.session.run(None, {"q": feed})[0]
-        # Integer dot products of up to 1,040 dimensions are below 2**24: exact in float32
-        # (beyond, they round by ~1e-7 of a cosine, well within SLACK_MARGIN).
-        approx: Vector = np.multiply(dots[0], t1, dtype=np.float32)
-        approx += np.multiply(dots[1], t2, dtype=np.float32)
-        approx *= self.scale
-        slack: Vector = self.residual * np.float32(q_norm)
-        slack += np.float32(q_err + SLACK_MARGIN)
-        return approx, slack
+        return next(self.bounds_many([q]))
+
+    def bounds_many(self, queries: Sequence[Vector]) -> Iterator[tuple[Vector, Vector]]:
+        """``bounds`` of each of ``queries`` (unit vectors), in order, the same values;
+        the codes are read once per ``QUERIES_AT_ONCE`` queries instead of once each (a
+        reader's 31 "For you" neighbour searches at 74.7k rows: 19–27 ms for the product
+        of all against 90–121 ms for 31 ``bounds``). Lazy: one group's products and one
+        query's bounds are held at a time."""
+        for start in range(0, len(queries), QUERIES_AT_ONCE):
+            group = [_split(q) for q in queries[start : start + QUERIES_AT_ONCE]]
+            feed = (np.concatenate([g.rows for g in group]) + _SHIFT).astype(np.uint8)
+            dots = self.session.run(None, {"q": feed})[0]
+            for i, g in enumerate(group):
+                # Integer dot products of up to 1,040 dimensions are below 2**24: exact
+                # in float32 (beyond, they round by ~1e-7 of a cosine, within SLACK_MARGIN).
+                approx: Vector = np.multiply(dots[2 * i], g.t1, dtype=np.float32)
+                approx += np.multiply(dots[2 * i + 1], g.t2, dtype=np.float32)
+                approx *= self.scale
+                slack: Vector = self.residual * np.float32(g.norm)
+                slack += np.float32(g.error + SLACK_MARGIN)
+                yield approx, slack
+
+
+@dataclass(frozen=True)
+class _SplitQuery:
+    """A query as two int8 rows (``rows``, unshifted) with their steps: ``q ≈ t1·a1 +
+    t2·a2``; ``norm`` is that sum's length, ``error`` its distance to ``q``."""
+
+    rows: npt.NDArray[np.float64]
+    t1: float
+    t2: float
+    norm: float
+    error: float
+
+
+def _split(q: Vector) -> _SplitQuery:
+    t1 = _step(q)
+    a1 = np.rint(q / t1)
+    rest = q - a1 * t1
+    t2 = _step(rest)
+    a2 = np.rint(rest / t2)
+    error = float(np.linalg.norm(rest - a2 * t2))
+    norm = float(np.linalg.norm(a1 * t1 + a2 * t2))
+    return _SplitQuery(np.stack([a1, a2]), t1, t2, norm, error)
 
 
 def _step(values: Vector) -> float:

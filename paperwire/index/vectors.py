@@ -1055,15 +1055,20 @@ class NumpyVectorIndex:
     def _int8_bounds(
         self, snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
     ) -> tuple[Vector, Vector] | None:
-        """Every row's cosine bounds from the int8 copy, where they pay: an index of
-        ``PRESCAN_MIN_ROWS`` to ``COARSE_MIN_ROWS`` rows and a selection too large to
-        gather; None elsewhere or while the copy is being built."""
+        """Every row's cosine bounds from the int8 copy, where they pay (``_int8_copy``);
+        None elsewhere or while the copy is being built."""
+        copy = self._int8_copy(snap, rows)
+        return None if copy is None else copy.bounds(q)
+
+    def _int8_copy(self, snap: _Snapshot, rows: npt.NDArray[np.intp] | None) -> Int8Copy | None:
+        """The int8 copy where its bounds pay: an index of ``PRESCAN_MIN_ROWS`` to
+        ``COARSE_MIN_ROWS`` rows and a selection too large to gather; None elsewhere or
+        while the copy is being built."""
         if not PRESCAN_MIN_ROWS <= len(snap) < COARSE_MIN_ROWS:
             return None
         if rows is not None and _gathers(snap, rows):
             return None
-        copy = snap.int8(self._threads)
-        return None if copy is None else copy.bounds(q)
+        return snap.int8(self._threads)
 
     @staticmethod
     def _ranked(
@@ -1099,15 +1104,57 @@ class NumpyVectorIndex:
         if k <= 0 or len(snap) == 0:
             return Ranked()
         prepared = self._prepare(snap, vector, filters, exclude)
-        if prepared is None:
-            return Ranked()
-        q, rows, mask = prepared
+        return Ranked() if prepared is None else self._best(snap, *prepared, k)
+
+    def vector_search_many(
+        self, vectors: Sequence[Vector], filters: SearchFilters, k: int
+    ) -> list[Ranked]:
+        """``vector_search`` of each of ``vectors``, the same answers; where the int8
+        copy bounds the cosines, one product bounds them for all the queries
+        (``Int8Copy.bounds_many``: the codes are read once per group of queries)."""
+        snap = self._snap
+        if k <= 0 or len(snap) == 0:
+            return [Ranked() for _ in vectors]
+        prepared = [self._prepare(snap, v, filters, ()) for v in vectors]
+        live = [p for p in prepared if p is not None]
+        # The queries share their filters, hence their rows: one copy serves them all.
+        copy = self._int8_copy(snap, live[0][1]) if live else None
+        if copy is None:
+            found = iter([self._best(snap, *p, k) for p in live])
+        else:
+            bounds = copy.bounds_many([q for q, _, _ in live])
+            found = iter(
+                [self._from_bounds(snap, *p, k, b) for p, b in zip(live, bounds, strict=True)]
+            )
+        return [Ranked() if p is None else next(found) for p in prepared]
+
+    def _best(
+        self,
+        snap: _Snapshot,
+        q: Vector,
+        rows: npt.NDArray[np.intp] | None,
+        mask: BoolArray | None,
+        k: int,
+    ) -> Ranked:
+        """The best ``k`` of the selected rows for the unit query ``q`` (``_prepare``)."""
         selected = len(snap) if rows is None else rows.size
         candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
         if selected >= COARSE_MIN_ROWS and candidates < selected:
             # Large scan: binary codes pick the candidates, fp32 scores them exactly.
             return self._ranked(snap, *self._coarse(snap, q, candidates, mask), k)
-        bounds = self._int8_bounds(snap, q, rows)
+        return self._from_bounds(snap, q, rows, mask, k, self._int8_bounds(snap, q, rows))
+
+    def _from_bounds(
+        self,
+        snap: _Snapshot,
+        q: Vector,
+        rows: npt.NDArray[np.intp] | None,
+        mask: BoolArray | None,
+        k: int,
+        bounds: tuple[Vector, Vector] | None,
+    ) -> Ranked:
+        """``_best`` below the binary codes' size: the rows the int8 ``bounds`` leave
+        scored in fp32 when few enough to gather, else every selected row."""
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
             if _gathers(snap, near):

@@ -89,8 +89,9 @@ def _candidates(
         rows = np.stack([vectors[s.arxiv_id] for s in with_vectors]).astype(np.float32)
         mean = rows.mean(axis=0)
         mean = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        for vec in [mean, *rows]:
-            for aid in pw.index.vector_search(vec, none, NEIGHBOURS).ids:
+        # one pass for every seed's neighbours (``SearchIndex.vector_search_many``)
+        for ranked in pw.index.vector_search_many([mean, *rows], none, NEIGHBOURS):
+            for aid in ranked.ids:
                 found.setdefault(aid)
     counts = Counter(author_key(a) for s in seeds for a in dict.fromkeys(s.authors))
     names = {author_key(a): a for s in seeds for a in s.authors}
@@ -101,7 +102,7 @@ def _candidates(
     return list(found)
 
 
-def _score(
+def picks_from(
     pw: Paperwire,
     seeds: Sequence[Liked],
     exclude: set[str],
@@ -109,6 +110,9 @@ def _score(
     followed: frozenset[str],
     limit: int,
 ) -> Picks:
+    """The best ``limit`` candidates for what ``seeds`` liked (never one of
+    ``exclude``), scored against ``negatives`` ("not interested") and ``followed``
+    authors: steps 2 and 3 above, for a reader or a collection."""
     ids = [s.arxiv_id for s in seeds]
     vectors = pw.index.vectors_of([*ids, *negatives]) if pw.settings.semantic else {}
     pool = [c for c in _candidates(pw, seeds, vectors, followed) if c not in exclude]
@@ -189,7 +193,7 @@ def recommend_for_user(pw: Paperwire, user_id: int, limit: int = 20) -> Picks:
     followed = followed_authors(pw, user_id)
     if not seeds and not followed:
         return _topic_picks(pw, settings.topics, exclude, limit)
-    return _score(pw, seeds, exclude, store.not_interested(user_id), followed, limit)
+    return picks_from(pw, seeds, exclude, store.not_interested(user_id), followed, limit)
 
 
 def recommend_for_collection(
@@ -201,7 +205,7 @@ def recommend_for_collection(
     if not seeds:
         return Picks()
     skip = {s.arxiv_id for s in seeds} | set(exclude)
-    return _score(pw, seeds, skip, (), frozenset(), limit)
+    return picks_from(pw, seeds, skip, (), frozenset(), limit)
 
 
 def liked_count(pw: Paperwire, user_id: int) -> int:

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import pytest
 
+from paperwire.bench import latency
 from paperwire.models.papers import PaperCard
-from paperwire.services.recommend import recommend_for_user
+from paperwire.services.recommend import picks_from, recommend_for_user
 from paperwire.store.recommend import RecStore
 from tests.community.conftest import Env, html, text_of
 from tests.foryou.conftest import TopicCorpus
@@ -167,3 +168,23 @@ def test_picks_score_visible_papers_and_build_cards_for_the_picks_only(
     again = recommend_for_user(pw, account.id, limit=5)
     assert again.ids and picks.ids[0] not in again.ids
     assert again.ids[:4] == picks.ids[1:5]  # the others keep their order
+
+
+def test_the_latency_bench_times_for_you_picks(
+    topic_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``paperwire bench latency`` times a reader's picks (``picks_from``) for readers
+    of a few and of many liked papers, sampled from the install; those picks never hold
+    a liked paper."""
+    monkeypatch.setattr(latency, "FOR_YOU_LIKES", (2, 6))
+    home = topic_env.pw.settings.home
+    for likes in latency.FOR_YOU_LIKES:
+        for seeds in latency._liked_samples(home, likes, 3, seed=likes):
+            assert len(seeds) == likes and all(s.title and s.authors for s in seeds)
+            liked = {s.arxiv_id for s in seeds}
+            picks = picks_from(topic_env.pw, seeds, liked, (), frozenset(), 20)
+            assert picks.ids and not liked & set(picks.ids)
+    rows = latency._for_you_timings(topic_env.pw, home)
+    assert [(t.mode, t.filter) for t in rows] == [("for you", "2 liked"), ("for you", "6 liked")]
+    n = latency._FOR_YOU_READERS * latency._FOR_YOU_REPEATS
+    assert all(t.n == n and 0 < t.p50 <= t.p95 <= t.p99 for t in rows)

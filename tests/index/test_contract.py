@@ -513,6 +513,25 @@ def test_vector_filters(
     assert top3.ids == expected[:3]
 
 
+def test_many_vector_searches_answer_as_each(
+    loaded_index: SearchIndex, embedded_corpus: list[IndexDoc]
+) -> None:
+    """``vector_search_many`` gives each vector ``vector_search``'s answer, in order
+    (a vector with no direction: nothing), with and without filters."""
+    queries = [d.vector for d in embedded_corpus[::40] if d.vector is not None]
+    queries.append(np.zeros(384, np.float32))
+    for f in (NO_FILTER, FILTERS["category"], FILTERS["combined"]):
+        many = loaded_index.vector_search_many(queries, f, 8)
+        each = [loaded_index.vector_search(q, f, 8) for q in queries]
+        assert [r.ids for r in many] == [r.ids for r in each]
+        for got, want in zip(many, each, strict=True):
+            np.testing.assert_allclose(got.scores, want.scores, rtol=0, atol=1e-6)
+        assert all(r.ids for r in many[:-1]) and not many[-1].ids
+    assert loaded_index.vector_search_many(queries, NO_FILTER, 0) == [Ranked()] * len(queries)
+    with pytest.raises(ValueError, match="dimension"):
+        loaded_index.vector_search_many([np.ones(10, np.float32)], NO_FILTER, 5)
+
+
 def test_vector_search_edge_cases(loaded_index: SearchIndex) -> None:
     assert not loaded_index.vector_search(np.zeros(384, np.float32), NO_FILTER, 5).ids
     assert not loaded_index.vector_search(np.ones(384, np.float32), NO_FILTER, 0).ids

@@ -119,6 +119,50 @@ def test_bounds_hold_every_cosine(corpus_vectors: np.ndarray) -> None:
     assert widest < 0.05  # tight enough to leave out most rows
 
 
+def test_bounds_of_many_queries_are_each_ones_bounds(
+    corpus_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bounds_many`` gives each query the very values ``bounds`` gives it (integer
+    products, the same float steps), over several groups of queries."""
+    monkeypatch.setattr(prescan, "QUERIES_AT_ONCE", 3)
+    matrix = corpus_vectors.astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    copy = Int8Copy.build(matrix)
+    assert copy is not None
+    rng = np.random.default_rng(11)
+    queries = [*matrix[::41], *rng.standard_normal((4, matrix.shape[1])).astype(np.float32)]
+    queries = [q / np.linalg.norm(q) for q in queries]
+    assert len(queries) > 2 * prescan.QUERIES_AT_ONCE
+    many = list(copy.bounds_many(queries))
+    assert len(many) == len(queries)
+    for q, (approx, slack) in zip(queries, many, strict=True):
+        one_approx, one_slack = copy.bounds(q)
+        np.testing.assert_array_equal(approx, one_approx)
+        np.testing.assert_array_equal(slack, one_slack)
+
+
+def test_many_searches_answer_as_each_search(
+    calls: list[tuple[int, int]], tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """``vector_search_many`` (one product bounds every query) answers each query as
+    ``vector_search`` does, with the pre-scan taken and without it; a query with no
+    direction gets nothing and costs the others nothing."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    queries = [d.vector for d in embedded_corpus[::23] if d.vector is not None]
+    queries.insert(2, np.zeros_like(queries[0]))
+    for f in FILTERS:
+        for k in (1, 40):
+            calls.clear()
+            many = index.vector_search_many(queries, f, k)
+            assert len(calls) == len(queries) - 1  # the pre-scan, once per live query
+            each = [index.vector_search(q, f, k) for q in queries]
+            assert [r.ids for r in many] == [r.ids for r in each]
+            assert [r.scores for r in many] == [r.scores for r in each]
+            assert not many[2].ids and all(r.ids for i, r in enumerate(many) if i != 2)
+    assert index.vector_search_many(queries, FILTERS[0], 0) == [Ranked()] * len(queries)
+    assert index.vector_search_many([], FILTERS[0], 5) == []
+
+
 def test_a_row_that_is_not_finite_means_no_copy(corpus_vectors: np.ndarray) -> None:
     matrix = corpus_vectors.astype(np.float32).copy()
     matrix[3, 5] = np.nan
