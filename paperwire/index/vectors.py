@@ -116,6 +116,9 @@ _INHERITED: list[object] = []
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int32]
+# A query made ready for the scan (``_prepare``): the unit vector, the selected rows
+# (None: all) and their mask (None: all).
+_Prepared = tuple[Vector, npt.NDArray[np.intp] | None, BoolArray | None]
 CodeArray = npt.NDArray[np.uint64]
 StrArray = npt.NDArray[np.str_]
 FpArray = npt.NDArray[np.bytes_]
@@ -1015,7 +1018,7 @@ class NumpyVectorIndex:
 
     def _prepare(
         self, snap: _Snapshot, vector: Vector, filters: SearchFilters, exclude: Sequence[str]
-    ) -> tuple[Vector, npt.NDArray[np.intp] | None, BoolArray | None] | None:
+    ) -> _Prepared | None:
         """The unit query vector, the selected rows (None: all) and their mask; None when
         nothing can match (empty selection, zero or non-finite query)."""
         q = np.asarray(vector, dtype=np.float32).reshape(-1)
@@ -1104,7 +1107,7 @@ class NumpyVectorIndex:
         if k <= 0 or len(snap) == 0:
             return Ranked()
         prepared = self._prepare(snap, vector, filters, exclude)
-        return Ranked() if prepared is None else self._best(snap, *prepared, k)
+        return Ranked() if prepared is None else self._best(snap, prepared, k)
 
     def vector_search_many(
         self, vectors: Sequence[Vector], filters: SearchFilters, k: int
@@ -1120,41 +1123,30 @@ class NumpyVectorIndex:
         # The queries share their filters, hence their rows: one copy serves them all.
         copy = self._int8_copy(snap, live[0][1]) if live else None
         if copy is None:
-            found = iter([self._best(snap, *p, k) for p in live])
+            found = iter([self._best(snap, p, k) for p in live])
         else:
             bounds = copy.bounds_many([q for q, _, _ in live])
             found = iter(
-                [self._from_bounds(snap, *p, k, b) for p, b in zip(live, bounds, strict=True)]
+                [self._from_bounds(snap, p, k, b) for p, b in zip(live, bounds, strict=True)]
             )
         return [Ranked() if p is None else next(found) for p in prepared]
 
-    def _best(
-        self,
-        snap: _Snapshot,
-        q: Vector,
-        rows: npt.NDArray[np.intp] | None,
-        mask: BoolArray | None,
-        k: int,
-    ) -> Ranked:
-        """The best ``k`` of the selected rows for the unit query ``q`` (``_prepare``)."""
+    def _best(self, snap: _Snapshot, prepared: _Prepared, k: int) -> Ranked:
+        """The best ``k`` of the selected rows for a prepared query (``_prepare``)."""
+        q, rows, mask = prepared
         selected = len(snap) if rows is None else rows.size
         candidates = max(COARSE_CANDIDATES, COARSE_PER_RESULT * k)
         if selected >= COARSE_MIN_ROWS and candidates < selected:
             # Large scan: binary codes pick the candidates, fp32 scores them exactly.
             return self._ranked(snap, *self._coarse(snap, q, candidates, mask), k)
-        return self._from_bounds(snap, q, rows, mask, k, self._int8_bounds(snap, q, rows))
+        return self._from_bounds(snap, prepared, k, self._int8_bounds(snap, q, rows))
 
     def _from_bounds(
-        self,
-        snap: _Snapshot,
-        q: Vector,
-        rows: npt.NDArray[np.intp] | None,
-        mask: BoolArray | None,
-        k: int,
-        bounds: tuple[Vector, Vector] | None,
+        self, snap: _Snapshot, prepared: _Prepared, k: int, bounds: tuple[Vector, Vector] | None
     ) -> Ranked:
         """``_best`` below the binary codes' size: the rows the int8 ``bounds`` leave
         scored in fp32 when few enough to gather, else every selected row."""
+        q, rows, mask = prepared
         if bounds is not None:
             near = top_candidates(*bounds, k, mask)
             if _gathers(snap, near):
