@@ -550,32 +550,26 @@ _FOR_YOU_REPEATS = 3
 
 
 def _liked_samples(home: Path, likes: int, readers: int, seed: int) -> list[list[Liked]]:
-    """``readers`` lists of ``likes`` papers of the install, sampled at random (seeded)."""
-    from sqlalchemy import text
+    """``readers`` lists of ``likes`` visible papers of the install (fewer when it holds
+    fewer), sampled at random (seeded)."""
+    from sqlalchemy import select
 
     from paperwire.store import Database
+    from paperwire.store.schema.papers import Paper
 
     rng = random.Random(seed)
     db = Database(Settings(home=home).db_url)
     try:
         with db.session() as s:
-            lo, hi = s.execute(text("SELECT min(id), max(id) FROM papers")).one()
+            visible = sorted(s.scalars(select(Paper.id).where(Paper.hidden.is_(False))))
             out: list[list[Liked]] = []
             for _ in range(readers):
-                picks = rng.sample(range(int(lo), int(hi) + 1), likes)
+                picks = rng.sample(visible, min(likes, len(visible)))
                 rows = s.execute(
-                    text(
-                        "SELECT arxiv_id, title, authors FROM papers "  # noqa: S608 - ints
-                        f"WHERE id IN ({','.join(map(str, picks))})"
-                    )
+                    select(Paper.arxiv_id, Paper.title, Paper.authors).where(Paper.id.in_(picks))
                 ).all()
                 now = dt.datetime.now(dt.UTC)
-                out.append(
-                    [
-                        Liked(r[0], r[1], list(json.loads(r[2] or "[]")), "upvoted", now)
-                        for r in rows
-                    ]
-                )
+                out.append([Liked(r[0], r[1], list(r[2] or []), "upvoted", now) for r in rows])
     finally:
         db.close()
     return out

@@ -55,7 +55,8 @@ _LEVELS = 127  # int8 codes in [-127, 127]
 _SHIFT = 128  # stored unsigned: code + 128
 _CHUNK = 4_096  # rows quantised at a time (temporaries of a few MB)
 # Queries whose bounds one product works out (``bounds_many``): its int32 products are
-# 2 × 16 × 4 bytes a row (10 MB at 74.7k rows, 25 MB at the 200k where the copy stops).
+# 2 × 16 × 4 bytes a row (10 MB at 74.7k rows, 25 MB at the 200k where the copy stops),
+# which ONNX Runtime's arena keeps for the session's life once a product needed them.
 QUERIES_AT_ONCE = 16
 
 Rows = npt.NDArray[np.intp]
@@ -140,8 +141,8 @@ class Int8Copy:
         """``bounds`` of each of ``queries`` (unit vectors), in order, the same values;
         the codes are read once per ``QUERIES_AT_ONCE`` queries instead of once each (a
         reader's 31 "For you" neighbour searches at 74.7k rows: 19–27 ms for the product
-        of all against 90–121 ms for 31 ``bounds``). Lazy: one group's products and one
-        query's bounds are held at a time."""
+        of all against 90–121 ms for 31 ``bounds``). Lazy: a group's products and a
+        query's bounds or two are held at a time."""
         for start in range(0, len(queries), QUERIES_AT_ONCE):
             group = [_split(q) for q in queries[start : start + QUERIES_AT_ONCE]]
             feed = (np.concatenate([g.rows for g in group]) + _SHIFT).astype(np.uint8)
@@ -162,7 +163,7 @@ class _SplitQuery:
     """A query as two int8 rows (``rows``, unshifted) with their steps: ``q ≈ t1·a1 +
     t2·a2``; ``norm`` is that sum's length, ``error`` its distance to ``q``."""
 
-    rows: npt.NDArray[np.float64]
+    rows: npt.NDArray[np.float32]
     t1: float
     t2: float
     norm: float

@@ -7,9 +7,9 @@ them. Both work in three steps:
 1. **seeds**: the papers liked (upvotes and collection papers since the last reset; a
    collection's own papers), and the "not interested" marks;
 2. **candidates**: the nearest neighbours of each recent seed and of their centroid
-   (``SearchIndex.vector_search``), plus the papers of the seeds' most frequent authors
-   and of followed authors (the keyword index's author constraint), minus everything
-   already seen;
+   (``SearchIndex.vector_search_many``: all of them at once), plus the papers of the
+   seeds' most frequent authors and of followed authors (the keyword index's author
+   constraint), minus everything already seen;
 3. **scoring**: ``search.recommend.score`` (the mix ``paperwire bench recommend``
    measures), recency counted from the data clock's today, then the reasons.
 
@@ -149,10 +149,12 @@ def picks_from(
     )
     order = np.argsort(-scored.scores, kind="stable")[:limit]
     liked = liked_rows if usable else []
-    # Cards for the picks alone (a hidden one drops out of ``Picks.items``).
+    # Cards for the picks alone; one hidden since its facts were read is left out.
     picks = Picks(cards=pw.store.cards([pool[int(row)] for row in order]))
     for row in order:
         aid = pool[int(row)]
+        if aid not in picks.cards:
+            continue
         reasons = explain(scored, int(row), [s.title for s in liked], [s.why for s in liked])
         picks.ids.append(aid)
         picks.scores.append(float(scored.scores[row]))

@@ -159,6 +159,14 @@ def test_picks_score_visible_papers_and_build_cards_for_the_picks_only(
         assert fact.authors[: len(item.paper.first_authors)] == item.paper.first_authors
         assert fact.published == (item.paper.published_at and item.paper.published_at.date())
 
+    # A pick hidden between the facts and the cards is left out, ids and items alike.
+    monkeypatch.setattr(
+        pw.store, "cards", lambda ids: {i: c for i, c in cards(ids).items() if i != picks.ids[0]}
+    )
+    raced = recommend_for_user(pw, account.id, limit=5)
+    assert raced.ids == picks.ids[1:] == [i.paper.arxiv_id for i in raced.items()]
+    assert len(raced.scores) == len(raced.reasons) == 4
+
     monkeypatch.setattr(pw.store, "cards", cards)
     topic_env.account("mod@example.org", "mod", admin=True)
     mod = topic_env.comm.users.by_email("mod@example.org")

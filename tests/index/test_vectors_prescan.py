@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -142,19 +143,38 @@ def test_bounds_of_many_queries_are_each_ones_bounds(
 
 
 def test_many_searches_answer_as_each_search(
-    calls: list[tuple[int, int]], tmp_path: Path, embedded_corpus: list[IndexDoc]
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
 ) -> None:
-    """``vector_search_many`` (one product bounds every query) answers each query as
-    ``vector_search`` does, with the pre-scan taken and without it; a query with no
-    direction gets nothing and costs the others nothing."""
+    """``vector_search_many`` bounds its queries from one int8 product per
+    ``QUERIES_AT_ONCE`` of them and answers each as ``vector_search`` does; a query
+    with no direction gets nothing and costs the others nothing."""
+    monkeypatch.setattr(prescan, "QUERIES_AT_ONCE", 4)
     index = _index(tmp_path / "v", embedded_corpus)
     queries = [d.vector for d in embedded_corpus[::23] if d.vector is not None]
     queries.insert(2, np.zeros_like(queries[0]))
+    copy = index._snap.int8()
+    assert copy is not None
+    products: list[int] = []
+    run = copy.session.run
+
+    def counted(names: Any, feed: dict[str, np.ndarray]) -> Any:
+        products.append(feed["q"].shape[0])
+        return run(names, feed)
+
+    # The copy is frozen: its session is swapped for one that counts the products.
+    object.__setattr__(copy, "session", SimpleNamespace(run=counted))
+    live = len(queries) - 1
     for f in FILTERS:
         for k in (1, 40):
             calls.clear()
+            products.clear()
             many = index.vector_search_many(queries, f, k)
-            assert len(calls) == len(queries) - 1  # the pre-scan, once per live query
+            assert len(calls) == live  # the pre-scan, once per live query
+            # ... from one product per 4 queries, two rows each
+            assert products == [8] * (live // 4) + ([2 * (live % 4)] if live % 4 else [])
             each = [index.vector_search(q, f, k) for q in queries]
             assert [r.ids for r in many] == [r.ids for r in each]
             assert [r.scores for r in many] == [r.scores for r in each]
