@@ -78,6 +78,7 @@ from paperwire.bench.common import SHORT_QUERIES
 from paperwire.bench.embed import shared_data_dir
 from paperwire.config import Settings
 from paperwire.index.base import Vector
+from paperwire.store.db import Database
 from paperwire.store.recommend import Liked
 
 __all__ = [
@@ -549,33 +550,28 @@ _FOR_YOU_READERS = 12
 _FOR_YOU_REPEATS = 3
 
 
-def _liked_samples(home: Path, likes: int, readers: int, seed: int) -> list[list[Liked]]:
+def _liked_samples(db: Database, likes: int, readers: int, seed: int) -> list[list[Liked]]:
     """``readers`` lists of ``likes`` visible papers of the install (fewer when it holds
     fewer), sampled at random (seeded)."""
     from sqlalchemy import select
 
-    from paperwire.store import Database
     from paperwire.store.schema.papers import Paper
 
     rng = random.Random(seed)
-    db = Database(Settings(home=home).db_url)
-    try:
-        with db.session() as s:
-            visible = sorted(s.scalars(select(Paper.id).where(Paper.hidden.is_(False))))
-            out: list[list[Liked]] = []
-            for _ in range(readers):
-                picks = rng.sample(visible, min(likes, len(visible)))
-                rows = s.execute(
-                    select(Paper.arxiv_id, Paper.title, Paper.authors).where(Paper.id.in_(picks))
-                ).all()
-                now = dt.datetime.now(dt.UTC)
-                out.append([Liked(r[0], r[1], list(r[2] or []), "upvoted", now) for r in rows])
-    finally:
-        db.close()
+    with db.session() as s:
+        visible = sorted(s.scalars(select(Paper.id).where(Paper.hidden.is_(False))))
+        out: list[list[Liked]] = []
+        for _ in range(readers):
+            picks = rng.sample(visible, min(likes, len(visible)))
+            rows = s.execute(
+                select(Paper.arxiv_id, Paper.title, Paper.authors).where(Paper.id.in_(picks))
+            ).all()
+            now = dt.datetime.now(dt.UTC)
+            out.append([Liked(r[0], r[1], list(r[2] or []), "upvoted", now) for r in rows])
     return out
 
 
-def _for_you_timings(pw: Any, home: Path) -> list[Timing]:
+def _for_you_timings(pw: Any) -> list[Timing]:
     """A reader's "For you" picks (``services.recommend.picks_from``: what ``/for-you``
     runs once it has read the reader's liked papers), timed per reader."""
     from paperwire.services.recommend import picks_from
@@ -583,7 +579,7 @@ def _for_you_timings(pw: Any, home: Path) -> list[Timing]:
     timings = []
     for likes in FOR_YOU_LIKES:
         ms: list[float] = []
-        for seeds in _liked_samples(home, likes, _FOR_YOU_READERS, seed=likes):
+        for seeds in _liked_samples(pw.db, likes, _FOR_YOU_READERS, seed=likes):
             liked = {s.arxiv_id for s in seeds}
             picks_from(pw, seeds, liked, (), frozenset(), 20)  # warm
             for _ in range(_FOR_YOU_REPEATS):
@@ -748,7 +744,7 @@ def measure_install(
     recall: dict[str, dict[str, float]] = {}
     if any(f.endswith(exact) for _, f in combos):
         recall = coarse_recall(pw, embedder, queries, filters)
-    for_you = _for_you_timings(pw, home)
+    for_you = _for_you_timings(pw)
     pw.close()
     timings = [
         *(_timing(m, f, v, parts[(m, f)]) for (m, f), v in lat.items()),

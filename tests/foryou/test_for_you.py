@@ -185,14 +185,13 @@ def test_the_latency_bench_times_for_you_picks(
     of a few and of many liked papers, sampled from the install; those picks never hold
     a liked paper."""
     monkeypatch.setattr(latency, "FOR_YOU_LIKES", (2, 6))
-    home = topic_env.pw.settings.home
     for likes in latency.FOR_YOU_LIKES:
-        for seeds in latency._liked_samples(home, likes, 3, seed=likes):
+        for seeds in latency._liked_samples(topic_env.pw.db, likes, 3, seed=likes):
             assert len(seeds) == likes and all(s.title and s.authors for s in seeds)
             liked = {s.arxiv_id for s in seeds}
             picks = picks_from(topic_env.pw, seeds, liked, (), frozenset(), 20)
             assert picks.ids and not liked & set(picks.ids)
-    rows = latency._for_you_timings(topic_env.pw, home)
+    rows = latency._for_you_timings(topic_env.pw)
     assert [(t.mode, t.filter) for t in rows] == [("for you", "2 liked"), ("for you", "6 liked")]
     n = latency._FOR_YOU_READERS * latency._FOR_YOU_REPEATS
     assert all(t.n == n and 0 < t.p50 <= t.p95 <= t.p99 for t in rows)
