@@ -22,7 +22,8 @@ Design notes (see ``shared/notes/measurements.md``):
   and membership, for relevance order) and ``best_matches`` (the best of them by BM25
   and their number in one pass, for keyword matches alone) express the coverage rule of
   ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
-  (``base.minimal_covers``), falling back for long queries to a minimum-should-match
+  (``base.minimal_covers``, merged on their common beginnings: ``base.cover_tree``),
+  falling back for long queries to a minimum-should-match
   query where a term of weight ``u`` is ``u`` identical SHOULD clauses; either way
   tantivy weighs and counts in Rust. Ids of hits are read from the doc store once per
   index snapshot and kept (``_id_of``): a match set of 40k papers costs ~60 ms to read
@@ -48,12 +49,14 @@ from pathlib import Path
 import tantivy
 
 from paperwire.index.base import (
+    CoverTree,
     IndexDoc,
     KeywordQuery,
     MatchCount,
     Ranked,
     TermStat,
     bm25_idf,
+    cover_tree,
     coverage_units,
     minimal_covers,
     required_units,
@@ -146,6 +149,13 @@ def _all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     if len(queries) == 1:
         return queries[0]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+def _any_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
+    """Documents matching one of ``queries`` (none: nothing)."""
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in queries])
 
 
 def _counted(found: tantivy.SearchResult) -> int:
@@ -538,11 +548,22 @@ class TantivyKeywordIndex:
         return [tok for w in _coverage_words(query) for tok in self._tokens(w, stem=True)]
 
     def _coverage_query(
-        self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
+        self,
+        searcher: tantivy.Searcher,
+        query: KeywordQuery,
+        min_coverage: float,
+        factored: bool = True,
     ) -> tantivy.Query | None:
         """Documents whose terms reach ``min_coverage`` of the query's IDF weight: an OR
-        of ``minimal_covers`` conjunctions, or where a long query has too many of them, a
-        minimum-should-match over each term repeated by its weight (~10× slower)."""
+        of ``minimal_covers`` conjunctions, merged on their common beginnings
+        (``cover_tree``) when ``factored``, or where a long query has too many of them,
+        a minimum-should-match over each term repeated by its weight (~10× slower).
+
+        Not ``factored`` under a date range: tantivy then seeks the coverage query at the
+        range's papers, and a union nested in a conjunction refills its window at every
+        seek. Counting the bench's pasted titles at 1M papers under a ~4 % date range
+        took p95 24.8 ms factored against 10.0 flat; unfiltered 37.3 against 51.6, and
+        with a category filter or among 200 ids the factored form was faster too."""
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if not tokens:
             return None
@@ -558,17 +579,25 @@ class TantivyKeywordIndex:
                 for _ in range(u)
             ]
             return tantivy.Query.boolean_query(clauses, minimum_number_should_match=need)
-        ways = [
-            self._term(tokens[c[0]])
-            if len(c) == 1
-            else tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, self._term(tokens[i])) for i in c]
-            )
-            for c in covers
-        ]
-        return (
-            ways[0] if len(ways) == 1 else tantivy.Query.boolean_query([(should, w) for w in ways])
-        )
+        if not factored:
+            return _any_of([_all_of([self._term(tokens[i]) for i in c]) for c in covers])
+        return self._covers_query(tokens, cover_tree(covers))
+
+    def _covers_query(self, tokens: Sequence[str], tree: CoverTree) -> tantivy.Query:
+        """``tree`` (``base.cover_tree``) as one query: one of its branches, each the
+        conjunction of its terms down to the next fork and, below a fork, one of that
+        fork's branches. Matches exactly the documents holding every term of a cover."""
+        ways: list[tantivy.Query] = []
+        for first, below in tree.items():
+            terms = [first]
+            while len(below) == 1:  # a chain: one conjunction, not nested ones
+                ((nxt, below),) = below.items()
+                terms.append(nxt)
+            must = [self._term(tokens[i]) for i in terms]
+            if below:
+                must.append(self._covers_query(tokens, below))
+            ways.append(_all_of(must))
+        return _any_of(ways)
 
     def _match_query(
         self,
@@ -583,7 +612,8 @@ class TantivyKeywordIndex:
             return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
-        coverage = self._coverage_query(searcher, query, min_coverage)
+        dated = filters.date_from is not None or filters.date_to is not None
+        coverage = self._coverage_query(searcher, query, min_coverage, factored=not dated)
         if coverage is not None:
             ways.append(coverage)
         elif constraints:

@@ -19,7 +19,9 @@ from paperwire.index.base import (
     KeywordQuery,
     SearchIndex,
     bm25_idf,
+    cover_tree,
     coverage_units,
+    minimal_covers,
     required_units,
 )
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
@@ -33,6 +35,21 @@ from .conftest import is_milvus, stems
 pytestmark = pytest.mark.slow  # real embeddings
 
 NO_FILTER = SearchFilters()
+# A pasted title's words: many covers, several sharing their heaviest word.
+LONG_QUERY = [
+    "efficient",
+    "multimodal",
+    "large",
+    "language",
+    "model",
+    "reasoning",
+    "video",
+    "generation",
+    "benchmark",
+    "agents",
+    "learning",
+    "diffusion",
+]
 _STEMMER = Stemmer.Stemmer("english")
 
 
@@ -41,15 +58,27 @@ def analysed(text: str, stem: bool) -> set[str]:
     return {_STEMMER.stemWord(w) for w in words} if stem else set(words)
 
 
-def expected_matches(
-    corpus: list[IndexDoc], terms: list[str], coverage: float, stem: bool
-) -> set[str]:
-    """Brute force of the coverage rule over ``corpus`` (``terms`` are plain words)."""
+class Weights(NamedTuple):
+    docs: dict[str, set[str]]  # paper → its analysed words
+    keys: list[str]  # the query's analysed words
+    units: list[int]
+    need: int
+
+
+def weights(corpus: list[IndexDoc], terms: list[str], coverage: float, stem: bool) -> Weights:
+    """The coverage rule's weights for ``terms`` over ``corpus``, worked out by hand."""
     docs = {d.arxiv_id: analysed(f"{d.title} {d.abstract}", stem) for d in corpus}
     keys = list(dict.fromkeys(next(iter(analysed(t, stem))) for t in terms))
     df = [sum(1 for words in docs.values() if k in words) for k in keys]
     units = coverage_units([bm25_idf(f, len(docs)) for f in df])
-    need = required_units(units, coverage)
+    return Weights(docs, keys, units, required_units(units, coverage))
+
+
+def expected_matches(
+    corpus: list[IndexDoc], terms: list[str], coverage: float, stem: bool
+) -> set[str]:
+    """Brute force of the coverage rule over ``corpus`` (``terms`` are plain words)."""
+    docs, keys, units, need = weights(corpus, terms, coverage, stem)
     return {
         aid
         for aid, words in docs.items()
@@ -66,6 +95,8 @@ def expected_matches(
         (["reinforcement", "learning", "reward"], 0.3),
         (["the", "segmentation"], 0.75),
         (["zebra", "segmentation"], 0.75),
+        (LONG_QUERY, 0.1),
+        (LONG_QUERY, 0.15),
     ],
 )
 def test_keyword_matches_follow_the_coverage_rule(
@@ -77,6 +108,31 @@ def test_keyword_matches_follow_the_coverage_rule(
     assert set(got) == want
     if terms[0] == "zebra":  # no paper mentions zebras: nothing holds enough weight
         assert want == set()
+    if terms is LONG_QUERY:  # its covers share first terms: the merged form is tested
+        w = weights(corpus, terms, coverage, stems(loaded_index))
+        covers = minimal_covers(w.units, w.need)
+        assert covers is not None and len(covers) > 10
+        assert any(len(below) > 1 for below in cover_tree(covers).values())
+        assert 0 < len(want) < len(corpus)
+
+
+def test_long_queries_match_alike_with_and_without_a_date_range(
+    loaded_index: SearchIndex, corpus: list[IndexDoc]
+) -> None:
+    # The embedded index expresses the rule in another form under a date range
+    # (``TantivyKeywordIndex._coverage_query``): the same papers must match.
+    query = KeywordQuery(terms=LONG_QUERY)
+    days = sorted(d.published for d in corpus if d.published)
+    start, end = days[len(days) // 4], days[len(days) // 2]
+    in_range = {d.arxiv_id for d in corpus if d.published and start <= d.published <= end}
+    for coverage in (0.1, 0.15, 0.3):  # 0.3: too many covers, the other form
+        every = set(loaded_index.keyword_match_ids(query, NO_FILTER, coverage))
+        dated = SearchFilters(date_from=start, date_to=end)
+        got = set(loaded_index.keyword_match_ids(query, dated, coverage))
+        assert got == every & in_range, coverage
+        assert got, coverage
+        counted = loaded_index.keyword_match_count(query, dated, coverage)
+        assert counted.total == len(got)
 
 
 def test_rare_word_outweighs_common_ones(loaded_index: SearchIndex, corpus: list[IndexDoc]) -> None:
