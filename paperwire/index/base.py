@@ -190,12 +190,13 @@ def cover_tree(covers: Sequence[Sequence[int]]) -> CoverTree:
     beginnings, so that the covers are exactly the tree's paths from the root to a leaf.
     A cover never begins another (each is minimal), so no path stops at a fork.
 
-    Why: an index answering the OR of ANDs reads a heavy term's postings once for every
-    cover that holds it, and a pasted title's covers share their heaviest terms (27–35
-    covers of 15–17 words); factored as "heavy term AND one of the rest", each branch
-    reads them once and is led by its rarer side. tantivy counted the four slowest bench
-    titles' matches among 74.7k papers in 4.6–6.2 ms instead of 6.3–9.8, and at 1M papers
-    p95 37.3 ms instead of 51.6 (docs/benchmarks.md, twenty-second session)."""
+    Why: an index answering the OR of ANDs reads a term's postings once for every cover
+    that holds it, and a pasted title's covers share their terms (the 15 slowest bench
+    titles at 74.7k papers: 8–35 covers of 10–17 words); factored as "term AND one of the
+    rest", each branch reads them once and is led by its rarer side. tantivy counted the
+    four slowest titles' matches among 74.7k papers in 4.6–6.2 ms instead of 6.3–9.8, and
+    the first 40 bench queries' at 1M papers in p95 37.3 ms instead of 51.6
+    (docs/benchmarks.md, "Keyword matches as a tree of covers")."""
     tree: CoverTree = {}
     for cover in covers:
         node = tree
