@@ -630,10 +630,7 @@ class TantivyKeywordIndex:
             ways.append(self._id_set(also))
         if not ways:
             return None
-        either = ways[0]
-        if len(ways) > 1:
-            either = tantivy.Query.boolean_query([(tantivy.Occur.Should, w) for w in ways])
-        must = [tantivy.Query.const_score_query(either, 0.0), *constraints]
+        must = [tantivy.Query.const_score_query(_any_of(ways), 0.0), *constraints]
         must += self._filter_clauses(filters)
         return _all_of(must)
 
