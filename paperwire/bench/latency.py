@@ -627,6 +627,8 @@ class _TimedIndex:
         return getattr(self._inner, name)
 
     keyword_search = _timed("keyword_search", "keyword")
+    # the hits and those of them known to match from their scores: "keyword" too
+    keyword_search_with_members = _timed("keyword_search_with_members", "keyword")
     # ranks and counts in one pass: "keyword", with no "matches" part of its own
     keyword_best_matches = _timed("keyword_best_matches", "keyword")
     keyword_match_ids = _timed("keyword_match_ids", "matches")

@@ -180,6 +180,29 @@ def minimal_covers(
     return covers if extend(0, [], 0) else None
 
 
+def heaviest_short_of(units: Sequence[int], values: Sequence[float], need: int) -> float:
+    """The largest sum of ``values`` over the sets of terms whose ``units`` fall short
+    of ``need``: the most a document that is not a keyword match can score, when
+    ``values`` bound each term's score (terms of 0 units are always in, they never
+    cover anything).
+
+    Why: a relevance search asked the index which of its BM25 hits are keyword matches,
+    a pass over the matches' postings (tantivy finds a paper in an OR of words by
+    refilling a window of every word's postings). A hit scoring above this bound holds
+    terms worth ``need`` whatever its words are, so it needs no asking. A 0/1 knapsack
+    over ``need - 1`` units, one numpy step a term."""
+    cap = need - 1
+    free = 0.0
+    best = np.full(max(cap, 0) + 1, -np.inf)
+    best[0] = 0.0  # best[c]: the most a set of exactly c units scores
+    for u, v in zip(units, values, strict=True):
+        if u <= 0:
+            free += v
+        elif u <= cap:
+            best[u:] = np.maximum(best[u:], best[:-u] + v)  # the right side is read first
+    return free + float(best.max())
+
+
 CoverTree = dict[int, "CoverTree"]
 """Covers merged on their common beginnings (``cover_tree``): term position → the tree of
 what must follow it; ``{}`` where a cover ends."""
@@ -302,6 +325,14 @@ class SearchIndex(Protocol):
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         """BM25 over title + abstract (stemmed), phrases and authors as constraints."""
 
+    def keyword_search_with_members(
+        self, query: KeywordQuery, filters: SearchFilters, k: int, min_coverage: float
+    ) -> tuple[Ranked, frozenset[str]]:
+        """``keyword_search``'s hits, and those of them that are surely in
+        ``keyword_match_ids(query, filters, min_coverage)``, known from their scores
+        alone (an index that cannot tell answers none): a relevance search then asks
+        ``keyword_match_members`` about the others only."""
+
     def vector_search(
         self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
     ) -> Ranked:
@@ -375,10 +406,10 @@ class SearchIndex(Protocol):
         """The best ``k`` keyword matches (``keyword_match_ids``) as ``keyword_search``
         scores them, and the count of all of them, from one pass over the matches
         (``MatchCount.members``: the ``k`` ranked); None where the engine has no such
-        pass, or where it would cost more than ranking and asking (a common word's many
-        holders): the caller then counts with ``keyword_match_count``, ranks
-        ``keyword_search``'s hits and asks ``keyword_match_members`` which of them
-        match."""
+        pass, or where it would cost more than ranking and asking (many matches): the
+        caller then counts with ``keyword_match_count``, ranks the hits of
+        ``keyword_search_with_members`` and asks ``keyword_match_members`` about those
+        not known to match."""
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

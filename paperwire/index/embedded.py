@@ -73,6 +73,11 @@ class EmbeddedIndex:
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         return self.keyword.keyword_search(query, filters, k)
 
+    def keyword_search_with_members(
+        self, query: KeywordQuery, filters: SearchFilters, k: int, min_coverage: float
+    ) -> tuple[Ranked, frozenset[str]]:
+        return self.keyword.search_with_members(query, filters, k, min_coverage)
+
     def vector_search(
         self, vector: Vector, filters: SearchFilters, k: int, exclude: Sequence[str] = ()
     ) -> Ranked:

@@ -18,10 +18,13 @@ Design notes (see ``shared/notes/measurements.md``):
 * The free text's phrase boosts (an author's name, a title phrase) are searched apart
   from its terms and merged (``_best_with_boosts``): tantivy's block-max WAND skips
   postings only for a disjunction of plain terms.
+* ``search_with_members`` knows the BM25 hits that score above what any non-match can
+  score (``_sure_score``) to be keyword matches, so a relevance search asks about the
+  others only.
 * ``match_ids`` (every keyword match, for full sorts), ``match_count`` (their number
   and membership, for relevance order) and ``best_matches`` (the best of them by BM25
-  and their number in one pass, for keyword matches alone) express the coverage rule of
-  ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
+  and their number in one pass, for keyword matches alone under a date range) express
+  the coverage rule of ``base.SearchIndex.keyword_match_ids`` as an OR of conjunctions
   (``base.minimal_covers``, merged on their common beginnings: ``base.cover_tree``,
   except under a date range), falling back for long queries to a minimum-should-match
   query where a term of weight ``u`` is ``u`` identical SHOULD clauses; either way
@@ -39,12 +42,15 @@ Design notes (see ``shared/notes/measurements.md``):
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import threading
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
+from typing import Any
 
 import tantivy
 
@@ -58,6 +64,7 @@ from paperwire.index.base import (
     bm25_idf,
     cover_tree,
     coverage_units,
+    heaviest_short_of,
     minimal_covers,
     required_units,
 )
@@ -78,14 +85,17 @@ MAX_AUTHOR_NAME_TOKENS = 6
 TITLE_PHRASE_BOOST = 1.0
 TITLE_PHRASE_SLOP = 2
 TITLE_PHRASE_MAX_TOKENS = 40
-# ``best_matches`` (rank and count the keyword matches in one pass) is taken while the
-# query's words are held this many times in all: one pass scores every match, where BM25's
-# block-max WAND skips most of a common word's postings and the count runs on the other
-# core. The 100 bench queries' whole searches: at 74.7k papers (99 of them under the
-# gate) keyword p95 19.9/18.8 -> 18.0/17.4 ms; at 1M, taken for every query the one pass
-# made keyword p95 82 -> 113 ms, gated here 82 -> 80 (docs/benchmarks.md, fourteenth
-# session).
+# ``best_matches`` (rank and count the keyword matches in one pass) is taken under a date
+# range while the query's words are held this many times in all: one pass scores every
+# match, where BM25's block-max WAND skips most of a common word's postings and the count
+# runs on the other core. At 1M papers, taken for every query the one pass made keyword
+# p95 82 -> 113 ms (docs/benchmarks.md, fourteenth session); under a date range at 1M,
+# taken for every query, 14.4-15.1 -> 21.5-22.0 ms (twenty-third session).
 ONE_PASS_POSTINGS = 400_000
+# tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
+_BM25_TF_MAX = 2.2
+# Relative (and absolute) slack of ``_sure_score`` over float32 sums.
+_SURE_MARGIN = 1e-3
 # Bytes; tantivy's own ``en_stem`` / ``default`` tokenizers drop tokens of 40+ bytes.
 _LONG_TOKEN_LIMIT = 40
 
@@ -175,6 +185,17 @@ def _coverage_words(query: KeywordQuery) -> list[str]:
     return [*query.terms, *query.phrases] if query.terms else []
 
 
+def _explained_docs(node: dict[str, Any]) -> int:
+    """BM25's ``N`` in a tantivy score explanation (0 when it holds none)."""
+    if str(node.get("description", "")).startswith("N,"):
+        return int(node.get("value", 0))
+    for child in node.get("details") or []:
+        found = _explained_docs(child)
+        if found:
+            return found
+    return 0
+
+
 def _stamp(path: Path) -> _Stamp | None:
     try:
         st = path.stat()
@@ -217,6 +238,8 @@ class TantivyKeywordIndex:
         # (segment ordinal, doc id) -> arXiv id of the current snapshot (see _id_of)
         self._id_cache: dict[tuple[int, int], str] = {}
         self._stems: dict[str, str] = {}
+        # (the id cache of the snapshot it was read in, BM25's N there): _scoring_docs
+        self._docs_scored: tuple[dict[tuple[int, int], str], int] | None = None
 
     # ------------------------------------------------------------------ writing
 
@@ -397,7 +420,7 @@ class TantivyKeywordIndex:
             return []
         found: list[tantivy.Query] = []
         name = " ".join(query.terms)
-        if 2 <= len(self._tokens(name, stem=False)) <= MAX_AUTHOR_NAME_TOKENS:
+        if self._author_name(query):
             # "Li Dong" typed as free text: rank that author's papers first.
             author_q = self._phrase(_F_AUTHORS, name, stem=False)
             if author_q is not None:
@@ -407,6 +430,14 @@ class TantivyKeywordIndex:
             if title_q is not None:
                 found.append(tantivy.Query.boost_query(title_q, TITLE_PHRASE_BOOST))
         return found
+
+    def _author_name(self, query: KeywordQuery) -> list[str]:
+        """The words of the free text as an author's name (``_boosts``), or none when
+        it is not one (a single word, or more than ``MAX_AUTHOR_NAME_TOKENS``)."""
+        if len(query.terms) < 2:
+            return []
+        words = self._tokens(" ".join(query.terms), stem=False)
+        return words if 2 <= len(words) <= MAX_AUTHOR_NAME_TOKENS else []
 
     def _term_clauses(self, query: KeywordQuery) -> list[tantivy.Query]:
         """One BM25 term query per distinct token of the free text and, beside free text,
@@ -448,11 +479,34 @@ class TantivyKeywordIndex:
         return self._scored(should, self._constraint_clauses(query), self._filter_clauses(filters))
 
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
+        searcher, cache = self._snapshot()
+        return self._search(searcher, cache, query, filters, k)
+
+    def search_with_members(
+        self, query: KeywordQuery, filters: SearchFilters, k: int, min_coverage: float
+    ) -> tuple[Ranked, frozenset[str]]:
+        """See ``SearchIndex.keyword_search_with_members``: the hits scoring above
+        ``_sure_score`` (of the same snapshot) are keyword matches."""
+        searcher, cache = self._snapshot()
+        ranked = self._search(searcher, cache, query, filters, k)
+        bound = self._sure_score(searcher, cache, query, min_coverage) if ranked.ids else None
+        if bound is None:
+            return ranked, frozenset()
+        sure = (i for i, s in zip(ranked.ids, ranked.scores, strict=True) if s > bound)
+        return ranked, frozenset(sure)
+
+    def _search(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        query: KeywordQuery,
+        filters: SearchFilters,
+        k: int,
+    ) -> Ranked:
         if k <= 0:
             return Ranked()
         terms = self._term_clauses(query)
         boosts = self._boosts(query) if terms else []
-        searcher, cache = self._snapshot()
         constraints = self._constraint_clauses(query)
         filtering = self._filter_clauses(filters)
         if boosts:
@@ -529,6 +583,73 @@ class TantivyKeywordIndex:
             [(tantivy.Occur.Must, q) for q in must]
             + [(tantivy.Occur.Should, q) for q in [*terms, *boosts]]
         )
+
+    def _scoring_docs(self, searcher: tantivy.Searcher, cache: dict[tuple[int, int], str]) -> int:
+        """The ``N`` of tantivy's BM25 in this snapshot: every document its segments
+        hold, deleted ones not yet merged away included (more than ``num_docs``; 1M
+        papers after the bench's updates: 1,000,500). The binding does not expose it,
+        so it is read from the explanation of one score, once per snapshot."""
+        held = self._docs_scored
+        if held is not None and held[0] is cache:
+            return held[1]
+        hits = searcher.search(tantivy.Query.all_query(), limit=1, count=False).hits
+        docs = 0
+        if hits:
+            address = hits[0][1]
+            arxiv_id = self._id_of(searcher, cache, address)
+            if arxiv_id is not None:
+                q = tantivy.Query.term_query(self._schema, _F_ID, arxiv_id)
+                docs = _explained_docs(json.loads(q.explain(searcher, address).to_json()))
+        self._docs_scored = (cache, docs)
+        return docs
+
+    def _sure_score(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        query: KeywordQuery,
+        min_coverage: float,
+    ) -> float | None:
+        """A score above which a hit of ``_search`` is a keyword match (``match_ids``),
+        whatever its words; None when no bound is known (the hits are then asked).
+
+        Each clause of the query scores a paper below its weight, ``boost × idf × (K1 +
+        1)`` (BM25's term frequency part stays under 1; phrases weigh the sum of their
+        words' idf), and the scores add up. A hit that is not a match holds the quoted
+        phrases' words (every hit does) and other words short of the coverage
+        (``base.heaviest_short_of``), may hold the author-name phrase, never the title
+        phrase (its holders hold every word), and holds the query's quoted phrases and
+        names like every hit. A small margin covers
+        tantivy's float32 sums. (The author-name phrase of a query such as "language
+        model" weighs nothing: no paper has an author named so.)"""
+        counts = Counter(self._coverage_tokens(query))
+        tokens = list(counts)
+        docs = self._scoring_docs(searcher, cache)
+        if not tokens or docs <= 0:
+            return None
+        alive = max(1, searcher.num_docs)
+        freqs = [searcher.doc_freq(_F_TEXT, t) for t in tokens]
+        units = coverage_units([bm25_idf(f, alive) for f in freqs])
+        need = required_units(units, min_coverage)
+        weights = [counts[t] * bm25_idf(f, docs) for t, f in zip(tokens, freqs, strict=True)]
+        # Every hit holds the quoted phrases' words: a non-match holds them and falls short.
+        held = {t for p in query.phrases for t in self._tokens(p, stem=True)}
+        need -= sum(u for t, u in zip(tokens, units, strict=True) if t in held)
+        if need <= 0:
+            return -math.inf  # every hit is a match
+        bound = sum(w for t, w in zip(tokens, weights, strict=True) if t in held)
+        rest = [(u, w) for t, u, w in zip(tokens, units, weights, strict=True) if t not in held]
+        bound += heaviest_short_of([u for u, _ in rest], [w for _, w in rest], need)
+
+        def weight(field: str, words: Sequence[str]) -> float:
+            """A phrase's weight; 0 when a word of it is in no paper (none holds it)."""
+            freqs = [searcher.doc_freq(field, w) for w in words]
+            return sum(bm25_idf(f, docs) for f in freqs) if all(freqs) else 0.0
+
+        bound += sum(weight(_F_TEXT, self._tokens(p, stem=True)) for p in query.phrases)
+        bound += sum(weight(_F_AUTHORS, self._tokens(a, stem=False)) for a in query.authors)
+        bound += AUTHOR_NAME_BOOST * weight(_F_AUTHORS, self._author_name(query))
+        return bound * _BM25_TF_MAX * (1.0 + _SURE_MARGIN) + _SURE_MARGIN
 
     # ------------------------------------------------------------------ match sets
 
@@ -735,17 +856,18 @@ class TantivyKeywordIndex:
     ) -> tuple[Ranked, MatchCount] | None:
         """See ``SearchIndex.keyword_best_matches``: the match query required (scoring
         0) with ``build_query`` beside it (scoring as ``keyword_search`` does), counted
-        while the best ``k`` are collected; None when the query's words are held more
-        than ``ONE_PASS_POSTINGS`` times.
+        while the best ``k`` are collected; None without a date range, or when the
+        query's words are held more than ``ONE_PASS_POSTINGS`` times.
 
-        Why: ranking BM25 hits and then asking which of them match costs a pass over the
-        matches' postings (tantivy finds a given paper in an OR of words by refilling a
-        4,096-paper window of every word: as costly as counting them all) beside BM25's
-        own, and another to count them, on the other core; this is one. It scores every
-        match, though, where BM25 skips blocks that cannot reach the top: past
-        ``ONE_PASS_POSTINGS`` the two passes and the count beside them are faster."""
-        if k <= 0:
-            return None  # nothing to rank: the caller's count alone is cheaper
+        Why: tantivy seeks the matches of a date range from its few papers, and scoring
+        them all costs less than two searches. Elsewhere it scores every match where BM25
+        skips blocks that cannot reach the top, and the search is faster as BM25's hits
+        (their matches known from their scores: ``search_with_members``) with the count
+        on the other core beside it and the page: the 100 bench queries at 74.7k papers,
+        keyword p95 10.8-11.7 -> 7.7-8.5 ms with no filter, 10.7-11.0 -> 7.6-7.7 with a
+        category (twenty-third session)."""
+        if k <= 0 or not _dated(filters):
+            return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
         tokens = set(self._coverage_tokens(query))
         if sum(searcher.doc_freq(_F_TEXT, t) for t in tokens) > ONE_PASS_POSTINGS:

@@ -1316,6 +1316,13 @@ class MilvusIndex:
                 break
         return found or {}
 
+    def keyword_search_with_members(
+        self, query: KeywordQuery, filters: SearchFilters, k: int, min_coverage: float
+    ) -> tuple[Ranked, frozenset[str]]:
+        """``keyword_search`` and no member known from the scores: the search asks
+        ``keyword_match_members`` (one array lookup in the holder cache) about all."""
+        return self.keyword_search(query, filters, k), frozenset()
+
     def keyword_search(self, query: KeywordQuery, filters: SearchFilters, k: int) -> Ranked:
         if k <= 0 or not self._exists:
             return Ranked()

@@ -193,6 +193,12 @@ class KeywordMembership:
         self.known: set[str] = set(found.members)
         self._asked: set[str] = set(asked)
 
+    def hold(self, ids: Collection[str]) -> None:
+        """``ids`` are keyword matches, as the index knew without asking
+        (``SearchIndex.keyword_search_with_members``): ``among`` asks nothing of them."""
+        self.known.update(ids)
+        self._asked.update(ids)
+
     def among(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that are keyword matches."""
         new = [i for i in dict.fromkeys(ids) if i not in self._asked]

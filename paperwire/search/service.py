@@ -383,14 +383,21 @@ class SearchService:
         """The matches (counted, not listed; the semantic ones up to ``semantic_bound``,
         past which the total is a lower bound) and at least the first ``need`` of them in
         relevance order."""
-        depth = max(self.depth, need)
+        # Fusion weighs the best ``self.depth`` of each side; one side alone is ranked
+        # as deep as the page goes (BM25 finds its best 30 sooner than its best 100).
+        depth = max(self.depth, need) if mode == SearchMode.hybrid else need
         use_keywords = mode != SearchMode.semantic and not parsed.keyword.is_empty()
+        coverage = self._coverage(parsed, SortOrder.relevance)
+
+        def hits(k: int) -> tuple[Ranked, frozenset[str]]:
+            """BM25's best ``k``, and those of them known to match from their scores."""
+            return self.index.keyword_search_with_members(parsed.keyword, filters, k, coverage)
+
         # A server-side index runs the BM25 search while this thread embeds the query, scans
         # the vectors and reads the words' holders (independent round trips).
-        pending: Future[Ranked] | None = None
+        pending: Future[tuple[Ranked, frozenset[str]]] | None = None
         if use_keywords and self.index.parallel_reads:
-            search = self.index.keyword_search
-            pending = _SEARCHES.pool().submit(search, parsed.keyword, filters, depth)
+            pending = _SEARCHES.pool().submit(hits, depth)
         # A semantic search pages through its best ``depth`` matches and counts the rest
         # (typed ids take the whole list: the total counts one once, semantic or not).
         head = depth if mode == SearchMode.semantic and not parsed.arxiv_ids else None
@@ -407,7 +414,6 @@ class SearchService:
         keyword: set[str] = set()
         counted: MatchCount | None = None
         if use_keywords:
-            coverage = self._coverage(parsed, SortOrder.relevance)
             # Keyword matches alone (no semantic or typed ones to fuse or label): the
             # index may rank and count them in one pass.
             best = None
@@ -427,19 +433,22 @@ class SearchService:
                     semantic=() if bounded else semantic.ids,  # bounded: no overlap needed
                 )
                 others = {*semantic.ids, *typed}
+
+                def deeper(k: int) -> Ranked:
+                    found, sure = hits(k)
+                    membership.hold(sure)  # matches known from their scores: not asked
+                    return found
+
                 try:
-                    if pending is not None:
-                        raw = pending.result()
-                    else:
-                        raw = self.index.keyword_search(parsed.keyword, filters, depth)
+                    raw, sure = pending.result() if pending is not None else hits(depth)
+                    membership.hold(sure)
                     # one question for the ranked, the shown semantic and the typed papers
                     membership.among([*raw.ids, *semantic.ids[:depth], *typed])
                     ranking, best_bm25 = self._keyword_ranking(
-                        parsed.keyword,
-                        filters,
                         raw,
                         depth,
                         lambda ids: membership.among(ids) | others.intersection(ids),
+                        deeper,
                     )
                 except BaseException:
                     membership.counted.settle()  # no count runs on past the error
@@ -472,18 +481,18 @@ class SearchService:
             scores[aid] = top
         return matches, Ranked(ids, [scores[i] for i in ids])
 
+    @staticmethod
     def _keyword_ranking(
-        self,
-        query: KeywordQuery,
-        filters: SearchFilters,
         raw: Ranked,
         depth: int,
         matching: Callable[[list[str]], set[str]],
+        search: Callable[[int], Ranked],
     ) -> tuple[Ranked, float | None]:
         """BM25 over every query word (``raw``: its first ``depth``), keeping matches
         only (``matching`` says which of some ids are), ``depth`` of them if there are
-        that many (fetching deeper while non-matches crowd the top); and the best BM25
-        score of all (matches are scored against it, as if nothing was dropped)."""
+        that many (fetching deeper, ``search(k)``, while non-matches crowd the top); and
+        the best BM25 score of all (matches are scored against it, as if nothing was
+        dropped)."""
         k = depth
         while True:
             members = matching(raw.ids)
@@ -493,7 +502,7 @@ class SearchService:
                 best = raw.scores[0] if raw.scores else None
                 return Ranked([i for i, _ in keep], [s for _, s in keep]), best
             k = min(4 * k, _MAX_KEYWORD_DEPTH)
-            raw = self.index.keyword_search(query, filters, k)
+            raw = search(k)
 
     def _fuse(
         self,

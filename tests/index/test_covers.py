@@ -1,12 +1,15 @@
-"""``minimal_covers``: the coverage rule as an OR of ANDs, against brute force; and
-``cover_tree``: the same covers merged on their common beginnings."""
+"""``minimal_covers``: the coverage rule as an OR of ANDs, against brute force;
+``cover_tree``: the same covers merged on their common beginnings; and
+``heaviest_short_of``: the most a set of terms short of the coverage weighs."""
 
 from __future__ import annotations
 
 import itertools
 import random
 
-from paperwire.index.base import CoverTree, cover_tree, minimal_covers
+import pytest
+
+from paperwire.index.base import CoverTree, cover_tree, heaviest_short_of, minimal_covers
 
 
 def brute_minimal(units: list[int], need: int) -> set[frozenset[int]]:
@@ -85,3 +88,19 @@ def test_a_pasted_title_s_covers_share_their_heaviest_terms() -> None:
     assert sorted(paths(tree)) == sorted(covers)
     assert cover_tree([]) == {}
     assert cover_tree([[0], [1, 2]]) == {0: {}, 1: {2: {}}}
+
+
+def test_the_heaviest_set_short_of_the_coverage_against_brute_force() -> None:
+    rng = random.Random(13)
+    for _ in range(500):
+        n = rng.randint(1, 8)
+        units = [rng.choice([0, 1, 1, 2, 3, 5, 8, 13]) for _ in range(n)]
+        values = [rng.uniform(0.0, 10.0) for _ in range(n)]
+        need = rng.randint(1, sum(units) + 2)
+        want = max(
+            sum(values[i] for i in combo)
+            for r in range(n + 1)
+            for combo in itertools.combinations(range(n), r)
+            if sum(units[i] for i in combo) < need
+        )
+        assert heaviest_short_of(units, values, need) == pytest.approx(want), (units, need)

@@ -3,6 +3,7 @@ like this"), checked against brute force over the same ~300 real papers, per bac
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections import Counter
@@ -24,6 +25,7 @@ from paperwire.index.base import (
     minimal_covers,
     required_units,
 )
+from paperwire.index.embedded import EmbeddedIndex
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from paperwire.index.milvus import _ENGLISH_STOP as ENGLISH_STOP_WORDS
 from paperwire.index.milvus import MilvusIndex
@@ -503,12 +505,23 @@ def test_milvus_warm_up_by_counts_reads_every_term(
         other.close()
 
 
+def _later_half(corpus: list[IndexDoc]) -> tuple[dt.date, dt.date]:
+    """A date range holding about the later half of ``corpus``."""
+    days = sorted(d.published for d in corpus if d.published)
+    return days[len(days) // 2], days[-1]
+
+
 def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
     loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase
 ) -> None:
     """One pass ranks and counts what BM25's hits, kept when they match, and the listed
-    set say: the same papers in the same order, the same scores, the same total."""
+    set say: the same papers in the same order, the same scores, the same total. The
+    embedded index takes it under a date range only (``TantivyKeywordIndex.best_matches``)."""
     query, filters, coverage = match_case
+    if query.terms:
+        assert loaded_index.keyword_best_matches(query, filters, coverage, 20) is None
+    start, end = _later_half(corpus)
+    filters = filters.model_copy(update={"date_from": start, "date_to": end})
     best = loaded_index.keyword_best_matches(query, filters, coverage, 20)
     if best is None:  # the engine has no one pass: a relevance search asks as before
         assert is_milvus(loaded_index)
@@ -523,6 +536,73 @@ def test_keyword_best_matches_are_the_ranked_matches_and_their_count(
     assert counted.members == frozenset(ranking.ids)
     if coverage == 1.0:  # BM25 hits that are not matches: ranking them all would fail
         assert 0 < len(ranking.ids) < min(20, len(hits.ids))
+
+
+def test_the_hits_known_to_match_from_their_scores_are_matches(
+    loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase
+) -> None:
+    """``keyword_search_with_members``: the same hits as ``keyword_search``, and those it
+    says match (from their scores alone, without asking) are all in the listed set, on
+    an index whose updated papers left deleted documents behind (tantivy's BM25 counts
+    them: its ``N`` is above ``num_docs``). The embedded index knows most of them."""
+    query, filters, coverage = match_case
+    loaded_index.upsert([replace(d) for d in corpus[::4]])  # replaced: deleted and added
+    loaded_index.commit()
+    if isinstance(loaded_index, EmbeddedIndex):
+        searcher, cache = loaded_index.keyword._snapshot()
+        assert loaded_index.keyword._scoring_docs(searcher, cache) > searcher.num_docs
+    listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
+    for k in (10, len(corpus)):
+        hits, sure = loaded_index.keyword_search_with_members(query, filters, k, coverage)
+        assert hits == loaded_index.keyword_search(query, filters, k)
+        assert sure <= listed, sorted(sure - listed)[:5]
+        assert sure <= set(hits.ids)
+        if is_milvus(loaded_index):
+            assert not sure
+        elif query.terms and listed and k == 10 and coverage < 1.0:
+            assert sure  # the bound is within reach (at full coverage it seldom is)
+
+
+def test_a_title_s_best_hits_are_known_to_match_without_asking(
+    loaded_index: SearchIndex, corpus: list[IndexDoc]
+) -> None:
+    """A pasted title at a low coverage (what a relevance search asks): its best BM25
+    hits hold terms far past the coverage, so all ten are known from their scores, the
+    case where asking cost most (its matches' postings walked); at half coverage of four
+    words some BM25 hits are not matches, and they are never said to be."""
+    if is_milvus(loaded_index):
+        pytest.skip("Milvus knows none from the scores (asking is one array lookup)")
+    query = KeywordQuery(terms=LONG_QUERY)
+    hits, sure = loaded_index.keyword_search_with_members(query, NO_FILTER, 10, 0.15)
+    assert len(hits) == 10 and sure == set(hits.ids)
+    full = KeywordQuery(terms=["reinforcement", "learning", "reward", "policy"])
+    listed = set(loaded_index.keyword_match_ids(full, NO_FILTER, 0.5))
+    hits, sure = loaded_index.keyword_search_with_members(full, NO_FILTER, len(corpus), 0.5)
+    assert set(hits.ids) - listed  # hits that are not matches: the check can fail
+    assert sure and sure <= listed
+
+
+def test_an_author_s_papers_lifted_by_the_name_boost_are_not_said_to_match(
+    loaded_index: SearchIndex, corpus: list[IndexDoc]
+) -> None:
+    """Free text that is an author's name lifts that author's papers (``_boosts``)
+    whether or not their text holds the words: those that do not are hits scoring far
+    above a word's weight, and still not matches."""
+    if is_milvus(loaded_index):
+        pytest.skip("Milvus knows none from the scores (asking is one array lookup)")
+    text = {d.arxiv_id: f"{d.title} {d.abstract}".lower() for d in corpus}
+    for doc in corpus:
+        name = next((a for a in doc.authors if len(a.split()) == 2), None)
+        if name is None or any(w.lower() in text[doc.arxiv_id] for w in name.split()):
+            continue
+        query = KeywordQuery(terms=name.split())
+        listed = set(loaded_index.keyword_match_ids(query, NO_FILTER, 1.0))
+        hits, sure = loaded_index.keyword_search_with_members(query, NO_FILTER, 10, 1.0)
+        assert doc.arxiv_id in hits.ids, name  # lifted by the name boost
+        assert doc.arxiv_id not in listed and doc.arxiv_id not in sure, name
+        assert sure <= listed
+        return
+    pytest.fail("no paper by a two-word author whose words its text lacks")
 
 
 def test_every_keyword_match_is_a_keyword_search_hit(

@@ -465,10 +465,11 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
     counts beside that search; Milvus runs the search beside all this), and only asks
     about the papers it reaches afterwards; so does a newest walk (each batch it reads
     is asked about, not counted). Totals and labels stay those of the listed set
-    (keyword mode here refused the one pass)."""
+    (keyword mode here refused the one pass). Hybrid asks about its semantic papers;
+    keyword mode asks about none it knows to match from their scores."""
     monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)
     calls: list[str] = []
-    for name in ("keyword_match_count", "keyword_match_members", "keyword_search"):
+    for name in ("keyword_match_count", "keyword_match_members", "keyword_search_with_members"):
         real = getattr(app.index, name)
 
         def spied(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
@@ -483,8 +484,10 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
         res = app.search.search(SearchRequest(q=q, mode=mode, limit=30))
         assert calls.count("keyword_match_count") == 1, (mode, calls)
         if not app.index.parallel_reads:  # Milvus: the keyword search goes first, beside
-            assert calls.index("keyword_match_count") < calls.index("keyword_search"), calls
-        assert "keyword_match_members" in calls
+            searched = calls.index("keyword_search_with_members")
+            assert calls.index("keyword_match_count") < searched, calls
+        if mode == SearchMode.hybrid:
+            assert "keyword_match_members" in calls
         listed = app.search.matches(parsed, SearchFilters(), mode, SortOrder.relevance)
         assert res.total == len(listed.members)
         assert all(h.matched_by == listed.labels(h.paper.arxiv_id) for h in res.hits)
@@ -531,7 +534,7 @@ def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
             assert [h.paper.arxiv_id for h in res.hits] == want, (q, f, offset)
             for hit in res.hits:
                 assert hit.matched_by == listed.labels(hit.paper.arxiv_id) == ["semantic"]
-    assert asked and set(asked) == {fresh.depth}
+    assert asked and set(asked) == {30, 60 + 30}  # as deep as the page goes
     # typed ids take the whole list (the total counts one once, semantic or not)
     typed = app.store.browse(SearchFilters(), SortOrder.newest, 1, 0)[1][0].arxiv_id
     asked.clear()

@@ -1,6 +1,8 @@
 """A search of keyword matches alone is ranked and counted in one pass where the index
-has one (``SearchIndex.keyword_best_matches``), and by BM25's hits and the members among
-them elsewhere: both give the same page and the same total."""
+has one and it pays (``SearchIndex.keyword_best_matches``: the embedded index, under a
+date range), and by BM25's hits and the members among them elsewhere, asking only about
+the hits not known to match from their scores (``keyword_search_with_members``): every
+way gives the same page, labels and total."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ from typing import Any
 import pytest
 
 from paperwire.index import keyword as keyword_module
+from paperwire.index.base import Ranked
 from paperwire.index.embedded import EmbeddedIndex
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest
-from tests.community.conftest import make_env
+from tests.community.conftest import OLD_DAY, make_env
 from tests.conftest import TEST_BACKEND, AppFactory
 
 pytestmark = pytest.mark.skipif(
@@ -29,6 +32,33 @@ QUERIES = [
     "perceptrons zebra",
     '"sparse attention" zebra',  # matched by the phrase's words alone: listed too
 ]
+SINCE = SearchFilters(date_from=OLD_DAY)  # a date range: the one pass
+
+
+def _requests(filters: list[SearchFilters]) -> list[SearchRequest]:
+    return [
+        SearchRequest(q=q, mode=SearchMode.keyword, limit=limit, filters=f)
+        for q in QUERIES
+        for limit in (2, 20)
+        for f in filters
+    ]
+
+
+def _pages(pw: Any, requests: list[SearchRequest]) -> list[tuple[Any, ...]]:
+    out = []
+    for req in requests:
+        res = pw.search.search(req)
+        ids = [h.paper.arxiv_id for h in res.hits]
+        out.append((ids, [h.matched_by for h in res.hits], res.total, res.total_relation))
+    return out
+
+
+def _cut_and_matching(requests: list[SearchRequest], pages: list[tuple[Any, ...]]) -> None:
+    # what a search counts it lists: no page says "N results" and shows fewer
+    for req, (ids, _, total, _) in zip(requests, pages, strict=True):
+        assert len(ids) == min(total, req.limit), req
+    assert sum(total for *_, total, _ in pages) > len(requests)  # searches that match
+    assert any(len(ids) == 2 < total for ids, _, total, _ in pages)  # pages cut short
 
 
 def test_one_pass_and_two_passes_give_the_same_pages(
@@ -36,21 +66,8 @@ def test_one_pass_and_two_passes_give_the_same_pages(
 ) -> None:
     pw = make_env(make_app, page_cache_seconds=0.0).pw  # no kept rankings: each is run
     assert isinstance(pw.index, EmbeddedIndex)
-    requests = [
-        SearchRequest(q=q, mode=SearchMode.keyword, limit=limit, filters=filters)
-        for q in QUERIES
-        for limit in (2, 20)
-        for filters in (SearchFilters(), SearchFilters(category="cs.CL"))
-    ]
-
-    def pages() -> list[tuple[list[str], list[list[str]], int, str]]:
-        out = []
-        for req in requests:
-            res = pw.search.search(req)
-            ids = [h.paper.arxiv_id for h in res.hits]
-            out.append((ids, [h.matched_by for h in res.hits], res.total, res.total_relation))
-        return out
-
+    dated = _requests([SINCE, SINCE.model_copy(update={"category": "cs.CL"})])
+    undated = _requests([SearchFilters(), SearchFilters(category="cs.CL")])
     taken: list[bool] = []  # whether each search's one pass answered
     best_matches = pw.index.keyword_best_matches
 
@@ -60,18 +77,47 @@ def test_one_pass_and_two_passes_give_the_same_pages(
         return found
 
     monkeypatch.setattr(pw.index, "keyword_best_matches", noted)
-    one_pass = pages()
+    one_pass = _pages(pw, dated)
     assert taken and all(taken)
     taken.clear()
+    _pages(pw, undated)  # BM25's hits are faster there
+    assert taken and not any(taken)
+    taken.clear()
     monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", -1)  # never few enough
-    two_passes = pages()
+    two_passes = _pages(pw, dated)
     assert taken and not any(taken)
     assert one_pass == two_passes
-    # what a search counts it lists: no page says "N results" and shows fewer
-    for req, (ids, _, total, _) in zip(requests, one_pass, strict=True):
-        assert len(ids) == min(total, req.limit), req
-    assert sum(total for *_, total, _ in one_pass) > len(requests)  # searches that match
-    assert any(len(ids) == 2 < total for ids, _, total, _ in one_pass)  # pages cut short
+    _cut_and_matching(dated, one_pass)
+
+
+def test_hits_known_to_match_from_their_scores_page_as_when_asked(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hits the index knows to match from their scores are not asked about, and the
+    pages are those of a search that asks about every hit."""
+    pw = make_env(make_app, page_cache_seconds=0.0).pw
+    assert isinstance(pw.index, EmbeddedIndex)
+    requests = _requests([SearchFilters(), SearchFilters(category="cs.CL")])
+    asked: list[int] = []  # how many papers each question asked about
+    members = pw.index.keyword_match_members
+
+    def noted(*args: Any) -> Any:
+        asked.append(len(args[-1]))
+        return members(*args)
+
+    monkeypatch.setattr(pw.index, "keyword_match_members", noted)
+    known = _pages(pw, requests)
+    asked_known = sum(asked)
+    asked.clear()
+    with_members = pw.index.keyword_search_with_members
+
+    def knowing_none(*args: Any) -> tuple[Ranked, frozenset[str]]:
+        return with_members(*args)[0], frozenset()
+
+    monkeypatch.setattr(pw.index, "keyword_search_with_members", knowing_none)
+    assert _pages(pw, requests) == known
+    assert sum(asked) > asked_known  # some were known: the check can fail
+    _cut_and_matching(requests, known)
 
 
 def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
@@ -102,7 +148,7 @@ def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
 
     monkeypatch.setattr(pw.index.keyword, "_count", slow_count)
     monkeypatch.setattr(pw.index, "keyword_match_count", noted)
-    monkeypatch.setattr(pw.index, "keyword_search", failing_search)
+    monkeypatch.setattr(pw.index, "keyword_search_with_members", failing_search)
     with pytest.raises(RuntimeError, match="keyword search failed"):
         pw.search.search(SearchRequest(q="crafted abstract", mode=SearchMode.keyword))
     assert len(started) == 1
