@@ -305,6 +305,10 @@ class SearchIndex(Protocol):
     # Whether searches gain by running at once in two threads (a server-side index: each
     # is a round trip, the server works while this process waits) and may do so safely.
     parallel_reads: bool
+    # Whether the best k of a keyword or semantic ranking are the first k of its best
+    # k' > k (ties in one order): a search ranking one side alone then asks only as deep
+    # as its page goes.
+    prefix_rankings: bool
 
     def upsert(self, docs: Sequence[IndexDoc]) -> None:
         """Insert or replace documents. A doc whose ``vector`` is None keeps the vector

@@ -42,6 +42,7 @@ class EmbeddedIndex:
 
     name = "embedded"
     parallel_reads = False  # in-process, CPU-bound: nothing to overlap
+    prefix_rankings = True  # exact top k from tantivy and the vectors, ties by address/row
 
     def __init__(
         self, index_dir: Path, *, dim: int | None = None, threads: int | None = None

@@ -185,6 +185,19 @@ def _coverage_words(query: KeywordQuery) -> list[str]:
     return [*query.terms, *query.phrases] if query.terms else []
 
 
+def _coverage_weights(
+    searcher: tantivy.Searcher, tokens: Sequence[str], min_coverage: float
+) -> tuple[list[int], list[int], int]:
+    """The coverage rule of ``tokens`` (distinct): each one's document frequency, its
+    weight in units (``base.coverage_units``) and the units a match must reach. One
+    definition for the match query and the score bound (``_sure_score``): were they to
+    differ, the bound would stop being one."""
+    docs = max(1, searcher.num_docs)
+    freqs = [searcher.doc_freq(_F_TEXT, t) for t in tokens]
+    units = coverage_units([bm25_idf(f, docs) for f in freqs])
+    return freqs, units, required_units(units, min_coverage)
+
+
 def _explained_docs(node: dict[str, Any]) -> int:
     """BM25's ``N`` in a tantivy score explanation (0 when it holds none)."""
     if str(node.get("description", "")).startswith("N,"):
@@ -620,17 +633,18 @@ class TantivyKeywordIndex:
         (``base.heaviest_short_of``), may hold the author-name phrase, never the title
         phrase (its holders hold every word), and holds the query's quoted phrases and
         names like every hit. A small margin covers
-        tantivy's float32 sums. (The author-name phrase of a query such as "language
-        model" weighs nothing: no paper has an author named so.)"""
+        tantivy's float32 sums. A phrase with a word no paper holds weighs nothing (no
+        paper holds the phrase). The title phrase's argument needs ``min_coverage`` ≤ 1.
+
+        Every clause ``build_query`` scores with (``_term_clauses``, ``_boosts``,
+        ``_constraint_clauses``) must be bounded here: a new scoring clause left out
+        would let a non-match pass for a match."""
         counts = Counter(self._coverage_tokens(query))
         tokens = list(counts)
         docs = self._scoring_docs(searcher, cache)
-        if not tokens or docs <= 0:
+        if not tokens or docs <= 0 or not 0.0 <= min_coverage <= 1.0:
             return None
-        alive = max(1, searcher.num_docs)
-        freqs = [searcher.doc_freq(_F_TEXT, t) for t in tokens]
-        units = coverage_units([bm25_idf(f, alive) for f in freqs])
-        need = required_units(units, min_coverage)
+        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
         weights = [counts[t] * bm25_idf(f, docs) for t, f in zip(tokens, freqs, strict=True)]
         # Every hit holds the quoted phrases' words: a non-match holds them and falls short.
         held = {t for p in query.phrases for t in self._tokens(p, stem=True)}
@@ -643,8 +657,8 @@ class TantivyKeywordIndex:
 
         def weight(field: str, words: Sequence[str]) -> float:
             """A phrase's weight; 0 when a word of it is in no paper (none holds it)."""
-            freqs = [searcher.doc_freq(field, w) for w in words]
-            return sum(bm25_idf(f, docs) for f in freqs) if all(freqs) else 0.0
+            held_by = [searcher.doc_freq(field, w) for w in words]
+            return sum(bm25_idf(f, docs) for f in held_by) if all(held_by) else 0.0
 
         bound += sum(weight(_F_TEXT, self._tokens(p, stem=True)) for p in query.phrases)
         bound += sum(weight(_F_AUTHORS, self._tokens(a, stem=False)) for a in query.authors)
@@ -694,9 +708,7 @@ class TantivyKeywordIndex:
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if not tokens:
             return None
-        docs = max(1, searcher.num_docs)
-        units = coverage_units([bm25_idf(searcher.doc_freq(_F_TEXT, t), docs) for t in tokens])
-        need = required_units(units, min_coverage)
+        _, units, need = _coverage_weights(searcher, tokens, min_coverage)
         covers = minimal_covers(units, need)
         should = tantivy.Occur.Should
         if covers is None:

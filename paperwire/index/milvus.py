@@ -641,6 +641,9 @@ class MilvusIndex:
 
     name = "milvus"
     parallel_reads = True  # round trips; the client and the holder cache are thread-safe
+    # No: the author-name merge takes each list's best k before adding them up, and ties
+    # at the cut come back in no set order.
+    prefix_rankings = False
 
     def __init__(
         self,

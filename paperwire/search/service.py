@@ -384,8 +384,10 @@ class SearchService:
         past which the total is a lower bound) and at least the first ``need`` of them in
         relevance order."""
         # Fusion weighs the best ``self.depth`` of each side; one side alone is ranked
-        # as deep as the page goes (BM25 finds its best 30 sooner than its best 100).
-        depth = max(self.depth, need) if mode == SearchMode.hybrid else need
+        # as deep as the page goes (BM25 finds its best 30 sooner than its best 100)
+        # where a shallower ranking is the head of a deeper one (``prefix_rankings``).
+        one_side = mode != SearchMode.hybrid and self.index.prefix_rankings
+        depth = need if one_side else max(self.depth, need)
         use_keywords = mode != SearchMode.semantic and not parsed.keyword.is_empty()
         coverage = self._coverage(parsed, SortOrder.relevance)
 
@@ -434,21 +436,19 @@ class SearchService:
                 )
                 others = {*semantic.ids, *typed}
 
-                def deeper(k: int) -> Ranked:
-                    found, sure = hits(k)
-                    membership.hold(sure)  # matches known from their scores: not asked
-                    return found
+                def held(found: tuple[Ranked, frozenset[str]]) -> Ranked:
+                    membership.hold(found[1])  # matches known from their scores: not asked
+                    return found[0]
 
                 try:
-                    raw, sure = pending.result() if pending is not None else hits(depth)
-                    membership.hold(sure)
+                    raw = held(pending.result() if pending is not None else hits(depth))
                     # one question for the ranked, the shown semantic and the typed papers
                     membership.among([*raw.ids, *semantic.ids[:depth], *typed])
                     ranking, best_bm25 = self._keyword_ranking(
                         raw,
                         depth,
                         lambda ids: membership.among(ids) | others.intersection(ids),
-                        deeper,
+                        lambda k: held(hits(k)),
                     )
                 except BaseException:
                     membership.counted.settle()  # no count runs on past the error

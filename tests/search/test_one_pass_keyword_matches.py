@@ -53,7 +53,9 @@ def _pages(pw: Any, requests: list[SearchRequest]) -> list[tuple[Any, ...]]:
     return out
 
 
-def _cut_and_matching(requests: list[SearchRequest], pages: list[tuple[Any, ...]]) -> None:
+def _assert_pages_cut_and_counted(
+    requests: list[SearchRequest], pages: list[tuple[Any, ...]]
+) -> None:
     # what a search counts it lists: no page says "N results" and shows fewer
     for req, (ids, _, total, _) in zip(requests, pages, strict=True):
         assert len(ids) == min(total, req.limit), req
@@ -87,7 +89,7 @@ def test_one_pass_and_two_passes_give_the_same_pages(
     two_passes = _pages(pw, dated)
     assert taken and not any(taken)
     assert one_pass == two_passes
-    _cut_and_matching(dated, one_pass)
+    _assert_pages_cut_and_counted(dated, one_pass)
 
 
 def test_hits_known_to_match_from_their_scores_page_as_when_asked(
@@ -99,17 +101,36 @@ def test_hits_known_to_match_from_their_scores_page_as_when_asked(
     assert isinstance(pw.index, EmbeddedIndex)
     requests = _requests([SearchFilters(), SearchFilters(category="cs.CL")])
     asked: list[int] = []  # how many papers each question asked about
+    asked_ids: set[str] = set()
     members = pw.index.keyword_match_members
 
     def noted(*args: Any) -> Any:
         asked.append(len(args[-1]))
+        asked_ids.update(args[-1])
         return members(*args)
 
+    sure: set[str] = set()  # the papers known to match, over all the searches
+    with_members = pw.index.keyword_search_with_members
+
+    def knowing(*args: Any) -> tuple[Ranked, frozenset[str]]:
+        found = with_members(*args)
+        sure.update(found[1])
+        return found
+
     monkeypatch.setattr(pw.index, "keyword_match_members", noted)
+    monkeypatch.setattr(pw.index, "keyword_search_with_members", knowing)
+    knew = False
+    for req in requests:
+        sure.clear()
+        asked_ids.clear()
+        pw.search.search(req)
+        assert not sure & asked_ids, req  # none known was asked about
+        knew |= bool(sure)
+    assert knew
+    asked.clear()
     known = _pages(pw, requests)
     asked_known = sum(asked)
     asked.clear()
-    with_members = pw.index.keyword_search_with_members
 
     def knowing_none(*args: Any) -> tuple[Ranked, frozenset[str]]:
         return with_members(*args)[0], frozenset()
@@ -117,7 +138,7 @@ def test_hits_known_to_match_from_their_scores_page_as_when_asked(
     monkeypatch.setattr(pw.index, "keyword_search_with_members", knowing_none)
     assert _pages(pw, requests) == known
     assert sum(asked) > asked_known  # some were known: the check can fail
-    _cut_and_matching(requests, known)
+    _assert_pages_cut_and_counted(requests, known)
 
 
 def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
