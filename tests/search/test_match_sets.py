@@ -534,7 +534,8 @@ def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
             assert [h.paper.arxiv_id for h in res.hits] == want, (q, f, offset)
             for hit in res.hits:
                 assert hit.matched_by == listed.labels(hit.paper.arxiv_id) == ["semantic"]
-    assert asked and set(asked) == {30, 60 + 30}  # as deep as the page goes
+    # as deep as the page goes where a shallower ranking is the head of a deeper one
+    assert asked and set(asked) == ({30, 60 + 30} if app.index.prefix_rankings else {100})
     # typed ids take the whole list (the total counts one once, semantic or not)
     typed = app.store.browse(SearchFilters(), SortOrder.newest, 1, 0)[1][0].arxiv_id
     asked.clear()
