@@ -90,7 +90,7 @@ TITLE_PHRASE_MAX_TOKENS = 40
 # match, where BM25's block-max WAND skips most of a common word's postings and the count
 # runs on the other core. At 1M papers, taken for every query the one pass made keyword
 # p95 82 -> 113 ms (docs/benchmarks.md, fourteenth session); under a date range at 1M,
-# taken for every query, 14.4-15.1 -> 21.5-22.0 ms (twenty-third session).
+# taken for every query, 14.5 -> 21.5-22.0 ms (twenty-third session).
 ONE_PASS_POSTINGS = 400_000
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
