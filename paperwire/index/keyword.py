@@ -632,9 +632,9 @@ class TantivyKeywordIndex:
         phrases' words (every hit does) and other words short of the coverage
         (``base.heaviest_short_of``), may hold the author-name phrase, never the title
         phrase (its holders hold every word), and holds the query's quoted phrases and
-        names like every hit. A small margin covers
-        tantivy's float32 sums. A phrase with a word no paper holds weighs nothing (no
-        paper holds the phrase). The title phrase's argument needs ``min_coverage`` ≤ 1.
+        names like every hit. A small margin covers tantivy's float32 sums. A phrase
+        with a word no paper holds weighs nothing (no paper holds the phrase). The title
+        phrase's argument needs ``min_coverage`` ≤ 1.
 
         Every clause ``build_query`` scores with (``_term_clauses``, ``_boosts``,
         ``_constraint_clauses``) must be bounded here: a new scoring clause left out
@@ -645,22 +645,30 @@ class TantivyKeywordIndex:
         if not tokens or docs <= 0 or not 0.0 <= min_coverage <= 1.0:
             return None
         freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-        weights = [counts[t] * bm25_idf(f, docs) for t, f in zip(tokens, freqs, strict=True)]
+        phrases = [self._tokens(p, stem=True) for p in query.phrases]
         # Every hit holds the quoted phrases' words: a non-match holds them and falls short.
-        held = {t for p in query.phrases for t in self._tokens(p, stem=True)}
-        need -= sum(u for t, u in zip(tokens, units, strict=True) if t in held)
+        held = {t for words in phrases for t in words}
+        bound = 0.0
+        rest_units: list[int] = []
+        rest_weights: list[float] = []
+        for t, f, u in zip(tokens, freqs, units, strict=True):
+            w = counts[t] * bm25_idf(f, docs)
+            if t in held:
+                need -= u
+                bound += w
+            else:
+                rest_units.append(u)
+                rest_weights.append(w)
         if need <= 0:
             return -math.inf  # every hit is a match
-        bound = sum(w for t, w in zip(tokens, weights, strict=True) if t in held)
-        rest = [(u, w) for t, u, w in zip(tokens, units, weights, strict=True) if t not in held]
-        bound += heaviest_short_of([u for u, _ in rest], [w for _, w in rest], need)
+        bound += heaviest_short_of(rest_units, rest_weights, need)
 
         def weight(field: str, words: Sequence[str]) -> float:
             """A phrase's weight; 0 when a word of it is in no paper (none holds it)."""
             held_by = [searcher.doc_freq(field, w) for w in words]
             return sum(bm25_idf(f, docs) for f in held_by) if all(held_by) else 0.0
 
-        bound += sum(weight(_F_TEXT, self._tokens(p, stem=True)) for p in query.phrases)
+        bound += sum(weight(_F_TEXT, words) for words in phrases)
         bound += sum(weight(_F_AUTHORS, self._tokens(a, stem=False)) for a in query.authors)
         bound += AUTHOR_NAME_BOOST * weight(_F_AUTHORS, self._author_name(query))
         return bound * _BM25_TF_MAX * (1.0 + _SURE_MARGIN) + _SURE_MARGIN
