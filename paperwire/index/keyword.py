@@ -90,7 +90,7 @@ TITLE_PHRASE_MAX_TOKENS = 40
 # match, where BM25's block-max WAND skips most of a common word's postings and the count
 # runs on the other core. At 1M papers, taken for every query the one pass made keyword
 # p95 82 -> 113 ms (docs/benchmarks.md, fourteenth session); under a date range at 1M,
-# taken for every query, 14.5 -> 21.5-22.0 ms (twenty-third session).
+# taken for every query, 14.5 -> 21.5-22.0 ms (twenty-third session, a first bound).
 ONE_PASS_POSTINGS = 400_000
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
@@ -884,7 +884,7 @@ class TantivyKeywordIndex:
         skips blocks that cannot reach the top, and the search is faster as BM25's hits
         (their matches known from their scores: ``search_with_members``) with the count
         on the other core beside it and the page: the 100 bench queries at 74.7k papers,
-        keyword p95 10.8-11.7 -> 7.7-8.5 ms with no filter, 10.7-11.0 -> 7.6-7.7 with a
+        keyword p95 9.8-11.6 -> 7.5-8.7 ms with no filter, 10.2-11.5 -> 7.5-8.7 with a
         category (twenty-third session)."""
         if k <= 0 or not _dated(filters):
             return None  # the caller's count alone is cheaper; see above
