@@ -415,6 +415,12 @@ class SearchIndex(Protocol):
         ``keyword_search_with_members`` and asks ``keyword_match_members`` about those
         not known to match."""
 
+    def keyword_postings(self, query: KeywordQuery) -> int | None:
+        """How many times the words ``keyword_search`` scores are held (the sum of their
+        document frequencies): the work of that search, which a hybrid search weighs
+        before running it beside the query embedding. None where the engine cannot tell
+        without reading them (Milvus, whose searches run side by side anyway)."""
+
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
     ) -> Ranked:

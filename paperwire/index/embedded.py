@@ -41,7 +41,9 @@ class EmbeddedIndex:
     ``threads``: the vectors' int8 pre-scan's (None: every usable core)."""
 
     name = "embedded"
-    parallel_reads = False  # in-process, CPU-bound: nothing to overlap
+    # In-process and CPU-bound: searches do not run side by side (a hybrid search runs
+    # its BM25 search beside the query embedding only: ``SearchService._relevance``).
+    parallel_reads = False
     prefix_rankings = True  # exact top k from tantivy and the vectors, ties by address/row
 
     def __init__(
@@ -126,6 +128,9 @@ class EmbeddedIndex:
         ids: Sequence[str],
     ) -> frozenset[str]:
         return self.keyword.match_members(query, filters, min_coverage, ids)
+
+    def keyword_postings(self, query: KeywordQuery) -> int:
+        return self.keyword.postings(query)
 
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

@@ -889,8 +889,7 @@ class TantivyKeywordIndex:
         if k <= 0 or not _dated(filters):
             return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
-        tokens = set(self._coverage_tokens(query))
-        if sum(searcher.doc_freq(_F_TEXT, t) for t in tokens) > ONE_PASS_POSTINGS:
+        if self._postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
         if matching is None:
@@ -904,6 +903,14 @@ class TantivyKeywordIndex:
         found = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=True)
         ranked = self._ranked(searcher, cache, found.hits)
         return ranked, MatchCount(_counted(found), frozenset(ranked.ids))
+
+    def postings(self, query: KeywordQuery) -> int:
+        """See ``SearchIndex.keyword_postings``."""
+        return self._postings(self._snapshot()[0], query)
+
+    def _postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
+        tokens = set(self._coverage_tokens(query))
+        return sum(int(searcher.doc_freq(_F_TEXT, t)) for t in tokens)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""

@@ -1991,6 +1991,11 @@ class MilvusIndex:
                 return None
             raise
 
+    def keyword_postings(self, query: KeywordQuery) -> None:
+        """None: the words' frequencies come from reading their holders (round trips),
+        and a relevance search runs its searches side by side here (``parallel_reads``)."""
+        return None
+
     def keyword_best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
     ) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal, NamedTuple, TypeVar
 
 from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
@@ -78,6 +79,11 @@ _SETTLE = 1.0
 # Threads for the searches of a request that run beside its own (a thread per concurrent
 # request at most).
 _SEARCHES = SharedThreads(8, "search")
+# The most the words of a hybrid query may be held for its BM25 search to run beside the
+# query embedding on an in-process index (``SearchService._brief_bm25``). Of the bench's
+# queries, those held up to 400,000 times took at most 2.3 ms at 74.7k papers and 0.3-7.4
+# ms at 1M (the embedding: ~3 ms); at 1M, those held 800,000-1.6M times a median 9 ms.
+BESIDE_EMBEDDING_POSTINGS = 400_000
 
 
 Hit = TypeVar("Hit", SearchHit, SimilarHit)
@@ -299,12 +305,14 @@ class SearchService:
         mode: SearchMode,
         limit: int = MAX_SEMANTIC_MATCHES,
         head: int | None = None,
+        embedded: Callable[[], object] | None = None,
     ) -> SemanticSide:
         """The semantic matches (the best ``limit``, or only the best ``head`` of them
         listed and the rest counted), the query vector, and whether there were more than
-        ``limit`` (the listing is then the head of a longer one)."""
+        ``limit`` (the listing is then the head of a longer one). ``embedded`` is called
+        once the query is embedded, before the vectors are searched."""
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters, limit, head)
+            found = self._semantic(parsed, filters, limit, head, embedded)
             if found is not None:
                 return found
         return _NO_SEMANTIC_SIDE
@@ -319,7 +327,12 @@ class SearchService:
         return typed
 
     def _semantic(
-        self, parsed: ParsedQuery, filters: SearchFilters, limit: int, head: int | None
+        self,
+        parsed: ParsedQuery,
+        filters: SearchFilters,
+        limit: int,
+        head: int | None,
+        embedded: Callable[[], object] | None = None,
     ) -> SemanticSide | None:
         """The best ``limit`` semantic matches above the floor (holding the query's
         phrases and names; ``head``: only the best ``head`` of them listed, the others
@@ -331,6 +344,8 @@ class SearchService:
         if embedder is None:
             return None
         vec = embedder.encode_query(parsed.semantic_text)
+        if embedded is not None:
+            embedded()
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty():
             return self._semantic_among_holders(vec, constraints, filters, limit)
@@ -398,13 +413,20 @@ class SearchService:
         # A server-side index runs the BM25 search while this thread embeds the query, scans
         # the vectors and reads the words' holders (independent round trips).
         pending: Future[tuple[Ranked, frozenset[str]]] | None = None
+        embedded: Callable[[], object] | None = None
         if use_keywords and self.index.parallel_reads:
             pending = _SEARCHES.pool().submit(hits, depth)
+        elif use_keywords and mode == SearchMode.hybrid and self._brief_bm25(parsed):
+            # An in-process index runs a short one beside the query embedding only, which
+            # leaves the other core idle (as fast on one ONNX thread as on two); the vector
+            # search, which takes both cores, waits for it.
+            pending = _SEARCHES.pool().submit(hits, depth)
+            embedded = partial(wait, [pending])
         # A semantic search pages through its best ``depth`` matches and counts the rest
         # (typed ids take the whole list: the total counts one once, semantic or not).
         head = depth if mode == SearchMode.semantic and not parsed.arxiv_ids else None
         try:
-            side = self._semantic_side(parsed, filters, mode, self.semantic_bound, head)
+            side = self._semantic_side(parsed, filters, mode, self.semantic_bound, head, embedded)
             semantic, vector, bounded = side.ranked, side.vector, side.bounded
             typed = self._typed(parsed)
         except BaseException:
@@ -480,6 +502,20 @@ class SearchService:
             ids.insert(0, aid)
             scores[aid] = top
         return matches, Ranked(ids, [scores[i] for i in ids])
+
+    def _brief_bm25(self, parsed: ParsedQuery) -> bool:
+        """Whether the query's BM25 search is short enough to run beside its embedding:
+        its words held at most ``BESIDE_EMBEDDING_POSTINGS`` times.
+
+        Why: the vector search waits for it, and the keyword count starts after the
+        vector search. A long BM25 search (1M papers: 14 ms p50 for the bench's pasted
+        titles, held 1.6M+ times) kept the count waiting, where it used to run beside
+        that search: hybrid p95 55 -> 67 ms. Beside the vector search as well, the two
+        slowed each other down (BM25 p95 21-22 -> 35-36 ms)."""
+        if not parsed.semantic_text.strip() or not self.semantic_ready():
+            return False  # no query to embed
+        postings = self.index.keyword_postings(parsed.keyword)
+        return postings is not None and postings <= BESIDE_EMBEDDING_POSTINGS
 
     @staticmethod
     def _keyword_ranking(

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import lxml.html
@@ -28,6 +31,7 @@ from paperwire.index import vectors
 from paperwire.index.base import bm25_idf, coverage_units, required_units
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.search import service as service_module
 from paperwire.search.matches import partial_share, required_coverage
 from paperwire.search.query import parse_query
 from paperwire.search.service import SearchService
@@ -483,7 +487,8 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
         calls.clear()
         res = app.search.search(SearchRequest(q=q, mode=mode, limit=30))
         assert calls.count("keyword_match_count") == 1, (mode, calls)
-        if not app.index.parallel_reads:  # Milvus: the keyword search goes first, beside
+        # Hybrid, and Milvus: the keyword search goes first, beside the query embedding.
+        if mode == SearchMode.keyword and not app.index.parallel_reads:
             searched = calls.index("keyword_search_with_members")
             assert calls.index("keyword_match_count") < searched, calls
         if mode == SearchMode.hybrid:
@@ -496,6 +501,106 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
     assert walked.total > 300
     assert calls.count("keyword_match_count") == 1, calls
     assert calls.count("keyword_match_members") >= 1
+
+
+class _InTheCaller:
+    """An executor that runs each task at once in the caller's thread: a search whose
+    reads run one after the other."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        done.set_result(fn(*args, **kwargs))
+        return done
+
+
+def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hybrid search hands its BM25 search to another thread before it embeds the
+    query. On the embedded index the vector search waits for it (the two took each
+    other's cores); on Milvus they run side by side. The page and the total are those
+    of the same search with its reads run one after the other."""
+    req = SearchRequest(q="language model reasoning", mode=SearchMode.hybrid, limit=30)
+    events: list[tuple[str, str]] = []
+    embedder = app.embedder()
+    assert embedder is not None
+    real_encode = embedder.encode_query
+    real_search = app.index.keyword_search_with_members
+    real_range = app.index.vector_range
+
+    bm25_started = threading.Event()
+
+    def encode(text: str) -> Any:
+        # Handed over before the embedding: BM25 starts while the query is embedded.
+        beside = bm25_started.wait(timeout=10)
+        events.append(
+            ("embedding" if beside else "embedding alone", threading.current_thread().name)
+        )
+        return real_encode(text)
+
+    def search(*args: Any, **kwargs: Any) -> Any:
+        events.append(("bm25", threading.current_thread().name))
+        bm25_started.set()
+        time.sleep(0.2)  # slower than the embedding: the vector search must wait for it
+        found = real_search(*args, **kwargs)
+        events.append(("bm25 done", threading.current_thread().name))
+        return found
+
+    def vector_range(*args: Any, **kwargs: Any) -> Any:
+        events.append(("vectors", threading.current_thread().name))
+        return real_range(*args, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode_query", encode)
+    monkeypatch.setattr(app.index, "keyword_search_with_members", search)
+    monkeypatch.setattr(app.index, "vector_range", vector_range)
+    beside = app.search._search(req, time.perf_counter())
+    me = threading.current_thread().name
+    names = [name for name, _ in events]
+    assert names[0] == "bm25" and events[0][1] != me, events
+    assert ("embedding", me) in events and ("vectors", me) in events, events
+    if not app.index.parallel_reads:
+        assert names.index("bm25 done") < names.index("vectors"), events
+    events.clear()
+    monkeypatch.setattr(service_module._SEARCHES, "pool", _InTheCaller)
+    bm25_started.clear()
+    alone = app.search._search(req, time.perf_counter())
+    assert {thread for _, thread in events} == {me}, events
+    assert beside.total == alone.total and beside.total > 30
+    assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in beside.hits] == [
+        (h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits
+    ]
+
+
+def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the query's words are held more than ``BESIDE_EMBEDDING_POSTINGS`` times
+    (a long BM25 search), the embedded index runs it after the vector search, in the
+    search's own thread; Milvus still runs it beside (round trips). The postings are
+    the words' document frequencies, as ``term_statistics`` reads them."""
+    q = "language model reasoning"
+    parsed = parse_query(q)
+    postings = app.index.keyword_postings(parsed.keyword)
+    if app.index.parallel_reads:
+        assert postings is None
+    else:
+        stats = app.index.term_statistics(q)
+        assert postings == sum(t.doc_freq for t in stats) > 0
+    threads: list[str] = []
+    real_search = app.index.keyword_search_with_members
+
+    def search(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real_search(*args, **kwargs)
+
+    monkeypatch.setattr(app.index, "keyword_search_with_members", search)
+    req = SearchRequest(q=q, mode=SearchMode.hybrid, limit=30)
+    for limit in (postings or 0, (postings or 0) - 1):
+        threads.clear()
+        monkeypatch.setattr(service_module, "BESIDE_EMBEDDING_POSTINGS", limit)
+        app.search._search(req, time.perf_counter())
+        beside = app.index.parallel_reads or limit >= (postings or 0)
+        assert (threading.current_thread().name not in threads) == beside, (limit, threads)
 
 
 def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
