@@ -303,7 +303,9 @@ class SearchIndex(Protocol):
 
     name: str
     # Whether searches gain by running at once in two threads (a server-side index: each
-    # is a round trip, the server works while this process waits) and may do so safely.
+    # is a round trip, the server works while this process waits). Every index's reads
+    # are thread-safe: an in-process one runs a hybrid search's short BM25 search beside
+    # the query embedding (``SearchService._brief_bm25``) and counts in other threads.
     parallel_reads: bool
     # Whether the best k of a keyword or semantic ranking are the first k of its best
     # k' > k (ties in one order): a search ranking one side alone then asks only as deep
@@ -416,10 +418,11 @@ class SearchIndex(Protocol):
         not known to match."""
 
     def keyword_postings(self, query: KeywordQuery) -> int | None:
-        """How many times the words ``keyword_search`` scores are held (the sum of their
-        document frequencies): the work of that search, which a hybrid search weighs
-        before running it beside the query embedding. None where the engine cannot tell
-        without reading them (Milvus, whose searches run side by side anyway)."""
+        """How many times the words ``keyword_search`` reads are held (the sum of their
+        document frequencies, free text, phrases and names alike): a measure of that
+        search's work, which a hybrid search weighs before running it beside the query
+        embedding. None where the engine cannot tell without reading them (Milvus,
+        whose searches run side by side anyway)."""
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

@@ -889,7 +889,7 @@ class TantivyKeywordIndex:
         if k <= 0 or not _dated(filters):
             return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
-        if self._postings(searcher, query) > ONE_PASS_POSTINGS:
+        if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
         if matching is None:
@@ -905,10 +905,20 @@ class TantivyKeywordIndex:
         return ranked, MatchCount(_counted(found), frozenset(ranked.ids))
 
     def postings(self, query: KeywordQuery) -> int:
-        """See ``SearchIndex.keyword_postings``."""
-        return self._postings(self._snapshot()[0], query)
+        """See ``SearchIndex.keyword_postings``: the document frequencies of the words
+        ``build_query`` reads, in the fields it reads them from. The free text's and the
+        quoted phrases' in the text, the ``author:`` names' and the free text's (as a
+        name) in the authors."""
+        searcher = self._snapshot()[0]
+        text = {t for w in [*query.terms, *query.phrases] for t in self._tokens(w, stem=True)}
+        names = {t for a in query.authors for t in self._tokens(a, stem=False)}
+        names.update(self._author_name(query))
+        return sum(int(searcher.doc_freq(_F_TEXT, t)) for t in text) + sum(
+            int(searcher.doc_freq(_F_AUTHORS, t)) for t in names
+        )
 
-    def _postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
+    def _coverage_postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
+        """How many times the words a keyword match covers are held (``best_matches``)."""
         tokens = set(self._coverage_tokens(query))
         return sum(int(searcher.doc_freq(_F_TEXT, t)) for t in tokens)
 

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from functools import partial
 from typing import Literal, NamedTuple, TypeVar
 
 from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
@@ -87,6 +86,16 @@ BESIDE_EMBEDDING_POSTINGS = 400_000
 
 
 Hit = TypeVar("Hit", SearchHit, SimilarHit)
+Result = TypeVar("Result")
+
+
+def _handed_or_here(handed: Future[Result] | None, fn: Callable[[int], Result], arg: int) -> Result:
+    """The result of ``fn(arg)``, handed to another thread as ``handed``: waited for once
+    a thread runs it, taken back and run in this thread while it is still queued (a
+    crowd has every pool thread busy) or where it was never handed over."""
+    if handed is None or handed.cancel():  # True too where it was taken back before
+        return fn(arg)
+    return handed.result()
 
 
 class SemanticSide(NamedTuple):
@@ -305,14 +314,14 @@ class SearchService:
         mode: SearchMode,
         limit: int = MAX_SEMANTIC_MATCHES,
         head: int | None = None,
-        embedded: Callable[[], object] | None = None,
+        after_embedding: Callable[[], object] | None = None,
     ) -> SemanticSide:
         """The semantic matches (the best ``limit``, or only the best ``head`` of them
         listed and the rest counted), the query vector, and whether there were more than
-        ``limit`` (the listing is then the head of a longer one). ``embedded`` is called
-        once the query is embedded, before the vectors are searched."""
+        ``limit`` (the listing is then the head of a longer one). ``after_embedding`` is
+        called once the query is embedded, before the vectors are searched."""
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters, limit, head, embedded)
+            found = self._semantic(parsed, filters, limit, head, after_embedding)
             if found is not None:
                 return found
         return _NO_SEMANTIC_SIDE
@@ -332,7 +341,7 @@ class SearchService:
         filters: SearchFilters,
         limit: int,
         head: int | None,
-        embedded: Callable[[], object] | None = None,
+        after_embedding: Callable[[], object] | None = None,
     ) -> SemanticSide | None:
         """The best ``limit`` semantic matches above the floor (holding the query's
         phrases and names; ``head``: only the best ``head`` of them listed, the others
@@ -344,8 +353,8 @@ class SearchService:
         if embedder is None:
             return None
         vec = embedder.encode_query(parsed.semantic_text)
-        if embedded is not None:
-            embedded()
+        if after_embedding is not None:
+            after_embedding()
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty():
             return self._semantic_among_holders(vec, constraints, filters, limit)
@@ -413,7 +422,7 @@ class SearchService:
         # A server-side index runs the BM25 search while this thread embeds the query, scans
         # the vectors and reads the words' holders (independent round trips).
         pending: Future[tuple[Ranked, frozenset[str]]] | None = None
-        embedded: Callable[[], object] | None = None
+        after_embedding: Callable[[], object] | None = None
         if use_keywords and self.index.parallel_reads:
             pending = _SEARCHES.pool().submit(hits, depth)
         elif use_keywords and mode == SearchMode.hybrid and self._brief_bm25(parsed):
@@ -421,12 +430,19 @@ class SearchService:
             # leaves the other core idle (as fast on one ONNX thread as on two); the vector
             # search, which takes both cores, waits for it.
             pending = _SEARCHES.pool().submit(hits, depth)
-            embedded = partial(wait, [pending])
+
+            def after_embedding(handed: Future[tuple[Ranked, frozenset[str]]] = pending) -> None:
+                # Still queued (a crowd)? Taken back: it runs after the vectors, here.
+                if not handed.cancel():
+                    wait([handed])
+
         # A semantic search pages through its best ``depth`` matches and counts the rest
         # (typed ids take the whole list: the total counts one once, semantic or not).
         head = depth if mode == SearchMode.semantic and not parsed.arxiv_ids else None
         try:
-            side = self._semantic_side(parsed, filters, mode, self.semantic_bound, head, embedded)
+            side = self._semantic_side(
+                parsed, filters, mode, self.semantic_bound, head, after_embedding
+            )
             semantic, vector, bounded = side.ranked, side.vector, side.bounded
             typed = self._typed(parsed)
         except BaseException:
@@ -440,8 +456,9 @@ class SearchService:
         if use_keywords:
             # Keyword matches alone (no semantic or typed ones to fuse or label): the
             # index may rank and count them in one pass.
+            # (A BM25 search run beside the embedding is then left unread.)
             best = None
-            if not semantic.ids and not typed and pending is None:
+            if not semantic.ids and not typed:
                 best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
             if best is not None:
                 ranking, counted = best
@@ -463,7 +480,7 @@ class SearchService:
                     return found[0]
 
                 try:
-                    raw = held(pending.result() if pending is not None else hits(depth))
+                    raw = held(_handed_or_here(pending, hits, depth))
                     # one question for the ranked, the shown semantic and the typed papers
                     membership.among([*raw.ids, *semantic.ids[:depth], *typed])
                     ranking, best_bm25 = self._keyword_ranking(
@@ -513,7 +530,7 @@ class SearchService:
         that search: hybrid p95 55 -> 67 ms. Beside the vector search as well, the two
         slowed each other down (BM25 p95 21-22 -> 35-36 ms)."""
         if not parsed.semantic_text.strip() or not self.semantic_ready():
-            return False  # no query to embed
+            return False  # no query to embed (semantic search off or not ready)
         postings = self.index.keyword_postings(parsed.keyword)
         return postings is not None and postings <= BESIDE_EMBEDDING_POSTINGS
 

@@ -465,12 +465,13 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
     app: Paperwire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A relevance search that ranks BM25's hits and asks which match counts its
-    matches once, before its keyword search (an index that counts in other threads
-    counts beside that search; Milvus runs the search beside all this), and only asks
-    about the papers it reaches afterwards; so does a newest walk (each batch it reads
-    is asked about, not counted). Totals and labels stay those of the listed set
-    (keyword mode here refused the one pass). Hybrid asks about its semantic papers;
-    keyword mode asks about none it knows to match from their scores."""
+    matches once and only asks about the papers it reaches afterwards; so does a newest
+    walk (each batch it reads is asked about, not counted). A keyword search on the
+    embedded index counts before its keyword search (it counts in other threads, so
+    beside that search); a hybrid one, and Milvus, search first, beside the query
+    embedding. Totals and labels stay those of the listed set (keyword mode here refused
+    the one pass). Hybrid asks about its semantic papers; keyword mode asks about none it
+    knows to match from their scores."""
     monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)
     calls: list[str] = []
     for name in ("keyword_match_count", "keyword_match_members", "keyword_search_with_members"):
@@ -503,6 +504,13 @@ def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
     assert calls.count("keyword_match_members") >= 1
 
 
+class _NeverStarted:
+    """An executor whose tasks stay queued: a crowd has every pool thread busy."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        return Future()
+
+
 class _InTheCaller:
     """An executor that runs each task at once in the caller's thread: a search whose
     reads run one after the other."""
@@ -519,7 +527,9 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     """A hybrid search hands its BM25 search to another thread before it embeds the
     query. On the embedded index the vector search waits for it (the two took each
     other's cores); on Milvus they run side by side. The page and the total are those
-    of the same search with its reads run one after the other."""
+    of the same search with its reads run one after the other (on the embedded index,
+    the old order: the gate closed), and of one whose hand-over was still queued when
+    the query was embedded (BM25 then runs in the search's own thread)."""
     req = SearchRequest(q="language model reasoning", mode=SearchMode.hybrid, limit=30)
     events: list[tuple[str, str]] = []
     embedder = app.embedder()
@@ -560,15 +570,32 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     assert ("embedding", me) in events and ("vectors", me) in events, events
     if not app.index.parallel_reads:
         assert names.index("bm25 done") < names.index("vectors"), events
-    events.clear()
-    monkeypatch.setattr(service_module._SEARCHES, "pool", _InTheCaller)
-    bm25_started.clear()
-    alone = app.search._search(req, time.perf_counter())
-    assert {thread for _, thread in events} == {me}, events
-    assert beside.total == alone.total and beside.total > 30
-    assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in beside.hits] == [
-        (h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits
-    ]
+    shown = [(h.paper.arxiv_id, h.score, h.matched_by) for h in beside.hits]
+    assert beside.total > 30
+    for queued in (False, True):
+        events.clear()
+        bm25_started.set()  # the embedding does not wait for BM25 here
+        with monkeypatch.context() as m:
+            if queued:
+                m.setattr(service_module._SEARCHES, "pool", _NeverStarted)
+            elif app.index.parallel_reads:
+                m.setattr(service_module._SEARCHES, "pool", _InTheCaller)
+            else:
+                m.setattr(service_module, "BESIDE_EMBEDDING_POSTINGS", -1)
+            # (run where a wait for ever fails the test instead of hanging it)
+            found: list[Any] = []
+            runner = threading.Thread(
+                target=lambda out: out.append(app.search._search(req, time.perf_counter())),
+                args=(found,),
+                daemon=True,
+            )
+            runner.start()
+            runner.join(timeout=60)
+            assert found, f"the search never finished (queued={queued})"
+            alone = found[0]
+        assert {thread for _, thread in events} == {runner.name}, (queued, events)
+        assert alone.total == beside.total, queued
+        assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits] == shown
 
 
 def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(
@@ -581,26 +608,35 @@ def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(
     q = "language model reasoning"
     parsed = parse_query(q)
     postings = app.index.keyword_postings(parsed.keyword)
+    held = sum(t.doc_freq for t in app.index.term_statistics(q))
     if app.index.parallel_reads:
         assert postings is None
     else:
-        stats = app.index.term_statistics(q)
-        assert postings == sum(t.doc_freq for t in stats) > 0
-    threads: list[str] = []
-    real_search = app.index.keyword_search_with_members
+        # the free text's words, and their holders as an author's name (none here)
+        assert postings == held > 0
+        # a quoted phrase or an author's name is read too
+        phrase = app.index.keyword_postings(parse_query(f'"{q}"').keyword)
+        assert phrase == held
+        name = app.index.keyword_postings(parse_query('author:"Li Dong"').keyword)
+        assert name is not None and name > 0
+    handed: list[str] = []
+    real_pool = service_module._SEARCHES.pool
 
-    def search(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return real_search(*args, **kwargs)
+    class Recording:
+        """The search pool, recording what is handed to it."""
 
-    monkeypatch.setattr(app.index, "keyword_search_with_members", search)
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            handed.append(getattr(fn, "__name__", repr(fn)))
+            return real_pool().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(service_module._SEARCHES, "pool", Recording)
     req = SearchRequest(q=q, mode=SearchMode.hybrid, limit=30)
     for limit in (postings or 0, (postings or 0) - 1):
-        threads.clear()
+        handed.clear()
         monkeypatch.setattr(service_module, "BESIDE_EMBEDDING_POSTINGS", limit)
         app.search._search(req, time.perf_counter())
         beside = app.index.parallel_reads or limit >= (postings or 0)
-        assert (threading.current_thread().name not in threads) == beside, (limit, threads)
+        assert handed == (["hits"] if beside else []), (limit, handed)
 
 
 def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
