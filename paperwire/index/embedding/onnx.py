@@ -173,11 +173,14 @@ class OnnxEmbedder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
-        # Idle threads sleep instead of spinning: a search runs numpy/BLAS (the vector
-        # scan) right after embedding its query, and spinning ONNX threads took the cores
-        # from it (74.7k papers: the scan 14.2 → 6.3 ms p50, the embedding p95 8.9 → 5.1
-        # ms; docs/benchmarks.md "Latency").
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # The threads spin while a run lasts and stop as it returns. Sleeping between a
+        # run's steps (the int8 graph has 116 operators before fusion) made two threads
+        # slower than one: the bench's 100 queries at 74.7k took 2.7-2.9 ms p50 on two,
+        # 2.3-2.6 on one, 1.6 on two that spin. Spinning on after the run took the cores
+        # from the vector scan that follows it (14.2 -> 6.3 ms p50 once stopped).
+        # docs/benchmarks.md: "Latency", "A query embedding that spins only while it runs".
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
         try:
             session = ort.InferenceSession(
                 str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
