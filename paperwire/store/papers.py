@@ -56,6 +56,7 @@ from paperwire.store.convert import (
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
 from paperwire.store.kept import KeptReads
+from paperwire.store.kept_cards import KeptCards
 from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
 from paperwire.store.schema.papers import (
     Embedding,
@@ -283,6 +284,8 @@ class PaperStore:
         self.db = db
         # the feeds' reads (days, a period's papers), kept until a change reaches them
         self._kept = KeptReads(db)
+        # result cards and their texts, kept until a change reaches their paper
+        self._cards = KeptCards(db, lambda ids: read_cards(db, ids))
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -424,8 +427,9 @@ class PaperStore:
     def cards_and_texts(
         self, arxiv_ids: Sequence[str]
     ) -> tuple[dict[str, PaperCard], dict[str, tuple[str, str]]]:
-        """``cards`` and the ``texts`` of the same visible papers (``read_cards``)."""
-        return read_cards(self.db, arxiv_ids)
+        """``cards`` and the ``texts`` of the same visible papers (``read_cards``), kept
+        until a change reaches their paper (``store.kept_cards``)."""
+        return self._cards.get(arxiv_ids)
 
     def sort_keys(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[float, int]]:
         """``(published timestamp, upvotes)`` of each visible paper among ``arxiv_ids``

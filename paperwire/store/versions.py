@@ -73,6 +73,7 @@ __all__ = [
     "declare_changes",
     "one_version_per_request",
     "paper_tags",
+    "papers_in",
     "read_log",
     "tags_of",
     "track_writes",
@@ -119,6 +120,11 @@ def tags_of(papers: Iterable[str] = (), days: Iterable[dt.date] = ()) -> set[str
 def days_in(tags: Iterable[str]) -> set[dt.date]:
     """The days that ``tags`` name (``tags_of``)."""
     return {dt.date.fromisoformat(t[len(_DAY_TAG) :]) for t in tags if t.startswith(_DAY_TAG)}
+
+
+def papers_in(tags: Iterable[str]) -> set[str]:
+    """The arXiv ids of the papers that ``tags`` name (``tags_of``)."""
+    return {t[len(_PAPER_TAG) :] for t in tags if t.startswith(_PAPER_TAG)}
 
 
 def paper_tags(session: Session, paper_id: int, arxiv_id: str) -> set[str]:
