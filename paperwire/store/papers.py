@@ -56,8 +56,8 @@ from paperwire.store.convert import (
 from paperwire.store.db import Database
 from paperwire.store.journal import record_changes, record_paper_changes
 from paperwire.store.kept import KeptReads
-from paperwire.store.kept_cards import KeptCards
 from paperwire.store.match_sort import SORT_KEYS_OF, ListedMatches, MatchSet, sort_page
+from paperwire.store.result_cards import KeptResultCards
 from paperwire.store.schema.papers import (
     Embedding,
     Featured,
@@ -285,7 +285,7 @@ class PaperStore:
         # the feeds' reads (days, a period's papers), kept until a change reaches them
         self._kept = KeptReads(db)
         # result cards and their texts, kept until a change reaches their paper
-        self._cards = KeptCards(db, lambda ids: read_cards(db, ids))
+        self._cards = KeptResultCards(db, lambda ids: read_cards(db, ids))
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -424,11 +424,16 @@ class PaperStore:
         """Cards for visible papers, keyed by arXiv id (hidden/unknown ids are absent)."""
         return self.cards_and_texts(arxiv_ids)[0]
 
+    def forget_cards(self, arxiv_ids: Sequence[str]) -> None:
+        """Drop the kept cards of these papers (``KeptResultCards.forget``): a write that
+        bypassed the store's sessions shows on the next read."""
+        self._cards.forget(arxiv_ids)
+
     def cards_and_texts(
         self, arxiv_ids: Sequence[str]
     ) -> tuple[dict[str, PaperCard], dict[str, tuple[str, str]]]:
         """``cards`` and the ``texts`` of the same visible papers (``read_cards``), kept
-        until a change reaches their paper (``store.kept_cards``)."""
+        until a change reaches their paper (``store.result_cards``)."""
         return self._cards.get(arxiv_ids)
 
     def sort_keys(self, arxiv_ids: Sequence[str]) -> dict[str, tuple[float, int]]:

@@ -32,9 +32,9 @@ of the same row were ~3 % of a loaded server (issue 16). A commit made inside th
 request forgets the read, so the request sees its own writes.
 
 ``VersionWatch`` is how a reader of the version learns what changed since it last
-looked: the page cache, the kept rankings and the "submitted by" map each keep one, so
-the rules (a first look and a lost change log mean "anything"; an older version than
-seen is no news) are written once.
+looked: the page cache, the kept rankings, the kept feed reads, the kept result cards
+and the "submitted by" map each keep one, so the rules (a first look and a lost change
+log mean "anything"; an older version than seen is no news) are written once.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def test_an_edit_in_another_process_ends_the_kept_page(env: Env, make_app) -> No
 
 def _rename_behind_the_stores_back(pw: Paperwire, arxiv_id: str, title: str) -> None:
     """A write that bypasses the store's sessions (so the data version stays). The
-    process's kept cards (``store.kept_cards``) forget the paper, as those of a process
+    process's kept cards (``store.result_cards``) forget the paper, as those of a process
     that never showed it would: the new title tells a kept page or ranking from one
     rendered anew."""
     with pw.db.engine.begin() as conn:
@@ -120,7 +120,7 @@ def _rename_behind_the_stores_back(pw: Paperwire, arxiv_id: str, title: str) -> 
             else "UPDATE papers SET title = ? WHERE arxiv_id = ?",
             (title, arxiv_id),
         )
-    pw.store._cards._kept.pop(arxiv_id, None)
+    pw.store.forget_cards([arxiv_id])
 
 
 def test_pages_are_kept_until_the_version_changes(env: Env) -> None:

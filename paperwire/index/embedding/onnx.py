@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,13 +174,15 @@ class OnnxEmbedder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
-        # The threads spin while a run lasts and stop as it returns. Sleeping between a
-        # run's steps (the int8 graph has 116 operators before fusion) made two threads
-        # slower than one: the bench's 100 queries at 74.7k took 2.7-2.9 ms p50 on two,
-        # 2.3-2.6 on one, 1.6 on two that spin. Spinning on after the run took the cores
-        # from the vector scan that follows it (14.2 -> 6.3 ms p50 once stopped).
-        # docs/benchmarks.md: "Latency", "A query embedding that spins only while it runs".
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        # The threads spin while a run lasts and stop as it returns (as the last of
+        # overlapping runs returns: queries run one at a time, ``_query_runs``). Sleeping
+        # between a run's steps (the int8 graph has 116 operators before fusion) made two
+        # threads slower than one; spinning on after the run took the cores from the
+        # vector scan that follows it. More threads than cores never spin: one would
+        # spin on the core the run needs. docs/benchmarks.md, "A query embedding that
+        # spins only while it runs".
+        spin = opts.intra_op_num_threads <= usable_cores()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         opts.add_session_config_entry("session.force_spinning_stop", "1")
         try:
             session = ort.InferenceSession(
@@ -207,7 +210,10 @@ class OnnxEmbedder:
         self._pad_id = int(pad_id) if pad_id is not None else 0
         self._query_prompt = str(prompts.get("query") or "")
         self._document_prompt = str(prompts.get("document") or "")
-        # InferenceSession.run is thread-safe: no lock, concurrent queries may overlap.
+        # One query run at a time: each takes every thread of the session, and overlapping
+        # runs would keep the threads spinning from the first start to the last return
+        # (through other searches' vector scans). Document batches (jobs) do not wait.
+        self._query_runs = threading.Lock()
         self._cached_query = functools.lru_cache(maxsize=query_cache_size)(self._encode_query)
 
     def __repr__(self) -> str:
@@ -261,7 +267,9 @@ class OnnxEmbedder:
         return result
 
     def _encode_query(self, normalised: str) -> Vector:
-        vector: Vector = self._run(self._tokenize([normalised], self._query_prompt))[0].copy()
+        tokens = self._tokenize([normalised], self._query_prompt)
+        with self._query_runs:
+            vector: Vector = self._run(tokens)[0].copy()
         vector.flags.writeable = False
         return vector
 
