@@ -47,7 +47,7 @@ import math
 import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,12 @@ def _coverage_weights(
     freqs = [searcher.doc_freq(_F_TEXT, t) for t in tokens]
     units = coverage_units([bm25_idf(f, docs) for f in freqs])
     return freqs, units, required_units(units, min_coverage)
+
+
+def _held(searcher: tantivy.Searcher, field: str, tokens: Iterable[str]) -> int:
+    """How many times ``tokens`` (distinct) are held in ``field``: the sum of their
+    document frequencies, the work of reading their postings."""
+    return sum(int(searcher.doc_freq(field, t)) for t in tokens)
 
 
 def _explained_docs(node: dict[str, Any]) -> int:
@@ -889,7 +895,7 @@ class TantivyKeywordIndex:
         if k <= 0 or not _dated(filters):
             return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
-        if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
+        if _held(searcher, _F_TEXT, set(self._coverage_tokens(query))) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
         if matching is None:
@@ -913,14 +919,7 @@ class TantivyKeywordIndex:
         text = {t for w in [*query.terms, *query.phrases] for t in self._tokens(w, stem=True)}
         names = {t for a in query.authors for t in self._tokens(a, stem=False)}
         names.update(self._author_name(query))
-        return sum(int(searcher.doc_freq(_F_TEXT, t)) for t in text) + sum(
-            int(searcher.doc_freq(_F_AUTHORS, t)) for t in names
-        )
-
-    def _coverage_postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
-        """How many times the words a keyword match covers are held (``best_matches``)."""
-        tokens = set(self._coverage_tokens(query))
-        return sum(int(searcher.doc_freq(_F_TEXT, t)) for t in tokens)
+        return _held(searcher, _F_TEXT, text) + _held(searcher, _F_AUTHORS, names)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """See ``SearchIndex.term_statistics``."""
