@@ -25,6 +25,9 @@ DEFAULT_PARTIAL_COVERAGE = 0.15
 DEFAULT_SEMANTIC_BOUND = 4_000
 """Semantic matches a relevance search lists, best first; past it the total is a lower
 bound (``search.matches``; why this many: docs/benchmarks.md, issue 16)."""
+DEFAULT_KEYWORD_COUNT_BOUND = 10_000
+"""Keyword matches a relevance search counts exactly (Elasticsearch's
+``track_total_hits``); past it the total may be a lower bound (``search.matches``)."""
 
 
 class Settings(BaseSettings):
@@ -146,6 +149,14 @@ class Settings(BaseSettings):
         "total: past it the total is a lower bound, shown as `N+` (`total_relation` "
         '`"gte"`, as Elasticsearch\'s `track_total_hits`). Newest / most upvoted count '
         "every match. Larger: exact totals for broader queries, slower broad searches.",
+    )
+    keyword_count_bound: int = Field(
+        DEFAULT_KEYWORD_COUNT_BOUND,
+        ge=1,
+        description="Keyword matches a relevance search counts exactly: a query with no "
+        "filter, phrase or author, one of whose words alone matches more papers than this, "
+        'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
+        "instead of counting every match. Newest / most upvoted count every match.",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")

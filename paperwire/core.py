@@ -71,6 +71,7 @@ class Paperwire:
             keyword_coverage=s.keyword_coverage,
             partial_coverage=s.partial_coverage,
             semantic_bound=s.semantic_bound,
+            keyword_count_bound=s.keyword_count_bound,
             result_seconds=s.page_cache_seconds if self._keep_rankings else 0.0,
         )
 

@@ -254,17 +254,23 @@ class MatchCount:
 
     ``total`` and ``overlap`` may still be counting in other threads when an index
     returns (a ``Future``): reading one waits for it. A search reads them last, so an
-    engine that lets go of the GIL counts while the search builds its page (issue 16)."""
+    engine that lets go of the GIL counts while the search builds its page (issue 16).
 
-    __slots__ = ("_overlap", "_total", "members")
+    ``exact`` False: more than the count's ``exact_up_to`` match and ``total`` is a lower
+    bound (the overlap was then not counted: an exact total is the only use of it)."""
+
+    __slots__ = ("_overlap", "_total", "exact", "members")
 
     def __init__(
         self,
         total: int | Future[int],
         members: frozenset[str] = frozenset(),
         overlap: int | Future[int] = 0,
+        *,
+        exact: bool = True,
     ) -> None:
         self._total, self.members, self._overlap = total, members, overlap
+        self.exact = exact
 
     @property
     def total(self) -> int:
@@ -282,14 +288,15 @@ class MatchCount:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MatchCount):
             return NotImplemented
-        mine = (self.total, self.members, self.overlap)
-        return mine == (other.total, other.members, other.overlap)
+        mine = (self.total, self.members, self.overlap, self.exact)
+        return mine == (other.total, other.members, other.overlap, other.exact)
 
     __hash__ = None  # type: ignore[assignment]  # equal by value, and mutable in time
 
     def __repr__(self) -> str:
         return (
-            f"MatchCount(total={self.total}, members={set(self.members)}, overlap={self.overlap})"
+            f"MatchCount(total={self.total}, members={set(self.members)}, "
+            f"overlap={self.overlap}, exact={self.exact})"
         )
 
 
@@ -387,12 +394,19 @@ class SearchIndex(Protocol):
         min_coverage: float,
         among: Sequence[str] = (),
         overlap: Sequence[str] = (),
+        exact_up_to: int | None = None,
     ) -> MatchCount:
         """``keyword_match_ids(query, filters, min_coverage)`` without listing it: its
         size, which of ``among`` are in it, and how many of ``overlap`` are. A relevance
         search needs only these (its total, and which candidates and shown papers
         match), and an engine counts far faster than it lists (issue 16: listing the
-        40,000 matches of a broad query took most of a search)."""
+        40,000 matches of a broad query took most of a search).
+
+        With ``exact_up_to``, an index that knows without counting that more than that
+        many match may return a lower bound above it instead (``MatchCount.exact``
+        False, ``overlap`` not counted), as Elasticsearch tracks total hits up to
+        10,000: a broad query's exact total cost a 1M-paper search up to 50 ms of a
+        core. ``members`` are found either way."""
 
     def keyword_match_members(
         self,

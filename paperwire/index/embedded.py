@@ -117,8 +117,9 @@ class EmbeddedIndex:
         min_coverage: float,
         among: Sequence[str] = (),
         overlap: Sequence[str] = (),
+        exact_up_to: int | None = None,
     ) -> MatchCount:
-        return self.keyword.match_count(query, filters, min_coverage, among, overlap)
+        return self.keyword.match_count(query, filters, min_coverage, among, overlap, exact_up_to)
 
     def keyword_match_members(
         self,

@@ -824,9 +824,11 @@ class TantivyKeywordIndex:
         min_coverage: float,
         among: Sequence[str] = (),
         overlap: Sequence[str] = (),
+        exact_up_to: int | None = None,
     ) -> MatchCount:
         """See ``SearchIndex.keyword_match_count``: counted in tantivy, and only the
-        hits among ``among`` are read.
+        hits among ``among`` are read; past ``exact_up_to``, a lower bound read from the
+        document frequencies where one is known (``_word_floor``), not counted.
 
         The counts run in other threads while this one reads the members: tantivy lets
         go of the GIL while it searches, so the two cores share the three searches (74.7k
@@ -837,9 +839,16 @@ class TantivyKeywordIndex:
         q = self._match_query(searcher, query, filters, min_coverage)
         if q is None:
             return MatchCount(0)
-        total = _COUNTERS.pool().submit(self._count, searcher, q)
+        total: int | Future[int] | None = None
+        exact = True
+        if exact_up_to is not None:
+            floor, exact = self._word_floor(searcher, cache, query, filters, min_coverage)
+            if floor > exact_up_to:
+                total = floor
+        if total is None:
+            exact, total = True, _COUNTERS.pool().submit(self._count, searcher, q)
         shared: Future[int] | None = None
-        if overlap:
+        if overlap and exact:  # an exact total is the only use of the overlap
             among_q = _all_of([q, self._id_set(overlap)])
             shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
         try:
@@ -847,9 +856,38 @@ class TantivyKeywordIndex:
         except BaseException:
             # The counts finish before the error goes up (nobody will read them); an
             # error of theirs is never raised in place of this one.
-            wait([f for f in (total, shared) if f is not None])
+            wait([f for f in (total, shared) if isinstance(f, Future)])
             raise
-        return MatchCount(total, members, shared if shared is not None else 0)
+        return MatchCount(total, members, shared if shared is not None else 0, exact=exact)
+
+    def _word_floor(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+    ) -> tuple[int, bool]:
+        """A lower bound of ``match_ids``'s size known without a search, and whether it
+        is the size: the papers holding the most widely held word that is a match on
+        its own (its weight reaches the coverage), less the deleted documents its
+        frequency may still count (exact for a one-word query with none). 0 where the
+        query has filters, quoted phrases or ``author:`` names (they drop holders a
+        frequency counts) or no such word.
+
+        Why: an exact count reads every match's postings, and a broad query matches
+        most papers (1M papers: the bench's pasted titles match 450-840k, 6 ms p50 and
+        34 ms p95 of a core), where a relevance search needs its total only to say
+        "N+"."""
+        if query.phrases or query.authors or self._filter_clauses(filters):
+            return 0, False
+        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+        if not tokens:
+            return 0, False
+        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
+        held = max((f for f, u in zip(freqs, units, strict=True) if u >= need), default=0)
+        deleted = max(0, self._scoring_docs(searcher, cache) - searcher.num_docs)
+        return max(0, held - deleted), len(tokens) == 1 and deleted == 0
 
     def match_members(
         self,

@@ -1956,9 +1956,12 @@ class MilvusIndex:
         min_coverage: float,
         among: Sequence[str] = (),
         overlap: Sequence[str] = (),
+        exact_up_to: int | None = None,
     ) -> MatchCount:
         """Counted over the kept word holders (``_HolderCache``): a warm query costs
-        no round trip, a cold one reads its words' holders once."""
+        no round trip, a cold one reads its words' holders once. Always exact
+        (``exact_up_to`` unused): the holders are read for the members anyway, and
+        counting them is a numpy sum."""
         matched = self._current_matches(query, filters, min_coverage)
         if matched is None:
             return MatchCount(0)

@@ -44,6 +44,14 @@ search at 74.7k papers, ~27 ms at 1M). Newest / most upvoted list every semantic
 no typed id) lists only the first ``depth`` and counts the others
 (``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same page and
 total, without the index scoring every match exactly.
+
+Its keyword matches are counted exactly up to ``keyword_count_bound`` (default
+``DEFAULT_KEYWORD_COUNT_BOUND``, Elasticsearch's 10,000): past it, an index that knows
+a lower bound without counting (a query with no filter, phrase or name, one of whose
+words matches on its own and is held by more papers than the bound) says so instead
+(``MatchCount.exact`` False), and the total is again a lower bound: that word's
+papers or the semantic ones listed, whichever are more. Counting a broad query's matches
+cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core (docs/benchmarks.md, issue 16).
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from paperwire.config import (
+    DEFAULT_KEYWORD_COUNT_BOUND,
     DEFAULT_KEYWORD_COVERAGE,
     DEFAULT_PARTIAL_COVERAGE,
     DEFAULT_SEMANTIC_BOUND,
@@ -65,6 +74,7 @@ from paperwire.text.snippets import STOP_WORDS
 from paperwire.text.tokens import tokenize
 
 __all__ = [
+    "DEFAULT_KEYWORD_COUNT_BOUND",
     "DEFAULT_KEYWORD_COVERAGE",
     "DEFAULT_PARTIAL_COVERAGE",
     "DEFAULT_SEMANTIC_BOUND",
@@ -147,14 +157,15 @@ class QueryMatches:
             return len(self.members) if self.semantic_total is None else self.semantic_total
         typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
         keyword_total, semantic = self.counted.total, len(self._semantic_set)
-        if not self.overlap_counted:
+        if not self.overlap_counted or not self.counted.exact:
             return max(keyword_total, semantic) + len(typed_only)
         return keyword_total + semantic - self.counted.overlap + len(typed_only)
 
     @property
     def total_exact(self) -> bool:
-        """``total`` counts every match (else it is a lower bound: ``semantic_bounded``)."""
-        return not self.semantic_bounded
+        """``total`` counts every match (else it is a lower bound: ``semantic_bounded``,
+        or the keyword matches' count is one)."""
+        return not self.semantic_bounded and (self.counted is None or self.counted.exact)
 
     def labels(self, arxiv_id: str) -> list[str]:
         """Why ``arxiv_id`` matched: ``id``, ``keyword``, ``semantic`` (in that order)."""
@@ -183,11 +194,14 @@ class KeywordMembership:
         coverage: float,
         semantic: Sequence[str],
         first: Sequence[str] = (),
+        exact_up_to: int | None = None,
     ) -> None:
         self._index, self._query, self._filters = index, query, filters
         self._coverage = coverage
         asked = list(dict.fromkeys(first))
-        found = index.keyword_match_count(query, filters, coverage, among=asked, overlap=semantic)
+        found = index.keyword_match_count(
+            query, filters, coverage, among=asked, overlap=semantic, exact_up_to=exact_up_to
+        )
         self.counted = found
         # grows in place as more is asked (a ``QueryMatches`` built on it sees it grow)
         self.known: set[str] = set(found.members)

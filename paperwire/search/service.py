@@ -3,7 +3,8 @@
 * **Matches** (``search.matches``): keyword matches (the query's words by IDF weight,
   phrases, names, filters), semantic matches above the floor, typed ids. The total is
   their number, in every sort order; in relevance order a lower bound once the semantic
-  matches pass ``semantic_bound`` (only the best of them are listed).
+  matches pass ``semantic_bound`` (only the best of them are listed) or a word of the
+  query alone matches more than ``keyword_count_bound`` papers (not counted).
 * **Relevance order** fuses a keyword (BM25) and a semantic (cosine) ranking of those
   matches: ``fusion`` ``weighted`` (default; ``search.weighted.weighted_fusion``,
   ``w · BM25/max BM25 + (1 − w) · cosine``, with the exact cosine of every keyword
@@ -41,6 +42,7 @@ from paperwire.models.search import (
 )
 from paperwire.search.fusion import reciprocal_rank_fusion
 from paperwire.search.matches import (
+    DEFAULT_KEYWORD_COUNT_BOUND,
     DEFAULT_KEYWORD_COVERAGE,
     DEFAULT_PARTIAL_COVERAGE,
     DEFAULT_SEMANTIC_BOUND,
@@ -160,6 +162,7 @@ class SearchService:
         similar_keyword_weight: float = SIMILAR_KEYWORD_WEIGHT,
         result_seconds: float = 0.0,
         semantic_bound: int = DEFAULT_SEMANTIC_BOUND,
+        keyword_count_bound: int = DEFAULT_KEYWORD_COUNT_BOUND,
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
@@ -173,6 +176,9 @@ class SearchService:
         if semantic_bound < 1:
             raise ValueError(f"semantic_bound must be at least 1, got {semantic_bound!r}")
         self.semantic_bound = semantic_bound
+        if keyword_count_bound < 1:
+            raise ValueError(f"keyword_count_bound must be at least 1, got {keyword_count_bound!r}")
+        self.keyword_count_bound = keyword_count_bound
         self.fusion: Fusion = fusion
         self.keyword_weight = keyword_weight
         self.semantic_floor = semantic_floor
@@ -473,6 +479,7 @@ class SearchService:
                     filters,
                     coverage,
                     semantic=() if bounded else semantic.ids,  # bounded: no overlap needed
+                    exact_up_to=self.keyword_count_bound,
                 )
                 others = {*semantic.ids, *typed}
 

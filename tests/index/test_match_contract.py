@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -32,7 +33,7 @@ from paperwire.index.milvus import MilvusIndex
 from paperwire.models.search import SearchFilters
 from tests.conftest import drop_milvus_collections, new_milvus_collection
 
-from .conftest import is_milvus, stems
+from .conftest import IndexFactory, is_milvus, stems
 
 pytestmark = pytest.mark.slow  # real embeddings
 
@@ -478,6 +479,70 @@ def test_keyword_match_count_agrees_with_the_listed_set(
     # asked without counting: the same members (a search counts once, then asks)
     assert loaded_index.keyword_match_members(query, filters, coverage, among) == got.members
     assert loaded_index.keyword_match_members(query, filters, coverage, []) == frozenset()
+
+
+@pytest.mark.parametrize("bound", [0, 20, 10_000])
+def test_a_count_past_its_bound_is_a_lower_bound_above_it(
+    loaded_index: SearchIndex, corpus: list[IndexDoc], match_case: MatchCase, bound: int
+) -> None:
+    """``exact_up_to``: an exact count, or (where the index knows one without counting)
+    a lower bound above the bound with no overlap counted; the members either way. The
+    embedded index's bound is the papers holding the most widely held word that is a
+    match alone, for queries with no filter, phrase or name; a one-word query's is its
+    exact count."""
+    query, filters, coverage = match_case
+    listed = set(loaded_index.keyword_match_ids(query, filters, coverage))
+    ids = [d.arxiv_id for d in corpus]
+    among, overlap = ids[::3], ids[1::2]
+    got = loaded_index.keyword_match_count(query, filters, coverage, among, overlap, bound)
+    assert got.members == frozenset(i for i in among if i in listed)
+    if got.exact:
+        assert got.total == len(listed)
+        assert got.overlap == sum(1 for i in overlap if i in listed)
+    else:
+        assert bound < got.total <= len(listed)
+        assert got.overlap == 0  # not counted: only an exact total needs it
+    plain = query.terms and not (query.phrases or query.authors) and filters == NO_FILTER
+    if is_milvus(loaded_index) or not plain:
+        assert got.exact  # Milvus counts its kept holders; filters drop holders
+        return
+    docs, keys, units, need = weights(corpus, query.terms, coverage, stems(loaded_index))
+    held = [sum(1 for w in docs.values() if k in w) for k in keys]
+    floor = max((h for h, u in zip(held, units, strict=True) if u >= need), default=0)
+    if floor <= bound:
+        assert got.exact, (floor, bound)
+    else:
+        assert got.total == floor
+        assert got.exact == (len(keys) == 1)
+    if query.terms == ["language", "model"] and bound == 20:
+        assert not got.exact  # the check can fail
+
+
+def test_a_count_s_lower_bound_leaves_out_deleted_papers(
+    index_factory: IndexFactory, tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """Documents deleted but not yet merged away still count in a word's frequency: the
+    lower bound subtracts them, so it never passes the exact count, and a one-word
+    query's count is no longer taken as exact."""
+    index = index_factory(tmp_path / "index")
+    index.upsert([replace(d) for d in embedded_corpus])
+    index.commit()
+    query = KeywordQuery(terms=["language"])
+    before = index.keyword_match_count(query, NO_FILTER, 0.75, exact_up_to=1)
+    holders = index.keyword_match_ids(query, NO_FILTER, 0.75)
+    index.delete(holders[:5])
+    index.commit()
+    index.refresh()
+    after = index.keyword_match_count(query, NO_FILTER, 0.75, exact_up_to=1)
+    exact = len(index.keyword_match_ids(query, NO_FILTER, 0.75))
+    assert exact == len(holders) - 5
+    assert before.exact and before.total == len(holders)
+    if is_milvus(index):
+        assert (after.total, after.exact) == (exact, True)
+        return
+    # (a merge that dropped the deleted documents would make the count exact again)
+    assert 1 < after.total <= exact
+    assert not after.exact or after.total == exact
 
 
 def test_milvus_warm_up_by_counts_reads_every_term(

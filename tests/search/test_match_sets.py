@@ -780,6 +780,66 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     assert f"{api['total']:,} results" in summary and "+" not in summary
 
 
+def test_relevance_total_is_a_lower_bound_past_the_keyword_count_bound(
+    app: Paperwire, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``keyword_count_bound``, a relevance search whose query has a word that is
+    a match alone and is held by more papers than the bound (no filter, phrase or name)
+    does not count its keyword matches: its total is those papers, a lower bound
+    (``gte``), with the same page. A one-word query's total stays exact, as do filtered
+    and quoted queries and the sorted orders. Milvus counts its kept holders (exact)."""
+    q, bound = "retrieval augmented generation", 50
+    bounded = SearchService(app.store, app.index, app.embedder, keyword_count_bound=bound)
+    counted: list[object] = []  # the tantivy counts that ran
+    count = keyword_module.TantivyKeywordIndex._count
+
+    def noted(searcher: Any, query: Any) -> int:
+        counted.append(query)
+        return count(searcher, query)
+
+    monkeypatch.setattr(keyword_module.TantivyKeywordIndex, "_count", staticmethod(noted))
+    milvus = app.index.name == "milvus"
+    # each word of ``q`` is a match alone at relevance's share: the most held one's papers
+    words = [app.search.search(SearchRequest(q=w, mode=SearchMode.keyword)) for w in q.split()]
+    assert all(w.total_relation == "eq" for w in words)
+    floor = max(w.total for w in words)
+    assert floor > bound
+    for mode in (SearchMode.keyword, SearchMode.hybrid):
+        exact = app.search.search(SearchRequest(q=q, mode=mode, limit=100))
+        assert exact.total_relation == "eq" and exact.total > floor
+        counted.clear()
+        got = bounded.search(SearchRequest(q=q, mode=mode, limit=100))
+        assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in exact.hits]
+        if milvus:
+            assert (got.total, got.total_relation) == (exact.total, "eq")
+            continue
+        assert got.total_relation == "gte", mode
+        assert not counted, "a lower bound past the bound is not counted"
+        if mode == SearchMode.keyword:
+            assert got.total == floor
+        else:  # that word's papers or the semantic matches listed, the more
+            assert floor <= got.total < exact.total
+    # Exact where a word's papers are the whole count or where no bound is known.
+    for single in words:
+        got = bounded.search(SearchRequest(q=single.query, mode=SearchMode.keyword))
+        assert (got.total, got.total_relation) == (single.total, "eq")
+    for req in (
+        SearchRequest(q=q, filters=SearchFilters(has_code=True)),
+        SearchRequest(q=f'"{q}"'),
+        SearchRequest(q=q, sort=SortOrder.newest),
+    ):
+        expected = app.search.search(req)
+        got = bounded.search(req)
+        assert (got.total, got.total_relation) == (expected.total, expected.total_relation)
+        assert expected.total_relation == "eq"
+
+    # The real app with the bound (a query of its own: the app keeps rankings).
+    monkeypatch.setattr(app.search, "keyword_count_bound", bound)
+    api = client.get("/api/search", params={"q": q + " systems", "mode": "keyword"}).json()
+    assert api["total_relation"] == ("eq" if milvus else "gte")
+    assert api["total"] > bound
+
+
 @pytest.mark.skipif(TEST_BACKEND == "pg-milvus", reason="the embedded index's fp32 scan")
 def test_the_latency_bench_checks_the_whole_semantic_match_set(
     app: Paperwire, monkeypatch: pytest.MonkeyPatch
