@@ -92,6 +92,11 @@ TITLE_PHRASE_MAX_TOKENS = 40
 # p95 82 -> 113 ms (docs/benchmarks.md, fourteenth session); under a date range at 1M,
 # taken for every query, 14.5 -> 21.5-22.0 ms (twenty-third session, a first bound).
 ONE_PASS_POSTINGS = 400_000
+# A plain query whose words are held more times than this searches its phrase holders on
+# the other core (``_best_with_boosts``); below it the hand-over costs more than it saves,
+# and a hybrid search's brief BM25 (``service.BESIDE_EMBEDDING_POSTINGS``, the same
+# figure) would take a core from its query embedding.
+BESIDE_POSTINGS = 400_000
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
 # Relative (and absolute) slack of ``_sure_score`` over float32 sums.
@@ -113,6 +118,9 @@ _Stamp = tuple[int, int, int]
 
 # Threads that count matches beside a search's own thread (``match_count``).
 _COUNTERS = SharedThreads(4, "keyword-count")
+# Threads that run a search's phrase-holder search beside its terms search
+# (``_best_with_boosts``).
+_BESIDE = SharedThreads(2, "keyword-beside")
 
 
 class KeywordIndexError(RuntimeError):
@@ -529,7 +537,10 @@ class TantivyKeywordIndex:
         constraints = self._constraint_clauses(query)
         filtering = self._filter_clauses(filters)
         if boosts:
-            hits = self._best_with_boosts(searcher, terms, boosts, constraints, filtering, k)
+            beside = not constraints and not filtering and self._long(searcher, query)
+            hits = self._best_with_boosts(
+                searcher, terms, boosts, constraints, filtering, k, beside=beside
+            )
         else:
             q = self._scored(terms, constraints, filtering)
             if q is None:
@@ -561,9 +572,11 @@ class TantivyKeywordIndex:
         constraints: Sequence[tantivy.Query],
         filtering: Sequence[tantivy.Query],
         k: int,
+        *,
+        beside: bool = False,
     ) -> list[tuple[float, tantivy.DocAddress]]:
         """The best ``k`` hits of ``build_query`` (term clauses + phrase boosts), from two
-        cheap searches instead of one costly one.
+        cheap searches instead of one costly one; ``beside``: at once, in two threads.
 
         Why: tantivy skips the blocks of postings that cannot reach the top k (block-max
         WAND) only for a disjunction of terms; one phrase clause beside them makes it
@@ -577,14 +590,36 @@ class TantivyKeywordIndex:
         them: by address."""
         terms_q = self._scored(terms, constraints, filtering)
         assert terms_q is not None  # terms are not empty
-        best: dict[tuple[int, int], tuple[float, tantivy.DocAddress]] = {}
-        for score, address in searcher.search(terms_q, limit=k, count=False).hits:
-            best[(address.segment_ord, address.doc)] = (score, address)
         held = self._held(terms, boosts, [*constraints, *filtering])
-        for score, address in searcher.search(held, limit=k, count=False).hits:
+        other: Future[tantivy.SearchResult] | None = None
+        if beside:
+            # The holders are searched on the other core while this thread searches the
+            # terms (tantivy lets go of the GIL). A search no pool thread has started by
+            # the time the terms' is done (a crowd) is taken back and run here.
+            other = _BESIDE.pool().submit(searcher.search, held, limit=k, count=False)
+        try:
+            found = searcher.search(terms_q, limit=k, count=False).hits
+        except BaseException:
+            if other is not None and not other.cancel():
+                wait([other])
+            raise
+        if other is None or other.cancel():
+            holders = searcher.search(held, limit=k, count=False)
+        else:
+            holders = other.result()
+        best: dict[tuple[int, int], tuple[float, tantivy.DocAddress]] = {}
+        for score, address in [*found, *holders.hits]:
             best[(address.segment_ord, address.doc)] = (score, address)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
         return [hit for _, hit in ranked[:k]]
+
+    def _long(self, searcher: tantivy.Searcher, query: KeywordQuery) -> bool:
+        """Whether ``query``'s searches are long enough to share two cores: its words
+        held more than ``BESIDE_POSTINGS`` times. Why only a plain query (no filter,
+        phrase or name) shares them: its match count, which would take the other core,
+        is mostly not run (``_word_floor``); beside a count, at 1M papers with a
+        category filter, the two searches slowed it (p95 +1.4 and +2.4 ms)."""
+        return _held(searcher, _F_TEXT, set(self._coverage_tokens(query))) > BESIDE_POSTINGS
 
     @staticmethod
     def _held(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from paperwire.config import Settings
+from paperwire.index import keyword as keyword_module
 from paperwire.index.base import IndexDoc, KeywordQuery, SearchIndex
 from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
 from paperwire.index.factory import open_index
@@ -236,6 +239,63 @@ def test_keyword_search_with_phrase_boosts_ranks_as_the_whole_query_does(
             found = kw.keyword_search(query, filters, k)
             assert found.ids == expected, (filters, k)
             assert found.scores == pytest.approx([s for s, _ in whole], rel=1e-6), (filters, k)
+
+
+def test_a_plain_query_s_phrase_holders_are_searched_beside_its_terms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain query whose words are held more than ``BESIDE_POSTINGS`` times has its
+    phrase holders searched in a pool thread while its terms are searched in the
+    caller's (``_best_with_boosts``); a shorter or a filtered query, in the caller's (its
+    count takes the other core). A holders' search no pool thread has started when the
+    terms' is done (a busy pool: a crowd) is taken back and run in the caller's thread,
+    not waited for. The hits are the whole query's every time."""
+    kw = TantivyKeywordIndex(tmp_path / "kw")
+    kw.upsert(_phrase_corpus())
+    kw.commit()
+    query = KeywordQuery(terms=["test", "time", "scaling"])
+    searcher, cache = kw._snapshot()
+    threads = ThreadPoolExecutor(1)
+    handed: list[Future[Any]] = []
+
+    class Pool:
+        def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+            handed.append(threads.submit(fn, *args, **kwargs))
+            return handed[-1]
+
+    class Beside:
+        def pool(self) -> Pool:
+            return Pool()
+
+    monkeypatch.setattr(keyword_module, "_BESIDE", Beside())
+
+    def expected(filters: SearchFilters) -> list[str | None]:
+        q = kw.build_query(query, filters)
+        assert q is not None
+        return [kw._id_of(searcher, cache, a) for _, a in searcher.search(q, limit=10).hits]
+
+    assert kw.keyword_search(query, NO_FILTER, 10).ids == expected(NO_FILTER)
+    assert not handed, "a short search is not handed over"
+    monkeypatch.setattr(keyword_module, "BESIDE_POSTINGS", 0)
+    assert kw.keyword_search(query, NO_FILTER, 10).ids == expected(NO_FILTER)
+    assert len(handed) == 1 and handed[0].done() and not handed[0].cancelled()
+    filtered = SearchFilters(has_code=True)
+    assert kw.keyword_search(query, filtered, 10).ids == expected(filtered)
+    assert len(handed) == 1, "a filtered query searches its holders in its own thread"
+
+    busy = threading.Event()
+    threads.submit(busy.wait, 60)  # the pool's one thread, taken
+    found: list[list[str]] = []
+    caller = threading.Thread(
+        target=lambda: found.append(kw.keyword_search(query, NO_FILTER, 10).ids)
+    )
+    caller.start()
+    caller.join(30)
+    busy.set()
+    assert not caller.is_alive(), "the search waited for a busy pool"
+    assert found == [expected(NO_FILTER)]
+    assert len(handed) == 2 and handed[1].cancelled()
+    threads.shutdown()
 
 
 def test_a_forked_child_counts_matches_with_threads_of_its_own(tmp_path: Path) -> None:
