@@ -156,7 +156,8 @@ class Settings(BaseSettings):
         description="Keyword matches a relevance search counts exactly: a query with no "
         "filter, phrase or author, one of whose words alone matches more papers than this, "
         'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
-        "instead of counting every match. Newest / most upvoted count every match.",
+        "instead of counting every match (a one-word query: exact, unless removed papers "
+        "are still in the index files). Newest / most upvoted count every match.",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")

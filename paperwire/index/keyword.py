@@ -919,9 +919,12 @@ class TantivyKeywordIndex:
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if not tokens:
             return 0, False
+        docs = self._scoring_docs(searcher, cache)
+        if docs <= 0:
+            return 0, False  # the deleted documents unknown: no bound (as ``_sure_score``)
         freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
         held = max((f for f, u in zip(freqs, units, strict=True) if u >= need), default=0)
-        deleted = max(0, self._scoring_docs(searcher, cache) - searcher.num_docs)
+        deleted = max(0, docs - searcher.num_docs)
         return max(0, held - deleted), len(tokens) == 1 and deleted == 0
 
     def match_members(

@@ -36,19 +36,20 @@ A relevance search lists only the best ``semantic_bound`` semantic matches (defa
 uses the first ``depth`` (100) of them, and listing every one of a broad query's tens of
 thousands only made its total exact (issue 16: most of a search at 1M papers). Past the
 bound its total is a lower bound (``QueryMatches.total_exact``; ``SearchResponse``
-``total_relation`` ``"gte"``): every keyword match (counted, not listed) or the semantic
-ones listed, whichever are more. The overlap of the two sides, which only an exact total
-needs, is then not counted (a keyword search over the listed ids: ~10 ms of a hybrid
-search at 74.7k papers, ~27 ms at 1M). Newest / most upvoted list every semantic match
-(their walk needs them), so their totals are exact. A semantic search (no keyword side,
-no typed id) lists only the first ``depth`` and counts the others
-(``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same page and
-total, without the index scoring every match exactly.
+``total_relation`` ``"gte"``): the keyword matches (counted, not listed; or their own
+lower bound, below) or the semantic ones listed, whichever are more. The overlap of the
+two sides, which only an exact total needs, is then not counted (a keyword search over
+the listed ids: ~10 ms of a hybrid search at 74.7k papers, ~27 ms at 1M). Newest / most
+upvoted list every semantic match (their walk needs them), so their totals are exact. A
+semantic search (no keyword side, no typed id) lists only the first ``depth`` and counts
+the others (``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same
+page and total, without the index scoring every match exactly.
 
-Its keyword matches are counted exactly up to ``keyword_count_bound`` (default
-``DEFAULT_KEYWORD_COUNT_BOUND``, Elasticsearch's 10,000): past it, an index that knows
-a lower bound without counting (a query with no filter, phrase or name, one of whose
-words matches on its own and is held by more papers than the bound) says so instead
+Its keyword matches are counted exactly unless an index knows, without counting, that
+more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``,
+Elasticsearch's 10,000): the embedded index knows it for a query with no filter, phrase
+or name one of whose words matches on its own and is held by more papers than the
+bound. It then says so instead
 (``MatchCount.exact`` False), and the total is again a lower bound: that word's
 papers or the semantic ones listed, whichever are more. Counting a broad query's matches
 cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core (docs/benchmarks.md, issue 16).

@@ -1,6 +1,6 @@
 """Ranked results kept between requests, until what they are computed from changes.
 
-A relevance ranking, its snippets and its exact total come from the index and the
+A relevance ranking, its snippets and its total come from the index and the
 papers' texts; a list of similar papers likewise. Votes, the commonest write by far,
 change none of that: only the counts on the cards. So a ranking is kept (``ResultCache``)
 under the **content generation** (``ContentGeneration``): a number that moves when the

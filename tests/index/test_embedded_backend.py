@@ -259,8 +259,18 @@ def test_a_plain_query_s_phrase_holders_are_searched_beside_its_terms(
     handed: list[Future[Any]] = []
 
     class Pool:
+        started = True  # wait until the pool's thread has started what it is handed
+
         def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
-            handed.append(threads.submit(fn, *args, **kwargs))
+            begun = threading.Event()
+
+            def run() -> Any:
+                begun.set()
+                return fn(*args, **kwargs)
+
+            handed.append(threads.submit(run))
+            if Pool.started:
+                assert begun.wait(30)
             return handed[-1]
 
     class Beside:
@@ -285,6 +295,7 @@ def test_a_plain_query_s_phrase_holders_are_searched_beside_its_terms(
 
     busy = threading.Event()
     threads.submit(busy.wait, 60)  # the pool's one thread, taken
+    Pool.started = False
     found: list[list[str]] = []
     caller = threading.Thread(
         target=lambda: found.append(kw.keyword_search(query, NO_FILTER, 10).ids)
@@ -296,6 +307,23 @@ def test_a_plain_query_s_phrase_holders_are_searched_beside_its_terms(
     assert found == [expected(NO_FILTER)]
     assert len(handed) == 2 and handed[1].cancelled()
     threads.shutdown()
+
+
+def test_a_count_with_no_known_document_total_is_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lower bound subtracts the deleted documents a word's frequency may count,
+    read from BM25's document total; where that total cannot be read (0), there is no
+    bound: the matches are counted, exactly."""
+    kw = TantivyKeywordIndex(tmp_path / "kw")
+    kw.upsert(_phrase_corpus())
+    kw.commit()
+    query = KeywordQuery(terms=["scaling", "budgets"])
+    exact = kw.match_count(query, NO_FILTER, 0.1)
+    bounded = kw.match_count(query, NO_FILTER, 0.1, exact_up_to=1)
+    assert exact.exact and not bounded.exact and 1 < bounded.total <= exact.total
+    monkeypatch.setattr(TantivyKeywordIndex, "_scoring_docs", lambda *_: 0)
+    assert kw.match_count(query, NO_FILTER, 0.1, exact_up_to=1) == exact
 
 
 def test_a_forked_child_counts_matches_with_threads_of_its_own(tmp_path: Path) -> None:
