@@ -537,7 +537,15 @@ class TantivyKeywordIndex:
         constraints = self._constraint_clauses(query)
         filtering = self._filter_clauses(filters)
         if boosts:
-            beside = not constraints and not filtering and self._long(searcher, query)
+            # A long plain query shares two cores; why only a plain one (no filter, phrase
+            # or name): its match count, which would take the other core, is mostly not
+            # run (``_word_floor``). Beside a count, at 1M papers with a category filter,
+            # the two searches slowed it (p95 +1.4 and +2.4 ms).
+            beside = (
+                not constraints
+                and not filtering
+                and self._coverage_postings(searcher, query) > BESIDE_POSTINGS
+            )
             hits = self._best_with_boosts(
                 searcher, terms, boosts, constraints, filtering, k, beside=beside
             )
@@ -613,13 +621,11 @@ class TantivyKeywordIndex:
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
         return [hit for _, hit in ranked[:k]]
 
-    def _long(self, searcher: tantivy.Searcher, query: KeywordQuery) -> bool:
-        """Whether ``query``'s searches are long enough to share two cores: its words
-        held more than ``BESIDE_POSTINGS`` times. Why only a plain query (no filter,
-        phrase or name) shares them: its match count, which would take the other core,
-        is mostly not run (``_word_floor``); beside a count, at 1M papers with a
-        category filter, the two searches slowed it (p95 +1.4 and +2.4 ms)."""
-        return _held(searcher, _F_TEXT, set(self._coverage_tokens(query))) > BESIDE_POSTINGS
+    def _coverage_postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
+        """How many times the words a keyword match covers are held: how long its
+        searches are (``_search`` shares two cores past ``BESIDE_POSTINGS``,
+        ``best_matches`` takes one pass up to ``ONE_PASS_POSTINGS``)."""
+        return _held(searcher, _F_TEXT, set(self._coverage_tokens(query)))
 
     @staticmethod
     def _held(
@@ -874,14 +880,16 @@ class TantivyKeywordIndex:
         q = self._match_query(searcher, query, filters, min_coverage)
         if q is None:
             return MatchCount(0)
-        total: int | Future[int] | None = None
-        exact = True
-        if exact_up_to is not None:
-            floor, exact = self._word_floor(searcher, cache, query, filters, min_coverage)
-            if floor > exact_up_to:
-                total = floor
-        if total is None:
-            exact, total = True, _COUNTERS.pool().submit(self._count, searcher, q)
+        floor, whole = (
+            (0, False)
+            if exact_up_to is None
+            else self._word_floor(searcher, cache, query, filters, min_coverage)
+        )
+        total: int | Future[int]
+        if exact_up_to is not None and floor > exact_up_to:
+            total, exact = floor, whole
+        else:
+            total, exact = _COUNTERS.pool().submit(self._count, searcher, q), True
         shared: Future[int] | None = None
         if overlap and exact:  # an exact total is the only use of the overlap
             among_q = _all_of([q, self._id_set(overlap)])
@@ -971,7 +979,7 @@ class TantivyKeywordIndex:
         if k <= 0 or not _dated(filters):
             return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
-        if _held(searcher, _F_TEXT, set(self._coverage_tokens(query))) > ONE_PASS_POSTINGS:
+        if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
         matching = self._match_query(searcher, query, filters, min_coverage)
         if matching is None:
