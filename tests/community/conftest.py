@@ -35,6 +35,11 @@ from paperwire.web import create_app
 from tests.conftest import AppFactory, _free_port
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "arxiv"
+# The day the corpus below is dated from, read once when the tests are collected. The
+# code under test reads the wall clock on every request, and a run may cross midnight
+# between the two (CI did, on 2026-12-05), so keep every day below at least a day inside
+# or outside each window a test reads: the alert feeds' 30 days, trending's 14, a
+# digest's 7. Shifting TODAY back one day here re-creates a crossed midnight.
 TODAY = dt.datetime.now(dt.UTC).date()
 OLD_DAY = dt.date(2025, 6, 10)
 PASSWORD = "correct horse battery"
@@ -56,7 +61,7 @@ HOT = "2511.00001"  # featured today, few upvotes
 WARM = "2511.00002"  # featured two days ago
 COLD = "2511.00003"  # featured ten days ago, many upvotes
 ANCIENT = "2511.00004"  # featured long ago: outside the trending window
-LAB_TOP = "2511.00005"  # Paperwire Lab, most upvoted of the lab
+LAB_TOP = "2511.00005"  # Paperwire Lab, most upvoted of the lab, four weeks old
 EXISTING = "2506.08007"  # a real HF daily paper, featured on OLD_DAY only
 TWIN = "2511.00006"  # not in the corpus: ``hot_twin`` adds it
 
@@ -102,7 +107,7 @@ def corpus() -> list[PaperRecord]:
         rec(
             LAB_TOP,
             "Laboratory notes on tokenizer drift",
-            TODAY - dt.timedelta(days=30),
+            TODAY - dt.timedelta(days=28),
             500,
             organization="Paperwire Lab",
             organization_id="paperwire-lab",
