@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_HOME = Path(".paperwire")
@@ -22,6 +22,14 @@ DEFAULT_KEYWORD_COVERAGE = 0.75
 """Share of a short query's IDF weight a keyword match holds (``search.matches``)."""
 DEFAULT_PARTIAL_COVERAGE = 0.15
 """Share of a query's IDF weight a partial match (ranked by relevance) holds."""
+MAX_SEARCH_OFFSET = 1_000
+"""The deepest a search page may start (``SearchRequest.offset``), as a search engine
+caps its result window: past the thousandth result nobody is reading, a crawler is."""
+MAX_SEARCH_LIMIT = 100
+"""The most results one search page holds (``SearchRequest.limit``)."""
+DEEPEST_SEARCH_RESULT = MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT
+"""The deepest result any search page shows: the least either total bound may be, so that
+every page a search offers is listed (semantic matches) and within its total (keyword)."""
 DEFAULT_SEMANTIC_BOUND = 4_000
 """Semantic matches a relevance search lists, best first; past it the total is a lower
 bound (``search.matches``; why this many: docs/benchmarks.md, issue 16)."""
@@ -144,20 +152,22 @@ class Settings(BaseSettings):
     )
     semantic_bound: int = Field(
         DEFAULT_SEMANTIC_BOUND,
-        ge=1,
+        ge=DEEPEST_SEARCH_RESULT,
         description="Semantic matches a relevance search lists (best first) to count its "
         "total: past it the total is a lower bound, shown as `N+` (`total_relation` "
         '`"gte"`, as Elasticsearch\'s `track_total_hits`). Newest / most upvoted count '
-        "every match. Larger: exact totals for broader queries, slower broad searches.",
+        "every match. Larger: exact totals for broader queries, slower broad searches. "
+        "At least 1,100, the deepest result a page shows (offset 1,000 + 100).",
     )
     keyword_count_bound: int = Field(
         DEFAULT_KEYWORD_COUNT_BOUND,
-        ge=1,
+        ge=DEEPEST_SEARCH_RESULT,
         description="Keyword matches a relevance search counts exactly: a query with no "
         "filter, phrase or author, one of whose words alone matches more papers than this, "
         'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
         "instead of counting every match (a one-word query: exact, unless removed papers "
-        "are still in the index files). Newest / most upvoted count every match.",
+        "are still in the index files). Newest / most upvoted count every match. At least "
+        "1,100, the deepest result a page shows (offset 1,000 + 100).",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")
     arxiv_api_url: str = Field("https://export.arxiv.org/api/query")
@@ -346,3 +356,14 @@ class Settings(BaseSettings):
         self.home.mkdir(parents=True, exist_ok=True)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         return self.home
+
+
+def invalid_settings(exc: ValidationError) -> str:
+    """What a person reads when ``Settings()`` refuses its environment: each setting by the
+    variable that sets it, the value given and why it was refused (not a traceback)."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    lines = []
+    for err in exc.errors():
+        where = f"{prefix}{str(err['loc'][0]).upper()}" if err["loc"] else "settings"
+        lines.append(f"{where}={err.get('input')!r}: {err['msg']}")
+    return "invalid setting: " + "; ".join(lines)

@@ -281,6 +281,33 @@ def test_up_falls_back_to_the_offline_dir_when_the_api_is_unreachable(tmp_path: 
     assert "failed after 2 tries" in " ".join(out.split())
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("PAPERWIRE_SEMANTIC_BOUND", "1099", "greater than or equal to 1100"),
+        ("PAPERWIRE_KEYWORD_COUNT_BOUND", "50", "greater than or equal to 1100"),
+        ("PAPERWIRE_PAGE_SIZE", "lots", "valid integer"),
+    ],
+)
+def test_a_bad_setting_is_an_error_naming_its_variable(
+    home: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, why: str
+) -> None:
+    """A value the settings refuse names its variable, the value and why, and exits 2:
+    no traceback (a total bound under the deepest result a page shows is one: its
+    pages past the bound would be refused or empty)."""
+    monkeypatch.setenv(variable, value)
+    result = runner.invoke(app, ["status", "--home", str(home)])
+    assert result.exit_code == 2, result.output
+    assert f"{variable}='{value}'" in result.output and why in result.output
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception)  # an exit, not a crash
+    monkeypatch.setenv("PAPERWIRE_SEMANTIC_BOUND", "1100")
+    monkeypatch.setenv("PAPERWIRE_KEYWORD_COUNT_BOUND", "1100")
+    monkeypatch.setenv("PAPERWIRE_PAGE_SIZE", "30")
+    code, out = run(home, "status")
+    assert code == 0, out
+
+
 def test_bench_latency_checks_its_collector_setting_before_building(tmp_path: Path) -> None:
     """``--heap`` takes ``served`` (the collector as ``paperwire serve`` settles it) or
     ``default``; anything else stops before a build starts."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -26,7 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from paperwire.config import Settings
+from paperwire.config import Settings, invalid_settings
 from paperwire.core import Paperwire
 from paperwire.models.search import SearchFilters
 
@@ -122,8 +123,13 @@ def error(message: str) -> None:
 
 
 def settings_for(home: Path | None) -> Settings:
-    """The settings of ``--home`` (or of ``$PAPERWIRE_HOME`` / ``./.paperwire``)."""
-    return Settings(home=home) if home else Settings()
+    """The settings of ``--home`` (or of ``$PAPERWIRE_HOME`` / ``./.paperwire``); a setting
+    the environment gives a bad value is an error naming it (exit 2), not a traceback."""
+    try:
+        return Settings(home=home) if home else Settings()
+    except ValidationError as exc:
+        error(invalid_settings(exc))
+        raise typer.Exit(2) from None
 
 
 def open_app(home: Path | None) -> Paperwire:

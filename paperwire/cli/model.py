@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from paperwire.cli.common import console, error
-from paperwire.config import Settings
+from paperwire.cli.common import console, error, settings_for
 
 app = typer.Typer(
     help="Embedding model files: export the bundled model to ONNX (run by `make install`).",
@@ -41,7 +40,7 @@ def export(
     from paperwire.index.embedding.onnx import export_dir
     from paperwire.index.embedding.onnx_export import export_onnx
 
-    settings = Settings()
+    settings = settings_for(None)
     target = out or export_dir(settings)
     try:
         source = Path(resolve_model(settings.embedding_model))

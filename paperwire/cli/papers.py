@@ -33,6 +33,7 @@ from paperwire.cli.common import (
     run_embed,
     stop_on_sigterm,
 )
+from paperwire.config import MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
 from paperwire.models.search import (
@@ -352,8 +353,10 @@ def search(
     mode: Annotated[SearchMode, typer.Option(help="hybrid, keyword or semantic.")] = (
         SearchMode.hybrid
     ),
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
-    offset: Annotated[int, typer.Option(min=0, max=1000, help="Skip this many results.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=MAX_SEARCH_LIMIT)] = 10,
+    offset: Annotated[
+        int, typer.Option(min=0, max=MAX_SEARCH_OFFSET, help="Skip this many results.")
+    ] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the SearchResponse as JSON.")
     ] = False,

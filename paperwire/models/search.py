@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool
 
+from paperwire.config import MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET
 from paperwire.models.papers import PaperCard
 
 
@@ -45,8 +46,8 @@ class SearchRequest(BaseModel):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     sort: SortOrder = SortOrder.relevance
     mode: SearchMode = SearchMode.hybrid
-    limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0, le=1000)
+    limit: int = Field(20, ge=1, le=MAX_SEARCH_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_SEARCH_OFFSET)
     as_text: bool = Field(
         False, description="Search the query as plain text: no quotes, operators or ids."
     )

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, HTTPException, Path, Query, Request
 from pydantic import BeforeValidator, Field
 
+from paperwire.config import MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET
 from paperwire.core import Paperwire
 from paperwire.models.papers import Period
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
@@ -31,7 +32,7 @@ from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_QUERY_CHARS = 4000  # room for a pasted abstract (search by example)
-MAX_OFFSET = 1000
+MAX_OFFSET = MAX_SEARCH_OFFSET  # a search page starts at most this deep
 MAX_PAGE_NUMBER = 1_000_000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
@@ -317,7 +318,7 @@ def search_params(
         "mode": (mode or "").strip(),
         "as_text": (as_text or "").strip(),
     }
-    limit = min(pw.settings.page_size, 100)
+    limit = min(pw.settings.page_size, MAX_SEARCH_LIMIT)
     out = SearchParams(raw=raw, limit=limit)
 
     def attempt(fn: Callable[[], T], default: T) -> T:

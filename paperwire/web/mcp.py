@@ -20,6 +20,7 @@ from pydantic import Field
 from starlette.applications import Starlette
 
 import paperwire
+from paperwire.config import MAX_SEARCH_OFFSET
 from paperwire.core import Paperwire
 from paperwire.models.community import CollectionPublic, CollectionSummary, TrendingPage
 from paperwire.models.papers import FeedPage, PaperPublic, Period
@@ -95,7 +96,7 @@ def build_server(pw: Paperwire, token: str | None = None) -> MCPServer:
         sort: SortOrder = SortOrder.relevance,
         mode: SearchMode = SearchMode.hybrid,
         limit: Limit = 20,
-        offset: Annotated[int, Field(ge=0, le=1000)] = 0,
+        offset: Annotated[int, Field(ge=0, le=MAX_SEARCH_OFFSET)] = 0,
         as_text: Annotated[
             bool, Field(description="Search q as plain text: no quotes, operators or ids.")
         ] = False,
@@ -126,7 +127,7 @@ def build_server(pw: Paperwire, token: str | None = None) -> MCPServer:
     def similar_papers(
         arxiv_id: Annotated[str, Field(max_length=64)],
         limit: Limit = 10,
-        offset: Annotated[int, Field(ge=0, le=1000)] = 0,
+        offset: Annotated[int, Field(ge=0, le=MAX_SEARCH_OFFSET)] = 0,
     ) -> SimilarPage:
         """Papers most like this one, best first, with the key terms they share."""
         found = pw.search.similar_page(_arxiv_id(arxiv_id), SearchFilters(), limit, offset)

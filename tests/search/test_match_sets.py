@@ -24,7 +24,7 @@ import Stemmer
 from fastapi.testclient import TestClient
 
 from paperwire.bench.latency import coarse_recall
-from paperwire.config import Settings
+from paperwire.config import DEEPEST_SEARCH_RESULT, MAX_SEARCH_OFFSET, Settings
 from paperwire.core import Paperwire
 from paperwire.index import keyword as keyword_module
 from paperwire.index import vectors
@@ -840,6 +840,41 @@ def test_relevance_total_is_a_lower_bound_past_the_keyword_count_bound(
     api = client.get("/api/search", params={"q": q + " systems", "mode": "keyword"}).json()
     assert api["total_relation"] == ("eq" if milvus else "gte")
     assert api["total"] > bound
+
+
+def test_the_smallest_bounds_the_settings_take_still_fill_the_deepest_page(
+    app: Paperwire, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With both total bounds at the least the settings take (``DEEPEST_SEARCH_RESULT``),
+    every page a broad relevance search offers, down to the deepest, is served and full,
+    in every mode: a keyword lower bound covers it (as the semantic matches listed
+    reach it; this corpus has too few to pass that bound). Under it, pages past the
+    bound were refused or empty."""
+    q = "model training data"  # its most held word alone: 1,119 papers of this corpus
+    roomy = SearchService(
+        app.store, app.index, app.embedder, semantic_bound=10**6, keyword_count_bound=10**9
+    )
+    monkeypatch.setattr(app.search, "semantic_bound", DEEPEST_SEARCH_RESULT)
+    monkeypatch.setattr(app.search, "keyword_count_bound", DEEPEST_SEARCH_RESULT)
+    bounded = 0
+    for mode in SearchMode:
+        first = client.get("/api/search", params={"q": q, "mode": mode.value}).json()
+        limit = first["limit"]
+        exact = roomy.search(SearchRequest(q=q, mode=mode, limit=limit))
+        assert exact.total_relation == "eq"
+        if exact.total <= DEEPEST_SEARCH_RESULT:
+            continue  # within the bound: nothing to check
+        bounded += first["total_relation"] == "gte"
+        last = page_count(first["total"], limit)
+        assert last == page_count(exact.total, limit) == MAX_SEARCH_OFFSET // limit + 1
+        r = client.get("/api/search", params={"q": q, "mode": mode.value, "page": last})
+        assert r.status_code == 200, (mode, r.text)
+        offset = (last - 1) * limit
+        deep = roomy.search(SearchRequest(q=q, mode=mode, limit=limit, offset=offset))
+        got = [h["paper"]["arxiv_id"] for h in r.json()["hits"]]
+        assert len(got) == limit and got == [h.paper.arxiv_id for h in deep.hits], mode
+    if app.index.name != "milvus":
+        assert bounded == 2, "keyword and hybrid totals are lower bounds here"
 
 
 @pytest.mark.skipif(TEST_BACKEND == "pg-milvus", reason="the embedded index's fp32 scan")

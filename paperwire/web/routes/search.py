@@ -84,7 +84,7 @@ def _render(call: Call, response: SearchResponse | None) -> Response:
             if params.page > 1
             else None,
             "next_url": params.url(page=params.page + 1)
-            if response is not None and params.page < pages and params.page * params.limit <= 1000
+            if response is not None and params.page < pages
             else None,
             "sorts": SORTS,
             "modes": MODES,
