@@ -6,6 +6,7 @@ here: the data directory, the database URL, the index backend and the embedding 
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -360,10 +361,20 @@ class Settings(BaseSettings):
 
 def invalid_settings(exc: ValidationError) -> str:
     """What a person reads when ``Settings()`` refuses its environment: each setting by the
-    variable that sets it, the value given and why it was refused (not a traceback)."""
+    variable that sets it, the value given (unless it may be a credential) and why it was
+    refused, not a traceback. A rule over several settings says only why: its input is
+    every setting, passwords included."""
     prefix = str(Settings.model_config.get("env_prefix", ""))
     lines = []
     for err in exc.errors():
-        where = f"{prefix}{str(err['loc'][0]).upper()}" if err["loc"] else "settings"
-        lines.append(f"{where}={err.get('input')!r}: {err['msg']}")
+        if not err["loc"]:
+            lines.append(err["msg"].removeprefix("Value error, "))
+            continue
+        name = str(err["loc"][0])
+        value = "(hidden)" if _MAY_BE_A_CREDENTIAL.search(name) else repr(err.get("input"))
+        lines.append(f"{prefix}{name.upper()}={value}: {err['msg']}")
     return "invalid setting: " + "; ".join(lines)
+
+
+_MAY_BE_A_CREDENTIAL = re.compile(r"password|secret|token$|key$|url$")
+"""Settings whose values are not repeated in an error (a URL may hold a password)."""

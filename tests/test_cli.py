@@ -17,9 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from paperwire.cli import app
+from paperwire.config import Settings, invalid_settings
 from paperwire.models.search import SearchResponse
 from paperwire.models.status import StatusPublic
 from tests.conftest import HF_DAILY, REPO
@@ -301,11 +303,31 @@ def test_a_bad_setting_is_an_error_naming_its_variable(
     assert f"{variable}='{value}'" in result.output and why in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, Exception)  # an exit, not a crash
+    # a rule over several settings names no values: its input is every setting
+    monkeypatch.delenv(variable)
+    monkeypatch.setenv("PAPERWIRE_SMTP_PASSWORD", "hunter2-not-shown")
+    monkeypatch.setenv("PAPERWIRE_DATABASE_URL", "postgresql://u:pw-not-shown@h/db")
+    monkeypatch.setenv("PAPERWIRE_ENVIRONMENT", "production")
+    result = runner.invoke(app, ["status", "--home", str(home)])
+    assert result.exit_code == 2, result.output
+    assert "PAPERWIRE_SECRET_KEY must be set" in result.output
+    assert "not-shown" not in result.output and "Traceback" not in result.output
+    monkeypatch.delenv("PAPERWIRE_ENVIRONMENT")
+    monkeypatch.delenv("PAPERWIRE_DATABASE_URL")
     monkeypatch.setenv("PAPERWIRE_SEMANTIC_BOUND", "1100")
     monkeypatch.setenv("PAPERWIRE_KEYWORD_COUNT_BOUND", "1100")
     monkeypatch.setenv("PAPERWIRE_PAGE_SIZE", "30")
     code, out = run(home, "status")
     assert code == 0, out
+
+
+def test_a_refused_credential_is_named_not_repeated() -> None:
+    """The error names a password, token, key or URL setting but not its value."""
+    with pytest.raises(ValidationError) as refused:
+        Settings(smtp_password=31337, page_size="many")
+    said = invalid_settings(refused.value)
+    assert "PAPERWIRE_SMTP_PASSWORD=(hidden): Input should be a valid string" in said
+    assert "PAPERWIRE_PAGE_SIZE='many'" in said and "31337" not in said
 
 
 def test_bench_latency_checks_its_collector_setting_before_building(tmp_path: Path) -> None:

@@ -307,7 +307,7 @@ def search_params(
     page: Annotated[
         SearchPage | None,
         BLANK_IS_NONE,
-        Query(description="Result page, from 1 (results up to 1000)."),
+        Query(description="Result page, from 1 (the last starts at result 1,000 at most)."),
     ] = None,
 ) -> SearchParams:
     """Parse the search params; errors are collected per field, never raised."""

@@ -846,10 +846,10 @@ def test_the_smallest_bounds_the_settings_take_still_fill_the_deepest_page(
     app: Paperwire, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With both total bounds at the least the settings take (``DEEPEST_SEARCH_RESULT``),
-    every page a broad relevance search offers, down to the deepest, is served and full,
-    in every mode: a keyword lower bound covers it (as the semantic matches listed
-    reach it; this corpus has too few to pass that bound). Under it, pages past the
-    bound were refused or empty."""
+    a broad query's keyword and hybrid totals are lower bounds, and every page they
+    offer, down to the deepest, is served, full and ranked as without the bounds. (This
+    corpus has too few semantic matches to pass that bound; the settings themselves
+    refuse a smaller bound: ``tests/test_cli.py``.)"""
     q = "model training data"  # its most held word alone: 1,119 papers of this corpus
     roomy = SearchService(
         app.store, app.index, app.embedder, semantic_bound=10**6, keyword_count_bound=10**9
