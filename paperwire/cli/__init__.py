@@ -10,11 +10,34 @@ typed models the web API returns (``--json``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
 
 from paperwire.cli import alerts, bench, data, fieldmap, index, jobs, model, papers, serve, users
+from paperwire.cli.common import error
+from paperwire.config import Settings, invalid_settings
+
+
+class _Commands(TyperGroup):
+    """The root command group: every command's ``Settings()`` refusing the environment
+    (``PAPERWIRE_…`` or ``.env``) is an error naming the setting (exit 2), not a traceback,
+    wherever in the command the settings are read."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context is private
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            if exc.title != Settings.__name__:
+                raise
+            error(invalid_settings(exc))
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     help="paperwire: gather papers, search them by keyword and meaning, serve a daily feed.",
     no_args_is_help=True,
     add_completion=False,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -27,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from paperwire.config import Settings, invalid_settings
+from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.models.search import SearchFilters
 
@@ -123,13 +122,9 @@ def error(message: str) -> None:
 
 
 def settings_for(home: Path | None) -> Settings:
-    """The settings of ``--home`` (or of ``$PAPERWIRE_HOME`` / ``./.paperwire``); a setting
-    the environment gives a bad value is an error naming it (exit 2), not a traceback."""
-    try:
-        return Settings(home=home) if home else Settings()
-    except ValidationError as exc:
-        error(invalid_settings(exc))
-        raise typer.Exit(2) from None
+    """The settings of ``--home`` (or of ``$PAPERWIRE_HOME`` / ``./.paperwire``). Values
+    the settings refuse stop the command with an error naming them (``paperwire.cli``)."""
+    return Settings(home=home) if home else Settings()
 
 
 def open_app(home: Path | None) -> Paperwire:
