@@ -32,7 +32,6 @@ from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_QUERY_CHARS = 4000  # room for a pasted abstract (search by example)
-MAX_OFFSET = MAX_SEARCH_OFFSET  # a search page starts at most this deep
 MAX_PAGE_NUMBER = 1_000_000
 FEED_DEFAULT_LIMIT = 100
 FEED_MAX_LIMIT = 500
@@ -361,15 +360,15 @@ def search_params(
         sort=order,
         mode=how,
         limit=limit,
-        offset=min((out.page - 1) * limit, MAX_OFFSET),
+        offset=min((out.page - 1) * limit, MAX_SEARCH_OFFSET),
         as_text=bool(literal),
     )
     return out
 
 
 def page_count(total: int, limit: int) -> int:
-    """How many result pages the search page offers: every result, up to ``MAX_OFFSET``."""
-    return min(-(-total // limit), MAX_OFFSET // limit + 1)
+    """How many result pages the search page offers: every result, up to ``MAX_SEARCH_OFFSET``."""
+    return min(-(-total // limit), MAX_SEARCH_OFFSET // limit + 1)
 
 
 def check_page(params: SearchParams, total: int) -> None:

@@ -13,7 +13,7 @@ from paperwire.models.papers import PaperPublic
 from paperwire.models.search import SimilarPage
 from paperwire.services import papers
 from paperwire.sources.normalize import InvalidArxivId, normalize_arxiv_id
-from paperwire.web.dependencies import MAX_OFFSET, PW, SearchParams, SimilarFilters
+from paperwire.web.dependencies import PW, SearchParams, SimilarFilters, page_count
 from paperwire.web.routes.search import HAS_CODE
 from paperwire.web.shown import page_shows
 from paperwire.web.templating import render
@@ -66,8 +66,7 @@ _SIMILAR_ERRORS: Errors = {
 def _similar_page(call: Call, page: SimilarPage) -> dict[str, Any]:
     params: SearchParams = call.args["params"]
     base = f"/papers/{page.paper.arxiv_id}/similar"
-    pages = (page.total + page.limit - 1) // page.limit if page.limit else 0
-    last = min(pages, MAX_OFFSET // page.limit + 1)
+    last = page_count(page.total, page.limit)
     return {
         "page": page,
         "params": params,
