@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 
 import paperwire
@@ -21,6 +22,7 @@ from paperwire.models.status import StatusPublic
 from paperwire.search.service import SearchService
 from paperwire.store import Database, PaperStore
 from paperwire.store.journal import IndexJournal
+from paperwire.store.resident import ResidentFiles, ResidentState
 
 
 class Paperwire:
@@ -82,6 +84,20 @@ class Paperwire:
         self._keep_rankings = True
         if "search" in self.__dict__:  # already built
             self.search.results.seconds = self.settings.page_cache_seconds
+
+    def kept_resident(
+        self, *, wait: bool = True, on_held: Callable[[ResidentState], None] | None = None
+    ) -> AbstractContextManager[ResidentFiles | None]:
+        """While in it, the SQLite database and then the index's files are kept in memory
+        up to ``settings.resident_mb`` (``store.resident``; 0: a context that does
+        nothing). ``serve`` and ``up`` hold it for their workers (``wait`` False: they
+        serve while the first pass reads; ``on_held`` hears what it holds), the latency
+        benchmark when asked to."""
+        limit = self.settings.resident_mb * 2**20
+        if limit <= 0:
+            return nullcontext(None)
+        paths = [p for p in (self.db.file, self.settings.index_dir) if p is not None]
+        return ResidentFiles(paths, limit, wait=wait, on_held=on_held)
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

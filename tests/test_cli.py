@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -226,7 +227,12 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
     src.mkdir()
     shutil.copy(HF_DAILY / f"{DAY}.json", src / f"{DAY}.json")
     port = _free_port()
-    env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "PAPERWIRE_HOME": str(tmp_path / "home"),
+        "HF_HUB_OFFLINE": "1",
+        "PAPERWIRE_RESIDENT_MB": "64",  # serving with the files held in memory
+    }
     base = f"http://127.0.0.1:{port}"
     with _running_up(["--from", str(src), "--port", str(port)], env) as proc:
         status = _poll_status(
@@ -240,6 +246,9 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
         assert page.status_code == 200 and "Reinforcement Pre-Training" in page.text
         res = httpx.get(f"{base}/api/search", params={"q": "next token reasoning"}).json()
         assert res["semantic_used"] is True and res["hits"]
+    assert proc.stdout is not None
+    said = proc.stdout.read()
+    assert re.search(r"files resident: \d+ MB in \d+ files (locked in memory|re-read)", said), said
 
 
 def test_ingest_hf_daily_unreachable_api_is_a_clean_error(home: Path) -> None:

@@ -159,6 +159,8 @@ class SizeResult:
     rss_mb: dict[str, float]
     timings: list[Timing]
     heap: str = "served"  # the collector as ``paperwire serve`` sets it, or "default"
+    # the database and index files held in memory (``settings.resident_mb``), or "off"
+    resident: str = "off"
     # filter label → {"recall@10": …, "recall@100": …} of the vector index's candidates
     # against the full fp32 scan (only where the index is large enough to narrow)
     coarse_recall: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -669,11 +671,15 @@ def measure_install(
     threads: int | None,
     n_queries: int,
     heap: str = "served",
+    resident_mb: int = 0,
 ) -> SizeResult:
     """Time every query in every (mode, filter) pair, in a fresh process. ``heap``
     "served": after the warm-up queries the collector is settled as a serving process
     settles it once its app is built (``web.heap.settle_heap``), so the timed searches
-    pay the collections a server pays; "default": Python's collector as it comes."""
+    pay the collections a server pays; "default": Python's collector as it comes.
+    ``resident_mb``: the files are held in memory as ``serve`` holds them with that
+    setting (``Paperwire.kept_resident``) while the searches are timed; 0: the OS cache
+    decides, as by default."""
     from paperwire.core import Paperwire
     from paperwire.index import vectors as vectors_module
     from paperwire.index.threads import single_thread_blas
@@ -683,8 +689,12 @@ def measure_install(
     single_thread_blas()  # as a serving process runs BLAS (``tuned_for_serving``)
     rss: dict[str, float] = {"start": _rss().get("VmRSS", 0.0)}
     queries = _queries(home, n_queries)
-    settings = Settings(home=home, embedding_backend=backend, embedding_threads=threads)
+    settings = Settings(
+        home=home, embedding_backend=backend, embedding_threads=threads, resident_mb=resident_mb
+    )
     pw = Paperwire(settings)  # a reused build catches up with this code's schema
+    held_files = contextlib.ExitStack()  # closed once the searches are timed
+    resident = held_files.enter_context(pw.kept_resident())
     pw.index.vector_count()
     pw.index.keyword_count()
     pw.index.warm()
@@ -747,6 +757,8 @@ def measure_install(
     if any(f.endswith(exact) for _, f in combos):
         recall = coarse_recall(pw, embedder, queries, filters)
     for_you = _for_you_timings(pw)
+    held = resident.state.describe() if resident is not None else "off"
+    held_files.close()
     pw.close()
     timings = [
         *(_timing(m, f, v, parts[(m, f)]) for (m, f), v in lat.items()),
@@ -760,6 +772,7 @@ def measure_install(
         rss_mb=rss,
         timings=timings,
         heap=heap,
+        resident=held,
         coarse_recall=recall,
     )
 
@@ -865,6 +878,7 @@ def run_latency_bench(
     n_queries: int = 200,
     rebuild: bool = False,
     heap: str = "served",
+    resident_mb: int = 0,
     progress: Say | None = None,
 ) -> LatencyBenchResult:
     say = progress or _say
@@ -896,6 +910,8 @@ def run_latency_bench(
             marker.write_text(json.dumps(dataclasses.asdict(build), indent=2))
         say(f"[{size}] measuring {n_queries} queries × {len(MODES)} modes × 3 filters")
         result.results.append(
-            _in_child(measure_install, size, home, build, backend, threads, n_queries, heap)
+            _in_child(
+                measure_install, size, home, build, backend, threads, n_queries, heap, resident_mb
+            )
         )
     return result

@@ -141,6 +141,14 @@ def latency(
             "serve` settles it; `default`: Python's collector as it comes."
         ),
     ] = "served",
+    resident_mb: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Hold up to this many MB of the database and index files in memory while "
+            "timing, as `serve` does with PAPERWIRE_RESIDENT_MB; 0: the OS cache decides.",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
@@ -169,6 +177,7 @@ def latency(
         n_queries=queries,
         rebuild=rebuild,
         heap=heap,
+        resident_mb=resident_mb,
         progress=_say,
     )
     _write_json(out, result.as_json())
@@ -179,7 +188,7 @@ def latency(
         b = size.build
         table = Table(
             title=f"{size.size}: {b.papers} papers, {b.vectors} vectors, backend {size.backend}, "
-            f"collector {size.heap}"
+            f"collector {size.heap}, files resident: {size.resident}"
         )
         parts = ("embed", "keyword", "matches", "vector", "rest")
         cols = ("mode", "filter", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "target p95")

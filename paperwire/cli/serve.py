@@ -21,6 +21,7 @@ from paperwire.cli.papers import ingest_hf
 from paperwire.core import Paperwire
 from paperwire.index.threads import usable_cores
 from paperwire.services.indexer import IndexFollower
+from paperwire.store.resident import ResidentState
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 
@@ -42,6 +43,26 @@ def _server(pw: Paperwire, host: str, port: int) -> Iterator[threading.Thread]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def _resident(pw: Paperwire) -> Iterator[None]:
+    """The files kept in memory while serving (``PAPERWIRE_RESIDENT_MB``; off by
+    default), held by this process for every worker (locked pages of the page cache are
+    shared by every process that reads the file). The first pass runs in the background:
+    the site is up at once, and a line says what is held once it is."""
+
+    def held(state: ResidentState) -> None:
+        console.print(f"files resident: {state.describe()}", highlight=False)
+
+    with pw.kept_resident(wait=False, on_held=held) as files:
+        if files is not None:
+            console.print(
+                f"holding up to {pw.settings.resident_mb:,} MB of the database and index "
+                "files in memory (PAPERWIRE_RESIDENT_MB)",
+                highlight=False,
+            )
+        yield
 
 
 @app.command()
@@ -69,7 +90,7 @@ def serve(
     h, p = host or pw.settings.host, port or pw.settings.port
     shown = f"{workers} workers, " if workers > 1 else ""
     console.print(f"paperwire serving http://{h}:{p}  ({shown}API docs: http://{h}:{p}/docs)")
-    with IndexFollower(pw):
+    with IndexFollower(pw), _resident(pw):
         if workers == 1:
             uvicorn.run(
                 tuned_for_serving(create_app(pw)),
@@ -143,7 +164,7 @@ def up(
             console.print(f"[yellow]live API unreachable ({e}); using {offline_dir}[/]")
             ingest_hf(pw, offline_dir, None, None)
     h, p = host or pw.settings.host, port or pw.settings.port
-    with stop_on_sigterm() as stop, IndexFollower(pw), _server(pw, h, p) as thread:
+    with stop_on_sigterm() as stop, IndexFollower(pw), _resident(pw), _server(pw, h, p) as thread:
         console.print(
             f"[bold green]paperwire is up:[/] http://{h}:{p}  (status: http://{h}:{p}/status)"
         )

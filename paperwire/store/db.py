@@ -59,6 +59,14 @@ class Database:
         self._versions = VersionReader(self.engine)
 
     @property
+    def file(self) -> Path | None:
+        """The SQLite database's file; None for a server's database or one in memory."""
+        database = make_url(self.url).database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    @property
     def display_url(self) -> str:
         return make_url(self.url).render_as_string(hide_password=True)
 
