@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
+from pathlib import Path
 
 import paperwire
 from paperwire.config import Settings
@@ -88,16 +89,21 @@ class Paperwire:
     def kept_resident(
         self, *, wait: bool = True, on_held: Callable[[ResidentState], None] | None = None
     ) -> AbstractContextManager[ResidentFiles | None]:
-        """While in it, the SQLite database and then the index's files are kept in memory
-        up to ``settings.resident_mb`` (``store.resident``; 0: a context that does
-        nothing). ``serve`` and ``up`` hold it for their workers (``wait`` False: they
-        serve while the first pass reads; ``on_held`` hears what it holds), the latency
-        benchmark when asked to."""
+        """While in it, the SQLite database and then the files the index reads now are
+        kept in memory up to ``settings.resident_mb`` (``store.resident``; 0: a context
+        that does nothing). ``serve`` and ``up`` hold it for their workers (``wait``
+        False: they serve while the first pass reads; ``on_held`` hears what it holds),
+        the latency benchmark when asked to."""
         limit = self.settings.resident_mb * 2**20
         if limit <= 0:
             return nullcontext(None)
-        paths = [p for p in (self.db.file, self.settings.index_dir) if p is not None]
-        return ResidentFiles(paths, limit, wait=wait, on_held=on_held)
+        database = self.db.file
+        index = self.index  # opened here, not first in the follower's thread
+
+        def files() -> list[Path]:
+            return [*([database] if database is not None else []), *index.data_files()]
+
+        return ResidentFiles(files, limit, wait=wait, on_held=on_held)
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

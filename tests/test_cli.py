@@ -248,6 +248,7 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
         assert res["semantic_used"] is True and res["hits"]
     assert proc.stdout is not None
     said = proc.stdout.read()
+    proc.stdout.close()
     assert re.search(r"files resident: \d+ MB in \d+ files (locked in memory|re-read)", said), said
 
 

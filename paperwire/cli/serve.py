@@ -48,20 +48,20 @@ def _server(pw: Paperwire, host: str, port: int) -> Iterator[threading.Thread]:
 @contextmanager
 def _resident(pw: Paperwire) -> Iterator[None]:
     """The files kept in memory while serving (``PAPERWIRE_RESIDENT_MB``; off by
-    default), held by this process for every worker (locked pages of the page cache are
-    shared by every process that reads the file). The first pass runs in the background:
-    the site is up at once, and a line says what is held once it is."""
+    default), held by a helper of this process for every worker (locked pages of the page
+    cache are shared by every process that reads the file). The first pass runs in the
+    background: the site is up at once, and a line says what is held once it is."""
 
     def held(state: ResidentState) -> None:
         console.print(f"files resident: {state.describe()}", highlight=False)
 
-    with pw.kept_resident(wait=False, on_held=held) as files:
-        if files is not None:
-            console.print(
-                f"holding up to {pw.settings.resident_mb:,} MB of the database and index "
-                "files in memory (PAPERWIRE_RESIDENT_MB)",
-                highlight=False,
-            )
+    if pw.settings.resident_mb > 0:
+        console.print(
+            f"holding up to {pw.settings.resident_mb:,} MB of the database and index files "
+            "in memory (PAPERWIRE_RESIDENT_MB)",
+            highlight=False,
+        )
+    with pw.kept_resident(wait=False, on_held=held):
         yield
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -466,6 +467,12 @@ class SearchIndex(Protocol):
         """Build now what searches would otherwise start building on first use (the
         embedded index's int8 copy or binary codes of its vectors): a benchmark times
         the steady state, not the first searches after a load."""
+
+    def data_files(self) -> list[Path]:
+        """The local files and folders its searches read from disk now, for
+        ``store.resident`` to keep in memory (the embedded index: its keyword folder and
+        its current vectors matrix); none for an index on a server."""
+        ...
 
     def refresh(self) -> None:
         """Pick up changes committed by another process (e.g. a running ingest)."""

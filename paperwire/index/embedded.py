@@ -160,6 +160,11 @@ class EmbeddedIndex:
     def warm(self) -> None:
         self.vectors.warm()
 
+    def data_files(self) -> list[Path]:
+        """The keyword folder in use (not a legacy one left for ``--rebuild``) and the
+        committed vectors matrix (its ids and codes are read into memory)."""
+        return [self.keyword.path, *self.vectors.data_files()]
+
     def inventory(self) -> IndexInventory:
         return IndexInventory(
             keyword=self.keyword.fingerprints(), vectors=self.vectors.fingerprints()

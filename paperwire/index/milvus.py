@@ -1159,6 +1159,10 @@ class MilvusIndex:
     def warm(self) -> None:
         """Nothing to build: the server holds its own indexes."""
 
+    def data_files(self) -> list[Path]:
+        """None: the server reads its own files."""
+        return []
+
     def vectors_of(self, arxiv_ids: Sequence[str]) -> dict[str, Vector]:
         """The stored vectors of those of ``arxiv_ids`` that have one, in one query."""
         ids = list(dict.fromkeys(arxiv_ids))

@@ -946,6 +946,15 @@ class NumpyVectorIndex:
             self._pending = {}
             self._snap = self._write(empty)
 
+    def data_files(self) -> list[Path]:
+        """The committed generation's matrix, which searches read rows of (mapped), as
+        the manifest on disk names it now (another process's commit counts at once)."""
+        try:
+            manifest = json.loads((self.path / _MANIFEST).read_text())
+            return [self.path / str(manifest["vectors"])]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+
     def warm(self) -> None:
         """Build the current generation's int8 copy or binary codes (whichever its
         searches use) now instead of on first use."""
