@@ -199,10 +199,11 @@ class Settings(BaseSettings):
         0,
         ge=0,
         description="`serve` and `up` keep up to this many MB of the SQLite database and "
-        "the embedded index's files locked in memory (the database first), so a search "
-        "never waits on the disk after the OS dropped them from its cache; followed as "
-        "they change. Locking needs CAP_IPC_LOCK or a `ulimit -l` as large; without it "
-        "the pages are read back every 30 s. 0: off (the OS cache decides).",
+        "the embedded index's files locked in memory (the database first; a file that "
+        "does not fit whole is left out), so a search never waits on the disk after the "
+        "OS dropped them from its cache; followed as they change. Locking needs "
+        "CAP_IPC_LOCK or a `ulimit -l` as large; without it the pages are read back every "
+        "30 s. 0: off (the OS cache decides).",
     )
     web_threads: int = Field(
         2,

@@ -87,23 +87,25 @@ class Paperwire:
             self.search.results.seconds = self.settings.page_cache_seconds
 
     def kept_resident(
-        self, *, wait: bool = True, on_held: Callable[[ResidentState], None] | None = None
+        self, *, wait: bool = True, on_change: Callable[[ResidentState], None] | None = None
     ) -> AbstractContextManager[ResidentFiles | None]:
-        """While in it, the SQLite database and then the files the index reads now are
-        kept in memory up to ``settings.resident_mb`` (``store.resident``; 0: a context
-        that does nothing). ``serve`` and ``up`` hold it for their workers (``wait``
-        False: they serve while the first pass reads; ``on_held`` hears what it holds),
-        the latency benchmark when asked to."""
+        """While in it, the SQLite database (and its WAL, where the newest pages are)
+        and then the files the index reads now are kept in memory up to
+        ``settings.resident_mb`` (``store.resident``). A context that does nothing when
+        that is 0 or nothing is local (PostgreSQL and a Milvus server). ``serve`` and
+        ``up`` hold it for their workers (``wait`` False: they serve while the first pass
+        reads; ``on_change`` hears what it holds), the latency benchmark when asked to."""
         limit = self.settings.resident_mb * 2**20
-        if limit <= 0:
-            return nullcontext(None)
         database = self.db.file
         index = self.index  # opened here, not first in the follower's thread
+        if limit <= 0 or (database is None and not index.data_files()):
+            return nullcontext(None)
+        ours = [database, Path(f"{database}-wal")] if database is not None else []
 
         def files() -> list[Path]:
-            return [*([database] if database is not None else []), *index.data_files()]
+            return [*ours, *index.data_files()]
 
-        return ResidentFiles(files, limit, wait=wait, on_held=on_held)
+        return ResidentFiles(files, limit, wait=wait, on_change=on_change)
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

@@ -21,7 +21,7 @@ from paperwire.cli.papers import ingest_hf
 from paperwire.core import Paperwire
 from paperwire.index.threads import usable_cores
 from paperwire.services.indexer import IndexFollower
-from paperwire.store.resident import ResidentState
+from paperwire.store.resident import ResidentFiles, ResidentState
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
 
@@ -50,18 +50,20 @@ def _resident(pw: Paperwire) -> Iterator[None]:
     """The files kept in memory while serving (``PAPERWIRE_RESIDENT_MB``; off by
     default), held by a helper of this process for every worker (locked pages of the page
     cache are shared by every process that reads the file). The first pass runs in the
-    background: the site is up at once, and a line says what is held once it is."""
+    background: the site is up at once; a line says what is held once it is, and again
+    whenever that changes shape (a file over the limit, a refused lock)."""
 
-    def held(state: ResidentState) -> None:
+    def told(state: ResidentState) -> None:
         console.print(f"files resident: {state.describe()}", highlight=False)
 
-    if pw.settings.resident_mb > 0:
+    kept = pw.kept_resident(wait=False, on_change=told)
+    if isinstance(kept, ResidentFiles):
         console.print(
             f"holding up to {pw.settings.resident_mb:,} MB of the database and index files "
             "in memory (PAPERWIRE_RESIDENT_MB)",
             highlight=False,
         )
-    with pw.kept_resident(wait=False, on_held=held):
+    with kept:
         yield
 
 

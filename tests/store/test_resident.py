@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from paperwire.models.papers import PaperRecord
+from paperwire.services.ingest import ingest_records
 from paperwire.store.resident import ResidentFiles, ResidentState, locked_kb
 from tests.conftest import REPO
 
@@ -40,15 +42,13 @@ def _has_ipc_lock() -> bool:
     return False
 
 
-pytestmark = [
-    pytest.mark.skipif(
-        not sys.platform.startswith("linux"), reason="locked memory is read from /proc (Linux)"
-    ),
-    pytest.mark.skipif(
-        sys.platform.startswith("linux") and not _can_lock(4 * KB),
-        reason="`ulimit -l` below 4 MB and no CAP_IPC_LOCK: nothing can be locked here",
-    ),
-]
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="locked memory is read from /proc (Linux)"
+)
+locks = pytest.mark.skipif(
+    sys.platform.startswith("linux") and not _can_lock(4 * KB),
+    reason="`ulimit -l` below 4 MB and no CAP_IPC_LOCK: nothing can be locked here",
+)
 
 
 def _file(path: Path, kb: int) -> Path:
@@ -68,6 +68,7 @@ def _fixed(*paths: Path) -> list[Path]:
     return list(paths)
 
 
+@locks
 def test_files_are_locked_in_order_within_the_limit_and_released_on_stop(tmp_path: Path) -> None:
     db = _file(tmp_path / "paperwire.db", 512)
     index = tmp_path / "index"
@@ -82,10 +83,21 @@ def test_files_are_locked_in_order_within_the_limit_and_released_on_stop(tmp_pat
         assert _helper_locked(held) == 512 + 256 + 64
         assert locked_kb() == 0, "the owner maps nothing itself"
         assert state.describe() == "1 MB in 3 files locked in memory; 1 over the limit"
+        assert held._helper is not None
+        assert locked_kb(held._helper.pid) == _helper_locked(held)  # (a live helper)
+        rss = int(
+            next(
+                line.split()[1]
+                for line in Path(f"/proc/{held._helper.pid}/status").read_text().splitlines()
+                if line.startswith("RssAnon:")
+            )
+        )
+        assert rss < 40 * KB, f"the helper imports the standard library only ({rss} kB)"
         helper = held._helper
     assert helper is not None and helper.poll() is not None, "stop ends the helper"
 
 
+@locks
 def test_a_pass_follows_growth_new_deleted_replaced_and_truncated_files(tmp_path: Path) -> None:
     db = _file(tmp_path / "paperwire.db", 256)
     index = tmp_path / "index"
@@ -114,6 +126,7 @@ def test_a_pass_follows_growth_new_deleted_replaced_and_truncated_files(tmp_path
         assert _helper_locked(held) == 200 + 12
 
 
+@locks
 def test_the_limit_holds_when_an_earlier_file_grows(tmp_path: Path) -> None:
     db = _file(tmp_path / "paperwire.db", 512)
     segment = _file(tmp_path / "index" / "seg.term", 400)
@@ -126,6 +139,7 @@ def test_the_limit_holds_when_an_earlier_file_grows(tmp_path: Path) -> None:
         assert _helper_locked(held) == 812, "what no longer fits is let go"
 
 
+@locks
 def test_the_owner_s_sqlite_locks_are_untouched(tmp_path: Path) -> None:
     """Closing any descriptor of a file drops every POSIX lock the process holds on it,
     SQLite's included: the helper, not the owner, opens the database."""
@@ -150,6 +164,7 @@ def test_the_owner_s_sqlite_locks_are_untouched(tmp_path: Path) -> None:
     conn.close()
 
 
+@locks
 def test_the_background_pass_holds_first_then_picks_up_a_new_file(tmp_path: Path) -> None:
     """``wait=False`` (a server): entering returns before the first pass, which runs in
     the thread and says what it holds."""
@@ -162,18 +177,26 @@ def test_the_background_pass_holds_first_then_picks_up_a_new_file(tmp_path: Path
         told.append(state)
         first.set()
 
-    with ResidentFiles(
-        lambda: [index], limit_bytes=2**20, every=0.05, wait=False, on_held=on_held
-    ) as held:
+    release = threading.Event()
+
+    def files() -> list[Path]:
+        assert release.wait(30)
+        return [index]
+
+    with ResidentFiles(files, limit_bytes=2**20, every=0.05, wait=False, on_change=on_held) as held:
+        assert not first.is_set() and held.state.files == 0, "entering did not wait"
+        release.set()
         assert first.wait(30), "the first pass ran in the background"
         assert (told[0].files, told[0].bytes, told[0].locked) == (1, 32 * KB, True)
         _file(index / "two.term", 32)
         deadline = time.monotonic() + 10
-        while held.state.files != 2 and time.monotonic() < deadline:
+        while len(told) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert (held.state.files, held.state.bytes) == (2, 64 * KB)
+        assert (told[1].files, told[1].bytes) == (2, 64 * KB), "a new shape is told"
+        assert len(told) == 2, "passes that change nothing tell nothing"
 
 
+@locks
 def test_the_helper_ends_with_its_owner(tmp_path: Path) -> None:
     """A killed server leaves no helper holding memory: its pipe reaches end of file."""
     db = _file(tmp_path / "paperwire.db", 64)
@@ -240,18 +263,55 @@ def test_a_refused_lock_is_said_and_the_pages_are_read_back_instead(tmp_path: Pa
     assert state["said"].startswith("1 MB in 1 files re-read every pass (mlock refused")
 
 
+@locks
 def test_the_setting_holds_the_database_then_the_files_the_index_reads(make_app) -> None:  # type: ignore[no-untyped-def]
     off = make_app(semantic=False)
     with off.kept_resident() as held:
         assert held is None  # 0, the default: the OS cache decides
     pw = make_app(semantic=False, resident_mb=64)
-    pw.store.count()
+    records = [
+        PaperRecord(
+            arxiv_id=f"2401.{n:05d}",
+            source="hf-daily",
+            title=f"Paper {n} on graph neural networks",
+            abstract="Message passing over sparse graphs, measured at scale. " * 20,
+        )
+        for n in range(40)
+    ]
+    ingest_records(pw, records, "hf-daily")
     legacy = pw.settings.index_dir / "keyword"  # left from an older layout: not read
     _file(legacy / "old.term", 4)
+    reads = pw.index.data_files()
     with pw.kept_resident() as held:
+        if pw.db.file is None and not reads:  # PostgreSQL and a Milvus server
+            assert held is None
+            return
         assert held is not None and held.state.locked, held.state.describe()
         files = held.files()
-        database = [pw.db.file] if pw.db.file is not None else []  # PostgreSQL: none
-        assert files == [*database, *pw.index.data_files()]
         assert not any(legacy in (f, *f.parents) for f in files)
-        assert held.state.files >= len(database) and held.state.bytes <= 64 * 2**20
+        on_disk = [p for f in files for p in ([f] if f.is_file() else f.rglob("*")) if p.is_file()]
+        expected = sum(p.stat().st_size for p in on_disk)
+        assert expected > 0 and held.state.bytes == expected
+        assert _helper_locked(held) * KB >= expected, "every byte held is locked"
+        if pw.db.file is not None:
+            assert files[:2] == [pw.db.file, Path(f"{pw.db.file}-wal")]  # the database first
+
+
+@locks
+def test_a_failing_listing_is_an_error_in_the_state_and_the_thread_goes_on(tmp_path: Path) -> None:
+    one = _file(tmp_path / "one.term", 16)
+    calls = {"n": 0}
+
+    def files() -> list[Path]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the index is being rebuilt")
+        return [one]
+
+    with ResidentFiles(files, 2**20, every=0.05) as held:
+        assert held.state.error == "RuntimeError: the index is being rebuilt"
+        assert held.state.describe().startswith("nothing held (RuntimeError")
+        deadline = time.monotonic() + 10
+        while held.state.files != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert held.state.files == 1 and held.state.locked and not held.state.error
