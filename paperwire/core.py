@@ -96,9 +96,11 @@ class Paperwire:
         ``up`` hold it for their workers (``wait`` False: they serve while the first pass
         reads; ``on_change`` hears what it holds), the latency benchmark when asked to."""
         limit = self.settings.resident_mb * 2**20
+        if limit <= 0:
+            return nullcontext(None)
         database = self.db.file
         index = self.index  # opened here, not first in the follower's thread
-        if limit <= 0 or (database is None and not index.data_files()):
+        if database is None and not index.data_files():
             return nullcontext(None)
         ours = [database, Path(f"{database}-wal")] if database is not None else []
 

@@ -42,7 +42,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,10 @@ class ResidentState:
 
     @property
     def locked(self) -> bool:
-        return not self.error and self.locked_bytes == self.bytes
+        return self.locked_bytes == self.bytes and not (self.error and not self.files)
 
     def describe(self) -> str:
-        if self.error:
+        if self.error and not self.files:
             return f"nothing held ({self.error})"
         held = f"{self.bytes / 2**20:,.0f} MB in {self.files} files"
         if self.locked:
@@ -85,6 +85,8 @@ class ResidentState:
             text += f"; {len(self.left_out)} over the limit"
         if self.skipped:
             text += f"; {len(self.skipped)} could not be mapped"
+        if self.error:
+            text += f"; the last pass failed, what was held stays held ({self.error})"
         return text
 
     def shape(self) -> tuple[object, ...]:
@@ -175,25 +177,34 @@ class ResidentFiles:
                 return self.state
             try:
                 paths = [str(p) for p in self.files()]
+            except Exception as exc:  # the index could not list its files: keep what is held
+                self.state = replace(self.state, error=f"{type(exc).__name__}: {exc}")
+                self._back_off()
+                return self.state
+            try:
                 self.state = self._ask({"paths": paths, "limit": self.limit_bytes})
                 self._failures = 0
-            except Exception as exc:  # the helper died or could not start, files() failed
+            except Exception as exc:  # the helper died, could not start, or answered nonsense
                 if self._stop.is_set():
                     return self.state
                 self.state = ResidentState(error=f"{type(exc).__name__}: {exc}")
                 helper, self._helper = self._helper, None
                 if helper is not None:
                     _end(helper)
-                self._failures += 1
-                wait = min(self.every * 2 ** (self._failures - 1), _MAX_BACKOFF)
-                self._next_try = time.monotonic() + wait
+                self._back_off()
             return self.state
+
+    def _back_off(self) -> None:
+        """No new pass for a while after a failed one, doubling while they fail."""
+        self._failures += 1
+        wait = min(self.every * 2 ** (self._failures - 1), _MAX_BACKOFF)
+        self._next_try = time.monotonic() + wait
 
     def _ask(self, request: dict[str, object]) -> ResidentState:
         helper = self._helper
-        if helper is None or helper.poll() is not None:
-            if helper is not None:
-                _end(helper)
+        if helper is not None and helper.poll() is not None:  # killed between passes
+            raise OSError(f"the resident-files helper exited ({helper.returncode})")
+        if helper is None:
             helper = self._helper = subprocess.Popen(
                 # by path, isolated (-I): the standard library only, never a package
                 # found in the working directory

@@ -315,3 +315,31 @@ def test_a_failing_listing_is_an_error_in_the_state_and_the_thread_goes_on(tmp_p
         while held.state.files != 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert held.state.files == 1 and held.state.locked and not held.state.error
+        calls["n"] = 0  # fails again: what is held stays held, and the state says so
+        deadline = time.monotonic() + 10
+        while not held.state.error and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert held.state.files == 1 and held.state.locked and _helper_locked(held) == 16
+        assert held.state.describe() == (
+            "0 MB in 1 files locked in memory; the last pass failed, what was held stays "
+            "held (RuntimeError: the index is being rebuilt)"
+        )
+
+
+@locks
+def test_a_killed_helper_is_an_error_then_started_again(tmp_path: Path) -> None:
+    """The OOM killer picks the largest process: the helper. Its death is said, and a
+    later pass starts another, after a wait that doubles while they keep failing."""
+    one = _file(tmp_path / "one.term", 16)
+    with ResidentFiles(lambda: [one], 2**20, every=3600) as held:
+        assert held._helper is not None
+        first = held._helper.pid
+        os.kill(first, signal.SIGKILL)
+        state = held.sync()
+        assert state.error.startswith("OSError: the resident-files helper exited")
+        assert state.describe().startswith("nothing held (OSError")
+        assert held.sync() is state, "no new helper before the wait is over"
+        held._next_try = 0.0  # the wait (an hour here) is over
+        state = held.sync()
+        assert held._helper is not None and held._helper.pid != first
+        assert state.locked and state.files == 1 and _helper_locked(held) == 16
