@@ -6,7 +6,7 @@ over the papers table, and the keyword index's postings and the stored vectors f
 files the index maps. Each is a few hundred 4 KB pages, cheap while they are in the OS
 page cache and a disk read each when they are not. The OS keeps them only while nothing
 else wants the memory, and some hosts take idle page cache back within minutes: on the
-benchmark VM the 74.7k database fell from 223 to 158 MB cached in 2.5 idle minutes, and
+benchmark VM the 74.7k database fell from 223 to 158 MB cached in 2.75 idle minutes, and
 a keyword search's cards took 3.9 ms at the median where they take 1.6 with the file
 cached (issue 16).
 
