@@ -47,9 +47,9 @@ def _libc() -> Any:
             ctypes.c_int,
             ctypes.c_long,
         ]
-        for name_ in ("munmap", "mlock"):
-            getattr(libc, name_).argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-            getattr(libc, name_).restype = ctypes.c_int
+        for call in (libc.munmap, libc.mlock):
+            call.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            call.restype = ctypes.c_int
         libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
         libc.madvise.restype = ctypes.c_int
         return libc

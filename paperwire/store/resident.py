@@ -47,7 +47,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ResidentFiles", "ResidentState", "locked_kb"]
+__all__ = ["ResidentFiles", "ResidentState"]
 
 
 @dataclass
@@ -134,7 +134,7 @@ class ResidentFiles:
         self._passes = threading.Lock()  # one pass at a time on the helper's pipe
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._failures = 0  # consecutive passes that found the helper dead
+        self._failures = 0  # consecutive failed passes (a dead helper, a failed listing)
         self._next_try = 0.0
         self._told: tuple[object, ...] | None = None
 
@@ -263,14 +263,3 @@ def _end(helper: subprocess.Popen[str]) -> None:
         helper.wait()
     if helper.stdout is not None:
         helper.stdout.close()
-
-
-def locked_kb(pid: int | None = None) -> int | None:
-    """A process's locked memory (``VmLck``, kB), where the OS reports it."""
-    if not sys.platform.startswith("linux"):
-        return None
-    status = Path(f"/proc/{pid or 'self'}/status")
-    for line in status.read_text().splitlines():
-        if line.startswith("VmLck:"):
-            return int(line.split()[1])
-    return None

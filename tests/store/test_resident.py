@@ -22,7 +22,7 @@ import pytest
 
 from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
-from paperwire.store.resident import ResidentFiles, ResidentState, locked_kb
+from paperwire.store.resident import ResidentFiles, ResidentState
 from tests.conftest import REPO
 
 KB = 1024
@@ -64,8 +64,12 @@ def _helper_locked(held: ResidentFiles) -> int:
     return kb
 
 
-def _fixed(*paths: Path) -> list[Path]:
-    return list(paths)
+def locked_kb(pid: int | None = None) -> int | None:
+    """A process's locked memory (``VmLck``, kB), as the kernel reports it."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
+        if line.startswith("VmLck:"):
+            return int(line.split()[1])
+    return None
 
 
 @locks
@@ -75,7 +79,7 @@ def test_files_are_locked_in_order_within_the_limit_and_released_on_stop(tmp_pat
     _file(index / "a" / "seg.term", 256)
     pos = _file(index / "b" / "seg.pos", 1024)  # does not fit beside the other two
     _file(index / "c" / "seg.idx", 64)  # a later, smaller file still fits
-    with ResidentFiles(lambda: _fixed(db, index), limit_bytes=900 * KB, every=3600) as held:
+    with ResidentFiles(lambda: [db, index], limit_bytes=900 * KB, every=3600) as held:
         state = held.state
         assert state.locked, state.refused
         assert (state.files, state.bytes) == (3, (512 + 256 + 64) * KB)
@@ -103,7 +107,7 @@ def test_a_pass_follows_growth_new_deleted_replaced_and_truncated_files(tmp_path
     index = tmp_path / "index"
     old = _file(index / "old.term", 128)
     swapped = _file(index / "meta.json", 8)
-    with ResidentFiles(lambda: _fixed(db, index), 10 * 2**20, every=3600) as held:
+    with ResidentFiles(lambda: [db, index], 10 * 2**20, every=3600) as held:
         assert held.state.bytes == (256 + 128 + 8) * KB
         with db.open("ab") as f:  # the database grows
             f.write(os.urandom(300 * KB))
@@ -130,7 +134,7 @@ def test_a_pass_follows_growth_new_deleted_replaced_and_truncated_files(tmp_path
 def test_the_limit_holds_when_an_earlier_file_grows(tmp_path: Path) -> None:
     db = _file(tmp_path / "paperwire.db", 512)
     segment = _file(tmp_path / "index" / "seg.term", 400)
-    with ResidentFiles(lambda: _fixed(db, tmp_path / "index"), 1024 * KB, every=3600) as held:
+    with ResidentFiles(lambda: [db, tmp_path / "index"], 1024 * KB, every=3600) as held:
         assert held.state.files == 2
         with db.open("ab") as f:
             f.write(os.urandom(300 * KB))
@@ -239,8 +243,8 @@ def test_a_refused_lock_is_said_and_the_pages_are_read_back_instead(tmp_path: Pa
         pytest.skip(f"util-linux's {missing} not installed")
     code = (
         "import json, sys; from pathlib import Path; "
-        "from paperwire.store.resident import ResidentFiles, locked_kb; "
-        "from tests.store.test_resident import _has_ipc_lock; "
+        "from paperwire.store.resident import ResidentFiles; "
+        "from tests.store.test_resident import _has_ipc_lock, locked_kb; "
         "r = ResidentFiles(lambda: [Path(sys.argv[1])], 1 << 30, every=3600); r.start(); "
         "s = r.state; print(json.dumps({'locked': s.locked, 'refused': s.refused, "
         "'files': s.files, 'bytes': s.bytes, 'vmlck': locked_kb(r._helper.pid), "
