@@ -483,6 +483,29 @@ def test_words_equal_the_word_pattern_on_random_text() -> None:
         assert words(text) == expected, text
 
 
+def test_normalize_equals_splitting_and_joining(abstracts: list[str], titles: list[str]) -> None:
+    """The fast path (normalised ASCII text returned as it is) gives what splitting on
+    every whitespace character and joining with single spaces gives, on random text
+    with every ASCII whitespace character, non-ASCII spaces, and real texts both as
+    stored (already normalised) and as fetched (hard line breaks)."""
+    from paperwire.text.snippets import _normalize
+
+    ascii_spaces = [chr(i) for i in range(128) if chr(i).isspace()]
+    assert len(ascii_spaces) == 10  # \t \n \v \f \r, the four separators, the space
+    rng = random.Random(29)
+    alphabet = [*"ab.,;-1 ", *ascii_spaces]
+    unicode_bits = ["é", "\u00a0", "\u2003", "\u3000", "\x85", "大"]
+    for n in range(6000):
+        pool = alphabet if n % 2 else alphabet + unicode_bits
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 40)))
+        assert _normalize(text) == norm(text), repr(text)
+    for text in [*abstracts, *titles]:
+        assert _normalize(text) == norm(text)
+        assert _normalize(norm(text)) == norm(text)
+    stored = norm(abstracts[0])
+    assert stored.isascii() and _normalize(stored) is stored  # nothing copied
+
+
 def test_snippets_same_when_the_vocabulary_is_full(abstracts: list[str]) -> None:
     """Words that no longer fit the shared vocabulary are looked up one by one, with
     the same result."""
