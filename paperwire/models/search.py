@@ -10,7 +10,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from paperwire.config import MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET
 from paperwire.models.papers import PaperCard
@@ -54,6 +54,11 @@ class SearchRequest(BaseModel):
 
 
 class SnippetPart(BaseModel):
+    """A run of a highlighted text: a matched word (``hit``) or the text between.
+    Immutable: a matched word's part is shared by every snippet that shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
     text: str
     hit: bool = False
 

@@ -415,6 +415,14 @@ def _ends_sentence(text: str, end: int) -> bool:
     return _SENTENCE_CLOSE.search(text, max(0, end - 8), end) is not None
 
 
+@functools.lru_cache(maxsize=4096)
+def _hit_part(word: str) -> SnippetPart:
+    """The part of one matched word, shared: a page's ~300 hits are the same few words,
+    and building each anew cost 0.08-0.09 ms of a page's 2.42 ms of snippets (the 100
+    bench queries' pages at 74.7k papers)."""
+    return SnippetPart(text=word, hit=True)
+
+
 def _parts(
     text: str, start: int, end: int, hits: Sequence[_Hit], prefix: str, suffix: str
 ) -> list[SnippetPart]:
@@ -427,7 +435,7 @@ def _parts(
         plain += text[pos : hit.start]
         if plain:
             parts.append(SnippetPart(text=plain))
-        parts.append(SnippetPart(text=text[hit.start : hit.end], hit=True))
+        parts.append(_hit_part(text[hit.start : hit.end]))
         plain = ""
         pos = hit.end
     plain += text[pos:end] + suffix

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from paperwire.models.search import SnippetPart
@@ -571,3 +572,14 @@ def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
             assert got == _scanned(text, terms), (text, terms)
             checked += len(got)
     assert checked > 1000
+
+
+def test_a_matched_word_s_part_is_shared_and_immutable(abstracts: list[str]) -> None:
+    """Snippets that mark the same word share its part; parts cannot be changed, so a
+    shared one never shows another snippet's edit."""
+    first = best_snippet(abstracts[0], ["model"], max_chars=2_000)
+    second = highlight("A model of models", ["model"])
+    marked = [p for p in [*first, *second] if p.hit and p.text == "model"]
+    assert len(marked) >= 2 and all(p is marked[0] for p in marked)
+    with pytest.raises(pydantic.ValidationError):
+        marked[0].text = "changed"  # type: ignore[misc]
