@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -248,6 +248,14 @@ def cosines(query: Vector, vectors: dict[str, Vector]) -> dict[str, float]:
     return found
 
 
+class Counted(NamedTuple):
+    """A keyword count whose exactness a count decided (``MatchCount.deciding``)."""
+
+    total: int
+    exact: bool
+    overlap: int
+
+
 class MatchCount:
     """What ``SearchIndex.keyword_match_count`` found without listing every match:
     ``total`` matches, those of the asked ids that are ``members``, and how many of a
@@ -258,9 +266,10 @@ class MatchCount:
     engine that lets go of the GIL counts while the search builds its page (issue 16).
 
     ``exact`` False: more than the count's ``exact_up_to`` match and ``total`` is a lower
-    bound (the overlap was then not counted: an exact total is the only use of it)."""
+    bound (the overlap was then not counted: an exact total is the only use of it).
+    Where a count decides that too (``deciding``), reading ``exact`` waits for it."""
 
-    __slots__ = ("_overlap", "_total", "exact", "members")
+    __slots__ = ("_counts", "members")
 
     def __init__(
         self,
@@ -270,21 +279,44 @@ class MatchCount:
         *,
         exact: bool = True,
     ) -> None:
-        self._total, self.members, self._overlap = total, members, overlap
-        self.exact = exact
+        self.members = members
+        self._counts: tuple[int | Future[int], int | Future[int], bool] | Future[Counted]
+        self._counts = (total, overlap, exact)
+
+    @classmethod
+    def deciding(cls, counted: Future[Counted], members: frozenset[str]) -> MatchCount:
+        """Counts still running whose result also says whether the total is exact (a
+        lower bound counted first, the exact count only where it does not pass the
+        bound: ``index.keyword``'s filtered floors)."""
+        made = cls(0, members)
+        made._counts = counted
+        return made
 
     @property
     def total(self) -> int:
-        return _counted(self._total)
+        counts = self._counts
+        return counts.result().total if isinstance(counts, Future) else _counted(counts[0])
 
     @property
     def overlap(self) -> int:
-        return _counted(self._overlap)
+        counts = self._counts
+        return counts.result().overlap if isinstance(counts, Future) else _counted(counts[1])
+
+    @property
+    def exact(self) -> bool:
+        counts = self._counts
+        return counts.result().exact if isinstance(counts, Future) else counts[2]
 
     def settle(self) -> None:
         """Wait for the counts still running, without raising their errors: a search
         that fails after it started counting lets no count run on past its error."""
-        wait([c for c in (self._total, self._overlap) if isinstance(c, Future)])
+        counts = self._counts
+        pending: list[Future[Any]] = (
+            [counts]
+            if isinstance(counts, Future)
+            else [c for c in counts[:2] if isinstance(c, Future)]
+        )
+        wait(pending)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, MatchCount):
@@ -403,7 +435,8 @@ class SearchIndex(Protocol):
         match), and an engine counts far faster than it lists (issue 16: listing the
         40,000 matches of a broad query took most of a search).
 
-        With ``exact_up_to``, an index that knows without counting that more than that
+        With ``exact_up_to``, an index that knows without counting every match (from
+        frequencies, or a cheaper count of some of them) that more than that
         many match may return a lower bound above it instead (``MatchCount.exact``
         False, ``overlap`` not counted), as Elasticsearch tracks total hits up to
         10,000: a broad query's exact total cost a 1M-paper search up to 50 ms of a

@@ -47,9 +47,10 @@ page and total, without the index scoring every match exactly.
 
 Its keyword matches are counted exactly unless an index knows, without counting, that
 more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``,
-Elasticsearch's 10,000): the embedded index knows it for a query with no filter, phrase
-or name one of whose words matches on its own and is held by more papers than the
-bound. It then says so instead
+Elasticsearch's 10,000): the embedded index knows it for a query with no phrase or name
+one of whose words matches on its own and is held by more papers than the bound (with
+filters other than a date range: by more papers that pass them, counted first). It then
+says so instead
 (``MatchCount.exact`` False), and the total is again a lower bound: that word's
 papers or the semantic ones listed, whichever are more. Counting a broad query's matches
 cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core (docs/benchmarks.md, issue 16).

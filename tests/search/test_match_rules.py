@@ -3,9 +3,13 @@ query needs, salient terms."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
+
 import pytest
 
 from paperwire.index.base import (
+    Counted,
     MatchCount,
     Ranked,
     TermStat,
@@ -97,3 +101,37 @@ def test_a_total_counts_the_overlap_whenever_it_was_counted() -> None:
     assert total(1, False) == (10 + 4 - 1 + 1, True)
     assert total(1, True) == (10 + 4 - 1 + 1, False)
     assert total(None, True) == (max(10, 4) + 1, False)
+
+
+def test_a_count_that_decides_its_exactness_is_read_when_it_is_done() -> None:
+    """``MatchCount.deciding``: total, overlap and exactness come from one count still
+    running; reading any of them waits for it, a failed count raises its error when
+    read, and ``settle`` waits for it without raising. A total past the bound then
+    counts as ``QueryMatches`` counts an inexact one (keyword or semantic, whichever
+    are more)."""
+    running: Future[Counted] = Future()
+    found = MatchCount.deciding(running, frozenset({"k1"}))
+    assert found.members == frozenset({"k1"})
+    done = threading.Event()
+
+    def read() -> None:
+        assert (found.total, found.exact, found.overlap) == (5_000, False, 0)
+        done.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert not done.wait(0.05)  # still counting: the reader waits
+    running.set_result(Counted(5_000, False, 0))
+    reader.join(5)
+    assert done.is_set()
+    semantic = Ranked(ids=["s1", "k1"], scores=[0.9, 0.8])
+    m = QueryMatches({"k1"}, semantic, [], None, found, True, False)
+    assert (m.total, m.total_exact) == (5_000, False)
+    assert found == MatchCount(5_000, frozenset({"k1"}), exact=False)
+
+    failed: Future[Counted] = Future()
+    broken = MatchCount.deciding(failed, frozenset())
+    failed.set_exception(RuntimeError("count failed"))
+    broken.settle()  # waits, does not raise
+    with pytest.raises(RuntimeError, match="count failed"):
+        _ = broken.exact

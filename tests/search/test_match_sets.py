@@ -786,8 +786,11 @@ def test_relevance_total_is_a_lower_bound_past_the_keyword_count_bound(
     """Past ``keyword_count_bound``, a relevance search whose query has a word that is
     a match alone and is held by more papers than the bound (no filter, phrase or name)
     does not count its keyword matches: its total is those papers, a lower bound
-    (``gte``), with the same page. A one-word query's total stays exact, as do filtered
-    and quoted queries and the sorted orders. Milvus counts its kept holders (exact)."""
+    (``gte``), with the same page. With a filter, the papers passing it that hold such a
+    word are counted first, and the matches only where those do not pass the bound. A
+    one-word query's total stays exact, as do quoted queries, filtered queries whose
+    words promise no count past the bound, and the sorted orders. Milvus counts its kept
+    holders (exact)."""
     q, bound = "retrieval augmented generation", 50
     bounded = SearchService(app.store, app.index, app.embedder, keyword_count_bound=bound)
     counted: list[object] = []  # the tantivy counts that ran
@@ -825,8 +828,23 @@ def test_relevance_total_is_a_lower_bound_past_the_keyword_count_bound(
         got = bounded.search(SearchRequest(q=single.query, mode=SearchMode.keyword))
         assert got.total <= single.total
         assert got.total == single.total or got.total_relation == "gte"
+    filtered = SearchRequest(q=q, mode=SearchMode.keyword, filters=SearchFilters(has_code=True))
+    expected = app.search.search(filtered)
+    assert expected.total_relation == "eq" and expected.total > bound
+    counted.clear()
+    got = bounded.search(filtered)
+    assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in expected.hits]
+    if milvus:
+        assert (got.total, got.total_relation) == (expected.total, "eq")
+    else:
+        assert got.total_relation == "gte" and bound < got.total < expected.total
+        assert len(counted) == 1, "one word's papers counted, not every match"
+    # a bound no word promises to pass: counted exactly
+    wide = SearchService(
+        app.store, app.index, app.embedder, keyword_count_bound=expected.total
+    ).search(filtered)
+    assert (wide.total, wide.total_relation) == (expected.total, "eq")
     for req in (
-        SearchRequest(q=q, filters=SearchFilters(has_code=True)),
         SearchRequest(q=f'"{q}"'),
         SearchRequest(q=q, sort=SortOrder.newest),
     ):
