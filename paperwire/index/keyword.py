@@ -933,12 +933,24 @@ class TantivyKeywordIndex:
         bound: int,
     ) -> Counted:
         """The lower bound ``floor_q`` counts where it passes ``bound``; else the exact
-        count of ``q`` and the overlap ``among_q`` counts (``match_count``)."""
+        count of ``q`` and the overlap ``among_q`` counts (``match_count``), side by
+        side as ``match_count`` runs them: the overlap on another pool thread, taken
+        back and counted here if none has started it by the time the total is counted
+        (a busy pool: this task never waits on a queued one)."""
         floor = self._count(searcher, floor_q)
         if floor > bound:
             return Counted(floor, False, 0)
-        overlap = self._count(searcher, among_q) if among_q is not None else 0
-        return Counted(self._count(searcher, q), True, overlap)
+        if among_q is None:
+            return Counted(self._count(searcher, q), True, 0)
+        shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
+        try:
+            total = self._count(searcher, q)
+        except BaseException:
+            if not shared.cancel():
+                wait([shared])
+            raise
+        overlap = self._count(searcher, among_q) if shared.cancel() else shared.result()
+        return Counted(total, True, overlap)
 
     def _filtered_floor(
         self,
@@ -964,8 +976,10 @@ class TantivyKeywordIndex:
         if query.phrases or query.authors or _dated(filters):
             return None
         clauses = self._filter_clauses(filters)
+        if not clauses:
+            return None
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
-        if not clauses or len(tokens) < 2:
+        if len(tokens) < 2:
             return None
         share = self._filter_share(searcher, filters)
         freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
@@ -980,16 +994,18 @@ class TantivyKeywordIndex:
 
     def _filter_share(self, searcher: tantivy.Searcher, filters: SearchFilters) -> float:
         """The share of the papers that pass ``filters`` (its date range left out), were
-        the filters independent of each other: each term's frequency over the papers."""
+        the filters independent of each other: each term's frequency over the papers
+        (at most 1: a frequency still counts deleted documents). Only an estimate: a
+        wrong one costs a count, never a wrong total."""
         docs = max(1, searcher.num_docs)
-        share = 1.0
+        held: list[int] = []
         if filters.category is not None:
-            share *= searcher.doc_freq(_F_CATEGORIES, normalize_keyword(filters.category)) / docs
+            held.append(searcher.doc_freq(_F_CATEGORIES, normalize_keyword(filters.category)))
         if filters.organization is not None:
-            share *= searcher.doc_freq(_F_ORG, normalize_keyword(filters.organization)) / docs
+            held.append(searcher.doc_freq(_F_ORG, normalize_keyword(filters.organization)))
         if filters.has_code is not None:
-            share *= searcher.doc_freq(_F_HAS_CODE, bool(filters.has_code)) / docs
-        return share
+            held.append(searcher.doc_freq(_F_HAS_CODE, bool(filters.has_code)))
+        return math.prod(min(1.0, n / docs) for n in held)
 
     def _word_floor(
         self,
