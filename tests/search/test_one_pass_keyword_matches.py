@@ -141,15 +141,16 @@ def test_hits_known_to_match_from_their_scores_page_as_when_asked(
     _assert_pages_cut_and_counted(requests, known)
 
 
-def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A search that ranks BM25's hits counts its matches first, in other threads; when
-    its keyword search then fails, the error reaches the caller only once the counts
-    have finished (a slow count here: it would still be running without the wait)."""
+def _fail_while_counting(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, req: SearchRequest, bound: int
+) -> Any:
+    """Run ``req`` (with ``keyword_count_bound`` = ``bound``) where every count is slow
+    and the keyword search fails; the ``MatchCount`` the search started, once the
+    error has reached the caller."""
     pw = make_env(make_app, page_cache_seconds=0.0).pw
     assert isinstance(pw.index, EmbeddedIndex)
     monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)  # BM25, then members
+    monkeypatch.setattr(pw.search, "keyword_count_bound", bound)
     count = pw.index.keyword._count
     started: list[Any] = []
 
@@ -171,11 +172,22 @@ def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
     monkeypatch.setattr(pw.index, "keyword_match_count", noted)
     monkeypatch.setattr(pw.index, "keyword_search_with_members", failing_search)
     with pytest.raises(RuntimeError, match="keyword search failed"):
-        pw.search.search(SearchRequest(q="crafted abstract", mode=SearchMode.keyword))
+        pw.search.search(req)
     assert len(started) == 1
-    running = started[0]._counts  # a tuple: no filter, so no lower bound is counted first
+    return started[0]
+
+
+def test_a_search_that_fails_after_it_started_counting_leaves_no_count_running(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search that ranks BM25's hits counts its matches first, in other threads; when
+    its keyword search then fails, the error reaches the caller only once the counts
+    have finished (a slow count here: it would still be running without the wait)."""
+    req = SearchRequest(q="crafted abstract", mode=SearchMode.keyword)
+    found = _fail_while_counting(make_app, monkeypatch, req, 10_000)
+    running = found._counts  # a tuple: no filter, so no lower bound is counted first
     assert isinstance(running, tuple) and running[0].done(), "the count ran on past the error"
-    assert started[0].total > 0  # it counted, it was not cancelled
+    assert found.total > 0  # it counted, it was not cancelled
 
 
 def test_a_failing_search_waits_for_a_lower_bound_counted_first(
@@ -184,37 +196,10 @@ def test_a_failing_search_waits_for_a_lower_bound_counted_first(
     """The same with a filter and a bound a word's papers pass: the count that decides
     whether the total is exact (a lower bound counted first) has finished before the
     keyword search's error reaches the caller."""
-    pw = make_env(make_app, page_cache_seconds=0.0).pw
-    assert isinstance(pw.index, EmbeddedIndex)
-    monkeypatch.setattr(keyword_module, "ONE_PASS_POSTINGS", 0)
-    monkeypatch.setattr(pw.search, "keyword_count_bound", 1)
-    count = pw.index.keyword._count
-    started: list[Any] = []
-
-    def slow_count(*args: Any) -> int:
-        time.sleep(0.3)
-        return count(*args)
-
-    match_count = pw.index.keyword_match_count
-
-    def noted(*args: Any, **kwargs: Any) -> Any:
-        found = match_count(*args, **kwargs)
-        started.append(found)
-        return found
-
-    def failing_search(*args: Any) -> Any:
-        raise RuntimeError("keyword search failed")
-
-    monkeypatch.setattr(pw.index.keyword, "_count", slow_count)
-    monkeypatch.setattr(pw.index, "keyword_match_count", noted)
-    monkeypatch.setattr(pw.index, "keyword_search_with_members", failing_search)
-    req = SearchRequest(
-        q="crafted abstract", mode=SearchMode.keyword, filters=SearchFilters(category="cs.CL")
-    )
-    with pytest.raises(RuntimeError, match="keyword search failed"):
-        pw.search.search(req)
-    assert len(started) == 1
-    deciding = started[0]._counts
+    filters = SearchFilters(category="cs.CL")
+    req = SearchRequest(q="crafted abstract", mode=SearchMode.keyword, filters=filters)
+    found = _fail_while_counting(make_app, monkeypatch, req, 1)
+    deciding = found._counts
     assert not isinstance(deciding, tuple), "a lower bound is counted first"
     assert deciding.done(), "the count ran on past the error"
-    assert started[0].total > 1 and not started[0].exact  # past the bound of 1
+    assert found.total > 1 and not found.exact  # past the bound of 1
