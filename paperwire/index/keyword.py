@@ -100,9 +100,10 @@ ONE_PASS_POSTINGS = 400_000
 BESIDE_POSTINGS = 400_000
 # A filtered relevance search counts a lower bound first (``_filtered_floor``) with a
 # word whose holders, at the filters' share of the papers, are this many times its count
-# bound: the bench's pasted titles at 1M papers with a category passed the bound this way
-# 75 times in 100, the count of the word and the category taking 1.6 / 3.3 ms (p50 / p95)
-# where the most widely held word's took 2.5 / 18.1 and the exact count 11.1 / 44.2.
+# bound: of the bench's 100 pasted titles at 1M papers in ``cs.cl``, 79 counted one first
+# and 65 passed the bound that way (the other 14 counted every match too); such counts
+# took 1.6 / 3.3 ms (p50 / p95) where the most widely held word's took 2.5 / 18.1 and the
+# exact count 11.1 / 44.2 (docs/benchmarks.md, twenty-ninth session).
 FLOOR_MARGIN = 2.0
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
