@@ -164,7 +164,8 @@ class Settings(BaseSettings):
         DEFAULT_KEYWORD_COUNT_BOUND,
         ge=DEEPEST_SEARCH_RESULT,
         description="Keyword matches a relevance search counts exactly: a query with no "
-        "filter, phrase or author, one of whose words alone matches more papers than this, "
+        "phrase or author, one of whose words alone matches more papers than this (of "
+        "those passing its filters, a date range excepted: counted first), "
         'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
         "instead of counting every match (a one-word query: exact, unless removed papers "
         "are still in the index files). Newest / most upvoted count every match. At least "

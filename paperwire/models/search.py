@@ -92,9 +92,10 @@ class SearchResponse(BaseModel):
         description="`eq`: `total` is exact. `gte`: there are at least `total` matches (as "
         "Elasticsearch's `hits.total.relation`): a relevance search lists the best "
         "`semantic_bound` semantic matches (default 4,000) and had more, or a word of a "
-        "query with no filter, phrase or author matches alone and is in more than "
-        "`keyword_count_bound` papers (default 10,000; its papers are the bound, the "
-        "keyword matches not counted). Newest / most upvoted totals are exact.",
+        "query with no phrase or author matches alone and is in more than "
+        "`keyword_count_bound` papers (default 10,000), those passing its filters where it "
+        "has some (a date range excepted): its papers are the bound, the keyword matches "
+        "not counted. Newest / most upvoted totals are exact.",
     )
     offset: int
     limit: int
