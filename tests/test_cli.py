@@ -252,6 +252,43 @@ def test_up_ingests_serves_and_embeds(tmp_path: Path) -> None:
     assert re.search(r"files resident: [\d,]+ MB in \d+ files", said), said
 
 
+@pytest.mark.slow
+def test_up_stops_after_the_current_batch_on_ctrl_c(tmp_path: Path) -> None:
+    """Ctrl-C while ``up`` embeds behind the server: the chunk being embedded is saved,
+    the server stops, and no traceback shows (a ``KeyboardInterrupt`` inside a database
+    read made SQLAlchemy log two). The embedding resumes on the next run."""
+    src = tmp_path / "days"
+    src.mkdir()
+    days = sorted(HF_DAILY.glob("2025-06-*.json"))[:10]
+    for day in days:
+        shutil.copy(day, src / day.name)
+    port = _free_port()
+    env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    base = f"http://127.0.0.1:{port}"
+    with _running_up(["--from", str(src), "--port", str(port)], env) as proc:
+        status = _poll_status(proc, base, lambda s: s["vector_documents"] >= 128, timeout=120)
+        assert status and status["vector_documents"] >= 128, status
+        papers = status["papers"]
+        assert papers > 2 * 128, "three chunks or more: Ctrl-C comes before the last"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) is not None
+        stopped = time.monotonic() - started
+    assert proc.stdout is not None
+    said = proc.stdout.read()
+    proc.stdout.close()
+    assert "Ctrl-C: stopping after the current batch" in said, said
+    assert "stopping (embedding progress is saved)" in said, said
+    assert "Traceback" not in said and "Error closing cursor" not in said, said
+    assert stopped < 60
+    result = runner.invoke(
+        app, ["status", "--json", "--home", str(tmp_path / "home")], catch_exceptions=False
+    )
+    after = json.loads(result.output)
+    assert 128 <= after["vector_documents"] < papers, after  # saved, and some left
+    assert after["embedding_backlog"] == papers - after["vector_documents"], after
+
+
 def test_ingest_hf_daily_unreachable_api_is_a_clean_error(home: Path) -> None:
     with socket.socket() as s:  # a loopback port nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -79,27 +79,37 @@ EXIT_SIGTERM = 143
 
 
 @contextmanager
-def stop_on_sigterm() -> Iterator[threading.Event]:
+def stop_on_sigterm(*, interrupt: bool = False) -> Iterator[threading.Event]:
     """While inside, SIGTERM (systemd, docker, ``kill``) sets the yielded event: a long
     command finishes its current batch, applies the index and exits ``EXIT_SIGTERM``.
     A second SIGTERM stops at once, like Ctrl-C (what is stored is never lost: the
-    index journal catches the index up on the next run)."""
+    index journal catches the index up on the next run).
+
+    ``interrupt``: Ctrl-C (SIGINT) does the same, for a command whose batches run beside
+    a server (``up``). A ``KeyboardInterrupt`` raised inside a database read makes
+    SQLAlchemy drop the connection and then log "Error closing cursor" with two
+    tracebacks: a new user's first Ctrl-C of ``make up`` showed them when it came during
+    the background embedding (twenty-ninth session)."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be set from the main thread
         return
 
-    def on_sigterm(_signum: int, _frame: object) -> None:
+    def on_signal(signum: int, _frame: object) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        console.print("[yellow]SIGTERM: stopping after the current batch[/]")
+        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+        again = " (Ctrl-C again to stop at once)" if signum == signal.SIGINT else ""
+        console.print(f"[yellow]{name}: stopping after the current batch{again}[/]")
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    handled = [signal.SIGTERM, *([signal.SIGINT] if interrupt else [])]
+    previous = {signum: signal.signal(signum, on_signal) for signum in handled}
     try:
         yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def report_index(pending: int, problem: str | None = None) -> None:

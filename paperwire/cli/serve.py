@@ -143,7 +143,10 @@ def up(
     port: Annotated[int | None, typer.Option()] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Ingest papers, serve the site at once, and embed in the background."""
+    """Ingest papers, serve the site at once, and embed in the background.
+
+    Ctrl-C (or SIGTERM) stops after the batch being embedded, which is saved.
+    Press it again to stop at once. Rerunning resumes."""
     from paperwire.sources.http import SourceError
 
     pw = open_app(home)
@@ -166,7 +169,12 @@ def up(
             console.print(f"[yellow]live API unreachable ({e}); using {offline_dir}[/]")
             ingest_hf(pw, offline_dir, None, None)
     h, p = host or pw.settings.host, port or pw.settings.port
-    with stop_on_sigterm() as stop, IndexFollower(pw), _resident(pw), _server(pw, h, p) as thread:
+    with (
+        stop_on_sigterm(interrupt=True) as stop,
+        IndexFollower(pw),
+        _resident(pw),
+        _server(pw, h, p) as thread,
+    ):
         console.print(
             f"[bold green]paperwire is up:[/] http://{h}:{p}  (status: http://{h}:{p}/status)"
         )
