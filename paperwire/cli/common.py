@@ -98,9 +98,12 @@ def stop_on_sigterm(*, interrupt: bool = False) -> Iterator[threading.Event]:
     def on_signal(signum: int, _frame: object) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
-        name = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
-        again = " (Ctrl-C again to stop at once)" if signum == signal.SIGINT else ""
-        console.print(f"[yellow]{name}: stopping after the current batch{again}[/]")
+        said = (
+            "Ctrl-C: stopping after the current batch (Ctrl-C again to stop at once)"
+            if signum == signal.SIGINT
+            else "SIGTERM: stopping after the current batch"
+        )
+        console.print(f"[yellow]{said}[/]")
         stop.set()
 
     handled = [signal.SIGTERM, *([signal.SIGINT] if interrupt else [])]

@@ -69,7 +69,7 @@ from paperwire.index.base import (
     minimal_covers,
     required_units,
 )
-from paperwire.index.threads import SharedThreads
+from paperwire.index.threads import SharedThreads, handed_or_here, taken_back
 from paperwire.models.search import SearchFilters
 
 __all__ = ["KeywordIndexError", "KeywordIndexLockedError", "TantivyKeywordIndex"]
@@ -212,6 +212,39 @@ def _coverage_weights(
     freqs = [searcher.doc_freq(_F_TEXT, t) for t in tokens]
     units = coverage_units([bm25_idf(f, docs) for f in freqs])
     return freqs, units, required_units(units, min_coverage)
+
+
+def _matches_alone(
+    searcher: tantivy.Searcher, tokens: Sequence[str], min_coverage: float
+) -> list[tuple[int, str]]:
+    """``(document frequency, token)`` of those of ``tokens`` (distinct) that are a
+    keyword match on their own (their weight reaches the coverage): every paper holding
+    one is a match, so its holders are a lower bound of the matches (``_word_floor``,
+    ``_filtered_floor``)."""
+    freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
+    return [(f, t) for f, u, t in zip(freqs, units, tokens, strict=True) if u >= need]
+
+
+def _filter_terms(filters: SearchFilters) -> list[tuple[str, str | bool]]:
+    """The ``(field, value)`` terms a paper holds when it passes ``filters``, their date
+    range left out: one definition for the filter clauses and the filters' share."""
+    terms: list[tuple[str, str | bool]] = []
+    if filters.category is not None:
+        terms.append((_F_CATEGORIES, normalize_keyword(filters.category)))
+    if filters.organization is not None:
+        terms.append((_F_ORG, normalize_keyword(filters.organization)))
+    if filters.has_code is not None:
+        terms.append((_F_HAS_CODE, bool(filters.has_code)))
+    return terms
+
+
+def _filter_share(searcher: tantivy.Searcher, terms: Sequence[tuple[str, str | bool]]) -> float:
+    """The share of the papers holding every one of ``terms`` (``_filter_terms``), were
+    they independent of each other: each term's frequency over the papers (at most 1: a
+    frequency still counts deleted documents). Only an estimate: a wrong one costs a
+    count (``_filtered_floor``), never a wrong total."""
+    docs = max(1, searcher.num_docs)
+    return math.prod(min(1.0, searcher.doc_freq(f, v) / docs) for f, v in terms)
 
 
 def _held(searcher: tantivy.Searcher, field: str, tokens: Iterable[str]) -> int:
@@ -437,14 +470,8 @@ class TantivyKeywordIndex:
                     include_upper=True,
                 )
             )
-        if filters.category is not None:
-            value = normalize_keyword(filters.category)
-            clauses.append(tantivy.Query.term_query(schema, _F_CATEGORIES, value, "basic"))
-        if filters.organization is not None:
-            value = normalize_keyword(filters.organization)
-            clauses.append(tantivy.Query.term_query(schema, _F_ORG, value, "basic"))
-        if filters.has_code is not None:
-            clauses.append(tantivy.Query.term_query(schema, _F_HAS_CODE, bool(filters.has_code)))
+        for field, value in _filter_terms(filters):
+            clauses.append(tantivy.Query.term_query(schema, field, value, "basic"))
         # Restrict without scoring: BM25 of a category term would reorder results.
         return [tantivy.Query.const_score_query(q, 0.0) for q in clauses]
 
@@ -616,13 +643,10 @@ class TantivyKeywordIndex:
         try:
             found = searcher.search(terms_q, limit=k, count=False).hits
         except BaseException:
-            if other is not None and not other.cancel():
-                wait([other])
+            if other is not None:
+                taken_back(other)
             raise
-        if other is None or other.cancel():
-            holders = searcher.search(held, limit=k, count=False)
-        else:
-            holders = other.result()
+        holders = handed_or_here(other, searcher.search, held, limit=k, count=False)
         best: dict[tuple[int, int], tuple[float, tantivy.DocAddress]] = {}
         for score, address in [*found, *holders.hits]:
             best[(address.segment_ord, address.doc)] = (score, address)
@@ -947,11 +971,9 @@ class TantivyKeywordIndex:
         try:
             total = self._count(searcher, q)
         except BaseException:
-            if not shared.cancel():
-                wait([shared])
+            taken_back(shared)
             raise
-        overlap = self._count(searcher, among_q) if shared.cancel() else shared.result()
-        return Counted(total, True, overlap)
+        return Counted(total, True, handed_or_here(shared, self._count, searcher, among_q))
 
     def _filtered_floor(
         self,
@@ -974,39 +996,18 @@ class TantivyKeywordIndex:
         Why: ``_word_floor`` knows a bound from frequencies only without filters, and
         the exact count of a broad query in a category took a 1M-paper search 11 / 44 ms
         (p50 / p95) of a core, most of its time."""
-        if query.phrases or query.authors or _dated(filters):
-            return None
-        clauses = self._filter_clauses(filters)
-        if not clauses:
+        terms = _filter_terms(filters)
+        if query.phrases or query.authors or _dated(filters) or not terms:
             return None
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if len(tokens) < 2:
             return None
-        share = self._filter_share(searcher, filters)
-        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-        enough = [
-            (f, t)
-            for f, u, t in zip(freqs, units, tokens, strict=True)
-            if u >= need and f * share >= FLOOR_MARGIN * bound
-        ]
+        share = _filter_share(searcher, terms)
+        alone = _matches_alone(searcher, tokens, min_coverage)
+        enough = [(f, t) for f, t in alone if f * share >= FLOOR_MARGIN * bound]
         if not enough:
             return None
-        return _all_of([self._term(min(enough)[1]), *clauses])
-
-    def _filter_share(self, searcher: tantivy.Searcher, filters: SearchFilters) -> float:
-        """The share of the papers that pass ``filters`` (its date range left out), were
-        the filters independent of each other: each term's frequency over the papers
-        (at most 1: a frequency still counts deleted documents). Only an estimate: a
-        wrong one costs a count, never a wrong total."""
-        docs = max(1, searcher.num_docs)
-        held: list[int] = []
-        if filters.category is not None:
-            held.append(searcher.doc_freq(_F_CATEGORIES, normalize_keyword(filters.category)))
-        if filters.organization is not None:
-            held.append(searcher.doc_freq(_F_ORG, normalize_keyword(filters.organization)))
-        if filters.has_code is not None:
-            held.append(searcher.doc_freq(_F_HAS_CODE, bool(filters.has_code)))
-        return math.prod(min(1.0, n / docs) for n in held)
+        return _all_of([self._term(min(enough)[1]), *self._filter_clauses(filters)])
 
     def _word_floor(
         self,
@@ -1027,7 +1028,7 @@ class TantivyKeywordIndex:
         most papers (1M papers: the bench's pasted titles match 450-840k, 6 ms p50 and
         34 ms p95 of a core), where a relevance search needs its total only to say
         "N+"."""
-        if query.phrases or query.authors or self._filter_clauses(filters):
+        if query.phrases or query.authors or _dated(filters) or _filter_terms(filters):
             return 0, False
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
         if not tokens:
@@ -1035,8 +1036,7 @@ class TantivyKeywordIndex:
         docs = self._scoring_docs(searcher, cache)
         if docs <= 0:
             return 0, False  # the deleted documents unknown: no bound (as ``_sure_score``)
-        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-        held = max((f for f, u in zip(freqs, units, strict=True) if u >= need), default=0)
+        held = max((f for f, _ in _matches_alone(searcher, tokens, min_coverage)), default=0)
         deleted = max(0, docs - searcher.num_docs)
         return max(0, held - deleted), len(tokens) == 1 and deleted == 0
 

@@ -13,11 +13,13 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 
-__all__ = ["SharedThreads", "single_thread_blas", "usable_cores"]
+__all__ = ["SharedThreads", "handed_or_here", "single_thread_blas", "taken_back", "usable_cores"]
 
 _ALL: weakref.WeakSet[SharedThreads] = weakref.WeakSet()
+_T = TypeVar("_T")
 
 
 def usable_cores() -> int:
@@ -44,6 +46,26 @@ def single_thread_blas() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
+
+
+def handed_or_here(
+    handed: Future[_T] | None, fn: Callable[..., _T], *args: Any, **kwargs: Any
+) -> _T:
+    """The result of ``fn(*args, **kwargs)``, handed to another thread as ``handed``:
+    waited for once a thread runs it, taken back and run in this thread while it is
+    still queued (a crowd has every pool thread busy) or where it was never handed
+    over. A task may call it on work it handed on: it never waits on a queued task."""
+    if handed is None or handed.cancel():  # True too where it was taken back before
+        return fn(*args, **kwargs)
+    return handed.result()
+
+
+def taken_back(handed: Future[Any]) -> None:
+    """``handed`` is not wanted any more (its caller failed, or runs it itself later):
+    cancelled while still queued, else waited for (its result or error ignored), so no
+    handed work runs on past its caller."""
+    if not handed.cancel():
+        wait([handed])
 
 
 class SharedThreads:

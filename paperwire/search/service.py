@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar
 
 from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
 from paperwire.index.embedding.base import Embedder
-from paperwire.index.threads import SharedThreads
+from paperwire.index.threads import SharedThreads, handed_or_here, taken_back
 from paperwire.models.papers import PaperCard
 from paperwire.models.search import (
     SearchFilters,
@@ -88,16 +88,6 @@ BESIDE_EMBEDDING_POSTINGS = 400_000
 
 
 Hit = TypeVar("Hit", SearchHit, SimilarHit)
-Result = TypeVar("Result")
-
-
-def _handed_or_here(handed: Future[Result] | None, fn: Callable[[int], Result], arg: int) -> Result:
-    """The result of ``fn(arg)``, handed to another thread as ``handed``: waited for once
-    a thread runs it, taken back and run in this thread while it is still queued (a
-    crowd has every pool thread busy) or where it was never handed over."""
-    if handed is None or handed.cancel():  # True too where it was taken back before
-        return fn(arg)
-    return handed.result()
 
 
 class SemanticSide(NamedTuple):
@@ -440,8 +430,7 @@ class SearchService:
 
             def after_embedding(handed: Future[tuple[Ranked, frozenset[str]]] = pending) -> None:
                 # Still queued (a crowd)? Taken back: it runs after the vectors, here.
-                if not handed.cancel():
-                    wait([handed])
+                taken_back(handed)
 
         # A semantic search pages through its best ``depth`` matches and counts the rest
         # (typed ids take the whole list: the total counts one once, semantic or not).
@@ -488,7 +477,7 @@ class SearchService:
                     return found[0]
 
                 try:
-                    raw = held(_handed_or_here(pending, hits, depth))
+                    raw = held(handed_or_here(pending, hits, depth))
                     # one question for the ranked, the shown semantic and the typed papers
                     membership.among([*raw.ids, *semantic.ids[:depth], *typed])
                     ranking, best_bm25 = self._keyword_ranking(
