@@ -256,6 +256,22 @@ class Counted(NamedTuple):
     overlap: int
 
 
+class RangeHead(NamedTuple):
+    """A range search's best few, how many it holds, and (asked for, and where it is
+    not cut at its ``limit``) every one of them: what ``SearchIndex.vector_range_head``
+    returns."""
+
+    ranked: Ranked  # the best ``head`` above the floor, best first
+    size: int  # how many are above the floor (``limit`` at most)
+    members: list[str] | None  # all of them, in no order (None: not asked for, or cut)
+
+    @classmethod
+    def of(cls, found: Ranked, head: int, limit: int, members: bool) -> RangeHead:
+        """The head of a whole range search's answer ``found`` (best first)."""
+        listed = found.ids if members and len(found.ids) < limit else None
+        return cls(Ranked(found.ids[:head], found.scores[:head]), len(found.ids), listed)
+
+
 class MatchCount:
     """What ``SearchIndex.keyword_match_count`` found without listing every match:
     ``total`` matches, those of the asked ids that are ``members``, and how many of a
@@ -479,11 +495,20 @@ class SearchIndex(Protocol):
         first, at most ``limit``): the semantic matches of a query above the floor."""
 
     def vector_range_head(
-        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
-    ) -> tuple[Ranked, int]:
-        """``vector_range``'s first ``head`` documents, and its length: what a semantic
+        self,
+        vector: Vector,
+        filters: SearchFilters,
+        min_score: float,
+        limit: int,
+        head: int,
+        members: bool = False,
+    ) -> RangeHead:
+        """``vector_range``'s first ``head`` documents and its length: what a semantic
         search needs (it pages through its best few matches and counts the rest). An
-        index may count the others without scoring each exactly."""
+        index may count the others without scoring each exactly. ``members``: also every
+        id of the range, in no order, where it holds fewer than ``limit`` (a hybrid
+        search counts how many of them are keyword matches too; it needs them as a set,
+        not ranked)."""
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """The analysed terms of ``text`` with their counts there and their document

@@ -22,6 +22,7 @@ from paperwire.index.base import (
     IndexInventory,
     KeywordQuery,
     MatchCount,
+    RangeHead,
     Ranked,
     TermStat,
     Vector,
@@ -144,9 +145,15 @@ class EmbeddedIndex:
         return self.vectors.vector_range(vector, filters, min_score, limit)
 
     def vector_range_head(
-        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
-    ) -> tuple[Ranked, int]:
-        return self.vectors.vector_range_head(vector, filters, min_score, limit, head)
+        self,
+        vector: Vector,
+        filters: SearchFilters,
+        min_score: float,
+        limit: int,
+        head: int,
+        members: bool = False,
+    ) -> RangeHead:
+        return self.vectors.vector_range_head(vector, filters, min_score, limit, head, members)
 
     def term_statistics(self, text: str) -> list[TermStat]:
         return self.keyword.term_statistics(text)

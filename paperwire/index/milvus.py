@@ -139,6 +139,7 @@ from paperwire.index.base import (
     IndexInventory,
     KeywordQuery,
     MatchCount,
+    RangeHead,
     Ranked,
     TermStat,
     Vector,
@@ -2071,12 +2072,18 @@ class MilvusIndex:
         return self._ranked(dict(zip(ids, scores, strict=True)), limit)
 
     def vector_range_head(
-        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
-    ) -> tuple[Ranked, int]:
+        self,
+        vector: Vector,
+        filters: SearchFilters,
+        min_score: float,
+        limit: int,
+        head: int,
+        members: bool = False,
+    ) -> RangeHead:
         """The range search's first ``head`` hits and its length (Milvus returns the
-        scores of every hit it counts)."""
+        scores of every hit it counts), and its ids where asked for."""
         found = self.vector_range(vector, filters, min_score, limit)
-        return Ranked(found.ids[:head], found.scores[:head]), len(found.ids)
+        return RangeHead.of(found, head, limit, members)
 
     def _bands(
         self, q: list[float], expr: str, params: dict[str, Any], limit: int

@@ -223,14 +223,14 @@ def range_candidates(
 
 def floor_split(
     approx: Vector, slack: Vector, floor: float, mask: BoolArray | None
-) -> tuple[int, Rows]:
-    """Of the rows ``mask`` allows: how many have a cosine of at least ``floor`` for
-    sure (their lower bound reaches it), and the rows (ascending) whose bounds straddle
-    it (only an exact score tells)."""
+) -> tuple[BoolArray, Rows]:
+    """Of the rows ``mask`` allows: those with a cosine of at least ``floor`` for sure
+    (their lower bound reaches it; a mask over every row), and the rows (ascending)
+    whose bounds straddle it (only an exact score tells)."""
     lower = approx - slack
     upper = approx + slack
     if mask is not None:
         lower[~mask] = -np.inf
         upper[~mask] = -np.inf
     sure = lower >= floor
-    return int(np.count_nonzero(sure)), np.flatnonzero((upper >= floor) & ~sure)
+    return sure, np.flatnonzero((upper >= floor) & ~sure)

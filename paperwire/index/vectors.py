@@ -67,7 +67,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from paperwire.index.base import IndexDoc, Ranked, Vector
+from paperwire.index.base import IndexDoc, RangeHead, Ranked, Vector
 from paperwire.index.prescan import Int8Copy, floor_split, range_candidates, top_candidates
 from paperwire.index.threads import SharedThreads, usable_cores
 from paperwire.models.search import SearchFilters
@@ -1163,14 +1163,21 @@ class NumpyVectorIndex:
         return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
 
     def vector_range_head(
-        self, vector: Vector, filters: SearchFilters, min_score: float, limit: int, head: int
-    ) -> tuple[Ranked, int]:
-        """``vector_range``'s first ``head`` rows (``limit`` at most) and its length.
-        Where the int8 copy bounds every cosine, only the rows that can be among the head
-        above the floor and those whose bounds straddle the floor are scored in fp32: a
-        row whose lower bound reaches the floor is counted as it is (74.7k, the best 4,001
-        above the floor: ~4,000 rows scored → ~1,000). Elsewhere ``vector_range`` itself,
-        cut to the head."""
+        self,
+        vector: Vector,
+        filters: SearchFilters,
+        min_score: float,
+        limit: int,
+        head: int,
+        members: bool = False,
+    ) -> RangeHead:
+        """``vector_range``'s first ``head`` rows (``limit`` at most) and its length
+        (and, asked for, all its ids where it holds fewer than ``limit``). Where the int8
+        copy bounds every cosine, only the rows that can be among the head above the
+        floor and those whose bounds straddle the floor are scored in fp32: a row whose
+        lower bound reaches the floor is counted (and listed) as it is (74.7k, the best
+        4,001 above the floor: ~4,000 rows scored → ~1,000). Elsewhere ``vector_range``
+        itself, cut to the head."""
         snap = self._snap
         prepared = None
         if head > 0 and limit > 0 and len(snap) > 0:
@@ -1178,7 +1185,7 @@ class NumpyVectorIndex:
         bounds = None if prepared is None else self._int8_bounds(snap, *prepared[:2])
         if prepared is None or bounds is None:
             found = self.vector_range(vector, filters, min_score, limit)
-            return Ranked(found.ids[:head], found.scores[:head]), len(found.ids)
+            return RangeHead.of(found, head, limit, members)
         q, _, mask = prepared
         approx, slack = bounds
         k = min(head, limit)
@@ -1186,11 +1193,18 @@ class NumpyVectorIndex:
         scores = _candidate_scores(snap, q, near, self._scan_threads)
         passing = np.flatnonzero(scores >= min_score)
         best = self._ranked(snap, near[passing], scores[passing], k)
-        count, straddling = floor_split(approx, slack, min_score, mask)
-        if count < limit:
-            straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
-            count += int(np.count_nonzero(straddlers >= min_score))
-        return best, min(count, limit)
+        sure, straddling = floor_split(approx, slack, min_score, mask)
+        count = int(np.count_nonzero(sure))
+        if count >= limit:
+            return RangeHead(best, limit, None)
+        straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
+        passed = straddling[straddlers >= min_score]
+        count += passed.shape[0]
+        if count >= limit or not members:
+            return RangeHead(best, min(count, limit), None)
+        rows = np.concatenate([np.flatnonzero(sure), passed])
+        listed: list[str] = snap.ids[rows].tolist()
+        return RangeHead(best, count, listed)
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int

@@ -41,9 +41,12 @@ lower bound, below) or the semantic ones listed, whichever are more. The overlap
 two sides, which only an exact total needs, is then not counted (a keyword search over
 the listed ids: ~10 ms of a hybrid search at 74.7k papers, ~27 ms at 1M). Newest / most
 upvoted list every semantic match (their walk needs them), so their totals are exact. A
-semantic search (no keyword side, no typed id) lists only the first ``depth`` and counts
-the others (``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same
-page and total, without the index scoring every match exactly.
+relevance search without typed ids ranks only the first ``depth`` and counts the others
+(``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same page and
+total, without the index scoring every match exactly. A hybrid one lists the others too,
+in no order, where they are within the bound (its overlap count needs them as a set,
+``QueryMatches.semantic_members``); past the bound it lists none, and a paper it ranks
+is a semantic match by its own cosine (asked of the index for the papers BM25 ranks).
 
 Its keyword matches are counted exactly unless an index knows, without counting, that
 more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``,
@@ -144,12 +147,16 @@ class QueryMatches:
     counted: MatchCount | None = None  # the keyword side's count (see the docstring)
     overlap_counted: bool = True
     semantic_bounded: bool = False
-    # How many semantic matches there are where ``semantic`` lists only the best of them
-    # (a semantic search, with no keyword side and no typed ids); None: it lists them all.
+    # How many semantic matches there are (up to the bound) where ``semantic`` lists only
+    # the best of them (a relevance search without typed ids); None: it lists them all.
     semantic_total: int | None = None
+    # The semantic matches known where ``semantic`` lists only the best: all of them
+    # (fewer than the bound), else those of the papers a search ranked; None: ``semantic``.
+    semantic_members: Collection[str] | None = None
 
     def __post_init__(self) -> None:
-        self._semantic_set = set(self.semantic.ids)
+        listed = self.semantic.ids if self.semantic_members is None else self.semantic_members
+        self._semantic_set = set(listed)
         self.members: set[str] = self.keyword | self._semantic_set | set(self.ids)
 
     @property
@@ -158,7 +165,8 @@ class QueryMatches:
         if self.counted is None:
             return len(self.members) if self.semantic_total is None else self.semantic_total
         typed_only = {i for i in self.ids if i not in self.keyword and i not in self._semantic_set}
-        keyword_total, semantic = self.counted.total, len(self._semantic_set)
+        keyword_total = self.counted.total
+        semantic = len(self._semantic_set) if self.semantic_total is None else self.semantic_total
         if not self.overlap_counted or not self.counted.exact:
             return max(keyword_total, semantic) + len(typed_only)
         return keyword_total + semantic - self.counted.overlap + len(typed_only)

@@ -20,8 +20,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar
@@ -92,17 +93,52 @@ Hit = TypeVar("Hit", SearchHit, SimilarHit)
 
 class SemanticSide(NamedTuple):
     """A query's semantic matches as a search lists them (best first), the query vector
-    (None: no semantic side), whether they are the best of more than the bound, and
-    how many there are (up to the bound): more than listed where only the head was
-    asked for (``SearchService._best_semantic``)."""
+    (None: no semantic side), whether they are the best of more than the bound, how
+    many there are (up to the bound): more than listed where only the head was asked
+    for (``SearchService._best_semantic``), and all of them (``ranked``'s ids, or in
+    no order where only the head is ranked; None: more than the bound matched, or a
+    semantic search ranked its head only)."""
 
     ranked: Ranked
     vector: Vector | None
     bounded: bool
     total: int
+    members: Sequence[str] | None
 
 
-_NO_SEMANTIC_SIDE = SemanticSide(Ranked(), None, False, 0)
+_NO_SEMANTIC_SIDE = SemanticSide(Ranked(), None, False, 0, ())
+
+
+class SemanticMembers:
+    """Which papers are semantic matches, for a search that ranks only the best of them:
+    those the side lists, or, where it lists none (more than the bound matched), any
+    paper whose cosine reaches the floor, asked of the index once a paper. ``cosines``
+    holds those known (the head's first), which weighted fusion reuses."""
+
+    def __init__(self, index: SearchIndex, side: SemanticSide, floor: float) -> None:
+        self._index, self._vector, self._floor = index, side.vector, floor
+        self._listed = None if side.members is None else set(side.members)
+        self.cosines: dict[str, float] = dict(zip(side.ranked.ids, side.ranked.scores, strict=True))
+
+    def learn(self, ids: Sequence[str]) -> None:
+        """Asks the index for the cosines of those of ``ids`` not known yet."""
+        rest = [i for i in dict.fromkeys(ids) if i not in self.cosines]
+        if rest and self._vector is not None:
+            self.cosines.update(self._index.cosines_of(self._vector, rest))
+
+    def among(self, ids: Sequence[str]) -> set[str]:
+        if self._listed is not None:
+            return self._listed.intersection(ids)
+        self.learn(ids)
+        return {i for i in ids if self.cosines.get(i, -math.inf) >= self._floor}
+
+    def known(self, also: Sequence[str] = ()) -> Collection[str]:
+        """Every semantic match listed (all of them), else those found so far and among
+        ``also``."""
+        if self._listed is not None:
+            return self._listed
+        self.learn(also)
+        return {i for i, s in self.cosines.items() if s >= self._floor}
 
 
 def _recarded(hits: Sequence[Hit], cards: dict[str, PaperCard]) -> list[Hit]:
@@ -280,7 +316,7 @@ class SearchService:
         the store's walk instead of listed (``search.matches.WalkedMatches``); the same
         set as ``matches`` lists (every semantic match, up to ``MAX_SEMANTIC_MATCHES``:
         the walk needs them all)."""
-        semantic, vector, bounded, _ = self._semantic_side(parsed, filters, mode)
+        semantic, vector, bounded, _, _ = self._semantic_side(parsed, filters, mode)
         typed = self._typed(parsed)
         if mode == SearchMode.semantic or parsed.keyword.is_empty():
             return WalkedMatches(semantic, typed, vector, None, set, bounded)
@@ -317,7 +353,8 @@ class SearchService:
         ``limit`` (the listing is then the head of a longer one). ``after_embedding`` is
         called once the query is embedded, before the vectors are searched."""
         if mode != SearchMode.keyword and parsed.semantic_text.strip():
-            found = self._semantic(parsed, filters, limit, head, after_embedding)
+            members = mode == SearchMode.hybrid  # its keyword side counts the overlap
+            found = self._semantic(parsed, filters, limit, head, after_embedding, members)
             if found is not None:
                 return found
         return _NO_SEMANTIC_SIDE
@@ -338,6 +375,7 @@ class SearchService:
         limit: int,
         head: int | None,
         after_embedding: Callable[[], object] | None = None,
+        members: bool = False,
     ) -> SemanticSide | None:
         """The best ``limit`` semantic matches above the floor (holding the query's
         phrases and names; ``head``: only the best ``head`` of them listed, the others
@@ -354,23 +392,31 @@ class SearchService:
         constraints = parsed.keyword.constraints()
         if not constraints.is_empty():
             return self._semantic_among_holders(vec, constraints, filters, limit)
-        return self._best_semantic(vec, filters, limit, head)
+        return self._best_semantic(vec, filters, limit, head, members)
 
     def _best_semantic(
-        self, vec: Vector, filters: SearchFilters, limit: int, head: int | None = None
+        self,
+        vec: Vector,
+        filters: SearchFilters,
+        limit: int,
+        head: int | None = None,
+        members: bool = False,
     ) -> SemanticSide:
         """The best ``limit`` papers above the floor, and whether more were above it (one
-        more is asked of the index to know). ``head``: only the best ``head`` listed, the
-        others counted (``SearchIndex.vector_range_head``)."""
+        more is asked of the index to know). ``head``: only the best ``head`` ranked, the
+        others counted (``SearchIndex.vector_range_head``), and listed in no order where
+        ``members`` asks and the bound is not passed."""
         floor = self.semantic_floor
         if head is not None and head < limit:
-            best, count = self.index.vector_range_head(vec, filters, floor, limit + 1, head)
-            return SemanticSide(best, vec, count > limit, min(count, limit))
+            best, count, listed = self.index.vector_range_head(
+                vec, filters, floor, limit + 1, head, members=members
+            )
+            return SemanticSide(best, vec, count > limit, min(count, limit), listed)
         sem = self.index.vector_range(vec, filters, floor, limit + 1)
         bounded = len(sem.ids) > limit
         if bounded:
             sem = Ranked(sem.ids[:limit], sem.scores[:limit])
-        return SemanticSide(sem, vec, bounded, len(sem.ids))
+        return SemanticSide(sem, vec, bounded, len(sem.ids), None if bounded else sem.ids)
 
     def _semantic_among_holders(
         self, vec: Vector, constraints: KeywordQuery, filters: SearchFilters, limit: int
@@ -392,10 +438,11 @@ class SearchService:
                 key=lambda pair: (-pair[0], pair[1]),
             )
             ranked = Ranked([i for _, i in best], [s for s, _ in best])
-            return SemanticSide(ranked, vec, False, len(best))
+            return SemanticSide(ranked, vec, False, len(best), ranked.ids)
         side = self._best_semantic(vec, filters, limit)
         ranked = constrained(side.ranked, set(holders))
-        return SemanticSide(ranked, vec, side.bounded, len(ranked.ids))
+        listed = None if side.bounded else ranked.ids
+        return SemanticSide(ranked, vec, side.bounded, len(ranked.ids), listed)
 
     def _relevance(
         self, parsed: ParsedQuery, filters: SearchFilters, mode: SearchMode, need: int
@@ -432,9 +479,11 @@ class SearchService:
                 # Still queued (a crowd)? Taken back: it runs after the vectors, here.
                 taken_back(handed)
 
-        # A semantic search pages through its best ``depth`` matches and counts the rest
-        # (typed ids take the whole list: the total counts one once, semantic or not).
-        head = depth if mode == SearchMode.semantic and not parsed.arxiv_ids else None
+        # A search ranks the best ``depth`` semantic matches and counts the rest (a hybrid
+        # one lists them too, in no order, where it counts their overlap with the keyword
+        # matches); typed ids take the whole list (the total counts one once, semantic or
+        # not).
+        head = None if parsed.arxiv_ids else depth
         try:
             side = self._semantic_side(
                 parsed, filters, mode, self.semantic_bound, head, after_embedding
@@ -445,6 +494,7 @@ class SearchService:
             if pending is not None:
                 pending.cancel()
             raise
+        semantic_members = SemanticMembers(self.index, side, self.semantic_floor)
         rankings: list[Ranked] = []
         best_bm25: float | None = None
         keyword: set[str] = set()
@@ -467,10 +517,11 @@ class SearchService:
                     parsed.keyword,
                     filters,
                     coverage,
-                    semantic=() if bounded else semantic.ids,  # bounded: no overlap needed
+                    # bounded: no overlap needed (nor listed)
+                    semantic=() if bounded else side.members or (),
                     exact_up_to=self.keyword_count_bound,
                 )
-                others = {*semantic.ids, *typed}
+                typed_set = set(typed)
 
                 def held(found: tuple[Ranked, frozenset[str]]) -> Ranked:
                     membership.hold(found[1])  # matches known from their scores: not asked
@@ -483,7 +534,11 @@ class SearchService:
                     ranking, best_bm25 = self._keyword_ranking(
                         raw,
                         depth,
-                        lambda ids: membership.among(ids) | others.intersection(ids),
+                        lambda ids: (
+                            membership.among(ids)
+                            | semantic_members.among(ids)
+                            | typed_set.intersection(ids)
+                        ),
                         lambda k: held(hits(k)),
                     )
                 except BaseException:
@@ -492,6 +547,11 @@ class SearchService:
                 keyword, counted = membership.known, membership.counted
             if ranking.ids:
                 rankings.append(ranking)
+        if semantic.ids:
+            rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
+        fused = self._fuse(
+            rankings, vector if len(rankings) == 2 else None, best_bm25, semantic_members
+        )
         # a bounded total needs no overlap (none was asked)
         matches = QueryMatches(
             keyword,
@@ -502,10 +562,9 @@ class SearchService:
             not bounded,
             bounded,
             semantic_total=side.total if head is not None else None,
+            # known for every paper ranked (asked about above, or fused) and typed
+            semantic_members=semantic_members.known(also=typed),
         )
-        if semantic.ids:
-            rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
-        fused = self._fuse(rankings, vector if len(rankings) == 2 else None, best_bm25, semantic)
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))
         # Ids typed into the query go first: the user asked for exactly that paper.
@@ -559,7 +618,7 @@ class SearchService:
         rankings: list[Ranked],
         query_vector: Vector | None,
         best_bm25: float | None = None,
-        known: Ranked | None = None,
+        known: SemanticMembers | None = None,
     ) -> Ranked:
         if not rankings:
             return Ranked()
@@ -576,22 +635,22 @@ class SearchService:
         semantic: Ranked,
         ids: Sequence[str],
         query_vector: Vector,
-        known: Ranked | None = None,
+        known: SemanticMembers | None = None,
     ) -> Ranked:
         """``semantic`` plus the exact cosine of each of ``ids`` it lacks (those with a
         vector), appended after it: weighted fusion then scores every keyword candidate
-        by its own cosine instead of a guess. ``known``: cosines at hand (the whole range
-        result, of which ``semantic`` is the head); only the others are asked of the
-        index (those below the floor), in one round trip and only if there are any."""
+        by its own cosine instead of a guess. ``known``: cosines at hand (the semantic
+        head's and those a search asked for); only the others are asked of the index, in
+        one round trip and only if there are any."""
         have = set(semantic.ids)
         missing = [i for i in dict.fromkeys(ids) if i not in have]
-        found: dict[str, float] = {}
-        if known is not None and missing:
-            wanted = set(missing)
-            found = {i: s for i, s in zip(known.ids, known.scores, strict=True) if i in wanted}
-        rest = [i for i in missing if i not in found]
-        if rest:
-            found.update(self.index.cosines_of(query_vector, rest))
+        if not missing:
+            return semantic
+        if known is None:
+            found = self.index.cosines_of(query_vector, missing)
+        else:
+            known.learn(missing)
+            found = known.cosines
         extra = [i for i in missing if i in found]
         if not extra:
             return semantic

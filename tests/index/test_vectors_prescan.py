@@ -224,7 +224,8 @@ def test_a_ranges_head_and_length_are_the_full_scans(
 ) -> None:
     """``vector_range_head`` with the pre-scan (rows whose lower bound clears the floor
     counted unscored): the full scan's first ``head`` rows and its length, with limits
-    above and below the number of rows over the floor."""
+    above and below the number of rows over the floor; asked for its members, every
+    row of the full scan where the limit does not cut it, none where it does."""
     index = _index(tmp_path / "v", embedded_corpus)
     cases = (
         (0.3, 4001, 100),
@@ -241,13 +242,20 @@ def test_a_ranges_head_and_length_are_the_full_scans(
         for f in FILTERS:
             for floor, limit, head in cases:
                 calls.clear()
-                best, count = index.vector_range_head(v, f, floor, limit, head)
+                best, count, unasked = index.vector_range_head(v, f, floor, limit, head)
+                listed = index.vector_range_head(v, f, floor, limit, head, members=True)
                 with monkeypatch.context() as m:
                     m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
                     scan = index.vector_range(v, f, floor, limit)
                 assert best.ids == scan.ids[:head], (floor, limit, head, f)
                 np.testing.assert_allclose(best.scores, scan.scores[:head], rtol=0, atol=1e-6)
                 assert count == len(scan.ids), (floor, limit, head, f)
+                assert unasked is None and listed[:2] == (best, count)
+                if count < limit:
+                    assert listed.members is not None
+                    assert sorted(listed.members) == sorted(scan.ids), (floor, limit, f)
+                else:
+                    assert listed.members is None, (floor, limit, f)
                 capped += count == limit
                 if f.date_from is None:  # a selection too small to bound is gathered
                     assert calls, "the pre-scan answered"
@@ -306,8 +314,8 @@ def test_a_deeper_page_keeps_the_order_of_copies(
         assert v is not None
         for f in FILTERS[:2]:
             calls.clear()
-            short, _ = index.vector_range_head(v, f, -1.0, 4001, 100)
-            deep, _ = index.vector_range_head(v, f, -1.0, 4001, 130)
+            short, _, _ = index.vector_range_head(v, f, -1.0, 4001, 100)
+            deep, _, _ = index.vector_range_head(v, f, -1.0, 4001, 130)
             assert short.ids == deep.ids[:100]
             assert short.scores == deep.scores[:100]
             near, far = index.vector_search(v, f, 100), index.vector_search(v, f, 130)

@@ -29,6 +29,7 @@ from paperwire.core import Paperwire
 from paperwire.index import keyword as keyword_module
 from paperwire.index import vectors
 from paperwire.index.base import bm25_idf, coverage_units, required_units
+from paperwire.index.embedded import EmbeddedIndex
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
 from paperwire.search import service as service_module
@@ -430,11 +431,16 @@ def test_search_feed_lists_the_newest_of_every_match(client: TestClient, app: Pa
     assert newest.total > 50
 
 
-def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> None:
+def test_relevance_counts_what_the_listed_match_set_holds(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Relevance order counts its matches (``keyword_match_count``, or with the best of
     them in one pass: ``keyword_best_matches``) instead of listing them: totals and
     "matched by" labels equal those of the listed set, in every mode,
-    with filters, phrases, names, paragraph-long text and typed ids."""
+    with filters, phrases, names, paragraph-long text and typed ids. The embedded index
+    answers with its int8 pre-scan too (a semantic or hybrid search then ranks only its
+    best semantic matches: the others are counted, and listed in no order for the
+    hybrid search's overlap)."""
     some = app.store.browse(SearchFilters(), SortOrder.newest, 3, 0)[1]
     typed = some[0].arxiv_id
     abstract = app.store.texts([some[2].arxiv_id])[some[2].arxiv_id][1]
@@ -449,15 +455,20 @@ def test_relevance_counts_what_the_listed_match_set_holds(app: Paperwire) -> Non
         (" ".join(abstract.split()[:80]), SearchFilters()),
     ]
     checked = 0
-    for q, f in cases:
-        parsed = parse_query(q)
-        for mode in SearchMode:
-            listed = app.search.matches(parsed, f, mode, SortOrder.relevance)
-            res = app.search.search(SearchRequest(q=q, filters=f, mode=mode, limit=30))
-            assert res.total == len(listed.members), (q, f, mode)
-            for hit in res.hits:
-                assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
-                checked += 1
+    for prescan in (False, True) if isinstance(app.index, EmbeddedIndex) else (False,):
+        if prescan:
+            monkeypatch.setattr(vectors, "PRESCAN_MIN_ROWS", 0)
+            app.index.warm()
+        fresh = SearchService(app.store, app.index, app.embedder)  # no kept rankings
+        for q, f in cases:
+            parsed = parse_query(q)
+            for mode in SearchMode:
+                listed = fresh.matches(parsed, f, mode, SortOrder.relevance)
+                res = fresh.search(SearchRequest(q=q, filters=f, mode=mode, limit=30))
+                assert res.total == len(listed.members), (q, f, mode, prescan)
+                for hit in res.hits:
+                    assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
+                    checked += 1
     assert checked > 200
 
 
@@ -536,7 +547,7 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     assert embedder is not None
     real_encode = embedder.encode_query
     real_search = app.index.keyword_search_with_members
-    real_range = app.index.vector_range
+    real_range = app.index.vector_range_head
 
     bm25_started = threading.Event()
 
@@ -556,13 +567,13 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
         events.append(("bm25 done", threading.current_thread().name))
         return found
 
-    def vector_range(*args: Any, **kwargs: Any) -> Any:
+    def vector_range_head(*args: Any, **kwargs: Any) -> Any:
         events.append(("vectors", threading.current_thread().name))
         return real_range(*args, **kwargs)
 
     monkeypatch.setattr(embedder, "encode_query", encode)
     monkeypatch.setattr(app.index, "keyword_search_with_members", search)
-    monkeypatch.setattr(app.index, "vector_range", vector_range)
+    monkeypatch.setattr(app.index, "vector_range_head", vector_range_head)
     beside = app.search._search(req, time.perf_counter())
     me = threading.current_thread().name
     names = [name for name, _ in events]
@@ -651,9 +662,9 @@ def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
     asked: list[int] = []
     head = app.index.vector_range_head
 
-    def spied(*args: Any) -> Any:
+    def spied(*args: Any, **kwargs: Any) -> Any:
         asked.append(args[-1])
-        return head(*args)
+        return head(*args, **kwargs)
 
     monkeypatch.setattr(app.index, "vector_range_head", spied)
     fresh = SearchService(app.store, app.index, app.embedder)  # no kept rankings
@@ -739,6 +750,9 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
         got = bounded.search(SearchRequest(q=q, mode=mode, limit=100))
         assert got.total_relation == "gte", mode
         assert [h.paper.arxiv_id for h in got.hits] == [h.paper.arxiv_id for h in exact.hits]
+        # a paper is labelled a semantic match by its cosine, whether or not it is among
+        # the best ``semantic_bound``
+        assert [h.matched_by for h in got.hits] == [h.matched_by for h in exact.hits]
         if mode == SearchMode.semantic:
             assert bound == got.total < exact.total
         else:  # every keyword match counted, or the semantic ones listed: the more
