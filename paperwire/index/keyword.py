@@ -105,6 +105,12 @@ BESIDE_POSTINGS = 400_000
 # took 1.6 / 3.3 ms (p50 / p95) where the most widely held word's took 2.5 / 18.1 and the
 # exact count 11.1 / 44.2 (docs/benchmarks.md, twenty-ninth session).
 FLOOR_MARGIN = 2.0
+# Which of a few ids are keyword matches is asked by summing their words' coverage units
+# (``_by_units``) where the match query has more covers than this: of the bench's 100
+# pasted titles, ~130 ids each, p95 3.1 → 1.9 ms at 74.7k papers and 13.5 → 5.9 at 1M;
+# with fewer covers the match query answers as fast or faster (p50 0.91 against 1.15 at
+# 74.7k); docs/benchmarks.md, thirtieth session.
+MEMBERS_BY_UNITS_COVERS = 12
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
 # Relative (and absolute) slack of ``_sure_score`` over float32 sums.
@@ -931,7 +937,7 @@ class TantivyKeywordIndex:
                 self._floor_or_count, searcher, floor_q, q, among_q, exact_up_to
             )
             try:
-                members = self._members(searcher, cache, q, among)
+                members = self._members(searcher, cache, q, among, query, filters, min_coverage)
             except BaseException:
                 wait([deciding])
                 raise
@@ -941,7 +947,7 @@ class TantivyKeywordIndex:
         if among_q is not None:
             shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
         try:
-            members = self._members(searcher, cache, q, among)
+            members = self._members(searcher, cache, q, among, query, filters, min_coverage)
         except BaseException:
             # The counts finish before the error goes up (nobody will read them); an
             # error of theirs is never raised in place of this one.
@@ -1052,7 +1058,9 @@ class TantivyKeywordIndex:
             return frozenset()
         searcher, cache = self._snapshot()
         q = self._match_query(searcher, query, filters, min_coverage)
-        return frozenset() if q is None else self._members(searcher, cache, q, ids)
+        if q is None:
+            return frozenset()
+        return self._members(searcher, cache, q, ids, query, filters, min_coverage)
 
     def _members(
         self,
@@ -1060,11 +1068,59 @@ class TantivyKeywordIndex:
         cache: dict[tuple[int, int], str],
         q: tantivy.Query,
         ids: Sequence[str],
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
     ) -> frozenset[str]:
-        """Those of ``ids`` that are hits of the match query ``q``."""
+        """Those of ``ids`` that are hits of ``q``, the match query of ``query``: asked of
+        ``q`` itself, or of their words' coverage units where ``q`` has more than
+        ``MEMBERS_BY_UNITS_COVERS`` covers (``_by_units``: the same papers)."""
         if not ids:
             return frozenset()
-        return frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(ids)])))
+        by_units = self._by_units(searcher, query, filters, min_coverage, ids)
+        if by_units is None:
+            return frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(ids)])))
+        summed, need = by_units
+        found: set[str] = set()
+        for score, address in searcher.search(summed, limit=len(ids), count=False).hits:
+            # Units are whole numbers, summed exactly in float32: half a unit of margin.
+            arxiv_id = self._id_of(searcher, cache, address) if score >= need - 0.5 else None
+            if arxiv_id is not None:
+                found.add(arxiv_id)
+        return frozenset(found)
+
+    def _by_units(
+        self,
+        searcher: tantivy.Searcher,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        ids: Sequence[str],
+    ) -> tuple[tantivy.Query, int] | None:
+        """The papers of ``ids`` that pass ``filters`` and hold ``query``'s phrases and
+        names, each scoring the coverage units of the query's words it holds (a
+        constant-score clause a word), and the units a keyword match needs: a paper is
+        one exactly when its score reaches them (``minimal_covers``' rule, summed
+        instead of listed). None where the match query has ``MEMBERS_BY_UNITS_COVERS``
+        covers or fewer (asked of it, the ids cost no more).
+
+        Why: the match query is a union of the covers' conjunctions; seeking it at each
+        id refills every cover's window, which a long query's tens of covers make slow.
+        Here the id set leads and each word is read once at each id."""
+        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+        if not tokens:
+            return None
+        _, units, need = _coverage_weights(searcher, tokens, min_coverage)
+        if minimal_covers(units, need, MEMBERS_BY_UNITS_COVERS) is not None:
+            return None
+        const = tantivy.Query.const_score_query
+        words = [
+            const(self._term(token), float(u))
+            for token, u in zip(tokens, units, strict=True)
+            if u > 0
+        ]
+        rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
+        return _all_of([_any_of(words), const(_all_of([*rest, self._id_set(ids)]), 0.0)]), need
 
     def best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

@@ -1,6 +1,7 @@
 """The tantivy index's coverage query (``TantivyKeywordIndex._coverage_query``) against
 brute force on every combination of a few words: the covers merged into a tree match
-exactly the papers holding a cover, and the flat form is kept under a date range."""
+exactly the papers holding a cover, the flat form is kept under a date range, and the
+words' units summed at a few ids (``_by_units``) find the same papers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from paperwire.index import keyword as keyword_module
 from paperwire.index.base import IndexDoc, KeywordQuery, cover_tree, minimal_covers
 from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.models.search import SearchFilters
@@ -57,6 +59,15 @@ def holders(covers: list[list[int]]) -> set[str]:
     }
 
 
+def random_rule(rng: random.Random) -> tuple[list[int], int, list[list[int]]]:
+    """Random units for ``WORDS``, the units a match needs, and the covers they make."""
+    units = [rng.choice([0, 1, 1, 2, 3, 5]) for _ in WORDS]
+    need = rng.randint(1, max(1, sum(units)) + 1)
+    covers = minimal_covers(units, need, limit=10_000)
+    assert covers is not None
+    return units, need, covers
+
+
 def test_the_merged_covers_match_exactly_the_papers_holding_a_cover(
     every_subset: TantivyKeywordIndex,
 ) -> None:
@@ -67,10 +78,7 @@ def test_the_merged_covers_match_exactly_the_papers_holding_a_cover(
     rng = random.Random(3)
     forks = 0
     for _ in range(300):
-        units = [rng.choice([0, 1, 1, 2, 3, 5]) for _ in WORDS]
-        need = rng.randint(1, max(1, sum(units)) + 1)
-        covers = minimal_covers(units, need, limit=10_000)
-        assert covers is not None
+        units, need, covers = random_rule(rng)
         tree = cover_tree(covers)
         forks += any(len(below) > 1 for below in tree.values())
         got = index._ids(searcher, cache, index._covers_query(tokens, tree))
@@ -100,3 +108,46 @@ def test_a_date_range_keeps_the_flat_form(every_subset: TantivyKeywordIndex) -> 
     assert set(index._ids(searcher, cache, merged)) == holders(covers)
     in_range = {f"2599.{i:05d}" for i in range(9, 41)}
     assert set(index.match_ids(query, dated, 0.5)) == holders(covers) & in_range
+
+
+def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
+    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which of some ids are keyword matches, asked by summing their words' coverage
+    units (``_by_units``, forced on for every rule here): exactly those holding a
+    cover, with and without filters and a quoted phrase, as the match query finds them
+    (the same answer as ``_members`` gives below the covers' threshold)."""
+    index = every_subset
+    searcher, cache = index._snapshot()
+    rng = random.Random(5)
+    every = [f"2599.{i:05d}" for i in range(2 ** len(WORDS))]
+    dated = SearchFilters(date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 4, 10))
+    in_range = {f"2599.{i:05d}" for i in range(9, 41)}
+    # the phrase holders: "quartz basalt" only where both words are in the title, the
+    # title listing them in ``WORDS`` order (bits 0 and 1)
+    phrased = KeywordQuery(terms=WORDS, phrases=["quartz basalt"])
+    holding_phrase = {f"2599.{i:05d}" for i in range(2 ** len(WORDS)) if i & 3 == 3}
+    cases = [
+        (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
+        (KeywordQuery(terms=WORDS), dated, in_range),
+        (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
+        (phrased, SearchFilters(), holding_phrase),
+    ]
+    summed = 0
+    for _ in range(150):
+        units, need, covers = random_rule(rng)
+        monkeypatch.setattr(
+            keyword_module, "_coverage_weights", lambda s, t, c, u=units, n=need: ([], u, n)
+        )
+        query, filters, passing = rng.choice(cases)
+        ids = rng.sample(every, 24)
+        q = index._match_query(searcher, query, filters, 0.5)
+        assert q is not None
+        want = holders(covers) & passing & set(ids)
+        for threshold in (-1, 10_000):
+            monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", threshold)
+            by_units = index._by_units(searcher, query, filters, 0.5, ids)
+            summed += by_units is not None
+            got = index._members(searcher, cache, q, ids, query, filters, 0.5)
+            assert got == want, (units, need, query, filters, threshold)
+    assert summed > 120  # the units' path taken wherever some word has units
