@@ -154,8 +154,8 @@ class Settings(BaseSettings):
     semantic_bound: int = Field(
         DEFAULT_SEMANTIC_BOUND,
         ge=DEEPEST_SEARCH_RESULT,
-        description="Semantic matches a relevance search lists (best first) to count its "
-        "total: past it the total is a lower bound, shown as `N+` (`total_relation` "
+        description="Semantic matches a relevance search counts for its total: past it "
+        "the total is a lower bound, shown as `N+` (`total_relation` "
         '`"gte"`, as Elasticsearch\'s `track_total_hits`). Newest / most upvoted count '
         "every match. Larger: exact totals for broader queries, slower broad searches. "
         "At least 1,100, the deepest result a page shows (offset 1,000 + 100).",

@@ -503,8 +503,8 @@ class SearchIndex(Protocol):
         head: int,
         members: bool = False,
     ) -> RangeHead:
-        """``vector_range``'s first ``head`` documents and its length: what a semantic
-        search needs (it pages through its best few matches and counts the rest). An
+        """``vector_range``'s first ``head`` documents and its length: what a relevance
+        search needs (it ranks its best few matches and counts the rest). An
         index may count the others without scoring each exactly. ``members``: also every
         id of the range, in no order, where it holds fewer than ``limit`` (a hybrid
         search counts how many of them are keyword matches too; it needs them as a set,

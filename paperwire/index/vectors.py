@@ -32,8 +32,9 @@ whose bound can reach the answer are scored in fp32: the full scan's answer with
 reading the whole fp32 matrix (up to the last bit of a score: see ``prescan``). The copy
 is built per generation on a background thread (~0.4 s at 75k); until it is ready,
 searches scan in fp32. A range search that needs only its best few ranked and the others
-counted (``vector_range_head``: a semantic search's page and total) counts a row whose
-lower bound clears the floor without scoring it.
+counted (``vector_range_head``: a semantic or hybrid search's page and total, and the
+hybrid search's set of them) counts and lists a row whose lower bound clears the floor
+without scoring it.
 
 Selected rows (a filter's) are scored alone when they are few: read as slices where they
 lie in long runs (a date range: papers are added about in date order), else copied out.

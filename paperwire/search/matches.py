@@ -31,13 +31,13 @@ below a full one:
 Each order's total is the number of its matches. docs/benchmarks.md ("Match sets")
 shows how the shares and the floor were chosen.
 
-A relevance search lists only the best ``semantic_bound`` semantic matches (default
+A relevance search counts its semantic matches up to ``semantic_bound`` (default
 ``DEFAULT_SEMANTIC_BOUND``), as Elasticsearch tracks total hits up to 10,000: its ranking
 uses the first ``depth`` (100) of them, and listing every one of a broad query's tens of
 thousands only made its total exact (issue 16: most of a search at 1M papers). Past the
 bound its total is a lower bound (``QueryMatches.total_exact``; ``SearchResponse``
 ``total_relation`` ``"gte"``): the keyword matches (counted, not listed; or their own
-lower bound, below) or the semantic ones listed, whichever are more. The overlap of the
+lower bound, below) or the bound, whichever are more. The overlap of the
 two sides, which only an exact total needs, is then not counted (a keyword search over
 the listed ids: ~10 ms of a hybrid search at 74.7k papers, ~27 ms at 1M). Newest / most
 upvoted list every semantic match (their walk needs them), so their totals are exact. A
@@ -53,10 +53,10 @@ more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``
 Elasticsearch's 10,000): the embedded index knows it for a query with no phrase or name
 one of whose words matches on its own and is held by more papers than the bound (with
 filters other than a date range: by more papers that pass them, counted first). It then
-says so instead
-(``MatchCount.exact`` False), and the total is again a lower bound: that word's
-papers or the semantic ones listed, whichever are more. Counting a broad query's matches
-cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core (docs/benchmarks.md, issue 16).
+says so instead (``MatchCount.exact`` False), and the total is again a lower bound: that
+word's papers or the semantic ones (counted up to their bound), whichever are more.
+Counting a broad query's matches cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core
+(docs/benchmarks.md, issue 16).
 """
 
 from __future__ import annotations
@@ -134,11 +134,10 @@ class QueryMatches:
     papers asked about (candidates and shown papers), ``counted.total`` counts them all
     and ``counted.overlap`` says how many semantic matches are keyword matches too,
     which is all an exact total needs (``counted`` may still be counting: ``total``
-    waits for it, so read it last). ``semantic_bounded``: ``semantic`` is only the best
-    of more, so ``total`` is a lower bound. A relevance search past its bound does not
+    waits for it, so read it last). ``semantic_bounded``: more semantic matches than the
+    bound, so ``total`` is a lower bound. A relevance search past its bound does not
     count the overlap (``overlap_counted`` False): its total is then the keyword matches
-    or the semantic ones listed, whichever are more, and the typed ids that are
-    neither."""
+    or the bound, whichever are more, and the typed ids that are neither."""
 
     keyword: set[str] = field(default_factory=set)
     semantic: Ranked = field(default_factory=Ranked)  # best first, all above the floor

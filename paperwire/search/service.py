@@ -3,8 +3,8 @@
 * **Matches** (``search.matches``): keyword matches (the query's words by IDF weight,
   phrases, names, filters), semantic matches above the floor, typed ids. The total is
   their number, in every sort order; in relevance order a lower bound once the semantic
-  matches pass ``semantic_bound`` (only the best of them are listed) or a word of the
-  query alone matches more than ``keyword_count_bound`` papers (not counted).
+  matches pass ``semantic_bound`` (counted up to it) or a word of the query alone
+  matches more than ``keyword_count_bound`` papers (not counted).
 * **Relevance order** fuses a keyword (BM25) and a semantic (cosine) ranking of those
   matches: ``fusion`` ``weighted`` (default; ``search.weighted.weighted_fusion``,
   ``w · BM25/max BM25 + (1 − w) · cosine``, with the exact cosine of every keyword
@@ -132,12 +132,13 @@ class SemanticMembers:
         self.learn(ids)
         return {i for i in ids if self.cosines.get(i, -math.inf) >= self._floor}
 
-    def known(self, also: Sequence[str] = ()) -> Collection[str]:
-        """Every semantic match listed (all of them), else those found so far and among
-        ``also``."""
+    def known(self) -> Collection[str]:
+        """Every semantic match listed (all of them), else those found so far. Only the
+        papers a search ranked are asked about: they pass its filters and hold its
+        phrases and names, which a paper's cosine alone does not tell (a typed id is
+        taken whatever the filters)."""
         if self._listed is not None:
             return self._listed
-        self.learn(also)
         return {i for i, s in self.cosines.items() if s >= self._floor}
 
 
@@ -562,8 +563,8 @@ class SearchService:
             not bounded,
             bounded,
             semantic_total=side.total if head is not None else None,
-            # known for every paper ranked (asked about above, or fused) and typed
-            semantic_members=semantic_members.known(also=typed),
+            # known for every paper ranked (asked about above, or fused)
+            semantic_members=semantic_members.known(),
         )
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))

@@ -455,9 +455,17 @@ def test_relevance_counts_what_the_listed_match_set_holds(
         (" ".join(abstract.split()[:80]), SearchFilters()),
     ]
     checked = 0
+    split: list[int] = []  # the pre-scan's floor splits (it answered)
+    real_split = vectors.floor_split
+
+    def floor_split(*args: Any) -> Any:
+        split.append(1)
+        return real_split(*args)
+
     for prescan in (False, True) if isinstance(app.index, EmbeddedIndex) else (False,):
         if prescan:
             monkeypatch.setattr(vectors, "PRESCAN_MIN_ROWS", 0)
+            monkeypatch.setattr(vectors, "floor_split", floor_split)
             app.index.warm()
         fresh = SearchService(app.store, app.index, app.embedder)  # no kept rankings
         for q, f in cases:
@@ -470,6 +478,7 @@ def test_relevance_counts_what_the_listed_match_set_holds(
                     assert hit.matched_by == listed.labels(hit.paper.arxiv_id), (q, mode, hit)
                     checked += 1
     assert checked > 200
+    assert bool(split) == isinstance(app.index, EmbeddedIndex)
 
 
 def test_a_search_counts_its_keyword_matches_once_before_ranking_them(
@@ -792,6 +801,36 @@ def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     page = lxml.html.fromstring(client.get("/search", params={"q": q}).text)
     summary = " ".join(page.xpath("//p[@class='result-summary']")[0].text_content().split())
     assert f"{api['total']:,} results" in summary and "+" not in summary
+
+
+def test_a_typed_id_outside_the_filters_is_no_semantic_match_past_the_bound(
+    app: Paperwire,
+) -> None:
+    """Past ``semantic_bound`` a paper a search ranks is a semantic match by its own
+    cosine (BM25 and the vectors rank only papers passing the filters). A typed id is
+    taken whatever the filters: one outside them, however close in meaning, is labelled
+    "id" only, as the listed match set labels it, and counts once in the total."""
+    text, f = "large language model reasoning", SearchFilters(has_code=True)
+    embedder = app.embedder()
+    assert embedder is not None
+    vector = embedder.encode_query(text)
+    cards = app.store.browse(SearchFilters(), SortOrder.newest, 500, 0)[1]
+    outside = [c.arxiv_id for c in cards if not c.has_code]
+    cosines = app.index.cosines_of(vector, outside)
+    # the closest paper outside the filters: were its cosine enough, it would be
+    # labelled a semantic match
+    typed = max(cosines, key=lambda i: cosines[i])
+    assert cosines[typed] >= app.search.semantic_floor
+    q = f"{typed} {text}"
+    bounded = SearchService(app.store, app.index, app.embedder, semantic_bound=5)
+    for mode in (SearchMode.hybrid, SearchMode.semantic):
+        listed = app.search.matches(parse_query(q), f, mode, SortOrder.relevance)
+        res = bounded.search(SearchRequest(q=q, filters=f, mode=mode, limit=30))
+        assert res.total_relation == "gte", mode
+        first = res.hits[0]
+        assert first.paper.arxiv_id == typed
+        assert first.matched_by == listed.labels(typed) == ["id"], mode
+        assert all("id" not in h.matched_by for h in res.hits[1:])
 
 
 def test_relevance_total_is_a_lower_bound_past_the_keyword_count_bound(
