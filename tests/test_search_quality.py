@@ -14,6 +14,7 @@ from paperwire.index.base import KeywordQuery, Ranked, Vector
 from paperwire.jobs.embed import embed_backlog
 from paperwire.jobs.reindex import rebuild_index
 from paperwire.models.search import SearchFilters, SearchMode, SearchRequest, SortOrder
+from paperwire.search.service import SemanticMembers, SemanticSide
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from tests.conftest import HF_DAILY
@@ -108,9 +109,10 @@ def test_sorts_and_snippets(corpus_app: Paperwire) -> None:
 def test_hybrid_takes_known_cosines_from_the_range_result(
     corpus_app: Paperwire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Weighted fusion scores every keyword candidate by its exact cosine: those among the
-    semantic matches from the range result at hand, only the others (below the floor)
-    asked of the index; the same ranking as asking for all of them."""
+    """Weighted fusion scores every keyword candidate by its exact cosine: those known
+    (``SemanticMembers``: here the whole range result) taken as they are, only the
+    others (below the floor) asked of the index; the same ranking as asking for all of
+    them."""
     pw, svc = corpus_app, corpus_app.search
     embedder = pw.embedder()
     assert embedder is not None
@@ -131,7 +133,9 @@ def test_hybrid_takes_known_cosines_from_the_range_result(
         return real(vector, ids)
 
     monkeypatch.setattr(pw.index, "cosines_of", recorded)
-    fast = svc._with_cosines(head, candidates.ids, vec, known=semantic)
+    side = SemanticSide(semantic, vec, False, len(semantic.ids), semantic.ids)
+    known = SemanticMembers(pw.index, side, svc.semantic_floor)
+    fast = svc._with_cosines(head, candidates.ids, vec, known=known)
     assert asked and not set(asked) & set(semantic.ids)
     assert fast.ids == plain.ids
     assert fast.scores == pytest.approx(plain.scores, abs=1e-5)
