@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tantivy
 
@@ -220,15 +220,28 @@ def _coverage_weights(
     return freqs, units, required_units(units, min_coverage)
 
 
-def _matches_alone(
-    searcher: tantivy.Searcher, tokens: Sequence[str], min_coverage: float
-) -> list[tuple[int, str]]:
-    """``(document frequency, token)`` of those of ``tokens`` (distinct) that are a
-    keyword match on their own (their weight reaches the coverage): every paper holding
-    one is a match, so its holders are a lower bound of the matches (``_word_floor``,
+class _CoverageRule(NamedTuple):
+    """A query's coverage rule at one coverage (``TantivyKeywordIndex._coverage_rule``):
+    its distinct coverage tokens with ``_coverage_weights`` of them. Worked out once per
+    call and handed to everything that applies it (the match query, the lower bounds,
+    the members), so a count reads each word's frequency once."""
+
+    tokens: list[str]
+    freqs: list[int]
+    units: list[int]
+    need: int
+
+
+def _matches_alone(rule: _CoverageRule) -> list[tuple[int, str]]:
+    """``(document frequency, token)`` of the rule's tokens that are a keyword match on
+    their own (their weight reaches the coverage): every paper holding one is a match,
+    so its holders are a lower bound of the matches (``_word_floor``,
     ``_filtered_floor``)."""
-    freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-    return [(f, t) for f, u, t in zip(freqs, units, tokens, strict=True) if u >= need]
+    return [
+        (f, t)
+        for f, u, t in zip(rule.freqs, rule.units, rule.tokens, strict=True)
+        if u >= rule.need
+    ]
 
 
 def _filter_terms(filters: SearchFilters) -> list[tuple[str, str | bool]]:
@@ -780,15 +793,18 @@ class TantivyKeywordIndex:
         BM25 query scores (``_term_clauses``) and a keyword match must cover."""
         return [tok for w in _coverage_words(query) for tok in self._tokens(w, stem=True)]
 
+    def _coverage_rule(
+        self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
+    ) -> _CoverageRule:
+        """``query``'s coverage rule at ``min_coverage`` (``_CoverageRule``)."""
+        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+        return _CoverageRule(tokens, *_coverage_weights(searcher, tokens, min_coverage))
+
     def _coverage_query(
-        self,
-        searcher: tantivy.Searcher,
-        query: KeywordQuery,
-        min_coverage: float,
-        *,
-        factored: bool = True,
+        self, rule: _CoverageRule, *, factored: bool = True
     ) -> tantivy.Query | None:
-        """Documents whose terms reach ``min_coverage`` of the query's IDF weight: an OR
+        """Documents whose terms reach the coverage ``rule`` asks (a share of the query's
+        IDF weight, ``_coverage_rule``): an OR
         of ``minimal_covers`` conjunctions, merged on their common beginnings
         (``cover_tree``) when ``factored``, or where a long query has too many of them,
         a minimum-should-match over each term repeated by its weight (~10× slower).
@@ -798,10 +814,9 @@ class TantivyKeywordIndex:
         seek. Counting the first 40 bench queries at 1M papers under a ~4 % date range
         took p95 24.8 ms factored against 10.0 flat; unfiltered 37.3 against 51.6, and
         with a category filter or among 200 ids the factored form was faster too."""
-        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+        tokens, _, units, need = rule
         if not tokens:
             return None
-        _, units, need = _coverage_weights(searcher, tokens, min_coverage)
         covers = minimal_covers(units, need)
         should = tantivy.Occur.Should
         if covers is None:
@@ -838,16 +853,17 @@ class TantivyKeywordIndex:
         searcher: tantivy.Searcher,
         query: KeywordQuery,
         filters: SearchFilters,
-        min_coverage: float,
+        rule: _CoverageRule,
         also: Sequence[str] = (),
     ) -> tantivy.Query | None:
-        """The query of ``match_ids`` (None: nothing can match)."""
+        """The query of ``match_ids`` (None: nothing can match); ``rule``: the query's
+        coverage rule (``_coverage_rule``)."""
         if searcher.num_docs == 0:
             return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
         factored = not _dated(filters)  # see ``_coverage_query``
-        coverage = self._coverage_query(searcher, query, min_coverage, factored=factored)
+        coverage = self._coverage_query(rule, factored=factored)
         if coverage is not None:
             ways.append(coverage)
         elif constraints:
@@ -893,7 +909,8 @@ class TantivyKeywordIndex:
     ) -> list[str]:
         """See ``SearchIndex.keyword_match_ids``."""
         searcher, cache = self._snapshot()
-        q = self._match_query(searcher, query, filters, min_coverage, also)
+        rule = self._coverage_rule(searcher, query, min_coverage)
+        q = self._match_query(searcher, query, filters, rule, also)
         return [] if q is None else self._ids(searcher, cache, q)
 
     def match_count(
@@ -917,13 +934,14 @@ class TantivyKeywordIndex:
         returned uncounted (``MatchCount`` waits when read): a search reads its total
         after building its page, so the counting goes on beside that work too."""
         searcher, cache = self._snapshot()
-        q = self._match_query(searcher, query, filters, min_coverage)
+        rule = self._coverage_rule(searcher, query, min_coverage)
+        q = self._match_query(searcher, query, filters, rule)
         if q is None:
             return MatchCount(0)
         floor, whole = (
             (0, False)
             if exact_up_to is None
-            else self._word_floor(searcher, cache, query, filters, min_coverage)
+            else self._word_floor(searcher, cache, query, filters, rule)
         )
         past = exact_up_to is not None and floor > exact_up_to
         exact = whole if past else True
@@ -931,13 +949,13 @@ class TantivyKeywordIndex:
         among_q = _all_of([q, self._id_set(overlap)]) if overlap and exact else None
         floor_q = None
         if exact_up_to is not None and not past:
-            floor_q = self._filtered_floor(searcher, query, filters, min_coverage, exact_up_to)
+            floor_q = self._filtered_floor(searcher, query, filters, rule, exact_up_to)
         if floor_q is not None and exact_up_to is not None:
             deciding = _COUNTERS.pool().submit(
                 self._floor_or_count, searcher, floor_q, q, among_q, exact_up_to
             )
             try:
-                members = self._members(searcher, cache, q, among, query, filters, min_coverage)
+                members = self._members(searcher, cache, q, among, query, filters, rule)
             except BaseException:
                 wait([deciding])
                 raise
@@ -947,7 +965,7 @@ class TantivyKeywordIndex:
         if among_q is not None:
             shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
         try:
-            members = self._members(searcher, cache, q, among, query, filters, min_coverage)
+            members = self._members(searcher, cache, q, among, query, filters, rule)
         except BaseException:
             # The counts finish before the error goes up (nobody will read them); an
             # error of theirs is never raised in place of this one.
@@ -986,7 +1004,7 @@ class TantivyKeywordIndex:
         searcher: tantivy.Searcher,
         query: KeywordQuery,
         filters: SearchFilters,
-        min_coverage: float,
+        rule: _CoverageRule,
         bound: int,
     ) -> tantivy.Query | None:
         """A query whose hits are matches of a filtered query (so its count is a lower
@@ -1005,11 +1023,10 @@ class TantivyKeywordIndex:
         terms = _filter_terms(filters)
         if query.phrases or query.authors or _dated(filters) or not terms:
             return None
-        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
-        if len(tokens) < 2:
+        if len(rule.tokens) < 2:
             return None
         share = _filter_share(searcher, terms)
-        alone = _matches_alone(searcher, tokens, min_coverage)
+        alone = _matches_alone(rule)
         enough = [(f, t) for f, t in alone if f * share >= FLOOR_MARGIN * bound]
         if not enough:
             return None
@@ -1021,7 +1038,7 @@ class TantivyKeywordIndex:
         cache: dict[tuple[int, int], str],
         query: KeywordQuery,
         filters: SearchFilters,
-        min_coverage: float,
+        rule: _CoverageRule,
     ) -> tuple[int, bool]:
         """A lower bound of ``match_ids``'s size known without a search, and whether it
         is the size: the papers holding the most widely held word that is a match on
@@ -1036,15 +1053,14 @@ class TantivyKeywordIndex:
         "N+"."""
         if query.phrases or query.authors or _dated(filters) or _filter_terms(filters):
             return 0, False
-        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
-        if not tokens:
+        if not rule.tokens:
             return 0, False
         docs = self._scoring_docs(searcher, cache)
         if docs <= 0:
             return 0, False  # the deleted documents unknown: no bound (as ``_sure_score``)
-        held = max((f for f, _ in _matches_alone(searcher, tokens, min_coverage)), default=0)
+        held = max((f for f, _ in _matches_alone(rule)), default=0)
         deleted = max(0, docs - searcher.num_docs)
-        return max(0, held - deleted), len(tokens) == 1 and deleted == 0
+        return max(0, held - deleted), len(rule.tokens) == 1 and deleted == 0
 
     def match_members(
         self,
@@ -1057,10 +1073,11 @@ class TantivyKeywordIndex:
         if not ids:
             return frozenset()
         searcher, cache = self._snapshot()
-        q = self._match_query(searcher, query, filters, min_coverage)
+        rule = self._coverage_rule(searcher, query, min_coverage)
+        q = self._match_query(searcher, query, filters, rule)
         if q is None:
             return frozenset()
-        return self._members(searcher, cache, q, ids, query, filters, min_coverage)
+        return self._members(searcher, cache, q, ids, query, filters, rule)
 
     def _members(
         self,
@@ -1070,14 +1087,14 @@ class TantivyKeywordIndex:
         ids: Sequence[str],
         query: KeywordQuery,
         filters: SearchFilters,
-        min_coverage: float,
+        rule: _CoverageRule,
     ) -> frozenset[str]:
         """Those of ``ids`` that are hits of ``q``, the match query of ``query``: asked of
         ``q`` itself, or of their words' coverage units where ``q`` has more than
         ``MEMBERS_BY_UNITS_COVERS`` covers (``_by_units``: the same papers)."""
         if not ids:
             return frozenset()
-        by_units = self._by_units(searcher, query, filters, min_coverage, ids)
+        by_units = self._by_units(query, filters, rule, ids)
         if by_units is None:
             return frozenset(self._ids(searcher, cache, _all_of([q, self._id_set(ids)])))
         summed, need = by_units
@@ -1090,12 +1107,7 @@ class TantivyKeywordIndex:
         return frozenset(found)
 
     def _by_units(
-        self,
-        searcher: tantivy.Searcher,
-        query: KeywordQuery,
-        filters: SearchFilters,
-        min_coverage: float,
-        ids: Sequence[str],
+        self, query: KeywordQuery, filters: SearchFilters, rule: _CoverageRule, ids: Sequence[str]
     ) -> tuple[tantivy.Query, int] | None:
         """The papers of ``ids`` that pass ``filters`` and hold ``query``'s phrases and
         names, each scoring the coverage units of the query's words it holds (a
@@ -1107,10 +1119,9 @@ class TantivyKeywordIndex:
         Why: the match query is a union of the covers' conjunctions; seeking it at each
         id refills every cover's window, which a long query's tens of covers make slow.
         Here the id set leads and each word is read once at each id."""
-        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+        tokens, _, units, need = rule
         if not tokens:
             return None
-        _, units, need = _coverage_weights(searcher, tokens, min_coverage)
         if minimal_covers(units, need, MEMBERS_BY_UNITS_COVERS) is not None:
             return None
         const = tantivy.Query.const_score_query
@@ -1142,7 +1153,8 @@ class TantivyKeywordIndex:
         searcher, cache = self._snapshot()
         if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
-        matching = self._match_query(searcher, query, filters, min_coverage)
+        rule = self._coverage_rule(searcher, query, min_coverage)
+        matching = self._match_query(searcher, query, filters, rule)
         if matching is None:
             return Ranked(), MatchCount(0)
         clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(matching, 0.0))]

@@ -93,13 +93,14 @@ def test_a_date_range_keeps_the_flat_form(every_subset: TantivyKeywordIndex) -> 
     index = every_subset
     searcher, cache = index._snapshot()
     query = KeywordQuery(terms=WORDS)  # each word in half the papers: 20 covers of 3
-    flat = index._coverage_query(searcher, query, 0.5, factored=False)
-    merged = index._coverage_query(searcher, query, 0.5)
+    rule = index._coverage_rule(searcher, query, 0.5)
+    flat = index._coverage_query(rule, factored=False)
+    merged = index._coverage_query(rule)
     assert flat is not None and merged is not None
     assert shape(flat) != shape(merged)
     dated = SearchFilters(date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 4, 10))
-    with_range = shape(index._match_query(searcher, query, dated, 0.5))
-    without = shape(index._match_query(searcher, query, SearchFilters(), 0.5))
+    with_range = shape(index._match_query(searcher, query, dated, rule))
+    without = shape(index._match_query(searcher, query, SearchFilters(), rule))
     assert shape(flat) in with_range and shape(merged) not in with_range
     assert shape(merged) in without and shape(flat) not in without
     # and both forms match the same papers
@@ -141,13 +142,14 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
         )
         query, filters, passing = rng.choice(cases)
         ids = rng.sample(every, 24)
-        q = index._match_query(searcher, query, filters, 0.5)
+        rule = index._coverage_rule(searcher, query, 0.5)
+        q = index._match_query(searcher, query, filters, rule)
         assert q is not None
         want = holders(covers) & passing & set(ids)
         for threshold in (-1, 10_000):
             monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", threshold)
-            by_units = index._by_units(searcher, query, filters, 0.5, ids)
+            by_units = index._by_units(query, filters, rule, ids)
             summed += by_units is not None
-            got = index._members(searcher, cache, q, ids, query, filters, 0.5)
+            got = index._members(searcher, cache, q, ids, query, filters, rule)
             assert got == want, (units, need, query, filters, threshold)
     assert summed > 120  # the units' path taken wherever some word has units
