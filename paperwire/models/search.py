@@ -90,8 +90,8 @@ class SearchResponse(BaseModel):
     total_relation: Literal["eq", "gte"] = Field(
         "eq",
         description="`eq`: `total` is exact. `gte`: there are at least `total` matches (as "
-        "Elasticsearch's `hits.total.relation`): a relevance search lists the best "
-        "`semantic_bound` semantic matches (default 4,000) and had more, or a word of a "
+        "Elasticsearch's `hits.total.relation`): a relevance search counts its semantic "
+        "matches up to `semantic_bound` (default 4,000) and had more, or a word of a "
         "query with no phrase or author matches alone and is in more than "
         "`keyword_count_bound` papers (default 10,000), those passing its filters where it "
         "has some (a date range excepted): its papers are the bound, the keyword matches "
