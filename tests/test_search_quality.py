@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -139,6 +140,33 @@ def test_hybrid_takes_known_cosines_from_the_range_result(
     assert asked and not set(asked) & set(semantic.ids)
     assert fast.ids == plain.ids
     assert fast.scores == pytest.approx(plain.scores, abs=1e-5)
+
+
+def test_the_latency_bench_times_the_cosines_fusion_asks_as_vector_work(
+    corpus_app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``paperwire bench latency`` splits a search into parts with thin wrappers around
+    the index: the cosines a hybrid search asks for BM25's candidates outside the
+    semantic head (``cosines_of``, which weighted fusion scores them by) are vector work,
+    not "rest". Each call is slowed by 50 ms here so the part it lands in is plain."""
+    from paperwire.bench.latency import _Clock, _TimedIndex
+
+    pw, svc = corpus_app, corpus_app.search
+    real = pw.index.cosines_of
+    asked: list[int] = []
+
+    def slowed(vector: Vector, ids: Sequence[str]) -> dict[str, float]:
+        asked.append(len(ids))
+        time.sleep(0.05)
+        return real(vector, ids)
+
+    monkeypatch.setattr(pw.index, "cosines_of", slowed)
+    clock = _Clock()
+    clock.reset()
+    monkeypatch.setattr(svc, "index", _TimedIndex(pw.index, clock))
+    svc.search(SearchRequest(q="diffusion models for video generation", mode=SearchMode.hybrid))
+    assert asked, "the search asked no cosines: nothing to time"
+    assert clock.parts["vector"] >= 50 * len(asked)
 
 
 @pytest.mark.slow
