@@ -42,11 +42,12 @@ a seeded sample of the install's papers, each timed three times (rows ``for you`
 
 Every search is also split into its parts (query embedding, keyword search, the keyword
 match set (a search of keyword matches alone ranks and counts them in one pass, timed as
-keyword search), vector search including the semantic match set and the cosines asked
-for fusion, and the rest: parsing, fusion, cards from the store, snippets), timed by thin
-wrappers around the index and the embedder of the same ``SearchService``. A hybrid
-search's BM25 may run in another thread beside its query embedding: its parts then add
-up to more than its time, and its rest is the time no timed call ran (``_Clock``).
+keyword search), vector search including the semantic match set and the exact cosines
+asked of the index, and the rest: parsing, fusion, cards from the store, snippets),
+timed by thin wrappers around the index and the embedder of the same ``SearchService``.
+A hybrid search's BM25 may run in another thread beside its query embedding: its parts
+may then add up to more than the time they cover, and its rest is the time no timed
+call ran (``_Clock``).
 
 Builds are kept in the work directory (default ``~/.cache/paperwire/bench/latency``)
 and reused while their parameters match (``--rebuild`` forces a new one).
@@ -148,8 +149,8 @@ class Timing:
     p99: float
     mean: float
     # p50 / p95 ms of the parts of the same searches: query embedding, keyword search,
-    # keyword match set, vector search and range, and the rest (parsing, fusion, cards
-    # from the store, snippets: the time no timed call ran, ``_Clock``).
+    # keyword match set, vector search, range and cosines, and the rest (parsing, fusion,
+    # cards from the store, snippets: the time no timed call ran, ``_Clock``).
     parts: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
@@ -600,35 +601,48 @@ class _Clock:
     (``parts``), and the spans they cover together (``engine``).
 
     A hybrid search runs its BM25 search in another thread beside its query embedding,
-    and its own thread may wait for it: its parts then add up to more than its time, and
-    its time less their sum would understate the rest. Its rest is its time less the
-    union of the spans (``engine``): the time no index or embedder call of the search
-    ran on any thread (parsing, fusion, cards, snippets, and any wait for a match count
-    the index still runs in its own threads, which are not timed)."""
+    and its own thread may wait for it: its parts may then add up to more than the time
+    they cover, and its time less their sum would understate the rest. Its rest
+    (``rest``) is its time less the union of the spans: the time no timed call of the
+    search ran on any thread. That is parsing, fusion, cards and snippets, any wait for a
+    match count the index still runs in its own threads, and the few index calls left
+    untimed (``vector_count``, ``refresh``: a counter read, a file's stamp)."""
 
     def __init__(self) -> None:
         self.parts: dict[str, float] = {}
         self._spans: list[tuple[float, float]] = []
+        self._since = -math.inf
         self._lock = threading.Lock()  # parts are added from the search's other threads too
 
     def reset(self) -> None:
-        self.parts = {"embed": 0.0, "keyword": 0.0, "matches": 0.0, "vector": 0.0}
-        self._spans = []
+        """A new search starts now: a call still running from an earlier one counts only
+        from here."""
+        with self._lock:
+            self.parts = {"embed": 0.0, "keyword": 0.0, "matches": 0.0, "vector": 0.0}
+            self._spans = []
+            self._since = time.perf_counter()
 
     def add(self, part: str, since: float) -> None:
         now = time.perf_counter()
         with self._lock:
-            self.parts[part] += (now - since) * 1000
+            since = max(since, self._since)
+            self.parts[part] += max(0.0, now - since) * 1000
             self._spans.append((since, now))
 
     def engine(self) -> float:
         """Milliseconds during which at least one timed call ran, on any thread."""
+        with self._lock:
+            spans = sorted(self._spans)
         covered, reach = 0.0, -math.inf
-        for start, stop in sorted(self._spans):
+        for start, stop in spans:
             if stop > reach:
                 covered += stop - max(start, reach)
                 reach = stop
         return covered * 1000
+
+    def rest(self, ms: float) -> float:
+        """What of a search that took ``ms`` no timed call covered."""
+        return ms - self.engine()
 
 
 def _timed(method: str, part: str) -> Callable[..., Any]:
@@ -645,7 +659,8 @@ def _timed(method: str, part: str) -> Callable[..., Any]:
 
 
 class _TimedIndex:
-    """Delegates to the real index, timing keyword and vector searches and match sets."""
+    """Delegates to the real index, timing keyword and vector searches, match sets, the
+    cosines asked of it and the words' frequencies read to plan a search."""
 
     def __init__(self, inner: Any, clock: _Clock) -> None:
         self._inner = inner
@@ -665,9 +680,13 @@ class _TimedIndex:
     vector_search = _timed("vector_search", "vector")
     vector_range = _timed("vector_range", "vector")
     vector_range_head = _timed("vector_range_head", "vector")
-    # the cosines of BM25's candidates outside the semantic head (weighted fusion scores
-    # them; past the bound they also say which are semantic matches): vector work
+    # exact cosines of given papers: BM25's candidates outside the semantic head (weighted
+    # fusion scores them by it; past the bound they also say which are semantic matches),
+    # and the whole semantic side of a query with quoted phrases or names
     cosines_of = _timed("cosines_of", "vector")
+    # the query's words' frequencies, read to choose whether its BM25 search runs beside
+    # the query embedding (``service._brief_bm25``)
+    keyword_postings = _timed("keyword_postings", "keyword")
 
 
 class _TimedEmbedder:
@@ -778,7 +797,7 @@ def measure_install(
             if i >= len(warm):
                 lat[combo].append(ms)
                 split = dict(clock.parts)
-                split["rest"] = ms - clock.engine()
+                split["rest"] = clock.rest(ms)
                 for part, v in split.items():
                     parts[combo].setdefault(part, []).append(v)
     rss.update({k: v for k, v in _rss().items()})

@@ -2,49 +2,66 @@
 
 from __future__ import annotations
 
-import threading
-import time
+from collections.abc import Callable
 
 import pytest
 
+from paperwire.bench import latency
 from paperwire.bench.latency import _Clock
 
 
-def test_parts_that_overlap_or_are_waited_for_are_not_counted_twice_as_engine_time() -> None:
-    """A hybrid search's BM25 runs in another thread beside its query embedding, and its
-    own thread then waits for it: both are parts, and the search's rest (its time less
-    ``engine``) leaves out the time either ran, once. Summing the parts (as the bench
-    did) counts the overlap twice and leaves the wait in the rest."""
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Sets the clock the bench reads (seconds), so the spans are exact."""
+    at = [0.0]
+    monkeypatch.setattr(latency.time, "perf_counter", lambda: at[0])
+
+    def set_to(seconds: float) -> None:
+        at[0] = seconds
+
+    return set_to
+
+
+def test_parts_that_overlap_or_are_waited_for_are_counted_once_in_the_rest(
+    now: Callable[[float], None],
+) -> None:
+    """A hybrid search (100 ms): its BM25 search runs in another thread from 10 to 70 ms,
+    beside its query embedding (10 to 40 ms); its own thread waits for the BM25 search
+    until 70 ms, then searches the vectors (70 to 80 ms). Its rest is the 30 ms no timed
+    call covered. The search's time less the parts' sum (100 ms) would say 0."""
+    now(0.0)
     clock = _Clock()
     clock.reset()
-    t0 = time.perf_counter()
+    now(0.04)
+    clock.add("embed", 0.01)
+    now(0.07)
+    clock.add("keyword", 0.01)
+    now(0.08)
+    clock.add("vector", 0.07)
+    assert clock.parts["embed"] == pytest.approx(30)
+    assert clock.parts["keyword"] == pytest.approx(60)
+    assert sum(clock.parts.values()) == pytest.approx(100)
+    assert clock.engine() == pytest.approx(70)
+    assert clock.rest(100.0) == pytest.approx(30)
 
-    def bm25_beside() -> None:
-        started = time.perf_counter()
-        time.sleep(0.06)
-        clock.add("keyword", started)
 
-    other = threading.Thread(target=bm25_beside)
-    other.start()
-    started = time.perf_counter()
-    time.sleep(0.03)
-    clock.add("embed", started)
-    other.join()  # the wait: BM25 runs on
-    time.sleep(0.02)  # the rest: no timed call
-    total = (time.perf_counter() - t0) * 1000
-    assert clock.parts["keyword"] >= 60 and clock.parts["embed"] >= 30
-    engine = clock.engine()
-    assert 60 <= engine < clock.parts["keyword"] + clock.parts["embed"]
-    assert total - engine == pytest.approx(20, abs=15)
-    clock.reset()  # a new search: nothing carried over
+def test_separate_spans_add_up_and_a_new_search_starts_afresh(
+    now: Callable[[float], None],
+) -> None:
+    now(1.0)
+    clock = _Clock()
+    clock.reset()
+    now(1.02)
+    clock.add("embed", 1.0)
+    now(1.05)
+    clock.add("vector", 1.03)
+    assert clock.engine() == pytest.approx(40)
+    assert clock.rest(50.0) == pytest.approx(10)
+    now(2.0)
+    clock.reset()
     assert clock.engine() == 0.0 and not any(clock.parts.values())
-
-
-def test_separate_spans_add_up() -> None:
-    clock = _Clock()
-    clock.reset()
-    for part in ("embed", "vector"):
-        started = time.perf_counter()
-        time.sleep(0.02)
-        clock.add(part, started)
-    assert clock.engine() == pytest.approx(clock.parts["embed"] + clock.parts["vector"])
+    # a call of the last search that ends in this one counts from this one's start only
+    now(2.01)
+    clock.add("keyword", 1.5)
+    assert clock.parts["keyword"] == pytest.approx(10)
+    assert clock.engine() == pytest.approx(10)
