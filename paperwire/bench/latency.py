@@ -608,8 +608,9 @@ class _Clock:
     match count the index still runs in its own threads, and the few index calls left
     untimed (``vector_count``, ``refresh``: a counter read, a file's stamp)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.perf_counter) -> None:
         self.parts: dict[str, float] = {}
+        self._now = now  # seconds; the timed calls' starts are read from the same clock
         self._spans: list[tuple[float, float]] = []
         self._since = -math.inf
         self._lock = threading.Lock()  # parts are added from the search's other threads too
@@ -620,10 +621,10 @@ class _Clock:
         with self._lock:
             self.parts = {"embed": 0.0, "keyword": 0.0, "matches": 0.0, "vector": 0.0}
             self._spans = []
-            self._since = time.perf_counter()
+            self._since = self._now()
 
     def add(self, part: str, since: float) -> None:
-        now = time.perf_counter()
+        now = self._now()
         with self._lock:
             since = max(since, self._since)
             self.parts[part] += max(0.0, now - since) * 1000
