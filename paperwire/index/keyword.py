@@ -109,7 +109,8 @@ FLOOR_MARGIN = 2.0
 # (``_by_units``) where the match query has more covers than this: of the bench's 100
 # pasted titles, ~130 ids each, p95 3.1 → 1.9 ms at 74.7k papers and 13.5 → 5.9 at 1M;
 # with fewer covers the match query answers as fast or faster (p50 0.91 against 1.15 at
-# 74.7k); docs/benchmarks.md, thirtieth session.
+# 74.7k); docs/benchmarks.md, thirtieth session. At most ``base.MAX_COVERS``: the
+# coverage rule lists its covers up to that many (``_CoverageRule.covers``).
 MEMBERS_BY_UNITS_COVERS = 12
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
 _BM25_TF_MAX = 2.2
@@ -222,14 +223,16 @@ def _coverage_weights(
 
 class _CoverageRule(NamedTuple):
     """A query's coverage rule at one coverage (``TantivyKeywordIndex._coverage_rule``):
-    its distinct coverage tokens with ``_coverage_weights`` of them. Worked out once per
-    call and handed to everything that applies it (the match query, the lower bounds,
-    the members), so a count reads each word's frequency once."""
+    its distinct coverage tokens with ``_coverage_weights`` of them, and the covers they
+    make. Worked out once per call and handed to everything that applies it (the match
+    query, the lower bounds, the members), so a count reads each word's frequency once
+    and lists the covers once."""
 
     tokens: list[str]
     freqs: list[int]
     units: list[int]
     need: int
+    covers: list[list[int]] | None  # ``minimal_covers(units, need)``: None past MAX_COVERS
 
 
 def _matches_alone(rule: _CoverageRule) -> list[tuple[int, str]]:
@@ -798,7 +801,8 @@ class TantivyKeywordIndex:
     ) -> _CoverageRule:
         """``query``'s coverage rule at ``min_coverage`` (``_CoverageRule``)."""
         tokens = list(dict.fromkeys(self._coverage_tokens(query)))
-        return _CoverageRule(tokens, *_coverage_weights(searcher, tokens, min_coverage))
+        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
+        return _CoverageRule(tokens, freqs, units, need, minimal_covers(units, need))
 
     def _coverage_query(
         self, rule: _CoverageRule, *, factored: bool = True
@@ -814,10 +818,9 @@ class TantivyKeywordIndex:
         seek. Counting the first 40 bench queries at 1M papers under a ~4 % date range
         took p95 24.8 ms factored against 10.0 flat; unfiltered 37.3 against 51.6, and
         with a category filter or among 200 ids the factored form was faster too."""
-        tokens, _, units, need = rule
+        tokens, _, units, need, covers = rule
         if not tokens:
             return None
-        covers = minimal_covers(units, need)
         should = tantivy.Occur.Should
         if covers is None:
             clauses = [
@@ -1119,10 +1122,10 @@ class TantivyKeywordIndex:
         Why: the match query is a union of the covers' conjunctions; seeking it at each
         id refills every cover's window, which a long query's tens of covers make slow.
         Here the id set leads and each word is read once at each id."""
-        tokens, _, units, need = rule
+        tokens, _, units, need, covers = rule
         if not tokens:
             return None
-        if minimal_covers(units, need, MEMBERS_BY_UNITS_COVERS) is not None:
+        if covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS:
             return None
         const = tantivy.Query.const_score_query
         words = [
