@@ -174,6 +174,40 @@ def test_help_is_available(args: list[str]) -> None:
     assert result.exit_code == 0 and "Usage" in result.output
 
 
+# Loaded at the child's start (``sitecustomize``): a real SIGINT, sent by the process to
+# itself while the CLI imports typer, as a Ctrl-C in the first second of a command is.
+_CTRL_C_DURING_IMPORT = """
+import os, signal, sys
+
+class _CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            sys.meta_path.remove(self)
+            print("SIGINT sent while importing typer", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, _CtrlC())
+"""
+
+
+@pytest.mark.parametrize("how", ["console script", "python -m paperwire"])
+def test_ctrl_c_while_the_cli_loads_stops_without_a_traceback(tmp_path: Path, how: str) -> None:
+    """Ctrl-C in the second the CLI's modules take to load printed a ``KeyboardInterrupt``
+    traceback of the imports; it now stops as an interrupted command does (exit 130)."""
+    (tmp_path / "sitecustomize.py").write_text(_CTRL_C_DURING_IMPORT, encoding="utf-8")
+    script = Path(sys.executable).with_name("paperwire")
+    argv = [str(script)] if how == "console script" else [sys.executable, "-m", "paperwire"]
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run(
+        [*argv, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "SIGINT sent while importing typer" in done.stderr, done.stderr
+    assert done.returncode == 130, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and "interrupted while starting" in done.stderr
+    assert "Usage" not in done.stdout  # it stopped, and did not go on to run the command
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

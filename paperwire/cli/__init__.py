@@ -1,4 +1,4 @@
-"""The ``paperwire`` command line (entry point ``paperwire.cli:app``), one module per group.
+"""The ``paperwire`` command line (run by ``paperwire.__main__``), one module per group.
 
 ``papers`` (ingest, search, show, status), ``index`` (embed, index, migrate), ``serve``
 (serve, up), ``jobs`` (sync, worker, digest), ``model``, ``users`` (users, collections),
