@@ -168,7 +168,10 @@ class Settings(BaseSettings):
         "those passing its filters, a date range excepted: counted first), "
         'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
         "instead of counting every match (a one-word query: exact, unless removed papers "
-        "are still in the index files). Newest / most upvoted count every match. At least "
+        "are still in the index files); without filters, a long query's papers holding "
+        "one of its four widest sets of words that make a match do the same, counted "
+        "first where at least twice this many are expected. Newest / most upvoted count "
+        "every match. At least "
         "1,100, the deepest result a page shows (offset 1,000 + 100).",
     )
     hf_api_url: str = Field("https://huggingface.co/api/daily_papers")

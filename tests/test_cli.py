@@ -198,7 +198,8 @@ def test_ctrl_c_while_the_cli_loads_stops_without_a_traceback(tmp_path: Path, ho
     (tmp_path / "sitecustomize.py").write_text(_CTRL_C_DURING_IMPORT, encoding="utf-8")
     script = Path(sys.executable).with_name("paperwire")
     argv = [str(script)] if how == "console script" else [sys.executable, "-m", "paperwire"]
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    path = os.pathsep.join(p for p in [str(tmp_path), os.environ.get("PYTHONPATH", "")] if p)
+    env = {**os.environ, "PYTHONPATH": path}
     done = subprocess.run(
         [*argv, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )

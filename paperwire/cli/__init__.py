@@ -58,5 +58,5 @@ app.add_typer(jobs.app)  # sync, worker, digest …
 app.add_typer(alerts.app)  # mcp, tokens …, webhooks
 
 
-def main() -> None:  # pragma: no cover - console entry point alias
+def main() -> None:  # pragma: no cover - ``python -m paperwire.cli``
     app()

@@ -303,7 +303,7 @@ class MatchCount:
     def deciding(cls, counted: Future[Counted], members: frozenset[str]) -> MatchCount:
         """Counts still running whose result also says whether the total is exact (a
         lower bound counted first, the exact count only where it does not pass the
-        bound: ``index.keyword``'s filtered floors)."""
+        bound: ``index.keyword``'s filtered and covers' floors)."""
         made = cls(0, members)
         made._counts = counted
         return made

@@ -100,11 +100,22 @@ ONE_PASS_POSTINGS = 400_000
 BESIDE_POSTINGS = 400_000
 # A filtered relevance search counts a lower bound first (``_filtered_floor``) with a
 # word whose holders, at the filters' share of the papers, are this many times its count
-# bound: of the bench's 100 pasted titles at 1M papers in ``cs.cl``, 79 counted one first
-# and 65 passed the bound that way (the other 14 counted every match too); such counts
-# took 1.6 / 3.3 ms (p50 / p95) where the most widely held word's took 2.5 / 18.1 and the
-# exact count 11.1 / 44.2 (docs/benchmarks.md, twenty-ninth session).
+# bound (an unfiltered one, its widest covers where they are expected to be held this
+# many times the bound: ``_covers_floor``). Of the bench's 100 pasted titles at 1M papers
+# in ``cs.cl``, 79 counted one first and 65 passed the bound that way (the other 14
+# counted every match too); such counts took 1.6 / 3.3 ms (p50 / p95) where the most
+# widely held word's took 2.5 / 18.1 and the exact count 11.1 / 44.2
+# (docs/benchmarks.md, twenty-ninth session).
 FLOOR_MARGIN = 2.0
+# A relevance search with no filter whose words promise no lower bound (``_word_floor``)
+# and whose match query has more covers than this counts one first from its widest
+# covers (``_covers_floor``): the papers holding one of the ``FLOOR_COVERS`` covers whose
+# rarest words are held most, where those covers are expected (their words taken as
+# independent) to be held ``FLOOR_MARGIN`` times the bound. Of the bench's 100 queries at
+# 74.7k papers, 60 counted every match; 41 of those have more than 10,000, and four
+# covers counted past the bound in 37 of them (two, 26; six, 40); the gate sent 21 to be
+# counted first and all 21 passed (docs/benchmarks.md, thirty-second session).
+FLOOR_COVERS = 4
 # Which of a few ids are keyword matches is asked by summing their words' coverage units
 # (``_by_units``) where the match query has more covers than this: of the bench's 100
 # pasted titles, ~130 ids each, p95 3.1 → 1.9 ms at 74.7k papers and 13.5 → 5.9 at 1M;
@@ -927,9 +938,10 @@ class TantivyKeywordIndex:
     ) -> MatchCount:
         """See ``SearchIndex.keyword_match_count``: counted in tantivy, and only the
         hits among ``among`` are read; past ``exact_up_to``, a lower bound read from the
-        document frequencies where one is known (``_word_floor``), not counted. With
-        filters, a lower bound counted first where a word promises one past the bound
-        (``_filtered_floor``), and the exact count only where it does not pass it.
+        document frequencies where one is known (``_word_floor``), not counted. Else a
+        lower bound counted first where one promises to pass the bound (with filters, a
+        word's holders that pass them: ``_filtered_floor``; without, the holders of the
+        widest covers: ``_covers_floor``), and the exact count only where it does not.
 
         The counts run in other threads while this one reads the members: tantivy lets
         go of the GIL while it searches, so the two cores share the three searches (74.7k
@@ -953,6 +965,8 @@ class TantivyKeywordIndex:
         floor_q = None
         if exact_up_to is not None and not past:
             floor_q = self._filtered_floor(searcher, query, filters, rule, exact_up_to)
+            if floor_q is None:
+                floor_q = self._covers_floor(searcher, query, filters, rule, exact_up_to)
         if floor_q is not None and exact_up_to is not None:
             deciding = _COUNTERS.pool().submit(
                 self._floor_or_count, searcher, floor_q, q, among_q, exact_up_to
@@ -1034,6 +1048,44 @@ class TantivyKeywordIndex:
         if not enough:
             return None
         return _all_of([self._term(min(enough)[1]), *self._filter_clauses(filters)])
+
+    def _covers_floor(
+        self,
+        searcher: tantivy.Searcher,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        rule: _CoverageRule,
+        bound: int,
+    ) -> tantivy.Query | None:
+        """A query whose hits are matches of an unfiltered query (so its count is a lower
+        bound of theirs) and likely more than ``bound``: the papers holding one of its
+        ``FLOOR_COVERS`` widest covers (those whose rarest words are held most), where
+        the papers those covers are expected to hold, their words taken as independent,
+        reach ``FLOOR_MARGIN`` times the bound. None with filters (``_filtered_floor``
+        bounds those), quoted phrases or ``author:`` names, one word, ``FLOOR_COVERS``
+        covers or fewer (the bound would be the match query itself), or none listed (past
+        ``MAX_COVERS``); ``match_count`` then counts exactly.
+
+        Why: a long pasted title's words each alone weigh too little to be a match, so
+        ``_word_floor`` knows no bound, and its exact count is a union of 20-35 covers:
+        up to 6.4 ms of a core at 74.7k papers, with the overlap with the semantic
+        matches counted beside it, while a hybrid search's page waited up to 8.7 ms for
+        them. The four widest covers of the same queries counted in 0.78 / 1.98 / 2.91
+        ms (p50 / p95 / max; docs/benchmarks.md, thirty-second session). The gate spends
+        that first count only where it is likely to pass; where it does not, the exact
+        count and the overlap follow it."""
+        if query.phrases or query.authors or _dated(filters) or _filter_terms(filters):
+            return None
+        covers = rule.covers
+        if covers is None or len(covers) <= FLOOR_COVERS or len(rule.tokens) < 2:
+            return None  # (with so few covers the bound would be the match query itself)
+        docs = max(1, searcher.num_docs)
+        shares = [min(1.0, f / docs) for f in rule.freqs]  # deleted papers may count in f
+        widest = sorted(covers, key=lambda cover: -min(shares[i] for i in cover))[:FLOOR_COVERS]
+        expected = sum(docs * math.prod(shares[i] for i in cover) for cover in widest)
+        if expected < FLOOR_MARGIN * bound:
+            return None
+        return self._covers_query(rule.tokens, cover_tree(widest))
 
     def _word_floor(
         self,

@@ -52,9 +52,11 @@ Its keyword matches are counted exactly unless an index knows, without counting,
 more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``,
 Elasticsearch's 10,000): the embedded index knows it for a query with no phrase or name
 one of whose words matches on its own and is held by more papers than the bound (with
-filters other than a date range: by more papers that pass them, counted first). It then
-says so instead (``MatchCount.exact`` False), and the total is again a lower bound: that
-word's papers or the semantic ones (counted up to their bound), whichever are more.
+filters other than a date range: by more papers that pass them, counted first); without
+filters, also for one whose widest covers (the sets of its words that make a match) are
+held by more papers than the bound, counted first where that is likely. It then says so
+instead (``MatchCount.exact`` False), and the total is again a lower bound: those papers
+or the semantic ones (counted up to their bound), whichever are more.
 Counting a broad query's matches cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core
 (docs/benchmarks.md, issue 16).
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -312,17 +313,24 @@ def test_a_plain_query_s_phrase_holders_are_searched_beside_its_terms(
 def test_a_count_with_no_known_document_total_is_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The lower bound subtracts the deleted documents a word's frequency may count,
-    read from BM25's document total; where that total cannot be read (0), there is no
-    bound: the matches are counted, exactly."""
+    """The lower bound read from a word's frequency subtracts the deleted documents it
+    may count, read from BM25's document total; where that total cannot be read (0),
+    there is no such bound: the matches are counted, exactly, unless a bound is counted
+    first (the widest covers' holders, ``_covers_floor``: a search's count leaves the
+    deleted documents out, so it needs no document total)."""
     kw = TantivyKeywordIndex(tmp_path / "kw")
     kw.upsert(_phrase_corpus())
     kw.commit()
-    query = KeywordQuery(terms=["scaling", "budgets"])
+    # eight covers, more than FLOOR_COVERS, so a bound can be counted first
+    words = ["scaling", "budgets", "compute", "number", "world", "planning", "yann", "study"]
+    query = KeywordQuery(terms=words)
     exact = kw.match_count(query, NO_FILTER, 0.1)
     bounded = kw.match_count(query, NO_FILTER, 0.1, exact_up_to=1)
     assert exact.exact and not bounded.exact and 1 < bounded.total <= exact.total
     monkeypatch.setattr(TantivyKeywordIndex, "_scoring_docs", lambda *_: 0)
+    counted_first = kw.match_count(query, NO_FILTER, 0.1, exact_up_to=1)
+    assert not counted_first.exact and 1 < counted_first.total < exact.total  # a subset
+    monkeypatch.setattr(keyword_module, "FLOOR_MARGIN", math.inf)  # nothing counted first
     assert kw.match_count(query, NO_FILTER, 0.1, exact_up_to=1) == exact
 
 
