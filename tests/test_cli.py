@@ -176,8 +176,13 @@ def test_help_is_available(args: list[str]) -> None:
 
 # Loaded at the child's start (``sitecustomize``): a real SIGINT, sent by the process to
 # itself while the CLI imports typer, as a Ctrl-C in the first second of a command is.
+# Python raises KeyboardInterrupt on SIGINT only where it started with SIGINT's default
+# action, as in a terminal; a test run started in the background (``make test &`` from a
+# script) ignores SIGINT and passes that on, so the terminal's action is set first.
 _CTRL_C_DURING_IMPORT = """
 import os, signal, sys
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class _CtrlC:
     def find_spec(self, name, path=None, target=None):
