@@ -578,7 +578,7 @@ def test_a_count_past_its_bound_is_a_lower_bound_above_it(
         assert got.exact, (counted, bound)
     else:
         assert (got.total, got.exact) == (counted, False)
-    assert counted < len(listed)  # four covers of more: fewer papers than every match
+    assert counted < len(listed)  # here the widest four hold fewer papers than all covers
     if query.terms == LONG_QUERY and bound in (0, 20) and margin == "any":
         assert not got.exact  # the check can fail
 
