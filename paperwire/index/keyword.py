@@ -940,8 +940,8 @@ class TantivyKeywordIndex:
         hits among ``among`` are read; past ``exact_up_to``, a lower bound read from the
         document frequencies where one is known (``_word_floor``), not counted. Else a
         lower bound counted first where one promises to pass the bound (with filters, a
-        word's holders that pass them: ``_filtered_floor``; without, the holders of the
-        widest covers: ``_covers_floor``), and the exact count only where it does not.
+        word's holders that pass them; without, the holders of the widest covers:
+        ``_counted_floor``), and the exact count only where it does not.
 
         The counts run in other threads while this one reads the members: tantivy lets
         go of the GIL while it searches, so the two cores share the three searches (74.7k
@@ -964,9 +964,7 @@ class TantivyKeywordIndex:
         among_q = _all_of([q, self._id_set(overlap)]) if overlap and exact else None
         floor_q = None
         if exact_up_to is not None and not past:
-            floor_q = self._filtered_floor(searcher, query, filters, rule, exact_up_to)
-            if floor_q is None:
-                floor_q = self._covers_floor(searcher, query, filters, rule, exact_up_to)
+            floor_q = self._counted_floor(searcher, query, filters, rule, exact_up_to)
         if floor_q is not None and exact_up_to is not None:
             deciding = _COUNTERS.pool().submit(
                 self._floor_or_count, searcher, floor_q, q, among_q, exact_up_to
@@ -1016,7 +1014,7 @@ class TantivyKeywordIndex:
             raise
         return Counted(total, True, handed_or_here(shared, self._count, searcher, among_q))
 
-    def _filtered_floor(
+    def _counted_floor(
         self,
         searcher: tantivy.Searcher,
         query: KeywordQuery,
@@ -1024,24 +1022,38 @@ class TantivyKeywordIndex:
         rule: _CoverageRule,
         bound: int,
     ) -> tantivy.Query | None:
-        """A query whose hits are matches of a filtered query (so its count is a lower
-        bound of theirs) and likely more than ``bound``: the filters with a word that is
-        a match on its own and that, at the filters' share of the papers, holds at least
-        ``FLOOR_MARGIN`` times the bound (the least widely held such word: its count
-        costs the least). None where there is no such word, where the query has one word
-        (its exact count costs the same), quoted phrases or ``author:`` names, or where
-        its filters have a date range (the papers of a range are not known from a
-        frequency, and keyword searches in one rank and count in one pass:
-        ``best_matches``); ``match_count`` then counts exactly.
+        """A query whose hits are matches of ``query`` under ``filters`` (so its count is
+        a lower bound of theirs) and likely more than ``bound``, which ``match_count``
+        counts first: with filters, a word's holders that pass them
+        (``_filtered_floor``); without, the holders of the widest covers
+        (``_covers_floor``). None where the query has one word (its exact count costs
+        the same), quoted phrases or ``author:`` names, or where its filters have a date
+        range (the papers of a range are not known from a frequency, and keyword
+        searches in one rank and count in one pass: ``best_matches``); ``match_count``
+        then counts exactly."""
+        if query.phrases or query.authors or _dated(filters) or len(rule.tokens) < 2:
+            return None
+        terms = _filter_terms(filters)
+        if terms:
+            return self._filtered_floor(searcher, filters, terms, rule, bound)
+        return self._covers_floor(searcher, rule, bound)
+
+    def _filtered_floor(
+        self,
+        searcher: tantivy.Searcher,
+        filters: SearchFilters,
+        terms: Sequence[tuple[str, str | bool]],
+        rule: _CoverageRule,
+        bound: int,
+    ) -> tantivy.Query | None:
+        """``_counted_floor`` with filters (their ``terms``): the filters with a word that
+        is a match on its own and that, at the filters' share of the papers, holds at
+        least ``FLOOR_MARGIN`` times the bound (the least widely held such word: its
+        count costs the least). None where there is no such word.
 
         Why: ``_word_floor`` knows a bound from frequencies only without filters, and
         the exact count of a broad query in a category took a 1M-paper search 11 / 44 ms
         (p50 / p95) of a core, most of its time."""
-        terms = _filter_terms(filters)
-        if query.phrases or query.authors or _dated(filters) or not terms:
-            return None
-        if len(rule.tokens) < 2:
-            return None
         share = _filter_share(searcher, terms)
         alone = _matches_alone(rule)
         enough = [(f, t) for f, t in alone if f * share >= FLOOR_MARGIN * bound]
@@ -1050,21 +1062,14 @@ class TantivyKeywordIndex:
         return _all_of([self._term(min(enough)[1]), *self._filter_clauses(filters)])
 
     def _covers_floor(
-        self,
-        searcher: tantivy.Searcher,
-        query: KeywordQuery,
-        filters: SearchFilters,
-        rule: _CoverageRule,
-        bound: int,
+        self, searcher: tantivy.Searcher, rule: _CoverageRule, bound: int
     ) -> tantivy.Query | None:
-        """A query whose hits are matches of an unfiltered query (so its count is a lower
-        bound of theirs) and likely more than ``bound``: the papers holding one of its
+        """``_counted_floor`` without filters: the papers holding one of the query's
         ``FLOOR_COVERS`` widest covers (those whose rarest words are held most), where
         the papers those covers are expected to hold, their words taken as independent,
-        reach ``FLOOR_MARGIN`` times the bound. None with filters (``_filtered_floor``
-        bounds those), quoted phrases or ``author:`` names, one word, ``FLOOR_COVERS``
-        covers or fewer (the bound would be the match query itself), or none listed (past
-        ``MAX_COVERS``); ``match_count`` then counts exactly.
+        reach ``FLOOR_MARGIN`` times the bound. None with ``FLOOR_COVERS`` covers or
+        fewer (the bound would be the match query itself) or none listed (past
+        ``MAX_COVERS``).
 
         Why: a long pasted title's words each alone weigh too little to be a match, so
         ``_word_floor`` knows no bound, and its exact count is a union of 20-35 covers:
@@ -1074,10 +1079,8 @@ class TantivyKeywordIndex:
         ms (p50 / p95 / max; docs/benchmarks.md, thirty-second session). The gate spends
         that first count only where it is likely to pass; where it does not, the exact
         count and the overlap follow it."""
-        if query.phrases or query.authors or _dated(filters) or _filter_terms(filters):
-            return None
         covers = rule.covers
-        if covers is None or len(covers) <= FLOOR_COVERS or len(rule.tokens) < 2:
+        if covers is None or len(covers) <= FLOOR_COVERS:
             return None  # (with so few covers the bound would be the match query itself)
         docs = max(1, searcher.num_docs)
         shares = [min(1.0, f / docs) for f in rule.freqs]  # deleted papers may count in f
