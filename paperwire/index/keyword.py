@@ -68,6 +68,7 @@ from paperwire.index.base import (
     heaviest_short_of,
     minimal_covers,
     required_units,
+    scored_tokens,
 )
 from paperwire.index.threads import SharedThreads, handed_or_here, taken_back
 from paperwire.models.search import SearchFilters
@@ -803,9 +804,11 @@ class TantivyKeywordIndex:
         return tantivy.Query.term_query(self._schema, _F_TEXT, token)
 
     def _coverage_tokens(self, query: KeywordQuery) -> list[str]:
-        """The analysed tokens of ``_coverage_words``, in order, repeats kept: what the
-        BM25 query scores (``_term_clauses``) and a keyword match must cover."""
-        return [tok for w in _coverage_words(query) for tok in self._tokens(w, stem=True)]
+        """The analysed tokens of ``_coverage_words`` but the stop words
+        (``scored_tokens``), in order, repeats kept: what the BM25 query scores
+        (``_term_clauses``) and a keyword match must cover."""
+        words = _coverage_words(query)
+        return scored_tokens([tok for w in words for tok in self._tokens(w, stem=True)])
 
     def _coverage_rule(
         self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
@@ -1227,11 +1230,12 @@ class TantivyKeywordIndex:
 
     def postings(self, query: KeywordQuery) -> int:
         """See ``SearchIndex.keyword_postings``: the document frequencies of the words
-        ``build_query`` reads, in the fields it reads them from. The free text's and the
-        quoted phrases' in the text, the ``author:`` names' and the free text's (as a
-        name) in the authors."""
+        ``build_query`` reads, in the fields it reads them from. The scored words
+        (``_coverage_tokens``: no stop words) and the quoted phrases' in the text, the
+        ``author:`` names' and the free text's (as a name) in the authors."""
         searcher = self._snapshot()[0]
-        text = {t for w in [*query.terms, *query.phrases] for t in self._tokens(w, stem=True)}
+        text = {t for p in query.phrases for t in self._tokens(p, stem=True)}
+        text.update(self._coverage_tokens(query))
         names = {t for a in query.authors for t in self._tokens(a, stem=False)}
         names.update(self._author_name(query))
         return _held(searcher, _F_TEXT, text) + _held(searcher, _F_AUTHORS, names)

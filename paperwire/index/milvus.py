@@ -135,6 +135,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperwire.index.base import (
+    BM25_STOP_WORDS,
     IndexDoc,
     IndexInventory,
     KeywordQuery,
@@ -238,13 +239,6 @@ _BM25 = {"inverted_index_algo": "DAAT_MAXSCORE", "bm25_k1": 1.2, "bm25_b": 0.75}
 # Fields added since the first Milvus schema; a collection without them needs a rebuild.
 _REQUIRED_FIELDS = frozenset({"author_pairs_sparse", "fp", "vfp"})
 
-# Lucene's English stop words, which Milvus's ``english`` analyzer removes (after stemming).
-_ENGLISH_STOP = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
-     "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
-     "these", "they", "this", "to", "was", "will", "with"]
-)  # fmt: skip
-
 
 class MilvusIndexError(RuntimeError):
     """The Milvus collection cannot be used as configured."""
@@ -344,7 +338,7 @@ class _Analyzer:
         if not self.stems:
             return [(w, w) for w in words]
         stems = self._stem_words(words)  # one C call for the whole text
-        return [(w, s) for w, s in zip(words, stems, strict=True) if s not in _ENGLISH_STOP]
+        return [(w, s) for w, s in zip(words, stems, strict=True) if s not in BM25_STOP_WORDS]
 
     def index_terms(self, text: str, memo: dict[str, str | None]) -> set[str]:
         """The distinct terms Milvus indexes for ``text`` (stems of ``index_stems``), each
@@ -399,7 +393,7 @@ class _Analyzer:
         """Enter each of ``new`` in ``memo`` with its term by ``stems``: None for a word
         too long to index or, on ``english``, a stop word (one call for all of them)."""
         kept = [w for w in new if len(w.encode()) < _LONG_TOKEN_LIMIT]
-        stop = _ENGLISH_STOP if self.stems else frozenset()
+        stop = BM25_STOP_WORDS if self.stems else frozenset()
         memo.update(dict.fromkeys(new))
         memo.update((w, s) for w, s in zip(kept, stems(kept), strict=True) if s not in stop)
 

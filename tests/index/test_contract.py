@@ -17,7 +17,7 @@ from paperwire.index.base import IndexDoc, KeywordQuery, Ranked, SearchIndex
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from paperwire.models.search import SearchFilters
 
-from .conftest import IndexFactory, passes_filters, reads_snapshots, stems
+from .conftest import IndexFactory, is_milvus, passes_filters, reads_snapshots, stems
 
 pytestmark = pytest.mark.slow  # real embeddings
 
@@ -140,6 +140,40 @@ def test_repeated_terms_weigh_more(
     assert more_wombat.ids == [wombat.arxiv_id, quokka.arxiv_id]
     assert more_quokka.ids == [quokka.arxiv_id, wombat.arxiv_id]
     assert more_wombat.scores[0] == pytest.approx(2 * more_wombat.scores[1], rel=1e-3)
+
+
+def test_stop_words_are_neither_scored_nor_covered(
+    index_factory: IndexFactory, tmp_path: Path, corpus: list[IndexDoc]
+) -> None:
+    """Both engines leave Lucene's English stop words out of BM25 and out of a keyword
+    match's coverage (``base.scored_tokens``): a paper full of "of the" ranks no higher
+    for them, and a query of stop words alone finds its papers where the index holds
+    them (the embedded one; Milvus's ``english`` analyzer drops them from its index)."""
+    index = index_factory(tmp_path / "i")
+    common = dict(authors=["A B"], categories=["cs.LG"], organization=None,
+                  published=dt.date(2025, 3, 20), has_code=False)  # fmt: skip
+    plain = IndexDoc("2599.00060", "Counting quokka colonies", "Seen from aircraft.", **common)
+    wordy = IndexDoc(
+        "2599.00061",
+        "On the quokka and the island",
+        "Of the many colonies of the island, the one of the west is the largest of the lot.",
+        **common,
+    )
+    hamlet = IndexDoc("2599.00062", "To be or not to be", "A soliloquy, counted.", **common)
+    index.upsert([*corpus[:50], plain, wordy, hamlet])
+    index.commit()
+    content = index.keyword_search(KeywordQuery(terms=["quokka"]), NO_FILTER, 5)
+    padded = index.keyword_search(KeywordQuery(terms=["of", "the", "quokka"]), NO_FILTER, 5)
+    assert set(content.ids) == {plain.arxiv_id, wordy.arxiv_id}
+    assert padded.ids == content.ids
+    assert padded.scores == pytest.approx(content.scores, rel=1e-4)
+    matches = index.keyword_match_ids(KeywordQuery(terms=["the", "island"]), NO_FILTER, 1.0)
+    assert set(matches) == {wordy.arxiv_id}  # "the" alone covers nothing
+    alone = index.keyword_search(KeywordQuery(terms=["to", "be", "or", "not"]), NO_FILTER, 5)
+    if is_milvus(index):
+        assert alone.ids == []  # not in its index
+    else:
+        assert alone.ids[0] == hamlet.arxiv_id
 
 
 def test_phrase_must_match(
