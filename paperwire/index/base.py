@@ -118,9 +118,10 @@ class TermStat:
     doc_freq: int
 
 
-# Lucene's English stop words: Milvus's ``english`` analyzer (the default) leaves them out
-# of its index (after stemming), and the embedded index leaves them out of BM25's query
-# words (``scored_tokens``), so both engines score and match the same words.
+# Lucene's English stop words: left out of BM25's query words and of a keyword match's
+# coverage by both engines (``scored_tokens``). Milvus's ``english`` analyzer (the
+# default) drops them from its index, after stemming; the embedded index keeps them for
+# phrases and drops them from the query, as written.
 BM25_STOP_WORDS = frozenset(
     ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is",
      "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there",
@@ -128,16 +129,22 @@ BM25_STOP_WORDS = frozenset(
 )  # fmt: skip
 
 
-def scored_tokens(tokens: Sequence[str]) -> list[str]:
+def scored_tokens(tokens: Sequence[str], written: Sequence[str] | None = None) -> list[str]:
     """The analysed query ``tokens`` BM25 scores and a keyword match covers: all but the
     stop words (``BM25_STOP_WORDS``), in order, or all of them when every one is a stop
     word ("to be or not to be" still finds its papers where the index holds them).
 
+    ``written``: the tokens as written (lowercased, not stemmed), one per token. A stop
+    word is then known by how it is written, as Lucene's English analyzer knows it
+    (before stemming): "willing" stays, though it stems to "will". Without them, by the
+    token itself (Milvus's analyzer drops the stems).
+
     Why: a stop word is in nearly every paper, so its postings are as long as the index
     and its weight is nearly nil. At 1M papers the bench's pasted titles' BM25 top 30
-    took 12.6 / 20.1 ms p50 / p95 with them and 7.1 / 12.8 without (docs/benchmarks.md).
+    took 12.6 ms p50 with them and 7.2 without (docs/benchmarks.md).
     The quoted phrases and the title-phrase and author-name boosts keep every word."""
-    content = [t for t in tokens if t not in BM25_STOP_WORDS]
+    said = tokens if written is None else written
+    content = [t for t, w in zip(tokens, said, strict=True) if w not in BM25_STOP_WORDS]
     return content or list(tokens)
 
 

@@ -710,14 +710,18 @@ class TantivyKeywordIndex:
         so a search spread over the index read the common words' whole postings. Alone,
         an optional clause skips to the next holder. The 100 bench queries' holder
         searches at 1M papers: p50 / p95 / max 1.31 / 8.21 / 23.1 ms → 0.58 / 3.44 /
-        12.2, the same hits and scores (docs/benchmarks.md)."""
+        12.2, the same hits and scores (docs/benchmarks.md).
+
+        ``required`` joins at the outermost level: the scored ones (quoted phrases,
+        names) then add to the clauses' sum as they do in ``build_query``, to the last
+        bit (nested inside, they were summed first, and ties could order otherwise)."""
         holders = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
-        found = _all_of([tantivy.Query.const_score_query(holders, 0.0), *required])
+        found = tantivy.Query.const_score_query(holders, 0.0)
         for clause in [*terms, *boosts]:
             found = tantivy.Query.boolean_query(
                 [(tantivy.Occur.Must, found), (tantivy.Occur.Should, clause)]
             )
-        return found
+        return _all_of([found, *required])
 
     def _scoring_docs(self, searcher: tantivy.Searcher, cache: dict[tuple[int, int], str]) -> int:
         """The ``N`` of tantivy's BM25 in this snapshot: every document its segments
@@ -813,11 +817,18 @@ class TantivyKeywordIndex:
         return tantivy.Query.term_query(self._schema, _F_TEXT, token)
 
     def _coverage_tokens(self, query: KeywordQuery) -> list[str]:
-        """The analysed tokens of ``_coverage_words`` but the stop words
+        """The analysed tokens of ``_coverage_words`` but the stop words as written
         (``scored_tokens``), in order, repeats kept: what the BM25 query scores
         (``_term_clauses``) and a keyword match must cover."""
-        words = _coverage_words(query)
-        return scored_tokens([tok for w in words for tok in self._tokens(w, stem=True)])
+        tokens: list[str] = []
+        written: list[str] = []
+        for word in _coverage_words(query):
+            stems = self._tokens(word, stem=True)
+            tokens += stems
+            # the same tokenizer without the stemmer: one written form per stem
+            plain = self._tokens(word, stem=False)
+            written += plain if len(plain) == len(stems) else stems
+        return scored_tokens(tokens, written)
 
     def _coverage_rule(
         self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
