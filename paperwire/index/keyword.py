@@ -196,6 +196,21 @@ def _all_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
 
 
+def _required(
+    constraints: Sequence[tantivy.Query], filtering: Sequence[tantivy.Query]
+) -> list[tantivy.Query]:
+    """The MUST clauses beside a query's words: its quoted phrases and names
+    (``_constraint_clauses``) as one conjunction, then its filters (scoring 0).
+
+    Why one: tantivy adds up a conjunction's scores in the order of its clauses' costs,
+    which differ between ``build_query`` and its holders' twin (``_held``) and from one
+    segment to the next. With the words' score and two phrases side by side, the two
+    queries summed three numbers in different orders, and a paper's scores differed in
+    the last bit (near-ties then ordered otherwise). Grouped, each adds two (the words'
+    and the phrases', summed alike in both), which any order sums alike."""
+    return [*([_all_of(constraints)] if constraints else []), *filtering]
+
+
 def _dated(filters: SearchFilters) -> bool:
     """Whether ``filters`` hold a date range (a range query on the publication day)."""
     return filters.date_from is not None or filters.date_to is not None
@@ -556,16 +571,13 @@ class TantivyKeywordIndex:
         filtering: Sequence[tantivy.Query],
     ) -> tantivy.Query | None:
         """``should`` (scored, one of them required) with the query's phrases and names
-        (``_constraint_clauses``) and the filters (``_filter_clauses``) as MUST clauses;
-        None when nothing can match."""
-        scoring: list[tantivy.Query] = []
-        if should:
-            # Nested so the SHOULDs stay required-one-of next to the MUST clauses below.
-            scoring.append(tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in should]))
-        scoring += constraints
-        if not scoring:
+        (``_constraint_clauses``) and the filters (``_filter_clauses``) as MUST clauses
+        (``_required``); None when nothing can match."""
+        if not should and not constraints:
             return None
-        return _all_of([*scoring, *filtering])
+        # Nested so the SHOULDs stay required-one-of next to the MUST clauses.
+        words = [tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in should])]
+        return _all_of([*(words if should else []), *_required(constraints, filtering)])
 
     def build_query(self, query: KeywordQuery, filters: SearchFilters) -> tantivy.Query | None:
         """The tantivy query for ``query`` + ``filters``; None when nothing can match
@@ -667,7 +679,7 @@ class TantivyKeywordIndex:
         them: by address."""
         terms_q = self._scored(terms, constraints, filtering)
         assert terms_q is not None  # terms are not empty
-        held = self._held(terms, boosts, [*constraints, *filtering])
+        held = self._held(terms, boosts, _required(constraints, filtering))
         other: Future[tantivy.SearchResult] | None = None
         if beside:
             # The holders are searched on the other core while this thread searches the
@@ -712,9 +724,10 @@ class TantivyKeywordIndex:
         searches at 1M papers: p50 / p95 / max 1.31 / 8.21 / 23.1 ms → 0.58 / 3.44 /
         12.2, the same hits and scores (docs/benchmarks.md).
 
-        ``required`` joins at the outermost level: the scored ones (quoted phrases,
-        names) then add to the clauses' sum as they do in ``build_query``, to the last
-        bit (nested inside, they were summed first, and ties could order otherwise)."""
+        ``required`` (``_required``) joins at the outermost level: the quoted phrases
+        and names then add to the clauses' sum as they do in ``build_query``, to the
+        last bit (nested inside, they were summed first, and ties could order
+        otherwise)."""
         holders = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
         found = tantivy.Query.const_score_query(holders, 0.0)
         for clause in [*terms, *boosts]:
