@@ -833,14 +833,10 @@ class TantivyKeywordIndex:
         """The analysed tokens of ``_coverage_words`` but the stop words as written
         (``scored_tokens``), in order, repeats kept: what the BM25 query scores
         (``_term_clauses``) and a keyword match must cover."""
-        tokens: list[str] = []
-        written: list[str] = []
-        for word in _coverage_words(query):
-            stems = self._tokens(word, stem=True)
-            tokens += stems
-            # the same tokenizer without the stemmer: one written form per stem
-            plain = self._tokens(word, stem=False)
-            written += plain if len(plain) == len(stems) else stems
+        words = _coverage_words(query)
+        tokens = [tok for w in words for tok in self._tokens(w, stem=True)]
+        # the same analyzer without its stemmer (``_analyzer``): one written form a token
+        written = [tok for w in words for tok in self._tokens(w, stem=False)]
         return scored_tokens(tokens, written)
 
     def _coverage_rule(

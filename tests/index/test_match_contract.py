@@ -75,9 +75,8 @@ def weights(corpus: list[IndexDoc], terms: list[str], coverage: float, stem: boo
     docs = {d.arxiv_id: analysed(f"{d.title} {d.abstract}", stem) for d in corpus}
     # the query's words but the stop words, which neither engine scores nor counts (known
     # as written; Milvus knows them by their stems, which differ for none of these cases)
-    written = {next(iter(analysed(t, stem))): t.lower() for t in terms}
-    keys = list(written)
-    keys = scored_tokens(keys, [written[k] for k in keys])
+    stemmed = [next(iter(analysed(t, stem))) for t in terms]
+    keys = list(dict.fromkeys(scored_tokens(stemmed, [t.lower() for t in terms])))
     df = [sum(1 for words in docs.values() if k in words) for k in keys]
     units = coverage_units([bm25_idf(f, len(docs)) for f in df])
     return Weights(docs, keys, units, required_units(units, coverage))
