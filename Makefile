@@ -37,7 +37,7 @@ $(KATEX)/.installed: package.json package-lock.json
 	else echo "npm not found: KaTeX not installed, math shows as TeX source"; fi
 
 # torch first, pinned to the CPU wheel: any other spec would pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py paperwire/text/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0

@@ -24,6 +24,7 @@ from paperwire.search.service import SearchService
 from paperwire.store import Database, PaperStore
 from paperwire.store.journal import IndexJournal
 from paperwire.store.resident import ResidentFiles, ResidentState
+from paperwire.text import snippets
 
 
 class Paperwire:
@@ -133,6 +134,7 @@ class Paperwire:
             index=self.index.name,
             version=paperwire.__version__,
             index_pending=self.journal.pending_count(),
+            snippet_loops=snippets.loops(),
         )
 
     def on_close(self, stop: Callable[[], None]) -> None:

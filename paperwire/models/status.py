@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -49,6 +50,11 @@ class StatusPublic(BaseModel):
     index: str
     version: str
     index_pending: int = 0  # paper changes queued for the search index, not yet applied
+    snippet_loops: Literal["c", "python"] = Field(
+        "python",
+        description="How result snippets are worked out: `c` where the install compiled "
+        "`paperwire/text/_scan.c`, else `python` (the same snippets, slower).",
+    )
     doctor: DoctorReport | None = Field(
         None, description="Admins only: the store compared with the index (`paperwire doctor`)."
     )

@@ -265,7 +265,7 @@ def test_best_snippet_invariants_on_real_abstracts(abstracts: list[str]):
             assert hits(parts), (terms, snippet)  # the terms come from the text
 
 
-def test_pruned_window_search_equals_the_exhaustive_one(abstracts: list[str]) -> None:
+def test_pruned_window_search_equals_the_exhaustive_one(abstracts: list[str], loops: str) -> None:
     """``_best`` tries candidate windows best bound first (what their reach holds) and
     stops at the first whose bound does not beat the best window so far: on real
     abstracts, with title-long and short queries and every budget, it picks exactly the
@@ -455,7 +455,22 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
         assert _hits(text, terms) == _scanned(text, terms), (text, terms)
 
 
-def test_find_hits_in_ascii_text_equals_a_scan_of_every_word() -> None:
+@pytest.fixture(params=["c", "python"])
+def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test on both ways the ASCII loops run: the C module (``_scan``, what the
+    install builds) and the pure-Python definitions it must equal."""
+    from paperwire.text import snippets
+
+    if request.param == "c":
+        assert snippets._scan is not None, "the install did not build paperwire.text._scan"
+    else:
+        monkeypatch.setattr(snippets, "_scan", None)
+    snippets._matcher.cache_clear()
+    request.addfinalizer(snippets._matcher.cache_clear)
+    return str(request.param)
+
+
+def test_find_hits_in_ascii_text_equals_a_scan_of_every_word(loops: str) -> None:
     """ASCII text takes its own path (one regex pass over the words that can match):
     it finds exactly what checking every token finds, with repeated and adjacent words,
     words at both ends and words inside longer words (the other test's texts are
@@ -550,7 +565,7 @@ def test_every_word_starts_with_its_keys_but_their_last_two_letters(
 
 
 def test_ascii_hits_in_real_abstracts_equal_a_scan_of_every_word(
-    abstracts: list[str], titles: list[str]
+    abstracts: list[str], titles: list[str], loops: str
 ) -> None:
     """The prefix regex of ``_Matcher.ascii_hits`` finds in real abstracts exactly the
     words that checking every word finds, for queries made of real titles (many
@@ -583,3 +598,149 @@ def test_a_matched_word_s_part_is_shared_and_immutable(abstracts: list[str]) -> 
     assert len(marked) >= 2 and all(p is marked[0] for p in marked)
     with pytest.raises(pydantic.ValidationError):
         marked[0].text = "changed"  # type: ignore[misc]
+
+
+def test_the_c_loops_equal_their_python_definitions(
+    abstracts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_scan.word_hits`` and ``_scan.sentence_starts`` give what the Python they stand
+    in for gives (the prefix regex over the lowercased text, the sentence loop), on
+    random ASCII text made of the characters they decide on (letters of both cases,
+    digits, sentence ends, closing quotes and brackets, spaces, line breaks) and on
+    real abstracts."""
+    from paperwire.text import snippets
+
+    scan = snippets._scan
+    assert scan is not None, "the install did not build paperwire.text._scan"
+    rng = random.Random(31)
+    pieces = ["ab", "Ab", "AB", "abc", "b", "a1", "1a", "x", "Xy", "z9", *".!?\"')] \n-_,(a"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(4000)]
+    texts += [" ".join(a.split()) for a in abstracts if a.isascii()]
+    prefix_sets = [("a",), ("ab", "x"), ("1", "b", "xy", "z"), ("abc",), ("ab", "ac", "b9")]
+    sentences = [scan.sentence_starts(text) for text in texts]
+    monkeypatch.setattr(snippets, "_scan", None)
+    assert sentences == [snippets._sentence_starts(text) for text in texts]
+    checked = 0
+    for n, text in enumerate(texts):
+        prefixes = prefix_sets[n % len(prefix_sets)]
+        regex = snippets._prefix_words(prefixes)
+        memo = {"ab": 0, "b": -1}  # known words: one with a term, one without
+        asked: list[str] = []
+
+        def look_up(word: str, asked: list[str] = asked) -> int:
+            asked.append(word)
+            return len(word) % 3 - 1  # -1: no term
+
+        found = [(m.start(), m.end(), m.group()) for m in regex.finditer(text.lower())]
+        terms = {w: memo[w] if w in memo else len(w) % 3 - 1 for _, _, w in found}
+        expected = [(a, b, terms[w]) for a, b, w in found if terms[w] >= 0]
+        got = scan.word_hits(text, prefixes, memo, look_up, snippets._Hit)
+        assert got == expected, (text, prefixes)
+        assert all(type(hit) is snippets._Hit for hit in got)
+        assert asked == [w for _, _, w in found if w not in memo]  # the memo is read first
+        checked += len(got)
+    assert checked > 5000
+
+
+def test_the_c_loops_refuse_what_they_cannot_read() -> None:
+    """Text that is not ASCII (its offsets would not be the str's), prefixes that are
+    not ASCII or empty, and a look-up that fails are errors, never wrong offsets."""
+    from paperwire.text import snippets
+
+    scan = snippets._scan
+    assert scan is not None
+    with pytest.raises(ValueError, match="ASCII"):
+        scan.sentence_starts("Une phrase. Été")
+    with pytest.raises(ValueError, match="ASCII"):
+        scan.word_hits("naïve models", ("mod",), {}, len, snippets._Hit)
+    with pytest.raises(ValueError, match="prefixes"):
+        scan.word_hits("models", ("",), {}, len, snippets._Hit)
+    with pytest.raises(ValueError, match="prefixes"):
+        scan.word_hits("models", ("mé",), {}, len, snippets._Hit)
+    with pytest.raises(TypeError):
+        scan.word_hits("models", ["mod"], {}, len, snippets._Hit)  # type: ignore[arg-type]
+
+    def failing(word: str) -> int:
+        raise LookupError(word)
+
+    with pytest.raises(LookupError, match="models"):
+        scan.word_hits("models", ("mod",), {}, failing, snippets._Hit)
+    assert scan.word_hits("", ("mod",), {}, failing, snippets._Hit) == []
+    assert scan.sentence_starts("") == [0]
+
+
+def test_the_c_window_search_equals_the_python_one(abstracts: list[str]) -> None:
+    """``_scan.best_window`` picks the window ``_best_window`` picks, with its prefix,
+    suffix and alignment: on real abstracts with title-long and short queries, and on
+    random ASCII text made of what the window rules decide on (sentence ends with
+    closing quotes and brackets, joiners before a cut, runs without a space, which are
+    cut between words, line breaks before the end), for budgets from the smallest up."""
+    from paperwire.text import snippets
+
+    scan = snippets._scan
+    assert scan is not None, "the install did not build paperwire.text._scan"
+    rng = random.Random(37)
+    cases: list[tuple[str, list[str]]] = []
+    for abstract in abstracts:
+        text = snippets._normalize(abstract)
+        if text.isascii():
+            words = re.findall(r"[A-Za-z]{3,}", text)
+            for _ in range(4):
+                k = min(len(words), rng.randint(1, 12))
+                cases.append((text, [" ".join(rng.sample(words, k=k))]))
+    pieces = [
+        "net",
+        "Nets",
+        "graph",
+        "x",
+        "abc",
+        "netgraphnetgraph",
+        *".!?\"')],;:-(/ ",
+        "\n",
+        "  ",
+    ]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(5, 90)))
+        cases.append((text, rng.choice([["net"], ["graph", "x"], ["nets abc"]])))
+    compared = 0
+    for text, terms in cases:
+        hits = snippets._find_hits(text, terms)
+        if not hits:
+            continue
+        for budget in (8, 9, 13, 30, 60, 140, 280):
+            if len(text) <= budget:
+                continue
+            expected = snippets._best_window(text, hits, budget, False)
+            got = scan.best_window(text, hits, budget)
+            assert got == (None if expected is None else tuple(expected)), (text, terms, budget)
+            compared += 1
+    assert compared > 10_000
+
+
+def test_the_c_window_search_refuses_what_it_does_not_take() -> None:
+    """What ``_best`` checks before it calls ``best_window`` is checked again there, and
+    hits that are not words of the text in order are refused, never read past it."""
+    from paperwire.text import snippets
+
+    scan = snippets._scan
+    assert scan is not None
+    text = "Graph networks. Nets of graphs are studied here at length, net by net."
+    hits = snippets._find_hits(text, ["net"])
+    assert scan.best_window(text, hits, 30) is not None
+    for bad_hits, budget in [
+        ([], 30),  # no hits
+        (hits, 7),  # a budget under 8
+        (hits, len(text)),  # the whole text fits
+        ([hits[1], hits[0]], 30),  # out of order
+        ([snippets._Hit(60, 600, 0)], 30),  # past the end
+        ([snippets._Hit(3, 2, 0)], 30),  # ends before it starts
+        ([snippets._Hit(0, 5, -1)], 30),  # no term
+    ]:
+        with pytest.raises(ValueError):
+            scan.best_window(text, bad_hits, budget)
+    with pytest.raises(TypeError):
+        scan.best_window(text, tuple(hits), 30)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        scan.best_window(text, [(0, 5)], 30)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="ASCII"):
+        scan.best_window("Été " * 20, [snippets._Hit(0, 3, 0)], 30)

@@ -38,6 +38,7 @@ def test_status_api(web: WebEnv, client: TestClient) -> None:
     assert s["index"] == web.pw.index.name
     assert s["version"] == paperwire.__version__
     assert s["embedding_model"] == web.pw.model_name
+    assert s["snippet_loops"] == "c"  # the test install compiled paperwire/text/_scan.c
 
 
 def test_status_page(client: TestClient) -> None:
@@ -50,6 +51,7 @@ def test_status_page(client: TestClient) -> None:
     # semantic is off: nothing will embed, so the page does not keep refreshing
     assert not doc.xpath("//meta[@http-equiv='refresh']")
     assert "Wednesday, May 28, 2025" in text and "Friday, June 13, 2025" in text
+    assert texts(doc, "//dt[.='Snippets']/following-sibling::dd") == ["Worked out in C"]
 
 
 def test_status_page_refreshes_while_embedding(tmp_path_factory: pytest.TempPathFactory) -> None:

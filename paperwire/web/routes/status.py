@@ -11,6 +11,7 @@ import paperwire
 from paperwire.core import Paperwire
 from paperwire.models.status import StatusPublic
 from paperwire.services.clock import data_clock
+from paperwire.text import snippets
 from paperwire.web.auth import CurrentUser
 from paperwire.web.dependencies import PW
 from paperwire.web.twin import Api, Call, Page, twin
@@ -37,6 +38,7 @@ def build_status(pw: Paperwire) -> StatusPublic:
         index=pw.index.name,
         version=paperwire.__version__,
         index_pending=pw.journal.pending_count(),
+        snippet_loops=snippets.loops(),
         clock=data_clock(pw),
     )
 

@@ -1,0 +1,17 @@
+from collections.abc import Callable
+from typing import TypeVar
+
+_H = TypeVar("_H", bound=tuple[int, int, int])
+
+def word_hits(
+    text: str,
+    prefixes: tuple[str, ...],
+    memo: dict[str, int],
+    look_up: Callable[[str], int],
+    hit: type[_H],
+    /,
+) -> list[_H]: ...
+def sentence_starts(text: str, /) -> list[int]: ...
+def best_window(
+    text: str, hits: list[_H], max_chars: int, /
+) -> tuple[int, int, str, str, bool] | None: ...
