@@ -42,6 +42,7 @@ $(VENV)/.installed: pyproject.toml setup.py paperwire/text/_scan.c
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	@$(BIN)/python -c 'import paperwire.text._scan' 2>/dev/null || echo "note: the snippets' C loops (paperwire/text/_scan.c) were not compiled (no C compiler or Python headers): search works, its snippets slower; make test will fail its checks of them"
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright's own download is not used).
@@ -113,3 +114,4 @@ bench-backends: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache test-results
+	rm -f paperwire/text/_scan.*.so

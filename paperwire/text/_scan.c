@@ -35,7 +35,8 @@ static const unsigned char *ascii_data(PyObject *text, Py_ssize_t *size) {
 /* word_hits(text, prefixes, memo, look_up, hit) -> list of hit(start, end, term)
 
    Every maximal run of ASCII letters and digits in ``text`` whose lowercase form starts
-   with one of ``prefixes`` (lowercase ASCII str, not empty) is a candidate: its term is
+   with one of ``prefixes`` (non-empty runs of [a-z0-9], as match keys are) is a
+   candidate: its term is
    ``memo[word]`` or else ``look_up(word)`` (an int; negative: no term). Each candidate
    with a term gives ``hit(start, end, term)``, in text order. The same words as
    ``_prefix_words(prefixes).finditer(text.lower())`` (snippets.py). */
@@ -70,11 +71,17 @@ static PyObject *word_hits(PyObject *module, PyObject *const *args, Py_ssize_t n
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *p = PyTuple_GET_ITEM(prefixes, k);
         if (!PyUnicode_Check(p) || !PyUnicode_IS_ASCII(p) || PyUnicode_GET_LENGTH(p) == 0) {
-            PyErr_SetString(PyExc_ValueError, "prefixes must be non-empty ASCII str");
+            PyErr_SetString(PyExc_ValueError, "prefixes must be non-empty [a-z0-9] str");
             goto fail;
         }
         data[k] = (const unsigned char *)PyUnicode_DATA(p);
         sizes[k] = PyUnicode_GET_LENGTH(p);
+        for (Py_ssize_t j = 0; j < sizes[k]; j++) {
+            if (!is_alnum(data[k][j]) || lower(data[k][j]) != data[k][j]) {
+                PyErr_SetString(PyExc_ValueError, "prefixes must be non-empty [a-z0-9] str");
+                goto fail;
+            }
+        }
         starts_with[data[k][0]] = 1;
     }
     Py_ssize_t i = 0;
@@ -120,7 +127,7 @@ static PyObject *word_hits(PyObject *module, PyObject *const *args, Py_ssize_t n
             }
         }
         Py_DECREF(word);
-        long id = PyLong_AsLong(term);
+        Py_ssize_t id = PyLong_AsSsize_t(term);
         if (id == -1 && PyErr_Occurred()) {
             Py_DECREF(term);
             goto fail;
@@ -129,19 +136,17 @@ static PyObject *word_hits(PyObject *module, PyObject *const *args, Py_ssize_t n
             Py_DECREF(term);
             continue;
         }
-        PyObject *a = PyLong_FromSsize_t(start), *b = PyLong_FromSsize_t(i);
+        /* hit((start, end, term)) through tuple's own constructor, which sets up what
+           a tuple holds besides its items (its cached hash, from Python 3.14); not the
+           NamedTuple's __new__, a Python function. */
+        PyObject *fields = Py_BuildValue("((nnN))", start, i, term); /* takes term */
         PyObject *item = NULL;
-        if (a != NULL && b != NULL)
-            item = ((PyTypeObject *)hit)->tp_alloc((PyTypeObject *)hit, 3);
-        if (item == NULL) {
-            Py_XDECREF(a);
-            Py_XDECREF(b);
-            Py_DECREF(term);
-            goto fail;
+        if (fields != NULL) {
+            item = PyTuple_Type.tp_new((PyTypeObject *)hit, fields, NULL);
+            Py_DECREF(fields);
         }
-        PyTuple_SET_ITEM(item, 0, a);
-        PyTuple_SET_ITEM(item, 1, b);
-        PyTuple_SET_ITEM(item, 2, term); /* the reference taken above */
+        if (item == NULL)
+            goto fail;
         int appended = PyList_Append(hits, item);
         Py_DECREF(item);
         if (appended < 0)
@@ -357,6 +362,8 @@ static Py_ssize_t distinct(const Py_ssize_t *terms, Py_ssize_t first, Py_ssize_t
     return count;
 }
 
+#define MOST_TERMS 1000000 /* term ids best_window takes (it marks them in an array) */
+
 static PyObject *ellipses[3];   /* "", "…", "… " */
 static PyObject *closings[3];   /* "", "…", " …" */
 
@@ -407,16 +414,20 @@ static PyObject *best_window(PyObject *module, PyObject *const *args, Py_ssize_t
             free_buffers(&b);
             return NULL;
         }
-        b.starts[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
-        b.ends[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
-        b.terms[i] = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 2));
-        if (PyErr_Occurred()) {
-            free_buffers(&b);
-            return NULL;
+        Py_ssize_t *fields[3] = {&b.starts[i], &b.ends[i], &b.terms[i]};
+        for (int f = 0; f < 3; f++) {
+            *fields[f] = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, f));
+            if (*fields[f] == -1 && PyErr_Occurred()) {
+                free_buffers(&b);
+                return NULL;
+            }
         }
+        /* term ids count a query's distinct stems: far below MOST_TERMS */
         if (b.starts[i] < 0 || b.ends[i] <= b.starts[i] || b.ends[i] > n || b.terms[i] < 0 ||
-            (i > 0 && b.starts[i] < b.ends[i - 1])) {
-            PyErr_SetString(PyExc_ValueError, "hits must be words of the text, in order");
+            b.terms[i] >= MOST_TERMS || (i > 0 && b.starts[i] < b.ends[i - 1])) {
+            PyErr_SetString(PyExc_ValueError,
+                            "hits must be words of the text, in order, with term ids "
+                            "from 0 below 1,000,000");
             free_buffers(&b);
             return NULL;
         }

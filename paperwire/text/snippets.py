@@ -588,7 +588,7 @@ def _best(
     if not hits or not norm or max_chars < 8 or len(norm) <= max_chars:
         return _head(norm, hits, max_chars)
     if _scan is not None and not exhaustive and norm.isascii():
-        found = _scan.best_window(norm, list(hits), max_chars)
+        found = _scan.best_window(norm, hits if isinstance(hits, list) else list(hits), max_chars)
         win = None if found is None else _Window._make(found)
     else:
         win = _best_window(norm, hits, max_chars, exhaustive)

@@ -613,7 +613,19 @@ def test_the_c_loops_equal_their_python_definitions(
     scan = snippets._scan
     assert scan is not None, "the install did not build paperwire.text._scan"
     rng = random.Random(31)
-    pieces = ["ab", "Ab", "AB", "abc", "b", "a1", "1a", "x", "Xy", "z9", *".!?\"')] \n-_,(a"]
+    pieces = [
+        "ab",
+        "Ab",
+        "AB",
+        "abc",
+        "b",
+        "a1",
+        "1a",
+        "x",
+        "Xy",
+        "z9",
+        *".!?\"')] \n-_,(a/:@[`{09",
+    ]
     texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(4000)]
     texts += [" ".join(a.split()) for a in abstracts if a.isascii()]
     prefix_sets = [("a",), ("ab", "x"), ("1", "b", "xy", "z"), ("abc",), ("ab", "ac", "b9")]
@@ -637,9 +649,10 @@ def test_the_c_loops_equal_their_python_definitions(
         got = scan.word_hits(text, prefixes, memo, look_up, snippets._Hit)
         assert got == expected, (text, prefixes)
         assert all(type(hit) is snippets._Hit for hit in got)
+        assert [hash(hit) for hit in got] == [hash(tuple(hit)) for hit in got]
         assert asked == [w for _, _, w in found if w not in memo]  # the memo is read first
         checked += len(got)
-    assert checked > 5000
+    assert checked > 4000
 
 
 def test_the_c_loops_refuse_what_they_cannot_read() -> None:
@@ -655,8 +668,9 @@ def test_the_c_loops_refuse_what_they_cannot_read() -> None:
         scan.word_hits("naïve models", ("mod",), {}, len, snippets._Hit)
     with pytest.raises(ValueError, match="prefixes"):
         scan.word_hits("models", ("",), {}, len, snippets._Hit)
-    with pytest.raises(ValueError, match="prefixes"):
-        scan.word_hits("models", ("mé",), {}, len, snippets._Hit)
+    for prefix in ("mé", "m_", "m.", "Mo"):  # match keys are runs of [a-z0-9]
+        with pytest.raises(ValueError, match="prefixes"):
+            scan.word_hits("models", (prefix,), {}, len, snippets._Hit)
     with pytest.raises(TypeError):
         scan.word_hits("models", ["mod"], {}, len, snippets._Hit)  # type: ignore[arg-type]
 
@@ -669,7 +683,9 @@ def test_the_c_loops_refuse_what_they_cannot_read() -> None:
     assert scan.sentence_starts("") == [0]
 
 
-def test_the_c_window_search_equals_the_python_one(abstracts: list[str]) -> None:
+def test_the_c_window_search_equals_the_python_one(
+    abstracts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``_scan.best_window`` picks the window ``_best_window`` picks, with its prefix,
     suffix and alignment: on real abstracts with title-long and short queries, and on
     random ASCII text made of what the window rules decide on (sentence ends with
@@ -695,26 +711,36 @@ def test_the_c_window_search_equals_the_python_one(abstracts: list[str]) -> None
         "x",
         "abc",
         "netgraphnetgraph",
-        *".!?\"')],;:-(/ ",
+        "n3t",
+        "_net",
+        "net_",
+        *".!?\"')],;:-(/@[`{_09 ",
         "\n",
         "  ",
     ]
     for _ in range(3000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(5, 90)))
         cases.append((text, rng.choice([["net"], ["graph", "x"], ["nets abc"]])))
+    # past 500 hits only the first 500 add candidate starts: here a later one would win
+    crowd = " ".join(["alpha"] * 520 + ["beta", "gamma"])
+    cases.append((crowd, ["alpha beta gamma"]))
     compared = 0
     for text, terms in cases:
         hits = snippets._find_hits(text, terms)
         if not hits:
             continue
-        for budget in (8, 9, 13, 30, 60, 140, 280):
+        for budget in (8, 9, 13, 30, 40, 60, 140, 280):
             if len(text) <= budget:
                 continue
-            expected = snippets._best_window(text, hits, budget, False)
             got = scan.best_window(text, hits, budget)
+            with monkeypatch.context() as python_only:
+                python_only.setattr(snippets, "_scan", None)
+                expected = snippets._best_window(text, hits, budget, False)
             assert got == (None if expected is None else tuple(expected)), (text, terms, budget)
             compared += 1
     assert compared > 10_000
+    crowd_hits = snippets._find_hits(crowd, ["alpha beta gamma"])
+    assert scan.best_window(crowd, crowd_hits, 40) == (0, 35, "", ELLIPSIS, True)
 
 
 def test_the_c_window_search_refuses_what_it_does_not_take() -> None:
@@ -735,6 +761,7 @@ def test_the_c_window_search_refuses_what_it_does_not_take() -> None:
         ([snippets._Hit(60, 600, 0)], 30),  # past the end
         ([snippets._Hit(3, 2, 0)], 30),  # ends before it starts
         ([snippets._Hit(0, 5, -1)], 30),  # no term
+        ([snippets._Hit(0, 5, 10**6)], 30),  # a term id no query has
     ]:
         with pytest.raises(ValueError):
             scan.best_window(text, bad_hits, budget)
