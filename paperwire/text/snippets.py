@@ -242,8 +242,9 @@ class _Matcher:
         ASCII are left out: an ASCII word's keys are ASCII.
 
         ``_scan.word_hits`` finds the same words in C where it is built, with no regex
-        to compile per query: 0.56 against 1.29 ms for a page of 30 titles and
-        abstracts (the 100 keyword bench pages at 74.7k papers)."""
+        to compile per query: 0.39 against 1.04 ms for a page of 30 titles and
+        abstracts (the 100 keyword bench pages at 74.7k papers; docs/benchmarks.md,
+        "Snippets' loops in C")."""
         if not self._prefixes:
             return []
         if _scan is not None:
@@ -275,7 +276,8 @@ class _Matcher:
 
 def _shortest(prefixes: Iterable[str]) -> tuple[str, ...]:
     """The shortest of ``prefixes``: a word that starts with "illuminati" starts with
-    "illum", so only "illum" is needed to find it (sorted, for one regex per set)."""
+    "illum", so only "illum" is needed to find it. Sorted: one set of keys, one tuple
+    (and one regex, which ``re`` then compiles once)."""
     kept: list[str] = []
     for prefix in sorted(set(prefixes), key=lambda p: (len(p), p)):
         if not any(prefix.startswith(shorter) for shorter in kept):
@@ -603,7 +605,7 @@ def _best_window(
 ) -> _Window | None:
     """The window of ``_best`` (None: no candidate window holds a hit). ASCII text takes
     ``_scan.best_window`` where it is built: the same search in C (with the parts built
-    after it, 0.72 against 1.18 ms for a page of 30 abstracts, the 100 keyword bench
+    after it, 0.42 against 0.96 ms for a page of 30 abstracts, the 100 keyword bench
     pages at 74.7k papers)."""
     sentences = _sentence_starts(norm)
     starts: dict[int, bool] = dict.fromkeys(sentences, True)
