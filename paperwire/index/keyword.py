@@ -576,8 +576,9 @@ class TantivyKeywordIndex:
         if not should and not constraints:
             return None
         # Nested so the SHOULDs stay required-one-of next to the MUST clauses.
-        words = [tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in should])]
-        return _all_of([*(words if should else []), *_required(constraints, filtering)])
+        either = [(tantivy.Occur.Should, q) for q in should]
+        words = [tantivy.Query.boolean_query(either)] if should else []
+        return _all_of([*words, *_required(constraints, filtering)])
 
     def build_query(self, query: KeywordQuery, filters: SearchFilters) -> tantivy.Query | None:
         """The tantivy query for ``query`` + ``filters``; None when nothing can match

@@ -36,10 +36,9 @@ static const unsigned char *ascii_data(PyObject *text, Py_ssize_t *size) {
 
    Every maximal run of ASCII letters and digits in ``text`` whose lowercase form starts
    with one of ``prefixes`` (non-empty runs of [a-z0-9], as match keys are) is a
-   candidate: its term is
-   ``memo[word]`` or else ``look_up(word)`` (an int; negative: no term). Each candidate
-   with a term gives ``hit(start, end, term)``, in text order. The same words as
-   ``_prefix_words(prefixes).finditer(text.lower())`` (snippets.py). */
+   candidate: its term is ``memo[word]`` or else ``look_up(word)`` (an int; negative: no
+   term). Each candidate with a term gives ``hit(start, end, term)``, in text order. The
+   same words as ``_prefix_words(prefixes).finditer(text.lower())`` (snippets.py). */
 static PyObject *word_hits(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 5) {
         PyErr_SetString(PyExc_TypeError, "word_hits takes 5 arguments");
@@ -70,17 +69,16 @@ static PyObject *word_hits(PyObject *module, PyObject *const *args, Py_ssize_t n
     int starts_with[256] = {0}; /* first bytes some prefix starts with */
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *p = PyTuple_GET_ITEM(prefixes, k);
-        if (!PyUnicode_Check(p) || !PyUnicode_IS_ASCII(p) || PyUnicode_GET_LENGTH(p) == 0) {
+        int key = PyUnicode_Check(p) && PyUnicode_IS_ASCII(p) && PyUnicode_GET_LENGTH(p) > 0;
+        if (key) {
+            data[k] = (const unsigned char *)PyUnicode_DATA(p);
+            sizes[k] = PyUnicode_GET_LENGTH(p);
+            for (Py_ssize_t j = 0; key && j < sizes[k]; j++)
+                key = is_alnum(data[k][j]) && lower(data[k][j]) == data[k][j];
+        }
+        if (!key) {
             PyErr_SetString(PyExc_ValueError, "prefixes must be non-empty [a-z0-9] str");
             goto fail;
-        }
-        data[k] = (const unsigned char *)PyUnicode_DATA(p);
-        sizes[k] = PyUnicode_GET_LENGTH(p);
-        for (Py_ssize_t j = 0; j < sizes[k]; j++) {
-            if (!is_alnum(data[k][j]) || lower(data[k][j]) != data[k][j]) {
-                PyErr_SetString(PyExc_ValueError, "prefixes must be non-empty [a-z0-9] str");
-                goto fail;
-            }
         }
         starts_with[data[k][0]] = 1;
     }

@@ -583,14 +583,14 @@ def best_snippet(text: str, terms: Sequence[str], max_chars: int = 280) -> list[
 
 
 def _best(
-    norm: str, hits: Sequence[_Hit], max_chars: int, exhaustive: bool = False
+    norm: str, hits: list[_Hit], max_chars: int, exhaustive: bool = False
 ) -> list[SnippetPart]:
     """``best_snippet`` of normalised text whose hits are known. ``exhaustive`` works
     out every candidate window (the definition; tests check the pruned search equals it)."""
     if not hits or not norm or max_chars < 8 or len(norm) <= max_chars:
         return _head(norm, hits, max_chars)
     if _scan is not None and not exhaustive and norm.isascii():
-        found = _scan.best_window(norm, hits if isinstance(hits, list) else list(hits), max_chars)
+        found = _scan.best_window(norm, hits, max_chars)
         win = None if found is None else _Window._make(found)
     else:
         win = _best_window(norm, hits, max_chars, exhaustive)

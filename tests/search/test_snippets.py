@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 import pydantic
 import pytest
@@ -455,6 +456,15 @@ def test_find_hits_equals_a_scan_of_every_word() -> None:
         assert _hits(text, terms) == _scanned(text, terms), (text, terms)
 
 
+def built_scan() -> ModuleType:
+    """The C loops' module, which the install (``make install``) builds: a test of it
+    fails, never skips, where it was not built."""
+    from paperwire.text import snippets
+
+    assert snippets._scan is not None, "the install did not build paperwire.text._scan"
+    return snippets._scan
+
+
 @pytest.fixture(params=["c", "python"])
 def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Runs a test on both ways the ASCII loops run: the C module (``_scan``, what the
@@ -462,7 +472,7 @@ def loops(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     from paperwire.text import snippets
 
     if request.param == "c":
-        assert snippets._scan is not None, "the install did not build paperwire.text._scan"
+        built_scan()
     else:
         monkeypatch.setattr(snippets, "_scan", None)
     snippets._matcher.cache_clear()
@@ -610,8 +620,7 @@ def test_the_c_loops_equal_their_python_definitions(
     real abstracts."""
     from paperwire.text import snippets
 
-    scan = snippets._scan
-    assert scan is not None, "the install did not build paperwire.text._scan"
+    scan = built_scan()
     rng = random.Random(31)
     pieces = [
         "ab",
@@ -660,8 +669,7 @@ def test_the_c_loops_refuse_what_they_cannot_read() -> None:
     not ASCII or empty, and a look-up that fails are errors, never wrong offsets."""
     from paperwire.text import snippets
 
-    scan = snippets._scan
-    assert scan is not None
+    scan = built_scan()
     with pytest.raises(ValueError, match="ASCII"):
         scan.sentence_starts("Une phrase. Été")
     with pytest.raises(ValueError, match="ASCII"):
@@ -693,8 +701,7 @@ def test_the_c_window_search_equals_the_python_one(
     cut between words, line breaks before the end), for budgets from the smallest up."""
     from paperwire.text import snippets
 
-    scan = snippets._scan
-    assert scan is not None, "the install did not build paperwire.text._scan"
+    scan = built_scan()
     rng = random.Random(37)
     cases: list[tuple[str, list[str]]] = []
     for abstract in abstracts:
@@ -748,8 +755,7 @@ def test_the_c_window_search_refuses_what_it_does_not_take() -> None:
     hits that are not words of the text in order are refused, never read past it."""
     from paperwire.text import snippets
 
-    scan = snippets._scan
-    assert scan is not None
+    scan = built_scan()
     text = "Graph networks. Nets of graphs are studied here at length, net by net."
     hits = snippets._find_hits(text, ["net"])
     assert scan.best_window(text, hits, 30) is not None
