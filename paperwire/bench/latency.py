@@ -49,6 +49,12 @@ A hybrid search's BM25 may run in another thread beside its query embedding: its
 may then add up to more than the time they cover, and its rest is the time no timed
 call ran (``_Clock``).
 
+Each search's CPU time is read too (``time.process_time``: the whole process, every
+thread, ONNX Runtime's spinning threads included), as column ``cpu p50``. Why: on a
+host of ``c`` cores no arrangement of a search's work across threads makes it take less
+than ``cpu / c`` ms, and ``1000 · c / cpu`` bounds the searches a second it can serve;
+cpu / wall says how many cores a search keeps busy.
+
 Builds are kept in the work directory (default ``~/.cache/paperwire/bench/latency``)
 and reused while their parameters match (``--rebuild`` forces a new one).
 """
@@ -72,6 +78,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -93,6 +100,7 @@ __all__ = [
     "Timing",
     "default_work_dir",
     "run_latency_bench",
+    "wall_and_cpu",
 ]
 
 SIZES = ("hf", "74k", "1m")
@@ -152,6 +160,10 @@ class Timing:
     # keyword match set, vector search, range and cosines, and the rest (parsing, fusion,
     # cards from the store, snippets: the time no timed call ran, ``_Clock``).
     parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    # p50 / p95 ms of the process's CPU time during the same searches, every thread's
+    # (ONNX Runtime's and the counting threads', spinning included): cpu / wall is how
+    # many cores a search keeps busy (see the module docstring).
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -521,6 +533,15 @@ def _rss() -> dict[str, float]:
     return out
 
 
+def wall_and_cpu(call: Callable[[], object]) -> tuple[float, float]:
+    """The ms of wall-clock time and of the process's CPU time (every thread's: the work a
+    search hands to other threads counts) that ``call`` took."""
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    call()
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+
+
 def _pct(values: Sequence[float], p: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), p))
 
@@ -585,14 +606,16 @@ def _for_you_timings(pw: Any) -> list[Timing]:
     timings = []
     for likes in FOR_YOU_LIKES:
         ms: list[float] = []
+        cpu: list[float] = []
         for seeds in _liked_samples(pw.db, likes, _FOR_YOU_READERS, seed=likes):
             liked = {s.arxiv_id for s in seeds}
             picks_from(pw, seeds, liked, (), frozenset(), 20)  # warm
             for _ in range(_FOR_YOU_REPEATS):
-                t0 = time.perf_counter()
-                picks_from(pw, seeds, liked, (), frozenset(), 20)
-                ms.append((time.perf_counter() - t0) * 1000)
-        timings.append(_timing("for you", f"{likes} liked", ms, {}))
+                pick = partial(picks_from, pw, seeds, liked, (), frozenset(), 20)
+                wall, used = wall_and_cpu(pick)
+                ms.append(wall)
+                cpu.append(used)
+        timings.append(_timing("for you", f"{likes} liked", ms, {}, cpu))
     return timings
 
 
@@ -768,6 +791,7 @@ def measure_install(
     if pw.index.vector_count() >= vectors_module.PRESCAN_MIN_ROWS:
         combos += [(m, f + exact) for m in ("semantic", "hybrid") for f in filters]
     lat: dict[tuple[str, str], list[float]] = {c: [] for c in combos}
+    cpu: dict[tuple[str, str], list[float]] = {c: [] for c in combos}
     parts: dict[tuple[str, str], dict[str, list[float]]] = {c: {} for c in combos}
     clock = _Clock()
     service = pw.search
@@ -792,11 +816,10 @@ def measure_install(
             )
             with _full_fp32_scan() if baseline else contextlib.nullcontext():
                 clock.reset()
-                t0 = time.perf_counter()
-                service.search(req)
-            ms = (time.perf_counter() - t0) * 1000
+                ms, cpu_ms = wall_and_cpu(partial(service.search, req))
             if i >= len(warm):
                 lat[combo].append(ms)
+                cpu[combo].append(cpu_ms)
                 split = dict(clock.parts)
                 split["rest"] = clock.rest(ms)
                 for part, v in split.items():
@@ -810,7 +833,7 @@ def measure_install(
     held_files.close()
     pw.close()
     timings = [
-        *(_timing(m, f, v, parts[(m, f)]) for (m, f), v in lat.items()),
+        *(_timing(m, f, v, parts[(m, f)], cpu[(m, f)]) for (m, f), v in lat.items()),
         *for_you,
     ]
     return SizeResult(
@@ -826,7 +849,13 @@ def measure_install(
     )
 
 
-def _timing(mode: str, filt: str, ms: Sequence[float], parts: dict[str, list[float]]) -> Timing:
+def _timing(
+    mode: str,
+    filt: str,
+    ms: Sequence[float],
+    parts: dict[str, list[float]],
+    cpu: Sequence[float] = (),
+) -> Timing:
     return Timing(
         mode=mode,
         filter=filt,
@@ -839,6 +868,7 @@ def _timing(mode: str, filt: str, ms: Sequence[float], parts: dict[str, list[flo
             part: {"p50": round(_pct(pv, 50), 2), "p95": round(_pct(pv, 95), 2)}
             for part, pv in parts.items()
         },
+        cpu={"p50": round(_pct(cpu, 50), 2), "p95": round(_pct(cpu, 95), 2)} if cpu else {},
     )
 
 

@@ -154,7 +154,7 @@ def latency(
         Path | None, typer.Option("--out", help="Also write the result as JSON to this file.")
     ] = None,
 ) -> None:
-    """Search latency (p50/p95/p99) by mode and filter at each corpus size."""
+    """Search latency (p50/p95/p99) and CPU time by mode and filter at each corpus size."""
     from paperwire.bench.latency import SIZES, run_latency_bench
 
     if heap not in ("served", "default"):
@@ -191,7 +191,8 @@ def latency(
             f"collector {size.heap}, files resident: {size.resident}"
         )
         parts = ("embed", "keyword", "matches", "vector", "rest")
-        cols = ("mode", "filter", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms", "target p95")
+        cols: tuple[str, ...] = ("mode", "filter", "n", "p50 ms", "p95 ms", "p99 ms", "mean ms")
+        cols += ("target p95", "cpu p50")
         for col in (*cols, *(f"{p} p50" for p in parts)):
             table.add_column(col, justify="left" if col in ("mode", "filter") else "right")
         for t in size.timings:
@@ -208,6 +209,7 @@ def latency(
                 f"{t.p99:.2f}",
                 f"{t.mean:.2f}",
                 verdict,
+                f"{t.cpu['p50']:.1f}" if t.cpu else "-",
                 *(f"{t.parts[p]['p50']:.1f}" if p in t.parts else "-" for p in parts),
             )
         _out.print(table)

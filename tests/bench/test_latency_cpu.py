@@ -1,0 +1,48 @@
+"""``paperwire bench latency``'s CPU column: the process's CPU time during a search,
+every thread's (``bench.latency.wall_and_cpu``), and its percentiles per row."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from paperwire.bench.latency import _timing, wall_and_cpu
+
+
+def _spin(seconds: float) -> None:
+    """Burn ``seconds`` of this thread's CPU time."""
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:
+        pass
+
+
+def test_the_cpu_a_call_hands_to_other_threads_is_counted() -> None:
+    """A search hands work to other threads (BM25 beside the embedding, the counts,
+    ONNX Runtime's own threads) and waits for it: that work is the CPU it costs, though
+    the calling thread only waits."""
+
+    def handed() -> None:
+        worker = threading.Thread(target=_spin, args=(0.06,))
+        worker.start()
+        worker.join()
+
+    wall, cpu = wall_and_cpu(handed)
+    assert cpu >= 60.0
+    assert wall >= 60.0
+
+
+def test_a_call_that_waits_costs_wall_time_but_little_cpu() -> None:
+    """Wall-clock time and CPU time are not mixed up: a wait reads as the one, not the
+    other (the bound leaves room for a thread another test left running)."""
+    wall, cpu = wall_and_cpu(lambda: time.sleep(0.1))
+    assert wall >= 100.0
+    assert cpu < 50.0
+
+
+def test_a_row_holds_the_percentiles_of_its_cpu_times() -> None:
+    cpu = [float(v) for v in range(1, 101)]  # 1..100 ms
+    row = _timing("hybrid", "none", [10.0] * 100, {}, cpu)
+    assert row.cpu == {"p50": pytest.approx(50.5), "p95": pytest.approx(95.05)}
+    assert _timing("hybrid", "none", [10.0], {}).cpu == {}
