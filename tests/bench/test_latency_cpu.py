@@ -1,5 +1,6 @@
-"""``paperwire bench latency``'s CPU column: the process's CPU time during a search,
-every thread's (``bench.latency.wall_and_cpu``), and its percentiles per row."""
+"""``paperwire bench latency``'s table: the CPU column (the process's CPU time during a
+search, every thread's: ``bench.latency.wall_and_cpu``, and its percentiles per row) and
+the target column (``cli.bench.latency_verdict``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 import pytest
 
 from paperwire.bench.latency import _timing, wall_and_cpu
+from paperwire.cli.bench import latency_verdict
 
 
 def _spin(seconds: float) -> None:
@@ -46,3 +48,21 @@ def test_a_row_holds_the_percentiles_of_its_cpu_times() -> None:
     row = _timing("hybrid", "none", [10.0] * 100, {}, cpu)
     assert row.cpu == {"p50": pytest.approx(50.5), "p95": pytest.approx(95.05)}
     assert _timing("hybrid", "none", [10.0], {}).cpu == {}
+
+
+@pytest.mark.parametrize(
+    ("size", "mode", "p95", "cell"),
+    [
+        ("74k", "keyword", 9.9, "10 ok"),
+        ("74k", "semantic", 12.2, "10 MISS"),
+        ("74k", "hybrid", 14.6, "10 MISS"),  # issue 16: 10 ms, not the older 50
+        ("1m", "keyword", 28.0, "20 MISS"),
+        ("1m", "hybrid", 58.0, "150 ok"),
+        ("hf", "hybrid", 5.0, ""),
+        ("74k", "for you", 80.0, ""),
+    ],
+)
+def test_the_table_judges_each_row_by_the_issues_p95_target(
+    size: str, mode: str, p95: float, cell: str
+) -> None:
+    assert latency_verdict(size, mode, p95) == cell
