@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -52,20 +52,28 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
     yield seen
 
 
+class HeldBuilds(NamedTuple):
+    """Copies are built only once ``release`` is set; ``started`` is set once a build is
+    under way (waiting for ``release``); ``built`` holds the rows of each, in order."""
+
+    release: threading.Event
+    started: threading.Event
+    built: list[int]
+
+
 @pytest.fixture
-def held_builds(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, list[int]]:
-    """Copies are built only once the event is set; the rows of each built, in order."""
-    release = threading.Event()
-    built: list[int] = []
+def held_builds(monkeypatch: pytest.MonkeyPatch) -> HeldBuilds:
+    held_back = HeldBuilds(threading.Event(), threading.Event(), [])
     build = Int8Copy.build
 
     def held(matrix: np.ndarray, threads: int | None = None) -> Int8Copy | None:
-        release.wait(timeout=30)
-        built.append(matrix.shape[0])
+        held_back.started.set()
+        held_back.release.wait(timeout=30)
+        held_back.built.append(matrix.shape[0])
         return build(matrix, threads)
 
     monkeypatch.setattr(Int8Copy, "build", staticmethod(held))
-    return release, built
+    return held_back
 
 
 def _committed(path: Path, docs: list[IndexDoc]) -> NumpyVectorIndex:
@@ -325,13 +333,13 @@ def test_a_deeper_page_keeps_the_order_of_copies(
 
 def test_searches_do_not_wait_for_the_copy(
     calls: list[tuple[int, int]],
-    held_builds: tuple[threading.Event, list[int]],
+    held_builds: HeldBuilds,
     tmp_path: Path,
     embedded_corpus: list[IndexDoc],
 ) -> None:
     """The copy is built on a background thread after a commit; searches meanwhile scan
     in fp32 (the same answers), then take the pre-scan once it is ready."""
-    release, _ = held_builds
+    release = held_builds.release
     index = _committed(tmp_path / "v", embedded_corpus)
     query = embedded_corpus[9].vector
     assert query is not None
@@ -346,13 +354,13 @@ def test_searches_do_not_wait_for_the_copy(
 
 def test_a_replaced_generation_builds_no_copy(
     calls: list[tuple[int, int]],
-    held_builds: tuple[threading.Event, list[int]],
+    held_builds: HeldBuilds,
     tmp_path: Path,
     embedded_corpus: list[IndexDoc],
 ) -> None:
     """Commits while searches run: a generation replaced before its build's turn is
     skipped (one build a generation would otherwise queue behind the other)."""
-    release, built = held_builds
+    release, started, built = held_builds
     index = _committed(tmp_path / "v", embedded_corpus)
     query = embedded_corpus[9].vector
     assert query is not None
@@ -362,6 +370,10 @@ def test_a_replaced_generation_builds_no_copy(
             index.delete([embedded_corpus[-gone].arxiv_id])
             index.commit()
         index.vector_search(query, SearchFilters(), 10)
+        if not gone:
+            # the first build under way before the next commit (its thread may start late
+            # on a busy machine: it would then find its generation replaced, and skip it)
+            assert started.wait(timeout=30)
     release.set()
     index.warm()
     assert built == [n, n - 2]  # the first was under way; the second was replaced
