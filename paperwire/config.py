@@ -31,12 +31,16 @@ MAX_SEARCH_LIMIT = 100
 DEEPEST_SEARCH_RESULT = MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT
 """The deepest result any search page shows: the least either total bound may be, so that
 every page a search offers is listed (semantic matches) and within its total (keyword)."""
-DEFAULT_SEMANTIC_BOUND = 4_000
+DEFAULT_SEMANTIC_BOUND = DEEPEST_SEARCH_RESULT
 """Semantic matches a relevance search lists, best first; past it the total is a lower
-bound (``search.matches``; why this many: docs/benchmarks.md, issue 16)."""
-DEFAULT_KEYWORD_COUNT_BOUND = 10_000
+bound (``search.matches``). As deep as a page reaches: every page a search offers is
+exact, and counting further, only to make a broad query's total exact, was about a
+quarter of a hybrid search's CPU at p95 at 74.7k papers (docs/benchmarks.md, "Totals
+counted as far as a page reaches")."""
+DEFAULT_KEYWORD_COUNT_BOUND = DEEPEST_SEARCH_RESULT
 """Keyword matches a relevance search counts exactly (Elasticsearch's
-``track_total_hits``); past it the total may be a lower bound (``search.matches``)."""
+``track_total_hits``), as deep as a page reaches (as ``DEFAULT_SEMANTIC_BOUND``); past it
+the total may be a lower bound (``search.matches``)."""
 
 
 class Settings(BaseSettings):
@@ -168,9 +172,10 @@ class Settings(BaseSettings):
         "those passing its filters, a date range excepted: counted first), "
         'shows those papers as a lower bound, `N+` (`total_relation` `"gte"`), '
         "instead of counting every match (a one-word query: exact, unless removed papers "
-        "are still in the index files); without filters, a long query's papers holding "
-        "one of its four widest sets of words that make a match do the same, counted "
-        "first where at least twice this many are expected. Newest / most upvoted count "
+        "are still in the index files); where no word does, a long query's papers "
+        "holding one of its four widest sets of words that make a match (passing its "
+        "filters) do the same, counted first where at least twice this many are expected. "
+        "Newest / most upvoted count "
         "every match. At least "
         "1,100, the deepest result a page shows (offset 1,000 + 100).",
     )

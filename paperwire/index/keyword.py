@@ -973,8 +973,9 @@ class TantivyKeywordIndex:
         hits among ``among`` are read; past ``exact_up_to``, a lower bound read from the
         document frequencies where one is known (``_word_floor``), not counted. Else a
         lower bound counted first where one promises to pass the bound (with filters, a
-        word's holders that pass them; without, the holders of the widest covers:
-        ``_counted_floor``), and the exact count only where it does not.
+        word's holders that pass them; without, or where no word promises one, the
+        holders of the widest covers that pass them: ``_counted_floor``), and the exact
+        count only where it does not.
 
         The counts run in other threads while this one reads the members: tantivy lets
         go of the GIL while it searches, so the two cores share the three searches (74.7k
@@ -1058,18 +1059,20 @@ class TantivyKeywordIndex:
         """A query whose hits are matches of ``query`` under ``filters`` (so its count is
         a lower bound of theirs) and likely more than ``bound``, which ``match_count``
         counts first: with filters, a word's holders that pass them
-        (``_filtered_floor``); without, the holders of the widest covers
-        (``_covers_floor``). None where the query has one word (its exact count costs
-        the same), quoted phrases or ``author:`` names, or where its filters have a date
-        range (the papers of a range are not known from a frequency, and keyword
-        searches in one rank and count in one pass: ``best_matches``); ``match_count``
-        then counts exactly."""
+        (``_filtered_floor``); without, or where no word promises it, the holders of
+        the widest covers that pass the filters (``_covers_floor``). None where the
+        query has one word (its exact count costs the same), quoted phrases or
+        ``author:`` names, or where its filters have a date range (the papers of a range
+        are not known from a frequency, and keyword searches in one rank and count in
+        one pass: ``best_matches``); ``match_count`` then counts exactly."""
         if query.phrases or query.authors or _dated(filters) or len(rule.tokens) < 2:
             return None
         terms = _filter_terms(filters)
         if terms:
-            return self._filtered_floor(searcher, filters, terms, rule, bound)
-        return self._covers_floor(searcher, rule, bound)
+            floor = self._filtered_floor(searcher, filters, terms, rule, bound)
+            if floor is not None:
+                return floor
+        return self._covers_floor(searcher, filters, terms, rule, bound)
 
     def _filtered_floor(
         self,
@@ -1081,28 +1084,39 @@ class TantivyKeywordIndex:
     ) -> tantivy.Query | None:
         """``_counted_floor`` with filters (their ``terms``): the filters with a word that
         is a match on its own and that, at the filters' share of the papers, holds at
-        least ``FLOOR_MARGIN`` times the bound (the least widely held such word: its
-        count costs the least). None where there is no such word.
+        least ``FLOOR_MARGIN`` times the bound (the most widely held such word: its
+        holders are the likeliest to pass the bound). None where there is no such word.
 
         Why: ``_word_floor`` knows a bound from frequencies only without filters, and
         the exact count of a broad query in a category took a 1M-paper search 11 / 44 ms
-        (p50 / p95) of a core, most of its time."""
+        (p50 / p95) of a core, most of its time. Why the most widely held: the share is
+        an estimate (the filters' papers taken as independent of the word), and a count
+        that falls short of the bound is followed by the exact count. The least widely
+        held word, cheaper to count, fell short often enough at the 1,100 bound that a
+        1M-paper keyword search in cs.CL took 44.1 ms of CPU at p95 against 31.0
+        (docs/benchmarks.md, thirty-sixth session)."""
         share = _filter_share(searcher, terms)
         alone = _matches_alone(rule)
         enough = [(f, t) for f, t in alone if f * share >= FLOOR_MARGIN * bound]
         if not enough:
             return None
-        return _all_of([self._term(min(enough)[1]), *self._filter_clauses(filters)])
+        return _all_of([self._term(max(enough)[1]), *self._filter_clauses(filters)])
 
     def _covers_floor(
-        self, searcher: tantivy.Searcher, rule: _CoverageRule, bound: int
+        self,
+        searcher: tantivy.Searcher,
+        filters: SearchFilters,
+        terms: Sequence[tuple[str, str | bool]],
+        rule: _CoverageRule,
+        bound: int,
     ) -> tantivy.Query | None:
-        """``_counted_floor`` without filters: the papers holding one of the query's
-        ``FLOOR_COVERS`` widest covers (those whose rarest words are held most), where
-        the papers those covers are expected to hold, their words taken as independent,
-        reach ``FLOOR_MARGIN`` times the bound. None with ``FLOOR_COVERS`` covers or
-        fewer (the bound would be the match query itself) or none listed (past
-        ``MAX_COVERS``).
+        """``_counted_floor`` by covers: the papers passing ``filters`` (their ``terms``;
+        no date range) that hold one of the query's ``FLOOR_COVERS`` widest covers
+        (those whose rarest words are held most), where the papers those covers are
+        expected to hold, their words and the filters taken as independent
+        (``_filter_share``), reach ``FLOOR_MARGIN`` times the bound. None with
+        ``FLOOR_COVERS`` covers or fewer (the bound would be the match query itself) or
+        none listed (past ``MAX_COVERS``).
 
         Why: a long pasted title's words each alone weigh too little to be a match, so
         ``_word_floor`` knows no bound, and its exact count is a union of 20-35 covers:
@@ -1111,7 +1125,10 @@ class TantivyKeywordIndex:
         them. The four widest covers of the same queries counted in 0.78 / 1.98 / 2.91
         ms (p50 / p95 / max; docs/benchmarks.md, thirty-second session). The gate spends
         that first count only where it is likely to pass; where it does not, the exact
-        count and the overlap follow it."""
+        count and the overlap follow it. With a filter the same: a pasted title's
+        words alone promise no bound there either (``_filtered_floor``), and its exact
+        count in a category was most of a hybrid search's CPU beyond the unfiltered one
+        (docs/benchmarks.md, thirty-sixth session)."""
         covers = rule.covers
         if covers is None or len(covers) <= FLOOR_COVERS:
             return None  # (with so few covers the bound would be the match query itself)
@@ -1119,9 +1136,12 @@ class TantivyKeywordIndex:
         shares = [min(1.0, f / docs) for f in rule.freqs]  # deleted papers may count in f
         widest = sorted(covers, key=lambda cover: -min(shares[i] for i in cover))[:FLOOR_COVERS]
         expected = sum(docs * math.prod(shares[i] for i in cover) for cover in widest)
+        if terms:
+            expected *= _filter_share(searcher, terms)
         if expected < FLOOR_MARGIN * bound:
             return None
-        return self._covers_query(rule.tokens, cover_tree(widest))
+        held = self._covers_query(rule.tokens, cover_tree(widest))
+        return _all_of([held, *self._filter_clauses(filters)]) if terms else held
 
     def _word_floor(
         self,

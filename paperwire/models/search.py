@@ -91,9 +91,10 @@ class SearchResponse(BaseModel):
         "eq",
         description="`eq`: `total` is exact. `gte`: there are at least `total` matches (as "
         "Elasticsearch's `hits.total.relation`): a relevance search counts its semantic "
-        "matches up to `semantic_bound` (default 4,000) and had more, or a word of a "
-        "query with no phrase or author matches alone and is in more than "
-        "`keyword_count_bound` papers (default 10,000), those passing its filters where it "
+        "matches up to `semantic_bound` (default 1,100, as deep as a page reaches) and "
+        "had more, or a word of a query with no phrase or author matches alone and is in "
+        "more than `keyword_count_bound` papers (default 1,100), those passing its filters "
+        "where it "
         "has some (a date range excepted): its papers are the bound, the keyword matches "
         "not counted. Newest / most upvoted totals are exact.",
     )

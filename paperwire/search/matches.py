@@ -32,31 +32,33 @@ Each order's total is the number of its matches. docs/benchmarks.md ("Match sets
 shows how the shares and the floor were chosen.
 
 A relevance search counts its semantic matches up to ``semantic_bound`` (default
-``DEFAULT_SEMANTIC_BOUND``), as Elasticsearch tracks total hits up to 10,000: its ranking
-uses the first ``depth`` (100) of them, and listing every one of a broad query's tens of
-thousands only made its total exact (issue 16: most of a search at 1M papers). Past the
-bound its total is a lower bound (``QueryMatches.total_exact``; ``SearchResponse``
-``total_relation`` ``"gte"``): the keyword matches (counted, not listed; or their own
-lower bound, below) or the bound, whichever are more. The overlap of the
-two sides, which only an exact total needs, is then not counted (a keyword search over
-the listed ids: ~10 ms of a hybrid search at 74.7k papers, ~27 ms at 1M). Newest / most
-upvoted list every semantic match (their walk needs them), so their totals are exact. A
-relevance search without typed ids ranks only the first ``depth`` and counts the others
-(``SearchIndex.vector_range_head``, ``QueryMatches.semantic_total``): the same page and
-total, without the index scoring every match exactly. A hybrid one lists the others too,
-in no order, where they are within the bound (its overlap count needs them as a set,
+``DEFAULT_SEMANTIC_BOUND``: as deep as a page reaches), as Elasticsearch tracks total
+hits up to a bound: its ranking uses the first ``depth`` (100) of them, and listing
+every one of a broad query's tens of thousands only made its total exact (issue 16: most
+of a search at 1M papers). Past the bound its total is a lower bound
+(``QueryMatches.total_exact``; ``SearchResponse`` ``total_relation`` ``"gte"``): the
+keyword matches (counted, not listed; or their own lower bound, below) or the bound,
+whichever are more. The overlap of the two sides, which only an exact total needs, is
+then not counted (a keyword search over the listed ids: ~10 ms of a hybrid search at
+74.7k papers, ~27 ms at 1M). Newest / most upvoted list every semantic match (their walk
+needs them), so their totals are exact. A relevance search without typed ids ranks only
+the first ``depth`` and counts the others (``SearchIndex.vector_range_head``,
+``QueryMatches.semantic_total``): the same page and total, without the index scoring
+every match exactly. A hybrid one lists the others too, in no order, where they are
+within the bound (its overlap count needs them as a set,
 ``QueryMatches.semantic_members``); past the bound it lists none, and a paper it ranks
 is a semantic match by its own cosine (asked of the index for the papers BM25 ranks).
 
 Its keyword matches are counted exactly unless an index knows, without counting, that
-more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``,
-Elasticsearch's 10,000): the embedded index knows it for a query with no phrase or name
+more than ``keyword_count_bound`` match (default ``DEFAULT_KEYWORD_COUNT_BOUND``, as
+deep as a page reaches): the embedded index knows it for a query with no phrase or name
 one of whose words matches on its own and is held by more papers than the bound (with
-filters other than a date range: by more papers that pass them, counted first); without
-filters, also for one whose widest covers (the sets of its words that make a match) are
-held by more papers than the bound, counted first where that is likely. It then says so
-instead (``MatchCount.exact`` False), and the total is again a lower bound: those papers
-or the semantic ones (counted up to their bound), whichever are more.
+filters other than a date range: by more papers that pass them, counted first); where no
+word does, also for one whose widest covers (the sets of its words that make a match)
+are held by more papers than the bound (that pass its filters), counted first where that
+is likely. It then says so instead (``MatchCount.exact`` False), and the total is again
+a lower bound: those papers or the semantic ones (counted up to their bound), whichever
+are more.
 Counting a broad query's matches cost a 1M-paper search 6 ms p50 and 34 ms p95 of a core
 (docs/benchmarks.md, issue 16).
 """
