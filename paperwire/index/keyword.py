@@ -101,19 +101,22 @@ ONE_PASS_POSTINGS = 400_000
 BESIDE_POSTINGS = 400_000
 # A filtered relevance search counts a lower bound first (``_filtered_floor``) with a
 # word whose holders, at the filters' share of the papers, are this many times its count
-# bound (an unfiltered one, its widest covers where they are expected to be held this
-# many times the bound: ``_covers_floor``). Of the bench's 100 pasted titles at 1M papers
-# in ``cs.cl``, 79 counted one first and 65 passed the bound that way (the other 14
-# counted every match too); such counts took 1.6 / 3.3 ms (p50 / p95) where the most
-# widely held word's took 2.5 / 18.1 and the exact count 11.1 / 44.2
-# (docs/benchmarks.md, twenty-ninth session).
+# bound (where no word is, filtered or not, its widest covers where they are expected to
+# be held this many times the bound: ``_covers_floor``). At the 10,000 bound, of the
+# bench's 100 pasted titles at 1M papers in ``cs.cl``, 79 counted one first and 65
+# passed the bound that way (the other 14 counted every match too); the least widely
+# held word's counts took 1.6 / 3.3 ms (p50 / p95), the most widely held word's 2.5 /
+# 18.1 and the exact count 11.1 / 44.2 (docs/benchmarks.md, twenty-ninth session). At
+# the 1,100 bound the least widely held word fell short more often, and a search's CPU
+# p95 was lower with the most widely held one (thirty-sixth session).
 FLOOR_MARGIN = 2.0
-# A relevance search with no filter whose words promise no lower bound (``_word_floor``)
-# and whose match query has more covers than this counts one first from its widest
-# covers (``_covers_floor``): the papers holding one of the ``FLOOR_COVERS`` covers whose
-# rarest words are held most, where those covers are expected (their words taken as
-# independent) to be held ``FLOOR_MARGIN`` times the bound. Of the bench's 100 queries at
-# 74.7k papers, 60 counted every match; 41 of those have more than 10,000, and four
+# A relevance search whose words promise no lower bound (``_word_floor``; with filters,
+# ``_filtered_floor``) and whose match query has more covers than this counts one first
+# from its widest covers (``_covers_floor``): the papers (passing its filters) holding
+# one of the ``FLOOR_COVERS`` covers whose rarest words are held most, where those covers
+# are expected (their words and the filters taken as independent) to be held
+# ``FLOOR_MARGIN`` times the bound. Of the bench's 100 queries at 74.7k papers with no
+# filter, at the 10,000 bound, 60 counted every match; 41 of those have more than 10,000, and four
 # covers counted past the bound in 37 of them (two, 26; six, 40); the gate sent 21 to be
 # counted first and all 21 passed (docs/benchmarks.md, thirty-second session).
 FLOOR_COVERS = 4
@@ -1126,9 +1129,9 @@ class TantivyKeywordIndex:
         ms (p50 / p95 / max; docs/benchmarks.md, thirty-second session). The gate spends
         that first count only where it is likely to pass; where it does not, the exact
         count and the overlap follow it. With a filter the same: a pasted title's
-        words alone promise no bound there either (``_filtered_floor``), and its exact
-        count in a category was most of a hybrid search's CPU beyond the unfiltered one
-        (docs/benchmarks.md, thirty-sixth session)."""
+        words alone promise no bound there either (``_filtered_floor``); counting its
+        covers first took 1.5-2.5 ms off a hybrid search's CPU at p95 in cs.CL at 74.7k
+        papers (docs/benchmarks.md, thirty-sixth session)."""
         covers = rule.covers
         if covers is None or len(covers) <= FLOOR_COVERS:
             return None  # (with so few covers the bound would be the match query itself)
