@@ -1071,24 +1071,26 @@ class TantivyKeywordIndex:
         if query.phrases or query.authors or _dated(filters) or len(rule.tokens) < 2:
             return None
         terms = _filter_terms(filters)
+        share = _filter_share(searcher, terms)  # 1.0 without filters
         if terms:
-            floor = self._filtered_floor(searcher, filters, terms, rule, bound)
+            floor = self._filtered_floor(searcher, filters, share, rule, bound)
             if floor is not None:
                 return floor
-        return self._covers_floor(searcher, filters, terms, rule, bound)
+        return self._covers_floor(searcher, filters, share, rule, bound)
 
     def _filtered_floor(
         self,
         searcher: tantivy.Searcher,
         filters: SearchFilters,
-        terms: Sequence[tuple[str, str | bool]],
+        share: float,
         rule: _CoverageRule,
         bound: int,
     ) -> tantivy.Query | None:
-        """``_counted_floor`` with filters (their ``terms``): the filters with a word that
-        is a match on its own and that, at the filters' share of the papers, holds at
-        least ``FLOOR_MARGIN`` times the bound (the most widely held such word: its
-        holders are the likeliest to pass the bound). None where there is no such word.
+        """``_counted_floor`` with filters: the filters with a word that is a match on
+        its own and that, at the filters' ``share`` of the papers (``_filter_share``),
+        holds at least ``FLOOR_MARGIN`` times the bound (the most widely held such word:
+        its holders are the likeliest to pass the bound). None where there is no such
+        word.
 
         Why: ``_word_floor`` knows a bound from frequencies only without filters, and
         the exact count of a broad query in a category took a 1M-paper search 11 / 44 ms
@@ -1098,7 +1100,6 @@ class TantivyKeywordIndex:
         held word, cheaper to count, fell short often enough at the 1,100 bound that a
         1M-paper keyword search in cs.CL took 44.1 ms of CPU at p95 against 31.0
         (docs/benchmarks.md, thirty-sixth session)."""
-        share = _filter_share(searcher, terms)
         alone = _matches_alone(rule)
         enough = [(f, t) for f, t in alone if f * share >= FLOOR_MARGIN * bound]
         if not enough:
@@ -1109,15 +1110,15 @@ class TantivyKeywordIndex:
         self,
         searcher: tantivy.Searcher,
         filters: SearchFilters,
-        terms: Sequence[tuple[str, str | bool]],
+        share: float,
         rule: _CoverageRule,
         bound: int,
     ) -> tantivy.Query | None:
-        """``_counted_floor`` by covers: the papers passing ``filters`` (their ``terms``;
-        no date range) that hold one of the query's ``FLOOR_COVERS`` widest covers
-        (those whose rarest words are held most), where the papers those covers are
-        expected to hold, their words and the filters taken as independent
-        (``_filter_share``), reach ``FLOOR_MARGIN`` times the bound. None with
+        """``_counted_floor`` by covers: the papers passing ``filters`` (no date range;
+        ``share``: their share of the papers, 1.0 without filters) that hold one of the
+        query's ``FLOOR_COVERS`` widest covers (those whose rarest words are held most),
+        where the papers those covers are expected to hold, their words and the filters
+        taken as independent (``_filter_share``), reach ``FLOOR_MARGIN`` times the bound. None with
         ``FLOOR_COVERS`` covers or fewer (the bound would be the match query itself) or
         none listed (past ``MAX_COVERS``).
 
@@ -1138,13 +1139,11 @@ class TantivyKeywordIndex:
         docs = max(1, searcher.num_docs)
         shares = [min(1.0, f / docs) for f in rule.freqs]  # deleted papers may count in f
         widest = sorted(covers, key=lambda cover: -min(shares[i] for i in cover))[:FLOOR_COVERS]
-        expected = sum(docs * math.prod(shares[i] for i in cover) for cover in widest)
-        if terms:
-            expected *= _filter_share(searcher, terms)
+        expected = share * sum(docs * math.prod(shares[i] for i in cover) for cover in widest)
         if expected < FLOOR_MARGIN * bound:
             return None
         held = self._covers_query(rule.tokens, cover_tree(widest))
-        return _all_of([held, *self._filter_clauses(filters)]) if terms else held
+        return _all_of([held, *self._filter_clauses(filters)])  # no filters: ``held``
 
     def _word_floor(
         self,

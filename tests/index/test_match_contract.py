@@ -457,7 +457,8 @@ MATCH_CASES = [
     (KeywordQuery(terms=["zebra"]), NO_FILTER, 0.75),
     # a pasted title's many covers: a lower bound from the widest of them
     (KeywordQuery(terms=LONG_QUERY), NO_FILTER, 0.15),
-    # the same in a category: no word of it is a match alone, the widest covers are
+    # the same in a category: where no word promises a bound (its words that match alone
+    # are held too little), the widest covers' holders in the category give one
     (KeywordQuery(terms=LONG_QUERY), SearchFilters(category="CS.cv"), 0.15),
     (KeywordQuery(), NO_FILTER, 0.75),
     # a word said twice weighs twice in BM25, beside an author's name
@@ -602,7 +603,7 @@ def test_a_lower_bound_short_of_the_bound_leaves_the_exact_count(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Where the papers counted first (a lower bound: a filtered query's word's holders,
-    an unfiltered one's widest covers') are not past the bound, the total and the
+    or the widest covers' holders where no word is) are not past the bound, the total and the
     overlap are counted exactly, as without that first count: here every case of two
     words or more with no phrase or name counts one first (a margin that any bound
     passes) where a word is a match alone (filtered) or the query has more than
