@@ -156,6 +156,10 @@ class QueryMatches:
     # The semantic matches known where ``semantic`` lists only the best: all of them
     # (fewer than the bound), else those of the papers a search ranked; None: ``semantic``.
     semantic_members: Collection[str] | None = None
+    # Asks about the papers a relevance search ranked without asking (a hybrid search's
+    # semantic ones, which need it for their labels only): ``labels`` of a paper are
+    # only right once it has been asked about (``among``).
+    membership: KeywordMembership | None = None
 
     def __post_init__(self) -> None:
         listed = self.semantic.ids if self.semantic_members is None else self.semantic_members

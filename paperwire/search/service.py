@@ -282,6 +282,15 @@ class SearchService:
             page = self.store.sort_page(walked, req.sort, req.limit, req.offset, visible)
             matches = walked.matches
 
+        if matches.membership is not None:
+            # Which of the page's semantic papers are keyword matches, for their labels.
+            # Why here: fusion does not need it. A hybrid search asked about its best 100
+            # semantic matches before fusing, of which it shows ~28 (the bench's queries
+            # at 74.7k papers: 98 ids asked took 0.83 ms p50, 28 take 0.53). Not in a
+            # thread beside the cards and snippets: their Python held the GIL, and the
+            # question had not started by the time they were done in 116 of 300 searches
+            # (docs/benchmarks.md, thirty-seventh session).
+            matches.membership.among(page)
         # Cards (the expensive part: rows, teasers, links) for the requested page only.
         by_id, texts = self.store.cards_and_texts(page)
         page = [i for i in page if i in by_id]  # hidden between the two reads
@@ -500,6 +509,7 @@ class SearchService:
         best_bm25: float | None = None
         keyword: set[str] = set()
         counted: MatchCount | None = None
+        membership: KeywordMembership | None = None
         if use_keywords:
             # Keyword matches alone (no semantic or typed ones to fuse or label): the
             # index may rank and count them in one pass.
@@ -530,8 +540,10 @@ class SearchService:
 
                 try:
                     raw = held(handed_or_here(pending, hits, depth))
-                    # one question for the ranked, the shown semantic and the typed papers
-                    membership.among([*raw.ids, *semantic.ids[:depth], *typed])
+                    # One question for the ranked and the typed papers (BM25's are mostly
+                    # known from their scores); the semantic ones, for their labels only,
+                    # with the page (``_search``).
+                    membership.among([*raw.ids, *typed])
                     ranking, best_bm25 = self._keyword_ranking(
                         raw,
                         depth,
@@ -565,6 +577,7 @@ class SearchService:
             semantic_total=side.total if head is not None else None,
             # known for every paper ranked (asked about above, or fused)
             semantic_members=semantic_members.known(),
+            membership=membership,
         )
         ids = list(fused.ids)
         scores = dict(zip(fused.ids, fused.scores, strict=True))

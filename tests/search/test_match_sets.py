@@ -659,6 +659,51 @@ def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(
         assert handed == (["hits"] if beside else []), (limit, handed)
 
 
+def test_a_hybrid_search_asks_about_the_semantic_papers_it_shows_only(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which of a hybrid search's semantic papers are keyword matches only their labels
+    need (fusion does not): asked about for the page shown, not for its best 100
+    semantic matches before fusing. Every label is the listed set's, on the first page
+    and a deeper one; the page's question asks about shown papers only, and no question
+    asks about a paper neither shown nor ranked by BM25."""
+    asked: list[list[str]] = []
+    real = app.index.keyword_match_members
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        asked.append(list(args[3]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(app.index, "keyword_match_members", spied)
+    ranked: list[str] = []  # BM25's hits
+    real_hits = app.index.keyword_search_with_members
+
+    def hits(*args: Any, **kwargs: Any) -> Any:
+        found = real_hits(*args, **kwargs)
+        ranked.extend(found[0].ids)
+        return found
+
+    monkeypatch.setattr(app.index, "keyword_search_with_members", hits)
+    fresh = SearchService(app.store, app.index, app.embedder)  # no kept rankings
+    for q in ("language model reasoning", "video diffusion"):
+        parsed = parse_query(q)
+        listed = fresh.matches(parsed, SearchFilters(), SearchMode.hybrid, SortOrder.relevance)
+        for offset in (0, 30):
+            asked.clear()
+            ranked.clear()
+            req = SearchRequest(q=q, mode=SearchMode.hybrid, limit=30, offset=offset)
+            res = fresh.search(req)
+            shown = [h.paper.arxiv_id for h in res.hits]
+            assert len(shown) == 30, (q, offset)
+            assert all(h.matched_by == listed.labels(h.paper.arxiv_id) for h in res.hits)
+            # the last question is the page's, about shown papers only
+            assert asked and asked[-1] and set(asked[-1]) <= set(shown), (q, offset, asked)
+            # before it, only papers BM25 ranked: no semantic paper that is not shown
+            assert {i for ids in asked for i in ids} <= {*shown, *ranked}, (q, offset)
+            # (and there were such papers to leave out)
+            assert set(listed.semantic.ids[:100]) - {*shown, *ranked}, (q, offset)
+
+
 def test_a_semantic_search_counts_past_its_head_like_the_listed_set(
     app: Paperwire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
