@@ -393,6 +393,11 @@ class SearchIndex(Protocol):
     # are thread-safe: an in-process one runs a hybrid search's short BM25 search beside
     # the query embedding (``SearchService._brief_bm25``) and counts in other threads.
     parallel_reads: bool
+    # Whether ``keyword_match_members`` costs by the ids asked about (the embedded index
+    # seeks each id in tantivy) rather than by the question (Milvus works out the whole
+    # match set from its kept holders each time): a hybrid search then asks about its
+    # semantic papers for the page it shows only, in a question of its own.
+    members_by_id: bool
     # Whether the best k of a keyword or semantic ranking are the first k of its best
     # k' > k (ties in one order): a search ranking one side alone then asks only as deep
     # as its page goes.

@@ -45,6 +45,7 @@ class EmbeddedIndex:
     # In-process and CPU-bound: searches do not run side by side (a hybrid search runs
     # its BM25 search beside the query embedding only: ``SearchService._relevance``).
     parallel_reads = False
+    members_by_id = True  # tantivy seeks each id (``TantivyKeywordIndex._members``)
     prefix_rankings = True  # exact top k from tantivy and the vectors, ties by address/row
 
     def __init__(

@@ -929,18 +929,18 @@ class TantivyKeywordIndex:
         return _all_of(must)
 
     def _id_set(self, ids: Sequence[str]) -> tantivy.Query:
-        """The papers of ``ids``, scoring nothing: up to ``ID_TERMS_UP_TO`` of them one
-        id term each (not scored, no frequencies read), more as a term set.
+        """The papers of ``ids``: up to ``ID_TERMS_UP_TO`` of them one id term each, in a
+        disjunction scoring 0, more as a term set (which scores 1: no caller reads the
+        score, and the callers that sum scores hold it in a 0 constant score).
 
-        Why: a term set costs a fixed ~0.23 ms a search at 74.7k papers (9 segments),
-        whatever its size; its terms one by one cost ~3 µs an id instead. Searched alone
-        (random ids, p50 ms): 1 id 0.23 → 0.01, 30 ids 0.34 → 0.10, 100 ids 0.53 → 0.33,
-        200 ids 0.76 → 0.65, 400 ids 1.19 → 1.40 (docs/benchmarks.md, thirty-seventh
-        session)."""
+        Why: a term set costs ~0.23 ms a search at 74.7k papers (9 segments) before its
+        first id, then ~2.4 µs an id; the terms one by one ~3 µs an id. Searched alone
+        (random ids, p50 ms): 1 id 0.236 → 0.009, 30 ids 0.336 → 0.099, 100 ids 0.528 →
+        0.326, 200 ids 0.755 → 0.648, 400 ids 1.189 → 1.395, so they cross at ~270
+        (docs/benchmarks.md, thirty-seventh session)."""
         if not ids or len(ids) > ID_TERMS_UP_TO:
             return tantivy.Query.term_set_query(self._schema, _F_ID, list(ids))
-        term = tantivy.Query.term_query
-        one = [term(self._schema, _F_ID, arxiv_id, index_option="basic") for arxiv_id in ids]
+        one = [tantivy.Query.term_query(self._schema, _F_ID, arxiv_id) for arxiv_id in ids]
         return tantivy.Query.const_score_query(_any_of(one), 0.0)
 
     def _ids(

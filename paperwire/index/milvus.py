@@ -636,6 +636,7 @@ class MilvusIndex:
 
     name = "milvus"
     parallel_reads = True  # round trips; the client and the holder cache are thread-safe
+    members_by_id = False  # each question works out the match set (``_matching``)
     # No: the author-name merge takes each list's best k before adding them up, and ties
     # at the cut come back in no set order.
     prefix_rankings = False

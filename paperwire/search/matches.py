@@ -156,10 +156,13 @@ class QueryMatches:
     # The semantic matches known where ``semantic`` lists only the best: all of them
     # (fewer than the bound), else those of the papers a search ranked; None: ``semantic``.
     semantic_members: Collection[str] | None = None
-    # Asks about the papers a relevance search ranked without asking (a hybrid search's
-    # semantic ones, which need it for their labels only): ``labels`` of a paper are
-    # only right once it has been asked about (``among``).
-    membership: KeywordMembership | None = None
+    # A relevance search's keyword questions (set where it ranked BM25's hits): asks
+    # about the papers it ranked without asking (a hybrid search's semantic ones, which
+    # need it for their labels only; in keyword mode every shown paper is asked about
+    # already). ``labels`` of a paper are only right once it has been asked about
+    # (``among``); ``members``, worked out when this is made, does not grow with it
+    # (nothing reads it where this is set: ``total`` does only without ``counted``).
+    membership: KeywordMembership | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         listed = self.semantic.ids if self.semantic_members is None else self.semantic_members

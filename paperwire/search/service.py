@@ -282,17 +282,22 @@ class SearchService:
             page = self.store.sort_page(walked, req.sort, req.limit, req.offset, visible)
             matches = walked.matches
 
-        if matches.membership is not None:
-            # Which of the page's semantic papers are keyword matches, for their labels.
-            # Why here: fusion does not need it. A hybrid search asked about its best 100
-            # semantic matches before fusing, of which it shows ~28 (the bench's queries
-            # at 74.7k papers: 98 ids asked took 0.83 ms p50, 28 take 0.53). Not in a
-            # thread beside the cards and snippets: their Python held the GIL, and the
-            # question had not started by the time they were done in 116 of 300 searches
-            # (docs/benchmarks.md, thirty-seventh session).
-            matches.membership.among(page)
-        # Cards (the expensive part: rows, teasers, links) for the requested page only.
-        by_id, texts = self.store.cards_and_texts(page)
+        try:
+            if matches.membership is not None:
+                # Which of the page's semantic papers are keyword matches, for their
+                # labels. Why here: fusion does not need it. A hybrid search asked about
+                # its best 100 semantic matches before fusing, of which it shows ~28 (the
+                # bench's queries at 74.7k papers: 100 ids took 0.83 ms p50 to ask about,
+                # 30 ids 0.53). Not in a thread beside the cards and snippets: their
+                # Python held the GIL, and the question mostly had not started by the
+                # time they were done (docs/benchmarks.md, thirty-seventh session).
+                matches.membership.among(page)
+            # Cards (the expensive part: rows, teasers, links) for the requested page only.
+            by_id, texts = self.store.cards_and_texts(page)
+        except BaseException:
+            if matches.counted is not None:
+                matches.counted.settle()  # no count runs on past the error
+            raise
         page = [i for i in page if i in by_id]  # hidden between the two reads
         hits = [
             self._hit(by_id[i], scores.get(i, 0.0), matches.labels(i), parsed, texts.get(i))
@@ -541,9 +546,11 @@ class SearchService:
                 try:
                     raw = held(handed_or_here(pending, hits, depth))
                     # One question for the ranked and the typed papers (BM25's are mostly
-                    # known from their scores); the semantic ones, for their labels only,
-                    # with the page (``_search``).
-                    membership.among([*raw.ids, *typed])
+                    # known from their scores). The semantic ones only their labels need:
+                    # asked about with the page (``_search``) where a question costs by
+                    # its ids, here where it costs by the question (``members_by_id``).
+                    ahead = [] if self.index.members_by_id else semantic.ids[:depth]
+                    membership.among([*raw.ids, *ahead, *typed])
                     ranking, best_bm25 = self._keyword_ranking(
                         raw,
                         depth,

@@ -481,7 +481,7 @@ def match_case(request: pytest.FixtureRequest) -> MatchCase:
 
 
 # the embedded index's ids as one term query each (its default for this few) or a set
-@pytest.mark.parametrize("id_terms_up_to", [keyword_module.ID_TERMS_UP_TO, 0])
+@pytest.mark.parametrize("id_terms_up_to", [keyword_module.ID_TERMS_UP_TO, 0], ids=["terms", "set"])
 def test_keyword_match_count_agrees_with_the_listed_set(
     loaded_index: SearchIndex,
     corpus: list[IndexDoc],

@@ -159,7 +159,7 @@ def test_the_owner_s_sqlite_locks_are_untouched(tmp_path: Path) -> None:
     def mine() -> list[str]:
         # each lock without its place in the list (other processes' locks move it)
         lines = Path("/proc/locks").read_text().splitlines()
-        return [line.split(":", 1)[1] for line in lines if pid in line]
+        return sorted(line.split(":", 1)[1] for line in lines if pid in line)
 
     before = mine()
     assert before, "SQLite holds a lock on its open WAL database"
