@@ -116,9 +116,10 @@ FLOOR_MARGIN = 2.0
 # one of the ``FLOOR_COVERS`` covers whose rarest words are held most, where those covers
 # are expected (their words and the filters taken as independent) to be held
 # ``FLOOR_MARGIN`` times the bound. Of the bench's 100 queries at 74.7k papers with no
-# filter, at the 10,000 bound, 60 counted every match; 41 of those have more than 10,000, and four
-# covers counted past the bound in 37 of them (two, 26; six, 40); the gate sent 21 to be
-# counted first and all 21 passed (docs/benchmarks.md, thirty-second session).
+# filter, at the 10,000 bound, 60 counted every match; 41 of those have more than
+# 10,000, and four covers counted past the bound in 37 of them (two, 26; six, 40); the
+# gate sent 21 to be counted first and all 21 passed (docs/benchmarks.md, thirty-second
+# session).
 FLOOR_COVERS = 4
 # Which of a few ids are keyword matches is asked by summing their words' coverage units
 # (``_by_units``) where the match query has more covers than this: of the bench's 100
@@ -1087,14 +1088,13 @@ class TantivyKeywordIndex:
         terms = _filter_terms(filters)
         share = _filter_share(searcher, terms)  # 1.0 without filters
         if terms:
-            floor = self._filtered_floor(searcher, filters, share, rule, bound)
+            floor = self._filtered_floor(filters, share, rule, bound)
             if floor is not None:
                 return floor
         return self._covers_floor(searcher, filters, share, rule, bound)
 
     def _filtered_floor(
         self,
-        searcher: tantivy.Searcher,
         filters: SearchFilters,
         share: float,
         rule: _CoverageRule,
@@ -1132,9 +1132,9 @@ class TantivyKeywordIndex:
         ``share``: their share of the papers, 1.0 without filters) that hold one of the
         query's ``FLOOR_COVERS`` widest covers (those whose rarest words are held most),
         where the papers those covers are expected to hold, their words and the filters
-        taken as independent (``_filter_share``), reach ``FLOOR_MARGIN`` times the bound. None with
-        ``FLOOR_COVERS`` covers or fewer (the bound would be the match query itself) or
-        none listed (past ``MAX_COVERS``).
+        taken as independent (``_filter_share``), reach ``FLOOR_MARGIN`` times the bound.
+        None with ``FLOOR_COVERS`` covers or fewer (the bound would be the match query
+        itself) or none listed (past ``MAX_COVERS``).
 
         Why: a long pasted title's words each alone weigh too little to be a match, so
         ``_word_floor`` knows no bound, and its exact count is a union of 20-35 covers:
