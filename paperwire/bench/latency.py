@@ -3,11 +3,12 @@
 ``paperwire bench latency --sizes hf,74k,1m`` builds one install per size (SQLite +
 the embedded index: tantivy + exact numpy vectors) and times ``SearchService.search`` —
 query parsing, the query embedding (ONNX int8 by default; the query cache is cleared
-before every search so each one pays for it), keyword and vector search, fusion, the
-cards and the snippets — in keyword, semantic and hybrid mode, without a filter, with a
-date range holding ~4% of the corpus, and with a category (``has_code`` for the HF
-corpus, which has no categories). Queries: real titles sampled from the corpus and short
-topical phrases; every (mode, filter) pair runs every query, interleaved. RSS is read
+before every search so each one pays for it, as is what the keyword index worked out
+from the query), keyword and vector search, fusion, the cards and the snippets — in
+keyword, semantic and hybrid mode, without a filter, with a date range holding ~4% of
+the corpus, and with a category (``has_code`` for the HF corpus, which has no
+categories). Queries: real titles sampled from the corpus and short topical phrases;
+every (mode, filter) pair runs every query, interleaved. RSS is read
 from ``/proc/self/status`` of the measuring process (a fresh process per size).
 
 Sizes:
@@ -775,6 +776,9 @@ def measure_install(
     assert embedder is not None
     rss["model_loaded"] = _rss().get("VmRSS", 0.0)
     clear = getattr(getattr(embedder, "_cached_query", None), "cache_clear", None)
+    # what the keyword index worked out from a query (its coverage rule, match query)
+    keyword_index = getattr(pw.index, "keyword", None)
+    forget = getattr(keyword_index, "forget_queries", None)
 
     filters: dict[str, SearchFilters] = {"none": SearchFilters()}
     if build.date_from:
@@ -807,6 +811,8 @@ def measure_install(
             mode, flabel = combo
             if clear is not None:
                 clear()
+            if forget is not None:
+                forget()
             baseline = flabel.endswith(exact)
             req = SearchRequest(
                 q=q,

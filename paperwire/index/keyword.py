@@ -42,15 +42,16 @@ Design notes (see ``shared/notes/measurements.md``):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, wait
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import tantivy
 
@@ -121,13 +122,29 @@ FLOOR_MARGIN = 2.0
 # gate sent 21 to be counted first and all 21 passed (docs/benchmarks.md, thirty-second
 # session).
 FLOOR_COVERS = 4
-# Which of a few ids are keyword matches is asked by summing their words' coverage units
-# (``_by_units``) where the match query has more covers than this: of the bench's 100
-# pasted titles, ~130 ids each, p95 3.1 → 1.9 ms at 74.7k papers and 13.5 → 5.9 at 1M;
-# with fewer covers the match query answers as fast or faster (p50 0.91 against 1.15 at
-# 74.7k); docs/benchmarks.md, thirtieth session. At most ``base.MAX_COVERS``: the
-# coverage rule lists its covers up to that many (``_CoverageRule.covers``).
+# Past ``MEMBERS_NESTED_UP_TO`` ids, which of them are keyword matches is asked by summing
+# their words' coverage units (``_by_units``) where the match query has more covers than
+# this (of it, at or below): of the bench's 100 pasted titles, ~130 ids each, p95 3.1 →
+# 1.9 ms at 74.7k papers and 13.5 → 5.9 at 1M; with fewer covers the match query answers
+# as fast or faster (p50 0.91 against 1.15 at 74.7k); docs/benchmarks.md, thirtieth
+# session. At most ``base.MAX_COVERS``: the coverage rule lists its covers up to that
+# many (``_CoverageRule.covers``).
 MEMBERS_BY_UNITS_COVERS = 12
+# Up to this many ids, their units are summed one word a level (``_by_units``), whatever
+# the covers. p50 / p95 ms, the old forms → nested (``members.py``: the same ids read
+# before both, the order alternating): the hybrid bench's page questions (~28 ids) at
+# 74.7k papers 0.56 / 1.97 → 0.41 / 0.65, at 1M 1.28 / 4.82 → 0.55 / 0.98; random ids at
+# 74.7k, 100: 0.64 / 1.90 → 0.70 / 0.99, 300: 1.75 / 4.07 → 1.97 / 3.01, 1,000: 3.94 /
+# 6.52 → 5.62 / 6.93; at 1M, 300: 4.94 / 19.7 → 3.59 / 5.08, 1,000: 8.35 / 24.3 → 6.03 /
+# 10.2 (docs/benchmarks.md, thirty-eighth session).
+MEMBERS_NESTED_UP_TO = 300
+# ... and up to this many words with units: a level each (a query of ~1,000 words nested
+# so overflowed tantivy's stack), and tantivy-py copies the query built so far at each
+# level. 28 random ids, the first n distinct words of 60 abstracts at 74.7k papers, p50 /
+# p95 ms, one union → nested (``depth.py``): 16 words 0.97 / 1.48 → 0.36 / 0.46, 32: 1.73
+# / 2.42 → 0.66 / 0.84, 40: 2.10 / 2.86 → 0.87 / 1.05, 48: 2.45 / 3.33 → 1.04 / 2.72, 64:
+# 3.43 / 4.34 → 3.44 / 4.43; 40, as the title phrase's words.
+MEMBERS_NESTED_WORDS_UP_TO = 40
 # Ids searched for up to this many are one term query each, more a term set (``_id_set``).
 ID_TERMS_UP_TO = 256
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
@@ -257,9 +274,10 @@ def _coverage_weights(
 class _CoverageRule(NamedTuple):
     """A query's coverage rule at one coverage (``TantivyKeywordIndex._coverage_rule``):
     its distinct coverage tokens with ``_coverage_weights`` of them, and the covers they
-    make. Worked out once per call and handed to everything that applies it (the match
-    query, the lower bounds, the members), so a count reads each word's frequency once
-    and lists the covers once."""
+    make. Worked out once a query in a snapshot (``_SnapshotMemo``) and handed to
+    everything that applies it (the match query, the lower bounds, the members, the sure
+    score), so a search reads each word's frequency once and lists the covers once.
+    Shared between threads: never changed in place."""
 
     tokens: list[str]
     freqs: list[int]
@@ -278,6 +296,59 @@ def _matches_alone(rule: _CoverageRule) -> list[tuple[int, str]]:
         for f, u, t in zip(rule.freqs, rule.units, rule.tokens, strict=True)
         if u >= rule.need
     ]
+
+
+_T = TypeVar("_T")
+_QueryKey = tuple[tuple[str, ...], ...]
+_MEMO_ENTRIES = 256
+"""Entries a snapshot's memo keeps of each kind (``_SnapshotMemo``); past it, that
+kind starts over."""
+
+
+def _query_key(query: KeywordQuery) -> _QueryKey:
+    """Every field of ``query``, each a list of words (a field added later is part of
+    the key too; one that is not a list of strings fails here, loudly)."""
+    return tuple(tuple(getattr(query, f.name)) for f in dataclasses.fields(query))
+
+
+def _filters_key(filters: SearchFilters) -> tuple[tuple[str, Any], ...]:
+    """Every field of ``filters`` (a field added later is part of the key too, and must
+    hold a hashable value)."""
+    return tuple(filters.__dict__.items())
+
+
+class _SnapshotMemo:
+    """What the searches of one snapshot work out from a query and the snapshot's
+    statistics alone: its coverage rule, match queries and sure score.
+
+    Why: a hybrid search worked out the coverage rule three times (its BM25 search's
+    sure score, its count, its page's question) and built the match query twice, each
+    time reading the words' frequencies again (~0.1-0.2 ms a search at 74.7k papers);
+    a crowd asks the same queries again. Tied to the snapshot's id cache (``_snapshot``):
+    a reload starts a new memo, so nothing worked out from another snapshot's statistics
+    is used. Searches in several threads share it: each entry is set whole (a race costs
+    a second working out, never a mixed answer) and never changed in place."""
+
+    def __init__(self, owner: dict[tuple[int, int], str]) -> None:
+        self.owner = owner
+        self.rules: dict[tuple[_QueryKey, float], _CoverageRule] = {}
+        # (answers in a 1-tuple: None is one)
+        self.matches: dict[tuple[_QueryKey, float, Any], tuple[tantivy.Query | None]] = {}
+        self.sure: dict[tuple[_QueryKey, float], tuple[float | None]] = {}
+
+    @staticmethod
+    def put(table: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(table) >= _MEMO_ENTRIES:
+            table.clear()
+        table[key] = value
+
+    def kept(self, table: dict[Any, tuple[_T]], key: Any, work: Callable[[], _T]) -> _T:
+        """``table``'s answer for ``key``, worked out (``work``) and kept if it has none."""
+        found = table.get(key)
+        if found is None:
+            found = (work(),)
+            self.put(table, key, found)
+        return found[0]
 
 
 def _filter_terms(filters: SearchFilters) -> list[tuple[str, str | bool]]:
@@ -363,6 +434,7 @@ class TantivyKeywordIndex:
         self._stems: dict[str, str] = {}
         # (the id cache of the snapshot it was read in, BM25's N there): _scoring_docs
         self._docs_scored: tuple[dict[tuple[int, int], str], int] | None = None
+        self._memo = _SnapshotMemo(self._id_cache)
 
     # ------------------------------------------------------------------ writing
 
@@ -451,11 +523,28 @@ class TantivyKeywordIndex:
         self._index.reload()
         self._meta_stamp = _stamp(self.path / "meta.json")
         self._id_cache = {}  # doc addresses are per snapshot
+        self._memo = _SnapshotMemo(self._id_cache)  # (frees the old one's id cache now)
 
     def _snapshot(self) -> tuple[tantivy.Searcher, dict[tuple[int, int], str]]:
         """A searcher and the id cache of the same snapshot."""
         with self._lock:
             return self._index.searcher(), self._id_cache
+
+    def _memo_of(self, cache: dict[tuple[int, int], str]) -> _SnapshotMemo:
+        """The memo of the snapshot whose id cache is ``cache`` (``_SnapshotMemo``). Only
+        the current snapshot's is kept: a search begun before a reload gets a new, empty
+        memo at each call (its answers are still its own snapshot's)."""
+        memo = self._memo
+        if memo.owner is not cache:
+            memo = _SnapshotMemo(cache)
+            if cache is self._id_cache:
+                self._memo = memo
+        return memo
+
+    def forget_queries(self) -> None:
+        """Drop what the current snapshot has worked out from queries (``_SnapshotMemo``):
+        a bench times each search as the first of its query."""
+        self._memo = _SnapshotMemo(self._id_cache)
 
     @staticmethod
     def _id_of(
@@ -604,7 +693,14 @@ class TantivyKeywordIndex:
         ``_sure_score`` (of the same snapshot) are keyword matches."""
         searcher, cache = self._snapshot()
         ranked = self._search(searcher, cache, query, filters, k)
-        bound = self._sure_score(searcher, cache, query, min_coverage) if ranked.ids else None
+        bound = None
+        if ranked.ids:
+            memo = self._memo_of(cache)
+            bound = memo.kept(
+                memo.sure,
+                (_query_key(query), min_coverage),
+                lambda: self._sure_score(searcher, cache, query, min_coverage),
+            )
         if bound is None:
             return ranked, frozenset()
         sure = (i for i, s in zip(ranked.ids, ranked.scores, strict=True) if s > bound)
@@ -784,13 +880,15 @@ class TantivyKeywordIndex:
 
         Every clause ``build_query`` scores with (``_term_clauses``, ``_boosts``,
         ``_constraint_clauses``) must be bounded here: a new scoring clause left out
-        would let a non-match pass for a match."""
+        would let a non-match pass for a match.
+
+        From the coverage rule the count and the members apply (``_coverage_rule``: one
+        definition); kept per snapshot by ``search_with_members`` (``_SnapshotMemo``)."""
         counts = Counter(self._coverage_tokens(query))
-        tokens = list(counts)
         docs = self._scoring_docs(searcher, cache)
-        if not tokens or docs <= 0 or not 0.0 <= min_coverage <= 1.0:
+        if not counts or docs <= 0 or not 0.0 <= min_coverage <= 1.0:
             return None
-        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
+        tokens, freqs, units, need, _ = self._coverage_rule(searcher, cache, query, min_coverage)
         phrases = [self._tokens(p, stem=True) for p in query.phrases]
         # Every hit holds the quoted phrases' words: a non-match holds them and falls short.
         held = {t for words in phrases for t in words}
@@ -847,12 +945,46 @@ class TantivyKeywordIndex:
         return scored_tokens(tokens, written)
 
     def _coverage_rule(
-        self, searcher: tantivy.Searcher, query: KeywordQuery, min_coverage: float
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        query: KeywordQuery,
+        min_coverage: float,
     ) -> _CoverageRule:
-        """``query``'s coverage rule at ``min_coverage`` (``_CoverageRule``)."""
-        tokens = list(dict.fromkeys(self._coverage_tokens(query)))
-        freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-        return _CoverageRule(tokens, freqs, units, need, minimal_covers(units, need))
+        """``query``'s coverage rule at ``min_coverage`` (``_CoverageRule``) in the
+        snapshot of ``searcher`` and its id ``cache`` (worked out once there:
+        ``_SnapshotMemo``)."""
+        memo = self._memo_of(cache)
+        key = (_query_key(query), min_coverage)
+        rule = memo.rules.get(key)
+        if rule is None:
+            tokens = list(dict.fromkeys(self._coverage_tokens(query)))
+            freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
+            rule = _CoverageRule(tokens, freqs, units, need, minimal_covers(units, need))
+            memo.put(memo.rules, key, rule)
+        return rule
+
+    def _matching(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        query: KeywordQuery,
+        filters: SearchFilters,
+        min_coverage: float,
+        also: Sequence[str] = (),
+    ) -> tuple[_CoverageRule, tantivy.Query | None]:
+        """The coverage rule (``_coverage_rule``) and the match query (``_match_query``)
+        of ``query`` under ``filters``, each worked out once in the snapshot of
+        ``searcher`` and ``cache`` (``_SnapshotMemo``; a query with ``also`` ids each
+        time)."""
+        rule = self._coverage_rule(searcher, cache, query, min_coverage)
+        if also:
+            return rule, self._match_query(searcher, query, filters, rule, also)
+        memo = self._memo_of(cache)
+        key = (_query_key(query), min_coverage, _filters_key(filters))
+        return rule, memo.kept(
+            memo.matches, key, lambda: self._match_query(searcher, query, filters, rule)
+        )
 
     def _coverage_query(
         self, rule: _CoverageRule, *, factored: bool = True
@@ -974,8 +1106,7 @@ class TantivyKeywordIndex:
     ) -> list[str]:
         """See ``SearchIndex.keyword_match_ids``."""
         searcher, cache = self._snapshot()
-        rule = self._coverage_rule(searcher, query, min_coverage)
-        q = self._match_query(searcher, query, filters, rule, also)
+        q = self._matching(searcher, cache, query, filters, min_coverage, also)[1]
         return [] if q is None else self._ids(searcher, cache, q)
 
     def match_count(
@@ -1001,8 +1132,7 @@ class TantivyKeywordIndex:
         returned uncounted (``MatchCount`` waits when read): a search reads its total
         after building its page, so the counting goes on beside that work too."""
         searcher, cache = self._snapshot()
-        rule = self._coverage_rule(searcher, query, min_coverage)
-        q = self._match_query(searcher, query, filters, rule)
+        rule, q = self._matching(searcher, cache, query, filters, min_coverage)
         if q is None:
             return MatchCount(0)
         floor, whole = (
@@ -1200,8 +1330,7 @@ class TantivyKeywordIndex:
         if not ids:
             return frozenset()
         searcher, cache = self._snapshot()
-        rule = self._coverage_rule(searcher, query, min_coverage)
-        q = self._match_query(searcher, query, filters, rule)
+        rule, q = self._matching(searcher, cache, query, filters, min_coverage)
         if q is None:
             return frozenset()
         return self._members(searcher, cache, q, ids, query, filters, rule)
@@ -1217,8 +1346,10 @@ class TantivyKeywordIndex:
         rule: _CoverageRule,
     ) -> frozenset[str]:
         """Those of ``ids`` that are hits of ``q``, the match query of ``query``: asked of
-        ``q`` itself, or of their words' coverage units where ``q`` has more than
-        ``MEMBERS_BY_UNITS_COVERS`` covers (``_by_units``: the same papers)."""
+        their words' coverage units (``_by_units``: the same papers), or of ``q`` itself
+        where the query has no words (quoted phrases or names alone) or where its words
+        are not nested (too many ids or words) and ``q`` has ``MEMBERS_BY_UNITS_COVERS``
+        covers or fewer."""
         if not ids:
             return frozenset()
         by_units = self._by_units(query, filters, rule, ids)
@@ -1240,16 +1371,23 @@ class TantivyKeywordIndex:
         names, each scoring the coverage units of the query's words it holds (a
         constant-score clause a word), and the units a keyword match needs: a paper is
         one exactly when its score reaches them (``minimal_covers``' rule, summed
-        instead of listed). None where the match query has ``MEMBERS_BY_UNITS_COVERS``
-        covers or fewer (asked of it, the ids cost no more).
+        instead of listed). None where the query has no words, or where the words are
+        not nested (below) and the match query has ``MEMBERS_BY_UNITS_COVERS`` covers
+        or fewer (asked of it, the ids cost no more).
 
         Why: the match query is a union of the covers' conjunctions; seeking it at each
-        id refills every cover's window, which a long query's tens of covers make slow.
-        Here the id set leads and each word is read once at each id."""
+        id refills every cover's window (4,096 documents), which a long query's tens of
+        covers make slow. Here the id set leads. Up to ``MEMBERS_NESTED_UP_TO`` ids and
+        ``MEMBERS_NESTED_WORDS_UP_TO`` words with units, each word is one optional
+        clause a level (``(ids + a) + b``…, as ``_held`` nests its clauses), so each
+        word's postings are sought at the ids alone; past either, the words are one
+        union, which reads each word's window once for the ids it holds."""
         tokens, _, units, need, covers = rule
         if not tokens:
             return None
-        if covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS:
+        weighed = sum(u > 0 for u in units)
+        nested = len(ids) <= MEMBERS_NESTED_UP_TO and weighed <= MEMBERS_NESTED_WORDS_UP_TO
+        if not nested and covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS:
             return None
         const = tantivy.Query.const_score_query
         words = [
@@ -1258,7 +1396,13 @@ class TantivyKeywordIndex:
             if u > 0
         ]
         rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
-        return _all_of([_any_of(words), const(_all_of([*rest, self._id_set(ids)]), 0.0)]), need
+        held = const(_all_of([*rest, self._id_set(ids)]), 0.0)
+        if not nested:
+            return _all_of([_any_of(words), held]), need
+        should, must = tantivy.Occur.Should, tantivy.Occur.Must
+        for word in words:
+            held = tantivy.Query.boolean_query([(must, held), (should, word)])
+        return held, need
 
     def best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int
@@ -1280,8 +1424,7 @@ class TantivyKeywordIndex:
         searcher, cache = self._snapshot()
         if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
-        rule = self._coverage_rule(searcher, query, min_coverage)
-        matching = self._match_query(searcher, query, filters, rule)
+        matching = self._matching(searcher, cache, query, filters, min_coverage)[1]
         if matching is None:
             return Ranked(), MatchCount(0)
         clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(matching, 0.0))]

@@ -93,7 +93,7 @@ def test_a_date_range_keeps_the_flat_form(every_subset: TantivyKeywordIndex) -> 
     index = every_subset
     searcher, cache = index._snapshot()
     query = KeywordQuery(terms=WORDS)  # each word in half the papers: 20 covers of 3
-    rule = index._coverage_rule(searcher, query, 0.5)
+    rule = index._coverage_rule(searcher, cache, query, 0.5)
     flat = index._coverage_query(rule, factored=False)
     merged = index._coverage_query(rule)
     assert flat is not None and merged is not None
@@ -115,9 +115,10 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
     every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Which of some ids are keyword matches, asked by summing their words' coverage
-    units (``_by_units``, forced on for every rule here): exactly those holding a
-    cover, with and without filters and a quoted phrase, as the match query finds them
-    (the same answer as ``_members`` gives below the covers' threshold)."""
+    units (``_by_units``, forced on for every rule here, one word a level and as one
+    union): exactly those holding a cover, with and without filters and a quoted
+    phrase, as the match query finds them (the same answer as ``_members`` gives below
+    the covers' threshold past ``MEMBERS_NESTED_UP_TO`` ids)."""
     index = every_subset
     searcher, cache = index._snapshot()
     rng = random.Random(5)
@@ -132,9 +133,10 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
         (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
         (KeywordQuery(terms=WORDS), dated, in_range),
         (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
+        (KeywordQuery(terms=WORDS), SearchFilters(category="CS.lg"), set(every)),
         (phrased, SearchFilters(), holding_phrase),
+        (KeywordQuery(terms=WORDS, authors=["Ada Lovelace"]), SearchFilters(), set()),
     ]
-    summed = 0
     for _ in range(150):
         units, need, covers = random_rule(rng)
         monkeypatch.setattr(
@@ -142,14 +144,97 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
         )
         query, filters, passing = rng.choice(cases)
         ids = rng.sample(every, 24)
-        rule = index._coverage_rule(searcher, query, 0.5)
+        if rng.random() < 0.3:  # past ``ID_TERMS_UP_TO``: the ids as a term set
+            ids += [f"2597.{i:05d}" for i in range(keyword_module.ID_TERMS_UP_TO)]
+        index._memo = keyword_module._SnapshotMemo(cache)  # a new rule: nothing kept
+        rule = index._coverage_rule(searcher, cache, query, 0.5)
         q = index._match_query(searcher, query, filters, rule)
         assert q is not None
         want = holders(covers) & passing & set(ids)
-        for threshold in (-1, 10_000):
-            monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", threshold)
+        # the units one word a level, the units as one union, the match query itself
+        for nested_up_to, covers_up_to, form in (
+            (1_000, 10_000, "nested"),
+            (0, -1, "union"),
+            (0, 10_000, None),
+        ):
+            monkeypatch.setattr(keyword_module, "MEMBERS_NESTED_UP_TO", nested_up_to)
+            monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", covers_up_to)
             by_units = index._by_units(query, filters, rule, ids)
-            summed += by_units is not None
+            assert (by_units is None) == (form is None), form
+            if by_units is not None and sum(u > 0 for u in units) >= 3:
+                # nested: a level a word, each holding the one below as its MUST
+                levels = repr(by_units[0]).count("(Must, BooleanQuery")
+                assert (levels >= 2) == (form == "nested"), form
             got = index._members(searcher, cache, q, ids, query, filters, rule)
-            assert got == want, (units, need, query, filters, threshold)
-    assert summed > 120  # the units' path taken wherever some word has units
+            assert got == want, (units, need, query, filters, form)
+
+
+def test_a_query_of_a_thousand_words_asks_its_members_as_one_union(
+    every_subset: TantivyKeywordIndex,
+) -> None:
+    """Nesting a word a level stops at ``MEMBERS_NESTED_WORDS_UP_TO`` words: a pasted
+    text of ~1,300 distinct words nested so overflowed tantivy's stack (the process
+    died). Its members are the match query's, asked as one union of units."""
+    index = every_subset
+    searcher, cache = index._snapshot()
+    many = [*WORDS, *(f"zq{i}x" for i in range(1_300))]
+    query = KeywordQuery(terms=many)
+    rule = index._coverage_rule(searcher, cache, query, 0.0)
+    ids = [f"2599.{i:05d}" for i in range(0, 64, 3)]
+    by_units = index._by_units(query, SearchFilters(), rule, ids)
+    assert by_units is not None and repr(by_units[0]).count("(Must, BooleanQuery") <= 1
+    got = index.match_members(query, SearchFilters(), 0.0, ids)
+    want = set(index.match_ids(query, SearchFilters(), 0.0)) & set(ids)
+    assert got == want and got  # some papers match: the rule is not empty
+
+
+def _paper(n: int, title: str) -> IndexDoc:
+    return IndexDoc(
+        arxiv_id=f"2598.{n:05d}",
+        title=title,
+        abstract="",
+        authors=[],
+        categories=["cs.LG"],
+        organization=None,
+        published=dt.date(2025, 3, 1),
+        has_code=False,
+    )
+
+
+def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The coverage rule (the words' frequencies) is read once a query in a snapshot,
+    for every question of a search (its ids, count, members and BM25's sure score),
+    and read again after a commit changes the frequencies: "alpha" is rare, and a
+    paper holding it alone a match; once most papers hold it, "beta" is the rarer
+    word, and the papers holding "beta" alone are the matches (a rule kept past the
+    commit would still name "alpha"'s)."""
+    index = TantivyKeywordIndex(tmp_path / "k")
+    index.upsert([_paper(0, "alpha"), *(_paper(i, "beta") for i in range(1, 20))])
+    index.commit()
+    read: list[list[str]] = []
+    weights = keyword_module._coverage_weights
+
+    def counted(searcher: object, tokens: list[str], coverage: float) -> object:
+        read.append(list(tokens))
+        return weights(searcher, tokens, coverage)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(keyword_module, "_coverage_weights", counted)
+    query, none = KeywordQuery(terms=["alpha", "beta"]), SearchFilters()
+    before = index.match_ids(query, none, 0.6)
+    assert before == ["2598.00000"]
+    assert index.match_count(query, none, 0.6, among=["2598.00001"]).total == 1
+    assert index.match_members(query, none, 0.6, ["2598.00000", "2598.00001"]) == {"2598.00000"}
+    ranked, sure = index.search_with_members(query, none, 30, 0.6)
+    assert sure == {"2598.00000"} and len(ranked.ids) == 20
+    assert read == [["alpha", "beta"]]
+    index.upsert([_paper(i, "alpha") for i in range(100, 140)])
+    index.commit()
+    after = index.match_ids(query, none, 0.6)
+    assert sorted(after) == [f"2598.{i:05d}" for i in range(1, 20)]
+    assert index.match_count(query, none, 0.6).total == 19
+    assert len(read) == 2
+    index.forget_queries()  # the bench's: each search timed as its query's first
+    assert index.match_count(query, none, 0.6).total == 19
+    assert len(read) == 3

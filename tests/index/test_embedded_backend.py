@@ -379,7 +379,7 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
         counted.append(count(searcher, q))
         raise RuntimeError("count failed")
 
-    def failing_read(*args: Any) -> list[str]:
+    def failing_read(*args: Any) -> frozenset[str]:
         raise ValueError("read failed")
 
     monkeypatch.setattr(kw, "_count", failing_count)
@@ -390,7 +390,7 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
     with pytest.raises(RuntimeError, match="count failed"):
         _ = found.overlap  # both counts over before the next call is counted
     counted.clear()
-    monkeypatch.setattr(kw, "_ids", failing_read)
+    monkeypatch.setattr(kw, "_members", failing_read)
     with pytest.raises(ValueError, match="read failed"):
         kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
     assert len(counted) == 2  # the total and the overlap ran to their end

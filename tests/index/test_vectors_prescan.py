@@ -197,6 +197,37 @@ def test_a_row_that_is_not_finite_means_no_copy(corpus_vectors: np.ndarray) -> N
     assert Int8Copy.build(matrix) is None
 
 
+@pytest.mark.parametrize("allowed", [None, 0.0, 0.001, 0.16, 0.5, 0.95, 1.0])
+def test_candidates_follow_their_definitions_under_any_mask(allowed: float | None) -> None:
+    """The three pickers against their definitions, written out row by row: masks
+    that allow no row, a handful (fewer than ``k``), a sixth, half, all but a twentieth
+    (the few left out set to -inf) and every row, and bounds with ties (rounded to a
+    few values, as copies of one vector make them)."""
+    rng = np.random.default_rng(7)
+    n = 3_000
+    approx = np.round(rng.normal(0.2, 0.15, n), 2).astype(np.float32)
+    slack = rng.uniform(0.0, 0.05, n).astype(np.float32)
+    mask = None if allowed is None else rng.random(n) < allowed
+    ok = np.ones(n, dtype=bool) if mask is None else mask
+    upper, lower = approx + slack, approx - slack
+    rows = [r for r in range(n) if ok[r]]
+    for k in (1, 10, 100, n + 1):
+        lows = sorted((float(lower[r]) for r in rows), reverse=True)
+        want = [r for r in rows if not lows or upper[r] >= lows[min(k, len(lows)) - 1]]
+        got = prescan.top_candidates(approx.copy(), slack.copy(), k, mask)
+        assert got.tolist() == (want if rows else []), k
+    for floor, limit in ((0.3, 50), (0.3, 10_000), (0.1, 5), (-1.0, 200)):
+        reach = [r for r in rows if upper[r] >= floor]
+        if len(reach) > limit:
+            cut = sorted((float(lower[r]) for r in reach), reverse=True)[limit - 1]
+            reach = [r for r in reach if upper[r] >= cut]
+        got = prescan.range_candidates(approx.copy(), slack.copy(), floor, limit, mask)
+        assert got.tolist() == reach, (floor, limit)
+        sure, straddling = prescan.floor_split(approx.copy(), slack.copy(), floor, mask)
+        assert np.flatnonzero(sure).tolist() == [r for r in rows if lower[r] >= floor]
+        assert straddling.tolist() == [r for r in rows if upper[r] >= floor > lower[r]]
+
+
 def test_the_prescan_answers_as_the_full_scan(
     calls: list[tuple[int, int]],
     monkeypatch: pytest.MonkeyPatch,
