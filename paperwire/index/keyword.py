@@ -239,6 +239,21 @@ def _dated(filters: SearchFilters) -> bool:
     return filters.date_from is not None or filters.date_to is not None
 
 
+def _optional_a_level(base: tantivy.Query, optional: Sequence[tantivy.Query]) -> tantivy.Query:
+    """``base``'s documents, each scoring ``base``'s score plus those of the ``optional``
+    clauses it holds, nested one clause a level (``((base + a) + b)``…): tantivy seeks
+    a lone optional clause at ``base``'s documents, where several optional clauses at one
+    level are a union that reads every clause's postings in windows of 4,096 documents
+    (``TantivyKeywordIndex._held``, ``_by_units``). Each level is a frame of tantivy's
+    stack: callers bound how many clauses they nest."""
+    found = base
+    for clause in optional:
+        found = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, found), (tantivy.Occur.Should, clause)]
+        )
+    return found
+
+
 def _any_of(queries: Sequence[tantivy.Query]) -> tantivy.Query:
     """Documents matching one of ``queries`` (none: nothing)."""
     if len(queries) == 1:
@@ -331,23 +346,21 @@ class _SnapshotMemo:
 
     def __init__(self, owner: dict[tuple[int, int], str]) -> None:
         self.owner = owner
-        self.rules: dict[tuple[_QueryKey, float], _CoverageRule] = {}
         # (answers in a 1-tuple: None is one)
+        self.rules: dict[tuple[_QueryKey, float], tuple[_CoverageRule]] = {}
         self.matches: dict[tuple[_QueryKey, float, Any], tuple[tantivy.Query | None]] = {}
         self.sure: dict[tuple[_QueryKey, float], tuple[float | None]] = {}
 
     @staticmethod
-    def put(table: dict[Any, Any], key: Any, value: Any) -> None:
-        if len(table) >= _MEMO_ENTRIES:
-            table.clear()
-        table[key] = value
-
-    def kept(self, table: dict[Any, tuple[_T]], key: Any, work: Callable[[], _T]) -> _T:
-        """``table``'s answer for ``key``, worked out (``work``) and kept if it has none."""
+    def kept(table: dict[Any, tuple[_T]], key: Any, work: Callable[[], _T]) -> _T:
+        """``table``'s answer for ``key``, worked out (``work``) and kept if it has none
+        (a full table starts over)."""
         found = table.get(key)
         if found is None:
             found = (work(),)
-            self.put(table, key, found)
+            if len(table) >= _MEMO_ENTRIES:
+                table.clear()
+            table[key] = found
         return found[0]
 
 
@@ -523,7 +536,7 @@ class TantivyKeywordIndex:
         self._index.reload()
         self._meta_stamp = _stamp(self.path / "meta.json")
         self._id_cache = {}  # doc addresses are per snapshot
-        self._memo = _SnapshotMemo(self._id_cache)  # (frees the old one's id cache now)
+        self.forget_queries()  # (frees the old memo's id cache now)
 
     def _snapshot(self) -> tuple[tantivy.Searcher, dict[tuple[int, int], str]]:
         """A searcher and the id cache of the same snapshot."""
@@ -832,11 +845,7 @@ class TantivyKeywordIndex:
         last bit (nested inside, they were summed first, and ties could order
         otherwise)."""
         holders = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
-        found = tantivy.Query.const_score_query(holders, 0.0)
-        for clause in [*terms, *boosts]:
-            found = tantivy.Query.boolean_query(
-                [(tantivy.Occur.Must, found), (tantivy.Occur.Should, clause)]
-            )
+        found = _optional_a_level(tantivy.Query.const_score_query(holders, 0.0), [*terms, *boosts])
         return _all_of([found, *required])
 
     def _scoring_docs(self, searcher: tantivy.Searcher, cache: dict[tuple[int, int], str]) -> int:
@@ -954,15 +963,14 @@ class TantivyKeywordIndex:
         """``query``'s coverage rule at ``min_coverage`` (``_CoverageRule``) in the
         snapshot of ``searcher`` and its id ``cache`` (worked out once there:
         ``_SnapshotMemo``)."""
-        memo = self._memo_of(cache)
-        key = (_query_key(query), min_coverage)
-        rule = memo.rules.get(key)
-        if rule is None:
+
+        def work() -> _CoverageRule:
             tokens = list(dict.fromkeys(self._coverage_tokens(query)))
             freqs, units, need = _coverage_weights(searcher, tokens, min_coverage)
-            rule = _CoverageRule(tokens, freqs, units, need, minimal_covers(units, need))
-            memo.put(memo.rules, key, rule)
-        return rule
+            return _CoverageRule(tokens, freqs, units, need, minimal_covers(units, need))
+
+        memo = self._memo_of(cache)
+        return memo.kept(memo.rules, (_query_key(query), min_coverage), work)
 
     def _matching(
         self,
@@ -1379,7 +1387,7 @@ class TantivyKeywordIndex:
         id refills every cover's window (4,096 documents), which a long query's tens of
         covers make slow. Here the id set leads. Up to ``MEMBERS_NESTED_UP_TO`` ids and
         ``MEMBERS_NESTED_WORDS_UP_TO`` words with units, each word is one optional
-        clause a level (``(ids + a) + b``…, as ``_held`` nests its clauses), so each
+        clause a level (``_optional_a_level``, as ``_held`` nests its clauses), so each
         word's postings are sought at the ids alone; past either, the words are one
         union, which reads each word's window once for the ids it holds."""
         tokens, _, units, need, covers = rule
@@ -1399,10 +1407,7 @@ class TantivyKeywordIndex:
         held = const(_all_of([*rest, self._id_set(ids)]), 0.0)
         if not nested:
             return _all_of([_any_of(words), held]), need
-        should, must = tantivy.Occur.Should, tantivy.Occur.Must
-        for word in words:
-            held = tantivy.Query.boolean_query([(must, held), (should, word)])
-        return held, need
+        return _optional_a_level(held, words), need
 
     def best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

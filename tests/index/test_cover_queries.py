@@ -21,21 +21,30 @@ from paperwire.models.search import SearchFilters
 WORDS = ["quartz", "basalt", "granite", "marble", "slate", "gneiss"]
 
 
+def _paper(arxiv_id: str, title: str, published: dt.date = dt.date(2025, 3, 1)) -> IndexDoc:
+    """A paper of the cs.LG category holding ``title``'s words and nothing else."""
+    return IndexDoc(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract="",
+        authors=[],
+        categories=["cs.LG"],
+        organization=None,
+        published=published,
+        has_code=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def every_subset(tmp_path_factory: pytest.TempPathFactory) -> TantivyKeywordIndex:
     """One paper per subset of ``WORDS`` (64 papers): paper ``i`` holds word ``w`` when
     bit ``w`` of ``i`` is set."""
     index = TantivyKeywordIndex(Path(tmp_path_factory.mktemp("covers")))
     docs = [
-        IndexDoc(
-            arxiv_id=f"2599.{i:05d}",
-            title=" ".join(w for b, w in enumerate(WORDS) if i >> b & 1) or "empty",
-            abstract="",
-            authors=[],
-            categories=["cs.LG"],
-            organization=None,
-            published=dt.date(2025, 3, 1) + dt.timedelta(days=i),
-            has_code=False,
+        _paper(
+            f"2599.{i:05d}",
+            " ".join(w for b, w in enumerate(WORDS) if i >> b & 1) or "empty",
+            dt.date(2025, 3, 1) + dt.timedelta(days=i),
         )
         for i in range(2 ** len(WORDS))
     ]
@@ -146,7 +155,7 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
         ids = rng.sample(every, 24)
         if rng.random() < 0.3:  # past ``ID_TERMS_UP_TO``: the ids as a term set
             ids += [f"2597.{i:05d}" for i in range(keyword_module.ID_TERMS_UP_TO)]
-        index._memo = keyword_module._SnapshotMemo(cache)  # a new rule: nothing kept
+        index.forget_queries()  # a new rule: nothing kept
         rule = index._coverage_rule(searcher, cache, query, 0.5)
         q = index._match_query(searcher, query, filters, rule)
         assert q is not None
@@ -188,19 +197,6 @@ def test_a_query_of_a_thousand_words_asks_its_members_as_one_union(
     assert got == want and got  # some papers match: the rule is not empty
 
 
-def _paper(n: int, title: str) -> IndexDoc:
-    return IndexDoc(
-        arxiv_id=f"2598.{n:05d}",
-        title=title,
-        abstract="",
-        authors=[],
-        categories=["cs.LG"],
-        organization=None,
-        published=dt.date(2025, 3, 1),
-        has_code=False,
-    )
-
-
 def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -211,7 +207,9 @@ def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
     word, and the papers holding "beta" alone are the matches (a rule kept past the
     commit would still name "alpha"'s)."""
     index = TantivyKeywordIndex(tmp_path / "k")
-    index.upsert([_paper(0, "alpha"), *(_paper(i, "beta") for i in range(1, 20))])
+    index.upsert(
+        [_paper("2598.00000", "alpha"), *(_paper(f"2598.{i:05d}", "beta") for i in range(1, 20))]
+    )
     index.commit()
     read: list[list[str]] = []
     weights = keyword_module._coverage_weights
@@ -229,7 +227,7 @@ def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
     ranked, sure = index.search_with_members(query, none, 30, 0.6)
     assert sure == {"2598.00000"} and len(ranked.ids) == 20
     assert read == [["alpha", "beta"]]
-    index.upsert([_paper(i, "alpha") for i in range(100, 140)])
+    index.upsert([_paper(f"2598.{i:05d}", "alpha") for i in range(100, 140)])
     index.commit()
     after = index.match_ids(query, none, 0.6)
     assert sorted(after) == [f"2598.{i:05d}" for i in range(1, 20)]
