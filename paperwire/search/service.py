@@ -484,15 +484,16 @@ class SearchService:
         if use_keywords and self.index.parallel_reads:
             pending = _SEARCHES.pool().submit(hits, depth)
         elif use_keywords and mode == SearchMode.hybrid and self._brief_bm25(parsed):
-            # An in-process index runs a short one beside the query embedding only (it
-            # gained while the embedding slept between its steps; with its threads
-            # spinning, both orders measure the same at 74.7k); the vector search, which
-            # takes both cores, waits for it.
+            # An in-process index runs a short one beside the query embedding, and on
+            # beside the vector search where it is not done by then: waiting for it left
+            # a core idle (BM25 in its thread, slowed by the embedding's two, ended ~1 ms
+            # after the embedding at 74.7k; hybrid p95 0.3-1.7 ms lower without the wait,
+            # no change at 1M: docs/benchmarks.md, thirty-ninth session).
             pending = _SEARCHES.pool().submit(hits, depth)
 
             def after_embedding(handed: Future[tuple[Ranked, frozenset[str]]] = pending) -> None:
                 # Still queued (a crowd)? Taken back: it runs after the vectors, here.
-                taken_back(handed)
+                handed.cancel()
 
         # A search ranks the best ``depth`` semantic matches and counts the rest (a hybrid
         # one lists them too, in no order, where it counts their overlap with the keyword
@@ -507,7 +508,7 @@ class SearchService:
             typed = self._typed(parsed)
         except BaseException:
             if pending is not None:
-                pending.cancel()
+                taken_back(pending)  # no BM25 search runs on past the failed search
             raise
         semantic_members = SemanticMembers(self.index, side, self.semantic_floor)
         rankings: list[Ranked] = []
@@ -601,11 +602,12 @@ class SearchService:
         """Whether the query's BM25 search is short enough to run beside its embedding:
         its words held at most ``BESIDE_EMBEDDING_POSTINGS`` times.
 
-        Why: the vector search waits for it, and the keyword count starts after the
-        vector search. A long BM25 search (1M papers: 14 ms p50 for the bench's pasted
-        titles, held 1.6M+ times) kept the count waiting, where it used to run beside
-        that search: hybrid p95 55 -> 67 ms. Beside the vector search as well, the two
-        slowed each other down (BM25 p95 21-22 -> 35-36 ms)."""
+        Why a gate: the keyword count starts after the page's BM25 search, and a BM25
+        search handed over goes on beside the vector search where the embedding ends
+        first. A long one (1M papers: 14 ms p50 for the bench's pasted titles, held 1.6M+
+        times) kept the count waiting, where it used to run beside that search: hybrid
+        p95 55 -> 67 ms; and beside the vector search, the two slowed each other down
+        (BM25 p95 21-22 -> 35-36 ms). A brief one ends with the embedding or soon after."""
         if not parsed.semantic_text.strip() or not self.semantic_ready():
             return False  # no query to embed (semantic search off or not ready)
         postings = self.index.keyword_postings(parsed.keyword)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from paperwire.index.base import IndexDoc
@@ -90,31 +90,65 @@ of a busy morning."""
 
 
 def card_from(row: Any, upvotes: int, featured_on: dt.date | None) -> PaperCard:
-    """A card from a ``Paper`` or a row of ``CARD_COLUMNS``.
+    """A card from a ``Paper`` or a row with the names of ``CARD_COLUMNS``.
 
     Cards are immutable and the same stored values give the same card, so cards are kept
     by value (``_card``): a feed or a result page is read afresh on every request, but
     building its 30–500 cards anew was a third of a kept search's time (issue 16). A
     vote, a comment or an edit changes the values, hence the key: nothing to invalidate.
     """
+    return card_from_columns(
+        tuple(getattr(row, column.key, None) for column in CARD_COLUMNS), upvotes, featured_on
+    )
+
+
+def card_from_columns(
+    values: Sequence[Any], upvotes: int, featured_on: dt.date | None
+) -> PaperCard:
+    """``card_from`` of the values of ``CARD_COLUMNS`` in their order (a row's slice):
+    what lists of cards read. Positions, not names: a row's attribute by name cost ~0.7 µs,
+    ~10 µs a card (0.29 of the ~1.3 ms that 30 cards read afresh took to build, 74.7k
+    papers; docs/benchmarks.md, thirty-ninth session)."""
+    (
+        arxiv_id,
+        title,
+        abstract,
+        authors,
+        organization,
+        organization_id,
+        published_at,
+        num_comments,
+        local_comments,
+        github_stars,
+        github_repo,
+        project_page,
+        categories,
+        thumbnail,
+    ) = values
     return _card(
-        row.arxiv_id,
-        row.title,
-        cached_teaser(row.abstract or ""),
-        tuple(row.authors or ()),
-        row.organization,
-        row.organization_id,
-        row.published_at,
+        arxiv_id,
+        title,
+        cached_teaser(abstract or ""),
+        tuple(authors or ()),
+        organization,
+        organization_id,
+        published_at,
         # the source's count plus the comments written here
-        (row.num_comments or 0) + (row.local_comments or 0),
-        row.github_stars,
-        row.github_repo,
-        row.project_page,
-        tuple(row.categories or ()),
-        bool(getattr(row, "thumbnail", None)),
+        (num_comments or 0) + (local_comments or 0),
+        github_stars,
+        github_repo,
+        project_page,
+        tuple(categories or ()),
+        bool(thumbnail),
         upvotes,
         featured_on,
     )
+
+
+def cards_of_rows(rows: Iterable[Sequence[Any]]) -> list[PaperCard]:
+    """Cards of rows of ``(featured day, upvotes, *CARD_COLUMNS)``: the shape every list
+    of cards selects (a result page's latest day, a feed's first day in its period)."""
+    return [card_from_columns(row[2:], int(row[1] or 0), row[0]) for row in rows]
 
 
 @functools.lru_cache(maxsize=CARDS_KEPT)

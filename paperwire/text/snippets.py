@@ -484,16 +484,26 @@ def _parts(
     return parts
 
 
-def _head(text: str, hits: Sequence[_Hit], max_chars: int | None) -> list[SnippetPart]:
-    """The whole text, or its first ``max_chars`` characters cut at a word with "…"."""
+def _head_cut(text: str, max_chars: int | None) -> tuple[int, str] | None:
+    """Where the head of ``text`` ends and what follows it: the whole text (``""``), or
+    its first ``max_chars`` characters cut at a word (``"…"``); ``(0, "…")`` when nothing
+    fits before "…"; None when there is nothing to show."""
     if not text or (max_chars is not None and max_chars <= 0):
-        return []
+        return None
     if max_chars is None or len(text) <= max_chars:
-        return _parts(text, 0, len(text), hits, "", "")
+        return len(text), ""
     end = _cut_end(text, 0, max_chars - len(ELLIPSIS))
     if end > max_chars - len(ELLIPSIS):  # max_chars == 1: nothing fits before "…"
-        return [SnippetPart(text=ELLIPSIS)]
-    return _parts(text, 0, end, hits, "", ELLIPSIS)
+        return 0, ELLIPSIS
+    return end, ELLIPSIS
+
+
+def _head(text: str, hits: Sequence[_Hit], max_chars: int | None) -> list[SnippetPart]:
+    """The whole text, or its first ``max_chars`` characters cut at a word with "…"."""
+    cut = _head_cut(text, max_chars)
+    if cut is None:
+        return []
+    return _parts(text, 0, cut[0], hits, "", cut[1])
 
 
 def highlight(text: str, terms: Sequence[str], max_chars: int | None = None) -> list[SnippetPart]:
@@ -537,7 +547,10 @@ def teaser(text: str, max_chars: int = 220) -> str:
     norm = _normalize(head)
     if len(head) < len(text) and len(norm) <= max_chars:
         norm = _normalize(text)  # mostly whitespace up front: look at everything
-    return "".join(part.text for part in _head(norm, [], max_chars))
+    # ``_head`` with no hits, as one string: no parts built to be joined again (the
+    # teasers of 30 abstracts in 0.11 ms instead of 0.17; docs/benchmarks.md)
+    cut = _head_cut(norm, max_chars)
+    return "" if cut is None else norm[: cut[0]] + cut[1]
 
 
 class _Window(NamedTuple):

@@ -545,8 +545,8 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     app: Paperwire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A hybrid search hands its BM25 search to another thread before it embeds the
-    query. On the embedded index the vector search waits for it (the two took each
-    other's cores); on Milvus they run side by side. The page and the total are those
+    query, and searches the vectors while it goes on (on the embedded index, waiting
+    for it left a core idle; on Milvus they are round trips). The page and the total are those
     of the same search with its reads run one after the other (on the embedded index,
     the old order: the gate closed), and of one whose hand-over was still queued when
     the query was embedded (BM25 then runs in the search's own thread)."""
@@ -571,7 +571,7 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     def search(*args: Any, **kwargs: Any) -> Any:
         events.append(("bm25", threading.current_thread().name))
         bm25_started.set()
-        time.sleep(0.2)  # slower than the embedding: the vector search must wait for it
+        time.sleep(0.2)  # slower than the embedding: the vector search goes on meanwhile
         found = real_search(*args, **kwargs)
         events.append(("bm25 done", threading.current_thread().name))
         return found
@@ -588,8 +588,7 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     names = [name for name, _ in events]
     assert names[0] == "bm25" and events[0][1] != me, events
     assert ("embedding", me) in events and ("vectors", me) in events, events
-    if not app.index.parallel_reads:
-        assert names.index("bm25 done") < names.index("vectors"), events
+    assert names.index("vectors") < names.index("bm25 done"), events
     shown = [(h.paper.arxiv_id, h.score, h.matched_by) for h in beside.hits]
     assert beside.total > 30
     for queued in (False, True):
@@ -616,6 +615,41 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
         assert {thread for _, thread in events} == {runner.name}, (queued, events)
         assert alone.total == beside.total, queued
         assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits] == shown
+
+
+def test_a_failed_hybrid_search_leaves_no_keyword_search_running(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The BM25 search handed to another thread goes on beside the embedding and the
+    vector search; where they fail, the search waits for it before it raises (it is not
+    left running past its caller), and the next search is unharmed."""
+    req = SearchRequest(q="language model reasoning", mode=SearchMode.hybrid, limit=30)
+    embedder = app.embedder()
+    assert embedder is not None
+    real_search = app.index.keyword_search_with_members
+    started, done = threading.Event(), threading.Event()
+
+    def search(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        time.sleep(0.2)
+        try:
+            return real_search(*args, **kwargs)
+        finally:
+            done.set()
+
+    def encode(text: str) -> Any:
+        assert started.wait(timeout=10)  # handed over and running
+        raise RuntimeError("the model failed")
+
+    monkeypatch.setattr(app.index, "keyword_search_with_members", search)
+    with monkeypatch.context() as m:
+        m.setattr(embedder, "encode_query", encode)
+        with pytest.raises(RuntimeError, match="the model failed"):
+            app.search._search(req, time.perf_counter())
+        assert done.is_set()  # waited for, not left running
+    done.clear()
+    again = app.search._search(req, time.perf_counter())
+    assert done.is_set() and again.total > 0 and again.semantic_used
 
 
 def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(

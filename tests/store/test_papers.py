@@ -12,7 +12,7 @@ from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchFilters, SortOrder
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store import Database, PaperStore
-from paperwire.store.papers import text_hash
+from paperwire.store.papers import read_cards, text_hash
 from tests.conftest import HF_DAILY
 
 
@@ -259,6 +259,69 @@ def test_cards_are_shared_while_the_stored_values_stay(store: PaperStore) -> Non
     store.upsert([rec("2506.00001", featured_on=day, upvotes=7, title="Renamed")])
     renamed = store.cards(["2506.00001"])["2506.00001"]
     assert renamed.title == "Renamed" and after.title == "Paper 2506.00001"
+
+
+def test_a_card_read_by_position_is_the_card_of_the_stored_paper(store: PaperStore) -> None:
+    """Result pages and feeds build cards from a row's columns by position
+    (``cards_of_rows``), paper lists from ``Paper`` objects by name (``card_of``): every
+    field of a card must come out the same both ways, its day the latest featured one."""
+    from sqlalchemy import select, update
+
+    from paperwire.store.convert import card_of
+    from paperwire.store.schema.papers import Paper
+
+    days = [dt.date(2025, 6, 10), dt.date(2025, 6, 12), dt.date(2025, 6, 11)]
+    full = dict(
+        title="Full card",
+        abstract="Words " * 80,
+        authors=["A One", "B Two", "C Three", "D Four"],
+        categories=["cs.CL", "cs.LG"],
+        organization="Org",
+        organization_id="org",
+        published_at=dt.datetime(2025, 6, 9, 17, 30, tzinfo=dt.UTC),
+        upvotes=12,
+        num_comments=4,
+        github_repo="https://github.com/o/r",
+        github_stars=9,
+        project_page="javascript:alert(1)",  # dropped from the card's links, both ways
+        thumbnail="https://example.org/t.png",
+    )
+    for day in days:
+        store.upsert([rec("2506.00011", featured_on=day, **full)])
+    store.upsert([rec("2506.00012", featured_on=days[0])])  # the bare minimum
+    store.upsert([rec("2506.00013", featured_on=days[0]), rec("2506.00014")])
+    with store.db.session() as s:  # a moderator's hide; two comments written here
+        s.execute(update(Paper).where(Paper.arxiv_id == "2506.00013").values(hidden=True))
+        s.execute(update(Paper).where(Paper.arxiv_id == "2506.00011").values(local_comments=2))
+    ids = ["2506.00011", "2506.00012", "2506.00013", "2506.00014"]
+    with store.db.session() as s:
+        papers = {p.arxiv_id: p for p in s.scalars(select(Paper).where(Paper.arxiv_id.in_(ids)))}
+        by_name = {aid: card_of(p) for aid, p in papers.items()}
+    cards, texts = read_cards(store.db, ids)
+    assert sorted(cards) == ["2506.00011", "2506.00012", "2506.00014"]  # hidden: absent
+    for aid, card in cards.items():
+        assert card.model_dump() == by_name[aid].model_dump(), aid
+        assert texts[aid] == (papers[aid].title, papers[aid].abstract)
+    full_card = cards["2506.00011"]
+    assert full_card.featured_on == max(days) and full_card.num_comments == 6
+    assert (full_card.title, full_card.organization, full_card.organization_id) == (
+        "Full card",
+        "Org",
+        "org",
+    )
+    assert full_card.published_at == dt.datetime(2025, 6, 9, 17, 30, tzinfo=dt.UTC)
+    assert (full_card.upvotes, full_card.github_stars, full_card.has_code) == (12, 9, True)
+    assert full_card.categories == ["cs.CL", "cs.LG"]
+    assert full_card.links.github == "https://github.com/o/r"
+    assert full_card.links.project_page is None and full_card.links.thumbnail
+    assert (full_card.author_count, full_card.first_authors) == (4, ["A One", "B Two", "C Three"])
+    assert full_card.teaser.endswith("…") and len(full_card.teaser) <= 220
+    assert cards["2506.00014"].featured_on is None
+    feed = store.feed(days[0], days[-1])  # a feed's card: its first day in the period
+    assert {c.arxiv_id: c.featured_on for c in feed} == {
+        "2506.00011": days[0],
+        "2506.00012": days[0],
+    }
 
 
 def test_a_paper_stored_meanwhile_by_another_writer_is_merged(
