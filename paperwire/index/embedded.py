@@ -42,8 +42,9 @@ class EmbeddedIndex:
     ``threads``: the vectors' int8 pre-scan's (None: every usable core)."""
 
     name = "embedded"
-    # In-process and CPU-bound: searches do not run side by side (a hybrid search runs
-    # its BM25 search beside the query embedding only: ``SearchService._relevance``).
+    # In-process and CPU-bound: a search's reads do not run side by side, but for a
+    # hybrid search's brief BM25 search, beside the query embedding and on beside the
+    # vector search where it is not done by then (``SearchService._relevance``).
     parallel_reads = False
     members_by_id = True  # tantivy seeks each id (``TantivyKeywordIndex._members``)
     prefix_rankings = True  # exact top k from tantivy and the vectors, ties by address/row

@@ -495,108 +495,109 @@ class SearchService:
                 # Still queued (a crowd)? Taken back: it runs after the vectors, here.
                 handed.cancel()
 
-        # A search ranks the best ``depth`` semantic matches and counts the rest (a hybrid
-        # one lists them too, in no order, where it counts their overlap with the keyword
-        # matches); typed ids take the whole list (the total counts one once, semantic or
-        # not).
-        head = None if parsed.arxiv_ids else depth
         try:
+            # A search ranks the best ``depth`` semantic matches and counts the rest (a
+            # hybrid one lists them too, in no order, where it counts their overlap with
+            # the keyword matches); typed ids take the whole list (the total counts one
+            # once, semantic or not).
+            head = None if parsed.arxiv_ids else depth
             side = self._semantic_side(
                 parsed, filters, mode, self.semantic_bound, head, after_embedding
             )
             semantic, vector, bounded = side.ranked, side.vector, side.bounded
             typed = self._typed(parsed)
-        except BaseException:
-            if pending is not None:
-                taken_back(pending)  # no BM25 search runs on past the failed search
-            raise
-        semantic_members = SemanticMembers(self.index, side, self.semantic_floor)
-        rankings: list[Ranked] = []
-        best_bm25: float | None = None
-        keyword: set[str] = set()
-        counted: MatchCount | None = None
-        membership: KeywordMembership | None = None
-        if use_keywords:
-            # Keyword matches alone (no semantic or typed ones to fuse or label): the
-            # index may rank and count them in one pass.
-            # (A BM25 search run beside the embedding is then left unread.)
-            best = None
-            if not semantic.ids and not typed:
-                best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
-            if best is not None:
-                ranking, counted = best
-                keyword = set(ranking.ids)
-            else:
-                # Counted first, so the count runs beside the keyword search (an index
-                # that counts in other threads: 1M papers, keyword p95 125 -> 92 ms).
-                membership = KeywordMembership(
-                    self.index,
-                    parsed.keyword,
-                    filters,
-                    coverage,
-                    # bounded: no overlap needed (nor listed)
-                    semantic=() if bounded else side.members or (),
-                    exact_up_to=self.keyword_count_bound,
-                )
-                typed_set = set(typed)
-
-                def held(found: tuple[Ranked, frozenset[str]]) -> Ranked:
-                    membership.hold(found[1])  # matches known from their scores: not asked
-                    return found[0]
-
-                try:
-                    raw = held(handed_or_here(pending, hits, depth))
-                    # One question for the ranked and the typed papers (BM25's are mostly
-                    # known from their scores). The semantic ones only their labels need:
-                    # asked about with the page (``_search``) where a question costs by
-                    # its ids, here where it costs by the question (``members_by_id``).
-                    ahead = [] if self.index.members_by_id else semantic.ids[:depth]
-                    membership.among([*raw.ids, *ahead, *typed])
-                    ranking, best_bm25 = self._keyword_ranking(
-                        raw,
-                        depth,
-                        lambda ids: (
-                            membership.among(ids)
-                            | semantic_members.among(ids)
-                            | typed_set.intersection(ids)
-                        ),
-                        lambda k: held(hits(k)),
+            semantic_members = SemanticMembers(self.index, side, self.semantic_floor)
+            rankings: list[Ranked] = []
+            best_bm25: float | None = None
+            keyword: set[str] = set()
+            counted: MatchCount | None = None
+            membership: KeywordMembership | None = None
+            if use_keywords:
+                # Keyword matches alone (no semantic or typed ones to fuse or label): the
+                # index may rank and count them in one pass.
+                # (A BM25 search handed over is then left unread, and waited for below.)
+                best = None
+                if not semantic.ids and not typed:
+                    best = self.index.keyword_best_matches(parsed.keyword, filters, coverage, depth)
+                if best is not None:
+                    ranking, counted = best
+                    keyword = set(ranking.ids)
+                else:
+                    # Counted first, so the count runs beside the keyword search (an index
+                    # that counts in other threads: 1M papers, keyword p95 125 -> 92 ms).
+                    membership = KeywordMembership(
+                        self.index,
+                        parsed.keyword,
+                        filters,
+                        coverage,
+                        # bounded: no overlap needed (nor listed)
+                        semantic=() if bounded else side.members or (),
+                        exact_up_to=self.keyword_count_bound,
                     )
-                except BaseException:
-                    membership.counted.settle()  # no count runs on past the error
-                    raise
-                keyword, counted = membership.known, membership.counted
-            if ranking.ids:
-                rankings.append(ranking)
-        if semantic.ids:
-            rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
-        fused = self._fuse(
-            rankings, vector if len(rankings) == 2 else None, best_bm25, semantic_members
-        )
-        # a bounded total needs no overlap (none was asked)
-        matches = QueryMatches(
-            keyword,
-            semantic,
-            typed,
-            vector,
-            counted,
-            not bounded,
-            bounded,
-            semantic_total=side.total if head is not None else None,
-            # known for every paper ranked (asked about above, or fused)
-            semantic_members=semantic_members.known(),
-            membership=membership,
-        )
-        ids = list(fused.ids)
-        scores = dict(zip(fused.ids, fused.scores, strict=True))
-        # Ids typed into the query go first: the user asked for exactly that paper.
-        top = max(scores.values(), default=0.0) + 1.0
-        for aid in reversed(typed):
-            if aid in scores:
-                ids.remove(aid)
-            ids.insert(0, aid)
-            scores[aid] = top
-        return matches, Ranked(ids, [scores[i] for i in ids])
+                    typed_set = set(typed)
+
+                    def held(found: tuple[Ranked, frozenset[str]]) -> Ranked:
+                        membership.hold(found[1])  # matches known from their scores: not asked
+                        return found[0]
+
+                    try:
+                        raw = held(handed_or_here(pending, hits, depth))
+                        # One question for the ranked and the typed papers (BM25's are mostly
+                        # known from their scores). The semantic ones only their labels need:
+                        # asked about with the page (``_search``) where a question costs by
+                        # its ids, here where it costs by the question (``members_by_id``).
+                        ahead = [] if self.index.members_by_id else semantic.ids[:depth]
+                        membership.among([*raw.ids, *ahead, *typed])
+                        ranking, best_bm25 = self._keyword_ranking(
+                            raw,
+                            depth,
+                            lambda ids: (
+                                membership.among(ids)
+                                | semantic_members.among(ids)
+                                | typed_set.intersection(ids)
+                            ),
+                            lambda k: held(hits(k)),
+                        )
+                    except BaseException:
+                        membership.counted.settle()  # no count runs on past the error
+                        raise
+                    keyword, counted = membership.known, membership.counted
+                if ranking.ids:
+                    rankings.append(ranking)
+            if semantic.ids:
+                rankings.append(Ranked(semantic.ids[:depth], semantic.scores[:depth]))
+            fused = self._fuse(
+                rankings, vector if len(rankings) == 2 else None, best_bm25, semantic_members
+            )
+            # a bounded total needs no overlap (none was asked)
+            matches = QueryMatches(
+                keyword,
+                semantic,
+                typed,
+                vector,
+                counted,
+                not bounded,
+                bounded,
+                semantic_total=side.total if head is not None else None,
+                # known for every paper ranked (asked about above, or fused)
+                semantic_members=semantic_members.known(),
+                membership=membership,
+            )
+            ids = list(fused.ids)
+            scores = dict(zip(fused.ids, fused.scores, strict=True))
+            # Ids typed into the query go first: the user asked for exactly that paper.
+            top = max(scores.values(), default=0.0) + 1.0
+            for aid in reversed(typed):
+                if aid in scores:
+                    ids.remove(aid)
+                ids.insert(0, aid)
+                scores[aid] = top
+            return matches, Ranked(ids, [scores[i] for i in ids])
+        finally:
+            if pending is not None:
+                # Read above, or not wanted (keyword matches alone took the one-pass
+                # route; an error): either way no BM25 search runs on past this one.
+                taken_back(pending)
 
     def _brief_bm25(self, parsed: ParsedQuery) -> bool:
         """Whether the query's BM25 search is short enough to run beside its embedding:

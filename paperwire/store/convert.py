@@ -98,7 +98,7 @@ def card_from(row: Any, upvotes: int, featured_on: dt.date | None) -> PaperCard:
     vote, a comment or an edit changes the values, hence the key: nothing to invalidate.
     """
     return card_from_columns(
-        tuple(getattr(row, column.key, None) for column in CARD_COLUMNS), upvotes, featured_on
+        tuple(getattr(row, column.key) for column in CARD_COLUMNS), upvotes, featured_on
     )
 
 

@@ -559,6 +559,8 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     real_range = app.index.vector_range_head
 
     bm25_started = threading.Event()
+    vectors_started = threading.Event()
+    first = [True]  # the first search only: its BM25 waits for the vector search
 
     def encode(text: str) -> Any:
         # Handed over before the embedding: BM25 starts while the query is embedded.
@@ -571,19 +573,22 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     def search(*args: Any, **kwargs: Any) -> Any:
         events.append(("bm25", threading.current_thread().name))
         bm25_started.set()
-        time.sleep(0.2)  # slower than the embedding: the vector search goes on meanwhile
+        if first:  # slower than the embedding: the vector search starts meanwhile
+            vectors_started.wait(timeout=10)
         found = real_search(*args, **kwargs)
         events.append(("bm25 done", threading.current_thread().name))
         return found
 
     def vector_range_head(*args: Any, **kwargs: Any) -> Any:
         events.append(("vectors", threading.current_thread().name))
+        vectors_started.set()
         return real_range(*args, **kwargs)
 
     monkeypatch.setattr(embedder, "encode_query", encode)
     monkeypatch.setattr(app.index, "keyword_search_with_members", search)
     monkeypatch.setattr(app.index, "vector_range_head", vector_range_head)
     beside = app.search._search(req, time.perf_counter())
+    first.clear()
     me = threading.current_thread().name
     names = [name for name, _ in events]
     assert names[0] == "bm25" and events[0][1] != me, events
@@ -617,39 +622,95 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
         assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits] == shown
 
 
+class _SlowBM25:
+    """The index's BM25 search (``keyword_search_with_members``), 0.2 s slower: set
+    ``started`` as it starts (handed over, it runs beside the search's own thread) and
+    ``done`` as it ends, so a test can tell whether the search waited for it."""
+
+    def __init__(self, app: Paperwire, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.real = app.index.keyword_search_with_members
+        self.started, self.done = threading.Event(), threading.Event()
+        monkeypatch.setattr(app.index, "keyword_search_with_members", self)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.started.set()
+        time.sleep(0.2)
+        try:
+            return self.real(*args, **kwargs)
+        finally:
+            self.done.set()
+
+
+@pytest.mark.parametrize("failing", ["embedding", "vectors"])
 def test_a_failed_hybrid_search_leaves_no_keyword_search_running(
-    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
     """The BM25 search handed to another thread goes on beside the embedding and the
-    vector search; where they fail, the search waits for it before it raises (it is not
-    left running past its caller), and the next search is unharmed."""
+    vector search; where either fails, the search waits for it before it raises (it is
+    not left running past its caller), and the next search is unharmed."""
     req = SearchRequest(q="language model reasoning", mode=SearchMode.hybrid, limit=30)
     embedder = app.embedder()
     assert embedder is not None
-    real_search = app.index.keyword_search_with_members
-    started, done = threading.Event(), threading.Event()
-
-    def search(*args: Any, **kwargs: Any) -> Any:
-        started.set()
-        time.sleep(0.2)
-        try:
-            return real_search(*args, **kwargs)
-        finally:
-            done.set()
+    real_encode = embedder.encode_query
+    bm25 = _SlowBM25(app, monkeypatch)
 
     def encode(text: str) -> Any:
-        assert started.wait(timeout=10)  # handed over and running
-        raise RuntimeError("the model failed")
+        assert bm25.started.wait(timeout=10)  # handed over and running
+        if failing == "embedding":
+            raise RuntimeError("the model failed")
+        return real_encode(text)
 
-    monkeypatch.setattr(app.index, "keyword_search_with_members", search)
+    def vectors(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the vectors failed")
+
     with monkeypatch.context() as m:
         m.setattr(embedder, "encode_query", encode)
-        with pytest.raises(RuntimeError, match="the model failed"):
+        m.setattr(app.index, "vector_range_head", vectors)
+        with pytest.raises(
+            RuntimeError, match=f"the {'model' if failing == 'embedding' else 'vectors'} failed"
+        ):
             app.search._search(req, time.perf_counter())
-        assert done.is_set()  # waited for, not left running
-    done.clear()
+        assert bm25.done.is_set()  # waited for, not left running
+    bm25.done.clear()
     again = app.search._search(req, time.perf_counter())
-    assert done.is_set() and again.total > 0 and again.semantic_used
+    assert bm25.done.is_set() and again.total > 0 and again.semantic_used
+
+
+def test_a_keyword_search_handed_over_and_not_read_is_waited_for(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hybrid search with no semantic match ranks and counts its keyword matches in one
+    pass where the index offers one (``keyword_best_matches``: the embedded index, with a
+    date range), leaving the BM25 search it handed over unread: it is still waited for
+    before the search returns, not left running past it."""
+    dated = SearchFilters(date_from=dt.date(1990, 1, 1), date_to=dt.date(2100, 1, 1))
+    req = SearchRequest(
+        q="language model reasoning", mode=SearchMode.hybrid, limit=30, filters=dated
+    )
+    bm25 = _SlowBM25(app, monkeypatch)
+    one_pass: list[bool] = []  # whether the index ranked them in one pass
+    real_best = app.index.keyword_best_matches
+
+    def best(*args: Any, **kwargs: Any) -> Any:
+        found = real_best(*args, **kwargs)
+        one_pass.append(found is not None)
+        return found
+
+    embedder = app.embedder()
+    assert embedder is not None
+    real_encode = embedder.encode_query
+
+    def encode(text: str) -> Any:
+        assert bm25.started.wait(timeout=10)  # handed over and running
+        return real_encode(text)
+
+    monkeypatch.setattr(app.index, "keyword_best_matches", best)
+    monkeypatch.setattr(embedder, "encode_query", encode)
+    monkeypatch.setattr(app.search, "semantic_floor", 1.01)  # no paper is that close
+    found = app.search._search(req, time.perf_counter())
+    assert one_pass == [not app.index.parallel_reads]  # Milvus offers no one pass
+    assert bm25.done.is_set()  # waited for before the search returned
+    assert found.total > 0 and all(h.matched_by == ["keyword"] for h in found.hits)
 
 
 def test_a_long_keyword_search_waits_for_the_query_embedding_in_process(
