@@ -490,10 +490,9 @@ class SearchService:
             # after the embedding at 74.7k; hybrid p95 0.3-1.7 ms lower without the wait,
             # no change at 1M: docs/benchmarks.md, thirty-ninth session).
             pending = _SEARCHES.pool().submit(hits, depth)
-
-            def after_embedding(handed: Future[tuple[Ranked, frozenset[str]]] = pending) -> None:
-                # Still queued (a crowd)? Taken back: it runs after the vectors, here.
-                handed.cancel()
+            # Still queued (a crowd) once the query is embedded? Taken back: it runs after
+            # the vectors, here.
+            after_embedding = pending.cancel
 
         try:
             # A search ranks the best ``depth`` semantic matches and counts the rest (a
