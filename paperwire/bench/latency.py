@@ -727,10 +727,10 @@ class _TimedEmbedder:
         result: Vector = self._inner.encode_documents(texts, batch_size)
         return result
 
-    def encode_query(self, text: str) -> Vector:
+    def encode_query(self, text: str, *, beside: bool = False) -> Vector:
         t0 = time.perf_counter()
         try:
-            result: Vector = self._inner.encode_query(text)
+            result: Vector = self._inner.encode_query(text, beside=beside)
             return result
         finally:
             self._clock.add("embed", t0)

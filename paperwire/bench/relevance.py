@@ -210,8 +210,8 @@ class CachingEmbedder:
                 self.cache.put(texts[i], fresh[row])
         return out
 
-    def encode_query(self, text: str) -> Vector:
-        return self.inner.encode_query(text)
+    def encode_query(self, text: str, *, beside: bool = False) -> Vector:
+        return self.inner.encode_query(text, beside=beside)
 
 
 def backend_of(embedder: Embedder) -> str:

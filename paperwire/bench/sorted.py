@@ -94,9 +94,9 @@ class _CachedQueries:
     def encode_documents(self, texts: Sequence[str], batch_size: int | None = None) -> Any:
         return self.inner.encode_documents(texts, batch_size)
 
-    def encode_query(self, text: str) -> Any:
+    def encode_query(self, text: str, *, beside: bool = False) -> Any:
         if text not in self._cache:
-            self._cache[text] = self.inner.encode_query(text)
+            self._cache[text] = self.inner.encode_query(text, beside=beside)
         return self._cache[text]
 
 

@@ -401,7 +401,8 @@ class SearchService:
         embedder = self.embedder()
         if embedder is None:
             return None
-        vec = embedder.encode_query(parsed.semantic_text)
+        # BM25 handed to another thread runs beside the embedding (``_relevance``)
+        vec = embedder.encode_query(parsed.semantic_text, beside=after_embedding is not None)
         if after_embedding is not None:
             after_embedding()
         constraints = parsed.keyword.constraints()
@@ -488,7 +489,8 @@ class SearchService:
             # beside the vector search where it is not done by then: waiting for it left
             # a core idle (BM25 in its thread, slowed by the embedding's two, ended ~1 ms
             # after the embedding at 74.7k; hybrid p95 0.3-1.7 ms lower without the wait,
-            # no change at 1M: docs/benchmarks.md, thirty-ninth session).
+            # no change at 1M: docs/benchmarks.md, thirty-ninth session). The query is then
+            # embedded on a thread fewer (``encode_query``'s ``beside``), leaving BM25 a core.
             pending = _SEARCHES.pool().submit(hits, depth)
             # Still queued (a crowd) once the query is embedded? Taken back: it runs after
             # the vectors, here.

@@ -513,6 +513,152 @@ static PyObject *best_window(PyObject *module, PyObject *const *args, Py_ssize_t
                          closings[chosen.suffix], chosen.aligned ? Py_True : Py_False);
 }
 
+/* spaced(text) -> bool
+
+   Whether ASCII ``text`` is whitespace-normalised already: no whitespace but single
+   spaces between other characters (``str.isspace``'s ASCII characters: tab, line feed,
+   vertical tab, form feed, carriage return, the four separators 0x1c-0x1f, and the
+   space), so that ``" ".join(text.split())`` would give it back unchanged. One pass over
+   the bytes, where ``_normalize`` (snippets.py) looked for each break in turn. */
+static PyObject *spaced(PyObject *module, PyObject *text) {
+    Py_ssize_t n;
+    const unsigned char *s = ascii_data(text, &n);
+    if (s == NULL)
+        return NULL;
+    if (n > 0 && (s[0] == ' ' || s[n - 1] == ' '))
+        Py_RETURN_FALSE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c > ' ')
+            continue;
+        if ((c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) || (c == ' ' && s[i + 1] == ' '))
+            Py_RETURN_FALSE; /* s[i + 1] is in the text: a space at n - 1 returned above */
+    }
+    Py_RETURN_TRUE;
+}
+
+/* A plain part of ``text``: ``make(text=text)`` (a new reference, NULL on error). */
+static PyObject *plain_part(PyObject *make, PyObject *text) {
+    static PyObject *names = NULL; /* ("text",): the one keyword a plain part is made with */
+    if (names == NULL && (names = Py_BuildValue("(s)", "text")) == NULL)
+        return NULL;
+    PyObject *args[2] = {NULL, text};
+    return PyObject_Vectorcall(make, args + 1, 0 | PY_VECTORCALL_ARGUMENTS_OFFSET, names);
+}
+
+/* Appends ``part`` (a new reference, or NULL with an exception set) to ``out`` and lets
+   go of it: 0, or -1 with an exception set. */
+static int append_new(PyObject *out, PyObject *part) {
+    if (part == NULL)
+        return -1;
+    int failed = PyList_Append(out, part);
+    Py_DECREF(part);
+    return failed;
+}
+
+/* ``prefix + text[start:end]`` where ``prefix`` may be empty (a new reference). */
+static PyObject *joined(PyObject *prefix, PyObject *text, Py_ssize_t start, Py_ssize_t end) {
+    PyObject *piece = PyUnicode_Substring(text, start, end);
+    if (piece == NULL || PyUnicode_GET_LENGTH(prefix) == 0)
+        return piece;
+    PyObject *both = PyUnicode_Concat(prefix, piece);
+    Py_DECREF(piece);
+    return both;
+}
+
+/* parts(text, start, end, hits, prefix, suffix, make, hit_part) -> list of parts
+
+   ``_parts`` (snippets.py) for ASCII text: ``text[start:end]`` as parts, ``prefix``
+   before it and ``suffix`` after it, each of ``hits`` (tuples start, end, term, in text
+   order) inside the window as ``hit_part(word)`` and the text between as
+   ``make(text=...)``, plain parts never empty. */
+static PyObject *parts(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "parts takes 8 arguments");
+        return NULL;
+    }
+    PyObject *text = args[0], *hits = args[3], *prefix = args[4], *suffix = args[5];
+    PyObject *make = args[6], *hit_part = args[7];
+    Py_ssize_t n;
+    if (ascii_data(text, &n) == NULL)
+        return NULL;
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred())
+        return NULL;
+    Py_ssize_t end = PyLong_AsSsize_t(args[2]);
+    if (end == -1 && PyErr_Occurred())
+        return NULL;
+    if (!PyList_Check(hits) || !PyUnicode_Check(prefix) || !PyUnicode_Check(suffix)) {
+        PyErr_SetString(PyExc_TypeError, "parts(str, int, int, list, str, str, type, callable)");
+        return NULL;
+    }
+    if (start < 0 || end < start || end > n) {
+        PyErr_SetString(PyExc_ValueError, "parts wants 0 <= start <= end <= len(text)");
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    PyObject *plain = prefix; /* the plain text not yet made a part (borrowed or owned) */
+    Py_INCREF(plain);
+    Py_ssize_t pos = start, last_end = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(hits); i++) {
+        PyObject *hit = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 3) {
+            PyErr_SetString(PyExc_TypeError, "a hit is a tuple (start, end, term)");
+            goto fail;
+        }
+        Py_ssize_t a = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        if (a == -1 && PyErr_Occurred())
+            goto fail;
+        Py_ssize_t b = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        if (b == -1 && PyErr_Occurred())
+            goto fail;
+        if (a < last_end || b <= a || b > n) {
+            PyErr_SetString(PyExc_ValueError, "hits must be words of the text, in order");
+            goto fail;
+        }
+        last_end = b;
+        if (a < start || b > end)
+            continue;
+        PyObject *before = joined(plain, text, pos, a);
+        if (before == NULL)
+            goto fail;
+        Py_SETREF(plain, before);
+        if (PyUnicode_GET_LENGTH(plain) > 0 && append_new(out, plain_part(make, plain)) < 0)
+            goto fail;
+        PyObject *word = PyUnicode_Substring(text, a, b);
+        if (word == NULL)
+            goto fail;
+        PyObject *hit_of_word = PyObject_CallOneArg(hit_part, word);
+        Py_DECREF(word);
+        if (append_new(out, hit_of_word) < 0)
+            goto fail;
+        Py_SETREF(plain, PyUnicode_FromStringAndSize(NULL, 0));
+        if (plain == NULL)
+            goto fail;
+        pos = b;
+    }
+    PyObject *rest = joined(plain, text, pos, end);
+    if (rest == NULL)
+        goto fail;
+    Py_SETREF(plain, rest);
+    if (PyUnicode_GET_LENGTH(suffix) > 0) {
+        PyObject *closed = PyUnicode_Concat(plain, suffix);
+        if (closed == NULL)
+            goto fail;
+        Py_SETREF(plain, closed);
+    }
+    if (PyUnicode_GET_LENGTH(plain) > 0 && append_new(out, plain_part(make, plain)) < 0)
+        goto fail;
+    Py_DECREF(plain);
+    return out;
+fail:
+    Py_XDECREF(plain);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"word_hits", (PyCFunction)(void (*)(void))word_hits, METH_FASTCALL,
      "word_hits(text, prefixes, memo, look_up, hit): the words of ASCII text that "
@@ -522,6 +668,11 @@ static PyMethodDef methods[] = {
      "distinct terms (snippets.py)."},
     {"sentence_starts", sentence_starts, METH_O,
      "sentence_starts(text): where the sentences of ASCII text start (snippets.py)."},
+    {"spaced", spaced, METH_O,
+     "spaced(text): whether ASCII text is whitespace-normalised already (snippets.py)."},
+    {"parts", (PyCFunction)(void (*)(void))parts, METH_FASTCALL,
+     "parts(text, start, end, hits, prefix, suffix, make, hit_part): a window of ASCII "
+     "text as snippet parts (snippets.py)."},
     {NULL, NULL, 0, NULL},
 };
 

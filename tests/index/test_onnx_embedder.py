@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -153,6 +154,91 @@ def test_query_cache(onnx_int8: OnnxEmbedder) -> None:
     assert v1.shape == (384,) and v1.dtype == np.float32
     doc = onnx_int8.encode_documents(["diffusion models for video generation"])[0]
     assert float(doc @ v1) > 0.999  # same text, same batch of one: same vector
+
+
+def test_a_query_embedded_beside_another_search_takes_a_thread_fewer(
+    onnx_int8: OnnxEmbedder, abstracts: list[str]
+) -> None:
+    """``beside`` runs the query on a session of the same model with a thread fewer
+    (made on first use, then kept), leaving a core to the search beside it; the vector
+    is the same bit for bit, so one cache serves both: a query asked beside and then
+    not is embedded once."""
+    queries = [a[:120] for a in abstracts] + ["a", "graph neural networks", "x " * 300]
+    runs: list[int] = []  # the intra-op threads of each session that ran a query
+    real_run = onnx_int8._run
+    failing: list[bool] = []
+
+    def run(batch: Any, session: Any = None) -> Any:
+        runs.append((session or onnx_int8._session).get_session_options().intra_op_num_threads)
+        if failing:
+            raise RuntimeError("the run failed")
+        return real_run(batch, session)
+
+    onnx_int8._cached_query.cache_clear()
+    setattr(onnx_int8, "_run", run)  # noqa: B010  (an instance attribute over the method)
+    try:
+        for q in queries:
+            plain = onnx_int8.encode_query(q)
+            onnx_int8._cached_query.cache_clear()
+            beside = onnx_int8.encode_query(q, beside=True)
+            assert np.array_equal(plain, beside), q[:40]
+            assert onnx_int8.encode_query(q) is beside  # one cache for both
+        assert runs == [2, 1] * len(queries)
+        one = onnx_int8._beside_session
+        assert one is not None and onnx_int8._session_beside() is one  # made once
+        # the thread-local flag is off again, also where the embedding failed
+        failing.append(True)
+        with pytest.raises(RuntimeError, match="the run failed"):
+            onnx_int8.encode_query("a run that fails", beside=True)
+        failing.clear()
+        assert runs[-1] == 1 and getattr(onnx_int8._beside, "on", False) is False
+        onnx_int8.encode_query("after a failure")
+        assert runs[-1] == 2
+    finally:
+        del onnx_int8._run  # type: ignore[method-assign]
+
+
+def test_a_query_beside_keeps_the_model_s_session_where_no_second_one_is_right(
+    models_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No second session where its file is not the one loaded (a new export since: its
+    vectors could differ from those the shared cache holds) or where it fails to load:
+    the query runs on the model's own session, with a warning, once."""
+    import paperwire.index.embedding.onnx as onnx_module
+
+    source = Path(resolve_model(MODEL))
+    copy = tmp_path / INT8_FILE
+    shutil.copy(models_root / "all-MiniLM-L6-v2" / INT8_FILE, copy)
+    query = "graph neural networks for molecules"
+
+    rewritten = OnnxEmbedder(copy, source, name=MODEL, threads=2)
+    expected = rewritten.encode_query(query)
+    rewritten._cached_query.cache_clear()
+    stamp = copy.stat()
+    os.utime(copy, ns=(stamp.st_atime_ns, stamp.st_mtime_ns + 1_000_000_000))
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        assert np.array_equal(rewritten.encode_query(query, beside=True), expected)
+        rewritten._cached_query.cache_clear()
+        rewritten.encode_query(query, beside=True)
+    assert rewritten._beside_session is None
+    assert [r.message for r in caplog.records].count(
+        f"{copy} changed since it was loaded: queries keep its session"
+    ) == 1
+    caplog.clear()
+
+    failing = OnnxEmbedder(copy, source, name=MODEL, threads=2)
+
+    def no_session(path: Path, threads: int) -> Any:
+        raise onnx_module.EmbedderError("out of memory")
+
+    monkeypatch.setattr(onnx_module, "_session", no_session)
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        assert np.array_equal(failing.encode_query(query, beside=True), expected)
+    assert failing._beside_session is None
+    assert any("out of memory" in r.message for r in caplog.records)
 
 
 def _idle_after(run: Callable[[], object]) -> float:

@@ -562,13 +562,16 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     vectors_started = threading.Event()
     first = [True]  # the first search only: its BM25 waits for the vector search
 
-    def encode(text: str) -> Any:
+    asked_beside: list[bool] = []  # what each embedding was told (``beside``)
+
+    def encode(text: str, *, beside: bool = False) -> Any:
         # Handed over before the embedding: BM25 starts while the query is embedded.
-        beside = bm25_started.wait(timeout=10)
+        started = bm25_started.wait(timeout=10)
         events.append(
-            ("embedding" if beside else "embedding alone", threading.current_thread().name)
+            ("embedding" if started else "embedding alone", threading.current_thread().name)
         )
-        return real_encode(text)
+        asked_beside.append(beside)
+        return real_encode(text, beside=beside)
 
     def search(*args: Any, **kwargs: Any) -> Any:
         events.append(("bm25", threading.current_thread().name))
@@ -594,10 +597,15 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
     assert names[0] == "bm25" and events[0][1] != me, events
     assert ("embedding", me) in events and ("vectors", me) in events, events
     assert names.index("vectors") < names.index("bm25 done"), events
+    # In one process the embedding leaves BM25 a core (one thread); Milvus runs BM25
+    # in its own server.
+    in_process = not app.index.parallel_reads
+    assert asked_beside == [in_process]
     shown = [(h.paper.arxiv_id, h.score, h.matched_by) for h in beside.hits]
     assert beside.total > 30
     for queued in (False, True):
         events.clear()
+        asked_beside.clear()
         bm25_started.set()  # the embedding does not wait for BM25 here
         with monkeypatch.context() as m:
             if queued:
@@ -618,6 +626,8 @@ def test_a_hybrid_search_runs_its_keyword_search_beside_the_query_embedding(
             assert found, f"the search never finished (queued={queued})"
             alone = found[0]
         assert {thread for _, thread in events} == {runner.name}, (queued, events)
+        # handed over but still queued: the embedding was told, and took one thread
+        assert asked_beside == [queued and in_process], queued
         assert alone.total == beside.total, queued
         assert [(h.paper.arxiv_id, h.score, h.matched_by) for h in alone.hits] == shown
 
@@ -654,11 +664,11 @@ def test_a_failed_hybrid_search_leaves_no_keyword_search_running(
     real_encode = embedder.encode_query
     bm25 = _SlowBM25(app, monkeypatch)
 
-    def encode(text: str) -> Any:
+    def encode(text: str, *, beside: bool = False) -> Any:
         assert bm25.started.wait(timeout=10)  # handed over and running
         if failing == "embedding":
             raise RuntimeError("the model failed")
-        return real_encode(text)
+        return real_encode(text, beside=beside)
 
     def vectors(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the vectors failed")
@@ -700,9 +710,9 @@ def test_a_keyword_search_handed_over_and_not_read_is_waited_for(
     assert embedder is not None
     real_encode = embedder.encode_query
 
-    def encode(text: str) -> Any:
+    def encode(text: str, *, beside: bool = False) -> Any:
         assert bm25.started.wait(timeout=10)  # handed over and running
-        return real_encode(text)
+        return real_encode(text, beside=beside)
 
     monkeypatch.setattr(app.index, "keyword_best_matches", best)
     monkeypatch.setattr(embedder, "encode_query", encode)

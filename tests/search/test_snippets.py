@@ -777,3 +777,84 @@ def test_the_c_window_search_refuses_what_it_does_not_take() -> None:
         scan.best_window(text, [(0, 5)], 30)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="ASCII"):
         scan.best_window("Été " * 20, [snippets._Hit(0, 3, 0)], 30)
+
+
+def test_the_c_spaced_check_equals_splitting_and_joining() -> None:
+    """``_scan.spaced`` says a text is normalised exactly when splitting on every
+    whitespace character and joining with single spaces gives it back: random ASCII
+    text with each of the ten ASCII whitespace characters, at both ends and doubled."""
+    scan = built_scan()
+    rng = random.Random(43)
+    ascii_spaces = [chr(i) for i in range(128) if chr(i).isspace()]
+    alphabet = [*"ab.,1\x00\x7f", *ascii_spaces, " ", " "]
+    verdicts = set()
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        verdict = scan.spaced(text)
+        assert verdict == (" ".join(text.split()) == text), repr(text)
+        verdicts.add(verdict)
+    assert verdicts == {True, False}
+    with pytest.raises(ValueError, match="ASCII"):
+        scan.spaced("déjà vu")
+
+
+def test_the_c_parts_equal_the_python_loop(
+    abstracts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``_scan.parts`` cuts a window of ASCII text into the parts the Python loop
+    makes (hits inside the window marked, the text between plain, "…" prefixes and
+    suffixes added, no empty part), with hit parts shared as there: real abstracts and
+    random text, windows anywhere, including empty ones and ones that cut a hit."""
+    from paperwire.text import snippets
+
+    scan = built_scan()
+    rng = random.Random(47)
+    texts = [norm(a) for a in abstracts if norm(a).isascii()]
+    pieces = ["net", "Nets", "x", "graph", " ", ". ", "-", "netgraph"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    affixes = ["", ELLIPSIS, ELLIPSIS + " ", " " + ELLIPSIS]
+    compared = 0
+    for text in texts:
+        words = re.findall(r"[A-Za-z]{3,}", text)
+        terms = [" ".join(rng.sample(words, k=min(len(words), 6)))] if words else ["net"]
+        hits = snippets._find_hits(text, terms)
+        for _ in range(3):
+            start = rng.randint(0, len(text))
+            end = rng.randint(start, len(text))
+            prefix, suffix = rng.choice(affixes), rng.choice(affixes)
+            got = scan.parts(
+                text, start, end, hits, prefix, suffix, SnippetPart, snippets._hit_part
+            )
+            with monkeypatch.context() as python_only:
+                python_only.setattr(snippets, "_scan", None)
+                expected = snippets._parts(text, start, end, hits, prefix, suffix)
+            assert got == expected, (text, start, end, prefix, suffix)
+            shared = [p is e for p, e in zip(got, expected, strict=True) if p.hit]
+            assert all(shared)  # the same shared hit parts
+            compared += len(shared)
+    assert compared > 3000
+
+
+def test_the_c_parts_refuse_what_they_cannot_cut() -> None:
+    """Text that is not ASCII, a window outside the text and hits that are not words
+    of it in order are errors, never parts cut from the wrong offsets."""
+    from paperwire.text import snippets
+
+    scan = built_scan()
+    text = "Nets of nets"
+    hits = snippets._find_hits(text, ["net"])
+
+    def cut(t: str, start: int, end: int, found: list[snippets._Hit]) -> list[SnippetPart]:
+        return scan.parts(t, start, end, found, "", "", SnippetPart, snippets._hit_part)
+
+    assert joined(cut(text, 0, len(text), hits)) == text
+    with pytest.raises(ValueError, match="ASCII"):
+        cut("Nets of néts", 0, 4, hits)
+    for start, end in [(-1, 4), (5, 4), (0, len(text) + 1)]:
+        with pytest.raises(ValueError, match="start"):
+            cut(text, start, end, hits)
+    for bad in ([hits[1], hits[0]], [snippets._Hit(3, 2, 0)], [snippets._Hit(8, 40, 0)]):
+        with pytest.raises(ValueError, match="in order"):
+            cut(text, 0, len(text), bad)
+    with pytest.raises(TypeError):
+        cut(text, 0, len(text), [(0, 4)])  # type: ignore[list-item]

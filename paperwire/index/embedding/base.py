@@ -50,8 +50,11 @@ class Embedder(Protocol):
         """A ``(len(texts), dim)`` matrix, rows in the order of ``texts``."""
         ...
 
-    def encode_query(self, text: str) -> Vector:
-        """A ``(dim,)`` read-only vector; repeated queries are served from a cache."""
+    def encode_query(self, text: str, *, beside: bool = False) -> Vector:
+        """A ``(dim,)`` read-only vector; repeated queries are served from a cache.
+        ``beside``: another search of this process runs beside the embedding (a hybrid
+        search's BM25), so an embedder that runs on several threads should leave it a
+        core; the vector is the same either way."""
         ...
 
 

@@ -109,8 +109,9 @@ class SentenceTransformerEmbedder:
         vector.flags.writeable = False
         return vector
 
-    def encode_query(self, text: str) -> Vector:
-        """Cached by whitespace-normalised text; the returned array is read-only."""
+    def encode_query(self, text: str, *, beside: bool = False) -> Vector:
+        """Cached by whitespace-normalised text; the returned array is read-only.
+        ``beside`` changes nothing here: torch's thread count is the process's."""
         vector: Vector = self._cached_query(normalise_query(text))
         return vector
 
