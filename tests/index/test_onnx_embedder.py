@@ -156,46 +156,48 @@ def test_query_cache(onnx_int8: OnnxEmbedder) -> None:
     assert float(doc @ v1) > 0.999  # same text, same batch of one: same vector
 
 
+@pytest.mark.parametrize("model", ["onnx_int8", "onnx_fp32"])
 def test_a_query_embedded_beside_another_search_takes_a_thread_fewer(
-    onnx_int8: OnnxEmbedder, abstracts: list[str]
+    model: str, request: pytest.FixtureRequest, abstracts: list[str]
 ) -> None:
     """``beside`` runs the query on a session of the same model with a thread fewer
     (made on first use, then kept), leaving a core to the search beside it; the vector
     is the same bit for bit, so one cache serves both: a query asked beside and then
-    not is embedded once."""
+    not is embedded once. Both exported models (int8, the default, and fp32)."""
+    embedder: OnnxEmbedder = request.getfixturevalue(model)
     queries = [a[:120] for a in abstracts] + ["a", "graph neural networks", "x " * 300]
     runs: list[int] = []  # the intra-op threads of each session that ran a query
-    real_run = onnx_int8._run
+    real_run = embedder._run
     failing: list[bool] = []
 
     def run(batch: Any, session: Any = None) -> Any:
-        runs.append((session or onnx_int8._session).get_session_options().intra_op_num_threads)
+        runs.append((session or embedder._session).get_session_options().intra_op_num_threads)
         if failing:
             raise RuntimeError("the run failed")
         return real_run(batch, session)
 
-    onnx_int8._cached_query.cache_clear()
-    setattr(onnx_int8, "_run", run)  # noqa: B010  (an instance attribute over the method)
+    embedder._cached_query.cache_clear()
+    setattr(embedder, "_run", run)  # noqa: B010  (an instance attribute over the method)
     try:
         for q in queries:
-            plain = onnx_int8.encode_query(q)
-            onnx_int8._cached_query.cache_clear()
-            beside = onnx_int8.encode_query(q, beside=True)
+            plain = embedder.encode_query(q)
+            embedder._cached_query.cache_clear()
+            beside = embedder.encode_query(q, beside=True)
             assert np.array_equal(plain, beside), q[:40]
-            assert onnx_int8.encode_query(q) is beside  # one cache for both
+            assert embedder.encode_query(q) is beside  # one cache for both
         assert runs == [2, 1] * len(queries)
-        one = onnx_int8._beside_session
-        assert one is not None and onnx_int8._session_beside() is one  # made once
+        one = embedder._beside_session
+        assert one is not None and embedder._session_beside() is one  # made once
         # the thread-local flag is off again, also where the embedding failed
         failing.append(True)
         with pytest.raises(RuntimeError, match="the run failed"):
-            onnx_int8.encode_query("a run that fails", beside=True)
+            embedder.encode_query("a run that fails", beside=True)
         failing.clear()
-        assert runs[-1] == 1 and getattr(onnx_int8._beside, "on", False) is False
-        onnx_int8.encode_query("after a failure")
+        assert runs[-1] == 1 and getattr(embedder._beside, "on", False) is False
+        embedder.encode_query("after a failure")
         assert runs[-1] == 2
     finally:
-        del onnx_int8._run  # type: ignore[method-assign]
+        del embedder._run  # type: ignore[method-assign]
 
 
 def test_a_query_beside_keeps_the_model_s_session_where_no_second_one_is_right(
