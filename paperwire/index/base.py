@@ -23,6 +23,18 @@ from paperwire.models.search import SearchFilters
 
 Vector = npt.NDArray[np.float32]
 
+Stamp = tuple[int, int, int]
+"""What tells a file rewritten since it was read from the one read: inode, mtime, size."""
+
+
+def file_stamp(path: Path) -> Stamp | None:
+    """``path``'s ``Stamp``; None where there is no such file."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
 
 @dataclass(frozen=True)
 class Ranked:

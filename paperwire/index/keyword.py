@@ -66,6 +66,7 @@ from paperwire.index.base import (
     bm25_idf,
     cover_tree,
     coverage_units,
+    file_stamp,
     heaviest_short_of,
     minimal_covers,
     required_units,
@@ -163,8 +164,6 @@ _F_ORG = "organization"
 _F_PUBLISHED = "published"
 _F_HAS_CODE = "has_code"
 _F_FP = "fp"
-
-_Stamp = tuple[int, int, int]
 
 # Threads that count matches beside a search's own thread (``match_count``).
 _COUNTERS = SharedThreads(4, "keyword-count")
@@ -403,14 +402,6 @@ def _explained_docs(node: dict[str, Any]) -> int:
     return 0
 
 
-def _stamp(path: Path) -> _Stamp | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 class TantivyKeywordIndex:
     """A tantivy index of ``IndexDoc``s in ``path`` (created when missing)."""
 
@@ -441,7 +432,7 @@ class TantivyKeywordIndex:
         self._lock = threading.RLock()
         self._text_analyzer = _analyzer(stem=True)
         self._name_analyzer = _analyzer(stem=False)
-        self._meta_stamp = _stamp(self.path / "meta.json")
+        self._meta_stamp = file_stamp(self.path / "meta.json")
         # (segment ordinal, doc id) -> arXiv id of the current snapshot (see _id_of)
         self._id_cache: dict[tuple[int, int], str] = {}
         self._stems: dict[str, str] = {}
@@ -534,7 +525,7 @@ class TantivyKeywordIndex:
 
     def _reload(self) -> None:
         self._index.reload()
-        self._meta_stamp = _stamp(self.path / "meta.json")
+        self._meta_stamp = file_stamp(self.path / "meta.json")
         self._id_cache = {}  # doc addresses are per snapshot
         self.forget_queries()  # (frees the old memo's id cache now)
 
@@ -576,7 +567,7 @@ class TantivyKeywordIndex:
     def refresh(self) -> None:
         """See commits made by other processes (cheap when nothing changed)."""
         with self._lock:
-            if _stamp(self.path / "meta.json") != self._meta_stamp:
+            if file_stamp(self.path / "meta.json") != self._meta_stamp:
                 self._reload()
 
     def count(self) -> int:

@@ -68,7 +68,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from paperwire.index.base import IndexDoc, RangeHead, Ranked, Vector
+from paperwire.index.base import IndexDoc, RangeHead, Ranked, Stamp, Vector, file_stamp
 from paperwire.index.prescan import Int8Copy, floor_split, range_candidates, top_candidates
 from paperwire.index.threads import SharedThreads, usable_cores
 from paperwire.models.search import SearchFilters
@@ -123,7 +123,6 @@ _Prepared = tuple[Vector, npt.NDArray[np.intp] | None, BoolArray | None]
 CodeArray = npt.NDArray[np.uint64]
 StrArray = npt.NDArray[np.str_]
 FpArray = npt.NDArray[np.bytes_]
-_Stamp = tuple[int, int, int]
 
 # Filters whose rows a snapshot keeps (``_Snapshot.selection``).
 _KEPT_SELECTIONS = 8
@@ -146,14 +145,6 @@ class VectorDimensionError(VectorIndexError, ValueError):
 
 def _norm_key(value: str) -> str:
     return value.strip().lower()
-
-
-def _stamp(path: Path) -> _Stamp | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _encode_strings(values: npt.NDArray[Any]) -> tuple[StrArray, IntArray]:
@@ -343,7 +334,7 @@ class _Snapshot:
     cat_code: IntArray  # flat: category of each pair, index into cat_names
     fp: FpArray  # per row, the document's fingerprint (b"" = written without one)
     vfp: FpArray  # per row, the vector's fingerprint
-    stamp: _Stamp | None = None
+    stamp: Stamp | None = None
     generation: int = 0
     codes_path: Path | None = None  # persisted binary codes, loaded on first use
     row_of: dict[str, int] = field(init=False)
@@ -680,7 +671,7 @@ class NumpyVectorIndex:
     def _load(self) -> _Snapshot:
         manifest_path = self.path / _MANIFEST
         for _attempt in range(5):
-            stamp = _stamp(manifest_path)
+            stamp = file_stamp(manifest_path)
             if stamp is None:
                 snap = _Snapshot.empty(self._configured_dim)
                 return snap
@@ -828,7 +819,7 @@ class NumpyVectorIndex:
                 return
             with self._file_lock():
                 base = self._snap
-                if _stamp(self.path / _MANIFEST) != base.stamp:
+                if file_stamp(self.path / _MANIFEST) != base.stamp:
                     base = self._load()  # another process committed meanwhile
                 new = self._apply(base, self._pending)
                 if new is not base:
@@ -988,7 +979,7 @@ class NumpyVectorIndex:
     def refresh(self) -> None:
         """Reload if another process committed (manifest changed on disk)."""
         with self._lock:
-            if _stamp(self.path / _MANIFEST) != self._snap.stamp:
+            if file_stamp(self.path / _MANIFEST) != self._snap.stamp:
                 self._snap = self._load()
 
     def count(self) -> int:

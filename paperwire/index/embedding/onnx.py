@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from paperwire.index.base import Vector
+from paperwire.index.base import Vector, file_stamp
 from paperwire.index.embedding.base import (
     BUNDLED_PREFIX,
     Embedder,
@@ -115,15 +115,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _file_stamp(path: Path) -> tuple[int, int, int] | None:
-    """What tells a rewritten file from the one loaded: inode, size, mtime (None: gone)."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _session(onnx_path: Path, threads: int) -> Any:
@@ -224,7 +215,7 @@ class OnnxEmbedder:
         # A query embedded beside another search of this process (``encode_query``'s
         # ``beside``) runs on a thread fewer, in a session made on first use (~25 MB);
         # from the file as loaded here (``_loaded``), else the model's own session.
-        self._loaded = _file_stamp(self.path)
+        self._loaded = file_stamp(self.path)
         self._beside_session: Any | None = None
         self._beside_tried = False
         self._beside_made = threading.Lock()
@@ -311,17 +302,17 @@ class OnnxEmbedder:
         with self._beside_made:
             if not self._beside_tried:
                 self._beside_tried = True
-                if _file_stamp(self.path) != self._loaded:
-                    log.warning(
-                        "%s changed since it was loaded: queries keep its session", self.path
-                    )
-                else:
-                    try:
-                        self._beside_session = _session(self.path, self._threads - 1)
-                    except EmbedderError as exc:
+                try:
+                    if file_stamp(self.path) != self._loaded:
                         log.warning(
-                            "no second session of %s (%s): queries keep its own", self.path, exc
+                            "%s changed since it was loaded: queries keep its session", self.path
                         )
+                    else:
+                        self._beside_session = _session(self.path, self._threads - 1)
+                except (OSError, EmbedderError) as exc:
+                    log.warning(
+                        "no second session of %s (%s): queries keep its own", self.path, exc
+                    )
             return self._beside_session
 
     def encode_query(self, text: str, *, beside: bool = False) -> Vector:
