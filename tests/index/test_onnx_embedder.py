@@ -206,9 +206,10 @@ def test_a_query_beside_keeps_the_model_s_session_where_no_second_one_is_right(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """No second session where its file is not the one loaded (a new export since: its
-    vectors could differ from those the shared cache holds) or where it fails to load:
-    the query runs on the model's own session, with a warning, once."""
+    """No second session where its file is not the one loaded (a new export since, or
+    while the model was read: its vectors could differ from those the shared cache
+    holds) or where it fails to load: the query runs on the model's own session, with a
+    warning, once."""
     import paperwire.index.embedding.onnx as onnx_module
 
     source = Path(resolve_model(MODEL))
@@ -230,6 +231,22 @@ def test_a_query_beside_keeps_the_model_s_session_where_no_second_one_is_right(
         f"{copy} changed since it was loaded: queries keep its session"
     ) == 1
     caplog.clear()
+
+    # Replaced while the model was being read: the stamp is the file's before it was
+    # read, so the new file never passes for the one loaded.
+    real_session = onnx_module._session
+
+    def replaced_while_read(path: Path, threads: int) -> Any:
+        session = real_session(path, threads)
+        before = copy.stat()
+        os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+        return session
+
+    with monkeypatch.context() as m:
+        m.setattr(onnx_module, "_session", replaced_while_read)
+        raced = OnnxEmbedder(copy, source, name=MODEL, threads=2)
+    assert np.array_equal(raced.encode_query(query, beside=True), expected)
+    assert raced._beside_session is None
 
     failing = OnnxEmbedder(copy, source, name=MODEL, threads=2)
 

@@ -196,7 +196,10 @@ class OnnxEmbedder:
         prompts = st_cfg.get("prompts") if isinstance(st_cfg.get("prompts"), dict) else {}
         assert isinstance(prompts, dict)
 
-        session = _session(onnx_path, threads or usable_cores())
+        threads = threads or usable_cores()
+        # stamped before it is read: a file replaced meanwhile then never matches it
+        loaded = file_stamp(Path(onnx_path))
+        session = _session(onnx_path, threads)
         inputs = {i.name for i in session.get_inputs()}
         out = session.get_outputs()[0]
         dim = out.shape[-1] if isinstance(out.shape[-1], int) else model_cfg.get("hidden_size")
@@ -211,11 +214,11 @@ class OnnxEmbedder:
         self.path = Path(onnx_path)
         self.pooling = pooling
         self._session = session
-        self._threads = threads or usable_cores()
+        self._threads = threads
         # A query embedded beside another search of this process (``encode_query``'s
         # ``beside``) runs on a thread fewer, in a session made on first use (~25 MB);
         # from the file as loaded here (``_loaded``), else the model's own session.
-        self._loaded = file_stamp(self.path)
+        self._loaded = loaded
         self._beside_session: Any | None = None
         self._beside_tried = False
         self._beside_made = threading.Lock()
