@@ -126,6 +126,12 @@ FpArray = npt.NDArray[np.bytes_]
 
 # Filters whose rows a snapshot keeps (``_Snapshot.selection``).
 _KEPT_SELECTIONS = 8
+# A kept selection of at most this share of the rows (and too many to gather) is bounded
+# by an int8 copy of its rows alone (``_Snapshot.int8_of``), for the first
+# ``_KEPT_SUBSETS`` such selections a generation is searched with: at most the whole
+# copy's memory again (``cs.CL``, a third of 74.7k rows: +26 MB).
+_SUBSET_MAX_FRACTION = 0.5
+_KEPT_SUBSETS = 2
 
 
 class _Selection(NamedTuple):
@@ -133,6 +139,31 @@ class _Selection(NamedTuple):
 
     mask: BoolArray
     rows: npt.NDArray[np.intp]
+
+
+class _SubsetJob(NamedTuple):
+    """The build of a copy of a selection's rows (``_Snapshot.int8_of``)."""
+
+    pid: int  # the process that builds it (a forked child makes its own)
+    build: Future[Int8Copy | None]
+    rows: npt.NDArray[np.intp]
+
+
+class _Bounds(NamedTuple):
+    """Cosine bounds from an int8 copy: each of ``rows`` (None: every row, in order)
+    lies in ``approx ± slack``."""
+
+    approx: Vector
+    slack: Vector
+    rows: npt.NDArray[np.intp] | None
+
+    def mask(self, mask: BoolArray | None) -> BoolArray | None:
+        """A search's ``mask`` over these bounds: none over a selection's own rows."""
+        return mask if self.rows is None else None
+
+    def rows_of(self, found: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """The rows of the bounds ``found`` picked (ascending, as they were)."""
+        return found if self.rows is None else self.rows[found]
 
 
 class VectorIndexError(RuntimeError):
@@ -343,6 +374,9 @@ class _Snapshot:
     _selections_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _codes: tuple[CodeArray, Vector] | None = field(init=False, default=None)
     _int8: tuple[int, Future[Int8Copy | None]] | None = field(init=False, default=None)
+    # The copies of kept selections' rows (``int8_of``), by the selection's key: the
+    # process that built it, the build and the rows.
+    _subsets: dict[str, _SubsetJob] = field(init=False, default_factory=dict)
     # Replaced by a newer generation: no copy is built for it any more (commits while
     # a server searches would otherwise queue a build per generation).
     retired: bool = field(init=False, default=False)
@@ -413,6 +447,63 @@ class _Snapshot:
                     job = self._int8 = (os.getpid(), build)
         future = job[1]
         return future.result() if wait or future.done() else None
+
+    def int8_of(self, rows: npt.NDArray[np.intp], threads: int | None = None) -> Int8Copy | None:
+        """The int8 copy of ``rows`` alone (``Int8Copy.subset``) once it is built, where
+        they are a selection this snapshot keeps (``selection``) and among the first
+        ``_KEPT_SUBSETS`` asked for; None elsewhere, while the whole copy or this one is
+        being built (the first call starts it, on the builds' thread) or where it cannot
+        be built. First come, kept for the generation's life: a crowd asking three
+        categories in turn would otherwise rebuild a copy at every turn. A built copy is
+        found without taking the lock."""
+        key = next((k for k, kept in list(self._selections.items()) if kept.rows is rows), None)
+        if key is None:
+            return None  # rows of a search's own (a selection less some ids): never again
+        pid = os.getpid()
+        job = self._subsets.get(key)
+        if job is None or job.pid != pid:
+            job = self._subset_job(key, rows, pid, threads)
+            if job is None:
+                return None
+        return job.build.result() if job.build.done() else None
+
+    def _subset_job(
+        self, key: str, rows: npt.NDArray[np.intp], pid: int, threads: int | None
+    ) -> _SubsetJob | None:
+        """``int8_of``'s build for the selection ``key`` in this process: started here,
+        or one of a selection of the same rows (``cs.CL`` and ``cs.cl``); None where
+        none may start (the whole copy unbuilt, a replaced generation, the copies all
+        taken)."""
+        whole = self.int8(threads)
+        if whole is None:
+            return None
+        with _INT8_LOCK:
+            job = self._subsets.get(key)
+            if job is not None and job.pid == pid:
+                return job
+            same = (j for j in self._subsets.values() if j.pid == pid)
+            found = next((j for j in same if np.array_equal(j.rows, rows)), None)
+            if found is None:
+                taken = len({id(j) for j in self._subsets.values()})  # twins count once
+                if self.retired or (job is None and taken >= _KEPT_SUBSETS):
+                    return None
+                build = _PRESCAN_BUILDS.pool().submit(self._build_subset, whole, rows, threads)
+                found = _SubsetJob(pid, build, rows)
+            if job is not None:  # the parent's: never dropped (as ``int8``'s)
+                _INHERITED.append(job)
+            self._subsets[key] = found
+            return found
+
+    def _build_subset(
+        self, whole: Int8Copy, rows: npt.NDArray[np.intp], threads: int | None
+    ) -> Int8Copy | None:
+        if self.retired:
+            return None
+        try:
+            return whole.subset(rows, threads)
+        except Exception:  # onnxruntime raises its own types; the whole copy still bounds
+            log.warning("vector index: no int8 copy of a filter's rows", exc_info=True)
+            return None
 
     def _build_int8(self, threads: int | None) -> Int8Copy | None:
         if self.retired:  # replaced while the build waited its turn
@@ -1058,21 +1149,33 @@ class NumpyVectorIndex:
 
     def _int8_bounds(
         self, snap: _Snapshot, q: Vector, rows: npt.NDArray[np.intp] | None
-    ) -> tuple[Vector, Vector] | None:
-        """Every row's cosine bounds from the int8 copy, where they pay (``_int8_copy``);
-        None elsewhere or while the copy is being built."""
-        copy = self._int8_copy(snap, rows)
-        return None if copy is None else copy.bounds(q)
+    ) -> _Bounds | None:
+        """The selected rows' cosine bounds from an int8 copy, where they pay
+        (``_int8_copy``); None elsewhere or while the copy is being built."""
+        found = self._int8_copy(snap, rows)
+        if found is None:
+            return None
+        copy, bounded = found
+        return _Bounds(*copy.bounds(q), bounded)
 
-    def _int8_copy(self, snap: _Snapshot, rows: npt.NDArray[np.intp] | None) -> Int8Copy | None:
-        """The int8 copy where its bounds pay: an index of ``PRESCAN_MIN_ROWS`` to
-        ``COARSE_MIN_ROWS`` rows and a selection too large to gather; None elsewhere or
-        while the copy is being built."""
+    def _int8_copy(
+        self, snap: _Snapshot, rows: npt.NDArray[np.intp] | None
+    ) -> tuple[Int8Copy, npt.NDArray[np.intp] | None] | None:
+        """The int8 copy where its bounds pay, and the rows it bounds (None: every row):
+        an index of ``PRESCAN_MIN_ROWS`` to ``COARSE_MIN_ROWS`` rows and a selection too
+        large to gather; the copy of the selection's rows alone where it holds at most
+        ``_SUBSET_MAX_FRACTION`` of them (``_Snapshot.int8_of``) and that copy is built.
+        None elsewhere or while the whole copy is being built."""
         if not PRESCAN_MIN_ROWS <= len(snap) < COARSE_MIN_ROWS:
             return None
         if rows is not None and _gathers(snap, rows):
             return None
-        return snap.int8(self._threads)
+        if rows is not None and rows.size <= _SUBSET_MAX_FRACTION * len(snap):
+            subset = snap.int8_of(rows, self._threads)
+            if subset is not None:
+                return subset, rows
+        copy = snap.int8(self._threads)
+        return None if copy is None else (copy, None)
 
     @staticmethod
     def _ranked(
@@ -1126,9 +1229,12 @@ class NumpyVectorIndex:
         if copy is None:
             found = iter([self._best(snap, p, k) for p in live])
         else:
-            bounds = copy.bounds_many([q for q, _, _ in live])
+            bounds = copy[0].bounds_many([q for q, _, _ in live])
             found = iter(
-                [self._from_bounds(snap, p, k, b) for p, b in zip(live, bounds, strict=True)]
+                [
+                    self._from_bounds(snap, p, k, _Bounds(*b, copy[1]))
+                    for p, b in zip(live, bounds, strict=True)
+                ]
             )
         return [Ranked() if p is None else next(found) for p in prepared]
 
@@ -1143,13 +1249,14 @@ class NumpyVectorIndex:
         return self._from_bounds(snap, prepared, k, self._int8_bounds(snap, q, rows))
 
     def _from_bounds(
-        self, snap: _Snapshot, prepared: _Prepared, k: int, bounds: tuple[Vector, Vector] | None
+        self, snap: _Snapshot, prepared: _Prepared, k: int, bounds: _Bounds | None
     ) -> Ranked:
         """``_best`` below the binary codes' size: the rows the int8 ``bounds`` leave
         scored in fp32 when few enough to gather, else every selected row."""
         q, rows, mask = prepared
         if bounds is not None:
-            near = top_candidates(*bounds, k, mask)
+            picked = top_candidates(bounds.approx, bounds.slack, k, bounds.mask(mask))
+            near = bounds.rows_of(picked)
             if _gathers(snap, near):
                 return self._ranked(snap, near, _gathered(snap, near, q), k)
         return self._ranked(snap, rows, self._exact_scores(snap, q, rows), k)
@@ -1164,8 +1271,8 @@ class NumpyVectorIndex:
         members: bool = False,
     ) -> RangeHead:
         """``vector_range``'s first ``head`` rows (``limit`` at most) and its length
-        (and, asked for, all its ids where it holds fewer than ``limit``). Where the int8
-        copy bounds every cosine, only the rows that can be among the head above the
+        (and, asked for, all its ids where it holds fewer than ``limit``). Where an int8
+        copy bounds the cosines, only the rows that can be among the head above the
         floor and those whose bounds straddle the floor are scored in fp32: a row whose
         lower bound reaches the floor is counted (and listed) as it is (74.7k, the best
         4,001 above the floor: ~4,000 rows scored → ~1,000). Elsewhere ``vector_range``
@@ -1179,22 +1286,23 @@ class NumpyVectorIndex:
             found = self.vector_range(vector, filters, min_score, limit)
             return RangeHead.of(found, head, limit, members)
         q, _, mask = prepared
-        approx, slack = bounds
+        approx, slack, _ = bounds
         k = min(head, limit)
-        near = range_candidates(approx, slack, min_score, k, mask)
+        near = bounds.rows_of(range_candidates(approx, slack, min_score, k, bounds.mask(mask)))
         scores = _candidate_scores(snap, q, near, self._scan_threads)
         passing = np.flatnonzero(scores >= min_score)
         best = self._ranked(snap, near[passing], scores[passing], k)
-        sure, straddling = floor_split(approx, slack, min_score, mask)
+        sure, straddle = floor_split(approx, slack, min_score, bounds.mask(mask))
         count = int(np.count_nonzero(sure))
         if count >= limit:
             return RangeHead(best, limit, None)
+        straddling = bounds.rows_of(straddle)
         straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
         passed = straddling[straddlers >= min_score]
         count += passed.shape[0]
         if count >= limit or not members:
             return RangeHead(best, min(count, limit), None)
-        rows = np.concatenate([np.flatnonzero(sure), passed])
+        rows = np.concatenate([bounds.rows_of(np.flatnonzero(sure)), passed])
         listed: list[str] = snap.ids[rows].tolist()
         return RangeHead(best, count, listed)
 
@@ -1225,7 +1333,9 @@ class NumpyVectorIndex:
                 return self._ranked(snap, near[passing], scores[passing], limit)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
-            near = range_candidates(*bounds, min_score, limit, mask)
+            approx, slack, _ = bounds
+            reach = range_candidates(approx, slack, min_score, limit, bounds.mask(mask))
+            near = bounds.rows_of(reach)
             if _gathers(snap, near):
                 scores = _gathered(snap, near, q)
                 passing = np.flatnonzero(scores >= min_score)

@@ -30,7 +30,11 @@ FILTERS = [
     SearchFilters(),
     SearchFilters(has_code=False),  # most rows: the pre-scan with a mask
     SearchFilters(date_from=dt.date(2025, 3, 10)),
+    SearchFilters(category="cs.CL"),  # 71 of 300 rows: bounded by a copy of its own
 ]
+# Categories of the corpus holding 16-26 % of its 300 papers (49-79): more than is
+# gathered, at most half (``_SUBSET_MAX_FRACTION``).
+CATEGORIES = ["cs.ai", "cs.cl", "cs.lg"]
 
 
 @pytest.fixture
@@ -165,15 +169,22 @@ def test_many_searches_answer_as_each_search(
     queries.insert(2, np.zeros_like(queries[0]))
     copy = index._snap.int8()
     assert copy is not None
+    for f in FILTERS:  # the category's own copy, built before the products are counted
+        index.vector_search(queries[0], f, 1)
+    copies = [copy, *(job.build.result(timeout=60) for job in index._snap._subsets.values())]
+    assert len(copies) == 2
     products: list[int] = []
-    run = copy.session.run
 
-    def counted(names: Any, feed: dict[str, np.ndarray]) -> Any:
-        products.append(feed["q"].shape[0])
-        return run(names, feed)
+    def counted(run: Callable[..., Any]) -> Callable[..., Any]:
+        def call(names: Any, feed: dict[str, np.ndarray]) -> Any:
+            products.append(feed["q"].shape[0])
+            return run(names, feed)
 
-    # The copy is frozen: its session is swapped for one that counts the products.
-    object.__setattr__(copy, "session", SimpleNamespace(run=counted))
+        return call
+
+    # The copies are frozen: their sessions are swapped for ones that count the products.
+    for each in copies:
+        object.__setattr__(each, "session", SimpleNamespace(run=counted(each.session.run)))
     live = len(queries) - 1
     for f in FILTERS:
         for k in (1, 40):
@@ -181,6 +192,8 @@ def test_many_searches_answer_as_each_search(
             products.clear()
             many = index.vector_search_many(queries, f, k)
             assert len(calls) == live  # the pre-scan, once per live query
+            # ... of the category's own rows (71), else every row
+            assert {n for _, n in calls} == {71 if f.category else len(embedded_corpus)}
             # ... from one product per 4 queries, two rows each
             assert products == [8] * (live // 4) + ([2 * (live % 4)] if live % 4 else [])
             each = [index.vector_search(q, f, k) for q in queries]
@@ -450,5 +463,162 @@ def test_a_forked_child_searches_with_a_copy_of_its_own(
         index.warm()
         found = index.vector_search(query, SearchFilters(), 10)
         os._exit(0 if found == expected and calls else 3)
+
+    assert forked_exit_code(child) == 0
+
+
+def _subsets_built(index: NumpyVectorIndex) -> list[int]:
+    """Waits for the builds of the selections' own copies: the rows of each, sorted."""
+    built: list[int] = []
+    for job in {id(j): j for j in index._snap._subsets.values()}.values():
+        copy = job.build.result(timeout=60)
+        assert copy is not None
+        built.append(copy.scale.shape[0])
+    return sorted(built)
+
+
+def test_a_subset_bounds_its_rows_as_the_whole_copy_does(corpus_vectors: np.ndarray) -> None:
+    """A copy of some rows holds their codes, scales and errors: each row's bounds are
+    the whole copy's to the last bit, one query or many at once."""
+    matrix = corpus_vectors.astype(np.float32)
+    whole = Int8Copy.build(matrix)
+    assert whole is not None
+    rng = np.random.default_rng(11)
+    rows = np.sort(rng.choice(matrix.shape[0], 90, replace=False))
+    part = whole.subset(rows, threads=1)
+    queries = [matrix[3], matrix[rows[5]], *rng.standard_normal((6, matrix.shape[1]))]
+    queries = [(q / np.linalg.norm(q)).astype(np.float32) for q in queries]
+    for q in queries:
+        approx, slack = whole.bounds(q)
+        mine = part.bounds(q)
+        assert mine[0].tobytes() == approx[rows].tobytes()
+        assert mine[1].tobytes() == slack[rows].tobytes()
+    many = list(part.bounds_many(queries))
+    for q, (approx, slack) in zip(queries, many, strict=True):
+        assert approx.tobytes() == part.bounds(q)[0].tobytes()
+        assert slack.tobytes() == part.bounds(q)[1].tobytes()
+
+
+def test_a_category_is_bounded_by_a_copy_of_its_rows(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """A category of 16-26 % of the rows: the first search starts a copy of its rows
+    alone (and is bounded by the whole copy meanwhile); once built, every kind of
+    search is bounded by it alone (its bounds are as long as the category) and answers
+    as the full scan. The category written otherwise (``cs.CL``) is another selection
+    of the same rows: it shares the copy. A search of the category less some ids (a
+    paper's similar papers) has rows of its own: the whole copy bounds it, and no copy
+    is made."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    ids = [d.arxiv_id for d in embedded_corpus]
+    sizes = {
+        c: sum(c in {x.lower() for x in d.categories} for d in embedded_corpus) for c in CATEGORIES
+    }
+    for category in CATEGORIES[:2]:
+        f = SearchFilters(category=category)
+        query = embedded_corpus[0].vector
+        assert query is not None
+        calls.clear()
+        index.vector_search(query, f, 10)
+        assert {n for _, n in calls} == {len(embedded_corpus)}  # the build is under way
+        assert sizes[category] in _subsets_built(index)
+        for doc in embedded_corpus[::25]:
+            v = doc.vector
+            assert v is not None
+            searches: list[Callable[[], Any]] = [
+                lambda v=v, f=f: index.vector_search(v, f, 10),
+                lambda v=v, f=f: index.vector_range(v, f, 0.3, 25),
+                lambda v=v, f=f: index.vector_range_head(v, f, 0.2, 4001, 10).ranked,
+                lambda v=v, f=f: index.vector_search_many([v, -v], f, 10)[0],
+                lambda v=v, f=f: index.vector_search_many([v, -v], f, 10)[1],
+            ]
+            for search in searches:
+                calls.clear()
+                _as_full_scan(monkeypatch, search)
+                assert calls and {n for _, n in calls} == {sizes[category]}
+            head = index.vector_range_head(v, f, 0.1, 4001, 5, members=True)
+            with monkeypatch.context() as m:
+                m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
+                scan = index.vector_range(v, f, 0.1, 4001)
+            assert head.size == len(scan.ids)
+            assert head.members is not None and sorted(head.members) == sorted(scan.ids)
+    built = _subsets_built(index)
+    calls.clear()
+    index.vector_search(embedded_corpus[2].vector, SearchFilters(category="cs.CL"), 10)
+    assert {n for _, n in calls} == {sizes["cs.cl"]} and _subsets_built(index) == built
+    kept = dict(index._snap._subsets)
+    calls.clear()
+    index.vector_search(embedded_corpus[1].vector, SearchFilters(category="cs.cl"), 10, ids[:3])
+    assert calls and {n for _, n in calls} == {len(embedded_corpus)}
+    assert index._snap._subsets == kept
+
+
+def test_the_first_selections_keep_their_copies(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """The first two selections asked for keep their copies for the generation's life,
+    also when their rows are selected anew (more filters asked than are kept); a third
+    is bounded by the whole copy; a replaced generation makes none, the next makes its
+    own."""
+    monkeypatch.setattr(vectors, "_KEPT_SELECTIONS", 2)
+    index = _index(tmp_path / "v", embedded_corpus)
+    query = embedded_corpus[4].vector
+    assert query is not None
+    snap = index._snap
+    sizes = [snap.selection(SearchFilters(category=c)).rows.shape[0] for c in CATEGORIES]
+    for category in CATEGORIES:
+        index.vector_search(query, SearchFilters(category=category), 10)
+        _subsets_built(index)
+    assert _subsets_built(index) == sorted(sizes[:2])
+    for _ in range(2):  # every category in turn, each selected anew: no copy made again
+        for category, size in zip(CATEGORIES, sizes, strict=True):
+            calls.clear()
+            index.vector_search(query, SearchFilters(category=category), 10)
+            own = category in CATEGORIES[:2]
+            assert {n for _, n in calls} == {size if own else len(embedded_corpus)}
+    assert _subsets_built(index) == sorted(sizes[:2])
+    index.delete([embedded_corpus[-1].arxiv_id])
+    index.commit()
+    assert snap.retired and index._snap is not snap
+    snap._subsets.clear()
+    assert snap.int8_of(snap.selection(SearchFilters(category=CATEGORIES[2])).rows) is None
+    assert not snap._subsets
+    f = SearchFilters(category=CATEGORIES[2])
+    index.warm()  # the new generation's whole copy first
+    index.vector_search(query, f, 10)
+    assert _subsets_built(index) == [index._snap.selection(f).rows.shape[0]]
+
+
+def test_a_forked_child_makes_its_own_copies_of_selections(
+    calls: list[tuple[int, int]], tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """A child forked after its parent made copies of two categories' rows makes its
+    own and leaves the parent's alone (dropping them would join threads the child
+    lacks: a hang)."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    query = embedded_corpus[9].vector
+    assert query is not None
+    expected = {}
+    for category in CATEGORIES:
+        f = SearchFilters(category=category)
+        index.vector_search(query, f, 10)
+        _subsets_built(index)
+        expected[category] = index.vector_search(query, f, 10)
+
+    def child() -> None:
+        index.warm()  # the whole copy of its own first
+        for category in [*CATEGORIES, CATEGORIES[0]]:
+            f = SearchFilters(category=category)
+            index.vector_search(query, f, 10)
+            _subsets_built(index)
+            if index.vector_search(query, f, 10) != expected[category]:
+                os._exit(3)
+        os._exit(0 if {j.pid for j in index._snap._subsets.values()} == {os.getpid()} else 4)
 
     assert forked_exit_code(child) == 0
