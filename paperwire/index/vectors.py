@@ -128,8 +128,9 @@ FpArray = npt.NDArray[np.bytes_]
 _KEPT_SELECTIONS = 8
 # A kept selection of at most this share of the rows (and too many to gather) is bounded
 # by an int8 copy of its rows alone (``_Snapshot.int8_of``), for the first
-# ``_KEPT_SUBSETS`` such selections a generation is searched with: at most the whole
-# copy's memory again (``cs.CL``, a third of 74.7k rows: +26 MB).
+# ``_KEPT_SUBSETS`` such selections of filters with no date range a generation is
+# searched with: at most the whole copy's memory again (``cs.CL``, a third of 74.7k
+# rows: +26 MB).
 _SUBSET_MAX_FRACTION = 0.5
 _KEPT_SUBSETS = 2
 
@@ -139,6 +140,7 @@ class _Selection(NamedTuple):
 
     mask: BoolArray
     rows: npt.NDArray[np.intp]
+    dated: bool = False  # the filter holds a date range
 
 
 class _SubsetJob(NamedTuple):
@@ -450,15 +452,19 @@ class _Snapshot:
 
     def int8_of(self, rows: npt.NDArray[np.intp], threads: int | None = None) -> Int8Copy | None:
         """The int8 copy of ``rows`` alone (``Int8Copy.subset``) once it is built, where
-        they are a selection this snapshot keeps (``selection``) and among the first
-        ``_KEPT_SUBSETS`` asked for; None elsewhere, while the whole copy or this one is
-        being built (the first call starts it, on the builds' thread) or where it cannot
-        be built. First come, kept for the generation's life: a crowd asking three
-        categories in turn would otherwise rebuild a copy at every turn. A built copy is
-        found without taking the lock."""
-        key = next((k for k, kept in list(self._selections.items()) if kept.rows is rows), None)
+        they are a selection this snapshot keeps (``selection``) of a filter with no date
+        range and among the first ``_KEPT_SUBSETS`` asked for; None elsewhere, while the
+        whole copy or this one is being built (the first call starts it, on the builds'
+        thread) or where it cannot be built. First come, kept for the generation's life:
+        a crowd asking three categories in turn would otherwise rebuild a copy at every
+        turn. A built copy is found without taking the lock."""
+        kept = list(self._selections.items())
+        key = next((k for k, s in kept if s.rows is rows and not s.dated), None)
         if key is None:
-            return None  # rows of a search's own (a selection less some ids): never again
+            # rows of a search's own (a selection less some ids: never again), or of a
+            # date range (readers ask ranges of their own: the first would take a copy
+            # a category, asked again and again, uses better)
+            return None
         pid = os.getpid()
         job = self._subsets.get(key)
         if job is None or job.pid != pid:
@@ -538,7 +544,8 @@ class _Snapshot:
         rows = np.flatnonzero(mask)
         mask.flags.writeable = False
         rows.flags.writeable = False
-        kept = _Selection(mask, rows)
+        dated = filters.date_from is not None or filters.date_to is not None
+        kept = _Selection(mask, rows, dated)
         with self._selections_lock:  # searches of several requests share the snapshot
             while len(self._selections) >= _KEPT_SELECTIONS:  # the oldest goes first
                 self._selections.pop(next(iter(self._selections)))

@@ -622,3 +622,25 @@ def test_a_forked_child_makes_its_own_copies_of_selections(
         os._exit(0 if {j.pid for j in index._snap._subsets.values()} == {os.getpid()} else 4)
 
     assert forked_exit_code(child) == 0
+
+
+def test_a_date_range_takes_no_copy(
+    calls: list[tuple[int, int]], tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """Readers ask date ranges of their own: a range keeping 15-50 % of the rows is
+    bounded by the whole copy and takes none of the copies the categories use."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    query = embedded_corpus[7].vector
+    assert query is not None
+    days = sorted(d.published for d in embedded_corpus if d.published is not None)
+    recent = SearchFilters(date_from=days[int(len(days) * 0.7)])
+    share = index._snap.selection(recent).rows.shape[0] / len(embedded_corpus)
+    assert 0.15 < share <= 0.5
+    for _ in range(2):
+        calls.clear()
+        index.vector_search(query, recent, 10)
+        assert {n for _, n in calls} == {len(embedded_corpus)}
+        assert not index._snap._subsets
+    for category in CATEGORIES[:2]:
+        index.vector_search(query, SearchFilters(category=category), 10)
+    assert len(_subsets_built(index)) == 2
