@@ -233,11 +233,6 @@ def _required(
     return [*([_all_of(constraints)] if constraints else []), *filtering]
 
 
-def _dated(filters: SearchFilters) -> bool:
-    """Whether ``filters`` hold a date range (a range query on the publication day)."""
-    return filters.date_from is not None or filters.date_to is not None
-
-
 def _optional_a_level(base: tantivy.Query, optional: Sequence[tantivy.Query]) -> tantivy.Query:
     """``base``'s documents, each scoring ``base``'s score plus those of the ``optional``
     clauses it holds, nested one clause a level (``((base + a) + b)``…): tantivy seeks
@@ -606,7 +601,7 @@ class TantivyKeywordIndex:
     def _filter_clauses(self, filters: SearchFilters) -> list[tantivy.Query]:
         schema = self._schema
         clauses: list[tantivy.Query] = []
-        if _dated(filters):
+        if filters.dated():
             clauses.append(
                 tantivy.Query.range_query(
                     schema,
@@ -1046,7 +1041,7 @@ class TantivyKeywordIndex:
             return None
         constraints = self._constraint_clauses(query)
         ways: list[tantivy.Query] = []
-        factored = not _dated(filters)  # see ``_coverage_query``
+        factored = not filters.dated()  # see ``_coverage_query``
         coverage = self._coverage_query(rule, factored=factored)
         if coverage is not None:
             ways.append(coverage)
@@ -1212,7 +1207,7 @@ class TantivyKeywordIndex:
         ``author:`` names, or where its filters have a date range (the papers of a range
         are not known from a frequency, and keyword searches in one rank and count in
         one pass: ``best_matches``); ``match_count`` then counts exactly."""
-        if query.phrases or query.authors or _dated(filters) or len(rule.tokens) < 2:
+        if query.phrases or query.authors or filters.dated() or len(rule.tokens) < 2:
             return None
         terms = _filter_terms(filters)
         share = _filter_share(searcher, terms)  # 1.0 without filters
@@ -1307,7 +1302,7 @@ class TantivyKeywordIndex:
         most papers (1M papers: the bench's pasted titles match 450-840k, 6 ms p50 and
         34 ms p95 of a core), where a relevance search needs its total only to say
         "N+"."""
-        if query.phrases or query.authors or _dated(filters) or _filter_terms(filters):
+        if query.phrases or query.authors or filters.dated() or _filter_terms(filters):
             return 0, False
         if not rule.tokens:
             return 0, False
@@ -1415,7 +1410,7 @@ class TantivyKeywordIndex:
         on the other core beside it and the page: the 100 bench queries at 74.7k papers,
         keyword p95 9.8-11.6 -> 7.5-8.7 ms with no filter, 10.2-11.5 -> 7.5-8.7 with a
         category (twenty-third session)."""
-        if k <= 0 or not _dated(filters):
+        if k <= 0 or not filters.dated():
             return None  # the caller's count alone is cheaper; see above
         searcher, cache = self._snapshot()
         if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:

@@ -1209,7 +1209,7 @@ class MilvusIndex:
     def filter_expression(filters: SearchFilters) -> list[str]:
         """``filters`` as Milvus boolean expressions (to be joined with ``and``)."""
         parts: list[str] = []
-        if filters.date_from is not None or filters.date_to is not None:
+        if filters.dated():
             low = filters.date_from.toordinal() if filters.date_from is not None else 0
             parts.append(f"published >= {low}")  # -1 (undated) never passes a date filter
             if filters.date_to is not None:

@@ -544,8 +544,7 @@ class _Snapshot:
         rows = np.flatnonzero(mask)
         mask.flags.writeable = False
         rows.flags.writeable = False
-        dated = filters.date_from is not None or filters.date_to is not None
-        kept = _Selection(mask, rows, dated)
+        kept = _Selection(mask, rows, filters.dated())
         with self._selections_lock:  # searches of several requests share the snapshot
             while len(self._selections) >= _KEPT_SELECTIONS:  # the oldest goes first
                 self._selections.pop(next(iter(self._selections)))
@@ -561,7 +560,7 @@ class _Snapshot:
             nonlocal mask
             mask = m if mask is None else (mask & m)
 
-        if filters.date_from is not None or filters.date_to is not None:
+        if filters.dated():
             pub = self.published
             m = pub > 0  # papers without a date never pass a date filter
             if filters.date_from is not None:

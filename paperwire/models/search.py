@@ -40,6 +40,10 @@ class SearchFilters(BaseModel):
     def is_empty(self) -> bool:
         return not any(v is not None for v in self.model_dump().values())
 
+    def dated(self) -> bool:
+        """Whether these filters hold a date range (either end, or both)."""
+        return self.date_from is not None or self.date_to is not None
+
 
 class SearchRequest(BaseModel):
     q: str = ""
