@@ -143,12 +143,15 @@ class _Selection(NamedTuple):
     dated: bool = False  # the filter holds a date range
 
 
+# A selection's key (``_selection_key``): the filters as the rows are selected by them.
+_SelectionKey = tuple[Any, ...]
+
+
 class _SubsetJob(NamedTuple):
     """The build of a copy of a selection's rows (``_Snapshot.int8_of``)."""
 
     pid: int  # the process that builds it (a forked child makes its own)
     build: Future[Int8Copy | None]
-    rows: npt.NDArray[np.intp]
 
 
 class _Bounds(NamedTuple):
@@ -178,6 +181,17 @@ class VectorDimensionError(VectorIndexError, ValueError):
 
 def _norm_key(value: str) -> str:
     return value.strip().lower()
+
+
+def _selection_key(filters: SearchFilters) -> _SelectionKey:
+    """``filters`` as ``filter_mask`` selects by them (every field), category and
+    organisation normalised (``_norm_key``): ``cs.CL`` and ``cs.cl`` are one selection
+    (and one copy of its rows, ``_Snapshot.int8_of``)."""
+    fields = filters.model_dump()
+    for name in ("category", "organization"):
+        if fields[name] is not None:
+            fields[name] = _norm_key(fields[name])
+    return tuple(fields.items())
 
 
 def _encode_strings(values: npt.NDArray[Any]) -> tuple[StrArray, IntArray]:
@@ -372,13 +386,13 @@ class _Snapshot:
     codes_path: Path | None = None  # persisted binary codes, loaded on first use
     row_of: dict[str, int] = field(init=False)
     _cat_cache: dict[str, IntArray] = field(init=False, default_factory=dict)
-    _selections: dict[str, _Selection] = field(init=False, default_factory=dict)
+    _selections: dict[_SelectionKey, _Selection] = field(init=False, default_factory=dict)
     _selections_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _codes: tuple[CodeArray, Vector] | None = field(init=False, default=None)
     _int8: tuple[int, Future[Int8Copy | None]] | None = field(init=False, default=None)
     # The copies of kept selections' rows (``int8_of``), by the selection's key: the
-    # process that built it, the build and the rows.
-    _subsets: dict[str, _SubsetJob] = field(init=False, default_factory=dict)
+    # process that built it and the build.
+    _subsets: dict[_SelectionKey, _SubsetJob] = field(init=False, default_factory=dict)
     # Replaced by a newer generation: no copy is built for it any more (commits while
     # a server searches would otherwise queue a build per generation).
     retired: bool = field(init=False, default=False)
@@ -474,12 +488,11 @@ class _Snapshot:
         return job.build.result() if job.build.done() else None
 
     def _subset_job(
-        self, key: str, rows: npt.NDArray[np.intp], pid: int, threads: int | None
+        self, key: _SelectionKey, rows: npt.NDArray[np.intp], pid: int, threads: int | None
     ) -> _SubsetJob | None:
-        """``int8_of``'s build for the selection ``key`` in this process: started here,
-        or one of a selection of the same rows (``cs.CL`` and ``cs.cl``); None where
-        none may start (the whole copy unbuilt, a replaced generation, the copies all
-        taken)."""
+        """``int8_of``'s build for the selection ``key`` in this process, started here;
+        None where none may start (the whole copy unbuilt, a replaced generation, the
+        copies all taken)."""
         whole = self.int8(threads)
         if whole is None:
             return None
@@ -487,18 +500,13 @@ class _Snapshot:
             job = self._subsets.get(key)
             if job is not None and job.pid == pid:
                 return job
-            same = (j for j in self._subsets.values() if j.pid == pid)
-            found = next((j for j in same if np.array_equal(j.rows, rows)), None)
-            if found is None:
-                taken = len({id(j) for j in self._subsets.values()})  # twins count once
-                if self.retired or (job is None and taken >= _KEPT_SUBSETS):
-                    return None
-                build = _PRESCAN_BUILDS.pool().submit(self._build_subset, whole, rows, threads)
-                found = _SubsetJob(pid, build, rows)
+            if self.retired or (job is None and len(self._subsets) >= _KEPT_SUBSETS):
+                return None
             if job is not None:  # the parent's: never dropped (as ``int8``'s)
                 _INHERITED.append(job)
-            self._subsets[key] = found
-            return found
+            build = _PRESCAN_BUILDS.pool().submit(self._build_subset, whole, rows, threads)
+            job = self._subsets[key] = _SubsetJob(pid, build)
+            return job
 
     def _build_subset(
         self, whole: Int8Copy, rows: npt.NDArray[np.intp], threads: int | None
@@ -534,7 +542,7 @@ class _Snapshot:
         few (a category, this week) again and again, and at 1M papers each took ~2.5 ms
         to build (a mask, then its rows), twice in a search whose head falls back to the
         range. Each holds 1 byte a row and 8 a selected row (at most 9 MB at 1M)."""
-        key = filters.model_dump_json()
+        key = _selection_key(filters)
         kept = self._selections.get(key)
         if kept is not None:
             return kept

@@ -470,7 +470,7 @@ def test_a_forked_child_searches_with_a_copy_of_its_own(
 def _subsets_built(index: NumpyVectorIndex) -> list[int]:
     """Waits for the builds of the selections' own copies: the rows of each, sorted."""
     built: list[int] = []
-    for job in {id(j): j for j in index._snap._subsets.values()}.values():
+    for job in list(index._snap._subsets.values()):
         copy = job.build.result(timeout=60)
         assert copy is not None
         built.append(copy.scale.shape[0])

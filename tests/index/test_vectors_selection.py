@@ -106,3 +106,19 @@ def test_selections_are_kept_for_the_last_few_filters_only(
     # the first ones went, and answer as before when asked again
     assert [_all_by_score(index, query, f) for f in asked] == answers
     assert len(snap._selections) == 3
+
+
+def test_a_category_written_otherwise_is_the_same_selection(
+    tmp_path: Path, embedded_corpus: list[IndexDoc]
+) -> None:
+    """Categories and organisations are matched normalised, so ``cs.CL`` and `` cs.cl ``
+    select the same rows: one selection, kept once."""
+    index, _ = _opened(tmp_path / "v", embedded_corpus, 0)
+    snap = index._snap
+    kept = snap.selection(SearchFilters(category="cs.cl"))
+    assert kept is not None and kept.rows.size
+    assert snap.selection(SearchFilters(category=" cs.CL ")) is kept
+    org = snap.selection(SearchFilters(organization="Google", has_code=False))
+    assert org is snap.selection(SearchFilters(organization="google ", has_code=False))
+    assert snap.selection(SearchFilters(organization="google", has_code=True)) is not org
+    assert len(snap._selections) == 3
