@@ -9,7 +9,11 @@ keyword, semantic and hybrid mode, without a filter, with a date range holding ~
 the corpus, and with a category (``has_code`` for the HF corpus, which has no
 categories). Queries: real titles sampled from the corpus and short topical phrases;
 every (mode, filter) pair runs every query, interleaved. RSS is read
-from ``/proc/self/status`` of the measuring process (a fresh process per size).
+from ``/proc/self/status`` of the measuring process (a fresh process per size). Just
+before it and just after, another fresh process probes the host's speed with the same
+fixed work in every run (``bench.probe``: interpreted Python, a 64 MB read, fixed query
+embeddings), so that runs on different hosts, or hours, can be told apart from changes
+in the code.
 
 Sizes:
 
@@ -88,6 +92,7 @@ import numpy as np
 
 from paperwire.bench.common import SHORT_QUERIES
 from paperwire.bench.embed import shared_data_dir
+from paperwire.bench.probe import probe_in_fresh_process
 from paperwire.config import Settings
 from paperwire.index.base import Vector
 from paperwire.store.db import Database
@@ -181,6 +186,10 @@ class SizeResult:
     # filter label → {"recall@10": …, "recall@100": …} of the vector index's candidates
     # against the full fp32 scan (only where the index is large enough to narrow)
     coarse_recall: dict[str, dict[str, float]] = field(default_factory=dict)
+    # the host's speed just "before" and just "after" the searches were timed
+    # (``bench.probe``): the same fixed work in every run, to tell a host's change from
+    # the code's
+    host: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def timing(self, mode: str, filt: str) -> Timing:
         return next(t for t in self.timings if t.mode == mode and t.filter == filt)
@@ -993,10 +1002,15 @@ def run_latency_bench(
             build = _in_child(build_install, size, home, embed, backend, threads, cache)
             build.params = params
             marker.write_text(json.dumps(dataclasses.asdict(build), indent=2))
-        say(f"[{size}] measuring {n_queries} queries × {len(MODES)} modes × 3 filters")
-        result.results.append(
-            _in_child(
-                measure_install, size, home, build, backend, threads, n_queries, heap, resident_mb
-            )
+        say(
+            f"[{size}] probing the host, timing {n_queries} queries × "
+            f"{len(MODES)} modes × 3 filters, probing the host again"
         )
+        before = probe_in_fresh_process(backend, threads)
+        measured: SizeResult = _in_child(
+            measure_install, size, home, build, backend, threads, n_queries, heap, resident_mb
+        )
+        after = probe_in_fresh_process(backend, threads)
+        measured.host = {"before": before, "after": after}
+        result.results.append(measured)
     return result

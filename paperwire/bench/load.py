@@ -24,7 +24,10 @@ Only loopback (127.0.0.1) is ever contacted; seconds, requests and clients are c
 ``--client-cpus`` pins this process (the load generator) and ``--server-cpus`` the
 servers (``taskset``; uvicorn's workers inherit it), so they do not fight for the same
 cores more than they must. Prints req/s and p50/p95/p99 per route and per target, and
-writes JSON to ``bench/results/load.json`` (``--out``).
+writes JSON to ``bench/results/load.json`` (``--out``). Before the first round and after
+the last, a fresh process on every core times the same fixed work as every run does
+(``bench.probe``; the report's ``host``): rounds compare within a run, the probe across
+runs and hosts.
 
 The HTTP client is a minimal HTTP/1.1 one on asyncio streams: a general client library
 costs more CPU per request than the servers being measured.
@@ -54,6 +57,7 @@ from typing import Any
 from urllib.parse import quote
 
 from paperwire.bench.common import SHORT_QUERIES, percentile
+from paperwire.bench.probe import host_line, probe_in_fresh_process
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -541,6 +545,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             pass  # built (or resumed) and kept for the next run
     if not (args.source / "paperwire.db").is_file():
         ap.error(f"--source {args.source}: no paperwire.db (a paperwire home is expected)")
+    # the host's speed before and after the rounds, on every core (``bench.probe``)
+    host = {"before": probe_in_fresh_process()}
+    every_core = os.sched_getaffinity(0)
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
 
@@ -583,9 +590,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results.append(summarize(t, rnd, *measured))
                 print(_table(results[-1:]))
     load = os.getloadavg()
+    os.sched_setaffinity(0, every_core)  # the probe's process inherits it
+    host["after"] = probe_in_fresh_process()
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
         "loadavg": [round(x, 2) for x in load],
+        "host": host,
         "clients": args.clients,
         "seconds": args.seconds,
         "client_cpus": args.client_cpus,
@@ -599,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     print("\n" + _table(results))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in load)}")
+    print(host_line(host, "the rounds"))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
