@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES
-from paperwire.bench.common import percentile
+from paperwire.bench.common import percentile, query_cache_clearer
 
 REPO = Path(__file__).resolve().parents[2]
 LISTINGS = REPO.parent / "shared" / "data" / "arxiv-listings"
@@ -215,11 +215,10 @@ def title_vectors(rows: list[dict[str, Any]], n: int) -> tuple[list[str], np.nda
 
 def _uncached(embedder: Any) -> Callable[[], None]:
     """Empties the embedder's query cache, so a timed search embeds its query."""
-    cached = getattr(embedder, "_cached_query", None)
-    clear = getattr(cached, "cache_clear", None)
+    clear = query_cache_clearer(embedder)
     if clear is None:
         sys.exit(f"{type(embedder).__name__} has no query cache to empty")
-    return clear  # type: ignore[no-any-return]
+    return clear
 
 
 def _timed(calls: list[Callable[[], object]], before: Callable[[], None] | None = None) -> dict:

@@ -1,8 +1,12 @@
-"""Pieces every benchmark shares: the short query set and the percentile rule."""
+"""Pieces every benchmark shares: the short query set, the percentile rule, a fresh
+process to measure in and the embedders' query-cache emptier."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any
 
 # Short, realistic searches; benchmarks mix them with real titles sampled from the corpus.
 SHORT_QUERIES = [
@@ -53,3 +57,18 @@ def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (``p`` in 0–100) of ``values``; no interpolation."""
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a fresh interpreter (spawned): clean RSS, nothing of the caller's
+    caches or process-wide settings (BLAS threads), memory returned afterwards."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
+        return ex.submit(fn, *args).result()
+
+
+def query_cache_clearer(embedder: Any) -> Callable[[], None] | None:
+    """What empties ``embedder``'s query cache (the ONNX and torch embedders keep their
+    query vectors in an ``lru_cache``, ``_cached_query``), so that a timed search or probe
+    embeds its query; None for an embedder that keeps none."""
+    clear = getattr(getattr(embedder, "_cached_query", None), "cache_clear", None)
+    return clear if callable(clear) else None

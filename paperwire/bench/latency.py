@@ -81,16 +81,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from paperwire.bench.common import SHORT_QUERIES
+from paperwire.bench.common import SHORT_QUERIES, in_fresh_process, query_cache_clearer
 from paperwire.bench.embed import shared_data_dir
 from paperwire.bench.probe import probe_in_fresh_process
 from paperwire.config import Settings
@@ -189,7 +187,7 @@ class SizeResult:
     # the host's speed just "before" and just "after" the searches were timed
     # (``bench.probe``): the same fixed work in every run, to tell a host's change from
     # the code's
-    host: dict[str, dict[str, float]] = field(default_factory=dict)
+    host: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def timing(self, mode: str, filt: str) -> Timing:
         return next(t for t in self.timings if t.mode == mode and t.filter == filt)
@@ -784,7 +782,7 @@ def measure_install(
     embedder = pw.embedder()
     assert embedder is not None
     rss["model_loaded"] = _rss().get("VmRSS", 0.0)
-    clear = getattr(getattr(embedder, "_cached_query", None), "cache_clear", None)
+    clear = query_cache_clearer(embedder)
     # what the keyword index worked out from a query (its coverage rule, match query)
     keyword_index = getattr(pw.index, "keyword", None)
     forget = getattr(keyword_index, "forget_queries", None)
@@ -956,12 +954,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _in_child(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run ``fn`` in a fresh interpreter: clean RSS, memory returned afterwards."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
-        return ex.submit(fn, *args).result()
-
-
 def run_latency_bench(
     sizes: Sequence[str] = SIZES,
     *,
@@ -999,18 +991,18 @@ def run_latency_bench(
                 say(f"[{size}] reusing the build of {build.built_at} in {home}")
         if build is None:
             marker.unlink(missing_ok=True)
-            build = _in_child(build_install, size, home, embed, backend, threads, cache)
+            build = in_fresh_process(build_install, size, home, embed, backend, threads, cache)
             build.params = params
             marker.write_text(json.dumps(dataclasses.asdict(build), indent=2))
         say(
             f"[{size}] probing the host, timing {n_queries} queries × "
             f"{len(MODES)} modes × 3 filters, probing the host again"
         )
-        before = probe_in_fresh_process(backend, threads)
-        measured: SizeResult = _in_child(
+        before = probe_in_fresh_process()
+        measured: SizeResult = in_fresh_process(
             measure_install, size, home, build, backend, threads, n_queries, heap, resident_mb
         )
-        after = probe_in_fresh_process(backend, threads)
+        after = probe_in_fresh_process()
         measured.host = {"before": before, "after": after}
         result.results.append(measured)
     return result

@@ -25,9 +25,9 @@ Only loopback (127.0.0.1) is ever contacted; seconds, requests and clients are c
 servers (``taskset``; uvicorn's workers inherit it), so they do not fight for the same
 cores more than they must. Prints req/s and p50/p95/p99 per route and per target, and
 writes JSON to ``bench/results/load.json`` (``--out``). Before the first round and after
-the last, a fresh process on every core times the same fixed work as every run does
-(``bench.probe``; the report's ``host``): rounds compare within a run, the probe across
-runs and hosts.
+the last, a fresh process on the cores this one started with (``--client-cpus`` undone)
+times the same fixed work as every run does (``bench.probe``; the report's ``host``):
+rounds compare within a run, the probe across runs and hosts.
 
 The HTTP client is a minimal HTTP/1.1 one on asyncio streams: a general client library
 costs more CPU per request than the servers being measured.
@@ -545,10 +545,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             pass  # built (or resumed) and kept for the next run
     if not (args.source / "paperwire.db").is_file():
         ap.error(f"--source {args.source}: no paperwire.db (a paperwire home is expected)")
-    # the host's speed before and after the rounds, on every core (``bench.probe``)
+    # the host's speed before and after the rounds (``bench.probe``), on the cores this
+    # process started with: the probe's process inherits the pinning below, undone first
     host = {"before": probe_in_fresh_process()}
-    every_core = os.sched_getaffinity(0)
+    started_on = None
     if args.client_cpus:
+        started_on = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
 
     secret = secrets.token_urlsafe(32)
@@ -590,7 +592,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 results.append(summarize(t, rnd, *measured))
                 print(_table(results[-1:]))
     load = os.getloadavg()
-    os.sched_setaffinity(0, every_core)  # the probe's process inherits it
+    if started_on is not None:
+        os.sched_setaffinity(0, started_on)
     host["after"] = probe_in_fresh_process()
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
