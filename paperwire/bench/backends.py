@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES
-from paperwire.bench.common import percentile, query_cache_clearer
+from paperwire.bench.common import percentile, query_cache_clearer, timed_ms
 
 REPO = Path(__file__).resolve().parents[2]
 LISTINGS = REPO.parent / "shared" / "data" / "arxiv-listings"
@@ -222,14 +222,7 @@ def _uncached(embedder: Any) -> Callable[[], None]:
 
 
 def _timed(calls: list[Callable[[], object]], before: Callable[[], None] | None = None) -> dict:
-    ms = []
-    for call in calls:
-        if before is not None:
-            before()
-        t = time.perf_counter()
-        call()
-        ms.append((time.perf_counter() - t) * 1000)
-    return summary(ms)
+    return summary(timed_ms(calls, before))
 
 
 def _latency(pw: Any, texts: list[str], filters: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Pieces every benchmark shares: the short query set, the percentile rule, a fresh
-process to measure in and the embedders' query-cache emptier."""
+"""Pieces every benchmark shares: the short query set, the percentile rule, a timing
+loop, a fresh process to measure in and the embedders' query-cache emptier."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -57,6 +58,21 @@ def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (``p`` in 0–100) of ``values``; no interpolation."""
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def timed_ms(
+    calls: Sequence[Callable[[], object]], before: Callable[[], None] | None = None
+) -> list[float]:
+    """The milliseconds each of ``calls`` took, ``before`` run untimed ahead of each
+    (e.g. emptying a query cache)."""
+    ms = []
+    for call in calls:
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        call()
+        ms.append((time.perf_counter() - start) * 1000)
+    return ms
 
 
 def in_fresh_process(fn: Callable[..., Any], *args: Any) -> Any:

@@ -29,13 +29,12 @@ left out: a run's measurements are never lost to it.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from paperwire.bench.common import in_fresh_process, percentile, query_cache_clearer
+from paperwire.bench.common import in_fresh_process, percentile, query_cache_clearer, timed_ms
 
 __all__ = [
     "PROBE_QUERIES",
@@ -90,13 +89,8 @@ def _python_work() -> int:
     return len(counts)
 
 
-def _timed_ms(call: Callable[[], object], tries: int) -> list[float]:
-    times = []
-    for _ in range(tries):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+def _ms(times: list[float], p: float) -> float:
+    return round(percentile(times, p), 3)
 
 
 def probe_host(embedder: Any | None = None, tries: int = _TRIES) -> dict[str, Any]:
@@ -105,22 +99,18 @@ def probe_host(embedder: Any | None = None, tries: int = _TRIES) -> dict[str, An
     query; None, or one without such a cache, leaves the embedding out (its kept answers
     would time no embedding)."""
     _python_work()  # the first pass pays for the bytecode's caches
-    result: dict[str, Any] = {"python_ms": round(percentile(_timed_ms(_python_work, tries), 50), 3)}
     data = np.ones(_READ_BYTES // 4, dtype=np.float32)
-    read = _timed_ms(lambda: float(data.sum()), tries)
-    result["memory_read_ms"] = round(percentile(read, 50), 3)
+    result: dict[str, Any] = {
+        "python_ms": _ms(timed_ms([_python_work] * tries), 50),
+        "memory_read_ms": _ms(timed_ms([data.sum] * tries), 50),
+    }
     clear = query_cache_clearer(embedder)
     if embedder is not None and clear is not None:
         embedder.encode_query(PROBE_QUERIES[0])  # loads what a first run loads
-        times = []
-        for _ in range(_EMBEDDING_ROUNDS):
-            for query in PROBE_QUERIES:
-                clear()
-                start = time.perf_counter()
-                embedder.encode_query(query)
-                times.append((time.perf_counter() - start) * 1000)
-        result["query_embedding_ms"] = round(percentile(times, 50), 3)
-        result["query_embedding_p95_ms"] = round(percentile(times, 95), 3)
+        queries = [partial(embedder.encode_query, q) for q in PROBE_QUERIES]
+        times = timed_ms(queries * _EMBEDDING_ROUNDS, before=clear)
+        result["query_embedding_ms"] = _ms(times, 50)
+        result["query_embedding_p95_ms"] = _ms(times, 95)
         result["embedder"] = str(getattr(embedder, "backend", type(embedder).__name__))
     return result
 

@@ -157,6 +157,7 @@ def latency(
     """Search latency (p50/p95/p99) and CPU time by mode and filter at each corpus size,
     with the host's speed probed before and after (the same fixed work every run)."""
     from paperwire.bench.latency import SIZES, run_latency_bench
+    from paperwire.bench.probe import host_line
 
     if heap not in ("served", "default"):
         _err.print("[red]error:[/] --heap takes `served` or `default`")
@@ -231,8 +232,6 @@ def latency(
                 soft_wrap=True,
             )
         if size.host:
-            from paperwire.bench.probe import host_line
-
             _out.print(f"  {host_line(size.host, 'the searches')}", highlight=False, soft_wrap=True)
         rss = ", ".join(f"{k} {v:.0f}" for k, v in size.rss_mb.items())
         _err.print(f"{size.size}: RSS MB {rss}", highlight=False)
