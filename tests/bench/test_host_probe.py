@@ -17,6 +17,7 @@ from paperwire.bench.probe import (
     probe_in_fresh_process,
 )
 from paperwire.index.base import Vector
+from paperwire.index.embedding.onnx_export import RECIPE
 from tests.conftest import AppFactory
 
 _ROUNDS = 3  # bench.probe._EMBEDDING_ROUNDS
@@ -29,6 +30,7 @@ class _Watching:
         self._inner = inner
         self._cached_query = inner._cached_query
         self.backend = inner.backend
+        self.recipe = inner.recipe
         self.kept_at_each: list[int] = []
 
     def encode_query(self, text: str, *, beside: bool = False) -> Vector:
@@ -80,7 +82,9 @@ def test_every_fixed_query_is_embedded_afresh(make_app: AppFactory) -> None:
     assert len(watching.kept_at_each) == 1 + _ROUNDS * len(PROBE_QUERIES)
     assert watching.kept_at_each[1:] == [0] * (_ROUNDS * len(PROBE_QUERIES))
     assert 0 < host["query_embedding_ms"] <= host["query_embedding_p95_ms"]
-    assert host["embedder"] == embedder.backend  # type: ignore[attr-defined]
+    # the export's recipe beside the backend: the same weights run other operators by it
+    assert embedder.recipe == RECIPE  # type: ignore[attr-defined]
+    assert host["embedder"] == f"{embedder.backend}, export recipe {RECIPE}"  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -88,7 +92,7 @@ def test_a_fresh_process_probes_with_the_probes_own_query_model() -> None:
     """As the benches call it: in a process of its own (it limits BLAS to one thread
     there), with the bundled model's ONNX int8 export (which ``make install`` makes)."""
     host = probe_in_fresh_process()
-    assert host["embedder"] == "onnx-int8"
+    assert host["embedder"] == f"onnx-int8, export recipe {RECIPE}"
     timed = {k: v for k, v in host.items() if k != "embedder"}
     assert set(timed) == {
         "python_ms",

@@ -74,8 +74,29 @@ def test_map_renders_and_a_click_opens_the_paper(
         n = len(topic_corpus.records)
         assert page.locator("#map-count").inner_text() == f"{n} of {n} papers shown"
         assert page.locator("#map-regions li").count() >= 1
-        target = topic_corpus.by_topic["speech"][1]
-        point = page.evaluate(f"window.paperwireMap.pointOf('{target}')")
+        # A paper drawn apart from the others: the hover names the paper nearest the
+        # pointer, and papers the map draws within a few pixels of each other (which
+        # ones moves with the model's last bits) would name either.
+        points = {
+            r.arxiv_id: page.evaluate(f"window.paperwireMap.pointOf('{r.arxiv_id}')")
+            for r in topic_corpus.records
+        }
+
+        def apart(arxiv_id: str) -> float:
+            p = points[arxiv_id]
+            return min(
+                (p["x"] - o["x"]) ** 2 + (p["y"] - o["y"]) ** 2
+                for other, o in points.items()
+                if other != arxiv_id
+            )
+
+        target = max(topic_corpus.by_topic["speech"], key=apart)
+        assert apart(target) > 8**2  # farther from every other paper than the hover reaches
+        # The mouse moves in the viewport: the paper scrolled into it first (the map is
+        # up to 900 px high under the page's header, taller than the window).
+        page.evaluate(f"window.scrollTo(0, {max(0.0, points[target]['y'] - 400)})")
+        scrolled = page.evaluate("[window.scrollX, window.scrollY]")
+        point = {"x": points[target]["x"] - scrolled[0], "y": points[target]["y"] - scrolled[1]}
         page.mouse.move(point["x"], point["y"])
         title = next(r.title for r in topic_corpus.records if r.arxiv_id == target)
         tip = page.locator("#map-tip")

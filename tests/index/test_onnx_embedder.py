@@ -25,7 +25,13 @@ from typer.testing import CliRunner
 from paperwire.config import Settings
 from paperwire.index.embedding.base import Embedder, document_text, resolve_model
 from paperwire.index.embedding.loader import load_embedder
-from paperwire.index.embedding.onnx import OnnxEmbedder, export_dir, model_slug, open_onnx_embedder
+from paperwire.index.embedding.onnx import (
+    OnnxEmbedder,
+    _session,
+    export_dir,
+    model_slug,
+    open_onnx_embedder,
+)
 from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     INT8_FILE,
@@ -95,6 +101,28 @@ def test_export_files_and_manifest(models_root: Path) -> None:
     assert manifest["pooling"] == "mean" and manifest["normalize"] is True
     assert set(manifest["files"]) == {FP32_FILE, INT8_FILE}
     assert not [p for p in out.iterdir() if p.name.startswith(".export-")]  # no leftovers
+
+
+@pytest.mark.parametrize("name", [FP32_FILE, INT8_FILE])
+def test_residual_adds_stay_beside_their_layer_norm(
+    models_root: Path, name: str, tmp_path: Path
+) -> None:
+    """Neither the export nor the session loading it fuses an add and its
+    LayerNormalization into ONNX Runtime's SkipLayerNormalization, whose CPU kernel
+    took 8x as long as the two (docs/benchmarks.md, "A LayerNormalization that is not
+    fused"). A session without ``UNFUSED_AT_LOAD`` fuses the 12 again."""
+    import onnx
+
+    out = models_root / "all-MiniLM-L6-v2"
+    manifest = read_manifest(out)
+    assert manifest is not None and manifest["options"]["optimizer"]["skip_layer_norm"] is False
+    run = tmp_path / "run.onnx"
+    _session(out / name, 1, optimized_to=run)
+    for graph in (onnx.load(str(out / name)).graph, onnx.load(str(run)).graph):
+        ops = [node.op_type for node in graph.node]
+        assert "SkipLayerNormalization" not in ops
+        assert ops.count("LayerNormalization") == 12  # two a layer, six layers
+        assert "Attention" in ops or "QAttention" in ops  # the other fusions stay
 
 
 def test_onnx_matches_torch_on_real_abstracts(

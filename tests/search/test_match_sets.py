@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, NamedTuple
 
 import lxml.html
 import numpy as np
@@ -105,6 +105,28 @@ def app(
 # --- a brute-force scan of the store: the oracle ------------------------------------
 
 
+# A cosine this close to the semantic floor is on it: the search's and the oracle's
+# products differ in their last bits, and the query model's in more (a new export of the
+# same weights put a paper of "multimodal reasoning benchmark" at 0.300004, floor 0.3).
+FLOOR_MARGIN = 1e-5
+
+
+class Matched(NamedTuple):
+    """The oracle's match set: ``sure``, and ``borderline`` papers (no keyword match, a
+    cosine within ``FLOOR_MARGIN`` of the floor) that a search may count either way."""
+
+    sure: set[str]
+    borderline: set[str]
+
+    def counts(self, total: int) -> bool:
+        """Whether a search's ``total`` counts every sure match and only borderline others."""
+        return len(self.sure) <= total <= len(self.sure) + len(self.borderline)
+
+    def listed(self, hits: set[str]) -> set[str]:
+        """The sure matches and the borderline ones a search listed (``hits``)."""
+        return self.sure | (self.borderline & hits)
+
+
 class Oracle:
     """Every paper of the store with its analysed words and vector, matched by hand."""
 
@@ -142,7 +164,7 @@ class Oracle:
             return False
         return f.has_code is None or d.has_code == f.has_code
 
-    def matches(self, q: str, f: SearchFilters, sort: SortOrder = SortOrder.newest) -> set[str]:
+    def matches(self, q: str, f: SearchFilters, sort: SortOrder = SortOrder.newest) -> Matched:
         parsed = parse_query(q)
         svc = self.pw.search
         coverage = (
@@ -159,16 +181,18 @@ class Oracle:
         assert embedder is not None
         qv = np.asarray(embedder.encode_query(parsed.semantic_text), dtype=np.float32)
         cos = self.unit @ (qv / np.linalg.norm(qv))
-        out = set()
+        found = Matched(set(), set())
         for i, words in enumerate(self.words):
             if not self.passes(i, f):
                 continue
             if not all(self.holds(i, p) for p in parsed.keyword.phrases):
                 continue
             held = sum(u for k, u in zip(keys, units, strict=True) if k in words)
-            if held >= need or cos[i] >= svc.semantic_floor + 1e-5:
-                out.add(self.docs[i].arxiv_id)
-        return out
+            if held >= need or cos[i] >= svc.semantic_floor + FLOOR_MARGIN:
+                found.sure.add(self.docs[i].arxiv_id)
+            elif cos[i] > svc.semantic_floor - FLOOR_MARGIN:
+                found.borderline.add(self.docs[i].arxiv_id)
+        return found
 
     def ordered(self, ids: set[str], sort: SortOrder) -> list[str]:
         keys = {}
@@ -202,11 +226,12 @@ def test_sorts_order_every_match_like_a_scan_of_the_store(app: Paperwire, sort: 
         ('"chain of thought" reasoning', SearchFilters()),
     ]
     for q, f in cases:
-        want = oracle.ordered(oracle.matches(q, f, sort), sort)
+        matched = oracle.matches(q, f, sort)
         total, got = all_pages(app, q, f, sort)
-        assert total == len(want), (q, sort)
+        want = oracle.ordered(matched.listed(set(got)), sort)
+        assert matched.counts(total), (q, sort, total, len(matched.sure))
         assert got == want[: len(got)], (q, sort)
-        assert len(got) == min(len(want), 1100)
+        assert len(got) == min(total, 1100)
         assert len(set(got)) == len(got)
 
 
@@ -216,10 +241,10 @@ def test_relevance_ranks_full_and_partial_matches(app: Paperwire) -> None:
         full = oracle.matches(q, SearchFilters(), SortOrder.newest)
         partial = oracle.matches(q, SearchFilters(), SortOrder.relevance)
         res = app.search.search(SearchRequest(q=q, limit=100))
-        assert res.total == len(partial) >= len(full)
-        assert {h.paper.arxiv_id for h in res.hits} <= partial
+        assert partial.counts(res.total) and len(partial.sure) >= len(full.sure)
+        assert {h.paper.arxiv_id for h in res.hits} <= partial.sure | partial.borderline
         newest = app.search.search(SearchRequest(q=q, limit=100, sort=SortOrder.newest))
-        assert newest.total == len(full)
+        assert full.counts(newest.total)
     # One word, one way to match: both orders count the same papers.
     one = app.search.search(SearchRequest(q="agent", sort=SortOrder.upvotes))
     assert one.total == app.search.search(SearchRequest(q="agent")).total

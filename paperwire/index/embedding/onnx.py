@@ -117,8 +117,15 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _session(onnx_path: Path, threads: int) -> Any:
-    """An ONNX Runtime session of ``onnx_path`` on ``threads`` intra-op threads."""
+# ONNX Runtime's own graph passes that would undo the export's choices: the residual adds
+# the export leaves beside their LayerNormalization (``SKIP_LAYER_NORM_FUSED``) would be
+# fused again into the slower SkipLayerNormalization when the session loads.
+UNFUSED_AT_LOAD = ("SkipLayerNormFusion",)
+
+
+def _session(onnx_path: Path, threads: int, *, optimized_to: Path | None = None) -> Any:
+    """An ONNX Runtime session of ``onnx_path`` on ``threads`` intra-op threads;
+    ``optimized_to``: where ONNX Runtime also writes the graph it runs (to check it)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -137,9 +144,14 @@ def _session(onnx_path: Path, threads: int) -> Any:
     spin = threads <= usable_cores()
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
     opts.add_session_config_entry("session.force_spinning_stop", "1")
+    if optimized_to is not None:
+        opts.optimized_model_filepath = str(optimized_to)
     try:
         return ort.InferenceSession(
-            str(onnx_path), sess_options=opts, providers=["CPUExecutionProvider"]
+            str(onnx_path),
+            sess_options=opts,
+            providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(UNFUSED_AT_LOAD),
         )
     except Exception as exc:  # onnxruntime raises its own exception types
         raise EmbedderError(f"cannot load ONNX model {onnx_path}: {exc}") from exc
@@ -166,6 +178,7 @@ class OnnxEmbedder:
         threads: int | None = None,
         query_cache_size: int = 1024,
         pooling: str = "mean",
+        recipe: int | None = None,
     ) -> None:
         try:
             import onnxruntime  # noqa: F401  (missing: the error below, not at the first run)
@@ -213,6 +226,9 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         self.path = Path(onnx_path)
         self.pooling = pooling
+        # the export recipe (``onnx_export.RECIPE``) of the file, where its manifest says:
+        # the same weights run faster or slower by recipe (the bench's host probe says which)
+        self.recipe = recipe
         self._session = session
         self._threads = threads
         # A query embedded beside another search of this process (``encode_query``'s
@@ -387,6 +403,7 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
             pooling=str(manifest.get("pooling", "mean")),
+            recipe=recipe if isinstance(recipe := manifest.get("recipe"), int) else None,
         )
     except EmbedderError as exc:
         log.warning("%s; %s", exc, fallback)

@@ -3,14 +3,15 @@
 Runs at install/build time (``paperwire model export``, called by ``make install``), from
 local weights only — never from the network — and writes into one directory::
 
-    model.onnx           fp32, attention/GELU/LayerNorm fused by onnxruntime's optimizer
+    model.onnx           fp32, attention and GELU fused by onnxruntime's optimizer
     model-int8.onnx      the same graph, weights quantised int8 (dynamic, per channel)
     manifest.json        source model path + hashes, library versions, export options
 
 Recipe (measured in ``shared/notes/measurements.md``): load with
 ``attn_implementation="eager"`` (SDPA attention is not fused), ``torch.onnx.export(...,
-dynamo=False)``, ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")``,
-then ``quantize_dynamic(per_channel=True)``. The graph outputs the last hidden state;
+dynamo=False)``, ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")`` with the
+residual adds left beside their LayerNormalization (``SKIP_LAYER_NORM_FUSED``), then
+``quantize_dynamic(per_channel=True)``. The graph outputs the last hidden state;
 pooling and normalisation happen in :mod:`paperwire.index.embedding.onnx`.
 
 Each file is written under a temporary name and moved into place with ``os.replace``,
@@ -54,7 +55,8 @@ INT8_FILE = "model-int8.onnx"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 # Bumped whenever the export recipe changes: an export made by another recipe is redone.
-RECIPE = 2
+# 3: residual adds no longer fused into SkipLayerNormalization (SKIP_LAYER_NORM_FUSED).
+RECIPE = 3
 OPSET = 17
 # Source files that define the model's output. Small ones are hashed at load time as
 # well; the weights (large) are checked by size at load and by sha256 at export.
@@ -76,6 +78,14 @@ _QUICK_HASH_MAX_BYTES = 4 << 20
 # table fp32 costs 35 MB of memory for +0.0002 cosine).
 QUANTIZED_OPS = ("MatMul", "Attention", "EmbedLayerNormalization")
 FP32_FFN_OUTPUT_LAYERS = 2
+# Whether the optimizer fuses each residual add and its LayerNormalization into one
+# ``SkipLayerNormalization``. It does not: ONNX Runtime's CPU kernel of that operator took
+# 40 us for a 15-token query's 15 x 384 values where the add and the plain
+# LayerNormalization take ~5, and 5x as long at 256 tokens, so the 12 of this model were
+# 11% of a query's run (the query on one thread 3.42 -> 3.14 ms p50, a document batch
+# 30.7 -> 27.8 ms a paper; docs/benchmarks.md, "A LayerNormalization that is not fused").
+# Sessions keep ONNX Runtime from fusing them again (``onnx.UNFUSED_AT_LOAD``).
+SKIP_LAYER_NORM_FUSED = False
 
 Log = Callable[[str], None]
 
@@ -166,7 +176,12 @@ def _options(
     opts: dict[str, Any] = {
         "opset": OPSET,
         "exporter": "torch.onnx.export(dynamo=False), attn_implementation=eager",
-        "optimizer": {"model_type": "bert", "num_heads": num_heads, "hidden_size": hidden_size},
+        "optimizer": {
+            "model_type": "bert",
+            "num_heads": num_heads,
+            "hidden_size": hidden_size,
+            "skip_layer_norm": SKIP_LAYER_NORM_FUSED,
+        },
         "quantize": None,
     }
     if quantize:
@@ -275,11 +290,18 @@ def _export_graph(source: Path, path: Path, threads: int | None) -> tuple[int, i
 
 
 def _optimise(plain: Path, fused: Path, num_heads: int, hidden: int) -> None:
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
+    fusions = FusionOptions("bert")
+    fusions.enable_skip_layer_norm = SKIP_LAYER_NORM_FUSED
     with _quiet():
         model = optimize_model(
-            str(plain), model_type="bert", num_heads=num_heads, hidden_size=hidden
+            str(plain),
+            model_type="bert",
+            num_heads=num_heads,
+            hidden_size=hidden,
+            optimization_options=fusions,
         )
         model.save_model_to_file(str(fused))
 
@@ -287,8 +309,12 @@ def _optimise(plain: Path, fused: Path, num_heads: int, hidden: int) -> None:
 def fp32_nodes(fused: Path, layers: int = FP32_FFN_OUTPUT_LAYERS) -> list[str]:
     """The MatMuls kept in fp32: the FFN output projections of the first ``layers``
     layers. Their inputs (GELU outputs) have the widest range, so one dynamic scale per
-    tensor loses the most there; keeping them costs ~1% speed and lifts the mean cosine
-    to torch from 0.993 to 0.995 (measured on 120 abstracts)."""
+    tensor loses the most there; keeping them costs ~1% speed in document batches and
+    lifts the mean cosine to torch from 0.993 to 0.995 (measured on 120 abstracts). For a
+    pasted title on one thread they are 15% of the run: quantised too, the bench's 100
+    queries took 3.13 ms p50 against 3.48, but their cosine to fp32 fell from 0.99375 to
+    0.99183 and a semantic page's top 10 shared 0.876 of an fp32 query's against 0.887
+    (docs/benchmarks.md, "A LayerNormalization that is not fused"): they stay."""
     import onnx
 
     graph = onnx.load(str(fused), load_external_data=False).graph
