@@ -35,7 +35,6 @@ import datetime as dt
 import gzip
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -50,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES
-from paperwire.bench.common import percentile, query_cache_clearer, timed_ms
+from paperwire.bench.common import machine, percentile, query_cache_clearer, timed_ms, versions
 
 REPO = Path(__file__).resolve().parents[2]
 LISTINGS = REPO.parent / "shared" / "data" / "arxiv-listings"
@@ -405,17 +404,6 @@ def run_stack(args: argparse.Namespace) -> dict[str, Any]:
 # ---------------------------------------------------------------------- parent
 
 
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for pkg in ("milvus-lite", "pymilvus", "tantivy", "SQLAlchemy", "psycopg", "numpy",
-                "onnxruntime"):  # fmt: skip
-        with contextlib.suppress(PackageNotFoundError):
-            found[pkg] = version(pkg)
-    return found
-
-
 def mb(n: float) -> str:
     return f"{n / 1e6:,.0f} MB"
 
@@ -529,10 +517,12 @@ def main() -> None:
     print(f"title vectors: {len(ids):,} ({'cached' if embed_s != embed_s else f'{embed_s:.0f} s'})")
     job = _job(rows, ids, args.queries)
     results: dict[str, Any] = {
-        "machine": f"{platform.node()}: {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "machine": machine(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "versions": versions(),
+        "versions": versions(
+            "milvus-lite", "pymilvus", "tantivy", "SQLAlchemy", "psycopg", "numpy", "onnxruntime"
+        ),
         "papers": len(rows),
         "vectors": {
             "what": f"all-MiniLM-L6-v2 embeddings of the titles of {n:,} papers "

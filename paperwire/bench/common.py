@@ -1,8 +1,12 @@
 """Pieces every benchmark shares: the short query set, the percentile rule, a timing
-loop, a fresh process to measure in and the embedders' query-cache emptier."""
+loop, a fresh process to measure in, the embedders' query-cache emptier, and what a
+result says about the machine and the libraries it ran with."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
+import platform
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -55,9 +59,27 @@ SHORT_QUERIES = [
 
 
 def percentile(values: Sequence[float], p: float) -> float:
-    """Nearest-rank percentile (``p`` in 0–100) of ``values``; no interpolation."""
+    """The ``p``-th percentile (0–100) of ``values`` as the measured value nearest to
+    where linear interpolation would read (numpy's ``method="nearest"``): every number a
+    bench reports is one it measured. Every bench takes its percentiles here."""
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+def machine() -> str:
+    """The machine a result was measured on, as every bench's result names it."""
+    return f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}"
+
+
+def versions(*dists: str) -> dict[str, str]:
+    """Python's version and each of ``dists``' installed version (``-``: not installed)."""
+    found = {"python": platform.python_version()}
+    for dist in dists:
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            found[dist] = "-"
+    return found
 
 
 def timed_ms(

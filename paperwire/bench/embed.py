@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import platform
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from paperwire.bench.common import machine, versions
 from paperwire.config import Settings
 from paperwire.index.base import Vector
 from paperwire.index.embedding.base import Embedder, document_text
@@ -103,18 +103,6 @@ def load_abstracts(n: int, data_dir: Path | None = None, seed: int = 7) -> list[
     if n > len(rows):
         raise ValueError(f"asked for {n} abstracts, {folder} has {len(rows)}")
     return random.Random(seed).sample(rows, n)
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for dist in ("torch", "sentence-transformers", "transformers", "onnxruntime", "tokenizers"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[dist] = "-"
-    return out
 
 
 def load_backend(
@@ -212,8 +200,10 @@ def run_embed_bench(
         chunk=chunk,
         max_tokens=max_tokens,
         mean_tokens=float(np.mean(lengths)) if lengths else float("nan"),
-        machine=f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
-        versions=_versions(),
+        machine=machine(),
+        versions=versions(
+            "torch", "sentence-transformers", "transformers", "onnxruntime", "tokenizers"
+        ),
     )
     torch_rate = len(texts) / seconds["torch"]
     for b in names:

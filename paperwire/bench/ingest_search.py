@@ -12,7 +12,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -30,7 +29,7 @@ HF = REPO.parent / "shared" / "data" / "hf-daily-papers"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES  # noqa: E402
-from paperwire.bench.common import percentile  # noqa: E402
+from paperwire.bench.common import machine, percentile  # noqa: E402
 from paperwire.config import Settings  # noqa: E402
 from paperwire.core import Paperwire  # noqa: E402
 from paperwire.jobs.embed import embed_backlog  # noqa: E402
@@ -104,7 +103,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="pw-bench-"))
     pw = Paperwire(Settings(home=home))
     results: dict[str, Any] = {
-        "machine": f"{platform.node()} {os.cpu_count()} cpus, Python {platform.python_version()}",
+        "machine": machine(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

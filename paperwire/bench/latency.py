@@ -73,7 +73,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import sys
@@ -88,7 +87,14 @@ from typing import Any
 
 import numpy as np
 
-from paperwire.bench.common import SHORT_QUERIES, in_fresh_process, query_cache_clearer
+from paperwire.bench.common import (
+    SHORT_QUERIES,
+    in_fresh_process,
+    machine,
+    percentile,
+    query_cache_clearer,
+    versions,
+)
 from paperwire.bench.embed import shared_data_dir
 from paperwire.bench.probe import probe_in_fresh_process
 from paperwire.config import Settings
@@ -550,10 +556,6 @@ def wall_and_cpu(call: Callable[[], object]) -> tuple[float, float]:
     return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
 
 
-def _pct(values: Sequence[float], p: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=np.float64), p))
-
-
 def _queries(home: Path, n: int, seed: int = 3) -> list[str]:
     """``n`` queries: ~3/4 real titles sampled from the install, ~1/4 short phrases."""
     from sqlalchemy import text
@@ -869,19 +871,19 @@ def _timing(
     parts: dict[str, list[float]],
     cpu: Sequence[float] = (),
 ) -> Timing:
+    def p50_p95(values: Sequence[float]) -> dict[str, float]:
+        return {"p50": round(percentile(values, 50), 2), "p95": round(percentile(values, 95), 2)}
+
     return Timing(
         mode=mode,
         filter=filt,
         n=len(ms),
-        p50=round(_pct(ms, 50), 2),
-        p95=round(_pct(ms, 95), 2),
-        p99=round(_pct(ms, 99), 2),
+        p50=round(percentile(ms, 50), 2),
+        p95=round(percentile(ms, 95), 2),
+        p99=round(percentile(ms, 99), 2),
         mean=round(float(np.mean(ms)), 2),
-        parts={
-            part: {"p50": round(_pct(pv, 50), 2), "p95": round(_pct(pv, 95), 2)}
-            for part, pv in parts.items()
-        },
-        cpu={"p50": round(_pct(cpu, 50), 2), "p95": round(_pct(cpu, 95), 2)} if cpu else {},
+        parts={part: p50_p95(pv) for part, pv in parts.items()},
+        cpu=p50_p95(cpu) if cpu else {},
     )
 
 
@@ -942,18 +944,6 @@ def coarse_recall(
 # --------------------------------------------------------------------------- driver
 
 
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for dist in ("numpy", "tantivy", "onnxruntime", "sqlalchemy"):
-        try:
-            out[dist] = md.version(dist)
-        except md.PackageNotFoundError:
-            out[dist] = "-"
-    return out
-
-
 def run_latency_bench(
     sizes: Sequence[str] = SIZES,
     *,
@@ -974,8 +964,8 @@ def run_latency_bench(
 
     cache = work / f"titles-{model_slug(Settings().embedding_model)}-{backend}.npz"
     result = LatencyBenchResult(
-        machine=f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
-        versions=_versions(),
+        machine=machine(),
+        versions=versions("numpy", "tantivy", "onnxruntime", "sqlalchemy"),
     )
     for size in sizes:
         if size not in SIZES:

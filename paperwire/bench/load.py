@@ -39,7 +39,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -56,7 +55,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from paperwire.bench.common import SHORT_QUERIES, percentile
+from paperwire.bench.common import SHORT_QUERIES, machine, percentile
 from paperwire.bench.probe import host_line, probe_in_fresh_process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -596,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.sched_setaffinity(0, started_on)
     host["after"] = probe_in_fresh_process()
     report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}",
+        "machine": machine(),
         "loadavg": [round(x, 2) for x in load],
         "host": host,
         "clients": args.clients,

@@ -16,7 +16,7 @@ The probe times three kinds of work a search is made of, each the same in every 
   says what ran: where the export is missing the loader falls back to torch, much slower
   work, and an export of another recipe (``onnx_export.RECIPE``) runs other operators.
 
-Each is the median (nearest rank, ``bench.common.percentile``; for the embedding the
+Each is the median (a measured value, ``bench.common.percentile``; for the embedding the
 95th percentile too) of several tries. The probe runs in a process of its own just
 before the measurements and again just after (``bench.latency.run_latency_bench``,
 ``bench.load``): the two show whether the host changed speed during the run (on this
@@ -113,8 +113,9 @@ def probe_host(embedder: Any | None = None, tries: int = _TRIES) -> dict[str, An
         result["query_embedding_p95_ms"] = _ms(times, 95)
         ran = str(getattr(embedder, "backend", type(embedder).__name__))
         recipe = getattr(embedder, "recipe", None)
-        # the export's recipe changes the work: recipe 3 ran the bench's queries ~6% faster
-        result["embedder"] = f"{ran}, export recipe {recipe}" if recipe is not None else ran
+        # the export's recipe changes the work (docs/benchmarks.md, "A LayerNormalization
+        # that is not fused")
+        result["embedder"] = f"{ran} recipe {recipe}" if recipe is not None else ran
     return result
 
 

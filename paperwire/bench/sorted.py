@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from paperwire.bench.common import SHORT_QUERIES
+from paperwire.bench.common import SHORT_QUERIES, percentile
 
 __all__ = ["BROAD_QUERIES", "SortedResult", "run_sorted_bench"]
 
@@ -140,15 +140,14 @@ def run_sorted_bench(
                     times[(kind, sort)].append((time.perf_counter() - t0) * 1000)
                     totals[(kind, sort)].append(res.total)
         for (kind, sort), ms in times.items():
-            a = np.asarray(ms)
             result.rows.append(
                 SortedRow(
                     kind,
                     sort,
                     len(ms),
-                    round(float(np.percentile(a, 50)), 2),
-                    round(float(np.percentile(a, 95)), 2),
-                    round(float(np.percentile(a, 99)), 2),
+                    round(percentile(ms, 50), 2),
+                    round(percentile(ms, 95), 2),
+                    round(percentile(ms, 99), 2),
                     float(np.median(totals[(kind, sort)])),
                 )
             )

@@ -84,7 +84,7 @@ def test_every_fixed_query_is_embedded_afresh(make_app: AppFactory) -> None:
     assert 0 < host["query_embedding_ms"] <= host["query_embedding_p95_ms"]
     # the export's recipe beside the backend: the same weights run other operators by it
     assert embedder.recipe == RECIPE  # type: ignore[attr-defined]
-    assert host["embedder"] == f"{embedder.backend}, export recipe {RECIPE}"  # type: ignore[attr-defined]
+    assert host["embedder"] == f"{embedder.backend} recipe {RECIPE}"  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -92,7 +92,7 @@ def test_a_fresh_process_probes_with_the_probes_own_query_model() -> None:
     """As the benches call it: in a process of its own (it limits BLAS to one thread
     there), with the bundled model's ONNX int8 export (which ``make install`` makes)."""
     host = probe_in_fresh_process()
-    assert host["embedder"] == f"onnx-int8, export recipe {RECIPE}"
+    assert host["embedder"] == f"onnx-int8 recipe {RECIPE}"
     timed = {k: v for k, v in host.items() if k != "embedder"}
     assert set(timed) == {
         "python_ms",

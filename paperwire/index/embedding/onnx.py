@@ -136,7 +136,7 @@ def _session(onnx_path: Path, threads: int, *, optimized_to: Path | None = None)
     opts.log_severity_level = 3
     # The threads spin while a run lasts and stop as it returns (as the last of
     # overlapping runs returns: queries run one at a time, ``_query_runs``). Sleeping
-    # between a run's steps (the int8 graph has 116 operators before fusion) made two
+    # between a run's steps (the int8 graph has 140 operators before fusion) made two
     # threads slower than one; spinning on after the run took the cores from the
     # vector scan that follows it. More threads than cores never spin: one would
     # spin on the core the run needs. docs/benchmarks.md, "A query embedding that
@@ -393,6 +393,9 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
             fallback,
         )
         return None
+    recipe = manifest.get("recipe")
+    if isinstance(recipe, bool) or not isinstance(recipe, int):
+        recipe = None  # an export's manifest from before recipes were recorded
     try:
         return OnnxEmbedder(
             path,
@@ -403,7 +406,7 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
             pooling=str(manifest.get("pooling", "mean")),
-            recipe=recipe if isinstance(recipe := manifest.get("recipe"), int) else None,
+            recipe=recipe,
         )
     except EmbedderError as exc:
         log.warning("%s; %s", exc, fallback)

@@ -79,11 +79,10 @@ _QUICK_HASH_MAX_BYTES = 4 << 20
 QUANTIZED_OPS = ("MatMul", "Attention", "EmbedLayerNormalization")
 FP32_FFN_OUTPUT_LAYERS = 2
 # Whether the optimizer fuses each residual add and its LayerNormalization into one
-# ``SkipLayerNormalization``. It does not: ONNX Runtime's CPU kernel of that operator took
-# 40 us for a 15-token query's 15 x 384 values where the add and the plain
-# LayerNormalization take ~5, and 5x as long at 256 tokens, so the 12 of this model were
-# 11% of a query's run (the query on one thread 3.42 -> 3.14 ms p50, a document batch
-# 30.7 -> 27.8 ms a paper; docs/benchmarks.md, "A LayerNormalization that is not fused").
+# ``SkipLayerNormalization``. It does not: ONNX Runtime's CPU kernel of that operator is
+# slower than the two it replaces (40 us a node for a 15-token query, where an add and a
+# plain LayerNormalization take ~16 together), and queries and documents both ran 8-10%
+# faster without it (docs/benchmarks.md, "A LayerNormalization that is not fused").
 # Sessions keep ONNX Runtime from fusing them again (``onnx.UNFUSED_AT_LOAD``).
 SKIP_LAYER_NORM_FUSED = False
 

@@ -1,0 +1,35 @@
+"""``bench.common``: the percentile rule and the machine and library versions every
+bench's result records, one definition each."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+
+import numpy as np
+import pytest
+
+from paperwire.bench.common import machine, percentile, versions
+
+
+@pytest.mark.parametrize("p", [0, 1, 50, 90, 95, 99, 100])
+@pytest.mark.parametrize("n", [1, 2, 7, 100, 301])
+def test_a_percentile_is_a_measured_value_where_interpolation_reads(n: int, p: float) -> None:
+    values = [float(v) for v in np.random.default_rng(n).permutation(n) * 3.0 + 1.0]
+    got = percentile(values, p)
+    assert got in values
+    assert got == float(np.percentile(values, p, method="nearest"))
+
+
+def test_versions_name_python_and_each_distribution_asked() -> None:
+    found = versions("numpy", "no-such-distribution-paperwire")
+    assert found == {
+        "python": platform.python_version(),
+        "numpy": importlib.metadata.version("numpy"),
+        "no-such-distribution-paperwire": "-",
+    }
+
+
+def test_the_machine_names_its_cores() -> None:
+    assert f"{os.cpu_count()} cpus" in machine()
