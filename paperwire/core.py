@@ -18,6 +18,7 @@ from paperwire.config import Settings
 from paperwire.index.base import SearchIndex
 from paperwire.index.embedding.base import Embedder
 from paperwire.index.embedding.loader import load_embedder
+from paperwire.index.embedding.onnx import export_state
 from paperwire.index.factory import open_index
 from paperwire.models.status import StatusPublic
 from paperwire.search.service import SearchService
@@ -135,6 +136,7 @@ class Paperwire:
             version=paperwire.__version__,
             index_pending=self.journal.pending_count(),
             snippet_loops=snippets.loops(),
+            embedding_export=export_state(self.settings),
         )
 
     def on_close(self, stop: Callable[[], None]) -> None:

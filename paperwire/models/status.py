@@ -55,6 +55,13 @@ class StatusPublic(BaseModel):
         description="How result snippets are worked out: `c` where the install compiled "
         "`paperwire/text/_scan.c`, else `python` (the same snippets, slower).",
     )
+    embedding_export: Literal["current", "older", "missing", "unused"] = Field(
+        "current",
+        description="The ONNX export of the embedding model that queries and documents run "
+        "on: `current`; `older` (made by an earlier paperwire: `paperwire model export` makes "
+        "it again, faster); `missing` (torch embeds instead: slower, twice the memory); "
+        "`unused` (semantic search off, or the torch backend asked for).",
+    )
     doctor: DoctorReport | None = Field(
         None, description="Admins only: the store compared with the index (`paperwire doctor`)."
     )

@@ -29,6 +29,7 @@ from paperwire.index.embedding.onnx import (
     OnnxEmbedder,
     _session,
     export_dir,
+    export_state,
     model_slug,
     open_onnx_embedder,
 )
@@ -36,6 +37,7 @@ from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     INT8_FILE,
     MANIFEST,
+    RECIPE,
     export_onnx,
     read_manifest,
 )
@@ -383,6 +385,40 @@ def test_missing_export_falls_back_to_torch(
     assert "missing" in caplog.text and "paperwire model export" in caplog.text
     assert "torch" in caplog.text
     assert not (tmp_path / "nothing-here").exists()  # nothing exported or downloaded
+
+
+def test_an_older_export_loads_and_says_to_export_again(
+    models_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An export of an earlier recipe (before an upgrade's `paperwire model export`) still
+    embeds, and both the log and `paperwire status` say a new export would be faster."""
+    current = Settings(models_dir=models_root, embedding_threads=1)
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        assert isinstance(open_onnx_embedder(current), OnnxEmbedder)
+    assert "earlier recipe" not in caplog.text
+    assert export_state(current) == "current"
+
+    older_root = tmp_path / "models"
+    out = older_root / "all-MiniLM-L6-v2"
+    out.mkdir(parents=True)
+    for name in (MANIFEST, INT8_FILE):
+        shutil.copy(models_root / "all-MiniLM-L6-v2" / name, out / name)
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["recipe"] = RECIPE - 1
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    older = Settings(models_dir=older_root, embedding_threads=1)
+    assert export_state(older) == "older"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
+        embedder = open_onnx_embedder(older)
+    assert isinstance(embedder, OnnxEmbedder) and embedder.recipe == RECIPE - 1
+    assert f"earlier recipe ({RECIPE - 1}" in caplog.text
+    assert "paperwire model export" in caplog.text
+    # the fp32 file is not there: that backend has no export to read
+    assert export_state(older.model_copy(update={"embedding_backend": "onnx"})) == "missing"
+    assert export_state(Settings(models_dir=tmp_path / "nothing-here")) == "missing"
+    assert export_state(current.model_copy(update={"embedding_backend": "torch"})) == "unused"
+    assert export_state(current.model_copy(update={"semantic": False})) == "unused"
 
 
 def test_stale_export_falls_back_to_torch(

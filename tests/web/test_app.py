@@ -39,6 +39,7 @@ def test_status_api(web: WebEnv, client: TestClient) -> None:
     assert s["version"] == paperwire.__version__
     assert s["embedding_model"] == web.pw.model_name
     assert s["snippet_loops"] == "c"  # the test install compiled paperwire/text/_scan.c
+    assert s["embedding_export"] == "unused"  # semantic search is off in this app
 
 
 def test_status_page(client: TestClient) -> None:
@@ -52,6 +53,8 @@ def test_status_page(client: TestClient) -> None:
     assert not doc.xpath("//meta[@http-equiv='refresh']")
     assert "Wednesday, May 28, 2025" in text and "Friday, June 13, 2025" in text
     assert texts(doc, "//dt[.='Snippets']/following-sibling::dd") == ["Worked out in C"]
+    (model,) = texts(doc, "//dt[.='Embedding model']/following-sibling::dd")
+    assert model.startswith("Not on ONNX")
 
 
 def test_status_page_refreshes_while_embedding(tmp_path_factory: pytest.TempPathFactory) -> None:

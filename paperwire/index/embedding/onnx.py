@@ -35,7 +35,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +53,7 @@ from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     INT8_FILE,
     MANIFEST_FORMAT,
+    RECIPE,
     read_manifest,
     source_matches,
 )
@@ -62,9 +63,11 @@ if TYPE_CHECKING:
     from paperwire.config import Settings
 
 __all__ = [
+    "ExportState",
     "OnnxEmbedder",
     "default_models_dir",
     "export_dir",
+    "export_state",
     "model_slug",
     "onnx_file_for",
     "open_onnx_embedder",
@@ -99,6 +102,45 @@ def export_dir(settings: Settings) -> Path:
     """Where the ONNX export of ``settings.embedding_model`` is (or will be) written."""
     root = settings.models_dir or default_models_dir()
     return Path(root).expanduser() / model_slug(settings.embedding_model)
+
+
+# What ``paperwire status`` says of the export the embedding backend reads (``export_state``).
+ExportState = Literal["current", "older", "missing", "unused"]
+
+
+def _recipe_of(manifest: dict[str, Any]) -> int | None:
+    """The export recipe a manifest records (None: one from before recipes were kept)."""
+    recipe = manifest.get("recipe")
+    return recipe if isinstance(recipe, int) and not isinstance(recipe, bool) else None
+
+
+def _usable(manifest: dict[str, Any] | None, model: str) -> TypeGuard[dict[str, Any]]:
+    """Whether ``manifest`` is of this paperwire's format and of ``model`` (the loader
+    also checks the source files' hashes: ``open_onnx_embedder``)."""
+    return (
+        manifest is not None
+        and manifest.get("format") == MANIFEST_FORMAT
+        and manifest.get("model") == model
+    )
+
+
+def export_state(settings: Settings) -> ExportState:
+    """The ONNX export the embedding backend reads, as its manifest says: ``current``
+    (this release's recipe), ``older`` (an earlier recipe: it loads, and `paperwire model
+    export` makes the current one, which embeds faster: docs/benchmarks.md, "A
+    LayerNormalization that is not fused"), ``missing`` (no usable export: torch embeds
+    instead, slower and twice the memory) or ``unused`` (semantic search off, or the
+    torch backend asked for). Reads one small file: cheap enough for every status."""
+    if not settings.semantic or settings.embedding_backend == "torch":
+        return "unused"
+    out = export_dir(settings)
+    manifest = read_manifest(out)
+    if not (out / onnx_file_for(settings.embedding_backend)).is_file() or not _usable(
+        manifest, settings.embedding_model
+    ):
+        return "missing"
+    recipe = _recipe_of(manifest)
+    return "current" if recipe is not None and recipe >= RECIPE else "older"
 
 
 def onnx_file_for(backend: str) -> str:
@@ -379,12 +421,7 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
         log.warning("ONNX model %s is missing (run `paperwire model export`); %s", path, fallback)
         return None
     manifest = read_manifest(out)
-    if (
-        manifest is None
-        or manifest.get("format") != MANIFEST_FORMAT
-        or manifest.get("model") != model
-        or not source_matches(manifest, source)
-    ):
+    if not _usable(manifest, model) or not source_matches(manifest, source):
         log.warning(
             "ONNX model in %s was exported from other model files than %s "
             "(run `paperwire model export --force`); %s",
@@ -393,9 +430,15 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
             fallback,
         )
         return None
-    recipe = manifest.get("recipe")
-    if isinstance(recipe, bool) or not isinstance(recipe, int):
-        recipe = None  # an export's manifest from before recipes were recorded
+    recipe = _recipe_of(manifest)
+    if recipe is None or recipe < RECIPE:
+        log.warning(
+            "ONNX model in %s was exported by an earlier recipe (%s; this paperwire makes "
+            "%d, which embeds faster): run `paperwire model export` to make it again",
+            out,
+            recipe if recipe is not None else "unrecorded",
+            RECIPE,
+        )
     try:
         return OnnxEmbedder(
             path,

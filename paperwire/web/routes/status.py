@@ -9,6 +9,7 @@ from fastapi import APIRouter
 
 import paperwire
 from paperwire.core import Paperwire
+from paperwire.index.embedding.onnx import export_state
 from paperwire.models.status import StatusPublic
 from paperwire.services.clock import data_clock
 from paperwire.text import snippets
@@ -39,6 +40,7 @@ def build_status(pw: Paperwire) -> StatusPublic:
         version=paperwire.__version__,
         index_pending=pw.journal.pending_count(),
         snippet_loops=snippets.loops(),
+        embedding_export=export_state(pw.settings),
         clock=data_clock(pw),
     )
 
