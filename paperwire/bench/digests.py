@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import platform
 import shutil
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from paperwire.bench.common import machine, versions
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.jobs.digest import SmtpBatch, message_for, plan_digests, send_queued
@@ -155,8 +155,8 @@ def main() -> None:
 
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
+        "versions": versions("SQLAlchemy", "aiosmtpd"),
         "database": "sqlite",
         "papers": summary.added,
         "subscribers": args.subscribers,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from paperwire.bench.common import percentile
 from paperwire.index.base import IndexDoc, KeywordQuery
 from paperwire.index.embedded import EmbeddedIndex
 from paperwire.models.search import SearchFilters
@@ -51,11 +52,6 @@ def load_docs(rng: random.Random) -> list[IndexDoc]:
     return list(docs.values())
 
 
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
-
-
 REPEAT = 1
 
 
@@ -70,7 +66,7 @@ def timed(
             t = time.perf_counter()
             fn(*args)
             best[i] = min(best[i], (time.perf_counter() - t) * 1000)
-    return pct(best, 50), pct(best, 95), statistics.mean(best)
+    return percentile(best, 50), percentile(best, 95), statistics.mean(best)
 
 
 def words(text: str) -> list[str]:

@@ -29,7 +29,7 @@ HF = REPO.parent / "shared" / "data" / "hf-daily-papers"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES  # noqa: E402
-from paperwire.bench.common import machine, percentile  # noqa: E402
+from paperwire.bench.common import machine, percentile, versions  # noqa: E402
 from paperwire.config import Settings  # noqa: E402
 from paperwire.core import Paperwire  # noqa: E402
 from paperwire.jobs.embed import embed_backlog  # noqa: E402
@@ -104,6 +104,7 @@ def main() -> None:
     pw = Paperwire(Settings(home=home))
     results: dict[str, Any] = {
         "machine": machine(),
+        "versions": versions("tantivy", "numpy", "onnxruntime", "SQLAlchemy"),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

@@ -15,7 +15,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import random
 import secrets
 import socket
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from paperwire.bench.common import machine, percentile, versions
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.models.papers import PaperRecord
@@ -144,11 +144,6 @@ async def drive(
     return sum(counts), time.perf_counter() - start, latencies, errors
 
 
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(p / 100 * len(s)))] * 1000 if s else 0.0
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -200,16 +195,16 @@ def main() -> None:
 
     result = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}",
+        "machine": machine(),
+        "versions": versions("SQLAlchemy", "psycopg"),
         "database": "postgresql" if args.database_url else "sqlite",
         "users": args.users,
         "papers": args.papers,
         "seconds": round(elapsed, 2),
         "votes": votes,
         "votes_per_second": round(votes / elapsed, 1),
-        "latency_ms_p50": round(pct(latencies, 50), 2),
-        "latency_ms_p99": round(pct(latencies, 99), 2),
+        "latency_ms_p50": round(percentile(latencies, 50) * 1000, 2) if latencies else 0.0,
+        "latency_ms_p99": round(percentile(latencies, 99) * 1000, 2) if latencies else 0.0,
         "errors": len(errors),
         "consistent": True,
         "local_upvotes_total": local,

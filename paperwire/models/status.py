@@ -56,11 +56,12 @@ class StatusPublic(BaseModel):
         "`paperwire/text/_scan.c`, else `python` (the same snippets, slower).",
     )
     embedding_export: Literal["current", "older", "missing", "unused"] = Field(
-        "current",
-        description="The ONNX export of the embedding model that queries and documents run "
-        "on: `current`; `older` (made by an earlier paperwire: `paperwire model export` makes "
-        "it again, faster); `missing` (torch embeds instead: slower, twice the memory); "
-        "`unused` (semantic search off, or the torch backend asked for).",
+        "unused",
+        description="The ONNX export of the embedding model a process started now would "
+        "embed with: `current`; `older` (made by an earlier paperwire: `paperwire model "
+        "export` makes it again, faster, for the processes started after it); `missing` "
+        "(torch embeds instead: slower, twice the memory); `unused` (semantic search off, "
+        "or the torch backend asked for).",
     )
     doctor: DoctorReport | None = Field(
         None, description="Admins only: the store compared with the index (`paperwire doctor`)."

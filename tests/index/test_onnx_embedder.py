@@ -435,6 +435,7 @@ def test_stale_export_falls_back_to_torch(
     with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
         assert open_onnx_embedder(settings) is None
     assert "other model files" in caplog.text
+    assert export_state(settings) == "missing"  # the status says what the loader does
 
 
 def test_cli_export_is_skipped_when_up_to_date(

@@ -57,6 +57,28 @@ def test_status_page(client: TestClient) -> None:
     assert model.startswith("Not on ONNX")
 
 
+@pytest.mark.parametrize(
+    ("state", "says"),
+    [
+        ("current", "This release's ONNX export"),
+        ("older", "Older export Made by an earlier paperwire: paperwire model export"),
+        ("missing", "No ONNX export torch embeds instead"),
+    ],
+)
+def test_status_page_says_which_export_embeds(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, state: str, says: str
+) -> None:
+    """Each state of ``embedding_export`` reads on the page, in its JSON twin as given
+    (the states themselves: tests/index/test_onnx_embedder.py)."""
+    from paperwire.web.routes import status as status_route
+
+    monkeypatch.setattr(status_route, "export_state", lambda settings: state)
+    assert client.get("/api/status").json()["embedding_export"] == state
+    doc = html(client.get("/status").text)
+    (model,) = texts(doc, "//dt[.='Embedding model']/following-sibling::dd")
+    assert model.startswith(says), model
+
+
 def test_status_page_refreshes_while_embedding(tmp_path_factory: pytest.TempPathFactory) -> None:
     from paperwire.config import Settings
     from paperwire.core import Paperwire

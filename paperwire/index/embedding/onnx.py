@@ -125,19 +125,28 @@ def _usable(manifest: dict[str, Any] | None, model: str) -> TypeGuard[dict[str, 
 
 
 def export_state(settings: Settings) -> ExportState:
-    """The ONNX export the embedding backend reads, as its manifest says: ``current``
-    (this release's recipe), ``older`` (an earlier recipe: it loads, and `paperwire model
-    export` makes the current one, which embeds faster: docs/benchmarks.md, "A
-    LayerNormalization that is not fused"), ``missing`` (no usable export: torch embeds
-    instead, slower and twice the memory) or ``unused`` (semantic search off, or the
-    torch backend asked for). Reads one small file: cheap enough for every status."""
+    """The ONNX export a process started now would embed with, by the checks
+    ``open_onnx_embedder`` makes: ``current`` (this release's recipe), ``older`` (an
+    earlier recipe: it loads, and `paperwire model export` makes the current one, which
+    embeds faster: docs/benchmarks.md, "A LayerNormalization that is not fused"),
+    ``missing`` (no usable export: torch embeds instead, slower and twice the memory) or
+    ``unused`` (semantic search off, or the torch backend asked for). A running process
+    loaded its model once: one started before a new export runs the older one until it
+    restarts. Reads the manifest and hashes the model's small files (~1 MB)."""
     if not settings.semantic or settings.embedding_backend == "torch":
         return "unused"
     out = export_dir(settings)
-    manifest = read_manifest(out)
-    if not (out / onnx_file_for(settings.embedding_backend)).is_file() or not _usable(
-        manifest, settings.embedding_model
-    ):
+    try:
+        source = Path(resolve_model(settings.embedding_model))
+        manifest = read_manifest(out)
+        if not (
+            source.is_dir()
+            and (out / onnx_file_for(settings.embedding_backend)).is_file()
+            and _usable(manifest, settings.embedding_model)
+            and source_matches(manifest, source)
+        ):
+            return "missing"
+    except (OSError, ValueError, EmbedderError):  # unreadable here: the loader fails too
         return "missing"
     recipe = _recipe_of(manifest)
     return "current" if recipe is not None and recipe >= RECIPE else "older"
@@ -434,7 +443,8 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
     if recipe is None or recipe < RECIPE:
         log.warning(
             "ONNX model in %s was exported by an earlier recipe (%s; this paperwire makes "
-            "%d, which embeds faster): run `paperwire model export` to make it again",
+            "%d, which embeds faster): run `paperwire model export` to make it again, then "
+            "restart the processes that embed",
             out,
             recipe if recipe is not None else "unrecorded",
             RECIPE,
