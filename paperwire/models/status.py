@@ -36,6 +36,11 @@ class DoctorReport(BaseModel):
     repaired: int | None = None  # papers re-applied by ``--repair``
 
 
+# Which ONNX export of the embedding model a process started now would embed with
+# (``index.embedding.onnx.export_state``).
+ExportState = Literal["current", "older", "missing", "unused"]
+
+
 class StatusPublic(BaseModel):
     papers: int
     embedded: int
@@ -55,7 +60,7 @@ class StatusPublic(BaseModel):
         description="How result snippets are worked out: `c` where the install compiled "
         "`paperwire/text/_scan.c`, else `python` (the same snippets, slower).",
     )
-    embedding_export: Literal["current", "older", "missing", "unused"] = Field(
+    embedding_export: ExportState = Field(
         "unused",
         description="The ONNX export of the embedding model a process started now would "
         "embed with: `current`; `older` (made by an earlier paperwire: `paperwire model "

@@ -35,7 +35,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -58,12 +58,12 @@ from paperwire.index.embedding.onnx_export import (
     source_matches,
 )
 from paperwire.index.threads import usable_cores
+from paperwire.models.status import ExportState
 
 if TYPE_CHECKING:
     from paperwire.config import Settings
 
 __all__ = [
-    "ExportState",
     "OnnxEmbedder",
     "default_models_dir",
     "export_dir",
@@ -104,29 +104,56 @@ def export_dir(settings: Settings) -> Path:
     return Path(root).expanduser() / model_slug(settings.embedding_model)
 
 
-# What ``paperwire status`` says of the export the embedding backend reads (``export_state``).
-ExportState = Literal["current", "older", "missing", "unused"]
-
-
 def _recipe_of(manifest: dict[str, Any]) -> int | None:
     """The export recipe a manifest records (None: one from before recipes were kept)."""
     recipe = manifest.get("recipe")
     return recipe if isinstance(recipe, int) and not isinstance(recipe, bool) else None
 
 
-def _usable(manifest: dict[str, Any] | None, model: str) -> TypeGuard[dict[str, Any]]:
-    """Whether ``manifest`` is of this paperwire's format and of ``model`` (the loader
-    also checks the source files' hashes: ``open_onnx_embedder``)."""
-    return (
-        manifest is not None
-        and manifest.get("format") == MANIFEST_FORMAT
-        and manifest.get("model") == model
-    )
+class _Export(NamedTuple):
+    """An export the loader can read: its file, the model's own directory (tokenizer,
+    pooling), its manifest and the recipe that made it."""
+
+    path: Path
+    source: Path
+    manifest: dict[str, Any]
+    recipe: int | None
+
+    @property
+    def older(self) -> bool:
+        """Made by an earlier recipe than this paperwire's (it loads, and embeds slower)."""
+        return self.recipe is None or self.recipe < RECIPE
+
+
+def _find_export(settings: Settings) -> _Export | str:
+    """The export of ``settings``' model and ONNX backend that ``open_onnx_embedder`` loads,
+    or why there is none it can (a sentence saying what to run). One set of checks for
+    the loader and for the status (``export_state``)."""
+    backend, model = settings.embedding_backend, settings.embedding_model
+    out = export_dir(settings)
+    path = out / onnx_file_for(backend)
+    source = Path(resolve_model(model))
+    if not source.is_dir():
+        return f"embedding backend {backend} needs a local model directory, {model!r} is not one"
+    if not path.is_file():
+        return f"ONNX model {path} is missing (run `paperwire model export`)"
+    manifest = read_manifest(out)
+    if (
+        manifest is None
+        or manifest.get("format") != MANIFEST_FORMAT
+        or manifest.get("model") != model
+        or not source_matches(manifest, source)
+    ):
+        return (
+            f"ONNX model in {out} was exported from other model files than {source} "
+            f"(run `paperwire model export --force`)"
+        )
+    return _Export(path, source, manifest, _recipe_of(manifest))
 
 
 def export_state(settings: Settings) -> ExportState:
-    """The ONNX export a process started now would embed with, by the checks
-    ``open_onnx_embedder`` makes: ``current`` (this release's recipe), ``older`` (an
+    """The ONNX export a process started now would embed with, by the loader's own
+    checks (``_find_export``): ``current`` (this release's recipe), ``older`` (an
     earlier recipe: it loads, and `paperwire model export` makes the current one, which
     embeds faster: docs/benchmarks.md, "A LayerNormalization that is not fused"),
     ``missing`` (no usable export: torch embeds instead, slower and twice the memory) or
@@ -135,21 +162,13 @@ def export_state(settings: Settings) -> ExportState:
     restarts. Reads the manifest and hashes the model's small files (~1 MB)."""
     if not settings.semantic or settings.embedding_backend == "torch":
         return "unused"
-    out = export_dir(settings)
     try:
-        source = Path(resolve_model(settings.embedding_model))
-        manifest = read_manifest(out)
-        if not (
-            source.is_dir()
-            and (out / onnx_file_for(settings.embedding_backend)).is_file()
-            and _usable(manifest, settings.embedding_model)
-            and source_matches(manifest, source)
-        ):
-            return "missing"
+        found = _find_export(settings)
     except (OSError, ValueError, EmbedderError):  # unreadable here: the loader fails too
         return "missing"
-    recipe = _recipe_of(manifest)
-    return "current" if recipe is not None and recipe >= RECIPE else "older"
+    if isinstance(found, str):
+        return "missing"
+    return "older" if found.older else "current"
 
 
 def onnx_file_for(backend: str) -> str:
@@ -413,53 +432,31 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
     backend = settings.embedding_backend
     if backend == "torch":
         return None
-    model = settings.embedding_model
-    out = export_dir(settings)
-    path = out / onnx_file_for(backend)
     fallback = "falling back to the torch (sentence-transformers) backend"
-    source = Path(resolve_model(model))
-    if not source.is_dir():
-        log.warning(
-            "embedding backend %s needs a local model directory, %r is not one; %s",
-            backend,
-            model,
-            fallback,
-        )
+    found = _find_export(settings)
+    if isinstance(found, str):
+        log.warning("%s; %s", found, fallback)
         return None
-    if not path.is_file():
-        log.warning("ONNX model %s is missing (run `paperwire model export`); %s", path, fallback)
-        return None
-    manifest = read_manifest(out)
-    if not _usable(manifest, model) or not source_matches(manifest, source):
-        log.warning(
-            "ONNX model in %s was exported from other model files than %s "
-            "(run `paperwire model export --force`); %s",
-            out,
-            source,
-            fallback,
-        )
-        return None
-    recipe = _recipe_of(manifest)
-    if recipe is None or recipe < RECIPE:
+    if found.older:
         log.warning(
             "ONNX model in %s was exported by an earlier recipe (%s; this paperwire makes "
             "%d, which embeds faster): run `paperwire model export` to make it again, then "
             "restart the processes that embed",
-            out,
-            recipe if recipe is not None else "unrecorded",
+            found.path.parent,
+            found.recipe if found.recipe is not None else "unrecorded",
             RECIPE,
         )
     try:
         return OnnxEmbedder(
-            path,
-            source,
-            name=model,
+            found.path,
+            found.source,
+            name=settings.embedding_model,
             backend=backend,
             max_tokens=settings.embedding_max_tokens,
             batch_size=settings.embedding_batch_size,
             threads=settings.embedding_threads,
-            pooling=str(manifest.get("pooling", "mean")),
-            recipe=recipe,
+            pooling=str(found.manifest.get("pooling", "mean")),
+            recipe=found.recipe,
         )
     except EmbedderError as exc:
         log.warning("%s; %s", exc, fallback)
