@@ -108,14 +108,17 @@ def load_abstracts(n: int, data_dir: Path | None = None, seed: int = 7) -> list[
 def load_backend(
     backend: str, *, threads: int, batch_size: int, max_tokens: int, models_dir: Path | None
 ) -> Embedder:
-    """One backend, loaded directly (no fallback: a bench of torch against torch lies)."""
+    """One backend, loaded directly (no fallback: a bench of torch against torch lies).
+    ``models_dir`` None: the configured one (``PAPERWIRE_MODELS_DIR``, else the default;
+    passed as None, it would override the variable)."""
     settings = Settings(
         embedding_backend=backend,
         embedding_threads=threads,
         embedding_batch_size=batch_size,
         embedding_max_tokens=max_tokens,
-        models_dir=models_dir,
     )
+    if models_dir is not None:
+        settings = settings.model_copy(update={"models_dir": models_dir})
     if backend == "torch":
         return SentenceTransformerEmbedder(
             settings.embedding_model, max_tokens=max_tokens, batch_size=batch_size, threads=threads

@@ -13,8 +13,9 @@
 
 Embedding cache: ``<cache_dir>/<collection>-<model>-<backend>-<max_tokens>.npz`` (default
 cache dir ``$XDG_CACHE_HOME/paperwire/bench`` or ``~/.cache/paperwire/bench``; backend is
-the one that actually ran: ``onnx-int8``, ``onnx`` or ``torch``) holds one vector per
-embedded text, keyed by ``sha1(model, backend, max_tokens, text)``. A rerun looks each text up and
+the one that actually ran: ``onnx-int8``, ``onnx`` or ``torch``, with an ONNX export's
+recipe, e.g. ``onnx-int8-r4``: ``vectors_made_by``) holds one vector per embedded text,
+keyed by ``sha1(model, backend, max_tokens, text)``. A rerun looks each text up and
 embeds only what is missing (a changed corpus or model just misses), so only the first
 run of a collection pays for the model; the cache file is rewritten when anything new
 was embedded.
@@ -214,10 +215,21 @@ class CachingEmbedder:
         return self.inner.encode_query(text, beside=beside)
 
 
-def backend_of(embedder: Embedder) -> str:
+def backend_of(embedder: object) -> str:
     """``torch``, ``onnx`` or ``onnx-int8``: what actually computes the vectors (an ONNX
     backend falls back to torch when its export is missing)."""
     return str(getattr(embedder, "backend", "torch"))
+
+
+def vectors_made_by(embedder: object) -> str:
+    """What the cache keys document vectors by: the backend (``backend_of``) and, for an
+    ONNX export, the recipe that made it (``onnx-int8-r4``). Why: exports of other
+    recipes embed a text a little differently (recipes 3 and 4: cosine 0.9936 on average
+    at 256 tokens), and a rerun after `paperwire model export` scored its queries
+    against the older export's documents."""
+    recipe = getattr(embedder, "recipe", None)
+    backend = backend_of(embedder)
+    return backend if recipe is None else f"{backend}-r{recipe}"
 
 
 class BenchPaperwire(Paperwire):
@@ -241,7 +253,7 @@ class BenchPaperwire(Paperwire):
                 self.cache_dir,
                 self.collection,
                 s.embedding_model,
-                backend_of(inner),
+                vectors_made_by(inner),
                 s.embedding_max_tokens,
             )
             self._caching = CachingEmbedder(inner, self.cache)

@@ -68,7 +68,13 @@ def embed(
     threads: Annotated[int, typer.Option(min=1)] = 2,
     chunk: Annotated[int, typer.Option(min=1, help="Texts per encode call.")] = 128,
     max_tokens: Annotated[int, typer.Option(min=16, max=512)] = 256,
-    models_dir: Annotated[Path | None, typer.Option(help="Where ONNX exports live.")] = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where ONNX exports live (default: $PAPERWIRE_MODELS_DIR, else "
+            "~/.cache/paperwire/models)."
+        ),
+    ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Shared data folder (default: ../shared/data).")
     ] = None,

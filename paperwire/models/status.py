@@ -64,7 +64,7 @@ class StatusPublic(BaseModel):
         "unused",
         description="The ONNX export of the embedding model a process started now would "
         "embed with: `current`; `older` (made by an earlier paperwire: `paperwire model "
-        "export` makes it again, faster, for the processes started after it); `missing` "
+        "export` makes this release's for the processes started after it); `missing` "
         "(torch embeds instead: slower, twice the memory); `unused` (semantic search off, "
         "or the torch backend asked for).",
     )

@@ -18,7 +18,14 @@ from paperwire.bench.collections import (
     parse_smart,
     synthetic_arxiv_id,
 )
-from paperwire.bench.relevance import METRICS, evaluate, records_of, run_relevance
+from paperwire.bench.relevance import (
+    METRICS,
+    evaluate,
+    records_of,
+    run_relevance,
+    vectors_made_by,
+)
+from paperwire.index.embedding.onnx_export import RECIPE
 from paperwire.sources.normalize import normalize_arxiv_id
 from tests.conftest import SHARED_DATA
 
@@ -211,12 +218,29 @@ def test_bench_relevance_cli_json(tmp_path: Path) -> None:
             assert 0.0 <= r[m] <= 1.0
     # Each query names its document's words: every ranking puts it first.
     assert all(r["ndcg@10"] == 1.0 and r["mrr@10"] == 1.0 for r in rows)
-    assert len(list(cache.glob("tiny-*.npz"))) == 1
+    (kept,) = cache.glob("tiny-*.npz")
+    # kept by the export that embedded them (``vectors_made_by``), or by torch without one
+    assert f"-onnx-int8-r{RECIPE}-" in kept.name or "-torch-" in kept.name, kept.name
 
     # A rerun embeds nothing: every document vector comes from the cache.
     again = run_relevance(load_collection(str(folder)), cache_dir=cache)
     assert (again.cache_hits, again.cache_misses) == (10, 0)
     assert [r.metrics for r in again.rankings] == [{m: r[m] for m in METRICS} for r in rows[:3]]
+
+
+def test_cached_vectors_are_kept_apart_by_export_recipe() -> None:
+    """Document vectors cached by one ONNX export are not served to a run of another
+    recipe's (its queries would meet the older export's documents); torch and exports
+    from before recipes were recorded keep the backend's name alone."""
+
+    class Ran:
+        def __init__(self, backend: str, recipe: int | None) -> None:
+            self.backend, self.recipe = backend, recipe
+
+    assert vectors_made_by(Ran("onnx-int8", 4)) == "onnx-int8-r4"
+    assert vectors_made_by(Ran("onnx-int8", 3)) != vectors_made_by(Ran("onnx-int8", 4))
+    assert vectors_made_by(Ran("onnx", None)) == "onnx"
+    assert vectors_made_by(object()) == "torch"
 
 
 def test_bench_relevance_cli_errors(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from paperwire.index.embedding.onnx_export import (
     MANIFEST,
     RECIPE,
     export_onnx,
+    fp32_nodes,
     read_manifest,
 )
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
@@ -100,6 +101,7 @@ def test_export_files_and_manifest(models_root: Path) -> None:
     assert manifest["versions"]["onnxruntime"]
     assert manifest["options"]["optimizer"]["num_heads"] == 12
     assert manifest["options"]["quantize"]["per_channel"] is True
+    assert manifest["options"]["quantize"]["reduce_range"] is True  # 7-bit weights
     assert manifest["pooling"] == "mean" and manifest["normalize"] is True
     assert set(manifest["files"]) == {FP32_FILE, INT8_FILE}
     assert not [p for p in out.iterdir() if p.name.startswith(".export-")]  # no leftovers
@@ -131,6 +133,27 @@ def test_residual_adds_stay_beside_their_layer_norm(
     ort.InferenceSession(str(out / name), sess_options=opts, providers=["CPUExecutionProvider"])
     fused = [node.op_type for node in onnx.load(str(tmp_path / "fused.onnx")).graph.node]
     assert fused.count("SkipLayerNormalization") == 12
+
+
+def test_int8_weights_are_in_seven_bits(models_root: Path) -> None:
+    """Every quantised weight of the int8 file is within ±64: on a CPU whose int8 products
+    add byte pairs in saturating 16-bit lanes (AVX2 without VNNI), two activations at 255
+    then sum to at most 2 x 255 x 64 = 32,640, inside the lane (8-bit weights, up to 127,
+    were clipped). The two FFN products of ``fp32_nodes`` are not quantised."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(models_root / "all-MiniLM-L6-v2" / INT8_FILE)).graph
+    weights = {init.name: init for init in graph.initializer}
+    peaks = [
+        int(np.abs(numpy_helper.to_array(weights[node.input[1]]).astype(np.int16)).max())
+        for node in graph.node
+        if node.op_type in ("MatMulInteger", "QAttention") and node.input[1] in weights
+    ]
+    # each layer's attention and three products, less the two kept in fp32
+    kept = fp32_nodes(models_root / "all-MiniLM-L6-v2" / FP32_FILE)
+    assert len(kept) == 2 and len(peaks) == 6 * 4 - len(kept)
+    assert max(peaks) == 64
 
 
 def test_onnx_matches_torch_on_real_abstracts(
@@ -449,6 +472,24 @@ def test_cli_export_is_skipped_when_up_to_date(
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["skipped"] is True
     assert report["out"] == str(models_root / "all-MiniLM-L6-v2")
+
+
+def test_bench_embed_reads_the_configured_models_dir(
+    models_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paperwire bench embed` without `--models-dir` benches the export that
+    ``PAPERWIRE_MODELS_DIR`` names, as every other command embeds with (it used to pass
+    None over the variable and bench the default folder's export)."""
+    from paperwire.bench.embed import load_backend
+
+    monkeypatch.setenv("PAPERWIRE_MODELS_DIR", str(models_root))
+    kw: dict[str, Any] = {"threads": 1, "batch_size": 8, "max_tokens": 64}
+    embedder = load_backend("onnx-int8", models_dir=None, **kw)
+    assert isinstance(embedder, OnnxEmbedder)
+    assert embedder.path == models_root / "all-MiniLM-L6-v2" / INT8_FILE
+    elsewhere = load_backend("onnx", models_dir=models_root, **kw)
+    assert isinstance(elsewhere, OnnxEmbedder)
+    assert elsewhere.path == models_root / "all-MiniLM-L6-v2" / FP32_FILE
 
 
 def test_cli_export_refuses_a_hub_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,8 +154,9 @@ def _find_export(settings: Settings) -> _Export | str:
 def export_state(settings: Settings) -> ExportState:
     """The ONNX export a process started now would embed with, by the loader's own
     checks (``_find_export``): ``current`` (this release's recipe), ``older`` (an
-    earlier recipe: it loads, and `paperwire model export` makes the current one, which
-    embeds faster: docs/benchmarks.md, "A LayerNormalization that is not fused"),
+    earlier recipe: it loads, and `paperwire model export` makes the current one: recipe
+    3 embeds faster, recipe 4 clips no int8 product on AVX2 CPUs: docs/benchmarks.md, "A
+    LayerNormalization that is not fused" and "Int8 weights in seven bits"),
     ``missing`` (no usable export: torch embeds instead, slower and twice the memory) or
     ``unused`` (semantic search off, or the torch backend asked for). A running process
     loaded its model once: one started before a new export runs the older one until it
@@ -440,8 +441,8 @@ def open_onnx_embedder(settings: Settings) -> Embedder | None:
     if found.older:
         log.warning(
             "ONNX model in %s was exported by an earlier recipe (%s; this paperwire makes "
-            "%d, which embeds faster): run `paperwire model export` to make it again, then "
-            "restart the processes that embed",
+            "%d): run `paperwire model export` to make it again, then restart the processes "
+            "that embed",
             found.path.parent,
             found.recipe if found.recipe is not None else "unrecorded",
             RECIPE,

@@ -11,7 +11,8 @@ Recipe (measured in ``shared/notes/measurements.md``): load with
 ``attn_implementation="eager"`` (SDPA attention is not fused), ``torch.onnx.export(...,
 dynamo=False)``, ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")`` with the
 residual adds left beside their LayerNormalization (``SKIP_LAYER_NORM_FUSED``), then
-``quantize_dynamic(per_channel=True)``. The graph outputs the last hidden state;
+``quantize_dynamic(per_channel=True)`` with weights in 7 bits (``REDUCE_RANGE``). The graph
+outputs the last hidden state;
 pooling and normalisation happen in :mod:`paperwire.index.embedding.onnx`.
 
 Each file is written under a temporary name and moved into place with ``os.replace``,
@@ -56,7 +57,8 @@ MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 # Bumped whenever the export recipe changes: an export made by another recipe is redone.
 # 3: residual adds no longer fused into SkipLayerNormalization (SKIP_LAYER_NORM_FUSED).
-RECIPE = 3
+# 4: int8 weights in 7 bits (REDUCE_RANGE).
+RECIPE = 4
 OPSET = 17
 # Source files that define the model's output. Small ones are hashed at load time as
 # well; the weights (large) are checked by size at load and by sha256 at export.
@@ -75,7 +77,7 @@ _SOURCE_FILES = (
 )
 _QUICK_HASH_MAX_BYTES = 4 << 20
 # Quantised: the fused attention, the dense MatMuls and the embedding table (keeping the
-# table fp32 costs 35 MB of memory for +0.0002 cosine).
+# table fp32 costs 35 MB of memory for +0.0002 cosine); not the products of ``fp32_nodes``.
 QUANTIZED_OPS = ("MatMul", "Attention", "EmbedLayerNormalization")
 FP32_FFN_OUTPUT_LAYERS = 2
 # Whether the optimizer fuses each residual add and its LayerNormalization into one
@@ -85,6 +87,17 @@ FP32_FFN_OUTPUT_LAYERS = 2
 # faster without it (docs/benchmarks.md, "A LayerNormalization that is not fused").
 # Sessions keep ONNX Runtime from fusing them again (``onnx.UNFUSED_AT_LOAD``).
 SKIP_LAYER_NORM_FUSED = False
+# Int8 weights in 7 bits (``quantize_dynamic(reduce_range=True)``), on every CPU. Why: where
+# ONNX Runtime's int8 products run on AVX2 or AVX-512 without VNNI (this project's machines),
+# ``VPMADDUBSW`` adds each pair of activation x weight byte products in a saturating 16-bit
+# lane, and two activations near 255 beside 8-bit weights near ±127 were clipped; with
+# weights up to 64 a pair stays inside (2 x 255 x 64 = 32,640). SciFact semantic nDCG@10
+# 0.6427 -> 0.6525 there (the fp32 model: 0.6467). VNNI, AMX and Arm add in 32 bits, where
+# 8 bits would round half as coarsely, but an export is often made on one machine (an image
+# build, CI) and served on another, and computed without clipping (as those CPUs compute),
+# recipe 3's 8-bit weights scored 0.6495 against the 7-bit ones' 0.6525 (hybrid 0.7406 and
+# 0.7404): nothing measurable to gain (docs/benchmarks.md, "Int8 weights in seven bits").
+REDUCE_RANGE = True
 
 Log = Callable[[str], None]
 
@@ -188,7 +201,7 @@ def _options(
             "method": "quantize_dynamic",
             "weight_type": "QInt8",
             "per_channel": True,
-            "reduce_range": False,
+            "reduce_range": REDUCE_RANGE,
             "op_types": list(QUANTIZED_OPS),
             "fp32_nodes": exclude,
         }
@@ -310,10 +323,12 @@ def fp32_nodes(fused: Path, layers: int = FP32_FFN_OUTPUT_LAYERS) -> list[str]:
     layers. Their inputs (GELU outputs) have the widest range, so one dynamic scale per
     tensor loses the most there; keeping them costs ~1% speed in document batches and
     lifts the mean cosine to torch from 0.993 to 0.995 (measured on 120 abstracts). For a
-    pasted title on one thread they are 15% of the run: quantised too, the bench's 100
-    queries took 3.13 ms p50 against 3.48, but their cosine to fp32 fell from 0.99375 to
-    0.99183 and a semantic page's top 10 shared 0.876 of an fp32 query's against 0.887
-    (docs/benchmarks.md, "A LayerNormalization that is not fused"): they stay."""
+    pasted title on one thread they are 10-15% of the run. Quantised too (7-bit weights),
+    the bench's 100 queries took 3.05 ms p50 against 3.37 and SciFact's nDCG@10 held
+    (0.6519 against 0.6525 semantic), but the vectors drifted from fp32 (queries' cosine
+    0.99161 against 0.99426, documents' 0.9933 against 0.9950; 1,000 abstracts' nearest
+    10 shared 0.891 of torch's against 0.917): they stay (docs/benchmarks.md, "Int8
+    weights in seven bits")."""
     import onnx
 
     graph = onnx.load(str(fused), load_external_data=False).graph
@@ -337,7 +352,7 @@ def _quantise(fused: Path, out: Path, exclude: list[str]) -> None:
             op_types_to_quantize=list(QUANTIZED_OPS),
             nodes_to_exclude=exclude,
             per_channel=True,
-            reduce_range=False,
+            reduce_range=REDUCE_RANGE,
             weight_type=QuantType.QInt8,
             # Shape inference cannot type the outputs of the fused com.microsoft operators.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
@@ -409,7 +424,7 @@ def export_onnx(
         _optimise(tmp / "plain.onnx", tmp / FP32_FILE, num_heads, hidden)
         exclude: list[str] = []
         if quantize:
-            say("quantising weights to int8 (dynamic, per channel)")
+            say("quantising weights to int8 (dynamic, per channel, 7 bits)")
             exclude = fp32_nodes(tmp / FP32_FILE)
             _quantise(tmp / FP32_FILE, tmp / INT8_FILE, exclude)
         files: dict[str, dict[str, Any]] = {
