@@ -72,7 +72,7 @@ def embed(
         Path | None,
         typer.Option(
             help="Where ONNX exports live (default: $PAPERWIRE_MODELS_DIR, else "
-            "~/.cache/paperwire/models)."
+            "$XDG_CACHE_HOME/paperwire/models, ~/.cache/paperwire/models)."
         ),
     ] = None,
     data_dir: Annotated[

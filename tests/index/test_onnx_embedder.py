@@ -414,7 +414,7 @@ def test_an_older_export_loads_and_says_to_export_again(
     models_root: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An export of an earlier recipe (before an upgrade's `paperwire model export`) still
-    embeds, and both the log and `paperwire status` say a new export would be faster."""
+    embeds, and both the log and `paperwire status` say to export again."""
     current = Settings(models_dir=models_root, embedding_threads=1)
     with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
         assert isinstance(open_onnx_embedder(current), OnnxEmbedder)

@@ -121,7 +121,8 @@ class _Export(NamedTuple):
 
     @property
     def older(self) -> bool:
-        """Made by an earlier recipe than this paperwire's (it loads, and embeds slower)."""
+        """Made by an earlier recipe than this paperwire's (it loads; `paperwire model
+        export` makes this release's)."""
         return self.recipe is None or self.recipe < RECIPE
 
 

@@ -321,10 +321,11 @@ def _optimise(plain: Path, fused: Path, num_heads: int, hidden: int) -> None:
 def fp32_nodes(fused: Path, layers: int = FP32_FFN_OUTPUT_LAYERS) -> list[str]:
     """The MatMuls kept in fp32: the FFN output projections of the first ``layers``
     layers. Their inputs (GELU outputs) have the widest range, so one dynamic scale per
-    tensor loses the most there; keeping them costs ~1% speed in document batches and
-    lifts the mean cosine to torch from 0.993 to 0.995 (measured on 120 abstracts). For a
-    pasted title on one thread they are 10-15% of the run. Quantised too (7-bit weights),
-    the bench's 100 queries took 3.05 ms p50 against 3.37 and SciFact's nDCG@10 held
+    tensor loses the most there; keeping them cost ~1% speed in document batches with the
+    first recipe and lifted the mean cosine to torch from 0.993 to 0.995 (measured on 120
+    abstracts). For a pasted title on one thread they are 10-15% of the run. Quantised too
+    (7-bit weights), the bench's 100 queries took 3.05 ms p50 against 3.37, documents ran
+    8% faster (38.0 abstracts/s against recipe 3's 35.2) and SciFact's nDCG@10 held
     (0.6519 against 0.6525 semantic), but the vectors drifted from fp32 (queries' cosine
     0.99161 against 0.99426, documents' 0.9933 against 0.9950; 1,000 abstracts' nearest
     10 shared 0.891 of torch's against 0.917): they stay (docs/benchmarks.md, "Int8
