@@ -225,10 +225,9 @@ def test_bench_relevance_cli_json(tmp_path: Path) -> None:
     assert (again.cache_hits, again.cache_misses) == (10, 0)
     # kept by the export that embedded them (``vectors_made_by``): its recipe with the
     # int8 backend that ran (the default, where the install made its export), none with torch
-    ran = "onnx-int8" if "(onnx-int8," in again.embedding else "torch"
-    assert "(torch," in again.embedding or ran == "onnx-int8", again.embedding
-    made_by = f"onnx-int8-r{RECIPE}" if ran == "onnx-int8" else "torch"
-    assert kept.name.endswith(f"-{made_by}-256.npz"), kept.name
+    made_by = {"(onnx-int8,": f"onnx-int8-r{RECIPE}", "(torch,": "torch"}
+    (ran,) = [said for said in made_by if said in again.embedding]
+    assert kept.name.endswith(f"-{made_by[ran]}-256.npz"), kept.name
     assert [r.metrics for r in again.rankings] == [{m: r[m] for m in METRICS} for r in rows[:3]]
 
 
