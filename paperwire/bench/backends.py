@@ -49,7 +49,14 @@ from typing import Any
 import numpy as np
 
 from paperwire.bench.common import SHORT_QUERIES as ALL_SHORT_QUERIES
-from paperwire.bench.common import machine, percentile, query_cache_clearer, timed_ms, versions
+from paperwire.bench.common import (
+    machine,
+    percentile,
+    query_cache_clearer,
+    timed_ms,
+    title_vectors_key,
+    versions,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 LISTINGS = REPO.parent / "shared" / "data" / "arxiv-listings"
@@ -194,13 +201,13 @@ def title_vectors(rows: list[dict[str, Any]], n: int) -> tuple[list[str], np.nda
     rng = random.Random(7)
     picked = rng.sample(rows, n + HELD_OUT)
     ids = [r["id"] for r in picked]
-    settings = Settings()
     CACHE.mkdir(parents=True, exist_ok=True)
-    key = f"titles-{n + HELD_OUT}-seed7-{settings.embedding_backend}-minilm"
+    # loaded before the cache is looked at: its maker names the cache
+    model = load_embedder(Settings())
+    key = title_vectors_key(n + HELD_OUT, model)
     vec_path, ids_path = CACHE / f"{key}.npy", CACHE / f"{key}.json"
     if vec_path.is_file() and ids_path.is_file() and json.loads(ids_path.read_text()) == ids:
         return ids, np.load(vec_path), float("nan")
-    model = load_embedder(settings)
     t0 = time.perf_counter()
     vectors = model.encode_documents([r["title"] for r in picked], batch_size=64)
     seconds = time.perf_counter() - t0

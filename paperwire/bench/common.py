@@ -1,6 +1,7 @@
 """Pieces every benchmark shares: the short query set, the percentile rule, a timing
-loop, a fresh process to measure in, the embedders' query-cache emptier, and what a
-result says about the machine and the libraries it ran with."""
+loop, a fresh process to measure in, the embedders' query-cache emptier, the name its
+cached vectors are kept under, and what a result says about the machine and the
+libraries it ran with."""
 
 from __future__ import annotations
 
@@ -110,3 +111,27 @@ def query_cache_clearer(embedder: Any) -> Callable[[], None] | None:
     embeds its query; None for an embedder that keeps none."""
     clear = getattr(getattr(embedder, "_cached_query", None), "cache_clear", None)
     return clear if callable(clear) else None
+
+
+def backend_of(embedder: object) -> str:
+    """``torch``, ``onnx`` or ``onnx-int8``: what actually computes the vectors (an ONNX
+    backend falls back to torch when its export is missing)."""
+    return str(getattr(embedder, "backend", "torch"))
+
+
+def vectors_made_by(embedder: object) -> str:
+    """What every bench cache of vectors is keyed by: the backend that ran
+    (``backend_of``, not the one configured) and, for an ONNX export, the recipe that
+    made it (``onnx-int8-r4``). Why: exports of other recipes embed a text a little
+    differently (recipes 3 and 4: cosine 0.9936 on average at 256 tokens), and a rerun
+    after `paperwire model export` scored its queries against the older export's
+    documents."""
+    recipe = getattr(embedder, "recipe", None)
+    backend = backend_of(embedder)
+    return backend if recipe is None else f"{backend}-r{recipe}"
+
+
+def title_vectors_key(count: int, embedder: object) -> str:
+    """The cache name of the backends bench's ``count`` sampled titles' vectors made by
+    ``embedder`` (``vectors_made_by``), which the recommendation bench reads too."""
+    return f"titles-{count}-seed7-{vectors_made_by(embedder)}-minilm"

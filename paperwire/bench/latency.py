@@ -61,7 +61,10 @@ than ``cpu / c`` ms, and ``1000 · c / cpu`` bounds the searches a second it can
 cpu / wall says how many cores a search keeps busy.
 
 Builds are kept in the work directory (default ``~/.cache/paperwire/bench/latency``)
-and reused while their parameters match (``--rebuild`` forces a new one).
+and reused while their parameters match (``--rebuild`` forces a new one). The vectors'
+maker (``common.vectors_made_by``: the backend that ran and its export's recipe) is one
+of them, and names the cache of embedded titles: a run after `paperwire model export`
+builds anew rather than search its queries' vectors among an older export's.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ from paperwire.bench.common import (
     machine,
     percentile,
     query_cache_clearer,
+    vectors_made_by,
     versions,
 )
 from paperwire.bench.embed import shared_data_dir
@@ -118,7 +122,9 @@ ONE_MILLION = 1_000_000
 SIGMA = 0.025
 DATE_FRACTION = 0.04
 MODES = ("keyword", "semantic", "hybrid")
-_BUILD_VERSION = 1
+# 2: the keyword index compacted after the bulk load, as an ingest of that many papers
+# leaves an install (``indexer.compact_after_bulk_load``)
+_BUILD_VERSION = 2
 
 Say = Callable[[str], None]
 
@@ -212,15 +218,36 @@ class LatencyBenchResult:
 # --------------------------------------------------------------------------- corpora
 
 
-def _params(size: str, embed: int | None, backend: str) -> dict[str, Any]:
+def _params(size: str, embed: int | None, backend: str, made_by: str) -> dict[str, Any]:
+    """What a kept build must have been made with to be reused (``_kept_build``)."""
     return {
         "version": _BUILD_VERSION,
         "size": size,
         "embed": embed,
         "sigma": SIGMA,
         "backend": backend,
+        "vectors": made_by,
         "data": _data_fingerprint(size),
     }
+
+
+def _kept_build(marker: Path, home: Path, params: dict[str, Any]) -> BuildInfo | None:
+    """The build described by ``marker`` where it was made with ``params``, else None."""
+    if not (marker.is_file() and home.is_dir()):
+        return None
+    data = json.loads(marker.read_text())
+    if data.get("params") != json.loads(json.dumps(params)):
+        return None
+    return BuildInfo(**{**data, "reused": True})
+
+
+def embedder_made_by(backend: str, threads: int | None) -> str:
+    """``vectors_made_by`` of the embedder that ``backend`` loads here (an ONNX backend
+    whose export is missing falls back to torch)."""
+    from paperwire.index.embedding.loader import load_embedder
+
+    settings = Settings(embedding_backend=backend, embedding_threads=threads)
+    return vectors_made_by(load_embedder(settings))
 
 
 def _data_fingerprint(size: str) -> list[tuple[str, int]]:
@@ -322,8 +349,12 @@ class TitleVectors:
         np.savez(tmp, keys=keys, vectors=vecs)
         os.replace(tmp, self.path)
 
-    def embed(self, titles: Sequence[str], backend: str, threads: int | None, say: Say) -> int:
-        """Embed the titles not cached yet; returns how many were embedded now."""
+    def embed(
+        self, titles: Sequence[str], backend: str, threads: int | None, made_by: str, say: Say
+    ) -> int:
+        """Embed the titles not cached yet; returns how many were embedded now. Refuses
+        where the embedder that loads is not ``made_by`` (the cache's maker): an export
+        made since the run began."""
         from paperwire.index.embedding.loader import load_embedder
 
         todo = sorted({t for t in titles if _text_key(t) not in self.vectors})
@@ -331,6 +362,11 @@ class TitleVectors:
             return 0
         settings = Settings(embedding_backend=backend, embedding_threads=threads)
         embedder = load_embedder(settings)
+        if vectors_made_by(embedder) != made_by:
+            raise RuntimeError(
+                f"{self.path} holds vectors of {made_by}, but {vectors_made_by(embedder)} "
+                "loaded (a new export since the bench began?): run it again"
+            )
         say(f"embedding {len(todo)} titles with {embedder!r} (cached in {self.path})")
         t0 = time.perf_counter()
         step = 2048
@@ -373,12 +409,19 @@ def _du_mb(path: Path) -> float:
 
 
 def build_install(
-    size: str, home: Path, embed: int | None, backend: str, threads: int | None, cache: Path
+    size: str,
+    home: Path,
+    embed: int | None,
+    backend: str,
+    threads: int | None,
+    cache: Path,
+    made_by: str,
 ) -> BuildInfo:
     """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
     from paperwire.core import Paperwire
     from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
     from paperwire.models.papers import PaperRecord
+    from paperwire.services.indexer import compact_after_bulk_load
     from paperwire.services.ingest import ingest_records
 
     say = _say
@@ -409,7 +452,10 @@ def build_install(
             last[0] = now
             say(f"[{size}]   {len(dates)} papers, {len(dates) / (now - t0):.0f}/s")
 
-    summary = ingest_records(pw, observed(_records(size)), size, on_progress=progress)
+    # compacted once, after the copies too (below): the ingest rate stays the ingest's
+    summary = ingest_records(
+        pw, observed(_records(size)), size, on_progress=progress, compact=False
+    )
     ingest_s = time.perf_counter() - t0
     base_n = summary.added + summary.updated + summary.unchanged
     say(f"[{size}] ingested {base_n} papers in {ingest_s:.1f} s ({base_n / ingest_s:.0f}/s)")
@@ -439,7 +485,7 @@ def build_install(
     base_titles = base_titles[:base_n]  # the originals come first in id order
     chosen, chosen_titles = _vector_plan(base_titles, embed, random.Random(11))
     cached = TitleVectors(cache)
-    embedded_now = cached.embed(chosen_titles, backend, threads, say)
+    embedded_now = cached.embed(chosen_titles, backend, threads, made_by, say)
     base = np.stack([cached.vectors[_text_key(t)] for t in chosen_titles]).astype(np.float32)
     own = {i: j for j, i in enumerate(chosen)}
     noise = np.random.default_rng(5)
@@ -481,6 +527,8 @@ def build_install(
             say(f"[{size}]   {row} documents, {time.perf_counter() - t1:.0f} s")
     index.commit()
     vector_s = time.perf_counter() - t1
+    # as an ingest of this many papers leaves the index (the copies came in here instead)
+    compacted = compact_after_bulk_load(pw, papers)
     vectors = index.vector_count()
     keyword_docs = index.keyword_count()
     pw.close()
@@ -507,6 +555,11 @@ def build_install(
         build_note += (
             f", then {copies} copies with synthetic ids in SQL ({copy_s:.0f} s) and "
             f"indexed (keyword + vectors) in {vector_s:.0f} s; {keyword_docs} keyword docs"
+        )
+    if compacted is not None:
+        build_note += (
+            f"; keyword index compacted: {compacted.segments_before} segments -> "
+            f"{compacted.segments_after} in {compacted.seconds:.0f} s"
         )
     return BuildInfo(
         size=size,
@@ -962,7 +1015,8 @@ def run_latency_bench(
     work.mkdir(parents=True, exist_ok=True)
     from paperwire.index.embedding.onnx import model_slug
 
-    cache = work / f"titles-{model_slug(Settings().embedding_model)}-{backend}.npz"
+    made_by = in_fresh_process(embedder_made_by, backend, threads)
+    cache = work / f"titles-{model_slug(Settings().embedding_model)}-{made_by}.npz"
     result = LatencyBenchResult(
         machine=machine(),
         versions=versions("numpy", "tantivy", "onnxruntime", "sqlalchemy"),
@@ -972,16 +1026,15 @@ def run_latency_bench(
             raise ValueError(f"unknown size {size!r}; sizes: {', '.join(SIZES)}")
         home = work / size
         marker = work / f"{size}.build.json"
-        params = _params(size, embed, backend)
-        build: BuildInfo | None = None
-        if not rebuild and marker.is_file() and home.is_dir():
-            data = json.loads(marker.read_text())
-            if data.get("params") == json.loads(json.dumps(params)):
-                build = BuildInfo(**{**data, "reused": True})
-                say(f"[{size}] reusing the build of {build.built_at} in {home}")
-        if build is None:
+        params = _params(size, embed, backend, made_by)
+        build = None if rebuild else _kept_build(marker, home, params)
+        if build is not None:
+            say(f"[{size}] reusing the build of {build.built_at} in {home}")
+        else:
             marker.unlink(missing_ok=True)
-            build = in_fresh_process(build_install, size, home, embed, backend, threads, cache)
+            build = in_fresh_process(
+                build_install, size, home, embed, backend, threads, cache, made_by
+            )
             build.params = params
             marker.write_text(json.dumps(dataclasses.asdict(build), indent=2))
         say(

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from paperwire.bench.common import title_vectors_key, vectors_made_by
 from paperwire.bench.embed import shared_data_dir
 from paperwire.bench.relevance import default_cache_dir
 from paperwire.search.recommend import (
@@ -338,8 +339,10 @@ def _title_vectors(corpus: Corpus, cache: Path, say: Say) -> Vector:
     from paperwire.config import Settings
     from paperwire.index.embedding.loader import load_embedder
 
-    backend = Settings().embedding_backend
-    for key in (f"titles-{len(corpus)}-seed7-{backend}-minilm", f"recommend-titles-{backend}"):
+    # loaded before the caches are looked at: its maker names them
+    model = load_embedder(Settings())
+    made_by = vectors_made_by(model)
+    for key in (title_vectors_key(len(corpus), model), f"recommend-titles-{made_by}"):
         ids_path, vec_path = cache / f"{key}.json", cache / f"{key}.npy"
         if ids_path.is_file() and vec_path.is_file():
             ids = json.loads(ids_path.read_text())
@@ -350,11 +353,10 @@ def _title_vectors(corpus: Corpus, cache: Path, say: Say) -> Vector:
                 out: Vector = vectors[[row[pid] for pid in corpus.ids]].astype(np.float32)
                 return out
     say(f"embedding {len(corpus)} titles (cached in {cache})")
-    model = load_embedder(Settings())
     vectors = model.encode_documents(corpus.titles, batch_size=64)
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(cache / f"recommend-titles-{backend}.npy", vectors)
-    (cache / f"recommend-titles-{backend}.json").write_text(json.dumps(corpus.ids))
+    np.save(cache / f"recommend-titles-{made_by}.npy", vectors)
+    (cache / f"recommend-titles-{made_by}.json").write_text(json.dumps(corpus.ids))
     return np.asarray(vectors, dtype=np.float32)
 
 

@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from paperwire.bench.collections import Collection, IdMap
+from paperwire.bench.common import backend_of, vectors_made_by
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import Vector
@@ -213,23 +214,6 @@ class CachingEmbedder:
 
     def encode_query(self, text: str, *, beside: bool = False) -> Vector:
         return self.inner.encode_query(text, beside=beside)
-
-
-def backend_of(embedder: object) -> str:
-    """``torch``, ``onnx`` or ``onnx-int8``: what actually computes the vectors (an ONNX
-    backend falls back to torch when its export is missing)."""
-    return str(getattr(embedder, "backend", "torch"))
-
-
-def vectors_made_by(embedder: object) -> str:
-    """What the cache keys document vectors by: the backend (``backend_of``) and, for an
-    ONNX export, the recipe that made it (``onnx-int8-r4``). Why: exports of other
-    recipes embed a text a little differently (recipes 3 and 4: cosine 0.9936 on average
-    at 256 tokens), and a rerun after `paperwire model export` scored its queries
-    against the older export's documents."""
-    recipe = getattr(embedder, "recipe", None)
-    backend = backend_of(embedder)
-    return backend if recipe is None else f"{backend}-r{recipe}"
 
 
 class BenchPaperwire(Paperwire):

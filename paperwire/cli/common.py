@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +29,9 @@ from rich.progress import (
 from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.models.search import SearchFilters
+
+if TYPE_CHECKING:
+    from paperwire.services.indexer import CompactReport
 
 console = Console(stderr=True)
 out = Console()
@@ -113,6 +116,22 @@ def stop_on_sigterm(*, interrupt: bool = False) -> Iterator[threading.Event]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def compact_bulk_load(
+    pw: Paperwire, written: int, stop: threading.Event, bar: Progress
+) -> CompactReport | None:
+    """After an ingest or rebuild that wrote ``written`` papers: the keyword index
+    compacted where it was a bulk load (``indexer.bulk_load_to_compact``), its progress
+    on ``bar``. None where nothing was done (or another process was applying changes);
+    a report with ``documents`` None where ``stop`` came first. Raises
+    ``KeyboardInterrupt`` (the index then is as it was) and ``KeywordIndexError``."""
+    from paperwire.services.indexer import bulk_load_to_compact, compact_keyword_index
+
+    if stop.is_set() or not bulk_load_to_compact(pw, written):
+        return None
+    task = bar.add_task("compact keyword index", total=pw.store.count())
+    return compact_keyword_index(pw, stop=stop, on_progress=lambda k: bar.advance(task, k))
 
 
 def report_index(pending: int, problem: str | None = None) -> None:

@@ -14,6 +14,7 @@ from rich.table import Table
 from paperwire.cli.common import (
     EXIT_SIGTERM,
     HomeOpt,
+    compact_bulk_load,
     console,
     error,
     open_app,
@@ -74,13 +75,30 @@ def index(
             "the configured one, then compare the two.",
         ),
     ] = None,
+    compact: Annotated[
+        bool,
+        typer.Option(
+            "--compact",
+            help="Write the embedded keyword index again in one segment, from the store "
+            "(searches get faster; ~11 s at 75k papers, ~2 min at 1M). An ingest that "
+            "adds 5,000+ papers and a finished --rebuild of as many do this themselves. "
+            "Interrupted: the index stays as it was.",
+        ),
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
-    """Show index counts, or rebuild the index from the database with --rebuild."""
+    """Show index counts, rebuild the index from the database with --rebuild, or compact
+    the keyword index with --compact."""
     pw = open_app(home)
     if clear and not rebuild:
         error("--clear needs --rebuild")
         raise typer.Exit(2)
+    if compact:
+        if rebuild or backend is not None:
+            error("--compact goes alone (not with --rebuild or --backend)")
+            raise typer.Exit(2)
+        _compact(pw)
+        return
     if backend is not None and backend != pw.settings.index:
         if not rebuild:
             error("--backend needs --rebuild")
@@ -90,27 +108,82 @@ def index(
     if rebuild:
         from paperwire.jobs.reindex import rebuild_index
 
+        compacted = None
         try:
             with stop_on_sigterm() as stop, progress_bar() as bar:
                 task = bar.add_task("reindex", total=pw.store.count())
                 report = rebuild_index(
-                    pw, on_progress=lambda k: bar.advance(task, k), clear=clear, stop=stop
+                    pw,
+                    on_progress=lambda k: bar.advance(task, k),
+                    clear=clear,
+                    stop=stop,
+                    compact=False,
                 )
+                if not (report.pending or report.error):
+                    # every document written again, batch by batch: a bulk load
+                    compacted = compact_bulk_load(pw, report.written, stop, bar)
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted: rerun to finish (the rest is queued)[/]")
+            console.print(
+                "[yellow]interrupted: rerun to finish (the rest is queued; a compaction "
+                "under way leaves the keyword index as it was)[/]"
+            )
             raise typer.Exit(130) from None
         console.print(
             f"indexed {report.written} papers, removed {report.removed} "
             f"({report.strays} the store does not show)"
         )
+        if compacted is not None and compacted.documents is not None:
+            console.print(compacted.describe())
         report_index(report.pending, report.error)
         if report.error:
             raise typer.Exit(1)
         if stop.is_set():
-            console.print("[yellow]stopped: rerun to finish (the rest is queued)[/]")
+            if report.pending:
+                console.print("[yellow]stopped: rerun to finish (the rest is queued)[/]")
+            else:
+                console.print(
+                    "[yellow]stopped while compacting: the keyword index is as it was "
+                    "(`paperwire index --compact` compacts it)[/]"
+                )
             raise typer.Exit(EXIT_SIGTERM)
     out.print(f"keyword documents: {pw.index.keyword_count()}")
     out.print(f"vector documents:  {pw.index.vector_count()}")
+    segments = getattr(getattr(pw.index, "keyword", None), "segments", None)
+    if segments is not None:
+        n = segments()
+        hint = " (`paperwire index --compact` makes one)" if n > 1 else ""
+        out.print(f"keyword segments:  {n}{hint}")
+
+
+def _compact(pw: Paperwire) -> None:
+    from paperwire.index.keyword import KeywordIndexError
+    from paperwire.services.indexer import compact_keyword_index
+
+    if getattr(pw.index, "keyword", None) is None:
+        error(f"the {pw.settings.index} index compacts its own segments")
+        raise typer.Exit(2)
+    try:
+        with stop_on_sigterm() as stop, progress_bar() as bar:
+            task = bar.add_task("compact keyword index", total=pw.store.count())
+            report = compact_keyword_index(
+                pw, stop=stop, on_progress=lambda k: bar.advance(task, k)
+            )
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: the keyword index is as it was[/]")
+        raise typer.Exit(130) from None
+    except KeywordIndexError as exc:
+        error(str(exc))
+        raise typer.Exit(1) from None
+    if report is None:
+        error(
+            "another process is applying index changes (a server, an ingest): "
+            "try again when it is done"
+        )
+        raise typer.Exit(1)
+    if report.documents is None:
+        console.print("[yellow]stopped: the keyword index is as it was[/]")
+        raise typer.Exit(EXIT_SIGTERM)
+    out.print(report.describe())
 
 
 def _rebuild_into_backend(pw: Paperwire, backend: str) -> None:

@@ -23,6 +23,7 @@ from paperwire.cli.common import (
     HasCodeOpt,
     HomeOpt,
     OrgOpt,
+    compact_bulk_load,
     console,
     error,
     filters_of,
@@ -70,6 +71,9 @@ def _print_summary(summary: IngestSummary, rejects: Path | None = None) -> None:
         console.print(f"[yellow]rejected[/] {escape(str(r))}", soft_wrap=True, highlight=False)
     if summary.rejected > SHOWN_REJECTIONS:
         console.print(f"[yellow]… and {summary.rejected - SHOWN_REJECTIONS} more rejections[/]")
+    if summary.index_segments is not None:
+        before, after = summary.index_segments
+        console.print(f"keyword index compacted after a bulk load: {before} segments -> {after}")
     if rejects is not None and summary.rejected:
         console.print(
             f"every rejection (file, line, field, reason, raw record): {escape(str(rejects))}",
@@ -81,6 +85,7 @@ def _print_summary(summary: IngestSummary, rejects: Path | None = None) -> None:
 def run_ingest(
     pw: Paperwire, items: Iterable[PaperRecord | Rejection], source: str, total: int | None = None
 ) -> IngestSummary:
+    from paperwire.index.keyword import KeywordIndexError
     from paperwire.services.ingest import ingest_records
     from paperwire.services.rejects import RejectsFile, rejects_path
 
@@ -90,6 +95,7 @@ def run_ingest(
         RejectsFile(rejects_path(pw.settings.home, source)) as rejects,
     ):
         task = bar.add_task(f"ingest {source}", total=total)
+        summary: IngestSummary | None = None
         try:
             summary = ingest_records(
                 pw,
@@ -98,12 +104,28 @@ def run_ingest(
                 on_progress=lambda n: bar.advance(task, n),
                 on_rejection=rejects.add,
                 stop=stop,
+                compact=False,  # here, with its progress shown
             )
+            if not (summary.stopped or summary.index_pending or summary.index_error):
+                compacted = compact_bulk_load(pw, summary.added, stop, bar)
+                summary.index_segments = None if compacted is None else compacted.segments
         except KeyboardInterrupt:
-            console.print("[yellow]interrupted: finished batches are stored; rerun to resume[/]")
+            if summary is None:
+                console.print(
+                    "[yellow]interrupted: finished batches are stored; rerun to resume[/]"
+                )
+            else:
+                console.print(
+                    "[yellow]interrupted while compacting: every paper is stored and "
+                    "indexed; the keyword index is as it was (`paperwire index --compact` "
+                    "compacts it)[/]"
+                )
             if rejects.count:
                 console.print(f"rejections so far: {escape(str(rejects.path))}")
             raise typer.Exit(130) from None
+        except KeywordIndexError as exc:  # stored and indexed; only not compacted
+            console.print(f"[yellow]keyword index not compacted:[/] {escape(str(exc))}")
+    assert summary is not None  # the ingest returned (its interruptions exit above)
     _print_summary(summary, rejects.path)
     report_index(summary.index_pending, summary.index_error)
     if summary.stopped:

@@ -101,6 +101,10 @@ ONE_PASS_POSTINGS = 400_000
 # and a hybrid search's brief BM25 (``service.BESIDE_EMBEDDING_POSTINGS``, the same
 # figure) would take a core from its query embedding.
 BESIDE_POSTINGS = 400_000
+# ``compact``'s writer heap: tantivy writes a segment each time the heap fills, and 1 GB
+# held the 1M bench papers' postings in one (`paperwire index --compact` peaked at 1.3
+# GB RSS there); the arena grows as it is used, far less at 74.7k papers.
+COMPACT_HEAP_BYTES = 1_000_000_000
 # A filtered relevance search counts a lower bound first (``_filtered_floor``) with a
 # word whose holders, at the filters' share of the papers, are this many times its count
 # bound (where no word is, filtered or not, its widest covers where they are expected to
@@ -439,16 +443,21 @@ class TantivyKeywordIndex:
 
     def _get_writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            try:
-                self._writer = self._index.writer(self._writer_heap, self._writer_threads)
-            except ValueError as exc:
-                if "LockBusy" in str(exc):
-                    raise KeywordIndexLockedError(
-                        f"another process is writing the keyword index in {self.path} "
-                        f"(only one writer is allowed); wait for it to finish"
-                    ) from exc
-                raise KeywordIndexError(f"cannot write keyword index {self.path}: {exc}") from exc
+            self._writer = self._open_writer(self._writer_heap, self._writer_threads)
         return self._writer
+
+    def _open_writer(self, heap_bytes: int, threads: int) -> tantivy.IndexWriter:
+        """Tantivy's writer, or the reason there is none: another writer holds its lock
+        (``KeywordIndexLockedError``), or the index cannot be written."""
+        try:
+            return self._index.writer(heap_bytes, threads)
+        except ValueError as exc:
+            if "LockBusy" in str(exc):
+                raise KeywordIndexLockedError(
+                    f"another process is writing the keyword index in {self.path} "
+                    f"(only one writer is allowed); wait for it to finish"
+                ) from exc
+            raise KeywordIndexError(f"cannot write keyword index {self.path}: {exc}") from exc
 
     def _document(self, doc: IndexDoc) -> tantivy.Document:
         d = tantivy.Document()
@@ -495,6 +504,62 @@ class TantivyKeywordIndex:
                 writer.commit()
                 writer.wait_merging_threads()  # consumes the writer, freeing the lock
             self._reload()
+
+    def segments(self) -> int:
+        """How many segments this handle's snapshot is in (``refresh`` first to count
+        another process's commits); ``compact`` makes it one."""
+        searcher, _ = self._snapshot()
+        return int(searcher.num_segments)
+
+    def compact(
+        self,
+        batches: Iterable[Sequence[IndexDoc]],
+        *,
+        heap_bytes: int = COMPACT_HEAP_BYTES,
+        stop: threading.Event | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int | None:
+        """Write ``batches`` (every document the index should hold) in place of what it
+        holds, in one commit, by one writer thread whose heap holds them all: the index
+        comes out in as few segments as ``heap_bytes`` allows (one up to ~1M papers).
+
+        Why: batch commits leave a bulk-loaded index in 10-20 segments that tantivy's
+        merge policy keeps, and a search looks each word up in every segment: at 74.7k
+        papers, BM25's best 30 for the bench's pasted titles took 1.74 / 3.08 ms (p50 /
+        p95) in 11 segments and 1.14 / 2.24 in one; at 1M, 8.72 / 16.28 in 17 and
+        7.82 / 14.54 in one (docs/benchmarks.md, forty-fifth session). The binding has
+        no merge call; deleting everything and adding it again in one commit is one.
+
+        Returns the documents written, or None where ``stop`` was set first: then
+        nothing changed (the writes are rolled back). A kill does the same: the old
+        commit stands. Searches go on meanwhile, on the old segments; another writer
+        is refused the lock (``KeywordIndexLockedError``) until it is done."""
+        with self._lock:
+            if self._writer is not None:
+                raise KeywordIndexError(f"{self.path}: uncommitted writes; commit them first")
+            writer = self._open_writer(heap_bytes, 1)
+        written = 0
+        try:
+            # Before the adds: it keeps documents added after it (see ``clear``).
+            writer.delete_all_documents()
+            for docs in batches:
+                if stop is not None and stop.is_set():
+                    writer.rollback()
+                    return None
+                for doc in docs:
+                    writer.add_document(self._document(doc))
+                written += len(docs)
+                if on_progress is not None:
+                    on_progress(len(docs))
+            writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
+        finally:
+            writer.wait_merging_threads()  # consumes the writer, freeing the lock
+        with self._lock:
+            self._reload()
+        return written
 
     def clear(self) -> None:
         """Delete every document (and discard uncommitted changes), then commit."""

@@ -87,6 +87,8 @@ class IngestSummary(BaseModel):
     stopped: bool = False  # asked to stop (SIGTERM) before the source ended
     index_pending: int = 0  # changes queued for the index, left to another process
     index_error: str | None = None  # why the index was not updated (changes stay queued)
+    # a bulk load's keyword index segments before and after it was compacted
+    index_segments: tuple[int, int] | None = None
 
     @property
     def total(self) -> int:

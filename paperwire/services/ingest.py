@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from paperwire.core import Paperwire
 from paperwire.models.papers import IngestSummary, PaperRecord, Rejection
-from paperwire.services.indexer import apply_pending, drain
+from paperwire.services.indexer import apply_pending, compact_after_bulk_load, drain
 
 ProgressFn = Callable[[int], None]
 
@@ -33,12 +33,16 @@ def ingest_records(
     on_rejection: Callable[[Rejection], None] | None = None,
     stop: threading.Event | None = None,
     index_wait: float | None = None,
+    compact: bool = True,
 ) -> IngestSummary:
     """Store ``items`` (records and importer rejections) and index what changed.
 
     ``stop`` ends the ingest after the current batch. ``index_wait``: how long to wait
     at the end for another process that is applying index changes (default
     ``index_wait_seconds``); ``summary.index_pending`` counts what was left to it.
+    ``compact``: a bulk load then compacts the keyword index
+    (``indexer.compact_after_bulk_load``); False leaves that to the caller (a command
+    that shows its progress).
     """
     t0 = time.perf_counter()
     summary = IngestSummary(source=source)
@@ -92,6 +96,9 @@ def ingest_records(
         report = drain(pw, index_wait)
         summary.index_pending = report.pending
         summary.index_error = report.error
+        if compact and not (summary.stopped or report.pending or report.error):
+            compacted = compact_after_bulk_load(pw, summary.added, stop)
+            summary.index_segments = None if compacted is None else compacted.segments
     except KeyboardInterrupt:
         apply_pending(pw)  # what is stored becomes searchable (a second Ctrl-C skips it)
         raise

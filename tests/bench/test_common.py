@@ -10,7 +10,13 @@ import platform
 import numpy as np
 import pytest
 
-from paperwire.bench.common import machine, percentile, versions
+from paperwire.bench.common import (
+    machine,
+    percentile,
+    title_vectors_key,
+    vectors_made_by,
+    versions,
+)
 
 
 @pytest.mark.parametrize("p", [0, 1, 50, 90, 95, 99, 100])
@@ -33,3 +39,23 @@ def test_versions_name_python_and_each_distribution_asked() -> None:
 
 def test_the_machine_names_its_cores() -> None:
     assert f"{os.cpu_count()} cpus" in machine()
+
+
+def test_cached_vectors_are_kept_apart_by_export_recipe() -> None:
+    """Document vectors cached by one ONNX export are not served to a run of another
+    recipe's (its queries would meet the older export's documents); torch and exports
+    from before recipes were recorded keep the backend's name alone."""
+
+    class Ran:
+        def __init__(self, backend: str, recipe: int | None) -> None:
+            self.backend, self.recipe = backend, recipe
+
+    assert vectors_made_by(Ran("onnx-int8", 4)) == "onnx-int8-r4"
+    assert vectors_made_by(Ran("onnx-int8", 3)) != vectors_made_by(Ran("onnx-int8", 4))
+    assert vectors_made_by(Ran("onnx", None)) == "onnx"
+    assert vectors_made_by(object()) == "torch"
+    # the backends bench's sampled titles, which the recommendation bench reads too
+    assert (
+        title_vectors_key(20_500, Ran("onnx-int8", 4)) == "titles-20500-seed7-onnx-int8-r4-minilm"
+    )
+    assert title_vectors_key(20_500, object()) == "titles-20500-seed7-torch-minilm"

@@ -23,7 +23,6 @@ from paperwire.bench.relevance import (
     evaluate,
     records_of,
     run_relevance,
-    vectors_made_by,
 )
 from paperwire.index.embedding.onnx_export import RECIPE
 from paperwire.sources.normalize import normalize_arxiv_id
@@ -229,21 +228,6 @@ def test_bench_relevance_cli_json(tmp_path: Path) -> None:
     (ran,) = [said for said in made_by if said in again.embedding]
     assert kept.name.endswith(f"-{made_by[ran]}-256.npz"), kept.name
     assert [r.metrics for r in again.rankings] == [{m: r[m] for m in METRICS} for r in rows[:3]]
-
-
-def test_cached_vectors_are_kept_apart_by_export_recipe() -> None:
-    """Document vectors cached by one ONNX export are not served to a run of another
-    recipe's (its queries would meet the older export's documents); torch and exports
-    from before recipes were recorded keep the backend's name alone."""
-
-    class Ran:
-        def __init__(self, backend: str, recipe: int | None) -> None:
-            self.backend, self.recipe = backend, recipe
-
-    assert vectors_made_by(Ran("onnx-int8", 4)) == "onnx-int8-r4"
-    assert vectors_made_by(Ran("onnx-int8", 3)) != vectors_made_by(Ran("onnx-int8", 4))
-    assert vectors_made_by(Ran("onnx", None)) == "onnx"
-    assert vectors_made_by(object()) == "torch"
 
 
 def test_bench_relevance_cli_errors(tmp_path: Path) -> None:
