@@ -126,10 +126,20 @@ def compact_bulk_load(
     on ``bar``. None where nothing was done (or another process was applying changes);
     a report with ``documents`` None where ``stop`` came first. Raises
     ``KeyboardInterrupt`` (the index then is as it was) and ``KeywordIndexError``."""
-    from paperwire.services.indexer import bulk_load_to_compact, compact_keyword_index
+    from paperwire.services.indexer import bulk_load_to_compact
 
     if stop.is_set() or not bulk_load_to_compact(pw, written):
         return None
+    return compact_with_progress(pw, stop, bar)
+
+
+def compact_with_progress(
+    pw: Paperwire, stop: threading.Event, bar: Progress
+) -> CompactReport | None:
+    """``indexer.compact_keyword_index``, its progress on ``bar`` (`paperwire index
+    --compact`, and ``compact_bulk_load``)."""
+    from paperwire.services.indexer import compact_keyword_index
+
     task = bar.add_task("compact keyword index", total=pw.store.count())
     return compact_keyword_index(pw, stop=stop, on_progress=lambda k: bar.advance(task, k))
 

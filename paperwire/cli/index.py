@@ -15,6 +15,7 @@ from paperwire.cli.common import (
     EXIT_SIGTERM,
     HomeOpt,
     compact_bulk_load,
+    compact_with_progress,
     console,
     error,
     open_app,
@@ -148,26 +149,25 @@ def index(
             raise typer.Exit(EXIT_SIGTERM)
     out.print(f"keyword documents: {pw.index.keyword_count()}")
     out.print(f"vector documents:  {pw.index.vector_count()}")
-    segments = getattr(getattr(pw.index, "keyword", None), "segments", None)
-    if segments is not None:
-        n = segments()
+    from paperwire.services.indexer import keyword_half
+
+    keyword = keyword_half(pw)
+    if keyword is not None:
+        n = keyword.segments()
         hint = " (`paperwire index --compact` makes one)" if n > 1 else ""
         out.print(f"keyword segments:  {n}{hint}")
 
 
 def _compact(pw: Paperwire) -> None:
     from paperwire.index.keyword import KeywordIndexError
-    from paperwire.services.indexer import compact_keyword_index
+    from paperwire.services.indexer import keyword_half
 
-    if getattr(pw.index, "keyword", None) is None:
+    if keyword_half(pw) is None:
         error(f"the {pw.settings.index} index compacts its own segments")
         raise typer.Exit(2)
     try:
         with stop_on_sigterm() as stop, progress_bar() as bar:
-            task = bar.add_task("compact keyword index", total=pw.store.count())
-            report = compact_keyword_index(
-                pw, stop=stop, on_progress=lambda k: bar.advance(task, k)
-            )
+            report = compact_with_progress(pw, stop, bar)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: the keyword index is as it was[/]")
         raise typer.Exit(130) from None

@@ -182,7 +182,9 @@ class CompactReport:
         )
 
 
-def _tantivy_half(pw: Paperwire) -> TantivyKeywordIndex | None:
+def keyword_half(pw: Paperwire) -> TantivyKeywordIndex | None:
+    """The app's embedded (tantivy) keyword index, the one a compaction writes; None for
+    an index without one (Milvus)."""
     from paperwire.index.keyword import TantivyKeywordIndex
 
     keyword = getattr(pw.index, "keyword", None)
@@ -203,7 +205,7 @@ def compact_keyword_index(
     tantivy half (Milvus compacts its own segments) or another process held the claim.
     Raises ``KeywordIndexError`` where the index cannot be written (another writer
     holds its lock)."""
-    keyword = _tantivy_half(pw)
+    keyword = keyword_half(pw)
     if keyword is None:
         return None
     limit = pw.settings.index_wait_seconds if wait is None else wait
@@ -227,7 +229,7 @@ def bulk_load_to_compact(pw: Paperwire, added: int) -> bool:
     """Whether an ingest or rebuild that wrote ``added`` papers left the embedded keyword
     index worth compacting: a bulk load (``COMPACT_AFTER_ADDED``) in more than
     ``COMPACT_MIN_SEGMENTS`` segments."""
-    keyword = _tantivy_half(pw)
+    keyword = keyword_half(pw)
     if added < COMPACT_AFTER_ADDED or keyword is None:
         return False
     keyword.refresh()

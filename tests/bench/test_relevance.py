@@ -18,12 +18,7 @@ from paperwire.bench.collections import (
     parse_smart,
     synthetic_arxiv_id,
 )
-from paperwire.bench.relevance import (
-    METRICS,
-    evaluate,
-    records_of,
-    run_relevance,
-)
+from paperwire.bench.relevance import METRICS, evaluate, records_of, run_relevance
 from paperwire.index.embedding.onnx_export import RECIPE
 from paperwire.sources.normalize import normalize_arxiv_id
 from tests.conftest import SHARED_DATA

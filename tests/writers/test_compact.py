@@ -34,11 +34,23 @@ from tests.conftest import HF_DAILY, AppFactory
 WEEK = (dt.date(2025, 6, 9), dt.date(2025, 6, 13))
 
 
-def _bulk_loaded(make_app: AppFactory, database_url: str) -> Paperwire:
-    """An app whose ingest committed the index batch by batch (several segments)."""
-    pw = make_app(
+def _app(make_app: AppFactory, database_url: str) -> Paperwire:
+    """An app on the embedded index that applies an ingest's changes batch by batch."""
+    return make_app(
         database_url=database_url, semantic=False, index="embedded", index_apply_seconds=0.001
     )
+
+
+@pytest.fixture
+def bulk_from_100(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The week's ~130 papers stand for a bulk load, whatever its segments."""
+    monkeypatch.setattr(indexer, "COMPACT_AFTER_ADDED", 100)
+    monkeypatch.setattr(indexer, "COMPACT_MIN_SEGMENTS", 0)
+
+
+def _bulk_loaded(make_app: AppFactory, database_url: str) -> Paperwire:
+    """An app whose ingest committed the index batch by batch (several segments)."""
+    pw = _app(make_app, database_url)
     ingest_records(pw, read_hf_daily_dir(HF_DAILY, *WEEK), "hf-daily", batch_size=25)
     _more_segments(pw)
     return pw
@@ -136,15 +148,11 @@ def test_a_paper_hidden_before_it_is_not_written_back(
     assert all(gone not in r for r in _results(pw))
 
 
+@pytest.mark.usefixtures("bulk_from_100")
 def test_a_bulk_ingest_compacts_and_a_small_one_does_not(
-    make_app: AppFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
+    make_app: AppFactory, database_url: str
 ) -> None:
-    # the week's ~130 papers stand for a bulk load here, whatever its segments
-    monkeypatch.setattr(indexer, "COMPACT_AFTER_ADDED", 100)
-    monkeypatch.setattr(indexer, "COMPACT_MIN_SEGMENTS", 0)
-    pw = make_app(
-        database_url=database_url, semantic=False, index="embedded", index_apply_seconds=0.001
-    )
+    pw = _app(make_app, database_url)
     bulk = ingest_records(pw, read_hf_daily_dir(HF_DAILY, *WEEK), "hf-daily", batch_size=25)
     assert bulk.added >= 100
     assert bulk.index_segments is not None
@@ -199,14 +207,9 @@ def test_index_compact_cli(make_app: AppFactory, database_url: str) -> None:
     assert not isinstance(held.exception, KeywordIndexError)
 
 
-def test_ingest_cli_compacts_a_bulk_load(
-    make_app: AppFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(indexer, "COMPACT_AFTER_ADDED", 100)
-    monkeypatch.setattr(indexer, "COMPACT_MIN_SEGMENTS", 0)
-    pw = make_app(
-        database_url=database_url, semantic=False, index="embedded", index_apply_seconds=0.001
-    )
+@pytest.mark.usefixtures("bulk_from_100")
+def test_ingest_cli_compacts_a_bulk_load(make_app: AppFactory, database_url: str) -> None:
+    pw = _app(make_app, database_url)
     home = str(pw.settings.home)
     pw.close()
     env = {
@@ -224,15 +227,13 @@ def test_ingest_cli_compacts_a_bulk_load(
     assert done.output.rstrip().count("segments -> 1") == 1
 
 
-def test_a_finished_rebuild_compacts(
-    make_app: AppFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("bulk_from_100")
+def test_a_finished_rebuild_compacts(make_app: AppFactory, database_url: str) -> None:
     """A rebuild writes every document again, batch by batch: as a bulk load does."""
     from paperwire.jobs.reindex import rebuild_index
 
     pw = _bulk_loaded(make_app, database_url)
-    monkeypatch.setattr(indexer, "COMPACT_AFTER_ADDED", 100)
-    monkeypatch.setattr(indexer, "COMPACT_MIN_SEGMENTS", 0)  # whatever the rebuild left
+    assert _keyword(pw).segments() > 1
 
     report = rebuild_index(pw)
 
