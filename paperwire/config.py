@@ -121,6 +121,13 @@ class Settings(BaseSettings):
         description="How long a command that changed papers waits, at its end, for "
         "another process that is applying index changes, before leaving its own to it.",
     )
+    compact_after_bulk_load: bool = Field(
+        True,
+        description="After an ingest or `paperwire index --rebuild` that wrote 5,000+ "
+        "papers, write the embedded keyword index again in one segment where it is in more "
+        "than 4 (faster keyword searches; ~11 s at 74.7k papers, ~2 min and 1.3 GB peak "
+        "memory at 1M). Off: only `paperwire index --compact` does it.",
+    )
     fusion: Literal["weighted", "rrf"] = Field(
         "weighted",
         description="How hybrid search merges the keyword and semantic rankings: `weighted` "

@@ -257,6 +257,10 @@ def _print_doctor(report: DoctorReport) -> None:
         )
     out.print(t)
     out.print(f"changes queued for the index: {report.pending}")
+    if report.keyword_segments is not None:
+        n = report.keyword_segments
+        hint = " (`paperwire index --compact` makes one)" if n > 1 else ""
+        out.print(f"keyword index segments: {n}{hint}")
     examples = [*report.keyword.examples, *report.vectors.examples]
     if examples:
         out.print(f"for example: {escape(', '.join(dict.fromkeys(examples)))}", soft_wrap=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from paperwire.core import Paperwire
 from paperwire.models.status import DoctorReport, IndexPartCheck
-from paperwire.services.indexer import Drift, compare, drain
+from paperwire.services.indexer import Drift, compare, drain, keyword_half
 
 EXAMPLES = 10
 
@@ -58,8 +58,14 @@ def report_of(drift: Drift) -> DoctorReport:
 
 
 def diagnose(pw: Paperwire, *, stale: bool = True) -> DoctorReport:
-    """The report; ``stale=False`` compares ids and counts only (no document reads)."""
-    return report_of(compare(pw, stale=stale))
+    """The report; ``stale=False`` compares ids and counts only (no document reads).
+    It also counts the embedded keyword index's segments (after ``compare``'s refresh):
+    not drift, but what a bulk load left that ``paperwire index --compact`` would merge."""
+    report = report_of(compare(pw, stale=stale))
+    keyword = keyword_half(pw)
+    if keyword is not None:
+        report.keyword_segments = keyword.segments()
+    return report
 
 
 def repair(pw: Paperwire) -> DoctorReport:

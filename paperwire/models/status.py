@@ -34,6 +34,12 @@ class DoctorReport(BaseModel):
     checked_stale: bool  # whether documents were compared by fingerprint, not only by id
     in_step: bool  # nothing differs and nothing is queued
     repaired: int | None = None  # papers re-applied by ``--repair``
+    keyword_segments: int | None = Field(
+        None,
+        description="Segments of the embedded keyword index (a search looks each word up "
+        "in every one; `paperwire index --compact` makes one); none for Milvus, which "
+        "compacts its own.",
+    )
 
 
 # Which ONNX export of the embedding model a process started now would embed with

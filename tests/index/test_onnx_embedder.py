@@ -200,6 +200,17 @@ def test_length_sorted_batches_keep_the_callers_order(
             assert float(single @ row) > limit, (embedder.backend, text[:40])
 
 
+def test_one_text_is_tokenised_as_in_a_batch(onnx_int8: OnnxEmbedder, abstracts: list[str]) -> None:
+    """A query is tokenised alone, in this thread (``encode``), a batch by the tokenizer's
+    pool (``encode_batch``): the same ids either way, truncation and prompt included."""
+    texts = ["", "A survey.", "Über Graphen — naïve Bayes, 3D", abstracts[0], "long " * 1000]
+    for prompt in ("", "query: "):
+        batched = onnx_int8._tokenize([*texts, "another text"], prompt)
+        for text, ids in zip(texts, batched, strict=False):
+            assert onnx_int8._tokenize([text], prompt) == [ids], (prompt, text[:40])
+    assert len(onnx_int8._tokenize(["long " * 1000], "")[0]) == 256  # truncated alone too
+
+
 def test_query_cache(onnx_int8: OnnxEmbedder) -> None:
     before = onnx_int8.query_cache_info()
     v1 = onnx_int8.encode_query("diffusion models for video generation")

@@ -165,6 +165,30 @@ def test_a_bulk_ingest_compacts_and_a_small_one_does_not(
     assert diagnose(pw).in_step
 
 
+@pytest.mark.usefixtures("bulk_from_100")
+def test_an_operator_can_turn_compaction_after_a_bulk_load_off(
+    make_app: AppFactory, database_url: str
+) -> None:
+    """``compact_after_bulk_load=False`` (its memory at 1M papers): a bulk ingest leaves
+    its segments, doctor counts them, and ``compact_keyword_index`` still merges them."""
+    pw = make_app(
+        database_url=database_url,
+        semantic=False,
+        index="embedded",
+        index_apply_seconds=0.001,
+        compact_after_bulk_load=False,
+    )
+    bulk = ingest_records(pw, read_hf_daily_dir(HF_DAILY, *WEEK), "hf-daily", batch_size=25)
+    assert bulk.added >= 100 and bulk.index_segments is None
+    _more_segments(pw)
+    assert not bulk_load_to_compact(pw, indexer.COMPACT_AFTER_ADDED)
+    left = _keyword(pw).segments()
+    assert left > 1 and diagnose(pw).keyword_segments == left
+    report = compact_keyword_index(pw)
+    assert report is not None and report.segments_after == 1
+    assert diagnose(pw).keyword_segments == 1
+
+
 def test_only_an_index_in_more_segments_than_the_bound_is_compacted(
     make_app: AppFactory, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -184,6 +208,11 @@ def test_index_compact_cli(make_app: AppFactory, database_url: str) -> None:
     before = _keyword(pw).segments()
     pw.close()
     runner = CliRunner()
+    hint = "(`paperwire index --compact` makes one)"
+
+    checked = runner.invoke(app, ["doctor", "--home", home], env=env)
+    assert checked.exit_code == 0, checked.output  # segments are not drift
+    assert f"keyword index segments: {before} {hint}\n" in checked.output
 
     done = runner.invoke(app, ["index", "--compact", "--home", home], env=env)
     assert done.exit_code == 0, done.output
@@ -191,6 +220,8 @@ def test_index_compact_cli(make_app: AppFactory, database_url: str) -> None:
 
     shown = runner.invoke(app, ["index", "--home", home], env=env)
     assert shown.exit_code == 0 and "keyword segments:  1\n" in shown.output
+    checked = runner.invoke(app, ["doctor", "--home", home], env=env)
+    assert checked.exit_code == 0 and "keyword index segments: 1\n" in checked.output
 
     both = runner.invoke(app, ["index", "--compact", "--rebuild", "--home", home], env=env)
     assert both.exit_code == 2 and "--compact goes alone" in both.output

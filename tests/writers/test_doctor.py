@@ -19,7 +19,7 @@ from paperwire.index.base import IndexDoc
 from paperwire.jobs.doctor import diagnose, repair
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchMode, SearchRequest
-from paperwire.services.indexer import apply_pending
+from paperwire.services.indexer import apply_pending, keyword_half
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.audit import AuditStore
@@ -164,6 +164,13 @@ def test_status_shows_the_doctor_report_to_admins_only(make_app: AppFactory) -> 
     assert report["keyword"]["examples"] == [lost]
     page = admin.c.get("/status").text
     assert "Store and index" in page and "paperwire doctor --repair" in page
+    keyword = keyword_half(env.pw)  # the embedded index's tantivy half counts segments
+    if keyword is None:
+        assert report["keyword_segments"] is None and "Keyword index segments" not in page
+    else:
+        segments = keyword.segments()
+        assert report["keyword_segments"] == segments >= 1
+        assert f"Keyword index segments: {segments}" in page
 
 
 def test_only_changes_to_searchable_fields_are_queued(

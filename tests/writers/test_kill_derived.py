@@ -1,17 +1,21 @@
-"""The kill matrix, derived data: ``paperwire embed`` and ``paperwire index --rebuild``
-killed (SIGKILL) or stopped (SIGTERM) at a seeded point, then recovered by a rerun or
-by just starting the server: the store and the index agree (``paperwire doctor``), and
-a rebuild interrupted midway never leaves search empty for good."""
+"""The kill matrix, derived data: ``paperwire embed``, ``paperwire index --rebuild`` and
+``paperwire index --compact`` killed (SIGKILL) or stopped (SIGTERM) at a seeded point,
+then recovered by a rerun or by just starting the server: the store and the index agree
+(``paperwire doctor``), and a rebuild or compaction interrupted midway never leaves search
+empty for good."""
 
 from __future__ import annotations
 
+import json
 import random
 import signal
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from paperwire.services.indexer import keyword_half
 from tests.conftest import AppFactory
 from tests.writers.children import (
     app_with_papers,
@@ -94,3 +98,87 @@ def test_rebuild_killed_midway_then_the_server_finishes_it(
     code, report = doctor(env)
     assert code == 0 and report["in_step"], report
     assert_searchable(pw, random.Random(signum).sample(ids, 5))
+
+
+COMPACT_PAPERS = 3_000
+
+
+def _writer_held_by(index_dir: Path, pid: int) -> bool:
+    """Whether process ``pid`` holds tantivy's writer lock on ``index_dir``: read from
+    ``/proc/locks`` (taking the lock to find out would make the child's writer fail)."""
+    lock = index_dir / ".tantivy-writer.lock"
+    try:
+        inode = lock.stat().st_ino
+    except FileNotFoundError:
+        return False
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[4] == str(pid) and fields[5].endswith(f":{inode}"):
+            return True
+    return False
+
+
+def _segment_files(index_dir: Path) -> tuple[set[str], set[str]]:
+    """The segment ids ``meta.json`` names, and those the directory's files belong to."""
+    meta = json.loads((index_dir / "meta.json").read_text())
+    live = {s["segment_id"].replace("-", "") for s in meta["segments"]}
+    on_disk = {f.name.split(".")[0] for f in index_dir.iterdir() if not f.name.startswith(".")}
+    return live, on_disk - {"meta"}
+
+
+@pytest.mark.skipif(not Path("/proc/locks").is_file(), reason="reads Linux's /proc/locks")
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_compaction_killed_midway_leaves_the_index_as_it_was(
+    make_app: AppFactory, database_url: str, tmp_path: Path, signum: int
+) -> None:
+    """``paperwire index --compact`` writes every document again in one commit: killed
+    or stopped while it writes, the old commit stands (every paper found, in step, the
+    same segments), its locks go with it, and a rerun compacts and leaves no file of the
+    lost attempt behind."""
+    pw, ids = app_with_papers(
+        make_app,
+        database_url,
+        tmp_path,
+        COMPACT_PAPERS,
+        semantic=False,
+        index="embedded",
+        index_apply_seconds=0.001,  # a commit per batch: a bulk load's many segments
+    )
+    keyword = keyword_half(pw)
+    assert keyword is not None
+    index_dir = keyword.path
+    keyword.refresh()
+    before = keyword.segments()
+    assert before > 1  # batch commits: nothing would change if it were one already
+    env = child_env(pw.settings)
+    delay = random.Random(f"compact {signum}").uniform(0.0, 0.05)
+    seen: list[float] = []
+
+    def writing(proc_pid: int) -> bool:
+        if not _writer_held_by(index_dir, proc_pid):
+            return False
+        seen.append(time.monotonic())
+        return seen[-1] - seen[0] >= delay
+
+    proc = start(["index", "--compact"], env)
+    stopped = signal_when(proc, lambda: writing(proc.pid), signum)
+    assert stopped.signalled, stopped.output
+    check_stopped(signum, stopped.returncode, stopped.output)
+    after = counts(pw)
+    keyword.refresh()
+    print(f"\ncompact {signal.Signals(signum).name} {delay:.3f} s into its writes: {after}")
+    assert after["keyword_documents"] == COMPACT_PAPERS and after["pending"] == 0, after
+    assert keyword.segments() == before
+    code, report = doctor(env)
+    assert code == 0 and report["in_step"] and report["keyword_segments"] == before, report
+    assert_searchable(pw, random.Random(signum).sample(ids, 5))
+
+    code, output = run(["index", "--compact"], env)  # locks released: it runs to the end
+    assert code == 0 and f"{before} segments -> 1" in output, output
+    keyword.refresh()
+    assert keyword.segments() == 1
+    live, on_disk = _segment_files(index_dir)
+    assert on_disk == live, on_disk - live  # nothing left of the killed attempt
+    code, report = doctor(env)
+    assert code == 0 and report["in_step"] and report["keyword_segments"] == 1, report
+    assert_searchable(pw, random.Random(signum + 1).sample(ids, 5))
