@@ -153,9 +153,12 @@ def index(
 
     keyword = keyword_half(pw)
     if keyword is not None:
-        n = keyword.segments()
-        hint = " (`paperwire index --compact` makes one)" if n > 1 else ""
-        out.print(f"keyword segments:  {n}{hint}")
+        out.print(f"keyword segments:  {_segments(keyword.segments())}")
+
+
+def _segments(n: int) -> str:
+    """A segment count, and what to do where there are several (`index`, `doctor`)."""
+    return f"{n} (`paperwire index --compact` makes one)" if n > 1 else str(n)
 
 
 def _compact(pw: Paperwire) -> None:
@@ -258,9 +261,7 @@ def _print_doctor(report: DoctorReport) -> None:
     out.print(t)
     out.print(f"changes queued for the index: {report.pending}")
     if report.keyword_segments is not None:
-        n = report.keyword_segments
-        hint = " (`paperwire index --compact` makes one)" if n > 1 else ""
-        out.print(f"keyword index segments: {n}{hint}")
+        out.print(f"keyword index segments: {_segments(report.keyword_segments)}")
     examples = [*report.keyword.examples, *report.vectors.examples]
     if examples:
         out.print(f"for example: {escape(', '.join(dict.fromkeys(examples)))}", soft_wrap=True)
