@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         description="How long a command that changed papers waits, at its end, for "
         "another process that is applying index changes, before leaving its own to it.",
     )
-    compact_after_bulk_load: bool = Field(
+    compact_bulk_loads: bool = Field(
         True,
         description="After an ingest or `paperwire index --rebuild` that wrote 5,000+ "
         "papers, write the embedded keyword index again in one segment where it is in more "

@@ -427,7 +427,8 @@ def build_install(
     say = _say
     if home.exists():
         shutil.rmtree(home)
-    settings = Settings(home=home, semantic=True)
+    # compacted whatever the environment says (a version-2 build is compacted)
+    settings = Settings(home=home, semantic=True, compact_bulk_loads=True)
     pw = Paperwire(settings)
     dates: list[int] = []
     cats: Counter[str] = Counter()

@@ -165,14 +165,22 @@ def _compact(pw: Paperwire) -> None:
     from paperwire.index.keyword import KeywordIndexError
     from paperwire.services.indexer import keyword_half
 
-    if keyword_half(pw) is None:
+    keyword = keyword_half(pw)
+    if keyword is None:
         error(f"the {pw.settings.index} index compacts its own segments")
         raise typer.Exit(2)
     try:
         with stop_on_sigterm() as stop, progress_bar() as bar:
             report = compact_with_progress(pw, stop, bar)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted: the keyword index is as it was[/]")
+        # Before the commit the old segments stand, after it the new one: either way the
+        # index is whole, and only its segment count says which (a Ctrl-C can land
+        # anywhere, the commit's last steps included).
+        keyword.refresh()
+        console.print(
+            "[yellow]interrupted: no document was lost; keyword segments: "
+            f"{_segments(keyword.segments())}[/]"
+        )
         raise typer.Exit(130) from None
     except KeywordIndexError as exc:
         error(str(exc))

@@ -551,6 +551,9 @@ class TantivyKeywordIndex:
                 written += len(docs)
                 if on_progress is not None:
                     on_progress(len(docs))
+            if stop is not None and stop.is_set():  # set during the last batch
+                writer.rollback()
+                return None
             writer.commit()
         except BaseException:
             writer.rollback()

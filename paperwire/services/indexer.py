@@ -228,10 +228,10 @@ def compact_keyword_index(
 def bulk_load_to_compact(pw: Paperwire, added: int) -> bool:
     """Whether an ingest or rebuild that wrote ``added`` papers left the embedded keyword
     index worth compacting: a bulk load (``COMPACT_AFTER_ADDED``) in more than
-    ``COMPACT_MIN_SEGMENTS`` segments, unless the operator turned that off
-    (``compact_after_bulk_load``: the memory it takes at 1M papers)."""
+    ``COMPACT_MIN_SEGMENTS`` segments, unless the operator turned that off (the
+    ``compact_bulk_loads`` setting: the memory it takes at 1M papers)."""
     keyword = keyword_half(pw)
-    if not pw.settings.compact_after_bulk_load or added < COMPACT_AFTER_ADDED or keyword is None:
+    if not pw.settings.compact_bulk_loads or added < COMPACT_AFTER_ADDED or keyword is None:
         return False
     keyword.refresh()
     return keyword.segments() > COMPACT_MIN_SEGMENTS

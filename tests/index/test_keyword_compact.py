@@ -101,6 +101,18 @@ def test_a_stopped_compaction_changes_nothing(tmp_path: Path) -> None:
     assert index.count() == 61
 
 
+def test_a_compaction_stopped_during_its_last_batch_changes_nothing(tmp_path: Path) -> None:
+    """A SIGTERM after the last batch was read (while it was written): not committed."""
+    index = _in_segments(tmp_path / "kw", 3)
+    segments = index.segments()
+    stop = threading.Event()
+    assert (
+        index.compact([[_doc(i) for i in range(60)]], stop=stop, on_progress=lambda _: stop.set())
+        is None
+    )
+    assert index.segments() == segments and index.count() == 60
+
+
 def test_a_failing_batch_rolls_the_compaction_back(tmp_path: Path) -> None:
     index = _in_segments(tmp_path / "kw", 2)
     segments = index.segments()

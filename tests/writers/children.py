@@ -218,3 +218,21 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
         assert time.monotonic() - t0 < timeout, f"timed out waiting for {what}"
         time.sleep(0.1)
     return time.monotonic() - t0
+
+
+def more_segments(pw: Paperwire) -> None:
+    """Commits of documents the embedded keyword index holds already (the same content),
+    a segment each, until it is in two or more: an ingest's commits vary (on a slow host
+    its index applies gather batches), and tantivy merges every eighth segment into
+    one, so a bulk load may leave one segment or several."""
+    from paperwire.services.indexer import keyword_half
+
+    keyword = keyword_half(pw)
+    assert keyword is not None, "an embedded keyword index"
+    keyword.refresh()
+    (docs, *_) = pw.store.iter_index_docs(None)
+    for doc in docs:
+        if keyword.segments() > 1:
+            return
+        keyword.upsert([doc])
+        keyword.commit()

@@ -30,6 +30,7 @@ from paperwire.sources.hf_daily import read_hf_daily_dir
 from paperwire.store.audit import AuditStore
 from paperwire.store.users import UserStore
 from tests.conftest import HF_DAILY, AppFactory
+from tests.writers.children import more_segments
 
 WEEK = (dt.date(2025, 6, 9), dt.date(2025, 6, 13))
 
@@ -52,20 +53,8 @@ def _bulk_loaded(make_app: AppFactory, database_url: str) -> Paperwire:
     """An app whose ingest committed the index batch by batch (several segments)."""
     pw = _app(make_app, database_url)
     ingest_records(pw, read_hf_daily_dir(HF_DAILY, *WEEK), "hf-daily", batch_size=25)
-    _more_segments(pw)
+    more_segments(pw)
     return pw
-
-
-def _more_segments(pw: Paperwire) -> None:
-    """Commits of documents the index holds already (the same content), a segment each,
-    until it is in two or more: an ingest's commits vary (on a slow host its index
-    applies gather batches), and tantivy merges every eighth segment into one."""
-    (docs, *_) = pw.store.iter_index_docs(None)
-    for doc in docs:
-        if _keyword(pw).segments() > 1:
-            return
-        _keyword(pw).upsert([doc])
-        _keyword(pw).commit()
 
 
 def _keyword(pw: Paperwire) -> TantivyKeywordIndex:
@@ -169,18 +158,18 @@ def test_a_bulk_ingest_compacts_and_a_small_one_does_not(
 def test_an_operator_can_turn_compaction_after_a_bulk_load_off(
     make_app: AppFactory, database_url: str
 ) -> None:
-    """``compact_after_bulk_load=False`` (its memory at 1M papers): a bulk ingest leaves
+    """``compact_bulk_loads=False`` (its memory at 1M papers): a bulk ingest leaves
     its segments, doctor counts them, and ``compact_keyword_index`` still merges them."""
     pw = make_app(
         database_url=database_url,
         semantic=False,
         index="embedded",
         index_apply_seconds=0.001,
-        compact_after_bulk_load=False,
+        compact_bulk_loads=False,
     )
     bulk = ingest_records(pw, read_hf_daily_dir(HF_DAILY, *WEEK), "hf-daily", batch_size=25)
     assert bulk.added >= 100 and bulk.index_segments is None
-    _more_segments(pw)
+    more_segments(pw)
     assert not bulk_load_to_compact(pw, indexer.COMPACT_AFTER_ADDED)
     left = _keyword(pw).segments()
     assert left > 1 and diagnose(pw).keyword_segments == left

@@ -22,6 +22,7 @@ from tests.writers.children import (
     child_env,
     counts,
     doctor,
+    more_segments,
     run,
     serving,
     signal_when,
@@ -100,12 +101,18 @@ def test_rebuild_killed_midway_then_the_server_finishes_it(
     assert_searchable(pw, random.Random(signum).sample(ids, 5))
 
 
-COMPACT_PAPERS = 3_000
+# Three batches of the store's reads (2,000 papers each): the new segment's files
+# appear with the first, and the other two leave the signal time before the commit.
+COMPACT_PAPERS = 6_000
+# Ctrl-C too: `index --compact` stops at once on it (no batch to finish first).
+COMPACT_SIGNALS = [*SIGNALS, pytest.param(signal.SIGINT, id="SIGINT")]
 
 
 def _writer_held_by(index_dir: Path, pid: int) -> bool:
     """Whether process ``pid`` holds tantivy's writer lock on ``index_dir``: read from
-    ``/proc/locks`` (taking the lock to find out would make the child's writer fail)."""
+    ``/proc/locks`` (taking the lock to find out would make the child's writer fail).
+    A waiter's line (``1: -> FLOCK ...``) has its pid one field later, and never
+    matches."""
     lock = index_dir / ".tantivy-writer.lock"
     try:
         inode = lock.stat().st_ino
@@ -127,14 +134,14 @@ def _segment_files(index_dir: Path) -> tuple[set[str], set[str]]:
 
 
 @pytest.mark.skipif(not Path("/proc/locks").is_file(), reason="reads Linux's /proc/locks")
-@pytest.mark.parametrize("signum", SIGNALS)
+@pytest.mark.parametrize("signum", COMPACT_SIGNALS)
 def test_compaction_killed_midway_leaves_the_index_as_it_was(
     make_app: AppFactory, database_url: str, tmp_path: Path, signum: int
 ) -> None:
-    """``paperwire index --compact`` writes every document again in one commit: killed
-    or stopped while it writes, the old commit stands (every paper found, in step, the
-    same segments), its locks go with it, and a rerun compacts and leaves no file of the
-    lost attempt behind."""
+    """``paperwire index --compact`` writes every document again in one commit: killed,
+    stopped or interrupted while it writes its new segment, the old commit stands (every
+    paper found, in step, the same segments), its locks go with it, and a rerun compacts
+    and deletes the files the lost attempt left."""
     pw, ids = app_with_papers(
         make_app,
         database_url,
@@ -142,31 +149,44 @@ def test_compaction_killed_midway_leaves_the_index_as_it_was(
         COMPACT_PAPERS,
         semantic=False,
         index="embedded",
-        index_apply_seconds=0.001,  # a commit per batch: a bulk load's many segments
+        index_apply_seconds=0.001,  # applied batch by batch, as a bulk load is
     )
+    more_segments(pw)
     keyword = keyword_half(pw)
     assert keyword is not None
     index_dir = keyword.path
-    keyword.refresh()
     before = keyword.segments()
-    assert before > 1  # batch commits: nothing would change if it were one already
+    assert before > 1  # nothing would change if it were one already
     env = child_env(pw.settings)
-    delay = random.Random(f"compact {signum}").uniform(0.0, 0.05)
+    delay = random.Random(f"compact {signum}").uniform(0.0, 0.1)
     seen: list[float] = []
 
-    def writing(proc_pid: int) -> bool:
-        if not _writer_held_by(index_dir, proc_pid):
+    def writing(pid: int) -> bool:
+        """The child holds the writer and its new segment's files exist, since at
+        least ``delay`` s."""
+        if not _writer_held_by(index_dir, pid):
+            return False
+        live, on_disk = _segment_files(index_dir)
+        if on_disk <= live:
             return False
         seen.append(time.monotonic())
         return seen[-1] - seen[0] >= delay
 
     proc = start(["index", "--compact"], env)
     stopped = signal_when(proc, lambda: writing(proc.pid), signum)
+    name = signal.Signals(signum).name
     assert stopped.signalled, stopped.output
-    check_stopped(signum, stopped.returncode, stopped.output)
+    if signum == signal.SIGINT:
+        assert stopped.returncode == 130 and "Traceback" not in stopped.output, stopped.output
+        assert "interrupted: no document was lost" in stopped.output, stopped.output
+    else:
+        check_stopped(signum, stopped.returncode, stopped.output)
+    live, on_disk = _segment_files(index_dir)
+    if signum == signal.SIGKILL:
+        assert on_disk - live, "the kill landed before the new segment was written"
     after = counts(pw)
     keyword.refresh()
-    print(f"\ncompact {signal.Signals(signum).name} {delay:.3f} s into its writes: {after}")
+    print(f"\ncompact {name} {delay:.3f} s into its new segment: {after}")
     assert after["keyword_documents"] == COMPACT_PAPERS and after["pending"] == 0, after
     assert keyword.segments() == before
     code, report = doctor(env)
@@ -178,7 +198,7 @@ def test_compaction_killed_midway_leaves_the_index_as_it_was(
     keyword.refresh()
     assert keyword.segments() == 1
     live, on_disk = _segment_files(index_dir)
-    assert on_disk == live, on_disk - live  # nothing left of the killed attempt
+    assert on_disk == live, on_disk - live  # nothing left of the lost attempt
     code, report = doctor(env)
     assert code == 0 and report["in_step"] and report["keyword_segments"] == 1, report
     assert_searchable(pw, random.Random(signum + 1).sample(ids, 5))
