@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -84,14 +85,27 @@ def write_table(path: Path, count: int, skip: int = 0) -> list[str]:
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "paperwire.cli", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    """``paperwire ARGS`` in a child process that takes Ctrl-C (SIGINT) as one started
+    from a terminal does.
+
+    Why: a pytest-xdist worker ignores SIGINT, and an ignored signal stays ignored in
+    its children, where Python then raises no ``KeyboardInterrupt``. A handled one is
+    reset to the default at ``exec``, so SIGINT is handled here while the child starts
+    (from the main thread, where Python takes signal handlers)."""
+    on_main = threading.current_thread() is threading.main_thread()
+    before = signal.signal(signal.SIGINT, signal.default_int_handler) if on_main else None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "paperwire.cli", *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGINT, before)
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 300) -> tuple[int, str]:
