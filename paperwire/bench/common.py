@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 # Short, realistic searches; benchmarks mix them with real titles sampled from the corpus.
@@ -67,9 +68,33 @@ def percentile(values: Sequence[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
+# The vector instruction sets ONNX Runtime's kernels (MLAS) choose their code by: the
+# query model's int8 products take AVX2 code on this project's host (no VNNI), VNNI's
+# dot products where a host has them, so timings from such hosts do not compare.
+VECTOR_SETS = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def cpu(cpuinfo: str | None = None) -> str:
+    """The processor's model and which of ``VECTOR_SETS`` it has, from Linux's
+    ``/proc/cpuinfo`` (``cpuinfo``: its text); elsewhere what ``platform`` says."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return platform.processor() or "processor unknown"
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        fields.setdefault(name.strip(), value.strip())  # the first core's
+    model = fields.get("model name") or platform.processor() or "processor unknown"
+    flags = set(fields.get("flags", "").split())
+    return f"{model} ({' '.join(f for f in VECTOR_SETS if f in flags) or 'no vector sets listed'})"
+
+
 def machine() -> str:
-    """The machine a result was measured on, as every bench's result names it."""
-    return f"{platform.machine()}, {os.cpu_count()} cpus, {platform.platform()}"
+    """The machine a result was measured on, as every bench's result names it: its
+    cores, processor and vector instruction sets (``cpu``), and system."""
+    return f"{platform.machine()}, {os.cpu_count()} cpus, {cpu()}, {platform.platform()}"
 
 
 def versions(*dists: str) -> dict[str, str]:

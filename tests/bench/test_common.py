@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from paperwire.bench.common import (
+    VECTOR_SETS,
+    cpu,
     machine,
     percentile,
     title_vectors_key,
@@ -39,6 +41,30 @@ def test_versions_name_python_and_each_distribution_asked() -> None:
 
 def test_the_machine_names_its_cores() -> None:
     assert f"{os.cpu_count()} cpus" in machine()
+
+
+# Two cores of a host with AVX and FMA and no AVX2, abridged.
+CPUINFO = """processor\t: 0
+model name\t: AMD EPYC
+flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c
+processor\t: 1
+model name\t: AMD EPYC
+flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c
+"""
+
+
+def test_the_machine_names_its_processor_and_vector_sets() -> None:
+    """Timings from hosts with and without AVX2 do not compare: a result says which."""
+    assert cpu(CPUINFO) == "AMD EPYC (sse4_2 avx fma)"
+    vnni = CPUINFO.replace("f16c", "f16c avx2 avx512f avx512_vnni")
+    assert cpu(vnni) == "AMD EPYC (sse4_2 avx fma avx2 avx512f avx512_vnni)"
+    assert cpu("processor\t: 0\n").endswith("(no vector sets listed)")
+    assert cpu() in machine()
+    if os.path.exists("/proc/cpuinfo"):  # this host's own: its flags, in the listed order
+        with open("/proc/cpuinfo") as info:
+            flags = next(line.split(":", 1)[1].split() for line in info if line.startswith("flags"))
+        listed = [f for f in VECTOR_SETS if f in flags]
+        assert cpu().endswith(f"({' '.join(listed) or 'no vector sets listed'})")
 
 
 def test_cached_vectors_are_kept_apart_by_export_recipe() -> None:
