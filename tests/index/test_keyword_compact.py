@@ -34,10 +34,14 @@ def _doc(i: int) -> IndexDoc:
 
 
 def _in_segments(path: Path, batches: int, per_batch: int = 20) -> TantivyKeywordIndex:
-    index = TantivyKeywordIndex(path)
+    """An index in ``batches`` segments: one writer thread makes one segment a commit
+    (two threads may make two, and tantivy merges eight into one: a busy host's
+    ``make test`` once found five commits of two threads in one segment)."""
+    index = TantivyKeywordIndex(path, writer_threads=1)
     for b in range(batches):
         index.upsert([_doc(b * per_batch + i) for i in range(per_batch)])
-        index.commit()  # a segment each (tantivy merges from eight)
+        index.commit()
+    assert index.segments() == batches
     return index
 
 
