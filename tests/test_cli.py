@@ -25,7 +25,8 @@ from paperwire.cli import app
 from paperwire.config import Settings, invalid_settings
 from paperwire.models.search import SearchResponse
 from paperwire.models.status import StatusPublic
-from tests.conftest import HF_DAILY, REPO
+from tests.conftest import HF_DAILY
+from tests.writers.children import start
 
 runner = CliRunner()
 DAY = "2025-06-10"
@@ -223,14 +224,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def _running_up(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """`paperwire up ARGS` in a child process; interrupted (SIGINT) on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire.cli", "up", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = start(["up", *args], env)
     try:
         yield proc
     finally:
