@@ -9,6 +9,11 @@ cores, so the install is built once and kept under ``<cache_dir>/corpora/<name>`
 embedding progress lives in the install's database, so an interrupted build resumes where
 it stopped; the document vectors are also kept in the bench's embedding cache
 (``relevance.EmbeddingCache``), so a rebuilt install does not embed again.
+
+The install's marker names what made its vectors (``common.vectors_made_by``: the backend
+that ran and its export's recipe). An install whose vectors another embedder made (after
+`paperwire model export` with a new recipe) is built again: its documents' vectors and
+the queries' would otherwise come from two exports.
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from paperwire.bench.common import vectors_made_by
 from paperwire.bench.embed import shared_data_dir
 from paperwire.bench.relevance import BenchPaperwire, default_cache_dir
 from paperwire.config import Settings
 
-__all__ = ["CORPORA", "corpus_install", "corpus_records"]
+__all__ = ["CORPORA", "corpus_install", "corpus_records", "install_usable"]
 
 CORPORA = {"hf": "hf-daily-papers", "74k": "arxiv-listings"}
-_VERSION = 1
+_VERSION = 2  # 2: the marker names what made the vectors
 _SAVE_EVERY = 2048  # documents embedded between two writes of the embedding cache
 
 Say = Callable[[str], None]
@@ -75,10 +81,11 @@ def corpus_install(
     home = cache / "corpora" / name
     marker = home / "bench-corpus.json"
     params = {"version": _VERSION, "data": _fingerprint(name)}
-    ready = marker.is_file() and json.loads(marker.read_text()).get("params") == params
+    cfg = Settings(**{**(settings or {}), "home": home, "database_url": None, "semantic": True})
+    made_by = _made_by(cfg) if embed else None
+    ready = install_usable(marker, params, made_by)
     if not ready and home.exists():
         shutil.rmtree(home)
-    cfg = Settings(**{**(settings or {}), "home": home, "database_url": None, "semantic": True})
     pw = BenchPaperwire(cfg, cache, CORPORA[name])
     try:
         if not ready:
@@ -89,11 +96,36 @@ def corpus_install(
             summary = ingest_records(pw, corpus_records(name), name)
             marker.write_text(json.dumps({"params": params, "papers": summary.total}))
             say(f"[{name}] {summary.total} papers in {time.perf_counter() - t0:.0f} s")
-        if embed:
+        if made_by is not None:
+            # named before the first vector is stored: an interrupted embedding resumes
+            # only with the same embedder
+            data = json.loads(marker.read_text())
+            marker.write_text(json.dumps({**data, "vectors": made_by}))
             _embed(pw, name, say)
         yield pw
     finally:
         pw.close()
+
+
+def install_usable(marker: Path, params: dict[str, Any], made_by: str | None) -> bool:
+    """Whether the install whose marker is ``marker`` opens as it is: built from the same
+    data by the same version (``params``) and, where vectors are wanted (``made_by``:
+    ``vectors_made_by`` of the embedder that will embed the queries), with none made by
+    another embedder (an install not embedded yet is usable: it is embedded now)."""
+    if not marker.is_file():
+        return False
+    data = json.loads(marker.read_text())
+    if data.get("params") != json.loads(json.dumps(params)):
+        return False
+    return made_by is None or data.get("vectors", made_by) == made_by
+
+
+def _made_by(settings: Settings) -> str:
+    """``vectors_made_by`` of the embedder ``settings`` load (loaded once per process:
+    the install's own ``embedder()`` gets the same one)."""
+    from paperwire.index.embedding.loader import load_embedder
+
+    return vectors_made_by(load_embedder(settings))
 
 
 def _embed(pw: BenchPaperwire, name: str, say: Say) -> None:

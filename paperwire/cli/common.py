@@ -125,12 +125,35 @@ def compact_bulk_load(
     compacted where it was a bulk load (``indexer.bulk_load_to_compact``), its progress
     on ``bar``. None where nothing was done (or another process was applying changes);
     a report with ``documents`` None where ``stop`` came first. Raises
-    ``KeyboardInterrupt`` (the index then is as it was) and ``KeywordIndexError``."""
+    ``KeyboardInterrupt`` (every document is then still indexed, in the old segments or
+    the new one: ``compaction_interrupted``) and ``KeywordIndexError``."""
     from paperwire.services.indexer import bulk_load_to_compact
 
     if stop.is_set() or not bulk_load_to_compact(pw, written):
         return None
     return compact_with_progress(pw, stop, bar)
+
+
+def segments_hint(n: int) -> str:
+    """A keyword segment count, and what to do where there are several (`index`,
+    `doctor`, an interrupted compaction)."""
+    return f"{n} (`paperwire index --compact` makes one)" if n > 1 else str(n)
+
+
+def compaction_interrupted(pw: Paperwire) -> str:
+    """What a Ctrl-C during a keyword compaction left, for the command to print.
+
+    Before the compaction's commit the old segments stand, after it the new one: either
+    way every document is there, and only the segment count says which (a Ctrl-C can
+    land anywhere, the commit's last steps included; a SIGTERM is read before the
+    commit, so a stop leaves the old segments)."""
+    from paperwire.services.indexer import keyword_half
+
+    keyword = keyword_half(pw)
+    if keyword is None:
+        return "no document was lost"
+    keyword.refresh()
+    return f"no document was lost; keyword segments: {segments_hint(keyword.segments())}"
 
 
 def compact_with_progress(

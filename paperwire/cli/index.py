@@ -16,6 +16,7 @@ from paperwire.cli.common import (
     HomeOpt,
     compact_bulk_load,
     compact_with_progress,
+    compaction_interrupted,
     console,
     error,
     open_app,
@@ -23,6 +24,7 @@ from paperwire.cli.common import (
     progress_bar,
     report_index,
     run_embed,
+    segments_hint,
     stop_on_sigterm,
 )
 from paperwire.core import Paperwire
@@ -110,6 +112,7 @@ def index(
         from paperwire.jobs.reindex import rebuild_index
 
         compacted = None
+        compacting = False
         try:
             with stop_on_sigterm() as stop, progress_bar() as bar:
                 task = bar.add_task("reindex", total=pw.store.count())
@@ -122,12 +125,16 @@ def index(
                 )
                 if not (report.pending or report.error):
                     # every document written again, batch by batch: a bulk load
+                    compacting = True
                     compacted = compact_bulk_load(pw, report.written, stop, bar)
         except KeyboardInterrupt:
-            console.print(
-                "[yellow]interrupted: rerun to finish (the rest is queued; a compaction "
-                "under way leaves the keyword index as it was)[/]"
-            )
+            if compacting:
+                console.print(
+                    "[yellow]interrupted while compacting: every paper is indexed; "
+                    f"{compaction_interrupted(pw)}[/]"
+                )
+            else:
+                console.print("[yellow]interrupted: rerun to finish (the rest is queued)[/]")
             raise typer.Exit(130) from None
         console.print(
             f"indexed {report.written} papers, removed {report.removed} "
@@ -153,12 +160,7 @@ def index(
 
     keyword = keyword_half(pw)
     if keyword is not None:
-        out.print(f"keyword segments:  {_segments(keyword.segments())}")
-
-
-def _segments(n: int) -> str:
-    """A segment count, and what to do where there are several (`index`, `doctor`)."""
-    return f"{n} (`paperwire index --compact` makes one)" if n > 1 else str(n)
+        out.print(f"keyword segments:  {segments_hint(keyword.segments())}")
 
 
 def _compact(pw: Paperwire) -> None:
@@ -173,14 +175,7 @@ def _compact(pw: Paperwire) -> None:
         with stop_on_sigterm() as stop, progress_bar() as bar:
             report = compact_with_progress(pw, stop, bar)
     except KeyboardInterrupt:
-        # Before the commit the old segments stand, after it the new one: either way the
-        # index is whole, and only its segment count says which (a Ctrl-C can land
-        # anywhere, the commit's last steps included).
-        keyword.refresh()
-        console.print(
-            "[yellow]interrupted: no document was lost; keyword segments: "
-            f"{_segments(keyword.segments())}[/]"
-        )
+        console.print(f"[yellow]interrupted: {compaction_interrupted(pw)}[/]")
         raise typer.Exit(130) from None
     except KeywordIndexError as exc:
         error(str(exc))
@@ -269,7 +264,7 @@ def _print_doctor(report: DoctorReport) -> None:
     out.print(t)
     out.print(f"changes queued for the index: {report.pending}")
     if report.keyword_segments is not None:
-        out.print(f"keyword index segments: {_segments(report.keyword_segments)}")
+        out.print(f"keyword index segments: {segments_hint(report.keyword_segments)}")
     examples = [*report.keyword.examples, *report.vectors.examples]
     if examples:
         out.print(f"for example: {escape(', '.join(dict.fromkeys(examples)))}", soft_wrap=True)

@@ -24,6 +24,7 @@ from paperwire.cli.common import (
     HomeOpt,
     OrgOpt,
     compact_bulk_load,
+    compaction_interrupted,
     console,
     error,
     filters_of,
@@ -117,8 +118,7 @@ def run_ingest(
             else:
                 console.print(
                     "[yellow]interrupted while compacting: every paper is stored and "
-                    "indexed; the keyword index is as it was (`paperwire index --compact` "
-                    "compacts it)[/]"
+                    f"indexed; {compaction_interrupted(pw)}[/]"
                 )
             if rejects.count:
                 console.print(f"rejections so far: {escape(str(rejects.path))}")

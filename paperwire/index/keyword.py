@@ -101,6 +101,15 @@ ONE_PASS_POSTINGS = 400_000
 # and a hybrid search's brief BM25 (``service.BESIDE_EMBEDDING_POSTINGS``, the same
 # figure) would take a core from its query embedding.
 BESIDE_POSTINGS = 400_000
+# A query whose phrases may have more holders than this (the rarest word of each phrase
+# held that many times in its field) has them ranked by a search that scores each phrase
+# once, then the best re-scored exactly (``_holders_best``). Below it the second search
+# costs more than it saves (1M bench papers: "large language models" 25.3 -> 16.2 ms,
+# "text to speech" 0.73 -> 0.91; docs/benchmarks.md, forty-seventh session).
+RESCORE_HOLDERS_FROM = 20_000
+# How many holders past the k asked for the once-scored search ranks: the bench's 1M
+# papers hold each listing 13 times, in ties, and the re-scored ones need a gap below k.
+RESCORE_SLACK = 32
 # ``compact``'s writer heap: tantivy writes a segment each time the heap fills, and 1 GB
 # held the 1M bench papers' postings in one (`paperwire index --compact` peaked at 1.3
 # GB RSS there); the arena grows as it is used, far less at 74.7k papers.
@@ -382,6 +391,14 @@ def _filter_share(searcher: tantivy.Searcher, terms: Sequence[tuple[str, str | b
     count (``_filtered_floor``), never a wrong total."""
     docs = max(1, searcher.num_docs)
     return math.prod(min(1.0, searcher.doc_freq(f, v) / docs) for f, v in terms)
+
+
+def _sum_error(largest: float, addends: int) -> float:
+    """At most how far apart two sums of the same ``addends`` non-negative float32
+    scores, added in different orders, can be when neither exceeds ``largest``: each
+    is within ``(addends - 1) * 2**-24 * largest`` of the exact sum (the classic bound
+    for adding in any order); kept four times over."""
+    return 4 * 2 * max(addends, 1) * 2.0**-24 * largest
 
 
 def _held(searcher: tantivy.Searcher, field: str, tokens: Iterable[str]) -> int:
@@ -798,7 +815,15 @@ class TantivyKeywordIndex:
                 and self._coverage_postings(searcher, query) > BESIDE_POSTINGS
             )
             hits = self._best_with_boosts(
-                searcher, terms, boosts, constraints, filtering, k, beside=beside
+                searcher,
+                cache,
+                terms,
+                boosts,
+                constraints,
+                filtering,
+                k,
+                beside=beside,
+                rescore=self._holders_bound(searcher, query) > RESCORE_HOLDERS_FROM,
             )
         else:
             q = self._scored(terms, constraints, filtering)
@@ -826,6 +851,7 @@ class TantivyKeywordIndex:
     def _best_with_boosts(
         self,
         searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
         terms: Sequence[tantivy.Query],
         boosts: Sequence[tantivy.Query],
         constraints: Sequence[tantivy.Query],
@@ -833,9 +859,11 @@ class TantivyKeywordIndex:
         k: int,
         *,
         beside: bool = False,
+        rescore: bool = False,
     ) -> list[tuple[float, tantivy.DocAddress]]:
         """The best ``k`` hits of ``build_query`` (term clauses + phrase boosts), from two
-        cheap searches instead of one costly one; ``beside``: at once, in two threads.
+        cheap searches instead of one costly one; ``beside``: at once, in two threads;
+        ``rescore``: the holders ranked by ``_holders_best``'s two steps.
 
         Why: tantivy skips the blocks of postings that cannot reach the top k (block-max
         WAND) only for a disjunction of terms; one phrase clause beside them makes it
@@ -849,25 +877,84 @@ class TantivyKeywordIndex:
         them: by address."""
         terms_q = self._scored(terms, constraints, filtering)
         assert terms_q is not None  # terms are not empty
-        held = self._held(terms, boosts, _required(constraints, filtering))
-        other: Future[tantivy.SearchResult] | None = None
+        required = _required(constraints, filtering)
+        args = (searcher, cache, terms, boosts, required, k, rescore)
+        other: Future[list[tuple[float, tantivy.DocAddress]]] | None = None
         if beside:
             # The holders are searched on the other core while this thread searches the
             # terms (tantivy lets go of the GIL). A search no pool thread has started by
             # the time the terms' is done (a crowd) is taken back and run here.
-            other = _BESIDE.pool().submit(searcher.search, held, limit=k, count=False)
+            other = _BESIDE.pool().submit(self._holders_best, *args)
         try:
             found = searcher.search(terms_q, limit=k, count=False).hits
         except BaseException:
             if other is not None:
                 taken_back(other)
             raise
-        holders = handed_or_here(other, searcher.search, held, limit=k, count=False)
+        holders = handed_or_here(other, self._holders_best, *args)
         best: dict[tuple[int, int], tuple[float, tantivy.DocAddress]] = {}
-        for score, address in [*found, *holders.hits]:
+        for score, address in [*found, *holders]:
             best[(address.segment_ord, address.doc)] = (score, address)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
         return [hit for _, hit in ranked[:k]]
+
+    def _holders_best(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        terms: Sequence[tantivy.Query],
+        boosts: Sequence[tantivy.Query],
+        required: Sequence[tantivy.Query],
+        k: int,
+        rescore: bool,
+    ) -> list[tuple[float, tantivy.DocAddress]]:
+        """The best ``k`` of ``build_query`` among the holders of ``boosts`` (``_held``),
+        with ``_held``'s scores; ``rescore``: in two steps, for phrases of many holders.
+
+        Why two steps: ``_held`` finds the holders with the phrases scoring 0, then adds
+        each phrase's score again, so it matches each phrase twice, and a phrase is the
+        costly part (positions; 1M bench papers, "large language models": 78k titles
+        hold its rarest word, 25 ms). Step one ranks the best ``k + RESCORE_SLACK``
+        holders with the phrases scored as they match (``((phrases + a) + b)``…: the
+        same numbers summed in another order, so its scores may differ from ``_held``'s
+        in the last bits, never by more than ``_sum_error``). Step two scores those
+        candidates with ``_held`` itself (``_id_set``: a few dozen papers). Where
+        step one's last candidate scores clear of its k-th by more than twice the
+        error, every holder it left out scores below the k-th best by ``_held`` too;
+        where not (ties across the cut), ``_held`` ranks them all, as without
+        ``rescore``."""
+        held = self._held(terms, boosts, required)
+        if not rescore:
+            return list(searcher.search(held, limit=k, count=False).hits)
+        phrases = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
+        once = _all_of([_optional_a_level(phrases, terms), *required])
+        wide = k + RESCORE_SLACK
+        ranked = searcher.search(once, limit=wide, count=False).hits
+        if len(ranked) == wide:
+            error = _sum_error(ranked[0][0], len(terms) + len(boosts))
+            if ranked[k - 1][0] - ranked[-1][0] <= 2 * error:
+                return list(searcher.search(held, limit=k, count=False).hits)
+        ids = [self._id_of(searcher, cache, address) for _, address in ranked]
+        known = [arxiv_id for arxiv_id in ids if arxiv_id is not None]
+        if not known:
+            return []
+        among = _all_of([held, self._id_set(known)])  # the id clause scores 0
+        return list(searcher.search(among, limit=k, count=False).hits)
+
+    def _holders_bound(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
+        """At most how many papers hold the query's phrase boosts (``_boosts``): for
+        each phrase, how many hold its rarest word in the phrase's field."""
+        if len(query.terms) < 2:
+            return 0
+        name = " ".join(query.terms)
+        bound = 0
+        author = self._author_name(query)
+        if author:
+            bound += min(int(searcher.doc_freq(_F_AUTHORS, w)) for w in author)
+        if len(query.terms) <= TITLE_PHRASE_MAX_TOKENS:
+            words = self._tokens(name, stem=True)
+            bound += min((int(searcher.doc_freq(_F_TITLE, w)) for w in words), default=0)
+        return bound
 
     def _coverage_postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
         """How many times the words a keyword match covers are held: how long its

@@ -229,12 +229,27 @@ def _phrase_corpus() -> list[IndexDoc]:
         ("test time scaling", ["we study", "study scaling"]),
     ],
 )
+@pytest.mark.parametrize(
+    ("rescore_from", "slack"),
+    [(None, None), (0, 32), (0, 1)],
+    ids=["as-held", "rescored", "rescored-ties-at-the-cut"],
+)
 def test_keyword_search_with_phrase_boosts_ranks_as_the_whole_query_does(
-    tmp_path: Path, text: str, phrases: list[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    phrases: list[str],
+    rescore_from: int | None,
+    slack: int | None,
 ) -> None:
     """The best k of the term clauses and of the boosted phrases' holders, merged
     (``_best_with_boosts``), are the best k of the one query that holds them all, with
-    its scores, in its order of ties, for every k and filter."""
+    its scores, in its order of ties, for every k and filter: the holders ranked by
+    ``_held`` alone, or re-scored from the phrases scored once (``_holders_best``; a
+    slack of 1 leaves ties across the cut, where ``_held`` ranks them all)."""
+    if rescore_from is not None:
+        monkeypatch.setattr(keyword_module, "RESCORE_HOLDERS_FROM", rescore_from)
+        monkeypatch.setattr(keyword_module, "RESCORE_SLACK", slack)
     kw = TantivyKeywordIndex(tmp_path / "kw")
     kw.upsert(_phrase_corpus())
     kw.commit()

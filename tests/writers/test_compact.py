@@ -260,3 +260,76 @@ def test_a_finished_rebuild_compacts(make_app: AppFactory, database_url: str) ->
     assert report.pending == 0 and report.error is None
     assert report.segments is not None and report.segments[1] == 1
     assert _keyword(pw).segments() == 1 and diagnose(pw).in_step
+
+
+def _week_args() -> list[str]:
+    return ["--since", WEEK[0].isoformat(), "--until", WEEK[1].isoformat()]
+
+
+@pytest.fixture
+def ctrl_c_while_compacting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Once armed (``armed.append(True)``), a Ctrl-C lands in the compaction's first
+    progress report: after its first batch is written, before its commit (a command's
+    main thread gets ``KeyboardInterrupt`` there, as it does from a terminal)."""
+    real = indexer.compact_keyword_index
+    armed: list[bool] = []
+
+    def interrupted(pw: Paperwire, **kwargs: object) -> object:
+        def on_progress(n: int) -> None:
+            raise KeyboardInterrupt
+
+        if armed:
+            kwargs["on_progress"] = on_progress
+        return real(pw, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(indexer, "compact_keyword_index", interrupted)
+    return armed
+
+
+@pytest.mark.usefixtures("bulk_from_100")
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["index", "--compact"], "interrupted: "),
+        (["index", "--rebuild"], "interrupted while compacting: every paper is indexed; "),
+        (
+            ["ingest", "hf-daily", "--from", str(HF_DAILY), *_week_args()],
+            "interrupted while compacting: every paper is stored and indexed; ",
+        ),
+    ],
+    ids=["compact", "rebuild", "ingest"],
+)
+def test_a_ctrl_c_while_compacting_says_what_it_left(
+    make_app: AppFactory,
+    database_url: str,
+    ctrl_c_while_compacting: list[bool],
+    args: list[str],
+    said: str,
+) -> None:
+    """Every command that compacts says the same of a Ctrl-C: no document lost, and the
+    segments the index is in now (the old ones before the commit, the new one after)."""
+    fresh = args[0] == "ingest"  # the ingest is the bulk load
+    pw = _app(make_app, database_url) if fresh else _bulk_loaded(make_app, database_url)
+    before = _keyword(pw).segments()
+    home = pw.settings.home
+    pw.close()
+    env = {
+        "PAPERWIRE_DATABASE_URL": database_url,
+        "PAPERWIRE_INDEX": "embedded",
+        "PAPERWIRE_SEMANTIC": "false",
+        "PAPERWIRE_INDEX_APPLY_SECONDS": "0.001",
+        "PAPERWIRE_THUMBNAIL_CACHE": "false",
+    }
+    ctrl_c_while_compacting.append(True)
+    done = CliRunner().invoke(app, [*args, "--home", str(home)], env=env)
+    out = " ".join(done.output.split())  # rich wraps long lines
+    assert done.exit_code == 130, done.output
+    pw = make_app(database_url=database_url, semantic=False, index="embedded", home=home)
+    now = _keyword(pw).segments()
+    assert now > 1  # interrupted before the commit: not one segment
+    if args[1:2] == ["--compact"]:
+        assert now == before  # the old segments stand
+    hint = "(`paperwire index --compact` makes one)"
+    assert f"{said}no document was lost; keyword segments: {now} {hint}" in out, out
+    assert "as it was" not in out
+    assert pw.store.count() > 0 and diagnose(pw).in_step
