@@ -121,11 +121,14 @@ def install_usable(marker: Path, params: dict[str, Any], made_by: str | None) ->
 
 
 def _made_by(settings: Settings) -> str:
-    """``vectors_made_by`` of the embedder ``settings`` load (loaded once per process:
-    the install's own ``embedder()`` gets the same one)."""
+    """What the install's vectors are made by: the model, ``vectors_made_by`` of the
+    embedder ``settings`` load (loaded once per process: the install's own
+    ``embedder()`` gets the same one) and how many tokens of a text it reads, as the
+    bench's embedding cache is keyed (``EmbeddingCache.for_collection``)."""
     from paperwire.index.embedding.loader import load_embedder
 
-    return vectors_made_by(load_embedder(settings))
+    made = vectors_made_by(load_embedder(settings))
+    return f"{settings.embedding_model} {made} {settings.embedding_max_tokens}"
 
 
 def _embed(pw: BenchPaperwire, name: str, say: Say) -> None:

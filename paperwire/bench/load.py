@@ -537,11 +537,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         ap.error(f"--requests must be in [1, {MAX_REQUESTS}]")
     if not 0 < args.clients <= MAX_CLIENTS:
         ap.error(f"--clients must be in [1, {MAX_CLIENTS}]")
-    if args.source == default_source() and not (args.source / "paperwire.db").is_file():
+    if args.source == default_source():
         from paperwire.bench.corpus import corpus_install
 
+        # built (or resumed, or built again where another embedder made its vectors)
+        # and kept for the next run
         with corpus_install("hf", say=lambda m: print(m, flush=True)):
-            pass  # built (or resumed) and kept for the next run
+            pass
     if not (args.source / "paperwire.db").is_file():
         ap.error(f"--source {args.source}: no paperwire.db (a paperwire home is expected)")
     # the host's speed before and after the rounds (``bench.probe``), on the cores this

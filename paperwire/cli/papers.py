@@ -97,6 +97,7 @@ def run_ingest(
     ):
         task = bar.add_task(f"ingest {source}", total=total)
         summary: IngestSummary | None = None
+        compacting = False
         try:
             summary = ingest_records(
                 pw,
@@ -108,10 +109,11 @@ def run_ingest(
                 compact=False,  # here, with its progress shown
             )
             if not (summary.stopped or summary.index_pending or summary.index_error):
+                compacting = True
                 compacted = compact_bulk_load(pw, summary.added, stop, bar)
                 summary.index_segments = None if compacted is None else compacted.segments
         except KeyboardInterrupt:
-            if summary is None:
+            if not compacting:
                 console.print(
                     "[yellow]interrupted: finished batches are stored; rerun to resume[/]"
                 )

@@ -395,9 +395,11 @@ def _filter_share(searcher: tantivy.Searcher, terms: Sequence[tuple[str, str | b
 
 def _sum_error(largest: float, addends: int) -> float:
     """At most how far apart two sums of the same ``addends`` non-negative float32
-    scores, added in different orders, can be when neither exceeds ``largest``: each
-    is within ``(addends - 1) * 2**-24 * largest`` of the exact sum (the classic bound
-    for adding in any order); kept four times over."""
+    scores, added in different orders, can be when neither exceeds ``largest``. Each is
+    within ``(addends - 1) * 2**-24 * largest`` of the exact sum (the classic bound for
+    adding in any order), so the two are within twice that; returned four times over
+    (and ``addends`` rather than ``addends - 1``: a query's phrases and names add one
+    more, ``_required``)."""
     return 4 * 2 * max(addends, 1) * 2.0**-24 * largest
 
 
@@ -922,7 +924,13 @@ class TantivyKeywordIndex:
         step one's last candidate scores clear of its k-th by more than twice the
         error, every holder it left out scores below the k-th best by ``_held`` too;
         where not (ties across the cut), ``_held`` ranks them all, as without
-        ``rescore``."""
+        ``rescore``.
+
+        One difference remains: tantivy can match a sloppy phrase when filtering and
+        not when scoring (docs/benchmarks.md, forty-seventh session). Such a paper is a
+        holder to ``_held`` (scored without the phrase) and not to step one; it comes
+        back through the words' search (``_best_with_boosts``), with that search's score
+        for the same sum."""
         held = self._held(terms, boosts, required)
         if not rescore:
             return list(searcher.search(held, limit=k, count=False).hits)
@@ -938,8 +946,15 @@ class TantivyKeywordIndex:
         known = [arxiv_id for arxiv_id in ids if arxiv_id is not None]
         if not known:
             return []
-        among = _all_of([held, self._id_set(known)])  # the id clause scores 0
-        return list(searcher.search(among, limit=k, count=False).hits)
+        # The id clause scores 0 whatever its size (a term set scores 1 on its own).
+        only = tantivy.Query.const_score_query(self._id_set(known), 0.0)
+        found = searcher.search(_all_of([held, only]), limit=len(known), count=False).hits
+        if len(known) < len(ids) or len(found) < len(known):
+            # A candidate without its id read, or one ``_held`` does not hold (tantivy
+            # matched a phrase when scoring it and not when filtering): the argument
+            # above needs every candidate, so ``_held`` ranks them all.
+            return list(searcher.search(held, limit=k, count=False).hits)
+        return list(found[:k])
 
     def _holders_bound(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
         """At most how many papers hold the query's phrase boosts (``_boosts``): for

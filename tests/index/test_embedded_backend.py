@@ -250,6 +250,8 @@ def test_keyword_search_with_phrase_boosts_ranks_as_the_whole_query_does(
     if rescore_from is not None:
         monkeypatch.setattr(keyword_module, "RESCORE_HOLDERS_FROM", rescore_from)
         monkeypatch.setattr(keyword_module, "RESCORE_SLACK", slack)
+        # the candidates as a term set (which scores 1 alone), as past 256 of them
+        monkeypatch.setattr(keyword_module, "ID_TERMS_UP_TO", 1)
     kw = TantivyKeywordIndex(tmp_path / "kw")
     kw.upsert(_phrase_corpus())
     kw.commit()
@@ -409,3 +411,24 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
     with pytest.raises(ValueError, match="read failed"):
         kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
     assert len(counted) == 2  # the total and the overlap ran to their end
+
+
+def test_two_orders_of_one_float32_sum_differ_within_the_re_scoring_bound() -> None:
+    """``_sum_error``, the margin ``_holders_best`` keeps between its k-th candidate and
+    its last: the same non-negative float32 scores added in two orders (as tantivy adds
+    a query's clauses) never differ by more than a quarter of it, the textbook bound."""
+    rng = np.random.default_rng(47)
+    worst = 0.0
+    for _ in range(20_000):
+        n = int(rng.integers(2, 24))
+        # BM25 clause scores: mostly small, a few large (a rare word, a phrase boost)
+        scores = (rng.exponential(2.0, n) * rng.choice([1, 1, 1, 8], n)).astype(np.float32)
+        one, other = np.float32(0), np.float32(0)
+        for x in scores:
+            one = np.float32(one + x)
+        for x in scores[rng.permutation(n)]:
+            other = np.float32(other + x)
+        bound = keyword_module._sum_error(float(max(one, other)), n)
+        assert abs(float(one) - float(other)) <= bound / 4, (scores, one, other)
+        worst = max(worst, abs(float(one) - float(other)) / bound)
+    assert worst > 0  # the orders did differ: the check is not vacuous
