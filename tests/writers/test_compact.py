@@ -57,6 +57,17 @@ def _bulk_loaded(make_app: AppFactory, database_url: str) -> Paperwire:
     return pw
 
 
+def _cli_env(database_url: str) -> dict[str, str]:
+    """The settings of ``_app`` for a CLI run on its home."""
+    return {
+        "PAPERWIRE_DATABASE_URL": database_url,
+        "PAPERWIRE_INDEX": "embedded",
+        "PAPERWIRE_SEMANTIC": "false",
+        "PAPERWIRE_INDEX_APPLY_SECONDS": "0.001",
+        "PAPERWIRE_THUMBNAIL_CACHE": "false",
+    }
+
+
 def _keyword(pw: Paperwire) -> TantivyKeywordIndex:
     assert isinstance(pw.index, EmbeddedIndex)
     return pw.index.keyword
@@ -232,13 +243,7 @@ def test_ingest_cli_compacts_a_bulk_load(make_app: AppFactory, database_url: str
     pw = _app(make_app, database_url)
     home = str(pw.settings.home)
     pw.close()
-    env = {
-        "PAPERWIRE_DATABASE_URL": database_url,
-        "PAPERWIRE_INDEX": "embedded",
-        "PAPERWIRE_SEMANTIC": "false",
-        "PAPERWIRE_INDEX_APPLY_SECONDS": "0.001",
-        "PAPERWIRE_THUMBNAIL_CACHE": "false",
-    }
+    env = _cli_env(database_url)
     since, until = (d.isoformat() for d in WEEK)
     args = ["ingest", "hf-daily", "--from", str(HF_DAILY), "--since", since, "--until", until]
     done = CliRunner().invoke(app, [*args, "--home", home], env=env)
@@ -313,13 +318,7 @@ def test_a_ctrl_c_while_compacting_says_what_it_left(
     before = _keyword(pw).segments()
     home = pw.settings.home
     pw.close()
-    env = {
-        "PAPERWIRE_DATABASE_URL": database_url,
-        "PAPERWIRE_INDEX": "embedded",
-        "PAPERWIRE_SEMANTIC": "false",
-        "PAPERWIRE_INDEX_APPLY_SECONDS": "0.001",
-        "PAPERWIRE_THUMBNAIL_CACHE": "false",
-    }
+    env = _cli_env(database_url)
     ctrl_c_while_compacting.append(True)
     done = CliRunner().invoke(app, [*args, "--home", str(home)], env=env)
     out = " ".join(done.output.split())  # rich wraps long lines
