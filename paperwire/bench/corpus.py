@@ -10,10 +10,11 @@ embedding progress lives in the install's database, so an interrupted build resu
 it stopped; the document vectors are also kept in the bench's embedding cache
 (``relevance.EmbeddingCache``), so a rebuilt install does not embed again.
 
-The install's marker names what made its vectors (``common.vectors_made_by``: the backend
-that ran and its export's recipe). An install whose vectors another embedder made (after
-`paperwire model export` with a new recipe) is built again: its documents' vectors and
-the queries' would otherwise come from two exports.
+The install's marker names what made its vectors (``_made_by``: the model, the backend
+that ran and its export's recipe, ``common.vectors_made_by``, and the tokens it reads). An
+install whose vectors were made otherwise (after `paperwire model export` with a new
+recipe) is built again: its documents' vectors and the queries' would otherwise come from
+two exports.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def corpus_install(
 def install_usable(marker: Path, params: dict[str, Any], made_by: str | None) -> bool:
     """Whether the install whose marker is ``marker`` opens as it is: built from the same
     data by the same version (``params``) and, where vectors are wanted (``made_by``:
-    ``vectors_made_by`` of the embedder that will embed the queries), with none made by
+    ``_made_by`` of the embedder that will embed the queries), with none made by
     another embedder (an install not embedded yet is usable: it is embedded now)."""
     if not marker.is_file():
         return False
