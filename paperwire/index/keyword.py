@@ -403,6 +403,19 @@ def _sum_error(largest: float, addends: int) -> float:
     return 4 * 2 * max(addends, 1) * 2.0**-24 * largest
 
 
+def _clear_cut(scores: Sequence[float], k: int, asked: int, addends: int) -> bool:
+    """Whether the best ``k`` of ``scores`` (a search's, best first, ``asked`` for; each
+    a sum of ``addends`` non-negative float32 numbers) are sure to be the best ``k`` of
+    the same sums added in another order, among every document that search matched
+    (``_holders_best``). Where fewer than ``asked`` came back, every match is in
+    ``scores``. Otherwise one left out scored at most the last, so the k-th must be
+    above the last by more than twice ``_sum_error``: then each of the first k, added
+    in the other order, still beats anything left out."""
+    if len(scores) < asked:
+        return True
+    return scores[k - 1] - scores[-1] > 2 * _sum_error(scores[0], addends)
+
+
 def _held(searcher: tantivy.Searcher, field: str, tokens: Iterable[str]) -> int:
     """How many times ``tokens`` (distinct) are held in ``field``: the sum of their
     document frequencies, the work of reading their postings."""
@@ -938,10 +951,9 @@ class TantivyKeywordIndex:
         once = _all_of([_optional_a_level(phrases, terms), *required])
         wide = k + RESCORE_SLACK
         ranked = searcher.search(once, limit=wide, count=False).hits
-        if len(ranked) == wide:
-            error = _sum_error(ranked[0][0], len(terms) + len(boosts))
-            if ranked[k - 1][0] - ranked[-1][0] <= 2 * error:
-                return list(searcher.search(held, limit=k, count=False).hits)
+        scores = [score for score, _ in ranked]
+        if not _clear_cut(scores, k, wide, len(terms) + len(boosts)):
+            return list(searcher.search(held, limit=k, count=False).hits)
         ids = [self._id_of(searcher, cache, address) for _, address in ranked]
         known = [arxiv_id for arxiv_id in ids if arxiv_id is not None]
         if not known:

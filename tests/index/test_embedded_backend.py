@@ -432,3 +432,19 @@ def test_two_orders_of_one_float32_sum_differ_within_the_re_scoring_bound() -> N
         assert abs(float(one) - float(other)) <= bound / 4, (scores, one, other)
         worst = max(worst, abs(float(one) - float(other)) / bound)
     assert worst > 0  # the orders did differ: the check is not vacuous
+
+
+def test_the_re_scored_holders_are_taken_only_with_a_clear_cut() -> None:
+    """``_clear_cut``: step one's candidates stand for the holders only where every
+    holder came back, or where the k-th scores above the last by more than the two
+    orders' rounding can close (ties across the cut send the search to ``_held``)."""
+    clear_cut = keyword_module._clear_cut
+    error = keyword_module._sum_error(40.0, 5)
+    assert clear_cut([40.0, 30.0, 20.0], 2, 4, 5)  # fewer than asked: all of them
+    assert clear_cut([40.0, 30.0, 20.0, 10.0], 2, 4, 5)  # 30 - 10: clear
+    assert not clear_cut([40.0, 30.0, 30.0, 30.0], 2, 4, 5)  # a tie across the cut
+    near = 30.0 - 2 * error
+    assert not clear_cut([40.0, 30.0, near, near], 2, 4, 5)  # within the rounding
+    below = 30.0 - 2.5 * error
+    assert clear_cut([40.0, 30.0, below, below], 2, 4, 5)
+    assert not clear_cut([40.0, 30.0, below, below], 2, 4, 500)  # more addends, more slack
