@@ -293,6 +293,15 @@ def _coverage_weights(
     return freqs, units, required_units(units, min_coverage)
 
 
+class _Boost(NamedTuple):
+    """A phrase that adds to a paper's score when it holds it (``_phrase_boosts``): its
+    field, its words (which bound its holders: ``_holders_bound``), its boosted query."""
+
+    field: str
+    words: list[str]
+    query: tantivy.Query
+
+
 class _CoverageRule(NamedTuple):
     """A query's coverage rule at one coverage (``TantivyKeywordIndex._coverage_rule``):
     its distinct coverage tokens with ``_coverage_weights`` of them, and the covers they
@@ -414,6 +423,14 @@ def _clear_cut(scores: Sequence[float], k: int, asked: int, addends: int) -> boo
     if len(scores) < asked:
         return True
     return scores[k - 1] - scores[-1] > 2 * _sum_error(scores[0], addends)
+
+
+def _holders_bound(searcher: tantivy.Searcher, boosts: Sequence[_Boost]) -> int:
+    """At most how many papers hold one of ``boosts``: for each phrase, how many hold
+    its rarest word in its field."""
+    return sum(
+        min((int(searcher.doc_freq(b.field, w)) for w in b.words), default=0) for b in boosts
+    )
 
 
 def _held(searcher: tantivy.Searcher, field: str, tokens: Iterable[str]) -> int:
@@ -689,7 +706,12 @@ class TantivyKeywordIndex:
     def _phrase(self, field: str, text: str, *, stem: bool, slop: int = 0) -> tantivy.Query | None:
         """A phrase (or term) query for ``text`` on ``field``; None when it has no tokens."""
         analyzer = self._text_analyzer if stem else self._name_analyzer
-        tokens = analyzer.pre_tokenize(text).tokens
+        return self._phrase_of(field, analyzer.pre_tokenize(text).tokens, slop)
+
+    def _phrase_of(
+        self, field: str, tokens: Sequence[tantivy.Token], slop: int = 0
+    ) -> tantivy.Query | None:
+        """``_phrase`` of text already tokenised."""
         if not tokens:
             return None
         if len(tokens) == 1:
@@ -719,21 +741,29 @@ class TantivyKeywordIndex:
         return [tantivy.Query.const_score_query(q, 0.0) for q in clauses]
 
     def _boosts(self, query: KeywordQuery) -> list[tantivy.Query]:
+        """The queries of ``_phrase_boosts``."""
+        return [boost.query for boost in self._phrase_boosts(query)]
+
+    def _phrase_boosts(self, query: KeywordQuery) -> list[_Boost]:
         """The phrases that add to a paper's score when it holds them, with their boosts:
         the whole free text as an author's name, and as a phrase of a title."""
         if len(query.terms) < 2:
             return []
-        found: list[tantivy.Query] = []
+        found: list[_Boost] = []
         name = " ".join(query.terms)
-        if self._author_name(query):
+        author = self._author_name(query)
+        if author:
             # "Li Dong" typed as free text: rank that author's papers first.
             author_q = self._phrase(_F_AUTHORS, name, stem=False)
             if author_q is not None:
-                found.append(tantivy.Query.boost_query(author_q, AUTHOR_NAME_BOOST))
+                boosted = tantivy.Query.boost_query(author_q, AUTHOR_NAME_BOOST)
+                found.append(_Boost(_F_AUTHORS, author, boosted))
         if len(query.terms) <= TITLE_PHRASE_MAX_TOKENS:
-            title_q = self._phrase(_F_TITLE, name, stem=True, slop=TITLE_PHRASE_SLOP)
+            tokens = self._text_analyzer.pre_tokenize(name).tokens
+            title_q = self._phrase_of(_F_TITLE, tokens, TITLE_PHRASE_SLOP)
             if title_q is not None:
-                found.append(tantivy.Query.boost_query(title_q, TITLE_PHRASE_BOOST))
+                boosted = tantivy.Query.boost_query(title_q, TITLE_PHRASE_BOOST)
+                found.append(_Boost(_F_TITLE, [t.text for t in tokens], boosted))
         return found
 
     def _author_name(self, query: KeywordQuery) -> list[str]:
@@ -816,7 +846,8 @@ class TantivyKeywordIndex:
         if k <= 0:
             return Ranked()
         terms = self._term_clauses(query)
-        boosts = self._boosts(query) if terms else []
+        phrase_boosts = self._phrase_boosts(query) if terms else []
+        boosts = [boost.query for boost in phrase_boosts]
         constraints = self._constraint_clauses(query)
         filtering = self._filter_clauses(filters)
         if boosts:
@@ -838,7 +869,7 @@ class TantivyKeywordIndex:
                 filtering,
                 k,
                 beside=beside,
-                rescore=self._holders_bound(searcher, query) > RESCORE_HOLDERS_FROM,
+                rescore=_holders_bound(searcher, phrase_boosts) > RESCORE_HOLDERS_FROM,
             )
         else:
             q = self._scored(terms, constraints, filtering)
@@ -945,43 +976,44 @@ class TantivyKeywordIndex:
         back through the words' search (``_best_with_boosts``), with that search's score
         for the same sum."""
         held = self._held(terms, boosts, required)
-        if not rescore:
-            return list(searcher.search(held, limit=k, count=False).hits)
+        found = (
+            self._rescored(searcher, cache, terms, boosts, required, held, k) if rescore else None
+        )
+        if found is None:
+            found = list(searcher.search(held, limit=k, count=False).hits)
+        return found
+
+    def _rescored(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        terms: Sequence[tantivy.Query],
+        boosts: Sequence[tantivy.Query],
+        required: Sequence[tantivy.Query],
+        held: tantivy.Query,
+        k: int,
+    ) -> list[tuple[float, tantivy.DocAddress]] | None:
+        """``_holders_best``'s two steps; None where ``held`` must rank every holder."""
         phrases = tantivy.Query.boolean_query([(tantivy.Occur.Should, b) for b in boosts])
         once = _all_of([_optional_a_level(phrases, terms), *required])
         wide = k + RESCORE_SLACK
         ranked = searcher.search(once, limit=wide, count=False).hits
-        scores = [score for score, _ in ranked]
-        if not _clear_cut(scores, k, wide, len(terms) + len(boosts)):
-            return list(searcher.search(held, limit=k, count=False).hits)
+        if not _clear_cut([score for score, _ in ranked], k, wide, len(terms) + len(boosts)):
+            return None
         ids = [self._id_of(searcher, cache, address) for _, address in ranked]
         known = [arxiv_id for arxiv_id in ids if arxiv_id is not None]
+        if len(known) < len(ids):
+            return None  # a candidate without its id read: the argument needs every one
         if not known:
             return []
         # The id clause scores 0 whatever its size (a term set scores 1 on its own).
         only = tantivy.Query.const_score_query(self._id_set(known), 0.0)
         found = searcher.search(_all_of([held, only]), limit=len(known), count=False).hits
-        if len(known) < len(ids) or len(found) < len(known):
-            # A candidate without its id read, or one ``_held`` does not hold (tantivy
-            # matched a phrase when scoring it and not when filtering): the argument
-            # above needs every candidate, so ``_held`` ranks them all.
-            return list(searcher.search(held, limit=k, count=False).hits)
+        if len(found) < len(known):
+            # one ``_held`` does not hold (tantivy matched a phrase when scoring it and
+            # not when filtering): the argument needs every candidate
+            return None
         return list(found[:k])
-
-    def _holders_bound(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
-        """At most how many papers hold the query's phrase boosts (``_boosts``): for
-        each phrase, how many hold its rarest word in the phrase's field."""
-        if len(query.terms) < 2:
-            return 0
-        name = " ".join(query.terms)
-        bound = 0
-        author = self._author_name(query)
-        if author:
-            bound += min(int(searcher.doc_freq(_F_AUTHORS, w)) for w in author)
-        if len(query.terms) <= TITLE_PHRASE_MAX_TOKENS:
-            words = self._tokens(name, stem=True)
-            bound += min((int(searcher.doc_freq(_F_TITLE, w)) for w in words), default=0)
-        return bound
 
     def _coverage_postings(self, searcher: tantivy.Searcher, query: KeywordQuery) -> int:
         """How many times the words a keyword match covers are held: how long its
