@@ -68,6 +68,11 @@ def _cli_env(database_url: str) -> dict[str, str]:
     }
 
 
+def _week_args() -> list[str]:
+    """The week ``_bulk_loaded`` ingests, as an ingest command's options."""
+    return ["--since", WEEK[0].isoformat(), "--until", WEEK[1].isoformat()]
+
+
 def _keyword(pw: Paperwire) -> TantivyKeywordIndex:
     assert isinstance(pw.index, EmbeddedIndex)
     return pw.index.keyword
@@ -244,8 +249,7 @@ def test_ingest_cli_compacts_a_bulk_load(make_app: AppFactory, database_url: str
     home = str(pw.settings.home)
     pw.close()
     env = _cli_env(database_url)
-    since, until = (d.isoformat() for d in WEEK)
-    args = ["ingest", "hf-daily", "--from", str(HF_DAILY), "--since", since, "--until", until]
+    args = ["ingest", "hf-daily", "--from", str(HF_DAILY), *_week_args()]
     done = CliRunner().invoke(app, [*args, "--home", home], env=env)
     assert done.exit_code == 0, done.output
     assert "keyword index compacted after a bulk load:" in done.output
@@ -265,10 +269,6 @@ def test_a_finished_rebuild_compacts(make_app: AppFactory, database_url: str) ->
     assert report.pending == 0 and report.error is None
     assert report.segments is not None and report.segments[1] == 1
     assert _keyword(pw).segments() == 1 and diagnose(pw).in_step
-
-
-def _week_args() -> list[str]:
-    return ["--since", WEEK[0].isoformat(), "--until", WEEK[1].isoformat()]
 
 
 @pytest.fixture
