@@ -42,11 +42,10 @@ from paperwire.config import Settings
 from paperwire.core import Paperwire
 from paperwire.index.base import Vector
 from paperwire.index.embedding.base import Embedder
-from paperwire.models.common import CONTROL_RE
+from paperwire.models.common import CONTROL_RE, clean_text
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SearchMode, SearchRequest
 from paperwire.search.service import SearchService
-from paperwire.sources.normalize import clean_text
 
 __all__ = [
     "METRICS",

@@ -1,6 +1,6 @@
 """What every area shares: the JSON error bodies, the email address rule, what a
-control character is, which links may be shown, and the clock that time-based features
-measure against (``DataClock``)."""
+control character is, how stored text is spaced, which links may be shown, and the clock
+that time-based features measure against (``DataClock``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def safe_url(value: str | None) -> str:
     if sep and scheme.lower() in ("http", "https") and rest and not any(c.isspace() for c in text):
         return text
     return ""
+
+
+def clean_text(text: str | None) -> str | None:
+    """Join hard line breaks and collapse whitespace; LaTeX is kept as written. None when
+    nothing is left: a title of spaces is a missing title."""
+    if text is None:
+        return None
+    # ``str.split()`` splits on what ``\s`` matches (``str.isspace``), several times
+    # faster than a regular expression's substitution: every record is cleaned.
+    return " ".join(text.split()) or None
 
 
 def control_char_problem(text: str) -> str | None:

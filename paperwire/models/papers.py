@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from paperwire.models.common import DataClock, control_char_problem
+from paperwire.models.common import DataClock, clean_text, control_char_problem
 
 
 class PaperRecord(BaseModel):
@@ -56,6 +56,24 @@ class PaperRecord(BaseModel):
             if problem:
                 raise ValueError(problem)
         return value
+
+    # After ``_no_control_chars`` (validators run in the order they are defined): a
+    # control character is refused where it stands, not spaced away first.
+    @field_validator("title", "abstract", "comment", "organization", "ai_summary", mode="after")
+    @classmethod
+    def _spaced(cls, value: str | None) -> str | None:
+        """Runs of whitespace (a PDF's or a LaTeX source's hard line breaks) become one
+        space and the ends are trimmed, whatever made the record: code that builds records
+        for ``ingest_records`` stores what the importers store, a card or the API never
+        shows a line break, and a title of spaces is a missing title (refused for a new
+        paper, naming the field)."""
+        return clean_text(value)
+
+    @field_validator("authors", "keywords", mode="after")
+    @classmethod
+    def _spaced_names(cls, value: list[str]) -> list[str]:
+        """Each name spaced as ``_spaced`` spaces text; a blank name is no name."""
+        return [name for name in map(clean_text, value) if name]
 
 
 class Rejection(BaseModel):

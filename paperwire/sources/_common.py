@@ -16,10 +16,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from paperwire.models.common import clean_text
 from paperwire.models.papers import PaperRecord, Rejection
 from paperwire.sources.normalize import (
     InvalidArxivId,
-    clean_text,
     normalize_arxiv_id,
     parse_date,
     parse_datetime,

@@ -1,4 +1,5 @@
-"""Normalisation shared by every importer: arXiv ids, whitespace, dates."""
+"""Normalisation shared by every importer: arXiv ids and dates (whitespace is the
+records' own: ``models.common.clean_text``)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ _URL_PREFIX = re.compile(
     r"^(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/", re.IGNORECASE
 )
 _ARXIV_PREFIX = re.compile(r"^arxiv:", re.IGNORECASE)
-_WS = re.compile(r"\s+")
 
 
 class InvalidArxivId(ValueError):  # noqa: N818 - reads best at call sites
@@ -59,14 +59,6 @@ def looks_like_arxiv_id(text: str) -> bool:
     except InvalidArxivId:
         return False
     return True
-
-
-def clean_text(text: str | None) -> str | None:
-    """Join hard line breaks and collapse whitespace; LaTeX is kept as written."""
-    if text is None:
-        return None
-    out = _WS.sub(" ", text).strip()
-    return out or None
 
 
 def parse_datetime(value: object) -> dt.datetime | None:

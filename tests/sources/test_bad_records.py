@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from paperwire.cli import app
+from paperwire.models.papers import PaperRecord
 from paperwire.services.ingest import ingest_records
 from paperwire.sources.table import read_table
 from tests.conftest import AppFactory
@@ -101,3 +104,40 @@ def test_every_rejection_goes_to_the_rejects_file(tmp_path: Path) -> None:
     assert by_line[201]["raw"] == '["not", "an", "object"]'
     assert by_line[202]["raw"] == "{broken json" and "not valid JSON" in by_line[202]["reason"]
     assert "table record #" not in result.output
+
+
+def test_a_record_made_in_code_is_stored_spaced_as_an_importer_stores_it(
+    make_app: AppFactory,
+) -> None:
+    """Code that builds ``PaperRecord``s for ``ingest_records`` (no importer between):
+    its titles and names come out of the model spaced as the importers space them, a
+    title of spaces is a missing title, and a control character is still refused
+    where it stands (its position in the text as given)."""
+    pw = make_app(semantic=False)
+    records = [
+        PaperRecord(
+            arxiv_id="2501.00001",
+            source="table",
+            title="  Deep\n   learning\tfor cats ",
+            abstract="First line\r\nsecond   line.\n",
+            authors=[" Ada   Lovelace ", "   ", "Alan\nTuring"],
+            keywords=["graph  learning"],
+            comment="  ",
+        ),
+        PaperRecord(arxiv_id="2501.00002", source="table", title=" \n\t "),
+        PaperRecord(arxiv_id="2501.00003", source="table", title="Fine"),
+    ]
+    summary = ingest_records(pw, records, "table")
+    assert (summary.added, summary.rejected) == (2, 1)
+    (rejected,) = summary.rejections
+    assert (rejected.record, rejected.field) == ("2501.00002", "title")
+    assert rejected.reason.startswith("missing")
+    stored = pw.store.get("2501.00001")
+    assert stored is not None
+    assert stored.title == "Deep learning for cats"
+    assert stored.abstract == "First line second line."
+    assert stored.authors == ["Ada Lovelace", "Alan Turing"]
+    assert stored.keywords == ["graph learning"]
+    assert stored.comment is None
+    with pytest.raises(ValidationError, match="U\\+001C at position 7"):
+        PaperRecord(arxiv_id="2501.00004", source="table", title="Deep\n  \x1clearning")
