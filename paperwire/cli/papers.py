@@ -45,7 +45,7 @@ from paperwire.models.search import (
     SortOrder,
 )
 from paperwire.search.matches import describe_match
-from paperwire.services.clock import data_clock
+from paperwire.services.clock import clocked_status
 from paperwire.web.formatting import plural
 
 app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire` app
@@ -500,7 +500,7 @@ def status(
 ) -> None:
     """Counts: papers, embeddings done and pending, index documents."""
     pw = open_app(home)
-    st = pw.status().model_copy(update={"clock": data_clock(pw)})
+    st = clocked_status(pw)
     if as_json:
         sys.stdout.write(st.model_dump_json(indent=2) + "\n")
         return

@@ -25,6 +25,7 @@ import datetime as dt
 
 from paperwire.core import Paperwire
 from paperwire.models.common import DataClock
+from paperwire.models.status import StatusPublic
 from paperwire.store.submissions import SOURCE as SUBMISSION_SOURCE
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -58,3 +59,12 @@ def data_clock(pw: Paperwire, wall: dt.datetime | None = None) -> DataClock:
         reason=f"nothing newer than {day_label(latest)} came from the sources ({behind} days ago, "
         f"more than PAPERWIRE_CLOCK_STALE_DAYS={stale}): time is measured from that day",
     )
+
+
+def clocked_status(pw: Paperwire) -> StatusPublic:
+    """What ``/status``, ``/api/status`` and ``paperwire status`` report: the install's
+    counts (``Paperwire.status``, the one definition) with the clock above, which core
+    cannot import. The page built its own copy before, which counted papers waiting for
+    an embedding where semantic search is off and loaded the model to say whether it was
+    ready."""
+    return pw.status().model_copy(update={"clock": data_clock(pw)})

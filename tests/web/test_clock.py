@@ -8,6 +8,7 @@ Before it, every time-based feature read the wall clock: on an install of this d
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import lxml.html
 import pytest
@@ -144,3 +145,26 @@ def test_daily_atom_holds_the_last_seven_featured_days(offline: Paperwire) -> No
     after = client.get("/feeds/daily.atom").text
     assert after.count("<entry>") == 1 + len(six_days)
     assert after.index(older) < after.index("</entry>")  # today's paper comes first
+
+
+def test_the_status_page_its_json_and_the_cli_report_the_same(offline: Paperwire) -> None:
+    """One definition (``clocked_status``): the page's JSON twin counted papers waiting
+    for an embedding where semantic search is off, and `paperwire status` did not."""
+    from typer.testing import CliRunner
+
+    from paperwire.cli import app
+    from tests.conftest import backend_env
+
+    api = TestClient(create_app(offline)).get("/api/status").json()
+    result = CliRunner().invoke(
+        app,
+        ["status", "--json", "--home", str(offline.settings.home)],
+        env={**backend_env(offline.settings), "PAPERWIRE_SEMANTIC": "false"},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    cli = json.loads(result.output)
+    assert api == cli
+    assert api["embedding_backlog"] == 0 and api["semantic_ready"] is False
+    assert api["papers"] == offline.store.count() > 100
+    assert api["clock"]["latest_day"] == LAST.isoformat()

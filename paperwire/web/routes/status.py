@@ -7,42 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter
 
-import paperwire
 from paperwire.core import Paperwire
-from paperwire.index.embedding.onnx import export_state
 from paperwire.models.status import StatusPublic
-from paperwire.services.clock import data_clock
-from paperwire.text import snippets
+from paperwire.services.clock import clocked_status
 from paperwire.web.auth import CurrentUser
 from paperwire.web.dependencies import PW
 from paperwire.web.twin import Api, Call, Page, twin
 
 router = APIRouter(tags=["status"])
 REFRESH_SECONDS = 5
-
-
-def build_status(pw: Paperwire) -> StatusPublic:
-    pw.index.refresh()  # count what other processes committed (a stat when nothing did)
-    model = pw.model_name
-    first, last = pw.store.feature_day_bounds()
-    return StatusPublic(
-        papers=pw.store.count(),
-        embedded=pw.store.embedded_count(model),
-        embedding_model=model,
-        embedding_backlog=pw.store.backlog_count(model),
-        semantic_ready=pw.search.semantic_ready(),
-        keyword_documents=pw.index.keyword_count(),
-        vector_documents=pw.index.vector_count(),
-        first_day=first,
-        last_day=last,
-        database=pw.db.display_url,
-        index=pw.index.name,
-        version=paperwire.__version__,
-        index_pending=pw.journal.pending_count(),
-        snippet_loops=snippets.loops(),
-        embedding_export=export_state(pw.settings),
-        clock=data_clock(pw),
-    )
 
 
 def _context(call: Call, status: StatusPublic) -> dict[str, Any]:
@@ -64,7 +37,7 @@ def _context(call: Call, status: StatusPublic) -> dict[str, Any]:
     Page("/status", "status.html", context=_context, json_href=lambda call, _: "/api/status"),
 )
 def status(pw: PW, user: CurrentUser) -> StatusPublic:
-    report = build_status(pw)
+    report = clocked_status(pw)
     if user is not None and user.is_admin:
         from paperwire.jobs.doctor import diagnose
 
