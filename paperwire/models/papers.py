@@ -45,6 +45,38 @@ class PaperRecord(BaseModel):
         None, exclude=True, description="Where the importer read it (file:line); not stored."
     )
 
+    # Before ``_no_control_chars`` (validators run in the order they are defined), as the
+    # importers space a field before building the record: a record is stored or refused
+    # alike whether an importer or other code made it. ``str.isspace`` counts a few
+    # control characters (U+000B, U+000C, U+001C-U+001F, U+0085) as spaces.
+    @field_validator(
+        "title",
+        "abstract",
+        "comment",
+        "organization",
+        "organization_id",
+        "github_repo",
+        "project_page",
+        "ai_summary",
+        "thumbnail",
+        "submitted_by",
+        mode="after",
+    )
+    @classmethod
+    def _spaced(cls, value: str | None) -> str | None:
+        """Runs of whitespace (a PDF's or a LaTeX source's hard line breaks) become one
+        space and the ends are trimmed, whatever made the record: code that builds records
+        for ``ingest_records`` stores what the importers store, a card or the API never
+        shows a line break, and a title of spaces is a missing title (refused for a new
+        paper, naming the field)."""
+        return clean_text(value)
+
+    @field_validator("authors", "keywords", "categories", mode="after")
+    @classmethod
+    def _spaced_names(cls, value: list[str]) -> list[str]:
+        """Each name spaced as ``_spaced`` spaces text; a blank name is no name."""
+        return [name for name in map(clean_text, value) if name]
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_chars(cls, value: object) -> object:
@@ -56,24 +88,6 @@ class PaperRecord(BaseModel):
             if problem:
                 raise ValueError(problem)
         return value
-
-    # After ``_no_control_chars`` (validators run in the order they are defined): a
-    # control character is refused where it stands, not spaced away first.
-    @field_validator("title", "abstract", "comment", "organization", "ai_summary", mode="after")
-    @classmethod
-    def _spaced(cls, value: str | None) -> str | None:
-        """Runs of whitespace (a PDF's or a LaTeX source's hard line breaks) become one
-        space and the ends are trimmed, whatever made the record: code that builds records
-        for ``ingest_records`` stores what the importers store, a card or the API never
-        shows a line break, and a title of spaces is a missing title (refused for a new
-        paper, naming the field)."""
-        return clean_text(value)
-
-    @field_validator("authors", "keywords", mode="after")
-    @classmethod
-    def _spaced_names(cls, value: list[str]) -> list[str]:
-        """Each name spaced as ``_spaced`` spaces text; a blank name is no name."""
-        return [name for name in map(clean_text, value) if name]
 
 
 class Rejection(BaseModel):

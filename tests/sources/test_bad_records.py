@@ -5,6 +5,7 @@ the rejects file (file, line, field, reason, raw record)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -106,38 +107,56 @@ def test_every_rejection_goes_to_the_rejects_file(tmp_path: Path) -> None:
     assert "table record #" not in result.output
 
 
-def test_a_record_made_in_code_is_stored_spaced_as_an_importer_stores_it(
-    make_app: AppFactory,
+def test_a_record_made_in_code_is_stored_or_refused_as_an_import_of_it(
+    make_app: AppFactory, tmp_path: Path
 ) -> None:
-    """Code that builds ``PaperRecord``s for ``ingest_records`` (no importer between):
-    its titles and names come out of the model spaced as the importers space them, a
-    title of spaces is a missing title, and a control character is still refused
-    where it stands (its position in the text as given)."""
-    pw = make_app(semantic=False)
-    records = [
-        PaperRecord(
-            arxiv_id="2501.00001",
-            source="table",
-            title="  Deep\n   learning\tfor cats ",
-            abstract="First line\r\nsecond   line.\n",
-            authors=[" Ada   Lovelace ", "   ", "Alan\nTuring"],
-            keywords=["graph  learning"],
-            comment="  ",
-        ),
-        PaperRecord(arxiv_id="2501.00002", source="table", title=" \n\t "),
-        PaperRecord(arxiv_id="2501.00003", source="table", title="Fine"),
+    """Code that builds ``PaperRecord``s for ``ingest_records`` (no importer between)
+    gets what an import of the same fields gets: text and names spaced, a title of
+    spaces refused as missing, the control characters that ``str.isspace`` counts
+    (U+001C here) spaced, any other refused at its position in the spaced text."""
+    rows: list[dict[str, object]] = [
+        {
+            "arxiv_id": "2501.00001",
+            "title": "  Deep\n   learning\tfor cats ",
+            "abstract": "First line\r\nsecond   line.\n",
+            "authors": [" Ada   Lovelace ", "   ", "Alan\nTuring"],
+            "keywords": ["graph  learning"],
+            "categories": [" cs.LG\n"],
+            "organization_id": " nvidia ",
+            "comment": "  ",
+        },
+        {"arxiv_id": "2501.00002", "title": " \n\t "},
+        {"arxiv_id": "2501.00003", "title": "Deep\n  \u001clearning"},
     ]
-    summary = ingest_records(pw, records, "table")
+    poisoned = {"arxiv_id": "2501.00004", "title": "Deep\n  \u0001x"}
+    why = "contains the control character U+0001 at position 5"
+
+    imported = make_app(semantic=False)
+    path = write_jsonl(tmp_path / "rows.jsonl", [*rows, poisoned])
+    summary = ingest_records(imported, read_table(path), "table")
+    assert (summary.added, summary.rejected) == (2, 2)
+    refused = {r.record: (r.field, r.reason) for r in summary.rejections}
+    assert refused["2501.00004"] == ("title", why)
+    assert refused["2501.00002"][0] == "title" and refused["2501.00002"][1].startswith("missing")
+
+    built = make_app(semantic=False)
+    with pytest.raises(ValidationError, match=re.escape(why)):
+        PaperRecord(source="table", **poisoned)  # type: ignore[arg-type]
+    summary = ingest_records(built, [PaperRecord(source="table", **r) for r in rows], "table")  # type: ignore[arg-type]
     assert (summary.added, summary.rejected) == (2, 1)
     (rejected,) = summary.rejections
     assert (rejected.record, rejected.field) == ("2501.00002", "title")
     assert rejected.reason.startswith("missing")
-    stored = pw.store.get("2501.00001")
-    assert stored is not None
-    assert stored.title == "Deep learning for cats"
-    assert stored.abstract == "First line second line."
-    assert stored.authors == ["Ada Lovelace", "Alan Turing"]
-    assert stored.keywords == ["graph learning"]
-    assert stored.comment is None
-    with pytest.raises(ValidationError, match="U\\+001C at position 7"):
-        PaperRecord(arxiv_id="2501.00004", source="table", title="Deep\n  \x1clearning")
+
+    for pw in (imported, built):
+        stored = pw.store.get("2501.00001")
+        assert stored is not None
+        assert stored.title == "Deep learning for cats"
+        assert stored.abstract == "First line second line."
+        assert stored.authors == ["Ada Lovelace", "Alan Turing"]
+        assert stored.keywords == ["graph learning"]
+        assert stored.categories == ["cs.LG"]
+        assert stored.organization_id == "nvidia"
+        assert stored.comment is None
+        third = pw.store.get("2501.00003")
+        assert third is not None and third.title == "Deep learning"
