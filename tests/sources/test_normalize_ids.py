@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from paperwire.models.common import clean_text
 from paperwire.sources import arxiv_api, arxiv_listings, hf_daily, table
 from paperwire.sources.normalize import (
     InvalidArxivId,
-    clean_text,
     normalize_arxiv_id,
     parse_date,
     parse_datetime,
