@@ -328,7 +328,8 @@ class PaperStore:
                                 record=rec.arxiv_id,
                                 field="title",
                                 reason="missing, and the paper is not already known "
-                                "(a table without titles can only enrich known papers)",
+                                "(a record without a title, such as a table's row of "
+                                "upvotes, can only add to a paper already here)",
                                 raw=rec.model_dump_json(exclude_defaults=True),
                             )
                         )

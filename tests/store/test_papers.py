@@ -131,6 +131,7 @@ def test_titleless_table_rows_only_enrich_known_papers(store: PaperStore) -> Non
     assert len(out.rejections) == 1
     r = out.rejections[0]
     assert r.record == "2406.00000" and r.field == "title" and r.location == "test:2406.00000"
+    assert r.reason.startswith("missing, and the paper is not already known (a record")
     assert store.get("2406.00000") is None
     p = store.get("2406.07522")
     assert p is not None and p.abstract == "A much longer abstract."
