@@ -7,6 +7,7 @@ embedding job writes; PostgreSQL is selected by URL with the same code.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.log import InstanceLogger
 from sqlalchemy.orm import Session, sessionmaker
 
 from paperwire.store.versions import (
@@ -37,6 +39,36 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
+class _InterruptedCursorClose(logging.Filter):
+    """Drops SQLAlchemy's "Error closing cursor" where a Ctrl-C caused it.
+
+    A KeyboardInterrupt that lands in a fetch makes SQLAlchemy drop the connection, then
+    close the cursor, which fails on the closed connection: the pool logs that with a
+    traceback (to stderr where nothing configured logging, as in every CLI command).
+    The command then says what the interrupt left (e.g. a compaction's "no document
+    was lost"); the traceback only alarmed. Any other cursor-close error is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != "Error closing cursor" or not record.exc_info:
+            return True
+        cause: BaseException | None = record.exc_info[1]
+        while cause is not None:
+            if isinstance(cause, KeyboardInterrupt):
+                return False
+            cause = cause.__context__
+        return True
+
+
+_INTERRUPTED_CURSOR_CLOSE = _InterruptedCursorClose()
+
+
+def _quiet_interrupted_cursor_close(engine: Engine) -> None:
+    # the pool's logger, or the logger an echoing pool's ``InstanceLogger`` wraps
+    pool_logger = engine.pool.logger
+    logger = pool_logger.logger if isinstance(pool_logger, InstanceLogger) else pool_logger
+    logger.addFilter(_INTERRUPTED_CURSOR_CLOSE)  # once: ``addFilter`` skips a filter it has
+
+
 class Database:
     """One per process: readers and writers get sessions from here, nowhere else."""
 
@@ -52,6 +84,7 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
         self.engine: Engine = create_engine(url, **kwargs)
+        _quiet_interrupted_cursor_close(self.engine)
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

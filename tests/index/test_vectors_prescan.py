@@ -511,19 +511,30 @@ def test_a_category_is_bounded_by_a_copy_of_its_rows(
     as the full scan. The category written otherwise (``cs.CL``) is another selection
     of the same rows: it shares the copy. A search of the category less some ids (a
     paper's similar papers) has rows of its own: the whole copy bounds it, and no copy
-    is made."""
+    is made. Each category's copy is held back until its first search has been
+    answered: a copy of 49-79 rows can be done before that search looks for it."""
     index = _index(tmp_path / "v", embedded_corpus)
     ids = [d.arxiv_id for d in embedded_corpus]
     sizes = {
         c: sum(c in {x.lower() for x in d.categories} for d in embedded_corpus) for c in CATEGORIES
     }
+    release = threading.Event()
+    subset = Int8Copy.subset
+
+    def held(copy: Int8Copy, rows: np.ndarray, threads: int | None = None) -> Int8Copy:
+        release.wait(timeout=30)
+        return subset(copy, rows, threads)
+
+    monkeypatch.setattr(Int8Copy, "subset", held)
     for category in CATEGORIES[:2]:
         f = SearchFilters(category=category)
         query = embedded_corpus[0].vector
         assert query is not None
         calls.clear()
+        release.clear()
         index.vector_search(query, f, 10)
         assert {n for _, n in calls} == {len(embedded_corpus)}  # the build is under way
+        release.set()
         assert sizes[category] in _subsets_built(index)
         for doc in embedded_corpus[::25]:
             v = doc.vector
