@@ -162,16 +162,43 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+# sentence-transformers before 6 wrote one flag per pooling mode; 6 writes
+# ``"pooling_mode": "mean"`` (or a list of modes, concatenated) and reads both.
+_LEGACY_POOLING_FLAGS = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+    "pooling_mode_weightedmean_tokens": "weightedmean",
+    "pooling_mode_lasttoken": "lasttoken",
+}
+
+
+def _pooling_modes(cfg: dict[str, Any]) -> list[str]:
+    """The pooling modes a sentence-transformers ``1_Pooling/config.json`` names, in
+    either of the library's formats (several modes: their outputs are concatenated)."""
+    mode = cfg.get("pooling_mode")
+    if isinstance(mode, str):
+        return [mode]
+    if isinstance(mode, list):
+        return [str(m) for m in mode]
+    return [name for flag, name in _LEGACY_POOLING_FLAGS.items() if cfg.get(flag)]
+
+
 def _pooling_mode(source: Path) -> str:
+    """``mean`` or ``cls``: the pooling the ONNX embedder can do after the graph; any
+    other (or several at once, which changes the dimension) is refused, naming it."""
     cfg_path = source / "1_Pooling" / "config.json"
     if not cfg_path.is_file():
         return "mean"  # sentence-transformers' default for a plain transformer
     cfg = json.loads(cfg_path.read_text())
-    if cfg.get("pooling_mode_mean_tokens"):
-        return "mean"
-    if cfg.get("pooling_mode_cls_token"):
-        return "cls"
-    raise EmbedderError(f"unsupported pooling in {cfg_path} (only mean and CLS pooling)")
+    modes = _pooling_modes(cfg) if isinstance(cfg, dict) else []
+    if modes in (["mean"], ["cls"]):
+        return modes[0]
+    named = " + ".join(modes) or "none named"
+    raise EmbedderError(
+        f"unsupported pooling in {cfg_path}: {named} (only mean or CLS pooling, alone)"
+    )
 
 
 def _normalises(source: Path) -> bool:
