@@ -240,11 +240,11 @@ def test_a_query_embedded_beside_another_search_takes_a_thread_fewer(
     real_run = embedder._run
     failing: list[bool] = []
 
-    def run(batch: Any, session: Any = None) -> Any:
+    def run(batch: Any, session: Any = None, skip: int = 0) -> Any:
         runs.append((session or embedder._session).get_session_options().intra_op_num_threads)
         if failing:
             raise RuntimeError("the run failed")
-        return real_run(batch, session)
+        return real_run(batch, session, skip)
 
     embedder._cached_query.cache_clear()
     setattr(embedder, "_run", run)  # noqa: B010  (an instance attribute over the method)
@@ -520,3 +520,60 @@ def test_import_is_cheap() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _prompted_model(folder: Path, mode: str, include_prompt: bool) -> Path:
+    """The bundled weights with an e5-style query and document prompt and a pooling
+    config written by the installed sentence-transformers (``include_prompt`` as given)."""
+    try:  # sentence-transformers 6 on; before that, only under ``models``
+        from sentence_transformers.sentence_transformer.modules import Pooling
+    except ImportError:  # pragma: no cover
+        from sentence_transformers.models import Pooling
+
+    shutil.copytree(Path(resolve_model(MODEL)), folder)
+    shutil.rmtree(folder / "1_Pooling")
+    (folder / "1_Pooling").mkdir()
+    Pooling(384, pooling_mode=mode, include_prompt=include_prompt).save(str(folder / "1_Pooling"))
+    cfg_path = folder / "config_sentence_transformers.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["prompts"] = {"query": "query: ", "document": "passage: "}
+    cfg_path.write_text(json.dumps(cfg))
+    return folder
+
+
+@pytest.mark.parametrize("mode", ["mean", "cls"])
+def test_a_prompt_the_model_leaves_out_of_its_pooling_is_left_out(
+    models_root: Path,
+    tmp_path: Path,
+    abstracts: list[str],
+    mode: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model whose pooling says ``include_prompt: false`` (instruction-tuned models
+    save it so) pools the text's tokens alone: the ONNX embedder's vectors are the
+    library's own for queries and documents, and differ from those of the same model
+    pooling its prompt (what the embedder made of it before: the prompt's tokens
+    pooled with the text's)."""
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local folder: nothing to fetch
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    fp32 = models_root / model_slug(MODEL) / FP32_FILE
+    queries = ["retrieval-augmented generation for question answering", "graph neural nets"]
+    # short texts: a prompt's three tokens weigh little in a 200-token abstract's mean
+    texts = [" ".join(a.split()[:12]) for a in abstracts[:6]]
+    found: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+    for include in (False, True):
+        folder = _prompted_model(tmp_path / f"prompted-{include}", mode, include)
+        library = SentenceTransformer(str(folder), device="cpu")
+        ours = OnnxEmbedder(fp32, folder, name=MODEL, backend="onnx", threads=2, pooling=mode)
+        docs = ours.encode_documents(texts)
+        asked = np.stack([ours.encode_query(q) for q in queries])
+        want_docs = library.encode(texts, prompt_name="document", normalize_embeddings=True)
+        want_asked = library.encode(queries, prompt_name="query", normalize_embeddings=True)
+        assert (docs * want_docs).sum(axis=1).min() > 0.99999, (include, mode)
+        assert (asked * want_asked).sum(axis=1).min() > 0.99999, (include, mode)
+        found[include] = (docs, asked)
+    # The two poolings give other vectors: the comparison above tells them apart.
+    for left_out, pooled in zip(found[False], found[True], strict=True):
+        assert (left_out * pooled).sum(axis=1).max() < 0.999

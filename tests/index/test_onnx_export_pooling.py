@@ -18,6 +18,7 @@ from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     _pooling_mode,
     export_onnx,
+    includes_prompt,
     read_manifest,
 )
 
@@ -92,3 +93,15 @@ def test_a_model_saved_by_the_installed_library_exports_and_embeds_as_the_bundle
         embedder = OnnxEmbedder(out / FP32_FILE, source, name=name, backend="onnx", threads=2)
         vectors.append(embedder.encode_documents(["Sparse attention for long documents."]))
     np.testing.assert_array_equal(vectors[0], vectors[1])
+
+
+def test_a_pooling_that_leaves_its_prompt_out_says_so(tmp_path: Path) -> None:
+    """``include_prompt`` as the library writes it: absent (the bundled model's older
+    file, or no pooling folder) and true pool the prompt; false leaves it out."""
+    assert includes_prompt(BUNDLED)
+    assert includes_prompt(tmp_path)
+    for include in (True, False):
+        folder = tmp_path / str(include)
+        (folder / "1_Pooling").mkdir(parents=True)
+        Pooling(384, pooling_mode="mean", include_prompt=include).save(str(folder / "1_Pooling"))
+        assert includes_prompt(folder) is include

@@ -46,6 +46,7 @@ __all__ = [
     "MANIFEST_FORMAT",
     "ExportResult",
     "export_onnx",
+    "includes_prompt",
     "read_manifest",
     "source_fingerprint",
     "source_matches",
@@ -199,6 +200,18 @@ def _pooling_mode(source: Path) -> str:
     raise EmbedderError(
         f"unsupported pooling in {cfg_path}: {named} (only mean or CLS pooling, alone)"
     )
+
+
+def includes_prompt(source: Path) -> bool:
+    """Whether the model pools its prompt's tokens with the text's: sentence-transformers'
+    ``include_prompt`` in ``1_Pooling/config.json`` (true where it is absent, as the
+    library reads it). A model that sets it false pools the text's tokens alone (the
+    embedder then leaves the prompt out: ``OnnxEmbedder``); it was pooled with them."""
+    cfg_path = source / "1_Pooling" / "config.json"
+    if not cfg_path.is_file():
+        return True
+    cfg = json.loads(cfg_path.read_text())
+    return not isinstance(cfg, dict) or cfg.get("include_prompt", True) is not False
 
 
 def _normalises(source: Path) -> bool:
