@@ -472,9 +472,13 @@ class SearchIndex(Protocol):
         filters: SearchFilters,
         min_coverage: float,
         also: Sequence[str] = (),
+        up_to: int | None = None,
     ) -> list[str]:
         """Every document (unordered) that passes ``filters`` and the query's phrases and
-        authors and either is a keyword match of its terms or is one of ``also``.
+        authors and either is a keyword match of its terms or is one of ``also``; with
+        ``up_to``, only ``up_to + 1`` of them (any) where more match: the caller learns
+        that there are more without each read (the 269,733 holders of "large language
+        models" at 1M papers took 255 ms to list and 60 ms to find past 1,100).
 
         A keyword match holds terms whose ``coverage_units`` (IDF weights over the whole
         index) reach ``required_units(units, min_coverage)`` of the query's distinct

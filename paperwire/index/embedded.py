@@ -110,8 +110,9 @@ class EmbeddedIndex:
         filters: SearchFilters,
         min_coverage: float,
         also: Sequence[str] = (),
+        up_to: int | None = None,
     ) -> list[str]:
-        return self.keyword.match_ids(query, filters, min_coverage, also)
+        return self.keyword.match_ids(query, filters, min_coverage, also, up_to)
 
     def keyword_match_count(
         self,

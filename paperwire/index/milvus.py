@@ -1934,6 +1934,7 @@ class MilvusIndex:
         filters: SearchFilters,
         min_coverage: float,
         also: Sequence[str] = (),
+        up_to: int | None = None,
     ) -> list[str]:
         if not self._exists:
             return []
@@ -1943,7 +1944,8 @@ class MilvusIndex:
             found = set() if matched is None else set(matched.ids())
             if also:
                 found |= self._also(query, filters, also)
-            return sorted(found)
+            listed = sorted(found)
+            return listed if up_to is None else listed[: up_to + 1]
         except Exception as exc:
             if self._missing(exc):
                 return []

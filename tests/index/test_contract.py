@@ -220,6 +220,25 @@ def test_phrase_must_match(
     assert both.ids[0] == in_phrase.arxiv_id
 
 
+def test_match_ids_up_to_a_bound_list_one_past_it(loaded_index: SearchIndex) -> None:
+    """``up_to``: every match where there are no more than that, else ``up_to + 1`` of
+    them (the caller learns there are more); the same set without it."""
+    query = KeywordQuery(terms=["learning"])
+    every = loaded_index.keyword_match_ids(query, NO_FILTER, 1.0)
+    n = len(every)
+    assert n >= 3
+    for up_to in (0, 1, n - 2, n - 1, n, n + 5):
+        some = loaded_index.keyword_match_ids(query, NO_FILTER, 1.0, up_to=up_to)
+        assert len(some) == min(n, up_to + 1), up_to
+        assert len(set(some)) == len(some) and set(some) <= set(every), up_to
+    phrase = KeywordQuery(phrases=["neural networks"])
+    holders = loaded_index.keyword_match_ids(phrase, NO_FILTER, 1.0)
+    assert holders
+    assert sorted(loaded_index.keyword_match_ids(phrase, NO_FILTER, 1.0, up_to=len(holders))) == (
+        sorted(holders)
+    )
+
+
 def test_author_constraint(loaded_index: SearchIndex, corpus: list[IndexDoc]) -> None:
     author = "Wenqi Shao"
     expected = {d.arxiv_id for d in corpus if author in d.authors}

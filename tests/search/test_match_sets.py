@@ -1163,6 +1163,52 @@ def test_the_latency_bench_checks_the_whole_semantic_match_set(
     assert all(0.0 < r["range recall"] < 1.0 for r in lossy.values()), lossy
 
 
+def test_a_phrase_held_past_the_bound_is_not_listed_holder_by_holder(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase with more holders than the semantic bound: its semantic side is the best
+    ``semantic_bound`` matches by meaning that hold it, as it was. Its holders are
+    listed only to one past ``HOLDERS_LISTED`` times the bound ("large language models"
+    at 1M papers: 269,733 holders, 255 ms to list them all): within that, the listed
+    holders say which of the best matches hold it; past it, the index is asked about the
+    best matches by id."""
+    q = '"language models" reasoning'
+    constraints = parse_query(q).keyword.constraints()
+    coverage = app.search.keyword_coverage
+    holders = set(app.index.keyword_match_ids(constraints, SearchFilters(), coverage))
+    embedder = app.embedder()
+    assert embedder is not None
+    vec = embedder.encode_query(parse_query(q).semantic_text)
+    listing, asking = app.index.keyword_match_ids, app.index.keyword_match_members
+    listed: list[int | None] = []
+    asked: list[int] = []
+
+    def recorded_listing(*args: Any, **kwargs: Any) -> list[str]:
+        listed.append(kwargs.get("up_to"))
+        return listing(*args, **kwargs)
+
+    def recorded_asking(*args: Any, **kwargs: Any) -> frozenset[str]:
+        asked.append(len(args[3]))
+        return asking(*args, **kwargs)
+
+    monkeypatch.setattr(app.index, "keyword_match_ids", recorded_listing)
+    monkeypatch.setattr(app.index, "keyword_match_members", recorded_asking)
+    past = len(holders) // (service_module.HOLDERS_LISTED + 1)
+    for bound, by_id in ((past, True), (len(holders) // 2, False)):
+        assert bound >= 1 and (len(holders) > service_module.HOLDERS_LISTED * bound) == by_id
+        bounded = SearchService(app.store, app.index, app.embedder, semantic_bound=bound)
+        best = app.index.vector_range(vec, SearchFilters(), bounded.semantic_floor, bound + 1)
+        want = [i for i in best.ids[:bound] if i in holders]  # the definition: best, then held
+        assert want and len(best.ids) > bound
+        listed.clear()
+        asked.clear()
+        got = bounded.search(SearchRequest(q=q, mode=SearchMode.semantic, limit=100))
+        assert [h.paper.arxiv_id for h in got.hits] == want[:100], bound
+        assert (got.total, got.total_relation) == (len(want), "gte"), bound
+        assert listed == [service_module.HOLDERS_LISTED * bound], (bound, listed)
+        assert asked == ([bound] if by_id else []), (bound, asked)
+
+
 def test_a_phrase_keeps_every_holder_past_the_semantic_bound(app: Paperwire) -> None:
     """A quoted phrase's semantic side is its holders scored by meaning, not the best
     ``semantic_bound`` matches that happen to hold it: with a bound as small as the
