@@ -89,7 +89,7 @@ BESIDE_EMBEDDING_POSTINGS = 400_000
 # How many times the semantic bound a relevance search lists of a phrase's holders
 # (``_semantic_among_holders``) before it asks which of its best semantic matches hold it
 # instead: the embedded index answers for the bound's 1,100 ids in 2-3 ms at 74.7k papers,
-# the time it takes to list ~4,000-5,000 holders (~0.6-0.7 µs each, 74.7k and 1M papers).
+# the time it takes to list ~3,000-5,000 holders (~0.6-0.7 µs each, 74.7k and 1M papers).
 HOLDERS_LISTED = 8
 
 
