@@ -478,7 +478,7 @@ class SearchIndex(Protocol):
         authors and either is a keyword match of its terms or is one of ``also``; with
         ``up_to``, only ``up_to + 1`` of them (any) where more match: the caller learns
         that there are more without each read (the 269,733 holders of "large language
-        models" at 1M papers took 255 ms to list and 60 ms to find past 1,100).
+        models" at 1M papers: 255 ms to list them all, 60 ms to list 1,101 of them).
 
         A keyword match holds terms whose ``coverage_units`` (IDF weights over the whole
         index) reach ``required_units(units, min_coverage)`` of the query's distinct

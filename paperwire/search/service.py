@@ -88,8 +88,11 @@ _SEARCHES = SharedThreads(8, "search")
 BESIDE_EMBEDDING_POSTINGS = 400_000
 # How many times the semantic bound a relevance search lists of a phrase's holders
 # (``_semantic_among_holders``) before it asks which of its best semantic matches hold it
-# instead: the embedded index answers for the bound's 1,100 ids in 2-3 ms at 74.7k papers,
+# instead. The embedded index answers for the bound's 1,100 ids in 2-3 ms at 74.7k papers,
 # the time it takes to list ~3,000-5,000 holders (~0.6-0.7 µs each, 74.7k and 1M papers).
+# Why 8 and not ~4: a phrase listed in full costs what it cost before, so every phrase up
+# to ~9,000 holders (all but the commonest at 74.7k papers) keeps its old cost, and one
+# just past the reach pays at most the one question (~2-3 ms) more than a full listing.
 HOLDERS_LISTED = 8
 
 
@@ -458,8 +461,11 @@ class SearchService:
         of a hybrid search's 297 ms."""
         bound = min(limit, self.semantic_bound)
         coverage = self.keyword_coverage
-        # a newest or most upvoted walk (``limit`` past the bound) needs every holder
-        reach = None if limit > self.semantic_bound else HOLDERS_LISTED * bound
+        # Every holder listed, as before: by a newest or most upvoted walk (``limit`` past
+        # the bound: up to 100,000 best matches, no cheaper to ask about), and where a
+        # question works out the whole match set anyway (Milvus: ``members_by_id``).
+        asks_by_id = limit <= self.semantic_bound and self.index.members_by_id
+        reach = HOLDERS_LISTED * bound if asks_by_id else None
         holders = self.index.keyword_match_ids(constraints, filters, coverage, up_to=reach)
         if len(holders) <= bound:
             found = self.index.cosines_of(vec, holders)

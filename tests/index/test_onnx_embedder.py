@@ -551,9 +551,9 @@ def test_a_prompt_the_model_leaves_out_of_its_pooling_is_left_out(
 ) -> None:
     """A model whose pooling says ``include_prompt: false`` (instruction-tuned models
     save it so) pools the text's tokens alone: the ONNX embedder's vectors are the
-    library's own for queries and documents, and differ from those of the same model
-    pooling its prompt (what the embedder made of it before: the prompt's tokens
-    pooled with the text's)."""
+    library's own (``encode_query``, ``encode_document``: the torch backend's calls) for
+    queries and documents, and differ from those of the same model pooling its prompt
+    (what the embedder made of it before: the prompt's tokens pooled with the text's)."""
     from sentence_transformers import SentenceTransformer
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local folder: nothing to fetch
@@ -569,8 +569,8 @@ def test_a_prompt_the_model_leaves_out_of_its_pooling_is_left_out(
         ours = OnnxEmbedder(fp32, folder, name=MODEL, backend="onnx", threads=2, pooling=mode)
         docs = ours.encode_documents(texts)
         asked = np.stack([ours.encode_query(q) for q in queries])
-        want_docs = library.encode(texts, prompt_name="document", normalize_embeddings=True)
-        want_asked = library.encode(queries, prompt_name="query", normalize_embeddings=True)
+        want_docs = library.encode_document(texts, normalize_embeddings=True)
+        want_asked = library.encode_query(queries, normalize_embeddings=True)
         assert (docs * want_docs).sum(axis=1).min() > 0.99999, (include, mode)
         assert (asked * want_asked).sum(axis=1).min() > 0.99999, (include, mode)
         found[include] = (docs, asked)

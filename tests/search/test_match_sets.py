@@ -1207,6 +1207,12 @@ def test_a_phrase_held_past_the_bound_is_not_listed_holder_by_holder(
         assert (got.total, got.total_relation) == (len(want), "gte"), bound
         assert listed == [service_module.HOLDERS_LISTED * bound], (bound, listed)
         assert asked == ([bound] if by_id else []), (bound, asked)
+        # A newest walk lists every holder, as before (its best matches are as many).
+        listed.clear()
+        newest = SearchRequest(q=q, mode=SearchMode.semantic, sort=SortOrder.newest, limit=30)
+        walked = bounded.search(newest)
+        assert 0 < walked.total <= len(holders) and walked.total_relation == "eq"
+        assert listed and None in listed, listed
 
 
 def test_a_phrase_keeps_every_holder_past_the_semantic_bound(app: Paperwire) -> None:

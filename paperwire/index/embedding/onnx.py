@@ -328,6 +328,10 @@ class OnnxEmbedder:
         self._output = out.name
         self._tokenizer = tokenizer
         self._pad_id = int(pad_id) if pad_id is not None else 0
+        # The prompts sentence-transformers 6's ``encode_query`` and ``encode_document``
+        # (the torch backend's calls) use: it always has both names (empty where the model
+        # saved none), so its older fallbacks ("passage", "corpus", the default prompt)
+        # are never reached.
         self._query_prompt = str(prompts.get("query") or "")
         self._document_prompt = str(prompts.get("document") or "")
         # Tokens a prompt puts before the text, left out of the pooling where the model
@@ -382,7 +386,8 @@ class OnnxEmbedder:
         weights[:, :skip] = 0.0
         if self.pooling == "cls":
             # The first token pooled: the CLS token, or the first after a prompt left
-            # out (the first of all where the text is only prompt), as the library does.
+            # out (the first of all where nothing follows the prompt), as
+            # sentence-transformers 6 does (before 6 it took the CLS token regardless).
             pooled = hidden[np.arange(len(batch)), weights.argmax(axis=1)]
         else:
             summed = np.einsum("bld,bl->bd", hidden, weights)

@@ -205,8 +205,9 @@ def _pooling_mode(source: Path) -> str:
 def includes_prompt(source: Path) -> bool:
     """Whether the model pools its prompt's tokens with the text's: sentence-transformers'
     ``include_prompt`` in ``1_Pooling/config.json`` (true where it is absent, as the
-    library reads it). A model that sets it false pools the text's tokens alone (the
-    embedder then leaves the prompt out: ``OnnxEmbedder``); it was pooled with them."""
+    library reads it). A model that sets it false pools the text's tokens alone, and
+    ``OnnxEmbedder`` then leaves the prompt out (before this was read, it pooled the
+    prompt with the text)."""
     cfg_path = source / "1_Pooling" / "config.json"
     if not cfg_path.is_file():
         return True
