@@ -476,10 +476,11 @@ class SearchService:
             ranked = Ranked([i for _, i in best], [s for s, _ in best])
             return SemanticSide(ranked, vec, False, len(best), ranked.ids)
         side = self._best_semantic(vec, filters, limit)
-        held = set(holders)  # every holder, where they were listed
         if reach is not None and len(holders) > reach:
             ids = side.ranked.ids  # no more than the bound
             held = set(self.index.keyword_match_members(constraints, filters, coverage, ids))
+        else:
+            held = set(holders)  # every holder, listed
         ranked = constrained(side.ranked, held)
         listed = None if side.bounded else ranked.ids
         return SemanticSide(ranked, vec, side.bounded, len(ranked.ids), listed)

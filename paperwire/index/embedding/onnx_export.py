@@ -186,14 +186,23 @@ def _pooling_modes(cfg: dict[str, Any]) -> list[str]:
     return [name for flag, name in _LEGACY_POOLING_FLAGS.items() if cfg.get(flag)]
 
 
+def _pooling_config(source: Path) -> tuple[Path, dict[str, Any] | None]:
+    """The path of the model's pooling config, and what it holds (None: no such file;
+    an empty dict: not a JSON object)."""
+    cfg_path = source / "1_Pooling" / "config.json"
+    if not cfg_path.is_file():
+        return cfg_path, None
+    cfg = json.loads(cfg_path.read_text())
+    return cfg_path, cfg if isinstance(cfg, dict) else {}
+
+
 def _pooling_mode(source: Path) -> str:
     """``mean`` or ``cls``: the pooling the ONNX embedder can do after the graph; any
     other (or several at once, which changes the dimension) is refused, naming it."""
-    cfg_path = source / "1_Pooling" / "config.json"
-    if not cfg_path.is_file():
+    cfg_path, cfg = _pooling_config(source)
+    if cfg is None:
         return "mean"  # sentence-transformers' default for a plain transformer
-    cfg = json.loads(cfg_path.read_text())
-    modes = _pooling_modes(cfg) if isinstance(cfg, dict) else []
+    modes = _pooling_modes(cfg)
     if modes in (["mean"], ["cls"]):
         return modes[0]
     named = " + ".join(modes) or "none named"
@@ -208,11 +217,8 @@ def includes_prompt(source: Path) -> bool:
     library reads it). A model that sets it false pools the text's tokens alone, and
     ``OnnxEmbedder`` then leaves the prompt out (before this was read, it pooled the
     prompt with the text)."""
-    cfg_path = source / "1_Pooling" / "config.json"
-    if not cfg_path.is_file():
-        return True
-    cfg = json.loads(cfg_path.read_text())
-    return not isinstance(cfg, dict) or cfg.get("include_prompt", True) is not False
+    cfg = _pooling_config(source)[1]
+    return cfg is None or cfg.get("include_prompt", True) is not False
 
 
 def _normalises(source: Path) -> bool:
