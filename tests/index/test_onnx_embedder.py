@@ -525,10 +525,7 @@ def test_import_is_cheap() -> None:
 def _prompted_model(folder: Path, mode: str, include_prompt: bool) -> Path:
     """The bundled weights with an e5-style query and document prompt and a pooling
     config written by the installed sentence-transformers (``include_prompt`` as given)."""
-    try:  # sentence-transformers 6 on; before that, only under ``models``
-        from sentence_transformers.sentence_transformer.modules import Pooling
-    except ImportError:  # pragma: no cover
-        from sentence_transformers.models import Pooling
+    from sentence_transformers.sentence_transformer.modules import Pooling
 
     shutil.copytree(Path(resolve_model(MODEL)), folder)
     shutil.rmtree(folder / "1_Pooling")

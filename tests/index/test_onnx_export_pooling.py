@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sentence_transformers.sentence_transformer.modules import Pooling
 
 from paperwire.index.embedding.base import EmbedderError, resolve_model
 from paperwire.index.embedding.onnx import OnnxEmbedder
@@ -21,11 +22,6 @@ from paperwire.index.embedding.onnx_export import (
     includes_prompt,
     read_manifest,
 )
-
-try:  # sentence-transformers 6 on; before that, only under ``models``
-    from sentence_transformers.sentence_transformer.modules import Pooling
-except ImportError:  # pragma: no cover
-    from sentence_transformers.models import Pooling
 
 BUNDLED = Path(resolve_model("bundled:all-MiniLM-L6-v2"))
 

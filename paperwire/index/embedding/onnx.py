@@ -55,6 +55,7 @@ from paperwire.index.embedding.onnx_export import (
     INT8_FILE,
     MANIFEST_FORMAT,
     RECIPE,
+    check_modules,
     includes_prompt,
     read_manifest,
     source_matches,
@@ -138,6 +139,10 @@ def _find_export(settings: Settings) -> _Export | str:
     source = Path(resolve_model(model))
     if not source.is_dir():
         return f"embedding backend {backend} needs a local model directory, {model!r} is not one"
+    try:
+        check_modules(source)  # an export made before the export refused such models
+    except EmbedderError as exc:
+        return str(exc)
     if not path.is_file():
         return f"ONNX model {path} is missing (run `paperwire model export`)"
     manifest = read_manifest(out)

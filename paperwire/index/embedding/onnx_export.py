@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from paperwire.index.embedding.base import EmbedderError
 
@@ -45,6 +45,7 @@ __all__ = [
     "MANIFEST",
     "MANIFEST_FORMAT",
     "ExportResult",
+    "check_modules",
     "export_onnx",
     "includes_prompt",
     "read_manifest",
@@ -126,7 +127,7 @@ def source_fingerprint(source: Path, *, full: bool) -> dict[str, dict[str, Any]]
     records the size of the others — cheap enough for every model load.
     """
     out: dict[str, dict[str, Any]] = {}
-    for rel in _SOURCE_FILES:
+    for rel in dict.fromkeys([*_SOURCE_FILES, _pooling_file(source)]):
         p = source / rel
         if not p.is_file():
             continue
@@ -176,7 +177,7 @@ _LEGACY_POOLING_FLAGS = {
 
 
 def _pooling_modes(cfg: dict[str, Any]) -> list[str]:
-    """The pooling modes a sentence-transformers ``1_Pooling/config.json`` names, in
+    """The pooling modes a sentence-transformers pooling config names, in
     either of the library's formats (several modes: their outputs are concatenated)."""
     mode = cfg.get("pooling_mode")
     if isinstance(mode, str):
@@ -186,10 +187,77 @@ def _pooling_modes(cfg: dict[str, Any]) -> list[str]:
     return [name for flag, name in _LEGACY_POOLING_FLAGS.items() if cfg.get(flag)]
 
 
+class _Module(NamedTuple):
+    """One module of a sentence-transformers model (``modules.json``): its class name
+    (``Pooling``, whichever package path the library version writes) and its folder."""
+
+    kind: str
+    path: str
+
+
+# The modules the ONNX embedder runs: the transformer (the exported graph, from the
+# model's own folder), the pooling after it (``onnx.OnnxEmbedder``) and a normalisation
+# (every vector is normalised). Any other changes the vector: a ``Dense`` projection
+# (its length too), a second transformer, a router between encoders.
+_RUN_MODULES = frozenset({"Transformer", "Pooling", "Normalize"})
+
+
+def _modules(source: Path) -> list[_Module] | None:
+    """The model's modules, in order; None where it has no ``modules.json`` (a plain
+    transformer, whose tokens sentence-transformers mean-pools)."""
+    path = source / "modules.json"
+    try:
+        listed = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as exc:
+        raise EmbedderError(f"{path} is not JSON: {exc}") from exc
+    if not isinstance(listed, list) or not all(isinstance(m, dict) for m in listed):
+        raise EmbedderError(f"{path} is not a list of modules")
+    return [
+        _Module(str(m.get("type", "")).rsplit(".", 1)[-1], str(m.get("path", ""))) for m in listed
+    ]
+
+
+def check_modules(source: Path) -> None:
+    """Refuses a model whose modules the ONNX embedder would not run, naming them.
+
+    Why: the export turns only the transformer into a graph, and the embedder pools and
+    normalises after it. A model with a ``Dense`` layer after its pooling (common in
+    distilled and multilingual models) was exported without it: vectors of another
+    meaning, and another length, than the torch backend gives the same model, under the
+    same model name. The torch backend runs every module."""
+    modules = _modules(source)
+    if modules is None:
+        return
+    others = [
+        m
+        for m in modules
+        if m.kind not in _RUN_MODULES or (m.kind == "Transformer" and m.path not in ("", "."))
+    ]
+    if not any(m.kind == "Pooling" for m in modules):
+        others.append(_Module("no Pooling module", "modules.json"))
+    if others:
+        named = ", ".join(f"{m.path or '.'} ({m.kind})" for m in others)
+        raise EmbedderError(
+            f"{source} cannot run on ONNX: the export runs the transformer in the model's "
+            f"own folder, its pooling and a normalisation, and this model has {named}; "
+            "set PAPERWIRE_EMBEDDING_BACKEND=torch for it"
+        )
+
+
+def _pooling_file(source: Path) -> str:
+    """Where the model's pooling config is, relative to ``source``: in the folder of its
+    ``Pooling`` module (``modules.json``: ``1_Pooling`` where the transformer is the only
+    module before it), else ``1_Pooling``."""
+    found = next((m.path for m in _modules(source) or () if m.kind == "Pooling"), None)
+    return f"{found or '1_Pooling'}/config.json"
+
+
 def _pooling_config(source: Path) -> tuple[Path, dict[str, Any] | None]:
     """The path of the model's pooling config, and what it holds (None: no such file;
     an empty dict: not a JSON object)."""
-    cfg_path = source / "1_Pooling" / "config.json"
+    cfg_path = source / _pooling_file(source)
     if not cfg_path.is_file():
         return cfg_path, None
     cfg = json.loads(cfg_path.read_text())
@@ -213,7 +281,7 @@ def _pooling_mode(source: Path) -> str:
 
 def includes_prompt(source: Path) -> bool:
     """Whether the model pools its prompt's tokens with the text's: sentence-transformers'
-    ``include_prompt`` in ``1_Pooling/config.json`` (true where it is absent, as the
+    ``include_prompt`` in its pooling config (true where it is absent, as the
     library reads it). A model that sets it false pools the text's tokens alone, and
     ``OnnxEmbedder`` then leaves the prompt out (before this was read, it pooled the
     prompt with the text)."""
@@ -222,11 +290,7 @@ def includes_prompt(source: Path) -> bool:
 
 
 def _normalises(source: Path) -> bool:
-    try:
-        modules = json.loads((source / "modules.json").read_text())
-    except FileNotFoundError:
-        return False
-    return any(str(m.get("type", "")).endswith(".Normalize") for m in modules)
+    return any(m.kind == "Normalize" for m in _modules(source) or ())
 
 
 def _options(
@@ -440,6 +504,7 @@ def export_onnx(
     say = log or (lambda _msg: None)
     t0 = time.perf_counter()
     source = Path(source)
+    check_modules(source)
     if not (source / "config.json").is_file():
         raise EmbedderError(
             f"cannot export {model!r}: {source} is not a local model directory "

@@ -80,8 +80,8 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str], batch_size: int, *, query: bool) -> Vector:
         model = self._model
         # encode_query/encode_document apply the model's own prompts (e5, bge...) where
-        # it defines them; sentence-transformers < 5 only has encode().
-        fn = getattr(model, "encode_query" if query else "encode_document", model.encode)
+        # it defines them, as the ONNX embedder does (pyproject: sentence-transformers 6 on).
+        fn = model.encode_query if query else model.encode_document
         with self._lock, self._torch.inference_mode():
             out = fn(
                 texts,
