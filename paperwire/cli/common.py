@@ -173,10 +173,15 @@ def report_index(pending: int, problem: str | None = None) -> None:
     if problem:
         console.print(f"[yellow]search index not updated:[/] {escape(problem)}", soft_wrap=True)
     if pending:
+        who = (
+            "they stay queued until that is mended (then the next process that applies "
+            "the queue, or `paperwire doctor --repair`, writes them)"
+            if problem
+            else "another process is applying them (a running server or worker finishes "
+            "them; otherwise run `paperwire doctor --repair`)"
+        )
         console.print(
-            f"[yellow]{pending} changes are queued for the search index:[/] another process "
-            "is applying them (a running server or worker finishes them; otherwise run "
-            "`paperwire doctor --repair`)",
+            f"[yellow]{pending} changes are queued for the search index:[/] {who}",
             soft_wrap=True,
         )
 
@@ -232,4 +237,4 @@ def run_embed(pw: Paperwire, limit: int | None = None, stop: threading.Event | N
         f"embedded {report.embedded} papers in {report.seconds:.1f} s "
         f"({report.docs_per_second:.1f} docs/s); {report.remaining} left"
     )
-    report_index(report.index_pending)
+    report_index(report.index_pending, report.index_error)

@@ -36,11 +36,27 @@ app = typer.Typer(add_completion=False)  # merged into the top-level `paperwire`
 @app.command()
 def embed(
     limit: Annotated[int | None, typer.Option(help="Embed at most N papers.")] = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Embed every paper again with the configured model, as if its vectors "
+            "were missing: after the model's files or pooling changed under the same name. "
+            "Each old vector serves searches until it is replaced; stopped, a rerun "
+            "without --again (or the worker) goes on.",
+        ),
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Compute missing embeddings (resumable; newest papers first; SIGTERM stops it
     after the current chunk)."""
     pw = open_app(home)
+    if again:
+        if not pw.settings.semantic:
+            error("semantic search is off (PAPERWIRE_SEMANTIC=false): nothing to embed")
+            raise typer.Exit(1)
+        marked = pw.store.embed_again(pw.model_name)
+        console.print(f"{marked} stored vectors of {escape(pw.model_name)} to be embedded again")
     try:
         with stop_on_sigterm() as stop:
             run_embed(pw, limit, stop=stop)
@@ -268,6 +284,19 @@ def _print_doctor(report: DoctorReport) -> None:
     examples = [*report.keyword.examples, *report.vectors.examples]
     if examples:
         out.print(f"for example: {escape(', '.join(dict.fromkeys(examples)))}", soft_wrap=True)
+    lengths = report.vector_lengths
+    if lengths is not None:
+        stored = " and ".join(str(n) for n in lengths.store)
+        what = (
+            "`paperwire embed` is not done embedding them again; `--repair` after it"
+            if len(lengths.store) > 1
+            else "`--repair` empties the index and writes every paper again"
+        )
+        out.print(
+            f"[red]vectors of another length:[/] the index holds vectors of {lengths.index} "
+            f"numbers, the store has the embedding model's of {stored}: {what}",
+            soft_wrap=True,
+        )
     if report.repaired is not None:
         out.print(f"repaired: {report.repaired} papers re-applied")
     if report.in_step:

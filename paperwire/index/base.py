@@ -572,6 +572,12 @@ class SearchIndex(Protocol):
 
     def vector_count(self) -> int: ...
 
+    def vector_dim(self) -> int | None:
+        """The length of the vectors the index holds, which every vector written to it
+        and every query vector must have; None while it takes any (it holds none and
+        was not made for one length)."""
+        ...
+
     def warm(self) -> None:
         """Build now what searches would otherwise start building on first use (the
         embedded index's int8 copy or binary codes of its vectors): a benchmark times

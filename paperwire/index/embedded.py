@@ -167,6 +167,9 @@ class EmbeddedIndex:
     def vector_count(self) -> int:
         return self.vectors.count()
 
+    def vector_dim(self) -> int | None:
+        return self.vectors.dim
+
     def warm(self) -> None:
         self.vectors.warm()
 

@@ -16,34 +16,21 @@ def _embedded(settings: Settings) -> SearchIndex:
     return EmbeddedIndex(settings.index_dir, threads=settings.embedding_threads)
 
 
-def _declared_dim(model: str) -> int | None:
-    """A local sentence-transformers model's output size from its files (no torch), when
-    it is just Transformer + Pooling (+ Normalize); None otherwise."""
-    import json
-    from pathlib import Path
-
-    from paperwire.index.embedding.base import EmbedderError, resolve_model
-
-    try:
-        path = Path(resolve_model(model))
-        modules = json.loads((path / "modules.json").read_text())
-        kinds = {m["type"].rsplit(".", 1)[-1] for m in modules}
-        if not kinds <= {"Transformer", "Pooling", "Normalize"}:
-            return None
-        pooling = next(m["path"] for m in modules if m["type"].endswith(".Pooling"))
-        config = json.loads((path / pooling / "config.json").read_text())
-        return int(config["word_embedding_dimension"])
-    except (EmbedderError, OSError, ValueError, KeyError, StopIteration, TypeError):
-        return None
-
-
 def _milvus(settings: Settings) -> SearchIndex:
     from paperwire.index.milvus import MilvusIndex
 
     def model_dim() -> int:  # only when a new collection gets its first, vector-less rows
-        from paperwire.index.embedding.loader import load_embedder
+        from pathlib import Path
 
-        return _declared_dim(settings.embedding_model) or load_embedder(settings).dim
+        from paperwire.index.embedding.base import EmbedderError, resolve_model
+        from paperwire.index.embedding.loader import load_embedder
+        from paperwire.index.embedding.onnx_export import declared_dim
+
+        try:  # read from the model's files where they say it: no model loaded
+            declared = declared_dim(Path(resolve_model(settings.embedding_model)))
+        except EmbedderError:  # not a local model: the loader says why
+            declared = None
+        return declared or load_embedder(settings).dim
 
     return MilvusIndex(
         settings.milvus_target,

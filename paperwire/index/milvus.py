@@ -905,10 +905,7 @@ class MilvusIndex:
                 if doc.vector is not None:
                     v = np.asarray(doc.vector, dtype=np.float32).reshape(-1)
                     if dim is not None and v.shape[0] != dim:
-                        raise VectorDimensionError(
-                            f"vector for {doc.arxiv_id} has {v.shape[0]} dimensions, "
-                            f"the index has {dim}"
-                        )
+                        raise VectorDimensionError.written(doc.arxiv_id, v.shape[0], dim)
                     self._pending[doc.arxiv_id] = _Pending(doc, v, lookup=False)
                     continue
                 if doc.arxiv_id in self._pending:
@@ -990,9 +987,11 @@ class MilvusIndex:
             assert dim is not None
             for p in writes:
                 if p.vector is not None and p.vector.shape[0] != dim:
-                    raise VectorDimensionError(
-                        f"vector for {p.doc.arxiv_id} has {p.vector.shape[0]} dimensions, "
-                        f"the Milvus collection {self.collection!r} has {dim}"
+                    raise VectorDimensionError.written(
+                        p.doc.arxiv_id,
+                        p.vector.shape[0],
+                        dim,
+                        f"the Milvus collection {self.collection!r}",
                     )
             # A new collection holds no vectors to keep (and Milvus Lite fails to read
             # vectors from an empty IVF_FLAT collection: "Growing segment loss raw data").
@@ -1151,6 +1150,10 @@ class MilvusIndex:
 
     def vector_count(self) -> int:
         return self._all_counts()[1]
+
+    def vector_dim(self) -> int | None:
+        """The collection's vector length (fixed when it was made); None before it is."""
+        return self._dim if self._exists else None
 
     def warm(self) -> None:
         """Nothing to build: the server holds its own indexes."""

@@ -178,6 +178,19 @@ class VectorIndexError(RuntimeError):
 class VectorDimensionError(VectorIndexError, ValueError):
     """A vector's length differs from the index's dimension."""
 
+    @staticmethod
+    def written(
+        arxiv_id: str, length: int, held: int, index: str = "the index"
+    ) -> VectorDimensionError:
+        """A paper's stored vector is of another length than ``index`` holds: the
+        embedding model changed to one of another length (the index holds the former
+        model's vectors, and takes no other length). Says what makes them agree."""
+        return VectorDimensionError(
+            f"vector for {arxiv_id} has {length} dimensions, {index} has {held}: the "
+            "embedding model now makes vectors of another length; `paperwire index "
+            "--rebuild --clear` writes every paper again with this model's vectors"
+        )
+
 
 def _norm_key(value: str) -> str:
     return value.strip().lower()
@@ -899,10 +912,7 @@ class NumpyVectorIndex:
                 if dim is None:
                     dim = self._pending_dim()
                 if dim is not None and v.shape[0] != dim:
-                    raise VectorDimensionError(
-                        f"vector for {doc.arxiv_id} has {v.shape[0]} dimensions, "
-                        f"the index has {dim}"
-                    )
+                    raise VectorDimensionError.written(doc.arxiv_id, v.shape[0], dim)
                 vfp = (doc.vector_fingerprint() or "").encode()
                 self._pending[doc.arxiv_id] = _Pending(v, meta, vfp)
 

@@ -15,7 +15,8 @@ or an index written by a paperwire from before the journal (issue 11).
 from __future__ import annotations
 
 from paperwire.core import Paperwire
-from paperwire.models.status import DoctorReport, IndexPartCheck
+from paperwire.jobs.reindex import rebuild_index
+from paperwire.models.status import DoctorReport, IndexPartCheck, VectorLengths
 from paperwire.services.indexer import Drift, compare, drain, keyword_half
 
 EXAMPLES = 10
@@ -60,16 +61,46 @@ def report_of(drift: Drift) -> DoctorReport:
 def diagnose(pw: Paperwire, *, stale: bool = True) -> DoctorReport:
     """The report; ``stale=False`` compares ids and counts only (no document reads).
     It also counts the embedded keyword index's segments (after ``compare``'s refresh):
-    not drift, but what a bulk load left that ``paperwire index --compact`` would merge."""
+    not drift, but what a bulk load left that ``paperwire index --compact`` would merge;
+    and says whether the store holds vectors of the model of another length than the
+    index's (``vector_lengths``), which no re-apply can write."""
     report = report_of(compare(pw, stale=stale))
     keyword = keyword_half(pw)
     if keyword is not None:
         report.keyword_segments = keyword.segments()
+    report.vector_lengths = _vector_lengths(pw)
+    if report.vector_lengths is not None:
+        report.in_step = False
     return report
 
 
+def _vector_lengths(pw: Paperwire) -> VectorLengths | None:
+    """The index's vector length and the stored vectors' of the configured model, where
+    some of these differ from it."""
+    held = pw.index.vector_dim()
+    if held is None:
+        return None
+    stored = pw.store.embedding_lengths(pw.model_name)
+    if not set(stored) - {held}:
+        return None
+    return VectorLengths(index=held, store=sorted(stored, key=lambda n: -stored[n]))
+
+
 def repair(pw: Paperwire) -> DoctorReport:
-    """Re-apply every paper that differs, apply what is queued, then check again."""
+    """Re-apply every paper that differs, apply what is queued, then check again. Where
+    the store's vectors have another length than the index's (the model changed), the
+    index is emptied and every paper written again (``paperwire index --rebuild
+    --clear``): the index takes no vector of another length beside its own. Not while
+    the store has them in two lengths (``paperwire embed --again`` half done): the
+    report says so, and nothing is written."""
+    lengths = _vector_lengths(pw)
+    if lengths is not None and len(lengths.store) > 1:
+        return diagnose(pw)  # half embedded again: a rebuild now would write both
+    if lengths is not None:
+        rebuilt = rebuild_index(pw, clear=True)
+        after = diagnose(pw)
+        after.repaired = rebuilt.written
+        return after
     ids = sorted(compare(pw).ids())
     pw.journal.enqueue(ids, "repair")
     drain(pw)

@@ -26,6 +26,7 @@ class EmbedReport:
     seconds: float
     remaining: int
     index_pending: int = 0  # vectors queued for the index, left to another process
+    index_error: str | None = None  # why the index did not take them, where it did not
 
     @property
     def docs_per_second(self) -> float:
@@ -61,5 +62,8 @@ def embed_backlog(
         done += len(items)
         if on_progress:
             on_progress(len(items))
-    pending = drain(pw).pending
-    return EmbedReport(done, time.perf_counter() - t0, pw.store.backlog_count(model), pending)
+    index = drain(pw)
+    remaining = pw.store.backlog_count(model)
+    return EmbedReport(
+        done, time.perf_counter() - t0, remaining, index.pending, index_error=index.error
+    )

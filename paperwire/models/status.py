@@ -24,6 +24,16 @@ class IndexPartCheck(BaseModel):
     )
 
 
+class VectorLengths(BaseModel):
+    """The index's vector length and those of the embedding model's stored vectors,
+    where they differ. The index takes no other length beside its own: `paperwire
+    doctor --repair` empties it and writes every paper again, once the store's are of
+    one length (two: `paperwire embed --again` is not done)."""
+
+    index: int
+    store: list[int]  # most vectors first
+
+
 class DoctorReport(BaseModel):
     """``paperwire doctor``: the store compared with the search index."""
 
@@ -39,6 +49,11 @@ class DoctorReport(BaseModel):
         description="Segments of the embedded keyword index (a search looks each word up "
         "in every one; `paperwire index --compact` makes one); none for Milvus, which "
         "compacts its own.",
+    )
+    vector_lengths: VectorLengths | None = Field(
+        None,
+        description="Where the store has vectors of the embedding model of another length "
+        "than the index holds (the model changed to one of another length), the lengths.",
     )
 
 

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -67,6 +68,8 @@ from paperwire.search.similar import (
 from paperwire.search.weighted import DEFAULT_KEYWORD_WEIGHT, weighted_fusion
 from paperwire.store.papers import PaperStore
 from paperwire.text.snippets import annotate, terms_present
+
+log = logging.getLogger(__name__)
 
 EmbedderProvider = Callable[[], Embedder | None]
 Fusion = Literal["weighted", "rrf"]
@@ -228,6 +231,7 @@ class SearchService:
         self.refresh_interval = refresh_interval
         self._refreshed_at = time.monotonic()
         self._content_told = False  # the index knows no content generation yet
+        self._told_length = False  # warned that the index holds another model's vectors
         # rankings kept while the content stays (``search.results``); 0 s: never
         self.results = ResultCache(
             ContentGeneration(store.db), result_seconds, settle=refresh_interval + _SETTLE
@@ -248,7 +252,32 @@ class SearchService:
             self.index.follow_content(generation, still_for >= self.results.settle)
 
     def semantic_ready(self) -> bool:
-        return self.index.vector_count() > 0 and self.embedder() is not None
+        return self._query_embedder() is not None
+
+    def _query_embedder(self) -> Embedder | None:
+        """The embedder whose query vectors the index can search; None where semantic
+        search is off, no vector is indexed yet, or the index holds vectors of another
+        length: a former model's, until `paperwire index --rebuild --clear` writes this
+        one's (searches then find keyword matches alone, where they raised)."""
+        if self.index.vector_count() == 0:
+            return None
+        embedder = self.embedder()
+        if embedder is None:
+            return None
+        held = self.index.vector_dim()
+        if held is not None and held != embedder.dim:
+            if not self._told_length:
+                self._told_length = True
+                log.warning(
+                    "search by meaning is off: the index holds vectors of %d numbers, the "
+                    "embedding model %s makes %d; `paperwire index --rebuild --clear` "
+                    "writes this model's",
+                    held,
+                    embedder.name,
+                    embedder.dim,
+                )
+            return None
+        return embedder
 
     # ------------------------------------------------------------------ search
 
@@ -404,9 +433,7 @@ class SearchService:
         phrases and names; ``head``: only the best ``head`` of them listed, the others
         counted), the query vector and whether more were above the floor (one more is
         asked for to know); None when semantic search is off or not ready."""
-        if self.index.vector_count() == 0:
-            return None
-        embedder = self.embedder()
+        embedder = self._query_embedder()
         if embedder is None:
             return None
         # BM25 handed to another thread runs beside the embedding (``_relevance``)

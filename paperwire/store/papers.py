@@ -34,6 +34,7 @@ from sqlalchemy import (
     select,
     true,
     union,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -114,6 +115,9 @@ log = logging.getLogger(__name__)
 
 # attempts to store a batch whose new papers another writer may insert first (``upsert``)
 _RACE_TRIES = 3
+# The text hash of a vector due to be embedded again (``PaperStore.embed_again``): no
+# paper's (theirs are 40 hex digits), so the vector reads as stale.
+EMBED_AGAIN = "again"
 
 _SNAPSHOT_FIELDS = (
     *BIBLIOGRAPHIC,
@@ -767,6 +771,30 @@ class PaperStore:
                 )
                 or 0
             )
+
+    def embed_again(self, model: str) -> int:
+        """Put every stored vector of ``model`` in the embedding backlog again
+        (``paperwire embed --again``: the model's files or pooling changed under the same
+        name); how many. Each is kept, and served, until its paper is embedded again:
+        its text hash is set to one no paper has, so it reads as stale."""
+        with self.db.session() as s:
+            done = s.execute(
+                update(Embedding)
+                .where(Embedding.model == model, Embedding.text_hash != EMBED_AGAIN)
+                .values(text_hash=EMBED_AGAIN)
+            )
+            return int(getattr(done, "rowcount", 0) or 0)
+
+    def embedding_lengths(self, model: str) -> dict[int, int]:
+        """How many stored vectors of ``model`` have each length (``paperwire doctor``:
+        the index holds one length; two here mean ``embed --again`` is not done)."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(Embedding.dim, func.count())
+                .where(Embedding.model == model)
+                .group_by(Embedding.dim)
+            ).all()
+            return {int(dim): int(n) for dim, n in rows}
 
     def save_embeddings(self, model: str, items: Sequence[tuple[int, str, Vector]]) -> None:
         """Store ``(paper_pk, text_hash, vector)`` triples, replacing older ones, and

@@ -8,68 +8,27 @@ another meaning and length than the torch backend's for the same model name."""
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sentence_transformers.base.modules import Dense, Normalize, Transformer
-from sentence_transformers.sentence_transformer.modules import Pooling
 
 from paperwire.config import Settings
-from paperwire.index.embedding.base import EmbedderError, resolve_model
+from paperwire.index.embedding.base import EmbedderError
 from paperwire.index.embedding.loader import load_embedder
 from paperwire.index.embedding.onnx import OnnxEmbedder, export_state, open_onnx_embedder
 from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
     _pooling_mode,
     check_modules,
+    declared_dim,
     export_onnx,
     read_manifest,
     source_fingerprint,
 )
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
-
-BUNDLED = Path(resolve_model("bundled:all-MiniLM-L6-v2"))
-
-
-def _type(module: type) -> str:
-    """A module's ``type`` as the installed library writes it in ``modules.json``."""
-    return f"{module.__module__}.{module.__name__}"
-
-
-def _copy(tmp_path: Path) -> Path:
-    """The bundled model's files, in a folder of the test's own."""
-    folder = tmp_path / "model"
-    shutil.copytree(BUNDLED, folder)
-    return folder
-
-
-def _modules(folder: Path, *modules: tuple[str, str]) -> None:
-    """``modules.json`` listing ``(type, path)`` in order, as the library writes it."""
-    listed = [
-        {"idx": i, "name": str(i), "path": path, "type": kind}
-        for i, (kind, path) in enumerate(modules)
-    ]
-    (folder / "modules.json").write_text(json.dumps(listed, indent=2))
-
-
-def _with_dense(tmp_path: Path) -> Path:
-    """The bundled model with a 384 → 256 ``Dense`` layer after its pooling, saved by
-    the installed library (a distilled or multilingual model's layout)."""
-    folder = _copy(tmp_path)
-    (folder / "2_Dense").mkdir()
-    Dense(384, 256).save(str(folder / "2_Dense"))
-    _modules(
-        folder,
-        (_type(Transformer), ""),
-        (_type(Pooling), "1_Pooling"),
-        (_type(Dense), "2_Dense"),
-        (_type(Normalize), "3_Normalize"),
-    )
-    return folder
+from tests.index.models import BUNDLED, cls_in_a_folder_of_its_own, with_dense, write_modules
 
 
 def test_the_bundled_model_runs_on_onnx() -> None:
@@ -77,7 +36,7 @@ def test_the_bundled_model_runs_on_onnx() -> None:
 
 
 def test_a_dense_layer_is_refused_by_name_at_export(tmp_path: Path) -> None:
-    folder = _with_dense(tmp_path)
+    folder = with_dense(tmp_path / "model")
     with pytest.raises(EmbedderError) as err:
         export_onnx("dense", folder, tmp_path / "out", quantize=False)
     assert "2_Dense (Dense)" in str(err.value)
@@ -102,7 +61,9 @@ def test_a_dense_layer_is_refused_by_name_at_export(tmp_path: Path) -> None:
 def test_other_layouts_the_embedder_would_not_run_are_refused(
     tmp_path: Path, modules: tuple[tuple[str, str], ...], named: str
 ) -> None:
-    _modules(tmp_path, *((f"sentence_transformers.models.{kind}", path) for kind, path in modules))
+    write_modules(
+        tmp_path, *((f"sentence_transformers.models.{kind}", path) for kind, path in modules)
+    )
     with pytest.raises(EmbedderError, match=named.replace("(", r"\(").replace(")", r"\)")):
         check_modules(tmp_path)
 
@@ -113,26 +74,10 @@ def test_a_modules_file_that_is_not_a_list_is_refused_by_path(tmp_path: Path) ->
         check_modules(tmp_path)
 
 
-def _cls_in_a_folder_of_its_own(tmp_path: Path) -> Path:
-    """The bundled model with CLS pooling in a folder named ``pooling`` (the folder is
-    the model's to name; the library loads what ``modules.json`` says)."""
-    folder = _copy(tmp_path)
-    shutil.rmtree(folder / "1_Pooling")
-    (folder / "pooling").mkdir()
-    Pooling(384, pooling_mode="cls").save(str(folder / "pooling"))
-    _modules(
-        folder,
-        (_type(Transformer), ""),
-        (_type(Pooling), "pooling"),
-        (_type(Normalize), "2_Normalize"),
-    )
-    return folder
-
-
 def test_the_pooling_is_read_from_the_folder_modules_json_names(tmp_path: Path) -> None:
     """Read as CLS (before: ``1_Pooling`` was missing, so mean), and its file is part
     of the source's fingerprint, so editing it makes the export stale."""
-    folder = _cls_in_a_folder_of_its_own(tmp_path)
+    folder = cls_in_a_folder_of_its_own(tmp_path / "model")
     assert _pooling_mode(folder) == "cls"
     assert "pooling/config.json" in source_fingerprint(folder, full=False)
 
@@ -142,7 +87,7 @@ def test_the_loader_refuses_an_export_of_such_a_model_and_status_says_so(
 ) -> None:
     """An export made before the export refused a ``Dense`` model is not loaded: the
     loader's own checks (which ``paperwire status`` reads too) name the layer."""
-    folder = _with_dense(tmp_path)
+    folder = with_dense(tmp_path / "model")
     settings = Settings(embedding_model=str(folder), models_dir=tmp_path / "models")
     with caplog.at_level(logging.WARNING, logger="paperwire.embedder"):
         assert open_onnx_embedder(settings) is None
@@ -154,7 +99,7 @@ def test_the_loader_refuses_an_export_of_such_a_model_and_status_says_so(
 def test_torch_embeds_a_dense_model_at_its_own_length(tmp_path: Path) -> None:
     """What the refusal leaves to torch: the model's whole pipeline, 256 numbers a
     vector (the ONNX export had given 384, the pooling's)."""
-    folder = _with_dense(tmp_path)
+    folder = with_dense(tmp_path / "model")
     settings = Settings(embedding_model=str(folder), models_dir=tmp_path / "models")
     embedder = load_embedder(settings)
     assert isinstance(embedder, SentenceTransformerEmbedder)
@@ -164,7 +109,7 @@ def test_torch_embeds_a_dense_model_at_its_own_length(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_pooling_folder_of_another_name_exports_and_embeds_as_torch(tmp_path: Path) -> None:
     """Exported and run: its vectors are sentence-transformers' own (CLS pooled)."""
-    folder = _cls_in_a_folder_of_its_own(tmp_path)
+    folder = cls_in_a_folder_of_its_own(tmp_path / "model")
     out = tmp_path / "export"
     export_onnx("cls", folder, out, quantize=False, threads=2)
     assert read_manifest(out)["pooling"] == "cls"
@@ -175,3 +120,13 @@ def test_a_pooling_folder_of_another_name_exports_and_embeds_as_torch(tmp_path: 
     assert isinstance(torch, SentenceTransformerEmbedder)
     got, want = onnx.encode_documents(texts), torch.encode_documents(texts)
     assert np.min(np.sum(got * want, axis=1)) > 0.9999
+
+
+def test_the_length_a_model_declares_is_read_where_its_modules_allow(tmp_path: Path) -> None:
+    """What a new Milvus collection is made with before any vector (no model loaded):
+    the pooling's length, from the folder ``modules.json`` names; none where a module
+    after the pooling may change it (the model is loaded to know)."""
+    assert declared_dim(BUNDLED) == 384
+    assert declared_dim(cls_in_a_folder_of_its_own(tmp_path / "cls")) == 384
+    assert declared_dim(with_dense(tmp_path / "dense")) is None
+    assert declared_dim(tmp_path / "not-a-model") is None

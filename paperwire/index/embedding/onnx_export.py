@@ -46,6 +46,7 @@ __all__ = [
     "MANIFEST_FORMAT",
     "ExportResult",
     "check_modules",
+    "declared_dim",
     "export_onnx",
     "includes_prompt",
     "read_manifest",
@@ -244,6 +245,20 @@ def check_modules(source: Path) -> None:
             f"own folder, its pooling and a normalisation, and this model has {named}; "
             "set PAPERWIRE_EMBEDDING_BACKEND=torch for it"
         )
+
+
+def declared_dim(source: Path) -> int | None:
+    """The model's vector length as its files state it (no model loaded): its pooling's
+    (``word_embedding_dimension`` before sentence-transformers 6, ``embedding_dimension``
+    from it on), where it runs on ONNX (``check_modules``: a module after the pooling
+    may change the length); None where they do not say."""
+    try:
+        check_modules(source)
+        cfg = _pooling_config(source)[1] or {}
+        length = cfg.get("embedding_dimension", cfg.get("word_embedding_dimension"))
+        return None if length is None else int(length)
+    except (EmbedderError, OSError, ValueError, TypeError):
+        return None
 
 
 def _pooling_file(source: Path) -> str:
