@@ -61,16 +61,17 @@ def report_of(drift: Drift) -> DoctorReport:
 def diagnose(pw: Paperwire, *, stale: bool = True) -> DoctorReport:
     """The report; ``stale=False`` compares ids and counts only (no document reads).
     It also counts the embedded keyword index's segments (after ``compare``'s refresh):
-    not drift, but what a bulk load left that ``paperwire index --compact`` would merge;
-    and says whether the store holds vectors of the model of another length than the
-    index's (``vector_lengths``), which no re-apply can write."""
+    not drift, but what a bulk load left that ``paperwire index --compact`` would merge.
+    With ``stale``, it also says whether the store holds vectors of the model of another
+    length than the index's (``vector_lengths``), which no re-apply can write (a read
+    of every stored vector's length: not for the admins' status page)."""
     report = report_of(compare(pw, stale=stale))
     keyword = keyword_half(pw)
     if keyword is not None:
         report.keyword_segments = keyword.segments()
-    report.vector_lengths = _vector_lengths(pw)
-    if report.vector_lengths is not None:
-        report.in_step = False
+    if stale:
+        report.vector_lengths = _vector_lengths(pw)
+        report.in_step = report.in_step and report.vector_lengths is None
     return report
 
 
