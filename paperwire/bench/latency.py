@@ -231,14 +231,28 @@ def _params(size: str, embed: int | None, backend: str, made_by: str) -> dict[st
     }
 
 
-def _kept_build(marker: Path, home: Path, params: dict[str, Any]) -> BuildInfo | None:
-    """The build described by ``marker`` where it was made with ``params``, else None."""
+def _kept_build(marker: Path, home: Path, params: dict[str, Any], say: Say) -> BuildInfo | None:
+    """The build described by ``marker`` where it was made with ``params`` and its index
+    still holds the vectors it wrote, else None. (A process opened on a kept home, such
+    as ``paperwire serve``, makes its index follow the store, which holds none of the
+    build's vectors: they are written to the index alone.)"""
     if not (marker.is_file() and home.is_dir()):
         return None
     data = json.loads(marker.read_text())
     if data.get("params") != json.loads(json.dumps(params)):
         return None
-    return BuildInfo(**{**data, "reused": True})
+    from paperwire.index.embedded import VECTORS_DIR
+    from paperwire.index.vectors import NumpyVectorIndex
+
+    build = BuildInfo(**{**data, "reused": True})
+    held = NumpyVectorIndex.committed_count(Settings(home=home).index_dir / VECTORS_DIR)
+    if held != build.vectors:
+        say(
+            f"[{build.size}] the kept build's index holds {held} vectors where it wrote "
+            f"{build.vectors} (a process opened on {home} changed it): building it again"
+        )
+        return None
+    return build
 
 
 def embedder_made_by(backend: str, threads: int | None) -> str:
@@ -419,7 +433,7 @@ def build_install(
 ) -> BuildInfo:
     """Ingest the corpus into a fresh install at ``home`` and write its vectors."""
     from paperwire.core import Paperwire
-    from paperwire.index.embedded import KEYWORD_DIR, EmbeddedIndex
+    from paperwire.index.embedded import KEYWORD_DIR, VECTORS_DIR, EmbeddedIndex
     from paperwire.models.papers import PaperRecord
     from paperwire.services.indexer import compact_after_bulk_load
     from paperwire.services.ingest import ingest_records
@@ -579,7 +593,7 @@ def build_install(
         disk_mb={
             "database": round(_du_mb(home) - _du_mb(home / "index"), 1),
             "keyword": _du_mb(home / "index" / KEYWORD_DIR),
-            "vectors": _du_mb(home / "index" / "vectors"),
+            "vectors": _du_mb(home / "index" / VECTORS_DIR),
         },
         built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         build_note=build_note,
@@ -1028,7 +1042,7 @@ def run_latency_bench(
         home = work / size
         marker = work / f"{size}.build.json"
         params = _params(size, embed, backend, made_by)
-        build = None if rebuild else _kept_build(marker, home, params)
+        build = None if rebuild else _kept_build(marker, home, params, say)
         if build is not None:
             say(f"[{size}] reusing the build of {build.built_at} in {home}")
         else:

@@ -31,10 +31,11 @@ from paperwire.index.keyword import TantivyKeywordIndex
 from paperwire.index.vectors import NumpyVectorIndex
 from paperwire.models.search import SearchFilters
 
-__all__ = ["KEYWORD_DIR", "LEGACY_KEYWORD_DIRS", "EmbeddedIndex"]
+__all__ = ["KEYWORD_DIR", "LEGACY_KEYWORD_DIRS", "VECTORS_DIR", "EmbeddedIndex"]
 
 KEYWORD_DIR = "keyword-2"
 LEGACY_KEYWORD_DIRS = ("keyword",)
+VECTORS_DIR = "vectors"
 
 
 class EmbeddedIndex:
@@ -55,7 +56,7 @@ class EmbeddedIndex:
         self.index_dir = Path(index_dir)
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.keyword = TantivyKeywordIndex(self.index_dir / KEYWORD_DIR)
-        self.vectors = NumpyVectorIndex(self.index_dir / "vectors", dim, threads)
+        self.vectors = NumpyVectorIndex(self.index_dir / VECTORS_DIR, dim, threads)
 
     def __repr__(self) -> str:
         return f"EmbeddedIndex({str(self.index_dir)!r})"

@@ -1053,6 +1053,15 @@ class NumpyVectorIndex:
             self._pending = {}
             self._snap = self._write(empty)
 
+    @staticmethod
+    def committed_count(path: Path) -> int | None:
+        """How many vectors the index in ``path`` holds, as its manifest on disk says
+        (nothing loaded); None where there is no readable manifest."""
+        try:
+            return int(json.loads((Path(path) / _MANIFEST).read_text())["count"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def data_files(self) -> list[Path]:
         """The committed generation's matrix, which searches read rows of (mapped), as
         the manifest on disk names it now (another process's commit counts at once)."""
