@@ -111,6 +111,13 @@ class Paperwire:
 
         return ResidentFiles(files, limit, wait=wait, on_change=on_change)
 
+    def _vectors_fit(self) -> bool:
+        """Whether the index's vectors have the length of the loaded model's (where this
+        process has loaded it: status does not load a model): a model of another length
+        searches keyword matches alone (``SearchService._query_embedder``)."""
+        loaded, held = self.embedder_if_loaded(), self.index.vector_dim()
+        return loaded is None or held is None or loaded.dim == held
+
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""
         # Count what the worker or a cron ingest committed since this process last looked
@@ -126,7 +133,7 @@ class Paperwire:
             embedded=embedded,
             embedding_model=model,
             embedding_backlog=backlog,
-            semantic_ready=self.settings.semantic and vectors > 0,
+            semantic_ready=self.settings.semantic and vectors > 0 and self._vectors_fit(),
             keyword_documents=self.index.keyword_count(),
             vector_documents=vectors,
             first_day=first,

@@ -47,6 +47,7 @@ def test_a_model_of_another_length_searches_by_keyword_until_the_index_is_writte
             [ids[0]] if mode.value == "hybrid" else []
         )
     assert not pw.search.semantic_ready()
+    assert not pw.status().semantic_ready  # /status says search by meaning is not on
 
     report = embed_backlog(pw)
     assert report.embedded == len(ids)
@@ -66,6 +67,7 @@ def test_a_model_of_another_length_searches_by_keyword_until_the_index_is_writte
     assert pw.index.vector_dim() == 256
     found_now = pw.search.search(SearchRequest(q=title, mode=SearchMode.semantic))
     assert found_now.semantic_used and found_now.hits[0].paper.arxiv_id == ids[0]
+    assert pw.status().semantic_ready
 
 
 def _embed(env: dict[str, str], *args: str) -> str:
