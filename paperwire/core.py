@@ -15,7 +15,7 @@ from pathlib import Path
 
 import paperwire
 from paperwire.config import Settings
-from paperwire.index.base import SearchIndex
+from paperwire.index.base import SearchIndex, takes_length
 from paperwire.index.embedding.base import Embedder
 from paperwire.index.embedding.loader import load_embedder
 from paperwire.index.embedding.onnx import export_state
@@ -112,11 +112,11 @@ class Paperwire:
         return ResidentFiles(files, limit, wait=wait, on_change=on_change)
 
     def _vectors_fit(self) -> bool:
-        """Whether the index's vectors have the length of the loaded model's (where this
-        process has loaded it: status does not load a model): a model of another length
+        """Whether the index searches the loaded model's query vectors (where this
+        process has loaded it: status does not load a model); a model of another length
         searches keyword matches alone (``SearchService._query_embedder``)."""
-        loaded, held = self.embedder_if_loaded(), self.index.vector_dim()
-        return loaded is None or held is None or loaded.dim == held
+        loaded = self.embedder_if_loaded()
+        return loaded is None or takes_length(self.index, loaded.dim)
 
     def status(self) -> StatusPublic:
         """What ``/status``, ``/api/status`` and ``paperwire status`` report."""

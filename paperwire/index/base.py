@@ -605,3 +605,11 @@ class SearchIndex(Protocol):
         """Drop every document (used by ``paperwire index --rebuild``)."""
 
     def close(self) -> None: ...
+
+
+def takes_length(index: SearchIndex, dim: int) -> bool:
+    """Whether ``index`` searches query vectors of ``dim`` numbers: it holds vectors of
+    that length, or none yet. Otherwise they are a former model's of another length
+    (until `paperwire index --rebuild --clear`), and search by meaning is off."""
+    held = index.vector_dim()
+    return held is None or held == dim

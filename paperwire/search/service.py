@@ -28,7 +28,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal, NamedTuple, TypeVar
 
-from paperwire.index.base import KeywordQuery, MatchCount, Ranked, SearchIndex, Vector
+from paperwire.index.base import (
+    KeywordQuery,
+    MatchCount,
+    Ranked,
+    SearchIndex,
+    Vector,
+    takes_length,
+)
 from paperwire.index.embedding.base import Embedder
 from paperwire.index.threads import SharedThreads, handed_or_here, taken_back
 from paperwire.models.papers import PaperCard
@@ -264,15 +271,14 @@ class SearchService:
         embedder = self.embedder()
         if embedder is None:
             return None
-        held = self.index.vector_dim()
-        if held is not None and held != embedder.dim:
+        if not takes_length(self.index, embedder.dim):
             if not self._told_length:
                 self._told_length = True
                 log.warning(
-                    "search by meaning is off: the index holds vectors of %d numbers, the "
+                    "search by meaning is off: the index holds vectors of %s numbers, the "
                     "embedding model %s makes %d; `paperwire index --rebuild --clear` "
                     "writes this model's",
-                    held,
+                    self.index.vector_dim(),
                     embedder.name,
                     embedder.dim,
                 )

@@ -45,6 +45,7 @@ from paperwire.index.embedding.onnx_export import (
 from paperwire.index.embedding.torch import SentenceTransformerEmbedder
 from paperwire.index.threads import usable_cores
 from tests.index.conftest import LISTING
+from tests.index.models import copy_bundled
 
 pytestmark = pytest.mark.slow
 
@@ -527,7 +528,7 @@ def _prompted_model(folder: Path, mode: str, include_prompt: bool) -> Path:
     config written by the installed sentence-transformers (``include_prompt`` as given)."""
     from sentence_transformers.sentence_transformer.modules import Pooling
 
-    shutil.copytree(Path(resolve_model(MODEL)), folder)
+    copy_bundled(folder)
     shutil.rmtree(folder / "1_Pooling")
     (folder / "1_Pooling").mkdir()
     Pooling(384, pooling_mode=mode, include_prompt=include_prompt).save(str(folder / "1_Pooling"))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sentence_transformers.sentence_transformer.modules import Pooling
 
-from paperwire.index.embedding.base import EmbedderError, resolve_model
+from paperwire.index.embedding.base import EmbedderError
 from paperwire.index.embedding.onnx import OnnxEmbedder
 from paperwire.index.embedding.onnx_export import (
     FP32_FILE,
@@ -22,8 +22,7 @@ from paperwire.index.embedding.onnx_export import (
     includes_prompt,
     read_manifest,
 )
-
-BUNDLED = Path(resolve_model("bundled:all-MiniLM-L6-v2"))
+from tests.index.models import BUNDLED, copy_bundled
 
 
 def _model_pooling(tmp_path: Path, mode: str | tuple[str, ...]) -> Path:
@@ -78,7 +77,7 @@ def test_a_model_saved_by_the_installed_library_exports_and_embeds_as_the_bundle
     """The bundled model with its pooling config rewritten by today's library: the
     export goes through and its vectors are the bundled export's, bit for bit."""
     saved = tmp_path / "saved"
-    shutil.copytree(BUNDLED, saved)
+    copy_bundled(saved)
     shutil.rmtree(saved / "1_Pooling")
     _model_pooling(saved, "mean")
     vectors = []
