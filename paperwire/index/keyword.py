@@ -48,8 +48,9 @@ import math
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from concurrent.futures import Future, wait
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -159,6 +160,19 @@ MEMBERS_NESTED_UP_TO = 300
 # / 2.42 → 0.66 / 0.84, 40: 2.10 / 2.86 → 0.87 / 1.05, 48: 2.45 / 3.33 → 1.04 / 2.72, 64:
 # 3.43 / 4.34 → 3.44 / 4.43; 40, as the title phrase's words.
 MEMBERS_NESTED_WORDS_UP_TO = 40
+# A match query with too many covers to list (a minimum-should-match over its words) is
+# counted and listed by summing its words' units instead (``_units_scan``): the papers
+# holding one of its words, each scoring the units it holds, best first; those reaching
+# the units needed are the matches. This many are read first, and all only where every
+# one of those matches. Why: tantivy steps through a minimum-should-match one document
+# at a time, where a union of scored terms fills windows of 4,096 documents: a pasted
+# abstract's 76 words under a week's range counted 1,545 matches in ~100 ms at 74.7k
+# papers, and a sorted search for it listed and counted its one match in ~100 ms each;
+# the union ranked all 74,7k papers by units in 4.4 ms (5,000 read: 6.3).
+UNITS_SCAN_FIRST = 1_000
+# ... led by the holders of the rarest words one of which every match holds
+# (``_necessary``) where they are at most this many papers.
+UNITS_SCAN_LEADS = 20_000
 # Ids searched for up to this many are one term query each, more a term set (``_id_set``).
 ID_TERMS_UP_TO = 256
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
@@ -327,6 +341,38 @@ def _matches_alone(rule: _CoverageRule) -> list[tuple[int, str]]:
         for f, u, t in zip(rule.freqs, rule.units, rule.tokens, strict=True)
         if u >= rule.need
     ]
+
+
+class _UnitsScan(NamedTuple):
+    """A match query listed by its words' units (``TantivyKeywordIndex._units_scan``):
+    ``query`` scores each paper that can match the units it holds; those reaching
+    ``need`` are the matches, at most ``reach`` papers are hits."""
+
+    query: tantivy.Query
+    need: int
+    reach: int
+
+
+def _size_of(found: Callable[[], Sized]) -> int:
+    """How many ``found()`` lists (a count handed to another thread)."""
+    return len(found())
+
+
+def _necessary(rule: _CoverageRule) -> list[int]:
+    """The rule's rarest tokens (their positions), as few as will do, one of which every
+    match holds: a paper holding none of them misses more units than the rule spares
+    (the units of all its tokens less those it needs)."""
+    spare = sum(rule.units) - rule.need
+    found: list[int] = []
+    missed = 0
+    for i in sorted(range(len(rule.tokens)), key=lambda i: rule.freqs[i]):
+        if rule.units[i] <= 0:
+            continue
+        found.append(i)
+        missed += rule.units[i]
+        if missed > spare:
+            break
+    return found
 
 
 _T = TypeVar("_T")
@@ -1295,10 +1341,19 @@ class TantivyKeywordIndex:
         (tantivy still matches every hit, but only those are read)."""
         reach = searcher.num_docs if up_to is None else min(searcher.num_docs, up_to + 1)
         hits = searcher.search(q, limit=max(1, reach), count=False).hits
+        return self._ids_at(searcher, cache, (address for _, address in hits))
+
+    def _ids_at(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        addresses: Iterable[tantivy.DocAddress],
+    ) -> list[str]:
+        """The ids of the documents at ``addresses`` (those whose id is still read)."""
         # The hot loop of a large match set (40k ids at 74.7k papers): inlined _id_of.
         ids: list[str] = []
         known = cache.get
-        for _, address in hits:
+        for address in addresses:
             arxiv_id = known((address.segment_ord, address.doc))
             if arxiv_id is None:
                 arxiv_id = self._id_of(searcher, cache, address)
@@ -1321,8 +1376,14 @@ class TantivyKeywordIndex:
     ) -> list[str]:
         """See ``SearchIndex.keyword_match_ids``."""
         searcher, cache = self._snapshot()
-        q = self._matching(searcher, cache, query, filters, min_coverage, also)[1]
-        return [] if q is None else self._ids(searcher, cache, q, up_to)
+        rule, q = self._matching(searcher, cache, query, filters, min_coverage, also)
+        if q is None:
+            return []
+        scan = None if also else self._units_scan(searcher, query, filters, rule)
+        if scan is None:
+            return self._ids(searcher, cache, q, up_to)
+        found = self._ids_at(searcher, cache, self._scanned(searcher, scan))
+        return found if up_to is None else found[: up_to + 1]
 
     def match_count(
         self,
@@ -1357,14 +1418,25 @@ class TantivyKeywordIndex:
         )
         past = exact_up_to is not None and floor > exact_up_to
         exact = whole if past else True
-        # an exact total is the only use of the overlap
-        among_q = _all_of([q, self._id_set(overlap)]) if overlap and exact else None
+        scan = None if past else self._units_scan(searcher, query, filters, rule)
+        total_of: Callable[[], int] = (
+            partial(self._count, searcher, q)
+            if scan is None
+            else partial(_size_of, partial(self._scanned, searcher, scan))
+        )
+        overlap_of: Callable[[], int] | None = None
+        if overlap and exact:  # an exact total is the only use of the overlap
+            if rule.covers is None:  # a minimum-should-match: asked of its units
+                asked = partial(self._members, searcher, cache, q, overlap, query, filters, rule)
+                overlap_of = partial(_size_of, asked)
+            else:
+                overlap_of = partial(self._count, searcher, _all_of([q, self._id_set(overlap)]))
         floor_q = None
         if exact_up_to is not None and not past:
             floor_q = self._counted_floor(searcher, query, filters, rule, exact_up_to)
         if floor_q is not None and exact_up_to is not None:
             deciding = _COUNTERS.pool().submit(
-                self._floor_or_count, searcher, floor_q, q, among_q, exact_up_to
+                self._floor_or_count, searcher, floor_q, total_of, overlap_of, exact_up_to
             )
             try:
                 members = self._members(searcher, cache, q, among, query, filters, rule)
@@ -1372,10 +1444,10 @@ class TantivyKeywordIndex:
                 wait([deciding])
                 raise
             return MatchCount.deciding(deciding, members)
-        total = floor if past else _COUNTERS.pool().submit(self._count, searcher, q)
+        total = floor if past else _COUNTERS.pool().submit(total_of)
         shared: Future[int] | None = None
-        if among_q is not None:
-            shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
+        if overlap_of is not None:
+            shared = _COUNTERS.pool().submit(overlap_of)
         try:
             members = self._members(searcher, cache, q, among, query, filters, rule)
         except BaseException:
@@ -1389,27 +1461,27 @@ class TantivyKeywordIndex:
         self,
         searcher: tantivy.Searcher,
         floor_q: tantivy.Query,
-        q: tantivy.Query,
-        among_q: tantivy.Query | None,
+        total_of: Callable[[], int],
+        overlap_of: Callable[[], int] | None,
         bound: int,
     ) -> Counted:
         """The lower bound ``floor_q`` counts where it passes ``bound``; else the exact
-        count of ``q`` and the overlap ``among_q`` counts (``match_count``), side by
-        side as ``match_count`` runs them: the overlap on another pool thread, taken
-        back and counted here if none has started it by the time the total is counted
-        (a busy pool: this task never waits on a queued one)."""
+        count (``total_of``) and the overlap (``overlap_of``) counts (``match_count``),
+        side by side as ``match_count`` runs them: the overlap on another pool thread,
+        taken back and counted here if none has started it by the time the total is
+        counted (a busy pool: this task never waits on a queued one)."""
         floor = self._count(searcher, floor_q)
         if floor > bound:
             return Counted(floor, False, 0)
-        if among_q is None:
-            return Counted(self._count(searcher, q), True, 0)
-        shared = _COUNTERS.pool().submit(self._count, searcher, among_q)
+        if overlap_of is None:
+            return Counted(total_of(), True, 0)
+        shared = _COUNTERS.pool().submit(overlap_of)
         try:
-            total = self._count(searcher, q)
+            total = total_of()
         except BaseException:
             taken_back(shared)
             raise
-        return Counted(total, True, handed_or_here(shared, self._count, searcher, among_q))
+        return Counted(total, True, handed_or_here(shared, overlap_of))
 
     def _counted_floor(
         self,
@@ -1604,17 +1676,60 @@ class TantivyKeywordIndex:
         nested = len(ids) <= MEMBERS_NESTED_UP_TO and weighed <= MEMBERS_NESTED_WORDS_UP_TO
         if not nested and covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS:
             return None
-        const = tantivy.Query.const_score_query
-        words = [
-            const(self._term(token), float(u))
-            for token, u in zip(tokens, units, strict=True)
-            if u > 0
-        ]
+        words = self._unit_words(rule)
         rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
-        held = const(_all_of([*rest, self._id_set(ids)]), 0.0)
+        held = tantivy.Query.const_score_query(_all_of([*rest, self._id_set(ids)]), 0.0)
         if not nested:
             return _all_of([_any_of(words), held]), need
         return _optional_a_level(held, words), need
+
+    def _unit_words(self, rule: _CoverageRule) -> list[tantivy.Query]:
+        """One constant-score clause a word of ``rule`` with units, scoring them: a paper
+        holding some of them scores their sum, exactly (whole numbers in float32)."""
+        return [
+            tantivy.Query.const_score_query(self._term(token), float(u))
+            for token, u in zip(rule.tokens, rule.units, strict=True)
+            if u > 0
+        ]
+
+    def _units_scan(
+        self,
+        searcher: tantivy.Searcher,
+        query: KeywordQuery,
+        filters: SearchFilters,
+        rule: _CoverageRule,
+    ) -> _UnitsScan | None:
+        """How to list ``query``'s matches under ``filters`` by their words' units, where
+        its match query is a minimum-should-match (too many covers to list); None
+        elsewhere (the match query seeks well: ``_covers_query``). See
+        ``UNITS_SCAN_FIRST``. The holders of the rarest words one of which every match
+        holds (``_necessary``) lead where they are at most ``UNITS_SCAN_FIRST`` times
+        ``UNITS_SCAN_LEADS`` papers."""
+        if rule.covers is not None or not rule.tokens:
+            return None
+        rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
+        necessary = _necessary(rule)
+        reach = sum(rule.freqs[i] for i in necessary)  # frequencies count deleted papers too
+        if reach <= UNITS_SCAN_LEADS:
+            rest.append(_any_of([self._term(rule.tokens[i]) for i in necessary]))
+        else:
+            reach = searcher.num_docs
+        held = tantivy.Query.const_score_query(_all_of(rest), 0.0) if rest else None
+        summed = _any_of(self._unit_words(rule))
+        scan = summed if held is None else _all_of([summed, held])
+        return _UnitsScan(scan, rule.need, max(1, reach))
+
+    def _scanned(self, searcher: tantivy.Searcher, scan: _UnitsScan) -> list[tantivy.DocAddress]:
+        """The matches ``scan`` lists (``_units_scan``): its hits scoring the units
+        needed (half a unit of margin: whole numbers, summed exactly), best first. The
+        first ``UNITS_SCAN_FIRST`` are read, and every hit only where they all match."""
+        need = scan.need - 0.5
+        first = min(scan.reach, UNITS_SCAN_FIRST)
+        hits = searcher.search(scan.query, limit=first, count=False).hits
+        if len(hits) == first and hits[-1][0] >= need:  # more may match: read every hit
+            every = max(scan.reach, searcher.num_docs) if first == scan.reach else scan.reach
+            hits = searcher.search(scan.query, limit=every, count=False).hits
+        return [address for score, address in hits if score >= need]
 
     def best_matches(
         self, query: KeywordQuery, filters: SearchFilters, min_coverage: float, k: int

@@ -20,6 +20,15 @@ from paperwire.models.search import SearchFilters
 # Six words, each its own index term (its stem).
 WORDS = ["quartz", "basalt", "granite", "marble", "slate", "gneiss"]
 
+# Every paper of ``every_subset``; its papers of a month's range (9-40) and those holding
+# the phrase "quartz basalt" (only where both words are in the title, which lists them
+# in ``WORDS`` order: bits 0 and 1).
+EVERY = [f"2599.{i:05d}" for i in range(2 ** len(WORDS))]
+DATED = SearchFilters(date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 4, 10))
+IN_RANGE = {f"2599.{i:05d}" for i in range(9, 41)}
+PHRASED = KeywordQuery(terms=WORDS, phrases=["quartz basalt"])
+HOLDING_PHRASE = {f"2599.{i:05d}" for i in range(2 ** len(WORDS)) if i & 3 == 3}
+
 
 def _paper(arxiv_id: str, title: str, published: dt.date = dt.date(2025, 3, 1)) -> IndexDoc:
     """A paper of the cs.LG category holding ``title``'s words and nothing else."""
@@ -131,13 +140,8 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
     index = every_subset
     searcher, cache = index._snapshot()
     rng = random.Random(5)
-    every = [f"2599.{i:05d}" for i in range(2 ** len(WORDS))]
-    dated = SearchFilters(date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 4, 10))
-    in_range = {f"2599.{i:05d}" for i in range(9, 41)}
-    # the phrase holders: "quartz basalt" only where both words are in the title, the
-    # title listing them in ``WORDS`` order (bits 0 and 1)
-    phrased = KeywordQuery(terms=WORDS, phrases=["quartz basalt"])
-    holding_phrase = {f"2599.{i:05d}" for i in range(2 ** len(WORDS)) if i & 3 == 3}
+    every, dated, in_range = EVERY, DATED, IN_RANGE
+    phrased, holding_phrase = PHRASED, HOLDING_PHRASE
     cases = [
         (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
         (KeywordQuery(terms=WORDS), dated, in_range),
@@ -236,3 +240,48 @@ def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
     index.forget_queries()  # the bench's: each search timed as its query's first
     assert index.match_count(query, none, 0.6).total == 19
     assert len(read) == 3
+
+
+@pytest.mark.parametrize("first", [1, 5, 1_000])
+@pytest.mark.parametrize("leads", [0, 1_000_000])
+def test_a_minimum_should_match_is_listed_and_counted_by_its_words_units(
+    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch, first: int, leads: int
+) -> None:
+    """A rule with too many covers to list (forced here: ``minimal_covers`` says None) is
+    listed and counted by summing its words' units (``_units_scan``): exactly the papers
+    holding a cover, with and without filters, a quoted phrase, a date range and an
+    overlap, whether the first hits read hold every match or not (``first``) and
+    whether the rarest words' holders lead (``leads``)."""
+    index = every_subset
+    monkeypatch.setattr(keyword_module, "UNITS_SCAN_FIRST", first)
+    monkeypatch.setattr(keyword_module, "UNITS_SCAN_LEADS", leads)
+    monkeypatch.setattr(keyword_module, "minimal_covers", lambda units, need: None)
+    rng = random.Random(11)
+    every = EVERY
+    cases = [
+        (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
+        (KeywordQuery(terms=WORDS), DATED, IN_RANGE),
+        (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
+        (PHRASED, DATED, HOLDING_PHRASE & IN_RANGE),
+    ]
+    scanned = 0
+    for _ in range(60):
+        units, need, covers = random_rule(rng)
+        monkeypatch.setattr(
+            keyword_module,
+            "_coverage_weights",
+            lambda s, t, c, u=units, n=need: ([s.doc_freq("text", w) for w in t], u, n),
+        )
+        query, filters, passing = rng.choice(cases)
+        index.forget_queries()
+        want = holders(covers) & passing
+        searcher, cache = index._snapshot()
+        rule = index._coverage_rule(searcher, cache, query, 0.5)
+        scanned += index._units_scan(searcher, query, filters, rule) is not None
+        assert set(index.match_ids(query, filters, 0.5)) == want, (units, need, filters)
+        overlap = every[::3]
+        counted = index.match_count(query, filters, 0.5, overlap=overlap)
+        assert counted.total == len(want), (units, need, filters)
+        assert counted.overlap == len(want & set(overlap))
+        assert len(index.match_ids(query, filters, 0.5, up_to=2)) == min(3, len(want))
+    assert scanned == 60  # every rule took the scan
