@@ -160,19 +160,29 @@ MEMBERS_NESTED_UP_TO = 300
 # / 2.42 → 0.66 / 0.84, 40: 2.10 / 2.86 → 0.87 / 1.05, 48: 2.45 / 3.33 → 1.04 / 2.72, 64:
 # 3.43 / 4.34 → 3.44 / 4.43; 40, as the title phrase's words.
 MEMBERS_NESTED_WORDS_UP_TO = 40
-# A match query with too many covers to list (a minimum-should-match over its words) is
-# counted and listed by summing its words' units instead (``_units_scan``): the papers
+# A match query with too many covers to list (a minimum-should-match over its words), or
+# with many whose rarest words lead (``UNITS_SCAN_LEADS``), is counted and listed by
+# summing its words' units instead (``_units_scan``): the papers
 # holding one of its words, each scoring the units it holds, best first; those reaching
 # the units needed are the matches. This many are read first, and all only where every
 # one of those matches. Why: tantivy steps through a minimum-should-match one document
 # at a time, where a union of scored terms fills windows of 4,096 documents: a pasted
 # abstract's 76 words under a week's range counted 1,545 matches in ~100 ms at 74.7k
 # papers, and a sorted search for it listed and counted its one match in ~100 ms each;
-# the union ranked all 74,7k papers by units in 4.4 ms (5,000 read: 6.3).
+# the union ranked all 74.7k papers by units in 4.4 ms (5,000 read: 6.3).
 UNITS_SCAN_FIRST = 1_000
 # ... led by the holders of the rarest words one of which every match holds
-# (``_necessary``) where they are at most this many papers.
+# (``_necessary``) where they are at most this many papers: then also a match query of
+# more than ``MEMBERS_BY_UNITS_COVERS`` covers. Of the bench's titles sorted by date at
+# 74.7k papers with 17-64 covers, led: the covers' count 0.3-9.7 ms (a listing as much
+# again), the scan 0.3-6.2; not led: 2.8-11.6 against 9.6-16.7 (docs/benchmarks.md).
 UNITS_SCAN_LEADS = 20_000
+# A snapshot keeps the matches of its last ``UNITS_KEPT`` such scans of up to this many
+# matches (``_SnapshotMemo.scans``; ~50 bytes a match): a sorted search counts its
+# matches, then lists them, which scanned twice (a pasted title sorted by date at 74.7k
+# papers: 13 ms each).
+UNITS_KEPT_UP_TO = 50_000
+UNITS_KEPT = 8
 # Ids searched for up to this many are one term query each, more a term set (``_id_set``).
 ID_TERMS_UP_TO = 256
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
@@ -346,11 +356,13 @@ def _matches_alone(rule: _CoverageRule) -> list[tuple[int, str]]:
 class _UnitsScan(NamedTuple):
     """A match query listed by its words' units (``TantivyKeywordIndex._units_scan``):
     ``query`` scores each paper that can match the units it holds; those reaching
-    ``need`` are the matches, at most ``reach`` papers are hits."""
+    ``need`` are the matches, at most ``reach`` papers are hits. ``key``: the search's
+    query, coverage and filters (``_SnapshotMemo.scans``)."""
 
     query: tantivy.Query
     need: int
     reach: int
+    key: tuple[_QueryKey, float, Any]
 
 
 def _size_of(found: Callable[[], Sized]) -> int:
@@ -412,6 +424,8 @@ class _SnapshotMemo:
         self.rules: dict[tuple[_QueryKey, float], tuple[_CoverageRule]] = {}
         self.matches: dict[tuple[_QueryKey, float, Any], tuple[tantivy.Query | None]] = {}
         self.sure: dict[tuple[_QueryKey, float], tuple[float | None]] = {}
+        # what a units scan matched (``_kept_scan``), up to ``UNITS_KEPT_UP_TO`` of them
+        self.scans: dict[tuple[_QueryKey, float, Any], list[tantivy.DocAddress]] = {}
 
     @staticmethod
     def kept(table: dict[Any, tuple[_T]], key: Any, work: Callable[[], _T]) -> _T:
@@ -1379,11 +1393,11 @@ class TantivyKeywordIndex:
         rule, q = self._matching(searcher, cache, query, filters, min_coverage, also)
         if q is None:
             return []
-        scan = None if also else self._units_scan(searcher, query, filters, rule)
+        scan = None if also else self._units_scan(searcher, query, filters, min_coverage, rule)
         if scan is None:
             return self._ids(searcher, cache, q, up_to)
-        found = self._ids_at(searcher, cache, self._scanned(searcher, scan))
-        return found if up_to is None else found[: up_to + 1]
+        found = self._kept_scan(searcher, cache, scan)
+        return self._ids_at(searcher, cache, found if up_to is None else found[: up_to + 1])
 
     def match_count(
         self,
@@ -1418,15 +1432,15 @@ class TantivyKeywordIndex:
         )
         past = exact_up_to is not None and floor > exact_up_to
         exact = whole if past else True
-        scan = None if past else self._units_scan(searcher, query, filters, rule)
+        scan = None if past else self._units_scan(searcher, query, filters, min_coverage, rule)
         total_of: Callable[[], int] = (
             partial(self._count, searcher, q)
             if scan is None
-            else partial(_size_of, partial(self._scanned, searcher, scan))
+            else partial(_size_of, partial(self._kept_scan, searcher, cache, scan))
         )
         overlap_of: Callable[[], int] | None = None
         if overlap and exact:  # an exact total is the only use of the overlap
-            if rule.covers is None:  # a minimum-should-match: asked of its units
+            if scan is not None:  # the match query is slow to seek: asked of the units
                 asked = partial(self._members, searcher, cache, q, overlap, query, filters, rule)
                 overlap_of = partial(_size_of, asked)
             else:
@@ -1697,27 +1711,51 @@ class TantivyKeywordIndex:
         searcher: tantivy.Searcher,
         query: KeywordQuery,
         filters: SearchFilters,
+        min_coverage: float,
         rule: _CoverageRule,
     ) -> _UnitsScan | None:
-        """How to list ``query``'s matches under ``filters`` by their words' units, where
-        its match query is a minimum-should-match (too many covers to list); None
-        elsewhere (the match query seeks well: ``_covers_query``). See
-        ``UNITS_SCAN_FIRST``. The holders of the rarest words one of which every match
-        holds (``_necessary``) lead where they are at most ``UNITS_SCAN_FIRST`` times
-        ``UNITS_SCAN_LEADS`` papers."""
-        if rule.covers is not None or not rule.tokens:
+        """How to list ``query``'s matches under ``filters`` by their words' units
+        (``UNITS_SCAN_FIRST``; ``rule``: its rule at ``min_coverage``), where its match
+        query is a minimum-should-match (too many covers to list), or has more than
+        ``MEMBERS_BY_UNITS_COVERS`` covers and the holders of the rarest words one of
+        which every match holds (``_necessary``) are at most ``UNITS_SCAN_LEADS`` papers:
+        those then lead (their frequencies, which count deleted papers too, bound the
+        hits). None elsewhere: the match query is the cheaper."""
+        covers = rule.covers
+        if not rule.tokens or (covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS):
             return None
         rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
         necessary = _necessary(rule)
-        reach = sum(rule.freqs[i] for i in necessary)  # frequencies count deleted papers too
+        reach = sum(rule.freqs[i] for i in necessary)
         if reach <= UNITS_SCAN_LEADS:
             rest.append(_any_of([self._term(rule.tokens[i]) for i in necessary]))
+        elif covers is not None:
+            return None
         else:
             reach = searcher.num_docs
         held = tantivy.Query.const_score_query(_all_of(rest), 0.0) if rest else None
         summed = _any_of(self._unit_words(rule))
         scan = summed if held is None else _all_of([summed, held])
-        return _UnitsScan(scan, rule.need, max(1, reach))
+        key = (_query_key(query), min_coverage, _filters_key(filters))
+        return _UnitsScan(scan, rule.need, max(1, reach), key)
+
+    def _kept_scan(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        scan: _UnitsScan,
+    ) -> list[tantivy.DocAddress]:
+        """``_scanned``, kept for the snapshot where its matches are few enough
+        (``UNITS_KEPT_UP_TO``). Never changed once kept: a search's threads share it."""
+        scans = self._memo_of(cache).scans
+        found = scans.get(scan.key)
+        if found is None:
+            found = self._scanned(searcher, scan)
+            if len(found) <= UNITS_KEPT_UP_TO:
+                if len(scans) >= UNITS_KEPT:
+                    scans.clear()
+                scans[scan.key] = found
+        return found
 
     def _scanned(self, searcher: tantivy.Searcher, scan: _UnitsScan) -> list[tantivy.DocAddress]:
         """The matches ``scan`` lists (``_units_scan``): its hits scoring the units
@@ -1726,9 +1764,8 @@ class TantivyKeywordIndex:
         need = scan.need - 0.5
         first = min(scan.reach, UNITS_SCAN_FIRST)
         hits = searcher.search(scan.query, limit=first, count=False).hits
-        if len(hits) == first and hits[-1][0] >= need:  # more may match: read every hit
-            every = max(scan.reach, searcher.num_docs) if first == scan.reach else scan.reach
-            hits = searcher.search(scan.query, limit=every, count=False).hits
+        if len(hits) == first < scan.reach and hits[-1][0] >= need:  # more may match
+            hits = searcher.search(scan.query, limit=scan.reach, count=False).hits
         return [address for score, address in hits if score >= need]
 
     def best_matches(

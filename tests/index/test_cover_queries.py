@@ -244,18 +244,27 @@ def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
 
 @pytest.mark.parametrize("first", [1, 5, 1_000])
 @pytest.mark.parametrize("leads", [0, 1_000_000])
-def test_a_minimum_should_match_is_listed_and_counted_by_its_words_units(
-    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch, first: int, leads: int
+@pytest.mark.parametrize("form", ["minimum-should-match", "covers"])
+def test_a_match_query_is_listed_and_counted_by_its_words_units(
+    every_subset: TantivyKeywordIndex,
+    monkeypatch: pytest.MonkeyPatch,
+    first: int,
+    leads: int,
+    form: str,
 ) -> None:
-    """A rule with too many covers to list (forced here: ``minimal_covers`` says None) is
-    listed and counted by summing its words' units (``_units_scan``): exactly the papers
-    holding a cover, with and without filters, a quoted phrase, a date range and an
-    overlap, whether the first hits read hold every match or not (``first``) and
-    whether the rarest words' holders lead (``leads``)."""
+    """A rule with too many covers to list (forced here: ``minimal_covers`` says None),
+    or with more than ``MEMBERS_BY_UNITS_COVERS`` (forced: 0) whose rarest words' holders
+    lead (``leads``), is listed and counted by summing its words' units
+    (``_units_scan``): exactly the papers holding a cover, with and without filters, a
+    quoted phrase, a date range and an overlap, whether the first hits read hold every
+    match or not (``first``). Listed covers that do not lead keep the match query."""
     index = every_subset
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_FIRST", first)
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_LEADS", leads)
-    monkeypatch.setattr(keyword_module, "minimal_covers", lambda units, need: None)
+    if form == "covers":
+        monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", 0)
+    else:
+        monkeypatch.setattr(keyword_module, "minimal_covers", lambda units, need: None)
     rng = random.Random(11)
     every = EVERY
     cases = [
@@ -264,7 +273,6 @@ def test_a_minimum_should_match_is_listed_and_counted_by_its_words_units(
         (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
         (PHRASED, DATED, HOLDING_PHRASE & IN_RANGE),
     ]
-    scanned = 0
     for _ in range(60):
         units, need, covers = random_rule(rng)
         monkeypatch.setattr(
@@ -277,11 +285,14 @@ def test_a_minimum_should_match_is_listed_and_counted_by_its_words_units(
         want = holders(covers) & passing
         searcher, cache = index._snapshot()
         rule = index._coverage_rule(searcher, cache, query, 0.5)
-        scanned += index._units_scan(searcher, query, filters, rule) is not None
+        scans = index._units_scan(searcher, query, filters, 0.5, rule) is not None
+        # listed covers are scanned where they lead (and are more than none)
+        assert scans == (form != "covers" or (leads > 0 and len(covers) > 0))
         assert set(index.match_ids(query, filters, 0.5)) == want, (units, need, filters)
+        # the snapshot keeps what it scanned: a count after the listing scans no more
+        assert bool(index._memo_of(cache).scans) == scans
         overlap = every[::3]
         counted = index.match_count(query, filters, 0.5, overlap=overlap)
         assert counted.total == len(want), (units, need, filters)
         assert counted.overlap == len(want & set(overlap))
         assert len(index.match_ids(query, filters, 0.5, up_to=2)) == min(3, len(want))
-    assert scanned == 60  # every rule took the scan
