@@ -1788,7 +1788,12 @@ class TantivyKeywordIndex:
         searcher, cache = self._snapshot()
         if self._coverage_postings(searcher, query) > ONE_PASS_POSTINGS:
             return None
-        matching = self._matching(searcher, cache, query, filters, min_coverage)[1]
+        rule, matching = self._matching(searcher, cache, query, filters, min_coverage)
+        if rule.covers is None:
+            # a minimum-should-match, stepped through one document at a time: counted by
+            # its words' units instead (``UNITS_SCAN_FIRST``; 65 words of ~210,000
+            # holders under a week's range at 74.7k papers: 53 ms in one pass)
+            return None
         if matching is None:
             return Ranked(), MatchCount(0)
         clauses = [(tantivy.Occur.Must, tantivy.Query.const_score_query(matching, 0.0))]

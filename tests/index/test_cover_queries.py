@@ -257,7 +257,9 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
     lead (``leads``), is listed and counted by summing its words' units
     (``_units_scan``): exactly the papers holding a cover, with and without filters, a
     quoted phrase, a date range and an overlap, whether the first hits read hold every
-    match or not (``first``). Listed covers that do not lead keep the match query."""
+    match or not (``first``). Listed covers that do not lead keep the match query, and a
+    minimum-should-match under a date range is not ranked and counted in one pass
+    (``best_matches``)."""
     index = every_subset
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_FIRST", first)
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_LEADS", leads)
@@ -296,3 +298,6 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
         assert counted.total == len(want), (units, need, filters)
         assert counted.overlap == len(want & set(overlap))
         assert len(index.match_ids(query, filters, 0.5, up_to=2)) == min(3, len(want))
+        if filters.dated():  # no one pass where tantivy would step through the query
+            one_pass = index.best_matches(query, filters, 0.5, 10)
+            assert (one_pass is None) == (form == "minimum-should-match")
