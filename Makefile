@@ -37,12 +37,13 @@ $(KATEX)/.installed: package.json package-lock.json
 	else echo "npm not found: KaTeX not installed, math shows as TeX source"; fi
 
 # torch first, pinned to the CPU wheel: any other spec would pull a multi-GB CUDA build.
-$(VENV)/.installed: pyproject.toml setup.py paperwire/text/_scan.c
+$(VENV)/.installed: pyproject.toml setup.py paperwire/text/_scan.c paperwire/index/_int8.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
 	@$(BIN)/python -c 'import paperwire.text._scan' 2>/dev/null || echo "note: the snippets' C loops (paperwire/text/_scan.c) were not compiled (no C compiler or Python headers): search works, its snippets slower; make test will fail its checks of them"
+	@$(BIN)/python -c 'import paperwire.index._int8' 2>/dev/null || echo "note: the int8 bounds' product in C (paperwire/index/_int8.c) was not compiled: semantic search works, its product runs in ONNX Runtime; make test will fail its checks of it"
 	touch $@
 
 # Debian's Chromium for the browser tests (Playwright's own download is not used).
@@ -114,4 +115,4 @@ bench-backends: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache test-results
-	rm -f paperwire/text/_scan.*.so
+	rm -f paperwire/text/_scan.*.so paperwire/index/_int8.*.so

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import paperwire
 from paperwire.config import Settings
+from paperwire.index import prescan
 from paperwire.index.base import SearchIndex, takes_length
 from paperwire.index.embedding.base import Embedder
 from paperwire.index.embedding.loader import load_embedder
@@ -143,6 +144,7 @@ class Paperwire:
             version=paperwire.__version__,
             index_pending=self.journal.pending_count(),
             snippet_loops=snippets.loops(),
+            int8_product=prescan.product(),
             embedding_export=export_state(self.settings),
         )
 

@@ -3,9 +3,16 @@ exact search scores in fp32 only the rows that can still be in its answer.
 
 Why: at arXiv-listing scale (74.7k papers × 384 dims) the exact fp32 scan reads 115 MB a
 query and is bound by memory bandwidth (3.6–6.8 ms on 2 cores). The int8 copy is a
-quarter of that, and ONNX Runtime's integer matrix product (MLAS, the kernels its
-quantised models run on) scores it in 1.1–1.3 ms (6.5–6.8 for the fp32 scan in the same
-process). Numpy has no fast integer product.
+quarter of that. Numpy has no fast integer product; two others score it:
+
+* where the CPU has AVX-512 VNNI, a loop in C (``_int8.c``: ``_BlockedProduct``) on the
+  calling thread, 0.65–0.96 ms p50 at 74.7k rows, about the time a plain read of the
+  bytes takes;
+* elsewhere, or where the install could not compile it, ONNX Runtime's integer matrix
+  product (MLAS, the kernels its quantised models run on: ``_OnnxProduct``) on two
+  threads, 1.37–1.62 ms there (docs/benchmarks.md, "The int8 bounds' product in C").
+
+Both give the same integers, hence the same bounds to the last bit.
 
 The bound. Each row ``x`` (unit length) is stored as ``s·c`` with ``c`` int8 and one
 scale ``s`` per row; the query ``q`` as ``q̂ = t1·a1 + t2·a2``, two int8 rows (the second
@@ -24,14 +31,16 @@ gathered row can differ from the full scan's in its last bit (BLAS computes a ma
 last rows with another kernel), so rows whose cosines are that close, such as copies of
 one vector, may trade places, or places at the cut, between the two paths.
 
-Memory: the copy (1 byte a component) and ONNX Runtime's packed form of it, ~68 MB per
-process at 74.7k × 384 (the fp32 matrix itself is memory-mapped and shared); a copy of a
-filter's rows alone (``Int8Copy.subset``), ~1 KB a row it holds and a thread pool of its
-own (one more thread on two cores, asleep between products).
+Memory per process at 74.7k × 384 (the fp32 matrix itself is memory-mapped and shared):
+the copy (1 byte a component), 28.7 MB in C; with ONNX Runtime, its packed form of it
+besides, ~68 MB in all. A copy of a filter's rows alone (``Int8Copy.subset``) holds ~1 KB
+a row it holds and, with ONNX Runtime, a thread pool of its own (one more thread on two
+cores, asleep between products).
 
-The product is unsigned × unsigned (both sides shifted by 128, zero points given to the
-operator): MLAS's unsigned × signed kernel on AVX2 adds byte products in saturating 16-bit
-lanes, an error the bound does not hold (measured: 0.04 against 0.003).
+ONNX Runtime's product is unsigned × unsigned (both sides shifted by 128, zero points
+given to the operator): MLAS's unsigned × signed kernel on AVX2 adds byte products in
+saturating 16-bit lanes, an error the bound does not hold (measured: 0.04 against
+0.003). VNNI's instruction adds them in 32-bit lanes, without saturating.
 """
 
 from __future__ import annotations
@@ -39,7 +48,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -47,7 +56,12 @@ import numpy.typing as npt
 from paperwire.index.base import Vector
 from paperwire.index.threads import usable_cores
 
-__all__ = ["Int8Copy", "floor_split", "range_candidates", "top_candidates"]
+try:  # the product in C (``_int8.c``), where the install could compile it
+    from paperwire.index import _int8
+except ImportError:  # pragma: no cover - an install without a C compiler
+    _int8 = None  # type: ignore[assignment]
+
+__all__ = ["Int8Copy", "floor_split", "product", "range_candidates", "top_candidates"]
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +69,12 @@ log = logging.getLogger(__name__)
 SLACK_MARGIN = 1e-4
 _LEVELS = 127  # int8 codes in [-127, 127]
 _SHIFT = 128  # stored unsigned: code + 128
-_CHUNK = 4_096  # rows quantised at a time (temporaries of a few MB)
+_CHUNK = 4_096  # rows quantised at a time (temporaries of a few MB; whole blocks)
+_BLOCK = 64  # rows a block of ``_BlockedProduct``'s codes
 # Queries whose bounds one product works out (``bounds_many``): its int32 products are
 # 2 × 16 × 4 bytes a row (10 MB at 74.7k rows, 25 MB at the 200k where the copy stops),
-# which ONNX Runtime's arena keeps for the session's life once a product needed them.
+# which ONNX Runtime's arena keeps for the session's life once a product needed them (the
+# C product's are freed after each call).
 QUERIES_AT_ONCE = 16
 
 Rows = npt.NDArray[np.intp]
@@ -75,52 +91,16 @@ def _quantise(values: npt.NDArray[np.float32]) -> tuple[npt.NDArray[Any], Vector
     return (codes + _SHIFT).astype(np.uint8), scale, residual.astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Int8Copy:
-    """The int8 copy of one snapshot's matrix and the session that scores it."""
+class _OnnxProduct:
+    """The product in ONNX Runtime (MatMulInteger, MLAS's kernels): the codes as its
+    ``(dim, n)`` initializer, which it keeps a packed copy of besides."""
 
-    session: Any  # onnxruntime.InferenceSession: q (2m, dim) uint8 -> (2m, n) int32
-    scale: Vector  # (n,) float32: row i ≈ scale[i] · (code[i] − 128)
-    residual: Vector  # (n,) float32: ‖row i − scale[i] · (code[i] − 128)‖₂
-    codes: npt.NDArray[np.uint8]  # (dim, n): the session's initializer lives here
-
-    @staticmethod
-    def build(matrix: npt.NDArray[Any], threads: int | None = None) -> Int8Copy | None:
-        """The copy of ``matrix`` ((n, dim) float32, unit rows); None when a row is not
-        finite (its bound would not hold; such an index keeps the full scan)."""
-        n, dim = matrix.shape
-        codes_t = np.empty((dim, n), dtype=np.uint8)  # the operator's (K, N) layout
-        scale = np.empty(n, dtype=np.float32)
-        residual = np.empty(n, dtype=np.float32)
-        for start in range(0, n, _CHUNK):
-            block = np.asarray(matrix[start : start + _CHUNK], dtype=np.float32)
-            if not np.isfinite(block).all():
-                return None
-            stop = start + block.shape[0]
-            codes, scale[start:stop], residual[start:stop] = _quantise(block)
-            codes_t[:, start:stop] = codes.T
-        return Int8Copy._scoring(codes_t, scale, residual, threads)
-
-    def subset(self, rows: Rows, threads: int | None = None) -> Int8Copy:
-        """The copy of ``rows`` alone (row numbers, ascending), bound ``i`` for row
-        ``rows[i]``: the same codes, scales and errors, hence the same bounds to the last
-        bit, for a product that reads only those rows' codes. Why: a filter keeping a
-        third of the rows (a category) still read every row's codes, 1.80 / 2.13 ms p50 /
-        p95 at 74.7k against 0.66 / 0.86 for a copy of its 25,049 rows alone
-        (docs/benchmarks.md, forty-first session)."""
-        codes = np.ascontiguousarray(self.codes[:, rows])
-        return Int8Copy._scoring(codes, self.scale[rows], self.residual[rows], threads)
-
-    @staticmethod
-    def _scoring(
-        codes_t: npt.NDArray[np.uint8], scale: Vector, residual: Vector, threads: int | None
-    ) -> Int8Copy:
-        """The copy of the codes ``codes_t`` ((dim, n), shifted) with the session that
-        scores them."""
+    def __init__(self, codes_t: npt.NDArray[np.uint8], rows: int, threads: int | None) -> None:
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
 
         dim, n = codes_t.shape
+        self.codes_t, self.rows = codes_t, rows
         # The codes reach the session as an external initializer: no copy of them into
         # the model's bytes (which would hold two more for the build's length).
         codes = numpy_helper.from_array(np.zeros((1, 1), dtype=np.uint8), "codes")
@@ -145,10 +125,133 @@ class Int8Copy:
         # Idle threads sleep: the fp32 rescoring and the rest of the search run next.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.add_external_initializers(["codes"], [ort.OrtValue.ortvalue_from_numpy(codes_t)])
-        session = ort.InferenceSession(
+        self.session = ort.InferenceSession(
             model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"]
         )
-        return Int8Copy(session=session, scale=scale, residual=residual, codes=codes_t)
+
+    @staticmethod
+    def empty(n: int, dim: int) -> npt.NDArray[np.uint8]:
+        return np.empty((dim, n), dtype=np.uint8)
+
+    @staticmethod
+    def put(codes: npt.NDArray[np.uint8], start: int, block: npt.NDArray[np.uint8]) -> None:
+        codes[:, start : start + block.shape[0]] = block.T
+
+    def codes_of(self, rows: Rows) -> npt.NDArray[np.uint8]:
+        """The codes of ``rows`` ((len(rows), dim))."""
+        return self.codes_t[:, rows].T
+
+    def dots(self, queries: npt.NDArray[np.int8]) -> npt.NDArray[np.int32]:
+        """The exact integer products of the query rows ((m, dim), -127..127) with every
+        row's code (less 128): (m, rows)."""
+        feed = (queries.astype(np.int16) + _SHIFT).astype(np.uint8)
+        found: npt.NDArray[np.int32] = self.session.run(None, {"q": feed})[0]
+        return found
+
+
+class _BlockedProduct:
+    """The product in C (``paperwire.index._int8``, AVX-512 VNNI) on the calling thread:
+    the codes in blocks of 64 rows (``[block][dim / 4][64][4]``, padded with zero codes
+    to whole blocks and to a multiple of 4 dimensions), read once, front to back, for all
+    the queries of a call. Where the CPU has VNNI it is faster than ONNX Runtime's on two
+    threads, leaves the other core to the search's other work and keeps no packed copy
+    (74.7k rows: 0.65-0.96 ms p50 against 1.37-1.62; docs/benchmarks.md, "The int8
+    bounds' product in C")."""
+
+    def __init__(self, blocks: npt.NDArray[np.uint8], rows: int, _threads: int | None) -> None:
+        self.blocks, self.rows = blocks, rows
+
+    @staticmethod
+    def runs() -> bool:
+        """Whether this install and CPU run it (else ``_OnnxProduct`` does the work)."""
+        return _int8 is not None and bool(_int8.supported())
+
+    @staticmethod
+    def empty(n: int, dim: int) -> npt.NDArray[np.uint8]:
+        return np.empty((-(-n // _BLOCK), -(-dim // 4), _BLOCK, 4), dtype=np.uint8)
+
+    @staticmethod
+    def put(blocks: npt.NDArray[np.uint8], start: int, codes: npt.NDArray[np.uint8]) -> None:
+        """Rows ``start`` on (``start`` a multiple of 64) from ``codes`` ((k, dim))."""
+        k, dim = codes.shape
+        count, groups = -(-k // _BLOCK), blocks.shape[1]
+        padded = np.full((count * _BLOCK, groups * 4), _SHIFT, dtype=np.uint8)
+        padded[:k, :dim] = codes
+        first = start // _BLOCK
+        blocks[first : first + count] = padded.reshape(count, _BLOCK, groups, 4).transpose(
+            0, 2, 1, 3
+        )
+
+    def codes_of(self, rows: Rows) -> npt.NDArray[np.uint8]:
+        """The codes of ``rows`` ((len(rows), dim), padded dimensions included)."""
+        picked = self.blocks[rows // _BLOCK, :, rows % _BLOCK, :]  # (len(rows), dim / 4, 4)
+        return picked.reshape(rows.shape[0], -1)
+
+    def dots(self, queries: npt.NDArray[np.int8]) -> npt.NDArray[np.int32]:
+        m, dim = queries.shape
+        width = self.blocks.shape[1] * 4
+        if dim != width:  # zero components for the padded dimensions
+            queries = np.pad(queries, ((0, 0), (0, width - dim)))
+        out = np.empty((m, self.blocks.shape[0] * _BLOCK), dtype=np.int32)
+        assert _int8 is not None  # ``runs``
+        _int8.dots(self.blocks, np.ascontiguousarray(queries), out)
+        return out[:, : self.rows]
+
+
+_Product = _OnnxProduct | _BlockedProduct
+
+
+def _product_kind() -> type[_OnnxProduct] | type[_BlockedProduct]:
+    return _BlockedProduct if _BlockedProduct.runs() else _OnnxProduct
+
+
+def product() -> Literal["c", "onnx"]:
+    """What scores the copies this process builds (``paperwire status``): ``c`` where
+    the install compiled ``_int8.c`` and the CPU runs it, else ``onnx``."""
+    return "c" if _product_kind() is _BlockedProduct else "onnx"
+
+
+@dataclass(frozen=True)
+class Int8Copy:
+    """The int8 copy of one snapshot's matrix: the codes' product with a query
+    (``_BlockedProduct`` in C where the CPU runs it, else ``_OnnxProduct``), each row's
+    scale and rounding error."""
+
+    product: _Product
+    scale: Vector  # (n,) float32: row i ≈ scale[i] · (code[i] − 128)
+    residual: Vector  # (n,) float32: ‖row i − scale[i] · (code[i] − 128)‖₂
+
+    @staticmethod
+    def build(matrix: npt.NDArray[Any], threads: int | None = None) -> Int8Copy | None:
+        """The copy of ``matrix`` ((n, dim) float32, unit rows); None when a row is not
+        finite (its bound would not hold; such an index keeps the full scan)."""
+        n, dim = matrix.shape
+        kind = _product_kind()
+        codes = kind.empty(n, dim)
+        scale = np.empty(n, dtype=np.float32)
+        residual = np.empty(n, dtype=np.float32)
+        for start in range(0, n, _CHUNK):
+            block = np.asarray(matrix[start : start + _CHUNK], dtype=np.float32)
+            if not np.isfinite(block).all():
+                return None
+            stop = start + block.shape[0]
+            quantised, scale[start:stop], residual[start:stop] = _quantise(block)
+            kind.put(codes, start, quantised)
+        return Int8Copy(kind(codes, n, threads), scale, residual)
+
+    def subset(self, rows: Rows, threads: int | None = None) -> Int8Copy:
+        """The copy of ``rows`` alone (row numbers, ascending), bound ``i`` for row
+        ``rows[i]``: the same codes, scales and errors, hence the same bounds to the last
+        bit, for a product that reads only those rows' codes. Why: a filter keeping a
+        third of the rows (a category) still read every row's codes, 1.80 / 2.13 ms p50 /
+        p95 at 74.7k against 0.66 / 0.86 for a copy of its 25,049 rows alone
+        (docs/benchmarks.md, forty-first session)."""
+        kind = type(self.product)
+        picked = self.product.codes_of(rows)
+        codes = kind.empty(*picked.shape)
+        kind.put(codes, 0, picked)
+        product = kind(codes, rows.shape[0], threads)
+        return Int8Copy(product, self.scale[rows], self.residual[rows])
 
     def bounds(self, q: Vector) -> tuple[Vector, Vector]:
         """``(approx, slack)`` per row: every row's cosine to the unit vector ``q`` lies
@@ -166,8 +269,7 @@ class Int8Copy:
         query's bounds or two are held at a time."""
         for start in range(0, len(queries), QUERIES_AT_ONCE):
             group = [_split(q) for q in queries[start : start + QUERIES_AT_ONCE]]
-            feed = (np.concatenate([g.rows for g in group]) + _SHIFT).astype(np.uint8)
-            dots = self.session.run(None, {"q": feed})[0]
+            dots = self.product.dots(np.concatenate([g.rows for g in group]).astype(np.int8))
             for i, g in enumerate(group):
                 # Integer dot products of up to 1,040 dimensions are below 2**24: exact
                 # in float32 (beyond, they round by ~1e-7 of a cosine, within SLACK_MARGIN).

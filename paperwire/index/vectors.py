@@ -26,8 +26,8 @@ recall vs the full scan are measured in docs/benchmarks.md). The codes are writt
 beside the vectors (``codes-*.npz``) by a commit of that size, or computed on first use.
 
 Below that threshold every answer is exact. From ``PRESCAN_MIN_ROWS`` rows, an int8 copy
-of the matrix (``prescan.Int8Copy``, a quarter of the bytes, scored by ONNX Runtime in
-~1.2 ms at 75k where the fp32 scan takes ~6) bounds every row's cosine, and only the rows
+of the matrix (``prescan.Int8Copy``, a quarter of the bytes, scored in 0.7–1.6 ms at 75k
+where the fp32 scan takes ~6) bounds every row's cosine, and only the rows
 whose bound can reach the answer are scored in fp32: the full scan's answer without
 reading the whole fp32 matrix (up to the last bit of a score: see ``prescan``). The copy
 is built per generation on a background thread (~0.4 s at 75k); until it is ready,

@@ -81,6 +81,13 @@ class StatusPublic(BaseModel):
         description="How result snippets are worked out: `c` where the install compiled "
         "`paperwire/text/_scan.c`, else `python` (the same snippets, slower).",
     )
+    int8_product: Literal["c", "onnx"] = Field(
+        "onnx",
+        description="What scores the int8 copy of the vectors that bounds every cosine "
+        "(from 20,000 papers): `c` where the install compiled `paperwire/index/_int8.c` "
+        "and the CPU has AVX-512 VNNI, else `onnx` (ONNX Runtime: the same results, "
+        "slower).",
+    )
     embedding_export: ExportState = Field(
         "unused",
         description="The ONNX export of the embedding model a process started now would "

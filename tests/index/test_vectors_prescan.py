@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,6 +34,21 @@ FILTERS = [
 # Categories of the corpus holding 16-26 % of its 300 papers (49-79): more than is
 # gathered, at most half (``_SUBSET_MAX_FRACTION``).
 CATEGORIES = ["cs.ai", "cs.cl", "cs.lg"]
+
+
+@pytest.fixture(autouse=True, params=["c", "onnx"])
+def product(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both products of the int8 copy: the C loop (``_int8.c``, which
+    the test install compiles; skipped on a CPU without AVX-512 VNNI) and ONNX
+    Runtime's."""
+    kind: type[prescan._BlockedProduct] | type[prescan._OnnxProduct] = prescan._OnnxProduct
+    if request.param == "c":
+        assert prescan._int8 is not None, "the install did not build paperwire.index._int8"
+        if not prescan._BlockedProduct.runs():
+            pytest.skip("this CPU lacks AVX-512 VNNI: the C product does not run")
+        kind = prescan._BlockedProduct
+    monkeypatch.setattr(prescan, "_product_kind", lambda: kind)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -132,6 +146,64 @@ def test_bounds_hold_every_cosine(corpus_vectors: np.ndarray) -> None:
     assert widest < 0.05  # tight enough to leave out most rows
 
 
+@pytest.mark.parametrize(("rows", "dim"), [(50, 18), (64, 16), (200, 384)])
+def test_the_products_are_exact_integers(product: str, rows: int, dim: int) -> None:
+    """The product gives every query row's exact integer product with every row's code
+    (less 128), whatever the number of rows (whole blocks of 64 or not), dimensions (a
+    multiple of 4 or not) and query rows (odd or even, as many as ``bounds_many``
+    sends): the integers a 64-bit numpy product gives, for random and extreme codes. A
+    copy of some rows alone gives those rows' integers."""
+    rng = np.random.default_rng(rows + dim)
+    codes = rng.integers(1, 256, size=(rows, dim), dtype=np.uint8)
+    codes[0], codes[-1] = 255, 1  # (code − 128) of 127 and −127 in every dimension
+    kind = prescan._product_kind()
+    held = kind.empty(rows, dim)
+    for start in range(0, rows, 128):  # put as a build puts its chunks
+        kind.put(held, start, codes[start : start + 128])
+    made = kind(held, rows, 1)
+    signed = codes.astype(np.int64) - 128
+    for m in (1, 2, 3, 2 * prescan.QUERIES_AT_ONCE):
+        queries = rng.integers(-127, 128, size=(m, dim), dtype=np.int8)
+        queries[0] = 127 if m % 2 else -127
+        expected = queries.astype(np.int64) @ signed.T
+        assert made.dots(queries).tolist() == expected.tolist()
+    some = np.array([0, 3, rows // 2, rows - 1], dtype=np.intp)
+    picked = made.codes_of(some)
+    assert picked[:, :dim].tolist() == codes[some].tolist()
+    part = kind.empty(*picked.shape)
+    kind.put(part, 0, picked)
+    queries = rng.integers(-127, 128, size=(3, dim), dtype=np.int8)
+    alone = kind(part, some.shape[0], 1).dots(queries)
+    assert alone.tolist() == (queries.astype(np.int64) @ signed[some].T).tolist()
+
+
+@pytest.mark.parametrize("product", ["c"], indirect=True)
+def test_the_c_product_refuses_what_it_cannot_read(product: str) -> None:
+    """Wrong types and shapes raise, naming what was wrong, instead of reading past an
+    array."""
+    from paperwire.index import _int8
+
+    blocks = np.zeros((2, 4, 64, 4), dtype=np.uint8)  # 128 rows of 16 dimensions
+    queries = np.zeros((2, 16), dtype=np.int8)
+    out = np.zeros((2, 128), dtype=np.int32)
+    _int8.dots(blocks, queries, out)
+    cases = [
+        (blocks.astype(np.int8), queries, out, "codes must be uint8"),
+        (blocks, queries.astype(np.int16), out, "queries must be a 2-d int8 array"),
+        (blocks, queries, out.astype(np.int64), "out must be int32"),
+        (blocks, np.zeros((2, 15), dtype=np.int8), out, "multiple of 4"),
+        (blocks, np.zeros((2, 24), dtype=np.int8), out, "whole blocks"),
+        (blocks, queries, np.zeros((2, 64), dtype=np.int32), "one int32 per query row"),
+    ]
+    for codes, rows, into, message in cases:
+        with pytest.raises(ValueError, match=message):
+            _int8.dots(codes, rows, into)
+    with pytest.raises(TypeError):
+        _int8.dots(blocks, queries)
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        _int8.dots(blocks, queries, np.zeros((2, 128), dtype=np.int32)[:, ::-1])
+
+
 def test_bounds_of_many_queries_are_each_ones_bounds(
     corpus_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,16 +247,15 @@ def test_many_searches_answer_as_each_search(
     assert len(copies) == 2
     products: list[int] = []
 
-    def counted(run: Callable[..., Any]) -> Callable[..., Any]:
-        def call(names: Any, feed: dict[str, np.ndarray]) -> Any:
-            products.append(feed["q"].shape[0])
-            return run(names, feed)
+    def counted(dots: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+        def call(queries: np.ndarray) -> np.ndarray:
+            products.append(queries.shape[0])
+            return dots(queries)
 
         return call
 
-    # The copies are frozen: their sessions are swapped for ones that count the products.
     for each in copies:
-        object.__setattr__(each, "session", SimpleNamespace(run=counted(each.session.run)))
+        monkeypatch.setattr(each.product, "dots", counted(each.product.dots))
     live = len(queries) - 1
     for f in FILTERS:
         for k in (1, 40):
@@ -425,9 +496,11 @@ def test_a_replaced_generation_builds_no_copy(
     assert calls
 
 
-def test_the_copy_uses_the_configured_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("product", ["onnx"], indirect=True)
+def test_the_copy_uses_the_configured_threads(product: str, tmp_path: Path) -> None:
     """``Settings.embedding_threads`` (a web worker's share of the cores) reaches the
-    pre-scan's session, as it reaches the embedding model's."""
+    pre-scan's ONNX Runtime session, as it reaches the embedding model's (the C product
+    runs on the calling thread alone)."""
     settings = Settings(home=tmp_path / "home", embedding_threads=1)
     index = open_index(settings)
     assert isinstance(index, EmbeddedIndex)
@@ -444,7 +517,8 @@ def test_the_copy_uses_the_configured_threads(tmp_path: Path) -> None:
         index.warm()
     copy = index.vectors._snap.int8()
     assert copy is not None
-    assert copy.session.get_session_options().intra_op_num_threads == 1
+    assert isinstance(copy.product, prescan._OnnxProduct)
+    assert copy.product.session.get_session_options().intra_op_num_threads == 1
 
 
 def test_a_forked_child_searches_with_a_copy_of_its_own(

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import paperwire
+from paperwire.index import prescan
 from paperwire.web import create_app
 from tests.web.conftest import LAST_DAY, WebEnv, alternate_json, html, texts
 
@@ -39,6 +40,8 @@ def test_status_api(web: WebEnv, client: TestClient) -> None:
     assert s["version"] == paperwire.__version__
     assert s["embedding_model"] == web.pw.model_name
     assert s["snippet_loops"] == "c"  # the test install compiled paperwire/text/_scan.c
+    # ... and paperwire/index/_int8.c, which runs where the CPU has AVX-512 VNNI
+    assert s["int8_product"] == ("c" if prescan._BlockedProduct.runs() else "onnx")
     assert s["embedding_export"] == "unused"  # semantic search is off in this app
 
 
