@@ -200,6 +200,9 @@ class SizeResult:
     # (``bench.probe``): the same fixed work in every run, to tell a host's change from
     # the code's
     host: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what scored the int8 copies (``prescan.product``: "c" or "onnx"): a host without
+    # AVX-512 VNNI runs the slower one, which shows in the semantic and hybrid rows
+    int8_product: str = ""
 
     def timing(self, mode: str, filt: str) -> Timing:
         return next(t for t in self.timings if t.mode == mode and t.filter == filt)
@@ -831,6 +834,7 @@ def measure_install(
     setting (``Paperwire.kept_resident``) while the searches are timed; 0: the OS cache
     decides, as by default."""
     from paperwire.core import Paperwire
+    from paperwire.index import prescan
     from paperwire.index import vectors as vectors_module
     from paperwire.index.threads import single_thread_blas
     from paperwire.models.search import SearchFilters, SearchMode, SearchRequest
@@ -929,6 +933,7 @@ def measure_install(
         heap=heap,
         resident=held,
         coarse_recall=recall,
+        int8_product=prescan.product(),
     )
 
 

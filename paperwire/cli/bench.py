@@ -233,7 +233,8 @@ def latency(
                 for label, r in size.coarse_recall.items()
             )
             _out.print(
-                f"  vector candidates vs full fp32 scan: {shown}",
+                f"  vector candidates vs full fp32 scan (int8 bounds' product: "
+                f"{size.int8_product or 'unrecorded'}): {shown}",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -185,7 +185,7 @@ class _BlockedProduct:
     def codes_of(self, rows: Rows) -> npt.NDArray[np.uint8]:
         """The codes of ``rows`` ((len(rows), dim), padded dimensions included)."""
         picked = self.blocks[rows // _BLOCK, :, rows % _BLOCK, :]  # (len(rows), dim / 4, 4)
-        return picked.reshape(rows.shape[0], -1)
+        return picked.reshape(rows.shape[0], self.blocks.shape[1] * 4)
 
     def dots(self, queries: npt.NDArray[np.int8]) -> npt.NDArray[np.int32]:
         m, dim = queries.shape

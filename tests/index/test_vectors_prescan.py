@@ -175,6 +175,10 @@ def test_the_products_are_exact_integers(product: str, rows: int, dim: int) -> N
     queries = rng.integers(-127, 128, size=(3, dim), dtype=np.int8)
     alone = kind(part, some.shape[0], 1).dots(queries)
     assert alone.tolist() == (queries.astype(np.int64) @ signed[some].T).tolist()
+    none = np.zeros(0, dtype=np.intp)  # no rows: no codes, no products
+    assert made.codes_of(none).shape[0] == 0
+    empty = kind.empty(0, dim)
+    assert kind(empty, 0, 1).dots(queries).shape == (3, 0)
 
 
 @pytest.mark.parametrize("product", ["c"], indirect=True)
