@@ -183,6 +183,10 @@ UNITS_SCAN_LEADS = 20_000
 # papers: 13 ms each).
 UNITS_KEPT_UP_TO = 50_000
 UNITS_KEPT = 8
+# A paper holding some words of a query scores the sum of their units (``_unit_words``):
+# whole numbers, summed exactly in float32. It reaches the units needed where its score
+# is at least the need less this margin.
+_UNITS_MARGIN = 0.5
 # Ids searched for up to this many are one term query each, more a term set (``_id_set``).
 ID_TERMS_UP_TO = 256
 # tantivy's BM25 ``K1 + 1``: a clause scores below ``boost × idf × _BM25_TF_MAX``.
@@ -404,6 +408,14 @@ def _filters_key(filters: SearchFilters) -> tuple[tuple[str, Any], ...]:
     """Every field of ``filters`` (a field added later is part of the key too, and must
     hold a hashable value)."""
     return tuple(filters.__dict__.items())
+
+
+def _match_key(
+    query: KeywordQuery, min_coverage: float, filters: SearchFilters
+) -> tuple[_QueryKey, float, Any]:
+    """What a search's match set depends on: the key of its match query and of its kept
+    units scan (``_SnapshotMemo.matches``, ``.scans``)."""
+    return (_query_key(query), min_coverage, _filters_key(filters))
 
 
 class _SnapshotMemo:
@@ -1249,7 +1261,7 @@ class TantivyKeywordIndex:
         if also:
             return rule, self._match_query(searcher, query, filters, rule, also)
         memo = self._memo_of(cache)
-        key = (_query_key(query), min_coverage, _filters_key(filters))
+        key = _match_key(query, min_coverage, filters)
         return rule, memo.kept(
             memo.matches, key, lambda: self._match_query(searcher, query, filters, rule)
         )
@@ -1659,8 +1671,8 @@ class TantivyKeywordIndex:
         summed, need = by_units
         found: set[str] = set()
         for score, address in searcher.search(summed, limit=len(ids), count=False).hits:
-            # Units are whole numbers, summed exactly in float32: half a unit of margin.
-            arxiv_id = self._id_of(searcher, cache, address) if score >= need - 0.5 else None
+            reached = score >= need - _UNITS_MARGIN
+            arxiv_id = self._id_of(searcher, cache, address) if reached else None
             if arxiv_id is not None:
                 found.add(arxiv_id)
         return frozenset(found)
@@ -1691,11 +1703,16 @@ class TantivyKeywordIndex:
         if not nested and covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS:
             return None
         words = self._unit_words(rule)
-        rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
+        rest = self._held_clauses(query, filters)
         held = tantivy.Query.const_score_query(_all_of([*rest, self._id_set(ids)]), 0.0)
         if not nested:
             return _all_of([_any_of(words), held]), need
         return _optional_a_level(held, words), need
+
+    def _held_clauses(self, query: KeywordQuery, filters: SearchFilters) -> list[tantivy.Query]:
+        """What a paper must pass besides its words' units to match ``query`` under
+        ``filters``: the query's phrases and names, and the filters."""
+        return [*self._constraint_clauses(query), *self._filter_clauses(filters)]
 
     def _unit_words(self, rule: _CoverageRule) -> list[tantivy.Query]:
         """One constant-score clause a word of ``rule`` with units, scoring them: a paper
@@ -1724,7 +1741,7 @@ class TantivyKeywordIndex:
         covers = rule.covers
         if not rule.tokens or (covers is not None and len(covers) <= MEMBERS_BY_UNITS_COVERS):
             return None
-        rest = [*self._constraint_clauses(query), *self._filter_clauses(filters)]
+        rest = self._held_clauses(query, filters)
         necessary = _necessary(rule)
         reach = sum(rule.freqs[i] for i in necessary)
         if reach <= UNITS_SCAN_LEADS:
@@ -1736,7 +1753,7 @@ class TantivyKeywordIndex:
         held = tantivy.Query.const_score_query(_all_of(rest), 0.0) if rest else None
         summed = _any_of(self._unit_words(rule))
         scan = summed if held is None else _all_of([summed, held])
-        key = (_query_key(query), min_coverage, _filters_key(filters))
+        key = _match_key(query, min_coverage, filters)
         return _UnitsScan(scan, rule.need, max(1, reach), key)
 
     def _kept_scan(
@@ -1759,9 +1776,9 @@ class TantivyKeywordIndex:
 
     def _scanned(self, searcher: tantivy.Searcher, scan: _UnitsScan) -> list[tantivy.DocAddress]:
         """The matches ``scan`` lists (``_units_scan``): its hits scoring the units
-        needed (half a unit of margin: whole numbers, summed exactly), best first. The
-        first ``UNITS_SCAN_FIRST`` are read, and every hit only where they all match."""
-        need = scan.need - 0.5
+        needed (``_UNITS_MARGIN``), best first. The first ``UNITS_SCAN_FIRST`` are read,
+        and every hit only where they all match."""
+        need = scan.need - _UNITS_MARGIN
         first = min(scan.reach, UNITS_SCAN_FIRST)
         hits = searcher.search(scan.query, limit=first, count=False).hits
         if len(hits) == first < scan.reach and hits[-1][0] >= need:  # more may match

@@ -116,8 +116,7 @@ def test_a_date_range_keeps_the_flat_form(every_subset: TantivyKeywordIndex) -> 
     merged = index._coverage_query(rule)
     assert flat is not None and merged is not None
     assert shape(flat) != shape(merged)
-    dated = SearchFilters(date_from=dt.date(2025, 3, 10), date_to=dt.date(2025, 4, 10))
-    with_range = shape(index._match_query(searcher, query, dated, rule))
+    with_range = shape(index._match_query(searcher, query, DATED, rule))
     without = shape(index._match_query(searcher, query, SearchFilters(), rule))
     assert shape(flat) in with_range and shape(merged) not in with_range
     assert shape(merged) in without and shape(flat) not in without
@@ -125,8 +124,7 @@ def test_a_date_range_keeps_the_flat_form(every_subset: TantivyKeywordIndex) -> 
     covers = [list(c) for c in itertools.combinations(range(len(WORDS)), 3)]
     assert set(index._ids(searcher, cache, flat)) == holders(covers)
     assert set(index._ids(searcher, cache, merged)) == holders(covers)
-    in_range = {f"2599.{i:05d}" for i in range(9, 41)}
-    assert set(index.match_ids(query, dated, 0.5)) == holders(covers) & in_range
+    assert set(index.match_ids(query, DATED, 0.5)) == holders(covers) & IN_RANGE
 
 
 def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
@@ -140,14 +138,12 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
     index = every_subset
     searcher, cache = index._snapshot()
     rng = random.Random(5)
-    every, dated, in_range = EVERY, DATED, IN_RANGE
-    phrased, holding_phrase = PHRASED, HOLDING_PHRASE
     cases = [
-        (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
-        (KeywordQuery(terms=WORDS), dated, in_range),
+        (KeywordQuery(terms=WORDS), SearchFilters(), set(EVERY)),
+        (KeywordQuery(terms=WORDS), DATED, IN_RANGE),
         (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
-        (KeywordQuery(terms=WORDS), SearchFilters(category="CS.lg"), set(every)),
-        (phrased, SearchFilters(), holding_phrase),
+        (KeywordQuery(terms=WORDS), SearchFilters(category="CS.lg"), set(EVERY)),
+        (PHRASED, SearchFilters(), HOLDING_PHRASE),
         (KeywordQuery(terms=WORDS, authors=["Ada Lovelace"]), SearchFilters(), set()),
     ]
     for _ in range(150):
@@ -156,7 +152,7 @@ def test_a_few_ids_are_matches_by_their_words_units_as_by_the_covers(
             keyword_module, "_coverage_weights", lambda s, t, c, u=units, n=need: ([], u, n)
         )
         query, filters, passing = rng.choice(cases)
-        ids = rng.sample(every, 24)
+        ids = rng.sample(EVERY, 24)
         if rng.random() < 0.3:  # past ``ID_TERMS_UP_TO``: the ids as a term set
             ids += [f"2597.{i:05d}" for i in range(keyword_module.ID_TERMS_UP_TO)]
         index.forget_queries()  # a new rule: nothing kept
@@ -268,9 +264,8 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
     else:
         monkeypatch.setattr(keyword_module, "minimal_covers", lambda units, need: None)
     rng = random.Random(11)
-    every = EVERY
     cases = [
-        (KeywordQuery(terms=WORDS), SearchFilters(), set(every)),
+        (KeywordQuery(terms=WORDS), SearchFilters(), set(EVERY)),
         (KeywordQuery(terms=WORDS), DATED, IN_RANGE),
         (KeywordQuery(terms=WORDS), SearchFilters(has_code=True), set()),
         (PHRASED, DATED, HOLDING_PHRASE & IN_RANGE),
@@ -293,7 +288,7 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
         assert set(index.match_ids(query, filters, 0.5)) == want, (units, need, filters)
         # the snapshot keeps what it scanned: a count after the listing scans no more
         assert bool(index._memo_of(cache).scans) == scans
-        overlap = every[::3]
+        overlap = EVERY[::3]
         counted = index.match_count(query, filters, 0.5, overlap=overlap)
         assert counted.total == len(want), (units, need, filters)
         assert counted.overlap == len(want & set(overlap))
