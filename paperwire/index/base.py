@@ -559,7 +559,8 @@ class SearchIndex(Protocol):
         index may count the others without scoring each exactly. ``members``: also every
         id of the range, in no order, where it holds fewer than ``limit`` (a hybrid
         search counts how many of them are keyword matches too; it needs them as a set,
-        not ranked)."""
+        not ranked). A ``head`` of 0 ranks none: a newest / most upvoted walk asks only
+        which papers are in the range."""
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """The analysed terms of ``text`` with their counts there and their document

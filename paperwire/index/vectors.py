@@ -1308,11 +1308,12 @@ class NumpyVectorIndex:
         copy bounds the cosines, only the rows that can be among the head above the
         floor and those whose bounds straddle the floor are scored in fp32: a row whose
         lower bound reaches the floor is counted (and listed) as it is (74.7k, the best
-        4,001 above the floor: ~4,000 rows scored → ~1,000). Elsewhere ``vector_range``
-        itself, cut to the head."""
+        4,001 above the floor: ~4,000 rows scored → ~1,000). A ``head`` of 0 scores only
+        the straddling rows (a newest / most upvoted walk's members). Elsewhere
+        ``vector_range`` itself, cut to the head."""
         snap = self._snap
         prepared = None
-        if head > 0 and limit > 0 and len(snap) > 0:
+        if limit > 0 and len(snap) > 0:
             prepared = self._prepare(snap, vector, filters, ())
         bounds = None if prepared is None else self._int8_bounds(snap, *prepared[:2])
         if prepared is None or bounds is None:
@@ -1321,10 +1322,13 @@ class NumpyVectorIndex:
         q, _, mask = prepared
         approx, slack, _ = bounds
         k = min(head, limit)
-        near = bounds.rows_of(range_candidates(approx, slack, min_score, k, bounds.mask(mask)))
-        scores = _candidate_scores(snap, q, near, self._scan_threads)
-        passing = np.flatnonzero(scores >= min_score)
-        best = self._ranked(snap, near[passing], scores[passing], k)
+        best = Ranked()
+        if k > 0:
+            reach = range_candidates(approx, slack, min_score, k, bounds.mask(mask))
+            near = bounds.rows_of(reach)
+            scores = _candidate_scores(snap, q, near, self._scan_threads)
+            passing = np.flatnonzero(scores >= min_score)
+            best = self._ranked(snap, near[passing], scores[passing], k)
         sure, straddle = floor_split(approx, slack, min_score, bounds.mask(mask))
         count = int(np.count_nonzero(sure))
         if count >= limit:

@@ -204,7 +204,12 @@ class KeywordMembership:
     relevance ranking or a walk reaches (``SearchIndex.keyword_match_members``), with
     the total and the overlap with the semantic matches counted once, when it is made
     (``counted``, which may still be counting: a search makes it before its keyword
-    search, so an index that counts in other threads counts beside that search)."""
+    search, so an index that counts in other threads counts beside that search).
+
+    ``counted``: the matches counted already, without the overlap (``first`` among the
+    ids asked about; a newest / most upvoted search counts them beside its query
+    embedding), which is then asked about ``semantic`` instead: the same overlap, and
+    the semantic papers that are keyword matches known."""
 
     def __init__(
         self,
@@ -215,13 +220,21 @@ class KeywordMembership:
         semantic: Sequence[str],
         first: Sequence[str] = (),
         exact_up_to: int | None = None,
+        counted: MatchCount | None = None,
     ) -> None:
         self._index, self._query, self._filters = index, query, filters
         self._coverage = coverage
         asked = list(dict.fromkeys(first))
-        found = index.keyword_match_count(
-            query, filters, coverage, among=asked, overlap=semantic, exact_up_to=exact_up_to
-        )
+        if counted is None:
+            found = index.keyword_match_count(
+                query, filters, coverage, among=asked, overlap=semantic, exact_up_to=exact_up_to
+            )
+        else:
+            shared = index.keyword_match_members(query, filters, coverage, semantic)
+            found = MatchCount(
+                counted.total, counted.members | shared, len(shared), exact=counted.exact
+            )
+            asked.extend(semantic)
         self.counted = found
         # grows in place as more is asked (a ``QueryMatches`` built on it sees it grow)
         self.known: set[str] = set(found.members)
@@ -253,10 +266,13 @@ class WalkedMatches:
     cost the index 1–4 µs each (60–270 ms); asking costs it 2–5 µs a paper asked, so
     once the keyword matches are fewer than ``LIST_BELOW`` × a batch they are listed
     instead, and the walk looks them up. They are listed too when the store reads the
-    matches by id (few matches: ``listed``).
+    matches by id (few matches: ``listed``). Without ``keyword`` (no keyword side, or
+    its matches listed already: ``SearchService._walked``) they are ``listing()``'s.
 
-    ``matches`` holds the keyword matches met so far, which covers every paper the walk
-    shows (for "matched by" labels), and the exact total."""
+    ``semantic`` is every semantic match (``semantic_members``, in no order, where it
+    holds only the best few or none of them). ``matches`` holds the keyword matches met
+    so far, which covers every paper the walk shows (for "matched by" labels), and the
+    exact total."""
 
     LIST_BELOW = 4.0
 
@@ -268,12 +284,21 @@ class WalkedMatches:
         keyword: KeywordMembership | None,
         listing: Callable[[], set[str]],
         bounded: bool = False,
+        semantic_members: Collection[str] | None = None,
     ) -> None:
         self._keyword = keyword  # None once listed (or without keyword matching)
         self._listing = listing
-        known: set[str] = keyword.known if keyword is not None else set()
+        known: set[str] = keyword.known if keyword is not None else listing()
         counted = keyword.counted if keyword is not None else None
-        self.matches = QueryMatches(known, semantic, typed, vector, counted, True, bounded)
+        self.matches = QueryMatches(
+            known,
+            semantic,
+            typed,
+            vector,
+            counted,
+            semantic_bounded=bounded,
+            semantic_members=semantic_members,
+        )
         self._others = self.matches.members  # a copy: the semantic, typed and known ones
 
     def size(self) -> int:
@@ -299,7 +324,12 @@ class WalkedMatches:
         if self._keyword is not None:
             m = self.matches
             self.matches = QueryMatches(
-                self._listing(), m.semantic, m.ids, m.vector, semantic_bounded=m.semantic_bounded
+                self._listing(),
+                m.semantic,
+                m.ids,
+                m.vector,
+                semantic_bounded=m.semantic_bounded,
+                semantic_members=m.semantic_members,
             )
             self._keyword = None
 

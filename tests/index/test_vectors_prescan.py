@@ -352,8 +352,16 @@ def test_a_ranges_head_and_length_are_the_full_scans(
     """``vector_range_head`` with the pre-scan (rows whose lower bound clears the floor
     counted unscored): the full scan's first ``head`` rows and its length, with limits
     above and below the number of rows over the floor; asked for its members, every
-    row of the full scan where the limit does not cut it, none where it does."""
+    row of the full scan where the limit does not cut it, none where it does. A head
+    of 0 (a newest / most upvoted walk's members) ranks none and counts the same."""
     index = _index(tmp_path / "v", embedded_corpus)
+    splits: list[int] = []  # rows of each floor split (the bounds placing rows unscored)
+
+    def split(approx: np.ndarray, *args: Any) -> Any:
+        splits.append(approx.shape[0])
+        return prescan.floor_split(approx, *args)
+
+    monkeypatch.setattr(vectors, "floor_split", split)
     cases = (
         (0.3, 4001, 100),
         (0.2, 25, 10),
@@ -361,6 +369,8 @@ def test_a_ranges_head_and_length_are_the_full_scans(
         (-1.0, 60, 60),
         (0.1, 200, 1),
         (0.2, 5, 30),  # a head longer than the limit: the limit holds
+        (0.3, 4001, 0),  # no head: the members alone
+        (0.2, 25, 0),
     )
     capped = 0
     for doc in embedded_corpus[:: len(embedded_corpus) // 12][:12]:
@@ -369,6 +379,7 @@ def test_a_ranges_head_and_length_are_the_full_scans(
         for f in FILTERS:
             for floor, limit, head in cases:
                 calls.clear()
+                splits.clear()
                 best, count, unasked = index.vector_range_head(v, f, floor, limit, head)
                 listed = index.vector_range_head(v, f, floor, limit, head, members=True)
                 with monkeypatch.context() as m:
@@ -385,7 +396,8 @@ def test_a_ranges_head_and_length_are_the_full_scans(
                     assert listed.members is None, (floor, limit, f)
                 capped += count == limit
                 if f.date_from is None:  # a selection too small to bound is gathered
-                    assert calls, "the pre-scan answered"
+                    assert splits, "the pre-scan answered"
+                    assert bool(calls) == (head > 0), "a head of 0 ranks no candidates"
     assert capped >= 12  # the limit cut the count short, as it does past the bound
 
 

@@ -921,6 +921,76 @@ def test_sorted_orders_ask_about_their_matches_like_the_listed_set(app: Paperwir
     assert checked > 300
 
 
+def test_a_walk_reads_the_fewer_of_its_two_sides(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newest / most upvoted hybrid search counts its keyword matches beside its query
+    embedding, then lists them where they are no more than its semantic matches (its
+    walk then asks the index nothing more), else asks which of its semantic matches are
+    keyword matches (once, all of them) for the overlap its exact total needs. Both
+    ways the total, the page and the labels are the listed set's."""
+    listed: list[int] = []
+    asked: list[int] = []
+    ids_of, members_of = app.index.keyword_match_ids, app.index.keyword_match_members
+
+    def listing(*args: Any, **kwargs: Any) -> list[str]:
+        found = ids_of(*args, **kwargs)
+        listed.append(len(found))
+        return found
+
+    def asking(query: Any, filters: Any, coverage: float, ids: Any) -> frozenset[str]:
+        asked.append(len(ids))
+        return members_of(query, filters, coverage, ids)
+
+    monkeypatch.setattr(app.index, "keyword_match_ids", listing)
+    monkeypatch.setattr(app.index, "keyword_match_members", asking)
+    ways: set[str] = set()
+    for q in ("language model", "agent", "video diffusion", "zebra migration in the serengeti"):
+        parsed = parse_query(q)
+        for sort in (SortOrder.newest, SortOrder.upvotes):
+            keyword = app.search.matches(parsed, SearchFilters(), SearchMode.keyword, sort)
+            semantic = app.search.matches(parsed, SearchFilters(), SearchMode.semantic, sort)
+            every = app.search.matches(parsed, SearchFilters(), SearchMode.hybrid, sort)
+            listed.clear()
+            asked.clear()
+            res = app.search.search(SearchRequest(q=q, mode=SearchMode.hybrid, sort=sort, limit=30))
+            if len(keyword.members) <= len(semantic.members):
+                ways.add("listed")
+                assert listed == [len(keyword.members)] and not asked, (q, sort)
+            else:
+                ways.add("asked")
+                assert asked[:1] == [len(semantic.members)], (q, sort)
+            assert res.total == len(every.members), (q, sort)
+            want = app.store.sort_page(every.members, sort, 30, 0)
+            assert [h.paper.arxiv_id for h in res.hits] == want, (q, sort)
+            for hit in res.hits:
+                assert hit.matched_by == every.labels(hit.paper.arxiv_id), (q, hit)
+    assert ways == {"listed", "asked"}
+
+
+def test_a_walk_past_its_semantic_bound_takes_the_best(
+    app: Paperwire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``MAX_SEMANTIC_MATCHES`` semantic matches a newest / most upvoted search
+    walks the best ones by meaning (and every keyword match), and says its total is a
+    lower bound."""
+    bound, q = 40, "large language model reasoning"
+    monkeypatch.setattr(service_module, "MAX_SEMANTIC_MATCHES", bound)
+    best = app.search.search(SearchRequest(q=q, mode=SearchMode.semantic, limit=bound))
+    assert best.total > bound
+    nearest = {h.paper.arxiv_id for h in best.hits}
+    for sort in (SortOrder.newest, SortOrder.upvotes):
+        keyword = app.search.matches(parse_query(q), SearchFilters(), SearchMode.keyword, sort)
+        for mode, members in (
+            (SearchMode.semantic, nearest),
+            (SearchMode.hybrid, nearest | keyword.members),
+        ):
+            res = app.search.search(SearchRequest(q=q, mode=mode, sort=sort, limit=100))
+            assert res.total_relation == "gte", (mode, sort)
+            want = app.store.sort_page(members, sort, 100, 0)
+            assert [h.paper.arxiv_id for h in res.hits] == want, (mode, sort)
+
+
 def test_relevance_total_is_a_lower_bound_past_the_semantic_bound(
     app: Paperwire, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
