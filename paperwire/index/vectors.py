@@ -398,6 +398,10 @@ class _Snapshot:
     generation: int = 0
     codes_path: Path | None = None  # persisted binary codes, loaded on first use
     row_of: dict[str, int] = field(init=False)
+    # ``ids`` as the strings ``row_of`` holds (8 bytes a row more): a range's members are
+    # listed from it (``vector_range_head``; 12,000 of 74.7k ids in cache: 0.34 -> 0.11
+    # ms; a walk's members, the bench's titles: p95 3.77 -> 3.57 and 4.06 -> 3.90 ms)
+    id_objects: npt.NDArray[np.object_] = field(init=False)
     _cat_cache: dict[str, IntArray] = field(init=False, default_factory=dict)
     _selections: dict[_SelectionKey, _Selection] = field(init=False, default_factory=dict)
     _selections_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -411,7 +415,9 @@ class _Snapshot:
     retired: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        self.row_of = {str(i): r for r, i in enumerate(self.ids.tolist())}
+        names = [str(i) for i in self.ids.tolist()]
+        self.row_of = {name: r for r, name in enumerate(names)}
+        self.id_objects = np.array(names, dtype=object)
 
     @property
     def dim(self) -> int | None:
@@ -1340,7 +1346,7 @@ class NumpyVectorIndex:
         if count >= limit or not members:
             return RangeHead(best, min(count, limit), None)
         rows = np.concatenate([bounds.rows_of(np.flatnonzero(sure)), passed])
-        listed: list[str] = snap.ids[rows].tolist()
+        listed: list[str] = snap.id_objects[rows].tolist()
         return RangeHead(best, count, listed)
 
     def vector_range(
