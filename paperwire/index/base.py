@@ -309,8 +309,13 @@ class RangeHead(NamedTuple):
 
     @classmethod
     def of(cls, found: Ranked, head: int, limit: int, members: bool) -> RangeHead:
-        """The head of a whole range search's answer ``found`` (best first)."""
-        listed = found.ids if members and len(found.ids) < limit else None
+        """The head of a whole range search's answer ``found`` (best first); with a
+        ``head`` of 0 where ``limit`` cuts it, all of ``found``, ranked
+        (``SearchIndex.vector_range_head``)."""
+        cut = len(found.ids) >= limit
+        if head == 0 and cut:
+            return cls(found, len(found.ids), None)
+        listed = found.ids if members and not cut else None
         return cls(Ranked(found.ids[:head], found.scores[:head]), len(found.ids), listed)
 
 
@@ -559,8 +564,9 @@ class SearchIndex(Protocol):
         index may count the others without scoring each exactly. ``members``: also every
         id of the range, in no order, where it holds fewer than ``limit`` (a hybrid
         search counts how many of them are keyword matches too; it needs them as a set,
-        not ranked). A ``head`` of 0 ranks none: a newest / most upvoted walk asks only
-        which papers are in the range."""
+        not ranked). A ``head`` of 0 ranks none, for a newest / most upvoted walk asks
+        only which papers are in the range; where ``limit`` cuts the range, it ranks the
+        best ``limit`` instead (the walk takes those)."""
 
     def term_statistics(self, text: str) -> list[TermStat]:
         """The analysed terms of ``text`` with their counts there and their document

@@ -1337,12 +1337,15 @@ class NumpyVectorIndex:
             best = self._ranked(snap, near[passing], scores[passing], k)
         sure, straddle = floor_split(approx, slack, min_score, bounds.mask(mask))
         count = int(np.count_nonzero(sure))
-        if count >= limit:
-            return RangeHead(best, limit, None)
-        straddling = bounds.rows_of(straddle)
-        straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
-        passed = straddling[straddlers >= min_score]
-        count += passed.shape[0]
+        if count < limit:
+            straddling = bounds.rows_of(straddle)
+            straddlers = _candidate_scores(snap, q, straddling, self._scan_threads)
+            passed = straddling[straddlers >= min_score]
+            count += passed.shape[0]
+        if count >= limit and k == 0:  # no head, cut: the best ``limit`` ranked instead
+            return RangeHead.of(
+                self.vector_range(vector, filters, min_score, limit), 0, limit, members
+            )
         if count >= limit or not members:
             return RangeHead(best, min(count, limit), None)
         rows = np.concatenate([bounds.rows_of(np.flatnonzero(sure)), passed])

@@ -353,7 +353,8 @@ def test_a_ranges_head_and_length_are_the_full_scans(
     counted unscored): the full scan's first ``head`` rows and its length, with limits
     above and below the number of rows over the floor; asked for its members, every
     row of the full scan where the limit does not cut it, none where it does. A head
-    of 0 (a newest / most upvoted walk's members) ranks none and counts the same."""
+    of 0 (a newest / most upvoted walk's members) ranks none and counts the same, and
+    where the limit cuts the range ranks its best ``limit`` (what the walk takes)."""
     index = _index(tmp_path / "v", embedded_corpus)
     splits: list[int] = []  # rows of each floor split (the bounds placing rows unscored)
 
@@ -372,7 +373,7 @@ def test_a_ranges_head_and_length_are_the_full_scans(
         (0.3, 4001, 0),  # no head: the members alone
         (0.2, 25, 0),
     )
-    capped = 0
+    capped = ranked_whole = 0
     for doc in embedded_corpus[:: len(embedded_corpus) // 12][:12]:
         v = doc.vector
         assert v is not None
@@ -385,8 +386,10 @@ def test_a_ranges_head_and_length_are_the_full_scans(
                 with monkeypatch.context() as m:
                     m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
                     scan = index.vector_range(v, f, floor, limit)
-                assert best.ids == scan.ids[:head], (floor, limit, head, f)
-                np.testing.assert_allclose(best.scores, scan.scores[:head], rtol=0, atol=1e-6)
+                cut = len(scan.ids) >= limit
+                shown = len(scan.ids) if head == 0 and cut else head  # no head, cut: ranked
+                assert best.ids == scan.ids[:shown], (floor, limit, head, f)
+                np.testing.assert_allclose(best.scores, scan.scores[:shown], rtol=0, atol=1e-6)
                 assert count == len(scan.ids), (floor, limit, head, f)
                 assert unasked is None and listed[:2] == (best, count)
                 if count < limit:
@@ -395,10 +398,13 @@ def test_a_ranges_head_and_length_are_the_full_scans(
                 else:
                     assert listed.members is None, (floor, limit, f)
                 capped += count == limit
+                ranked_whole += head == 0 and cut
                 if f.date_from is None:  # a selection too small to bound is gathered
                     assert splits, "the pre-scan answered"
-                    assert bool(calls) == (head > 0), "a head of 0 ranks no candidates"
+                    if not (head == 0 and cut):
+                        assert bool(calls) == (head > 0), "a head of 0 ranks no candidates"
     assert capped >= 12  # the limit cut the count short, as it does past the bound
+    assert ranked_whole >= 6  # a head of 0 cut by the limit: ranked
 
 
 def test_copies_of_one_vector_rank_in_row_order(
