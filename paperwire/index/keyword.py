@@ -171,6 +171,13 @@ MEMBERS_NESTED_WORDS_UP_TO = 40
 # papers, and a sorted search for it listed and counted its one match in ~100 ms each;
 # the union ranked all 74.7k papers by units in 4.4 ms (5,000 read: 6.3).
 UNITS_SCAN_FIRST = 1_000
+# ... then ``UNITS_SCAN_GROWTH`` times as many each time the last read still matches,
+# until one does not. Why not every hit at once: handing tantivy's ranked hits to
+# Python costs by the hit, and a long title's words are held by most papers (a
+# 12-word title sorted by date at 74.7k papers: 69,234 hits and 5,919 matches; the best
+# 4,096 and 16,384 hits took 2.75 and 5.98 ms to read, all of them 18.41;
+# docs/benchmarks.md, "Sorted searches").
+UNITS_SCAN_GROWTH = 4
 # ... led by the holders of the rarest words one of which every match holds
 # (``_necessary``) where they are at most this many papers: then also a match query of
 # more than ``MEMBERS_BY_UNITS_COVERS`` covers. Of the bench's titles sorted by date at
@@ -183,6 +190,12 @@ UNITS_SCAN_LEADS = 20_000
 # papers: 13 ms each).
 UNITS_KEPT_UP_TO = 50_000
 UNITS_KEPT = 8
+# A count with no bound (a newest / most upvoted walk's, which lists its matches next
+# where they are few) reads up to this many matches' addresses in the same pass and
+# keeps them as a units scan's are kept: the match query then runs once, not twice (a
+# 57-cover title sorted by date at 74.7k papers: 1,052 matches counted in ~7 ms, then
+# listed in ~10 more). Past it the hits read are dropped (~0.2 µs each).
+LISTED_BY_COUNT_UP_TO = 2_048
 # A paper holding some words of a query scores the sum of their units (``_unit_words``):
 # whole numbers, summed exactly in float32. It reaches the units needed where its score
 # is at least the need less this margin.
@@ -436,8 +449,15 @@ class _SnapshotMemo:
         self.rules: dict[tuple[_QueryKey, float], tuple[_CoverageRule]] = {}
         self.matches: dict[tuple[_QueryKey, float, Any], tuple[tantivy.Query | None]] = {}
         self.sure: dict[tuple[_QueryKey, float], tuple[float | None]] = {}
-        # what a units scan matched (``_kept_scan``), up to ``UNITS_KEPT_UP_TO`` of them
+        # what a units scan matched (``_kept_scan``), up to ``UNITS_KEPT_UP_TO`` of them,
+        # or a count read whole (``_count_keeping``)
         self.scans: dict[tuple[_QueryKey, float, Any], list[tantivy.DocAddress]] = {}
+
+    def keep_scan(self, key: tuple[_QueryKey, float, Any], found: list[tantivy.DocAddress]) -> None:
+        """Keep ``found`` as the matches of ``key`` (a full table starts over)."""
+        if len(self.scans) >= UNITS_KEPT:
+            self.scans.clear()
+        self.scans[key] = found
 
     @staticmethod
     def kept(table: dict[Any, tuple[_T]], key: Any, work: Callable[[], _T]) -> _T:
@@ -1392,6 +1412,22 @@ class TantivyKeywordIndex:
     def _count(searcher: tantivy.Searcher, q: tantivy.Query) -> int:
         return _counted(searcher.search(q, limit=1, count=True))
 
+    def _count_keeping(
+        self,
+        searcher: tantivy.Searcher,
+        cache: dict[tuple[int, int], str],
+        q: tantivy.Query,
+        key: tuple[_QueryKey, float, Any],
+    ) -> int:
+        """``_count`` of the match query ``q``, its hits kept for the snapshot under
+        ``key`` (``match_ids`` reads them there) where they are at most
+        ``LISTED_BY_COUNT_UP_TO``: read in the same pass, in ``_ids``' order."""
+        found = searcher.search(q, limit=LISTED_BY_COUNT_UP_TO, count=True)
+        total = _counted(found)
+        if total <= LISTED_BY_COUNT_UP_TO:
+            self._memo_of(cache).keep_scan(key, [address for _, address in found.hits])
+        return total
+
     def match_ids(
         self,
         query: KeywordQuery,
@@ -1406,9 +1442,17 @@ class TantivyKeywordIndex:
         if q is None:
             return []
         scan = None if also else self._units_scan(searcher, query, filters, min_coverage, rule)
-        if scan is None:
-            return self._ids(searcher, cache, q, up_to)
-        found = self._kept_scan(searcher, cache, scan)
+        if scan is not None:
+            found = self._kept_scan(searcher, cache, scan)
+        else:
+            kept = (
+                None
+                if also
+                else self._memo_of(cache).scans.get(_match_key(query, min_coverage, filters))
+            )
+            if kept is None:  # not counted whole before (``_count_keeping``)
+                return self._ids(searcher, cache, q, up_to)
+            found = kept
         return self._ids_at(searcher, cache, found if up_to is None else found[: up_to + 1])
 
     def match_count(
@@ -1445,11 +1489,14 @@ class TantivyKeywordIndex:
         past = exact_up_to is not None and floor > exact_up_to
         exact = whole if past else True
         scan = None if past else self._units_scan(searcher, query, filters, min_coverage, rule)
-        total_of: Callable[[], int] = (
-            partial(self._count, searcher, q)
-            if scan is None
-            else partial(_size_of, partial(self._kept_scan, searcher, cache, scan))
-        )
+        total_of: Callable[[], int]
+        if scan is not None:
+            total_of = partial(_size_of, partial(self._kept_scan, searcher, cache, scan))
+        elif exact_up_to is None:  # a walk's count: its few matches listed next
+            key = _match_key(query, min_coverage, filters)
+            total_of = partial(self._count_keeping, searcher, cache, q, key)
+        else:
+            total_of = partial(self._count, searcher, q)
         overlap_of: Callable[[], int] | None = None
         if overlap and exact:  # an exact total is the only use of the overlap
             if scan is not None:  # the match query is slow to seek: asked of the units
@@ -1764,25 +1811,25 @@ class TantivyKeywordIndex:
     ) -> list[tantivy.DocAddress]:
         """``_scanned``, kept for the snapshot where its matches are few enough
         (``UNITS_KEPT_UP_TO``). Never changed once kept: a search's threads share it."""
-        scans = self._memo_of(cache).scans
-        found = scans.get(scan.key)
+        memo = self._memo_of(cache)
+        found = memo.scans.get(scan.key)
         if found is None:
             found = self._scanned(searcher, scan)
             if len(found) <= UNITS_KEPT_UP_TO:
-                if len(scans) >= UNITS_KEPT:
-                    scans.clear()
-                scans[scan.key] = found
+                memo.keep_scan(scan.key, found)
         return found
 
     def _scanned(self, searcher: tantivy.Searcher, scan: _UnitsScan) -> list[tantivy.DocAddress]:
         """The matches ``scan`` lists (``_units_scan``): its hits scoring the units
         needed (``_UNITS_MARGIN``), best first. The first ``UNITS_SCAN_FIRST`` are read,
-        and every hit only where they all match."""
+        then ``UNITS_SCAN_GROWTH`` times as many while the last read matches (the hits
+        come best first: once one does not, every match has been read)."""
         need = scan.need - _UNITS_MARGIN
-        first = min(scan.reach, UNITS_SCAN_FIRST)
-        hits = searcher.search(scan.query, limit=first, count=False).hits
-        if len(hits) == first < scan.reach and hits[-1][0] >= need:  # more may match
-            hits = searcher.search(scan.query, limit=scan.reach, count=False).hits
+        limit = min(scan.reach, UNITS_SCAN_FIRST)
+        hits = searcher.search(scan.query, limit=limit, count=False).hits
+        while len(hits) == limit < scan.reach and hits[-1][0] >= need:  # more may match
+            limit = min(scan.reach, limit * UNITS_SCAN_GROWTH)
+            hits = searcher.search(scan.query, limit=limit, count=False).hits
         return [address for score, address in hits if score >= need]
 
     def best_matches(

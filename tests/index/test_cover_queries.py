@@ -9,6 +9,7 @@ import datetime as dt
 import itertools
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -296,3 +297,42 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
         if filters.dated():  # no one pass where tantivy would step through the query
             one_pass = index.best_matches(query, filters, 0.5, 10)
             assert (one_pass is None) == (form == "minimum-should-match")
+
+
+@pytest.mark.parametrize("up_to", [1_000, 10])
+def test_an_unbounded_count_keeps_its_few_matches_for_the_listing(
+    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch, up_to: int
+) -> None:
+    """A count with no bound (a newest / most upvoted walk's) reads up to
+    ``LISTED_BY_COUNT_UP_TO`` matches in the same pass and keeps them: the listing that
+    follows runs no match query, and lists what a fresh listing lists, in its order (and
+    its first few under ``up_to``). More matches than that, a bounded count (a
+    relevance search's), or other papers' ids asked along (``also``) keep nothing."""
+    index = every_subset
+    monkeypatch.setattr(keyword_module, "LISTED_BY_COUNT_UP_TO", up_to)
+    ran: list[int] = []
+    ids = index._ids
+
+    def listing(*args: Any, **kwargs: Any) -> list[str]:
+        ran.append(1)
+        return ids(*args, **kwargs)
+
+    monkeypatch.setattr(index, "_ids", listing)
+    query, none = KeywordQuery(terms=WORDS[:3]), SearchFilters()
+    index.forget_queries()
+    fresh = index.match_ids(query, none, 0.5)
+    assert ran and 10 < len(fresh) < 1_000  # a listing runs the match query
+    for bound in (None, 5):
+        index.forget_queries()
+        ran.clear()
+        total = index.match_count(query, none, 0.5, exact_up_to=bound).total
+        assert total == len(fresh) if bound is None else total >= len(fresh[:bound])
+        assert index.match_ids(query, none, 0.5) == fresh
+        assert index.match_ids(query, none, 0.5, up_to=3) == fresh[:4]
+        kept = bound is None and len(fresh) <= up_to
+        assert bool(ran) != kept, (bound, up_to)
+    index.forget_queries()
+    assert index.match_count(query, none, 0.5).total == len(fresh)
+    ran.clear()
+    assert set(index.match_ids(query, none, 0.5, also=["2599.00000"])) == {*fresh, "2599.00000"}
+    assert ran

@@ -396,10 +396,17 @@ def test_a_failed_member_read_is_the_error_match_count_raises(
         counted.append(count(searcher, q))
         raise RuntimeError("count failed")
 
+    keeping = kw._count_keeping  # an unbounded count's (it keeps few matches)
+
+    def failing_keeping(*args: Any) -> int:
+        counted.append(keeping(*args))
+        raise RuntimeError("count failed")
+
     def failing_read(*args: Any) -> frozenset[str]:
         raise ValueError("read failed")
 
     monkeypatch.setattr(kw, "_count", failing_count)
+    monkeypatch.setattr(kw, "_count_keeping", failing_keeping)
     found = kw.match_count(query, NO_FILTER, 1.0, among=["2599.00001"], overlap=["2599.00031"])
     assert found.members == {"2599.00001"}
     with pytest.raises(RuntimeError, match="count failed"):
