@@ -1444,13 +1444,10 @@ class TantivyKeywordIndex:
         scan = None if also else self._units_scan(searcher, query, filters, min_coverage, rule)
         if scan is not None:
             found = self._kept_scan(searcher, cache, scan)
-        else:
-            kept = (
-                None
-                if also
-                else self._memo_of(cache).scans.get(_match_key(query, min_coverage, filters))
-            )
-            if kept is None:  # not counted whole before (``_count_keeping``)
+        else:  # read whole by a count before (``_count_keeping``), or listed now
+            key = _match_key(query, min_coverage, filters)
+            kept = None if also else self._memo_of(cache).scans.get(key)
+            if kept is None:
                 return self._ids(searcher, cache, q, up_to)
             found = kept
         return self._ids_at(searcher, cache, found if up_to is None else found[: up_to + 1])

@@ -383,8 +383,9 @@ class SearchService:
         a paper (listed or asked about), so the fewer are read. Before, the semantic ones
         were always asked about once the vectors were searched: the bench's 100 titles
         at 74.7k papers have ~400 keyword matches and ~3,800 semantic ones at the median,
-        and finding the overlap took 5.41 → 1.24 ms p50, 13.93 → 9.20 p95 (the same
-        docs section)."""
+        and finding the overlap took 5.41 → 1.24 ms p50, 13.93 → 9.20 p95
+        (docs/benchmarks.md, "Sorted searches: the semantic side as a set, the fewer
+        side read")."""
         typed = self._typed(parsed)
         if mode == SearchMode.semantic or parsed.keyword.is_empty():
             side = self._walk_side(parsed, filters, mode)
