@@ -14,7 +14,7 @@ from sqlalchemy import text, update
 
 from paperwire.models.papers import PaperRecord
 from paperwire.models.search import SortOrder
-from paperwire.store import PaperStore
+from paperwire.store import PaperStore, match_sort
 from paperwire.store.match_sort import ListedMatches, sort_key, walk_statement
 from paperwire.store.schema.papers import Paper
 
@@ -151,3 +151,20 @@ def test_the_walk_or_the_read_by_id_as_the_size_says(filled: PaperStore, sort: S
     got = filled.sort_page(walked_first, sort, 5, 0, visible=len(late) * 2)
     assert got == _oracle(filled, late, sort)[:5]
     assert walked_first.asked and walked_first.was_listed
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_the_read_by_id_merges_its_chunks_firsts(
+    filled: PaperStore, sort: SortOrder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read by id, the members come in chunks of which the database returns the first
+    ``offset + limit`` in the sort's order: merged, every page is the whole set's,
+    through ties, papers without a date and hidden ones."""
+    monkeypatch.setattr(match_sort, "_IN_CHUNK", 7)
+    members = {f"2605.{n:05d}" for n in range(0, N, 3)}
+    want = _oracle(filled, members, sort)
+    for limit in (5, 20):
+        pages: list[str] = []
+        for offset in range(0, len(want) + limit, limit):
+            pages += match_sort._by_id(filled.db, sorted(members), sort, limit, offset)
+        assert pages == want, limit
