@@ -239,13 +239,14 @@ def test_a_snapshot_works_a_query_out_once_and_a_commit_anew(
     assert len(read) == 3
 
 
-@pytest.mark.parametrize("first", [1, 5, 1_000])
+@pytest.mark.parametrize(("first", "far"), [(1, 1e9), (5, 1e9), (1, 0.0), (1_000, 2.0)])
 @pytest.mark.parametrize("leads", [0, 1_000_000])
 @pytest.mark.parametrize("form", ["minimum-should-match", "covers"])
 def test_a_match_query_is_listed_and_counted_by_its_words_units(
     every_subset: TantivyKeywordIndex,
     monkeypatch: pytest.MonkeyPatch,
     first: int,
+    far: float,
     leads: int,
     form: str,
 ) -> None:
@@ -254,11 +255,12 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
     lead (``leads``), is listed and counted by summing its words' units
     (``_units_scan``): exactly the papers holding a cover, with and without filters, a
     quoted phrase, a date range and an overlap, whether the first hits read hold every
-    match or not (``first``). Listed covers that do not lead keep the match query, and a
-    minimum-should-match under a date range is not ranked and counted in one pass
-    (``best_matches``)."""
+    match or not (``first``), read on in steps or all at once (``far``). Listed covers
+    that do not lead keep the match query, and a minimum-should-match under a date range
+    is not ranked and counted in one pass (``best_matches``)."""
     index = every_subset
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_FIRST", first)
+    monkeypatch.setattr(keyword_module, "UNITS_SCAN_FAR", far)
     monkeypatch.setattr(keyword_module, "UNITS_SCAN_LEADS", leads)
     if form == "covers":
         monkeypatch.setattr(keyword_module, "MEMBERS_BY_UNITS_COVERS", 0)
