@@ -95,12 +95,12 @@ class _OnnxProduct:
     """The product in ONNX Runtime (MatMulInteger, MLAS's kernels): the codes as its
     ``(dim, n)`` initializer, which it keeps a packed copy of besides."""
 
-    def __init__(self, codes_t: npt.NDArray[np.uint8], rows: int, threads: int | None) -> None:
+    def __init__(self, codes_t: npt.NDArray[np.uint8], _rows: int, threads: int | None) -> None:
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
 
-        dim, n = codes_t.shape
-        self.codes_t, self.rows = codes_t, rows
+        dim, n = codes_t.shape  # (the rows: no padding here)
+        self.codes_t = codes_t
         # The codes reach the session as an external initializer: no copy of them into
         # the model's bytes (which would hold two more for the build's length).
         codes = numpy_helper.from_array(np.zeros((1, 1), dtype=np.uint8), "codes")

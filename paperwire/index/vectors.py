@@ -398,10 +398,7 @@ class _Snapshot:
     generation: int = 0
     codes_path: Path | None = None  # persisted binary codes, loaded on first use
     row_of: dict[str, int] = field(init=False)
-    # ``ids`` as the strings ``row_of`` holds (8 bytes a row more): a range's members are
-    # listed from it (``vector_range_head``; 12,000 of 74.7k ids in cache: 0.34 -> 0.11
-    # ms; a walk's members, the bench's titles: p95 3.77 -> 3.57 and 4.06 -> 3.90 ms)
-    id_objects: npt.NDArray[np.object_] = field(init=False)
+    _id_objects: npt.NDArray[np.object_] | None = field(init=False, default=None)
     _cat_cache: dict[str, IntArray] = field(init=False, default_factory=dict)
     _selections: dict[_SelectionKey, _Selection] = field(init=False, default_factory=dict)
     _selections_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -415,9 +412,17 @@ class _Snapshot:
     retired: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        names = [str(i) for i in self.ids.tolist()]
-        self.row_of = {name: r for r, name in enumerate(names)}
-        self.id_objects = np.array(names, dtype=object)
+        self.row_of = {str(i): r for r, i in enumerate(self.ids.tolist())}
+
+    def id_objects(self) -> npt.NDArray[np.object_]:
+        """``ids`` as the strings ``row_of`` holds (8 bytes a row more), made on first
+        use (only an index with an int8 copy lists a range's members from it): a range's
+        members are listed from it (``vector_range_head``; 12,000 of 74.7k ids in cache:
+        0.34 -> 0.11 ms; a walk's members, the bench's titles: p95 3.77 -> 3.57 and 4.06
+        -> 3.90 ms). Two threads may both make it: the same array."""
+        if self._id_objects is None:
+            self._id_objects = np.array(list(self.row_of), dtype=object)
+        return self._id_objects
 
     @property
     def dim(self) -> int | None:
@@ -1343,14 +1348,35 @@ class NumpyVectorIndex:
             passed = straddling[straddlers >= min_score]
             count += passed.shape[0]
         if count >= limit and k == 0:  # no head, cut: the best ``limit`` ranked instead
-            return RangeHead.of(
-                self.vector_range(vector, filters, min_score, limit), 0, limit, members
-            )
+            ranked = self._bounded_range(snap, q, bounds, mask, min_score, limit)
+            if ranked is None:  # too many to gather: the full scan decides
+                ranked = self.vector_range(vector, filters, min_score, limit)
+            return RangeHead.of(ranked, 0, limit, members)
         if count >= limit or not members:
             return RangeHead(best, min(count, limit), None)
         rows = np.concatenate([bounds.rows_of(np.flatnonzero(sure)), passed])
-        listed: list[str] = snap.id_objects[rows].tolist()
+        listed: list[str] = snap.id_objects()[rows].tolist()
         return RangeHead(best, count, listed)
+
+    def _bounded_range(
+        self,
+        snap: _Snapshot,
+        q: Vector,
+        bounds: _Bounds,
+        mask: BoolArray | None,
+        min_score: float,
+        limit: int,
+    ) -> Ranked | None:
+        """``vector_range`` from the int8 bounds: the rows whose bound reaches the best
+        ``limit`` above the floor, scored and ranked; None where they are too many to
+        gather (the full scan is the cheaper)."""
+        approx, slack, _ = bounds
+        near = bounds.rows_of(range_candidates(approx, slack, min_score, limit, bounds.mask(mask)))
+        if not _gathers(snap, near):
+            return None
+        scores = _gathered(snap, near, q)
+        passing = np.flatnonzero(scores >= min_score)
+        return self._ranked(snap, near[passing], scores[passing], limit)
 
     def vector_range(
         self, vector: Vector, filters: SearchFilters, min_score: float, limit: int
@@ -1379,13 +1405,9 @@ class NumpyVectorIndex:
                 return self._ranked(snap, near[passing], scores[passing], limit)
         bounds = self._int8_bounds(snap, q, rows)
         if bounds is not None:
-            approx, slack, _ = bounds
-            reach = range_candidates(approx, slack, min_score, limit, bounds.mask(mask))
-            near = bounds.rows_of(reach)
-            if _gathers(snap, near):
-                scores = _gathered(snap, near, q)
-                passing = np.flatnonzero(scores >= min_score)
-                return self._ranked(snap, near[passing], scores[passing], limit)
+            found = self._bounded_range(snap, q, bounds, mask, min_score, limit)
+            if found is not None:
+                return found
         scores = self._exact_scores(snap, q, rows)
         passing = np.flatnonzero(scores >= min_score)
         picked = passing if rows is None else rows[passing]
