@@ -135,6 +135,46 @@ def test_a_bounded_range_takes_the_best_candidates_without_a_full_scan(
     assert differs_from_scan > 0  # the candidates, not the full scan, answered
 
 
+@pytest.mark.parametrize("path", ["full scan", "binary codes"])
+def test_a_walks_set_is_listed_unranked_and_ranked_where_cut(
+    path: str, tmp_path: Path, embedded_corpus: list[IndexDoc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without int8 bounds (1M rows: binary codes; a small index: the full scan), a
+    head of 0 with members (a newest / most upvoted walk's set) lists every row above
+    the floor, as ``vector_range`` finds them, without ranking them; where the limit
+    cuts the range it ranks the best ``limit``, as ``vector_range`` does."""
+    if path == "binary codes":  # 2 × 100 candidates of 300: a small range is theirs
+        monkeypatch.setattr(vectors, "COARSE_MIN_ROWS", 100)
+        monkeypatch.setattr(vectors, "COARSE_CANDIDATES", 100)
+    index = _index(tmp_path / "v", embedded_corpus)
+    ranked_calls: list[int] = []
+    real_ranked = NumpyVectorIndex._ranked
+
+    def ranked(snap: object, rows: object, scores: np.ndarray, k: int) -> Ranked:
+        ranked_calls.append(scores.shape[0])
+        return real_ranked(snap, rows, scores, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(NumpyVectorIndex, "_ranked", staticmethod(ranked))
+    listed = cut = 0
+    for doc in embedded_corpus[:: len(embedded_corpus) // 12][:12]:
+        assert doc.vector is not None
+        for floor, limit in ((0.3, 4001), (0.2, 25), (0.5, 301)):
+            for f in (SearchFilters(), SearchFilters(category="cs.CL")):
+                whole = index.vector_range(doc.vector, f, floor, limit)
+                ranked_calls.clear()
+                head = index.vector_range_head(doc.vector, f, floor, limit, 0, members=True)
+                assert head.size == len(whole.ids), (floor, limit, f)
+                if len(whole.ids) < limit:
+                    assert head.members is not None
+                    assert sorted(head.members) == sorted(whole.ids), (floor, limit, f)
+                    assert head.ranked == Ranked() and not ranked_calls, "ranked a set"
+                    listed += 1
+                else:
+                    assert head.members is None and head.ranked == whole, (floor, limit, f)
+                    cut += 1
+    assert listed >= 12 and cut >= 6
+
+
 def _nearest_by_sorting(dist: np.ndarray, count: int, mask: np.ndarray | None) -> np.ndarray:
     """The definition ``nearest_rows`` keeps: allowed rows by (distance, row), first
     ``count``, in row order."""
