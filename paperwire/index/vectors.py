@@ -1337,7 +1337,9 @@ class NumpyVectorIndex:
             prepared = self._prepare(snap, vector, filters, ())
         bounds = None if prepared is None else self._int8_bounds(snap, *prepared[:2])
         if prepared is None or bounds is None:
-            found = Ranked() if prepared is None else self._in_range(snap, prepared, min_score, limit)
+            found: Ranked | _Passing = Ranked()
+            if prepared is not None:
+                found = self._in_range(snap, prepared, min_score, limit)
             if isinstance(found, _Passing):
                 if head == 0 and members and found.rows.shape[0] < limit:
                     # a walk's set, in no order: not ranked (1M papers, ~50,000 members:

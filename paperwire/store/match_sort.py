@@ -29,7 +29,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence, Set
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.sql import ColumnElement
 
 from paperwire.models.search import SortOrder
@@ -129,7 +129,7 @@ class _Desc:
 def _firsts_statement(sort: SortOrder) -> Select[str, dt.datetime | None, int]:
     """The visible papers among ``:ids`` with their sort keys, the first ``:need`` of
     them in ``sort`` order (the database sorts them: ``_by_id``)."""
-    return SORT_KEYS_OF.order_by(*_order(sort)).limit(bindparam("need"))
+    return SORT_KEYS_OF.order_by(*_order(sort)).limit(bindparam("need", type_=Integer))
 
 
 _FIRSTS_OF = {sort: _firsts_statement(sort) for sort in (SortOrder.newest, SortOrder.upvotes)}

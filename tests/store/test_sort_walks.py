@@ -114,6 +114,39 @@ def test_walk_reads_an_index_in_the_sorts_exact_order(store: PaperStore, sort: S
 
 
 @pytest.mark.parametrize("sort", SORTS)
+def test_the_read_by_id_reads_an_index_alone(filled: PaperStore, sort: SortOrder) -> None:
+    """The read by id (``_by_id``: each chunk's first in the sort's order) finds its
+    members and their sort keys in ``ix_papers_sort_keys`` without reading the papers'
+    rows (0012_sort_keys_by_id; before, each member's row was read for its keys:
+    SQLite ``USING INDEX ix_papers_arxiv_id``, PostgreSQL an index scan and the
+    table's rows)."""
+    # a few of the 300: a share that a table this small would rather walk in order
+    members = sorted(f"2605.{n:05d}" for n in range(0, N, 60))
+    statement = match_sort._FIRSTS_OF[sort]
+    engine = filled.db.engine
+    if engine.dialect.name == "postgresql":  # the visibility map an index-only scan reads
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE papers"))
+    with filled.db.reading() as conn:
+        bound = statement.params(ids=members, need=20)
+        literal = {"literal_binds": True, "render_postcompile": True}
+        sql = str(bound.compile(conn, compile_kwargs=literal))
+        if conn.dialect.name == "sqlite":
+            plan = " | ".join(str(r[3]) for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert "COVERING INDEX ix_papers_sort_keys" in plan, plan
+        else:
+            # a tiny table: reading all of it is cheaper, unlike a real one
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+            plan = " | ".join(str(r[0]) for r in conn.execute(text("EXPLAIN " + sql)))
+            assert "Index Only Scan using ix_papers_sort_keys" in plan, plan
+    assert (
+        match_sort._by_id(filled.db, members, sort, 20, 0)
+        == _oracle(filled, set(members), sort)[:20]
+    )
+
+
+@pytest.mark.parametrize("sort", SORTS)
 def test_pages_through_ties_alike_on_the_walk_and_by_id(
     filled: PaperStore, sort: SortOrder
 ) -> None:

@@ -73,6 +73,16 @@ class Paper(Base):
             "hidden",
         ),
         Index("ix_papers_newest_sort", text("published_at DESC"), text("arxiv_id DESC"), "hidden"),
+        # A search's sort keys read by id from this index alone (migration
+        # 0012_sort_keys_by_id; on PostgreSQL the three keys are ``INCLUDE`` columns).
+        Index(
+            "ix_papers_sort_keys",
+            "arxiv_id",
+            "hidden",
+            "published_at",
+            "source_upvotes",
+            "local_upvotes",
+        ),
     )
 
     features: Mapped[list[Featured]] = relationship(
