@@ -1427,8 +1427,7 @@ class NumpyVectorIndex:
         self, snap: _Snapshot, prepared: _Prepared, min_score: float, limit: int
     ) -> Ranked | _Passing:
         """``vector_range``'s answer where the int8 bounds rank it, else the rows that
-        pass, scored and not ranked yet (``_Passing``, ascending but for the binary codes'
-        candidates)."""
+        pass (ascending), scored and not ranked yet (``_Passing``)."""
         q, rows, mask = prepared
         selected = len(snap) if rows is None else rows.size
         candidates = COARSE_RANGE_FACTOR * COARSE_CANDIDATES

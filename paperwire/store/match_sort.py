@@ -129,6 +129,7 @@ class _Desc:
 def _firsts_statement(sort: SortOrder) -> Select[str, dt.datetime | None, int]:
     """The visible papers among ``:ids`` with their sort keys, the first ``:need`` of
     them in ``sort`` order (the database sorts them: ``_by_id``)."""
+    # (typed, so that the statement renders with literal values: its plan's test)
     return SORT_KEYS_OF.order_by(*_order(sort)).limit(bindparam("need", type_=Integer))
 
 
