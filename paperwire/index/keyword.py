@@ -201,6 +201,15 @@ UNITS_KEPT = 8
 # 57-cover title sorted by date at 74.7k papers: 1,052 matches counted in ~7 ms, then
 # listed in ~10 more). Past it the hits read are dropped (~0.2 µs each).
 LISTED_BY_COUNT_UP_TO = 2_048
+# ... or this share of the papers, where that is more (7,812 at 1M; 2,048 still at
+# 74.7k, where 8,192 moved the sorted titles' p50 by +0.1-0.3 ms). Why: the match query
+# a listing runs again costs more with the corpus (1M papers: a 30-cover title's 7,881
+# matches counted in 70 ms, then listed in 79 more), the addresses read and dropped do
+# not. 40 titles sorted by date at 1M, mean ms, 2,048 against 8,192 (twice) and 7,812:
+# keyword 54.8 / 53.5 / 44.8 → 49.7 / 49.2 / 45.2, with cs.CL 52.4 / 55.4 / 48.3 → 50.0
+# / 50.6 / 44.0, hybrid 158.3 / 136.9 → 147.0 / 136.0, with cs.CL 127.7 / 114.1 → 117.4
+# / 106.4 (docs/benchmarks.md, fifty-fifth session).
+LISTED_BY_COUNT_SHARE = 1 / 128
 # A paper holding some words of a query scores the sum of their units (``_unit_words``):
 # whole numbers, summed exactly in float32. It reaches the units needed where its score
 # is at least the need less this margin.
@@ -1426,10 +1435,12 @@ class TantivyKeywordIndex:
     ) -> int:
         """``_count`` of the match query ``q``, its hits kept for the snapshot under
         ``key`` (``match_ids`` reads them there) where they are at most
-        ``LISTED_BY_COUNT_UP_TO``: read in the same pass, in ``_ids``' order."""
-        found = searcher.search(q, limit=LISTED_BY_COUNT_UP_TO, count=True)
+        ``LISTED_BY_COUNT_UP_TO`` or ``LISTED_BY_COUNT_SHARE`` of the papers: read in
+        the same pass, in ``_ids``' order."""
+        reach = max(LISTED_BY_COUNT_UP_TO, int(searcher.num_docs * LISTED_BY_COUNT_SHARE))
+        found = searcher.search(q, limit=reach, count=True)
         total = _counted(found)
-        if total <= LISTED_BY_COUNT_UP_TO:
+        if total <= reach:
             self._memo_of(cache).keep_scan(key, [address for _, address in found.hits])
         return total
 

@@ -301,17 +301,20 @@ def test_a_match_query_is_listed_and_counted_by_its_words_units(
             assert (one_pass is None) == (form == "minimum-should-match")
 
 
-@pytest.mark.parametrize("up_to", [1_000, 10])
+@pytest.mark.parametrize(("up_to", "share"), [(1_000, 0.0), (10, 0.0), (10, 1.0)])
 def test_an_unbounded_count_keeps_its_few_matches_for_the_listing(
-    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch, up_to: int
+    every_subset: TantivyKeywordIndex, monkeypatch: pytest.MonkeyPatch, up_to: int, share: float
 ) -> None:
     """A count with no bound (a newest / most upvoted walk's) reads up to
-    ``LISTED_BY_COUNT_UP_TO`` matches in the same pass and keeps them: the listing that
-    follows runs no match query, and lists what a fresh listing lists, in its order (and
-    its first few under ``up_to``). More matches than that, a bounded count (a
-    relevance search's), or other papers' ids asked along (``also``) keep nothing."""
+    ``LISTED_BY_COUNT_UP_TO`` matches, or ``LISTED_BY_COUNT_SHARE`` of the papers where
+    that is more, in the same pass and keeps them: the listing that follows runs no
+    match query, and lists what a fresh listing lists, in its order (and its first few
+    under ``up_to``). More matches than that, a bounded count (a relevance search's), or
+    other papers' ids asked along (``also``) keep nothing."""
     index = every_subset
     monkeypatch.setattr(keyword_module, "LISTED_BY_COUNT_UP_TO", up_to)
+    monkeypatch.setattr(keyword_module, "LISTED_BY_COUNT_SHARE", share)
+    reach = max(up_to, int(index.count() * share))  # the share of all 64: every match
     ran: list[int] = []
     ids = index._ids
 
@@ -331,7 +334,7 @@ def test_an_unbounded_count_keeps_its_few_matches_for_the_listing(
         assert total == len(fresh) if bound is None else total >= len(fresh[:bound])
         assert index.match_ids(query, none, 0.5) == fresh
         assert index.match_ids(query, none, 0.5, up_to=3) == fresh[:4]
-        kept = bound is None and len(fresh) <= up_to
+        kept = bound is None and len(fresh) <= reach
         assert bool(ran) != kept, (bound, up_to)
     index.forget_queries()
     assert index.match_count(query, none, 0.5).total == len(fresh)
