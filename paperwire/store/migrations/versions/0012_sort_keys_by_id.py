@@ -8,11 +8,13 @@ A newest / most upvoted search with few matches reads their sort keys by id
 (``store.match_sort._by_id``: ``SORT_KEYS_OF``, the first of each chunk of 900 ids in
 the sort's order). Each id was found in ``ix_papers_arxiv_id`` and its row then read
 from the table for ``hidden``, ``published_at`` and the votes: rows that hold the
-abstract too, so ~3-4 µs a member on SQLite (5,000 random members of the 74.7k papers:
-16.8 ms, 500: 1.9). This index holds those columns beside the id (PostgreSQL: as
-``INCLUDE`` columns of an index on the id; SQLite has no ``INCLUDE``, so they are key
-columns after it), and the read never leaves it: 7.8 and 0.64 ms for the same members
-(docs/benchmarks.md, "Sort keys by id from an index alone"). ~60 bytes a paper.
+abstract too, so ~4 µs a member on SQLite (``_by_id`` of 5,000 random members of the
+74.7k papers: 20.7-22.6 ms p50, of 500: 2.7-3.5). This index holds those columns beside
+the id (PostgreSQL: as ``INCLUDE`` columns of an index on the id; SQLite has no
+``INCLUDE``, so they are key columns after it), and the read never leaves it: 7.9-9.0
+and 1.1 ms for the same members, 13-21 and 1.7-2.8 at 1M papers against 28-37 and
+4.7-4.9 (docs/benchmarks.md, "Sort keys by id from an index alone"). 3.5 MB at 74.7k
+papers (~47 bytes a paper); built in 3 s on a 1M-paper database.
 """
 
 from alembic import op
