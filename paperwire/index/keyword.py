@@ -204,11 +204,11 @@ LISTED_BY_COUNT_UP_TO = 2_048
 # ... or this share of the papers, where that is more (7,812 at 1M; 2,048 still at
 # 74.7k, where 8,192 moved the sorted titles' p50 by +0.1-0.3 ms). Why: the match query
 # a listing runs again costs more with the corpus (1M papers: a 30-cover title's 7,881
-# matches counted in 70 ms, then listed in 79 more), the addresses read and dropped do
-# not. 40 titles sorted by date at 1M, mean ms, 2,048 against 8,192 (twice) and 7,812:
-# keyword 54.8 / 53.5 / 44.8 → 49.7 / 49.2 / 45.2, with cs.CL 52.4 / 55.4 / 48.3 → 50.0
-# / 50.6 / 44.0, hybrid 158.3 / 136.9 → 147.0 / 136.0, with cs.CL 127.7 / 114.1 → 117.4
-# / 106.4 (docs/benchmarks.md, fifty-fifth session).
+# matches, just past this reach, counted in 70 ms, then listed in 79 more), the
+# addresses read and dropped do not. 40 titles sorted by date at 1M, mean ms, 2,048
+# against 8,192 (twice) and 7,812: keyword 54.8 / 53.5 / 44.8 → 49.7 / 49.2 / 45.2, with
+# cs.CL 52.4 / 55.4 / 48.3 → 50.0 / 50.6 / 44.0, hybrid 158.3 / 136.9 → 147.0 / 136.0,
+# with cs.CL 127.7 / 114.1 → 117.4 / 106.4 (docs/benchmarks.md, fifty-fifth session).
 LISTED_BY_COUNT_SHARE = 1 / 128
 # A paper holding some words of a query scores the sum of their units (``_unit_words``):
 # whole numbers, summed exactly in float32. It reaches the units needed where its score
