@@ -1368,7 +1368,7 @@ class NumpyVectorIndex:
         if count >= limit and k == 0:  # no head, cut: the best ``limit`` ranked instead
             ranked = self._bounded_range(snap, q, bounds, mask, min_score, limit)
             if ranked is None:  # too many to gather: the full scan decides
-                ranked = self.vector_range(vector, filters, min_score, limit)
+                ranked = self._ranked(snap, *self._scanned_range(snap, prepared, min_score), limit)
             return RangeHead.of(ranked, 0, limit, members)
         if count >= limit or not members:
             return RangeHead(best, min(count, limit), None)
@@ -1442,6 +1442,11 @@ class NumpyVectorIndex:
             found = self._bounded_range(snap, q, bounds, mask, min_score, limit)
             if found is not None:
                 return found
+        return self._scanned_range(snap, prepared, min_score)
+
+    def _scanned_range(self, snap: _Snapshot, prepared: _Prepared, min_score: float) -> _Passing:
+        """The selected rows at or above ``min_score`` (ascending), from one full scan."""
+        q, rows, _ = prepared
         scores = self._exact_scores(snap, q, rows)
         passing = np.flatnonzero(scores >= min_score)
         picked = passing if rows is None else rows[passing]

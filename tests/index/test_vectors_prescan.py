@@ -407,6 +407,38 @@ def test_a_ranges_head_and_length_are_the_full_scans(
     assert ranked_whole >= 6  # a head of 0 cut by the limit: ranked
 
 
+def test_a_cut_walk_too_wide_to_gather_bounds_once_and_ranks_the_scan(
+    calls: list[tuple[int, int]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    embedded_corpus: list[IndexDoc],
+) -> None:
+    """A head of 0 cut by its limit, whose candidates are too many to gather: the full
+    scan ranks the best ``limit``, as ``vector_range`` without the pre-scan does, and
+    the int8 bounds are worked out once (before, the scan came through ``vector_range``,
+    which worked out the bounds and their candidates again first)."""
+    index = _index(tmp_path / "v", embedded_corpus)
+    monkeypatch.setattr(vectors, "_GATHER_MAX_FRACTION", 0.0)  # nothing is gathered
+    products: list[int] = []
+    bounds = Int8Copy.bounds
+
+    def counted(copy: Int8Copy, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        products.append(1)
+        return bounds(copy, q)
+
+    monkeypatch.setattr(Int8Copy, "bounds", counted)
+    for doc in embedded_corpus[:: len(embedded_corpus) // 6][:6]:
+        v = doc.vector
+        assert v is not None
+        with monkeypatch.context() as m:
+            m.setattr(vectors, "PRESCAN_MIN_ROWS", 1 << 62)
+            scan = index.vector_range(v, SearchFilters(), -1.0, 40)
+        products.clear()
+        best, count, members = index.vector_range_head(v, SearchFilters(), -1.0, 40, 0, True)
+        assert (best, count, members) == (scan, 40, None)
+        assert len(products) == 1
+
+
 def test_copies_of_one_vector_rank_in_row_order(
     calls: list[tuple[int, int]],
     monkeypatch: pytest.MonkeyPatch,
